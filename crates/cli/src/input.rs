@@ -1,0 +1,56 @@
+//! Turning what the user typed into library values, with errors that point at the mistake.
+
+use std::fmt;
+
+use jiff::{Timestamp, tz::TimeZone};
+use pacer_cron::Schedule;
+
+/// Input the user can fix: the binary prints it and exits with code 2.
+#[derive(Debug)]
+pub(crate) struct InvalidInput(String);
+
+impl fmt::Display for InvalidInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InvalidInput {}
+
+/// Parses a cron expression; on error, shows it with the offending text underlined.
+pub(crate) fn schedule(expr: &str, key: Option<&str>) -> Result<Schedule, InvalidInput> {
+    let parsed = match key {
+        Some(key) => Schedule::parse_with_key(expr, key),
+        None => Schedule::parse(expr),
+    };
+    parsed.map_err(|err| {
+        let mut message = format!("error: invalid cron expression: {err}\n  {expr}\n");
+        if let Some(span) = err.span() {
+            let pad = expr[..span.start].chars().count();
+            let width = expr[span].chars().count().max(1);
+            message.push_str(&format!("  {}{}", " ".repeat(pad), "^".repeat(width)));
+        }
+        if err.is_missing_key() {
+            message.push_str("\nhint: pass --key NAME (the job's name) to resolve H");
+        }
+        InvalidInput(message)
+    })
+}
+
+pub(crate) fn time_zone(name: &str) -> Result<TimeZone, InvalidInput> {
+    TimeZone::get(name).map_err(|_| {
+        InvalidInput(format!(
+            "error: --tz: unknown time zone {name:?}; expected an IANA name such as \
+             UTC, Europe/Amsterdam or America/New_York"
+        ))
+    })
+}
+
+pub(crate) fn instant(text: &str) -> Result<Timestamp, InvalidInput> {
+    text.parse().map_err(|err| {
+        InvalidInput(format!(
+            "error: --from: {text:?} is not an RFC 3339 instant ({err}); \
+             expected e.g. 2026-11-27T09:00:00Z or 2026-11-27T10:00:00+01:00"
+        ))
+    })
+}

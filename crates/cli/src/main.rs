@@ -1,0 +1,54 @@
+//! The `pacer` binary: a thin layer that reads arguments, calls the library
+//! crates and prints their answers.
+//!
+//! Exit codes are a contract: 0 success, 1 a failure while doing the work,
+//! 2 invalid input (arguments, expressions, time zones, files).
+
+use std::{io::Write, process::ExitCode};
+
+use clap::Parser;
+
+mod args;
+mod explain;
+mod input;
+mod next;
+
+use crate::{args::Args, input::InvalidInput};
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            let mut stderr = std::io::stderr().lock();
+            if let Some(invalid) = err.downcast_ref::<InvalidInput>() {
+                let _ = writeln!(stderr, "{invalid}");
+                return ExitCode::from(2);
+            }
+            let _ = writeln!(stderr, "error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut stdout = std::io::stdout().lock();
+    match args.command {
+        args::Command::Explain(explain) => explain::run(&explain, &mut stdout)?,
+        args::Command::Next(next) => next::run(&next, &mut stdout)?,
+    }
+    stdout.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `pacer next -n 100000 | head` is not an error.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
