@@ -291,7 +291,16 @@ impl FieldParser<'_> {
                     return Ok(());
                 }
                 if item.eat(b'-') {
-                    let last = self.value(item)?;
+                    let end_from = item.pos;
+                    let mut last = self.value(item)?;
+                    // `FRI-SUN` means Friday through Sunday, as croner reads it.
+                    if self.field == Field::DayOfWeek
+                        && last == 0
+                        && first > 0
+                        && item.text[end_from..item.pos].eq_ignore_ascii_case("SUN")
+                    {
+                        last = 7;
+                    }
                     if last < first {
                         let kind = ErrorKind::ReversedRange {
                             start: first,
