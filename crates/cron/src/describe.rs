@@ -73,14 +73,14 @@ impl Schedule {
         let number = |v: u32| v.to_string();
         let minute_part = if every_minute {
             "every minute".to_string()
-        } else if let Some(period) = self.period_within_hour().filter(|p| p.every > 1) {
+        } else if minutes.len() == 1 {
+            format!("at minute {}", minutes[0])
+        } else if let Some(period) = self.period_within_hour() {
             format!(
                 "every {} minutes, at minutes {}",
                 period.every,
                 phrase(&minutes, number)
             )
-        } else if minutes.len() == 1 {
-            format!("at minute {}", minutes[0])
         } else {
             format!("at minutes {}", phrase(&minutes, number))
         };

@@ -258,7 +258,14 @@ impl FieldParser<'_> {
                 pos: 0,
             };
             if item.is_empty() {
-                return Err(self.unexpected(&cursor, "a value between the commas"));
+                // The empty item sits just before the next comma, or at the end.
+                let at = self.start + offset;
+                let (found, span) = match self.text[offset..].starts_with(',') {
+                    true => ("','".to_string(), at..at + 1),
+                    false => ("the end of the field".to_string(), at..at),
+                };
+                let expected = "a value between the commas";
+                return Err(self.error(ErrorKind::Unexpected { found, expected }, span));
             }
             self.item(&mut cursor)?;
             offset += item.len() + 1;

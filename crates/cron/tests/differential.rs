@@ -16,7 +16,11 @@ fn croner_dialect(expr: &str) -> String {
     let mut fields: Vec<String> = expr.split(' ').map(str::to_string).collect();
     for (field, text) in Field::ALL.into_iter().zip(fields.iter_mut()) {
         // croner 4 rejects `a/n`; spell out the range it stands for.
-        let max = if field == Field::DayOfWeek { 6 } else { field.max() };
+        let max = if field == Field::DayOfWeek {
+            6
+        } else {
+            field.max()
+        };
         *text = text
             .split(',')
             .map(|item| match item.split_once('/') {
@@ -37,7 +41,10 @@ fn croner_dialect(expr: &str) -> String {
     // begins with `*`, so `*/2` with `MON` means odd days that are Mondays.
     // croner only treats a bare `*` that way and would fire on every odd day
     // and every Monday. Its `+` prefix asks for both, which is cronie's rule.
-    if ["*", "?"].iter().any(|p| fields[2].starts_with(p) || fields[4].starts_with(p)) {
+    if ["*", "?"]
+        .iter()
+        .any(|p| fields[2].starts_with(p) || fields[4].starts_with(p))
+    {
         fields[4].insert(0, '+');
     }
     fields.join(" ")
@@ -91,9 +98,20 @@ fn compare(expr: &str, zone_name: &str, start: Timestamp) -> Result<(), TestCase
             Err(_) => break,
         }
     }
-    let ours: Vec<Timestamp> = ours.iter().take(theirs.len()).map(Zoned::timestamp).collect();
+    let ours: Vec<Timestamp> = ours
+        .iter()
+        .take(theirs.len())
+        .map(Zoned::timestamp)
+        .collect();
     let theirs: Vec<Timestamp> = theirs.iter().map(Zoned::timestamp).collect();
-    prop_assert_eq!(ours, theirs, "next fires of {:?} after {} in {}", expr, start, zone_name);
+    prop_assert_eq!(
+        ours,
+        theirs,
+        "next fires of {:?} after {} in {}",
+        expr,
+        start,
+        zone_name
+    );
 
     if let Ok(prev) = cron.find_previous_occurrence(&start_zoned, false) {
         let ours = schedule.prev_before(start, &zone).map(|z| z.timestamp());

@@ -57,7 +57,7 @@ pub fn fires_between(
         if fires_at(schedule, at, zone) {
             fires.push(at);
         }
-        at = at + MINUTE;
+        at += MINUTE;
     }
     fires
 }
