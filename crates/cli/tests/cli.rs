@@ -1,0 +1,168 @@
+//! The `pacer` binary as a user runs it: arguments in, stdout, stderr and exit code out.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Output, Stdio},
+};
+
+fn pacer(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pacer"))
+        .args(args)
+        .output()
+        .expect("the pacer binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+#[test]
+fn explain_describes_the_expression() {
+    let out = pacer(&["explain", "1-59/3 * * * *"]);
+    assert!(out.status.success());
+    assert_eq!(
+        stdout(&out),
+        "every 3 minutes, at minutes 1, 4, 7 … 58 past each hour\n"
+    );
+}
+
+#[test]
+fn explain_shows_the_resolved_expression_when_h_is_used() {
+    let out = pacer(&["explain", "H/20 * * * *", "--key", "prices.push"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "every 20 minutes, at minutes 16, 36 and 56 past each hour\nresolved: 16-59/20 * * * *\n"
+    );
+}
+
+#[test]
+fn next_prints_rfc3339_json_and_nothing_else() {
+    let out = pacer(&[
+        "next",
+        "30 2 * * *",
+        "-n",
+        "3",
+        "--from",
+        "2026-03-27T12:00:00Z",
+        "--tz",
+        "Europe/Amsterdam",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "[\"2026-03-28T02:30:00+01:00\",\"2026-03-29T03:00:00+02:00\",\"2026-03-30T02:30:00+02:00\"]\n"
+    );
+    let parsed: Vec<String> = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(parsed.len(), 3);
+}
+
+#[test]
+fn next_text_shows_local_time_weekday_and_zone() {
+    let out = pacer(&[
+        "next",
+        "*/20 * * * *",
+        "-n",
+        "2",
+        "--from",
+        "2026-11-27T10:01:30Z",
+    ]);
+    assert!(out.status.success());
+    assert_eq!(
+        stdout(&out),
+        "2026-11-27T10:20:00+00:00  Fri UTC\n2026-11-27T10:40:00+00:00  Fri UTC\n"
+    );
+}
+
+#[test]
+fn next_defaults_to_five_fires_from_now() {
+    let out = pacer(&["next", "* * * * *", "--format", "json"]);
+    assert!(out.status.success());
+    let fires: Vec<String> = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(fires.len(), 5);
+    let first: jiff::Timestamp = fires[0].parse().unwrap();
+    assert!(first > jiff::Timestamp::now() - jiff::SignedDuration::from_secs(1));
+}
+
+#[test]
+fn invalid_expression_exits_2_and_points_at_the_mistake() {
+    let out = pacer(&["next", "0 24 * * *"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out), "");
+    assert_eq!(
+        stderr(&out),
+        "error: invalid cron expression: hour field, column 3: 24 is out of range, expected 0-23\n  0 24 * * *\n    ^^\n"
+    );
+}
+
+#[test]
+fn h_without_a_key_says_how_to_give_one() {
+    let out = pacer(&["explain", "H * * * *"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).ends_with("hint: pass --key NAME (the job's name) to resolve H\n"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn bad_zone_and_bad_instant_exit_2() {
+    let out = pacer(&["next", "* * * * *", "--tz", "Europe/Amsterdm"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("error: --tz: unknown time zone \"Europe/Amsterdm\""),
+        "{}",
+        stderr(&out)
+    );
+    let out = pacer(&["next", "* * * * *", "--from", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("error: --from: \"yesterday\" is not an RFC 3339 instant"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(pacer(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(pacer(&["next"]).status.code(), Some(2));
+    assert_eq!(
+        pacer(&["next", "* * * * *", "-n", "many"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        pacer(&["next", "* * * * *", "--format", "xml"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pacer"))
+        .args(["next", "* * * * *", "-n", "1000000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(!first.is_empty());
+    // Dropping our end of the pipe is what `| head -1` does.
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(err, "");
+}
