@@ -16,7 +16,11 @@ pub(crate) fn run(args: &NextArgs, out: &mut impl Write) -> anyhow::Result<()> {
         Some(text) => input::instant(text)?,
         None => Timestamp::now(),
     };
-    let fires = schedule.fires_after(from, &zone).take(args.count);
+    let mut found = 0;
+    let fires = schedule
+        .fires_after(from, &zone)
+        .take(args.count)
+        .inspect(|_| found += 1);
     match args.format {
         Format::Text => {
             for fire in fires {
@@ -35,6 +39,19 @@ pub(crate) fn run(args: &NextArgs, out: &mut impl Write) -> anyhow::Result<()> {
             serde_json::to_writer(&mut *out, &rfc3339)?;
             writeln!(out)?;
         }
+    }
+    if found < args.count {
+        // Not an error: the answer is complete, just shorter than asked.
+        eprintln!(
+            "note: only {found} of {} fire times exist before the year 10000 in {}{}",
+            args.count,
+            args.tz,
+            if found == 0 && !schedule.is_fixed_time() {
+                " (does it match only wall-clock times that daylight saving skips?)"
+            } else {
+                ""
+            }
+        );
     }
     Ok(())
 }

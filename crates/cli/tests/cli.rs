@@ -166,3 +166,22 @@ fn a_closed_pipe_is_not_an_error() {
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
     assert_eq!(err, "");
 }
+
+#[test]
+fn fewer_fires_than_asked_is_noted_on_stderr() {
+    let out = pacer(&[
+        "next",
+        "0/7 2 * 3 0L",
+        "--tz",
+        "Europe/Amsterdam",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success());
+    assert_eq!(stdout(&out), "[]\n");
+    assert_eq!(
+        stderr(&out),
+        "note: only 0 of 5 fire times exist before the year 10000 in Europe/Amsterdam \
+         (does it match only wall-clock times that daylight saving skips?)\n"
+    );
+}

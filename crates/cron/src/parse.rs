@@ -281,7 +281,7 @@ impl FieldParser<'_> {
                 self.out.wildcard = true;
                 Base::All
             }
-            Some(b'H' | b'h') if !self.is_name_start(item) => self.hash_base(item)?,
+            Some(b'H' | b'h') => self.hash_base(item)?,
             Some(b'L' | b'l') if self.field == Field::DayOfMonth => {
                 item.pos += 1;
                 if item.eat(b'W') || item.eat(b'w') {
@@ -378,16 +378,6 @@ impl FieldParser<'_> {
         self.out.bits |= range_bits(first, last, step.unwrap_or(1));
         self.out.resolved.push(resolved);
         Ok(())
-    }
-
-    /// True when an `H` at the cursor is the start of a name (none is, today,
-    /// but this keeps `H` from shadowing one if names are added).
-    fn is_name_start(&self, item: &Item<'_>) -> bool {
-        let rest = &item.text[item.pos..];
-        self.field
-            .names()
-            .iter()
-            .any(|name| rest.len() >= 3 && rest[..3].eq_ignore_ascii_case(name))
     }
 
     /// `H` or `H(a-b)`.

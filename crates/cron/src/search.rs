@@ -40,8 +40,11 @@ impl Schedule {
     ///
     /// Fire times have minute resolution: any seconds in `instant` are
     /// skipped over, and the answer is always on a whole minute of the zone's
-    /// wall clock. Returns `None` only past the end of what `jiff` represents
-    /// (the year 9999).
+    /// wall clock. Returns `None` past the end of what `jiff` represents (the
+    /// year 9999), which is also where the search ends for a wall-clock job
+    /// that matches only minutes the zone always skips: `*/5 2 * 3 SUNL` never
+    /// fires in Europe/Amsterdam, where 02:00-02:59 on the last Sunday of
+    /// March does not exist.
     ///
     /// # Example: a fixed-time job in a spring-forward gap
     ///
@@ -85,8 +88,8 @@ impl Schedule {
     /// The last fire time strictly before `instant`, in `zone`.
     ///
     /// The mirror image of [`Schedule::next_after`], with the same
-    /// daylight-saving rules. Returns `None` only before the start of what
-    /// `jiff` represents.
+    /// daylight-saving rules. Returns `None` before the start of what `jiff`
+    /// represents, or when no earlier wall-clock minute it matches exists in `zone`.
     ///
     /// # Example
     ///

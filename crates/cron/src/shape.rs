@@ -187,8 +187,11 @@ impl Schedule {
         }
         let every = 60 / count;
         let offset = self.minutes.trailing_zeros();
+        if offset >= every {
+            return None;
+        }
         let expected = (0..count).fold(0u64, |m, k| m | 1 << (offset + k * every));
-        (offset < every && expected == self.minutes).then_some(Period { every, offset })
+        (expected == self.minutes).then_some(Period { every, offset })
     }
 }
 

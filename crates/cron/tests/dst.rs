@@ -294,3 +294,16 @@ fn a_day_is_a_calendar_day_not_86400_seconds() {
         assert_eq!((fire.hour(), fire.minute()), (12, 0), "{fire}");
     }
 }
+
+/// Found by `cargo fuzz`: a wall-clock job that matches only the hour
+/// Amsterdam skips every year never fires there, and the search says so.
+#[test]
+fn regression_only_skipped_minutes_never_fire() {
+    let tz = TimeZone::get("Europe/Amsterdam").unwrap();
+    let schedule = Schedule::parse("0/7 2 * 3 0L").unwrap();
+    let from: Timestamp = "2026-11-27T00:00:00Z".parse().unwrap();
+    assert_eq!(schedule.next_after(from, &tz), None);
+    // In UTC it fires on the last Sunday of March, 2027-03-28.
+    let utc = schedule.next_after(from, &TimeZone::UTC).unwrap();
+    assert_eq!(utc.to_string(), "2027-03-28T02:00:00+00:00[UTC]");
+}

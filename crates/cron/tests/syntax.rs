@@ -550,3 +550,25 @@ fn span_underlines_the_offending_text() {
     assert_eq!(err.column(), Some(5));
     assert_eq!(&expr[err.span().unwrap()], "ü");
 }
+
+/// Found by `cargo fuzz`: `H` followed by a multi-byte character sliced a
+/// string inside the character.
+#[test]
+fn regression_h_before_multibyte_character() {
+    let expr = " 8 9 H 9 H*\u{698}\u{61f}(";
+    let err = Schedule::parse_with_key(expr, "fuzz").unwrap_err();
+    assert_eq!(err.field(), Some(Field::DayOfWeek));
+    assert_eq!(&expr[err.span().unwrap()], "*");
+}
+
+/// Found by `cargo fuzz`: ten minutes late in the hour made the periodicity
+/// check shift past 64 bits.
+#[test]
+fn regression_period_of_minutes_late_in_the_hour() {
+    let schedule = Schedule::parse("50/1 2  */7 */1 0").unwrap();
+    assert_eq!(schedule.period_within_hour(), None);
+    assert_eq!(
+        schedule.describe(),
+        "at minutes 50 through 59 past hour 2 on days 1, 8, 15 … 29 of the month, only if it falls on a Sunday"
+    );
+}
