@@ -3,7 +3,10 @@
 
 use crate::calendar;
 
-/// Bits 0, 7, 14, 21 and 28: one weekday's occurrences, shifted to its first day.
+const ALL_DAYS: u32 = 0xFFFF_FFFE;
+
+/// Bits 0, 7, 14, 21 and 28: multiplying a week's 7 bits by it repeats them
+/// through a month (the copies do not overlap, so no carries).
 const WEEKLY: u64 = 1 | 1 << 7 | 1 << 14 | 1 << 21 | 1 << 28;
 
 /// The day-of-month and day-of-week fields, as bit sets.
@@ -42,6 +45,9 @@ impl Days {
     /// restricted, a day matching either fires.
     pub(crate) fn mask(&self, len: u32, first: u32) -> u32 {
         let valid = ((1u64 << (len + 1)) - 2) as u32;
+        if self.is_every_day() {
+            return valid;
+        }
         let by_month_day = self.month_day_mask(len, first) & valid;
         let by_weekday = self.weekday_mask(len, first) & valid;
         if self.dom_star || self.dow_star {
@@ -56,6 +62,18 @@ impl Days {
         let len = calendar::days_in_month(year, month);
         let first = calendar::weekday(year, month, 1);
         self.mask(len, first) & (1 << day) != 0
+    }
+
+    /// `* * *`-like day fields, the common case, answered without building masks.
+    fn is_every_day(&self) -> bool {
+        (self.dom_star || self.dow_star)
+            && self.dom == ALL_DAYS
+            && self.dow == 0x7F
+            && !self.last_day
+            && !self.last_weekday
+            && self.nearest_weekday == 0
+            && self.nth == [0; 7]
+            && self.last_dow == 0
     }
 
     fn month_day_mask(&self, len: u32, first: u32) -> u32 {
@@ -94,12 +112,16 @@ impl Days {
     }
 
     fn weekday_mask(&self, len: u32, first: u32) -> u32 {
-        let mut mask = 0u64;
+        // Day `k + 1` falls on weekday `(first + k) % 7`: rotate the weekday
+        // bits so bit `k` is that day's, then repeat the week through the month.
+        let dow = u64::from(self.dow);
+        let week = ((dow >> first) | (dow << (7 - first))) & 0x7F;
+        let mut mask = (week * WEEKLY) << 1;
+        if self.nth == [0; 7] && self.last_dow == 0 {
+            return mask as u32;
+        }
         for weekday in 0..7u32 {
             let first_day = 1 + (weekday + 7 - first) % 7;
-            if self.dow & (1 << weekday) != 0 {
-                mask |= WEEKLY << first_day;
-            }
             let nth = self.nth[weekday as usize];
             for n in 1..=5u32 {
                 if nth & (1 << n) != 0 {

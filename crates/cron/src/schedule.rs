@@ -2,7 +2,7 @@
 
 use std::{fmt, str::FromStr};
 
-use jiff::civil::DateTime;
+use jiff::{SignedDuration, civil::DateTime};
 
 use crate::{Error, calendar, days::Days, parse};
 
@@ -140,13 +140,16 @@ impl Schedule {
                 .contains(at.year().into(), at.month() as u32, at.day() as u32)
     }
 
-    /// The first wall-clock minute at or after `from` (seconds ignored) that
-    /// matches, or `None` past the end of the supported range (year 9999).
-    pub(crate) fn next_civil(&self, from: DateTime) -> Option<DateTime> {
+    /// The first wall-clock minute that matches at or after `from`'s minute
+    /// (seconds ignored), or strictly after it; `None` past the end of the
+    /// supported range (year 9999).
+    pub(crate) fn next_civil(&self, from: DateTime, strictly_after: bool) -> Option<DateTime> {
         let mut year = i32::from(from.year());
         let mut month = from.month() as u32;
         let mut day = from.day() as u32;
-        let mut minute_of_day = from.hour() as u32 * 60 + from.minute() as u32;
+        // Minute 1440 is past the day's last; the search rolls to the next day.
+        let mut minute_of_day =
+            from.hour() as u32 * 60 + from.minute() as u32 + u32::from(strictly_after);
         loop {
             if year > 9999 {
                 return None;
@@ -187,9 +190,15 @@ impl Schedule {
         }
     }
 
-    /// The last wall-clock minute at or before `from` that matches, or `None`
-    /// before the start of the supported range (year -9999).
-    pub(crate) fn prev_civil(&self, from: DateTime) -> Option<DateTime> {
+    /// The last wall-clock minute that matches at or before `from`'s minute,
+    /// or strictly before it; `None` before the start of the supported range
+    /// (year -9999).
+    pub(crate) fn prev_civil(&self, from: DateTime, strictly_before: bool) -> Option<DateTime> {
+        let from = if strictly_before {
+            from.checked_sub(SignedDuration::from_mins(1)).ok()?
+        } else {
+            from
+        };
         let mut year = i32::from(from.year());
         let mut month = from.month() as u32;
         let mut day = from.day() as u32;

@@ -81,8 +81,42 @@ impl Schedule {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn next_after(&self, instant: Timestamp, zone: &TimeZone) -> Option<Zoned> {
-        self.next_timestamp(instant, zone)
-            .map(|t| t.to_zoned(zone.clone()))
+        let wall = zone.to_datetime(instant);
+        // Inside a fold, minutes up to one fold-length earlier on the wall
+        // clock can still have their second instant after `instant`;
+        // elsewhere, no minute up to the current one can.
+        let (mut cursor, mut strictly_after) = match zone.to_ambiguous_timestamp(wall).offset() {
+            AmbiguousOffset::Fold { before, after } => {
+                (wall.checked_sub(before - after).ok()?, false)
+            }
+            _ => (wall, true),
+        };
+        let mut best: Option<Timestamp> = None;
+        loop {
+            let Some(minute) = self.next_civil(cursor, strictly_after) else {
+                return best.map(|t| t.to_zoned(zone.clone()));
+            };
+            // The common case costs one time-zone lookup: `to_zoned` resolves
+            // an ordinary minute, or the first pass of a repeated one, which
+            // is this minute's earliest instant. Nothing later on the wall
+            // clock fires before it.
+            let zoned = minute.to_zoned(zone.clone()).ok()?;
+            if zoned.datetime() == minute && zoned.timestamp() > instant {
+                return Some(match best {
+                    Some(t) if t < zoned.timestamp() => t.to_zoned(zone.clone()),
+                    _ => zoned,
+                });
+            }
+            // A skipped minute, or one whose first pass is already behind us.
+            let instants = self.instants(minute, zone);
+            for t in instants.iter().filter(|&t| t > instant) {
+                best = Some(best.map_or(t, |b| b.min(t)));
+            }
+            if instants.first.is_some_and(|t| t > instant) {
+                return best.map(|t| t.to_zoned(zone.clone()));
+            }
+            (cursor, strictly_after) = (minute, true);
+        }
     }
 
     /// The last fire time strictly before `instant`, in `zone`.
@@ -126,43 +160,16 @@ impl Schedule {
         }
     }
 
-    /// [`Schedule::next_after`] without building a [`Zoned`].
-    pub fn next_timestamp(&self, instant: Timestamp, zone: &TimeZone) -> Option<Timestamp> {
+    fn prev_timestamp(&self, instant: Timestamp, zone: &TimeZone) -> Option<Timestamp> {
         let wall = zone.to_datetime(instant);
-        // Inside a fold, minutes up to one fold-length earlier on the wall
-        // clock can still have their second instant after `instant`.
-        let start = match zone.to_ambiguous_timestamp(wall).offset() {
-            AmbiguousOffset::Fold { before, after } => wall.checked_sub(before - after).ok()?,
-            _ => wall,
-        };
-        let mut cursor = truncate_to_minute(start);
-        let mut best: Option<Timestamp> = None;
-        loop {
-            let Some(minute) = self.next_civil(cursor) else {
-                return best;
-            };
-            let instants = self.instants(minute, zone);
-            for t in instants.iter().filter(|&t| t > instant) {
-                best = Some(best.map_or(t, |b| b.min(t)));
-            }
-            if instants.first.is_some_and(|t| t > instant) {
-                return best;
-            }
-            cursor = minute.checked_add(SignedDuration::from_mins(1)).ok()?;
-        }
-    }
-
-    /// [`Schedule::prev_before`] without building a [`Zoned`].
-    pub fn prev_timestamp(&self, instant: Timestamp, zone: &TimeZone) -> Option<Timestamp> {
-        let wall = zone.to_datetime(instant);
-        let start = match zone.to_ambiguous_timestamp(wall).offset() {
+        let mut cursor = match zone.to_ambiguous_timestamp(wall).offset() {
             AmbiguousOffset::Fold { before, after } => wall.checked_add(before - after).ok()?,
             _ => wall,
         };
-        let mut cursor = truncate_to_minute(start);
+        let mut strictly_before = false;
         let mut best: Option<Timestamp> = None;
         loop {
-            let Some(minute) = self.prev_civil(cursor) else {
+            let Some(minute) = self.prev_civil(cursor, strictly_before) else {
                 return best;
             };
             let instants = self.instants(minute, zone);
@@ -173,7 +180,7 @@ impl Schedule {
             if last.is_some_and(|t| t < instant) {
                 return best;
             }
-            cursor = minute.checked_sub(SignedDuration::from_mins(1)).ok()?;
+            (cursor, strictly_before) = (minute, true);
         }
     }
 
@@ -238,9 +245,9 @@ impl Iterator for FiresAfter<'_> {
     type Item = Zoned;
 
     fn next(&mut self) -> Option<Zoned> {
-        let next = self.schedule.next_timestamp(self.cursor?, &self.zone);
-        self.cursor = next;
-        next.map(|t| t.to_zoned(self.zone.clone()))
+        let next = self.schedule.next_after(self.cursor?, &self.zone);
+        self.cursor = next.as_ref().map(Zoned::timestamp);
+        next
     }
 }
 
