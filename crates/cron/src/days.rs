@@ -57,11 +57,19 @@ impl Days {
         }
     }
 
+    /// The days of `month` in `year` on which the schedule fires.
+    pub(crate) fn month_mask(&self, year: i32, month: u32) -> u32 {
+        let len = calendar::days_in_month(year, month);
+        if self.is_every_day() {
+            // The weekday of the 1st is the costly part; most schedules need none.
+            return ((1u64 << (len + 1)) - 2) as u32;
+        }
+        self.mask(len, calendar::weekday(year, month, 1))
+    }
+
     /// Whether the schedule fires on this date.
     pub(crate) fn contains(&self, year: i32, month: u32, day: u32) -> bool {
-        let len = calendar::days_in_month(year, month);
-        let first = calendar::weekday(year, month, 1);
-        self.mask(len, first) & (1 << day) != 0
+        self.month_mask(year, month) & (1 << day) != 0
     }
 
     /// `* * *`-like day fields, the common case, answered without building masks.

@@ -164,8 +164,7 @@ impl Schedule {
                 (month, day, minute_of_day) = (next_month, 1, 0);
             }
             let len = calendar::days_in_month(year, month);
-            let first = calendar::weekday(year, month, 1);
-            let later_days = self.days.mask(len, first) & (u32::MAX << day);
+            let later_days = self.days.month_mask(year, month) & (u32::MAX << day);
             if later_days == 0 {
                 (month, day, minute_of_day) = (month + 1, 1, 0);
                 if month > 12 {
@@ -217,8 +216,7 @@ impl Schedule {
             if prev_month != month {
                 (month, day, minute_of_day) = (prev_month, len, LAST_MINUTE);
             }
-            let first = calendar::weekday(year, month, 1);
-            let earlier_days = self.days.mask(len, first) & (u32::MAX >> (31 - day));
+            let earlier_days = self.days.month_mask(year, month) & (u32::MAX >> (31 - day));
             if earlier_days == 0 {
                 (month, minute_of_day) = (month - 1, LAST_MINUTE);
                 if month == 0 {
