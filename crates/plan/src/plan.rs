@@ -1,0 +1,517 @@
+//! The plan: every job's schedule, the environment's load, and what does not fit.
+
+use std::fmt;
+
+use pacer_cron::Schedule;
+use serde::Serialize;
+
+use crate::{
+    Error,
+    model::{ActiveHours, Environment, Integration, JobOptions, Rate},
+    sizing::{self, Sizing},
+    stagger::{self, DAY, Movable},
+};
+
+/// Which of an integration's two jobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobKind {
+    /// Fetch from the source, create tasks.
+    Pull,
+    /// Take tasks, transform, deliver.
+    Push,
+}
+
+/// How one job runs.
+#[derive(Clone, Debug, Serialize)]
+pub struct JobPlan {
+    /// `<integration>.pull` or `<integration>.push`.
+    pub job: String,
+    /// The integration it belongs to.
+    pub integration: String,
+    /// Pull or push.
+    pub kind: JobKind,
+    /// Executions a day its (peak) volume needs.
+    pub executions_per_day: u64,
+    /// Runs an hour of its schedule, on average over its active hours.
+    pub runs_per_hour: f64,
+    /// Runs a day of its schedule.
+    pub runs_per_day: u64,
+    /// Minutes between runs (the average, for an explicit schedule that is not even).
+    pub interval_minutes: u32,
+    /// The cron expression.
+    pub schedule: String,
+    /// The schedule in words.
+    pub description: String,
+    /// Items one execution moves.
+    pub items_per_run: u64,
+    /// Whole minutes one execution takes.
+    pub duration_minutes: u32,
+    /// Spare runs as a share of the runs needed: `(runs - needed) / needed`, in percent.
+    pub headroom_percent: f64,
+    /// True when the schedule came from the file, not from the planner.
+    pub explicit: bool,
+}
+
+/// The environment's load on the minute grid of a day.
+#[derive(Clone, Debug, Serialize)]
+pub struct Load {
+    /// Executions that may run at once.
+    pub capacity: u32,
+    /// The most executions running in any minute: the maximum of `by_minute`.
+    pub peak: u32,
+    /// A peak no choice of offsets can go below.
+    pub lower_bound: u32,
+    /// Executions running in each minute of the day, 0 = 00:00.
+    pub by_minute: Vec<u32>,
+}
+
+/// Something in the plan that does not hold, or deserves a look.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Warning {
+    /// More executions at once than the capacity, at these minutes of the day.
+    CapacityExceeded {
+        /// The capacity.
+        capacity: u32,
+        /// The peak.
+        peak: u32,
+        /// Minutes of the day (0 = 00:00) where the load exceeds the capacity.
+        minutes: Vec<u32>,
+    },
+    /// A system too slow for the volume even with a run every minute.
+    TooSlow {
+        /// The job.
+        job: String,
+        /// Executions a day needed.
+        needed: u64,
+        /// Executions a day possible within the active hours.
+        possible: u64,
+    },
+    /// The interval between runs is longer than the freshness allows.
+    Freshness {
+        /// The integration.
+        integration: String,
+        /// The freshness asked for, in minutes.
+        freshness_minutes: u32,
+        /// The worst delay the schedules allow: the pull and push intervals together.
+        worst_delay_minutes: u32,
+    },
+    /// An explicit schedule runs less often than the volume needs.
+    TooFewRuns {
+        /// The job.
+        job: String,
+        /// Executions a day needed.
+        needed: u64,
+        /// Runs a day of its schedule.
+        runs: u64,
+    },
+    /// An execution takes longer than the interval, so it would overlap itself.
+    SelfOverlap {
+        /// The job.
+        job: String,
+        /// Minutes one execution takes.
+        duration_minutes: u32,
+        /// Minutes between runs.
+        interval_minutes: u32,
+    },
+}
+
+impl Warning {
+    /// True when the warning means the plan does not fit (`pacer plan --check` fails).
+    pub fn is_failure(&self) -> bool {
+        !matches!(self, Warning::SelfOverlap { .. })
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::CapacityExceeded {
+                capacity,
+                peak,
+                minutes,
+            } => {
+                write!(
+                    f,
+                    "capacity exceeded: {peak} executions at once against a capacity of {capacity}, at {}",
+                    minute_ranges(minutes)
+                )
+            }
+            Warning::TooSlow {
+                job,
+                needed,
+                possible,
+            } => write!(
+                f,
+                "{job}: needs {needed} executions a day but at most {possible} fit even at one a minute \
+                 ({:.1}x too slow); raise the rate or the item budget per run (max_items)",
+                *needed as f64 / (*possible).max(1) as f64
+            ),
+            Warning::Freshness {
+                integration,
+                freshness_minutes,
+                worst_delay_minutes,
+            } => write!(
+                f,
+                "{integration}: freshness of {freshness_minutes} minutes cannot be met; a change can wait \
+                 up to {worst_delay_minutes} minutes for its pull and push"
+            ),
+            Warning::TooFewRuns { job, needed, runs } => write!(
+                f,
+                "{job}: its schedule runs {runs} times a day but the volume needs {needed} executions"
+            ),
+            Warning::SelfOverlap {
+                job,
+                duration_minutes,
+                interval_minutes,
+            } => write!(
+                f,
+                "{job}: an execution takes {duration_minutes} minutes but runs every {interval_minutes}, \
+                 so it would overlap itself"
+            ),
+        }
+    }
+}
+
+/// `08:00-08:02, 14:07`: minutes of the day as clock-time ranges.
+fn minute_ranges(minutes: &[u32]) -> String {
+    let clock = |m: u32| format!("{:02}:{:02}", m / 60, m % 60);
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < minutes.len() {
+        let mut j = i;
+        while j + 1 < minutes.len() && minutes[j + 1] == minutes[j] + 1 {
+            j += 1;
+        }
+        parts.push(if i == j {
+            clock(minutes[i])
+        } else {
+            format!("{}-{}", clock(minutes[i]), clock(minutes[j]))
+        });
+        i = j + 1;
+    }
+    if parts.len() > 8 {
+        let more = parts.len() - 8;
+        parts.truncate(8);
+        parts.push(format!("and {more} more"));
+    }
+    parts.join(", ")
+}
+
+/// Every job's schedule and the environment's load.
+#[derive(Clone, Debug, Serialize)]
+pub struct Plan {
+    /// The environment's name.
+    pub environment: String,
+    /// The jobs, in the order of the integrations, pull before push.
+    pub jobs: Vec<JobPlan>,
+    /// The minute-by-minute load.
+    pub load: Load,
+    /// True when no warning is a failure: capacity, freshness and throughput hold.
+    pub fits: bool,
+    /// What does not hold, or deserves a look.
+    pub warnings: Vec<Warning>,
+}
+
+/// One job as the planner sees it while planning.
+struct Draft {
+    integration: usize,
+    kind: JobKind,
+    sizing: Sizing,
+    hours: ActiveHours,
+    /// `Some` for an explicit schedule.
+    fixed: Option<Schedule>,
+    interval: u32,
+}
+
+/// Plans an environment.
+///
+/// # Errors
+///
+/// When an integration names a system the environment does not have.
+pub fn plan(environment: &Environment) -> Result<Plan, Error> {
+    let mut drafts = Vec::new();
+    let mut warnings = Vec::new();
+    for (index, integration) in environment.integrations.iter().enumerate() {
+        let source = rate_of(environment, integration, &integration.from)?;
+        let destination = rate_of(environment, integration, &integration.to)?;
+        for (kind, options, system_rate) in [
+            (JobKind::Pull, &integration.pull, source),
+            (JobKind::Push, &integration.push, destination),
+        ] {
+            drafts.push(draft(index, integration, kind, options, system_rate));
+        }
+        choose_intervals(integration, &mut drafts, &mut warnings);
+    }
+
+    // Jobs with explicit schedules are fixed load; the planner places the rest.
+    let mut base = vec![0u32; DAY];
+    let mut movable = Vec::new();
+    let mut movable_draft = Vec::new();
+    for (i, d) in drafts.iter().enumerate() {
+        match &d.fixed {
+            Some(schedule) => {
+                let starts: Vec<u16> = schedule.times_of_day().iter().map(|m| m as u16).collect();
+                stagger::apply(&mut base, &starts, d.sizing.duration_minutes, 1);
+            }
+            None => {
+                movable.push(Movable {
+                    interval: d.interval,
+                    duration: d.sizing.duration_minutes,
+                    hours: d.hours,
+                });
+                movable_draft.push(i);
+            }
+        }
+    }
+    let name = |i: usize| job_name(environment, &drafts[i]);
+    let mut order: Vec<usize> = (0..movable.len()).collect();
+    // Heaviest first: the share of time a job keeps a slot busy, then the
+    // shorter interval (fewer choices), then the name, so plans are reproducible.
+    order.sort_by(|&a, &b| {
+        let weight = |m: &Movable| f64::from(m.duration) / f64::from(m.interval);
+        weight(&movable[b])
+            .total_cmp(&weight(&movable[a]))
+            .then(movable[a].interval.cmp(&movable[b].interval))
+            .then_with(|| name(movable_draft[a]).cmp(&name(movable_draft[b])))
+    });
+    let (offsets, by_minute) = stagger::stagger(&movable, &base, &order);
+
+    let mut jobs = Vec::with_capacity(drafts.len());
+    let mut next_movable = 0;
+    for (i, d) in drafts.iter().enumerate() {
+        let (expr, schedule) = match &d.fixed {
+            Some(schedule) => (schedule.source().to_string(), schedule.clone()),
+            None => {
+                let offset = offsets[next_movable];
+                next_movable += 1;
+                let expr = sizing::schedule(d.interval, offset, d.hours);
+                let schedule = Schedule::parse(&expr).expect("the planner writes valid cron");
+                (expr, schedule)
+            }
+        };
+        jobs.push(job_plan(
+            environment,
+            d,
+            &name(i),
+            expr,
+            &schedule,
+            &mut warnings,
+        ));
+    }
+
+    let peak = by_minute.iter().copied().max().unwrap_or(0);
+    let capacity = environment.capacity;
+    if peak > capacity {
+        let minutes = (0..DAY as u32)
+            .filter(|&m| by_minute[m as usize] > capacity)
+            .collect();
+        warnings.insert(
+            0,
+            Warning::CapacityExceeded {
+                capacity,
+                peak,
+                minutes,
+            },
+        );
+    }
+    let lower_bound = lower_bound(&drafts, &base);
+    Ok(Plan {
+        environment: environment.name.clone(),
+        fits: !warnings.iter().any(Warning::is_failure),
+        jobs,
+        load: Load {
+            capacity,
+            peak,
+            lower_bound,
+            by_minute,
+        },
+        warnings,
+    })
+}
+
+fn rate_of(
+    environment: &Environment,
+    integration: &Integration,
+    system: &str,
+) -> Result<Rate, Error> {
+    environment
+        .systems
+        .iter()
+        .find(|s| s.name == system)
+        .map(|s| s.rate)
+        .ok_or_else(|| Error::UnknownSystem {
+            integration: integration.name.clone(),
+            system: system.to_string(),
+        })
+}
+
+fn draft(
+    index: usize,
+    integration: &Integration,
+    kind: JobKind,
+    options: &JobOptions,
+    system_rate: Rate,
+) -> Draft {
+    let rate = options.rate.unwrap_or(system_rate);
+    let sizing = sizing::size(
+        integration.volume_per_day,
+        integration.peak_factor,
+        rate,
+        options.max_items,
+    );
+    Draft {
+        integration: index,
+        kind,
+        sizing,
+        hours: integration.active_hours,
+        fixed: options.schedule.clone(),
+        interval: 1,
+    }
+}
+
+fn job_name(environment: &Environment, draft: &Draft) -> String {
+    let kind = match draft.kind {
+        JobKind::Pull => "pull",
+        JobKind::Push => "push",
+    };
+    format!(
+        "{}.{kind}",
+        environment.integrations[draft.integration].name
+    )
+}
+
+/// The intervals of an integration's two auto jobs (the last two drafts): each
+/// the longest its volume allows, then shortened until pull and push together
+/// stay within the freshness.
+fn choose_intervals(integration: &Integration, drafts: &mut [Draft], warnings: &mut Vec<Warning>) {
+    let n = drafts.len();
+    let (pull, push) = drafts[n - 2..].split_at_mut(1);
+    let (pull, push) = (&mut pull[0], &mut push[0]);
+    let freshness = integration.freshness_minutes;
+    // Without a freshness, the guide's method: at least one run an hour.
+    let longest = freshness.unwrap_or(60);
+    for d in [&mut *pull, &mut *push] {
+        d.interval = match &d.fixed {
+            Some(schedule) => average_interval(schedule),
+            None => sizing::interval(d.sizing.executions_per_day, d.hours, longest),
+        };
+    }
+    let Some(freshness) = freshness else { return };
+    while pull.interval + push.interval > freshness {
+        // Shorten the longer auto job; stop when neither can shorten.
+        let candidate = [&mut *pull, &mut *push]
+            .into_iter()
+            .filter(|d| d.fixed.is_none() && d.interval > 1)
+            .max_by_key(|d| d.interval);
+        let Some(d) = candidate else {
+            warnings.push(Warning::Freshness {
+                integration: integration.name.clone(),
+                freshness_minutes: freshness,
+                worst_delay_minutes: pull.interval + push.interval,
+            });
+            return;
+        };
+        let limit = d.interval - 1;
+        d.interval = sizing::interval(d.sizing.executions_per_day, d.hours, limit);
+    }
+}
+
+/// Minutes between runs of an explicit schedule: its period when it repeats
+/// evenly all day, else the day divided by its runs.
+fn average_interval(schedule: &Schedule) -> u32 {
+    let runs = schedule.fires_per_day().max(1);
+    match schedule.period_within_hour() {
+        Some(period) if runs == 24 * (60 / period.every) => period.every,
+        _ => DAY as u32 / runs,
+    }
+}
+
+fn job_plan(
+    environment: &Environment,
+    d: &Draft,
+    name: &str,
+    expr: String,
+    schedule: &Schedule,
+    warnings: &mut Vec<Warning>,
+) -> JobPlan {
+    let runs_per_day = u64::from(schedule.fires_per_day());
+    let needed = d.sizing.executions_per_day;
+    let active_minutes = u64::from(d.hours.hours()) * 60;
+    let possible = active_minutes / u64::from(d.sizing.duration_minutes);
+    if needed > possible {
+        warnings.push(Warning::TooSlow {
+            job: name.to_string(),
+            needed,
+            possible,
+        });
+    } else if d.fixed.is_some() && runs_per_day < needed {
+        warnings.push(Warning::TooFewRuns {
+            job: name.to_string(),
+            needed,
+            runs: runs_per_day,
+        });
+    }
+    if d.sizing.duration_minutes > d.interval {
+        warnings.push(Warning::SelfOverlap {
+            job: name.to_string(),
+            duration_minutes: d.sizing.duration_minutes,
+            interval_minutes: d.interval,
+        });
+    }
+    let headroom_percent = if needed == 0 {
+        100.0
+    } else {
+        ((runs_per_day as f64 - needed as f64) / needed as f64 * 1000.0).round() / 10.0
+    };
+    JobPlan {
+        job: name.to_string(),
+        integration: environment.integrations[d.integration].name.clone(),
+        kind: d.kind,
+        executions_per_day: needed,
+        runs_per_hour: (runs_per_day as f64 / f64::from(d.hours.hours()) * 100.0).round() / 100.0,
+        runs_per_day,
+        interval_minutes: d.interval,
+        description: schedule.describe(),
+        schedule: expr,
+        items_per_run: d.sizing.items_per_run,
+        duration_minutes: d.sizing.duration_minutes,
+        headroom_percent,
+        explicit: d.fixed.is_some(),
+    }
+}
+
+/// A peak no offsets can beat: the longest job's overlap with itself, the
+/// fixed load, and for every hour the average load of the jobs that are
+/// steady through it.
+///
+/// A job with an interval dividing the hour, running in the hour before too,
+/// keeps a slot busy exactly `duration / interval` of every minute of the hour
+/// on average, whatever its offset; the busiest minute is at least the average.
+fn lower_bound(drafts: &[Draft], base: &[u32]) -> u32 {
+    let own = drafts
+        .iter()
+        .map(|d| d.sizing.duration_minutes.div_ceil(d.interval))
+        .max()
+        .unwrap_or(0);
+    let fixed = base.iter().copied().max().unwrap_or(0);
+    let mut by_hour = 0u32;
+    for hour in 0..24u32 {
+        let previous = (hour + 23) % 24;
+        let steady: f64 = drafts
+            .iter()
+            .filter(|d| d.fixed.is_none() && d.interval <= 60 && 60 % d.interval == 0)
+            .filter(|d| d.sizing.duration_minutes <= 60)
+            .filter(|d| d.hours.contains(hour) && d.hours.contains(previous))
+            .map(|d| f64::from(d.sizing.duration_minutes) / f64::from(d.interval))
+            .sum();
+        let fixed_average = base[hour as usize * 60..(hour as usize + 1) * 60]
+            .iter()
+            .map(|&l| f64::from(l))
+            .sum::<f64>()
+            / 60.0;
+        by_hour = by_hour.max(((steady + fixed_average) - 1e-9).ceil() as u32);
+    }
+    own.max(fixed).max(by_hour)
+}

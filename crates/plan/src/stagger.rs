@@ -1,0 +1,212 @@
+//! Choosing offsets for all jobs together so the environment's peak load stays low.
+//!
+//! The load is counted on the planner's grid: 1,440 wall-clock minutes, each
+//! holding the number of executions running in it. A start at minute `m` of a
+//! job that takes `d` minutes occupies `m .. m + d`, wrapping into the next day
+//! because schedules repeat daily.
+//!
+//! Greedy first (the heaviest jobs choose first, each taking the offset whose
+//! busiest minute is least busy), then local search: jobs on the peak minute
+//! move to their best offset while that lowers the peak or the number of minutes
+//! at it. Both are deterministic: ties go to the smaller offset and the name.
+
+use crate::model::ActiveHours;
+
+pub(crate) const DAY: usize = 1440;
+
+/// A job whose offset the planner chooses.
+#[derive(Clone, Debug)]
+pub(crate) struct Movable {
+    pub(crate) interval: u32,
+    pub(crate) duration: u32,
+    pub(crate) hours: ActiveHours,
+}
+
+/// How many offsets a job can take without losing a run: every minute of its
+/// interval, except that an hour step must start early enough in the active
+/// hours to fit as many runs as from the first hour.
+pub(crate) fn offsets(interval: u32, hours: ActiveHours) -> u32 {
+    if interval <= 60 {
+        interval
+    } else {
+        let step = interval / 60;
+        ((hours.hours() - 1) % step + 1) * 60
+    }
+}
+
+/// The start minutes (0..1440) of a job with this interval and offset within
+/// its active hours: exactly the minutes its cron schedule fires at.
+pub(crate) fn starts(interval: u32, offset: u32, hours: ActiveHours) -> Vec<u16> {
+    let mut starts = Vec::new();
+    if interval <= 60 {
+        for hour in (0..24).filter(|&h| hours.contains(h)) {
+            let mut minute = offset;
+            while minute < 60 {
+                starts.push((hour * 60 + minute) as u16);
+                minute += interval;
+            }
+        }
+    } else {
+        let step = interval / 60;
+        let (hour_offset, minute) = (offset / 60, offset % 60);
+        let mut k = hour_offset;
+        while k < hours.hours() {
+            let hour = (hours.start() + k) % 24;
+            starts.push((hour * 60 + minute) as u16);
+            k += step;
+        }
+        starts.sort_unstable();
+    }
+    starts
+}
+
+/// Adds (`delta = 1`) or removes (`-1`) the occupancy of `starts` to `load`.
+pub(crate) fn apply(load: &mut [u32], starts: &[u16], duration: u32, delta: i32) {
+    for &start in starts {
+        for j in 0..duration as usize {
+            let m = (start as usize + j) % DAY;
+            load[m] = load[m].wrapping_add_signed(delta);
+        }
+    }
+}
+
+/// The busiest minute a placement would see, and its total load, if added.
+fn cost(load: &[u32], starts: &[u16], duration: u32) -> (u32, u64) {
+    let mut busiest = 0;
+    let mut total = 0u64;
+    for &start in starts {
+        for j in 0..duration as usize {
+            let l = load[(start as usize + j) % DAY];
+            busiest = busiest.max(l);
+            total += u64::from(l);
+        }
+    }
+    (busiest + 1, total)
+}
+
+/// The best offset for `job` given `load` (which must not include the job).
+fn best_offset(load: &[u32], job: &Movable) -> (u32, (u32, u64)) {
+    let mut best = (0, (u32::MAX, u64::MAX));
+    for offset in 0..offsets(job.interval, job.hours) {
+        let c = cost(load, &starts(job.interval, offset, job.hours), job.duration);
+        if c < best.1 {
+            best = (offset, c);
+        }
+    }
+    best
+}
+
+/// Offsets for `jobs`, on top of the fixed load `base` (jobs with explicit
+/// schedules), in the order given; `order` says in which order they choose.
+pub(crate) fn stagger(jobs: &[Movable], base: &[u32], order: &[usize]) -> (Vec<u32>, Vec<u32>) {
+    let mut load = base.to_vec();
+    let mut offsets = vec![0; jobs.len()];
+    for &i in order {
+        let (offset, _) = best_offset(&load, &jobs[i]);
+        offsets[i] = offset;
+        apply(
+            &mut load,
+            &starts(jobs[i].interval, offset, jobs[i].hours),
+            jobs[i].duration,
+            1,
+        );
+    }
+    improve(jobs, &mut offsets, &mut load, order);
+    (offsets, load)
+}
+
+/// Local search: move jobs off the peak while the peak, or the number of
+/// minutes at it, goes down.
+fn improve(jobs: &[Movable], offsets: &mut [u32], load: &mut [u32], order: &[usize]) {
+    let score = |load: &[u32]| {
+        let peak = load.iter().copied().max().unwrap_or(0);
+        (peak, load.iter().filter(|&&l| l == peak).count())
+    };
+    // Each pass costs about as much as the greedy; a few suffice in practice.
+    for _ in 0..8 {
+        let mut improved = false;
+        for &i in order {
+            let (peak, _) = score(load);
+            let job = &jobs[i];
+            let current = starts(job.interval, offsets[i], job.hours);
+            let on_peak = current
+                .iter()
+                .any(|&s| (0..job.duration as usize).any(|j| load[(s as usize + j) % DAY] == peak));
+            if !on_peak {
+                continue;
+            }
+            let before = score(load);
+            apply(load, &current, job.duration, -1);
+            let (offset, _) = best_offset(load, job);
+            let moved = starts(job.interval, offset, job.hours);
+            apply(load, &moved, job.duration, 1);
+            if score(load) < before {
+                offsets[i] = offset;
+                improved = true;
+            } else {
+                apply(load, &moved, job.duration, -1);
+                apply(load, &current, job.duration, 1);
+            }
+        }
+        if !improved {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pacer_cron::Schedule;
+
+    use super::*;
+    use crate::sizing::schedule;
+
+    /// `starts` and the cron expression `schedule` writes are the same minutes.
+    #[test]
+    fn starts_are_the_schedules_fires() {
+        let windows = [
+            ActiveHours::ALL_DAY,
+            ActiveHours::new(6, 22).unwrap(),
+            ActiveHours::new(22, 6).unwrap(),
+            ActiveHours::new(9, 10).unwrap(),
+        ];
+        for hours in windows {
+            for interval in [
+                1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720,
+            ] {
+                if interval > 60 && interval / 60 >= hours.hours() {
+                    continue;
+                }
+                for offset in (0..offsets(interval, hours)).step_by(7) {
+                    let expr = schedule(interval, offset, hours);
+                    let fires: Vec<u16> = Schedule::parse(&expr)
+                        .unwrap()
+                        .times_of_day()
+                        .iter()
+                        .map(|m| m as u16)
+                        .collect();
+                    assert_eq!(
+                        starts(interval, offset, hours),
+                        fires,
+                        "{expr} for {hours:?}"
+                    );
+                    // No offset loses a run.
+                    assert_eq!(fires.len(), starts(interval, 0, hours).len(), "{expr}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_guides_three_jobs_every_three_minutes_get_three_offsets() {
+        let job = Movable {
+            interval: 3,
+            duration: 1,
+            hours: ActiveHours::ALL_DAY,
+        };
+        let jobs = vec![job.clone(), job.clone(), job];
+        let (offsets, load) = stagger(&jobs, &[0; DAY], &[0, 1, 2]);
+        assert_eq!(offsets, [0, 1, 2]);
+        assert!(load.iter().all(|&l| l == 1));
+    }
+}
