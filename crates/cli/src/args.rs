@@ -16,6 +16,32 @@ pub(crate) enum Command {
     Explain(ExplainArgs),
     /// Print the next times a cron expression fires.
     Next(NextArgs),
+    /// Plan schedules, offsets and load for an environment's configuration file.
+    Plan(PlanArgs),
+    /// Print the JSON Schema of the configuration file.
+    Schema,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct PlanArgs {
+    /// The configuration file (YAML), e.g. examples/acme.yaml.
+    pub(crate) file: std::path::PathBuf,
+    /// Output format: text for people, json for tools, markdown for a ticket or wiki.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub(crate) format: PlanFormat,
+    /// Also write the day's load as an SVG heat map to this file.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) svg: Option<std::path::PathBuf>,
+    /// Exit 1 when the plan does not fit (capacity, freshness, throughput), 0 when it does.
+    #[arg(long)]
+    pub(crate) check: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PlanFormat {
+    Text,
+    Json,
+    Markdown,
 }
 
 #[derive(Debug, clap::Args)]

@@ -7,7 +7,7 @@ use pacer_cron::Schedule;
 
 /// Input the user can fix: the binary prints it and exits with code 2.
 #[derive(Debug)]
-pub(crate) struct InvalidInput(String);
+pub(crate) struct InvalidInput(pub(crate) String);
 
 impl fmt::Display for InvalidInput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -53,4 +53,12 @@ pub(crate) fn instant(text: &str) -> Result<Timestamp, InvalidInput> {
              expected e.g. 2026-11-27T09:00:00Z or 2026-11-27T10:00:00+01:00"
         ))
     })
+}
+
+/// Reads and checks a configuration file.
+pub(crate) fn config(path: &std::path::Path) -> Result<pacer_config::Config, InvalidInput> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InvalidInput(format!("error: cannot read {}: {e}", path.display())))?;
+    pacer_config::parse(&text, &path.display().to_string())
+        .map_err(|e| InvalidInput(format!("error: {e}")))
 }

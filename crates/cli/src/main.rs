@@ -12,6 +12,7 @@ mod args;
 mod explain;
 mod input;
 mod next;
+mod plan;
 
 use crate::{args::Args, input::InvalidInput};
 
@@ -36,12 +37,19 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut stdout = std::io::stdout().lock();
-    match args.command {
-        args::Command::Explain(explain) => explain::run(&explain, &mut stdout)?,
-        args::Command::Next(next) => next::run(&next, &mut stdout)?,
-    }
+    let code = match args.command {
+        args::Command::Explain(explain) => {
+            explain::run(&explain, &mut stdout).map(|()| ExitCode::SUCCESS)?
+        }
+        args::Command::Next(next) => next::run(&next, &mut stdout).map(|()| ExitCode::SUCCESS)?,
+        args::Command::Plan(plan) => plan::run(&plan, &mut stdout)?,
+        args::Command::Schema => {
+            writeln!(stdout, "{}", pacer_config::schema())?;
+            ExitCode::SUCCESS
+        }
+    };
     stdout.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }
 
 /// `pacer next -n 100000 | head` is not an error.

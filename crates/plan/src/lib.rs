@@ -61,3 +61,4 @@ mod model;
 mod plan;
 mod sizing;
 mod stagger;
+mod svg;

@@ -1,0 +1,38 @@
+//! Pacer's configuration file: YAML in, a typed model out, with errors that
+//! say `file:line:column: key: what is wrong`.
+//!
+//! The same file serves `pacer plan` and `pacer run`. Unknown keys are errors
+//! (with a "did you mean" where a key is close), and [`schema`] gives the JSON
+//! Schema that editors use to complete and check the file.
+//!
+//! # Example
+//!
+//! ```
+//! let yaml = r#"
+//! environment: { name: acme, timezone: Europe/Amsterdam, capacity: 2 }
+//! systems:
+//!   erp: { rate: 100/min }
+//!   webshop: { rate: 500/min }
+//! integrations:
+//!   prices: { from: erp, to: webshop, volume: 35000/day }
+//! "#;
+//! let config = pacer_config::parse(yaml, "acme.yaml")?;
+//! assert_eq!(config.timezone, "Europe/Amsterdam");
+//! assert_eq!(config.environment.integrations[0].volume_per_day, 35000.0);
+//!
+//! let err = pacer_config::parse(&yaml.replace("35000/day", "lots"), "acme.yaml").unwrap_err();
+//! assert_eq!(
+//!     err.to_string(),
+//!     r#"acme.yaml:7:45: integrations.prices.volume: expected "<number>/day" or "<number>/hour", found "lots""#,
+//! );
+//! # Ok::<(), pacer_config::Error>(())
+//! ```
+
+#![deny(missing_docs)]
+
+pub use crate::{error::Error, load::Config, load::parse, load::schema};
+
+mod error;
+mod load;
+mod raw;
+mod values;
