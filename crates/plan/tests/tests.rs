@@ -1,0 +1,5 @@
+//! Integration tests of pacer-plan, one module per topic.
+
+mod environments;
+mod golden;
+mod stagger;
