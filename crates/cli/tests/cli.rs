@@ -185,3 +185,150 @@ fn fewer_fires_than_asked_is_noted_on_stderr() {
          (does it match only wall-clock times that daylight saving skips?)\n"
     );
 }
+
+const ACME: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/acme.yaml");
+
+/// A file in a fresh temporary directory, for configurations written by a test.
+fn temp_file(test: &str, name: &str, contents: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("pacer-cli-{}-{test}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+#[test]
+fn plan_json_has_the_promised_names() {
+    let out = pacer(&["plan", ACME, "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    for job in plan["jobs"].as_array().unwrap() {
+        for key in [
+            "job",
+            "executions_per_day",
+            "runs_per_hour",
+            "runs_per_day",
+            "interval_minutes",
+            "schedule",
+            "items_per_run",
+            "duration_minutes",
+        ] {
+            assert!(!job[key].is_null(), "{key} missing in {job}");
+        }
+    }
+    let pull = plan["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["job"] == "prices.pull")
+        .unwrap();
+    assert_eq!(pull["executions_per_day"], 350);
+    assert_eq!(pull["runs_per_hour"], 15.0);
+    assert_eq!(pull["interval_minutes"], 4);
+    assert_eq!(pull["runs_per_day"], 360);
+    let load = &plan["load"];
+    let by_minute: Vec<u64> = load["by_minute"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(by_minute.len(), 1440);
+    assert_eq!(load["peak"].as_u64(), by_minute.iter().copied().max());
+    assert_eq!(load["capacity"], 2);
+    assert!(load["lower_bound"].as_u64().unwrap() <= load["peak"].as_u64().unwrap());
+    assert_eq!(plan["fits"], true);
+    assert!(plan["warnings"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn plan_text_and_markdown() {
+    let out = pacer(&["plan", ACME]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.starts_with("Plan for acme\n"), "{text}");
+    assert!(text.contains("prices.pull"), "{text}");
+    assert!(
+        text.contains("Verdict: fits (schedules read in Europe/Amsterdam)."),
+        "{text}"
+    );
+    let out = pacer(&["plan", ACME, "--format", "markdown"]);
+    let markdown = stdout(&out);
+    assert!(
+        markdown.contains("| job | executions/day | runs/hour | runs/day | interval | schedule |"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| prices.pull | 350 | 15 | 360 | 4 min |"),
+        "{markdown}"
+    );
+}
+
+#[test]
+fn plan_check_exit_codes() {
+    assert_eq!(pacer(&["plan", ACME, "--check"]).status.code(), Some(0));
+    let overloaded = std::fs::read_to_string(ACME)
+        .unwrap()
+        .replace("35000/day", "900000/day");
+    let path = temp_file("check", "overloaded.yaml", &overloaded);
+    let out = pacer(&["plan", path.to_str().unwrap(), "--check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("Verdict: does not fit"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("- capacity exceeded: "),
+        "{}",
+        stdout(&out)
+    );
+    // Without --check the same plan exits 0: it was printed, as asked.
+    assert_eq!(
+        pacer(&["plan", path.to_str().unwrap()]).status.code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn plan_of_an_invalid_file_exits_2_with_file_line_column() {
+    let broken = std::fs::read_to_string(ACME)
+        .unwrap()
+        .replace("35000/day", "lots");
+    let path = temp_file("invalid", "acme.yaml", &broken);
+    let out = pacer(&["plan", path.to_str().unwrap(), "--check"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out), "");
+    let expected = format!(
+        "error: {}:26:13: integrations.prices.volume: expected \"<number>/day\" or \"<number>/hour\", found \"lots\"\n",
+        path.display()
+    );
+    assert_eq!(stderr(&out), expected);
+    let out = pacer(&["plan", "no/such/file.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("error: cannot read no/such/file.yaml:"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn plan_writes_an_svg_heat_map() {
+    let svg = temp_file("svg", "placeholder", "").with_file_name("acme.svg");
+    let out = pacer(&["plan", ACME, "--svg", svg.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let picture = std::fs::read_to_string(&svg).unwrap();
+    assert!(picture.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    // 24 rows of 60 minutes, each a cell with its tooltip.
+    assert_eq!(picture.matches("running</title>").count(), 1440);
+    assert!(picture.contains("= capacity"));
+}
+
+#[test]
+fn schema_is_json() {
+    let out = pacer(&["schema"]);
+    assert!(out.status.success());
+    let schema: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(schema["title"], "Pacer configuration");
+}

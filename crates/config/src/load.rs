@@ -36,7 +36,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, Error> {
         })
     })
     .map_err(|e| yaml_error(file, &path, &e))?;
-    Check { file }.config(raw)
+    Check { file, text }.config(raw)
 }
 
 /// The JSON Schema of the file, pretty-printed.
@@ -48,6 +48,8 @@ pub fn schema() -> String {
 fn yaml_error(file: &str, path: &str, error: &serde_saphyr::Error) -> Error {
     let (line, column) = error.location().map_or((0, 0), |l| (l.line(), l.column()));
     let path = if path == "." { "" } else { path };
+    // `Spanned` reads its value through an inner field; users never wrote it.
+    let path = path.strip_suffix(".value").unwrap_or(path);
     let message = match error.without_snippet() {
         serde_saphyr::Error::SerdeUnknownField {
             field, expected, ..
@@ -101,6 +103,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 struct Check<'a> {
     file: &'a str,
+    text: &'a str,
 }
 
 impl Check<'_> {
@@ -123,6 +126,34 @@ impl Check<'_> {
                 format!("expected {expected}, found {:?}", spanned.value),
             )
         })
+    }
+
+    /// Points at the offending character inside the expression, not at its start.
+    fn cron_error(
+        &self,
+        spanned: &Spanned<String>,
+        path: &str,
+        error: &pacer_cron::Error,
+    ) -> Error {
+        let location = spanned.referenced;
+        let quoted = self
+            .text
+            .lines()
+            .nth(location.line().saturating_sub(1) as usize)
+            .and_then(|line| {
+                line.chars()
+                    .nth(location.column().saturating_sub(1) as usize)
+            })
+            .is_some_and(|c| c == '"' || c == '\'');
+        let inside = error.column().map_or(0, |c| c as u64 - 1) + u64::from(quoted);
+        let message = format!("invalid cron expression {:?}: {error}", spanned.value);
+        Error::new(
+            self.file,
+            location.line(),
+            location.column() + inside,
+            path,
+            message,
+        )
     }
 
     fn config(&self, raw: RawConfig) -> Result<Config, Error> {
@@ -266,15 +297,8 @@ impl Check<'_> {
         };
         let schedule = match &raw.schedule {
             Some(s) if s.value.trim() != "auto" => Some(
-                Schedule::parse_with_key(&s.value, &format!("{integration}.{kind}")).map_err(
-                    |e| {
-                        self.at(
-                            s,
-                            &key("schedule"),
-                            format!("invalid cron expression {:?}: {e}", s.value),
-                        )
-                    },
-                )?,
+                Schedule::parse_with_key(&s.value, &format!("{integration}.{kind}"))
+                    .map_err(|e| self.cron_error(s, &key("schedule"), &e))?,
             ),
             _ => None,
         };

@@ -27,15 +27,25 @@ fn generated(seed: u64, jobs: usize) -> Environment {
             name: format!("integration{i}"),
             from: format!("system{}", next(20)),
             to: format!("system{}", next(20)),
-            volume_per_day: [15.0, 200.0, 1_000.0, 5_000.0, 21_000.0, 35_000.0, 80_000.0][next(7) as usize],
+            volume_per_day: [15.0, 200.0, 1_000.0, 5_000.0, 21_000.0, 35_000.0, 80_000.0]
+                [next(7) as usize],
             peak_factor: 1.0,
             freshness_minutes: (next(3) == 0).then(|| [15, 30, 60, 240][next(4) as usize]),
-            active_hours: if next(4) == 0 { ActiveHours::new(6, 22).unwrap() } else { ActiveHours::ALL_DAY },
+            active_hours: if next(4) == 0 {
+                ActiveHours::new(6, 22).unwrap()
+            } else {
+                ActiveHours::ALL_DAY
+            },
             pull: JobOptions::default(),
             push: JobOptions::default(),
         })
         .collect();
-    Environment { name: "bench".into(), capacity: 10, systems, integrations }
+    Environment {
+        name: "bench".into(),
+        capacity: 10,
+        systems,
+        integrations,
+    }
 }
 
 fn planning(c: &mut Criterion) {
@@ -48,7 +58,9 @@ fn planning(c: &mut Criterion) {
             "{jobs} jobs: peak {} against a lower bound of {}",
             result.load.peak, result.load.lower_bound
         );
-        group.bench_function(format!("{jobs}_jobs"), |b| b.iter(|| plan(black_box(&environment)).unwrap()));
+        group.bench_function(format!("{jobs}_jobs"), |b| {
+            b.iter(|| plan(black_box(&environment)).unwrap())
+        });
     }
     group.finish();
 }

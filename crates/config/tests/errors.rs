@@ -1,0 +1,217 @@
+//! Every kind of bad file gets file:line:column, the key, and what to write.
+
+const GOOD: &str = "\
+environment:
+  name: acme
+  timezone: Europe/Amsterdam
+  capacity: 2
+systems:
+  erp: { rate: 100/min }
+  webshop: { rate: 500/min }
+integrations:
+  prices:
+    from: erp
+    to: webshop
+    volume: 35000/day
+    peak_factor: 1.5
+    freshness: 30m
+    active_hours: \"06:00-22:00\"
+    pull: { max_items: 50, schedule: auto }
+    push: { rate: 5/s, schedule: \"H/20 * * * *\" }
+";
+
+fn error(yaml: &str) -> String {
+    pacer_config::parse(yaml, "acme.yaml")
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn a_good_file_parses_into_the_planners_model() {
+    let config = pacer_config::parse(GOOD, "acme.yaml").unwrap();
+    assert_eq!(config.timezone, "Europe/Amsterdam");
+    let env = &config.environment;
+    assert_eq!((env.name.as_str(), env.capacity), ("acme", 2));
+    assert_eq!(env.systems[1].rate.items_per_minute(), 500.0);
+    let prices = &env.integrations[0];
+    assert_eq!(prices.peak_factor, 1.5);
+    assert_eq!(prices.freshness_minutes, Some(30));
+    assert_eq!(prices.active_hours.hours(), 16);
+    assert_eq!(prices.pull.max_items, Some(50));
+    assert!(prices.pull.schedule.is_none());
+    assert_eq!(prices.push.rate.unwrap().items_per_minute(), 300.0);
+    // H is hashed from the job's name.
+    assert_eq!(
+        prices.push.schedule.as_ref().unwrap().to_string(),
+        "16-59/20 * * * *"
+    );
+}
+
+#[test]
+fn defaults_and_order() {
+    let yaml = "systems: { b: { rate: 1/s }, a: { rate: 1/s } }\nintegrations:\n  z: { from: a, to: b, volume: 10/hour }\n  y: { from: b, to: a, volume: 1/day }\n";
+    let config = pacer_config::parse(yaml, "dir/shop.yaml").unwrap();
+    assert_eq!(config.timezone, "UTC");
+    assert_eq!(config.environment.name, "shop");
+    assert_eq!(config.environment.capacity, 1);
+    // The file's order, not alphabetical.
+    let names: Vec<&str> = config
+        .environment
+        .integrations
+        .iter()
+        .map(|i| i.name.as_str())
+        .collect();
+    assert_eq!(names, ["z", "y"]);
+    assert_eq!(config.environment.integrations[0].volume_per_day, 240.0);
+}
+
+#[test]
+fn a_value_that_means_nothing() {
+    assert_eq!(
+        error(&GOOD.replace("35000/day", "lots")),
+        r#"acme.yaml:12:13: integrations.prices.volume: expected "<number>/day" or "<number>/hour", found "lots""#
+    );
+    assert_eq!(
+        error(&GOOD.replace("rate: 100/min", "rate: fast")),
+        r#"acme.yaml:6:16: systems.erp.rate: expected "<number>/s", "<number>/min" or "<number>/h", found "fast""#
+    );
+    assert_eq!(
+        error(&GOOD.replace("30m", "soon")),
+        r#"acme.yaml:14:16: integrations.prices.freshness: expected a duration such as "30m", "2h" or "1h30m", found "soon""#
+    );
+    assert_eq!(
+        error(&GOOD.replace("06:00-22:00", "6am-10pm")),
+        r#"acme.yaml:15:19: integrations.prices.active_hours: expected hours such as "06:00-22:00" (whole hours, 00:00-24:00), found "6am-10pm""#
+    );
+    assert_eq!(
+        error(&GOOD.replace("capacity: 2", "capacity: 0")),
+        "acme.yaml:4:13: environment.capacity: expected at least 1 execution at once, found 0"
+    );
+    assert_eq!(
+        error(&GOOD.replace("peak_factor: 1.5", "peak_factor: -1")),
+        "acme.yaml:13:18: integrations.prices.peak_factor: expected a number above 0, found -1"
+    );
+    assert_eq!(
+        error(&GOOD.replace("max_items: 50", "max_items: 0")),
+        "acme.yaml:16:24: integrations.prices.pull.max_items: expected at least 1 item per execution, found 0"
+    );
+}
+
+#[test]
+fn unknown_keys_suggest_the_close_one() {
+    assert_eq!(
+        error(&GOOD.replace("    volume:", "    volum:")),
+        "acme.yaml:12:5: integrations.prices.volum: unknown key `volum`; did you mean `volume`? \
+         (expected one of: from, to, volume, peak_factor, freshness, active_hours, pull, push)"
+    );
+    assert_eq!(
+        error(&GOOD.replace("timezone:", "time_zone:")),
+        "acme.yaml:3:3: environment.time_zone: unknown key `time_zone`; did you mean `timezone`? \
+         (expected one of: name, timezone, capacity)"
+    );
+    // Nothing close: no suggestion, the full list.
+    assert_eq!(
+        error(&GOOD.replace("    peak_factor: 1.5\n", "    colour: blue\n")),
+        "acme.yaml:13:5: integrations.prices.colour: unknown key `colour` \
+         (expected one of: from, to, volume, peak_factor, freshness, active_hours, pull, push)"
+    );
+}
+
+#[test]
+fn missing_keys_and_wrong_types() {
+    assert_eq!(
+        error(&GOOD.replace("    volume: 35000/day\n", "")),
+        // serde-saphyr points at the end of the mapping that lacks it.
+        "acme.yaml:16:5: integrations.prices: missing key `volume`"
+    );
+    assert_eq!(
+        error(&GOOD.replace("peak_factor: 1.5", "peak_factor: lots")),
+        "acme.yaml:13:18: integrations.prices.peak_factor: invalid floating point"
+    );
+}
+
+#[test]
+fn systems_that_do_not_exist() {
+    assert_eq!(
+        error(&GOOD.replace("from: erp", "from: erpp")),
+        r#"acme.yaml:10:11: integrations.prices.from: no system named "erpp"; did you mean "erp"? the systems are: erp, webshop"#
+    );
+    assert_eq!(
+        error(&GOOD.replace("to: webshop", "to: pim")),
+        r#"acme.yaml:11:9: integrations.prices.to: no system named "pim"; the systems are: erp, webshop"#
+    );
+}
+
+#[test]
+fn bad_time_zones_and_schedules() {
+    assert_eq!(
+        error(&GOOD.replace("Europe/Amsterdam", "Europe/Amstrdam")),
+        r#"acme.yaml:3:13: environment.timezone: unknown time zone "Europe/Amstrdam"; expected an IANA name such as UTC, Europe/Amsterdam or America/New_York"#
+    );
+    assert_eq!(
+        error(&GOOD.replace("H/20 * * * *", "H/20 25 * * *")),
+        r#"acme.yaml:17:40: integrations.prices.push.schedule: invalid cron expression "H/20 25 * * *": hour field, column 6: 25 is out of range, expected 0-23"#
+    );
+}
+
+#[test]
+fn malformed_yaml() {
+    let message = error("systems: [\n");
+    assert!(message.starts_with("acme.yaml:1:"), "{message}");
+    assert!(message.contains("systems"), "{message}");
+}
+
+#[test]
+fn the_example_file_parses() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/acme.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let config = pacer_config::parse(&text, "examples/acme.yaml").unwrap();
+    let names: Vec<&str> = config
+        .environment
+        .integrations
+        .iter()
+        .map(|i| i.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "new_products",
+            "updated_products",
+            "prices",
+            "stock",
+            "orders"
+        ]
+    );
+    let volumes: Vec<f64> = config
+        .environment
+        .integrations
+        .iter()
+        .map(|i| i.volume_per_day)
+        .collect();
+    assert_eq!(volumes, [15.0, 200.0, 35_000.0, 21_000.0, 180.0]);
+}
+
+#[test]
+fn the_schema_describes_every_key() {
+    let schema: serde_json::Value = serde_json::from_str(&pacer_config::schema()).unwrap();
+    assert_eq!(schema["title"], "Pacer configuration");
+    let text = schema.to_string();
+    for key in [
+        "environment",
+        "timezone",
+        "capacity",
+        "systems",
+        "rate",
+        "integrations",
+        "volume",
+        "peak_factor",
+        "freshness",
+        "active_hours",
+        "max_items",
+        "schedule",
+    ] {
+        assert!(text.contains(&format!("\"{key}\"")), "schema lacks {key}");
+    }
+    // Unknown keys are rejected by the schema too, as by the parser.
+    assert!(text.contains("\"additionalProperties\":false"));
+}
