@@ -45,6 +45,9 @@ pub struct JobPlan {
     pub description: String,
     /// Items one execution moves.
     pub items_per_run: u64,
+    /// Items that must move a minute on average, ceil(volume / 1,440): the
+    /// guide's "at least 25 price changes every minute".
+    pub min_items_per_minute: u64,
     /// Whole minutes one execution takes.
     pub duration_minutes: u32,
     /// Spare runs as a share of the runs needed: `(runs - needed) / needed`, in percent.
@@ -94,8 +97,11 @@ pub enum Warning {
         integration: String,
         /// The freshness asked for, in minutes.
         freshness_minutes: u32,
-        /// The worst delay the schedules allow: the pull and push intervals together.
+        /// The worst delay the schedules allow: the pull and push intervals
+        /// together, plus the hours outside the active hours.
         worst_delay_minutes: u32,
+        /// The part of that delay spent outside the active hours.
+        inactive_minutes: u32,
     },
     /// An explicit schedule runs less often than the volume needs.
     TooFewRuns {
@@ -152,11 +158,18 @@ impl fmt::Display for Warning {
                 integration,
                 freshness_minutes,
                 worst_delay_minutes,
-            } => write!(
-                f,
-                "{integration}: freshness of {freshness_minutes} minutes cannot be met; a change can wait \
-                 up to {worst_delay_minutes} minutes for its pull and push"
-            ),
+                inactive_minutes,
+            } => {
+                write!(
+                    f,
+                    "{integration}: freshness of {freshness_minutes} minutes cannot be met; a change can wait \
+                     up to {worst_delay_minutes} minutes for its pull and push"
+                )?;
+                if *inactive_minutes > 0 {
+                    write!(f, ", {inactive_minutes} of them outside its active hours")?;
+                }
+                Ok(())
+            }
             Warning::TooFewRuns { job, needed, runs } => write!(
                 f,
                 "{job}: its schedule runs {runs} times a day but the volume needs {needed} executions"
@@ -405,16 +418,20 @@ fn choose_intervals(integration: &Integration, drafts: &mut [Draft], warnings: &
             .into_iter()
             .filter(|d| d.fixed.is_none() && d.interval > 1)
             .max_by_key(|d| d.interval);
-        let Some(d) = candidate else {
-            warnings.push(Warning::Freshness {
-                integration: integration.name.clone(),
-                freshness_minutes: freshness,
-                worst_delay_minutes: pull.interval + push.interval,
-            });
-            return;
-        };
+        let Some(d) = candidate else { break };
         let limit = d.interval - 1;
         d.interval = sizing::interval(d.sizing.executions_per_day, d.hours, limit);
+    }
+    // A change made after the active hours end waits for them to start again.
+    let inactive_minutes = (24 - integration.active_hours.hours()) * 60;
+    let worst_delay_minutes = pull.interval + push.interval + inactive_minutes;
+    if worst_delay_minutes > freshness {
+        warnings.push(Warning::Freshness {
+            integration: integration.name.clone(),
+            freshness_minutes: freshness,
+            worst_delay_minutes,
+            inactive_minutes,
+        });
     }
 }
 
@@ -476,6 +493,10 @@ fn job_plan(
         description: schedule.describe(),
         schedule: expr,
         items_per_run: d.sizing.items_per_run,
+        min_items_per_minute: (environment.integrations[d.integration].volume_per_day / 1440.0
+            - 1e-9)
+            .ceil()
+            .max(0.0) as u64,
         duration_minutes: d.sizing.duration_minutes,
         headroom_percent,
         explicit: d.fixed.is_some(),

@@ -14,6 +14,7 @@ fn the_guides_prices_integration() {
     // delivers 100 a minute, the destination accepts 500.
     let pull = job("prices.pull");
     assert_eq!(pull.kind, JobKind::Pull);
+    assert_eq!(pull.min_items_per_minute, 25);
     assert_eq!(pull.items_per_run, 100);
     assert_eq!(pull.executions_per_day, 350);
     assert_eq!(pull.runs_per_hour, 15.0);
@@ -175,4 +176,23 @@ fn plans_are_deterministic() {
     };
     assert_eq!(schedules(&a), schedules(&b));
     assert_eq!(a.load.by_minute, b.load.by_minute);
+}
+
+#[test]
+fn freshness_counts_the_hours_outside_the_active_hours() {
+    let mut environment = guide(2);
+    environment.integrations[4].active_hours = pacer_plan::ActiveHours::new(6, 22).unwrap();
+    environment.integrations[4].freshness_minutes = Some(60);
+    let plan = plan(&environment).unwrap();
+    let fresh = plan
+        .warnings
+        .iter()
+        .find(|w| matches!(w, Warning::Freshness { .. }))
+        .unwrap();
+    assert_eq!(
+        fresh.to_string(),
+        "orders: freshness of 60 minutes cannot be met; a change can wait up to 540 minutes for its pull \
+         and push, 480 of them outside its active hours"
+    );
+    assert!(!plan.fits);
 }
