@@ -1,0 +1,49 @@
+//! Pacer's durable state behind one API, on SQLite (the embedded default) or
+//! PostgreSQL (several nodes sharing one database).
+//!
+//! - the **executions ledger**: (job, scheduled minute) is recorded once, so
+//!   of any number of nodes exactly one runs each minute;
+//! - the **task queue**: records between pull and push, deduplicated by key,
+//!   claimed under leases that expire when a claimer dies, retried with
+//!   exponential backoff and jitter, dead after too many attempts, replayable;
+//! - **cursors**, written in the same transaction as the tasks of a pull.
+//!
+//! SQL lives only in this crate; no database type appears in its API.
+//!
+//! # Example
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use pacer_store::{NewTask, StoreBuilder};
+//!
+//! let dir = std::env::temp_dir().join(format!("pacer-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let url = format!("sqlite://{}", dir.join("pacer.db").display());
+//! let store = StoreBuilder::new(&url).open().await?;
+//!
+//! assert!(store.record_due("prices.pull", 1_700_000_040_000, 0).await?);
+//! assert!(!store.record_due("prices.pull", 1_700_000_040_000, 0).await?);
+//!
+//! let price = NewTask { key: "SKU-1".into(), payload: r#"{"amount": 10}"#.into() };
+//! store.enqueue("prices", &[price], Some("2026-11-27T10:00:00Z"), 0).await?;
+//! let claimed = store.claim("prices", 10, "node-1", 60_000, 0).await?;
+//! assert_eq!(claimed.len(), 1);
+//! assert!(store.complete(claimed[0].id, "node-1", 1).await?);
+//! assert_eq!(store.cursor("prices").await?.as_deref(), Some("2026-11-27T10:00:00Z"));
+//! # Ok::<(), pacer_store::Error>(())
+//! # }).unwrap();
+//! ```
+
+#![deny(missing_docs)]
+
+pub use crate::{
+    error::Error,
+    model::{ExecutionState, FailOutcome, NewTask, RetryPolicy, Task, TaskStatus},
+    store::{Store, StoreBuilder},
+};
+
+mod error;
+mod model;
+mod postgres;
+mod sqlite;
+mod store;

@@ -1,0 +1,149 @@
+//! What the store keeps: executions, tasks and cursors.
+
+/// The state of one execution of a job for one scheduled minute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExecutionState {
+    /// Its minute has come.
+    Due,
+    /// Waiting for capacity.
+    Waiting,
+    /// Running.
+    Running,
+    /// Finished without error.
+    Succeeded,
+    /// Finished with an error.
+    Failed,
+    /// Not started: the previous run was still going.
+    Skipped,
+    /// Waited past its deadline.
+    Missed,
+}
+
+impl ExecutionState {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ExecutionState::Due => "due",
+            ExecutionState::Waiting => "waiting",
+            ExecutionState::Running => "running",
+            ExecutionState::Succeeded => "succeeded",
+            ExecutionState::Failed => "failed",
+            ExecutionState::Skipped => "skipped",
+            ExecutionState::Missed => "missed",
+        }
+    }
+}
+
+/// Where a task is, in the words iPaaS users know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TaskStatus {
+    /// Queued, waiting for a push.
+    New,
+    /// Claimed by a push under a lease.
+    Processing,
+    /// Delivered.
+    Finished,
+    /// A delivery failed; it will be retried at its next attempt time.
+    Failed,
+    /// Failed too often; kept for inspection and replay.
+    Dead,
+    /// Set aside by a user.
+    Skipped,
+}
+
+impl TaskStatus {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::New => "new",
+            TaskStatus::Processing => "processing",
+            TaskStatus::Finished => "finished",
+            TaskStatus::Failed => "failed",
+            TaskStatus::Dead => "dead",
+            TaskStatus::Skipped => "skipped",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> TaskStatus {
+        match text {
+            "new" => TaskStatus::New,
+            "processing" => TaskStatus::Processing,
+            "finished" => TaskStatus::Finished,
+            "failed" => TaskStatus::Failed,
+            "dead" => TaskStatus::Dead,
+            _ => TaskStatus::Skipped,
+        }
+    }
+}
+
+/// A record to queue: its dedup key and payload (JSON text).
+#[derive(Clone, Debug)]
+pub struct NewTask {
+    /// Within an integration, at most one pending task has this key.
+    pub key: String,
+    /// The record, as JSON text.
+    pub payload: String,
+}
+
+/// A queued record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Task {
+    /// Its id, unique in the store.
+    pub id: i64,
+    /// The integration it belongs to.
+    pub integration: String,
+    /// Its dedup key.
+    pub key: String,
+    /// The record, as JSON text.
+    pub payload: String,
+    /// Where it is.
+    pub status: TaskStatus,
+    /// Deliveries attempted so far.
+    pub attempts: u32,
+    /// The last delivery's error, if any.
+    pub last_error: Option<String>,
+}
+
+/// What happened to a task whose delivery failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOutcome {
+    /// It will be retried at this time (Unix milliseconds).
+    RetryAt(i64),
+    /// It reached its maximum attempts and is dead.
+    Dead,
+}
+
+/// How failed deliveries are retried: exponential backoff with jitter, capped.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    /// Attempts before a task is dead.
+    pub max_attempts: u32,
+    /// The first retry's delay, in milliseconds.
+    pub base_delay_ms: i64,
+    /// No delay is longer than this, in milliseconds.
+    pub max_delay_ms: i64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 8,
+            base_delay_ms: 1_000,
+            max_delay_ms: 3_600_000,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before retry number `attempt` (1 = after the first failure):
+    /// `base × 2^(attempt-1)`, capped, then "equal jitter" — between half and
+    /// all of it — drawn from `seed` so that many tasks failing together do
+    /// not retry together.
+    pub fn delay_ms(&self, attempt: u32, seed: u64) -> i64 {
+        let exponential = self
+            .base_delay_ms
+            .saturating_mul(1i64 << attempt.saturating_sub(1).min(40))
+            .min(self.max_delay_ms);
+        let half = exponential / 2;
+        let mixed = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(attempt);
+        half + (mixed % (half.max(0) as u64 + 1)) as i64
+    }
+}

@@ -1,0 +1,376 @@
+//! The scale-out backend: several nodes on one PostgreSQL database.
+//!
+//! Claims lock rows with `FOR UPDATE SKIP LOCKED`, so concurrent claimers
+//! take different tasks instead of queueing behind each other; migrations
+//! run under an advisory lock, so nodes starting together migrate once.
+
+use std::str::FromStr;
+
+use sqlx::{
+    PgPool, Row,
+    postgres::{PgConnectOptions, PgPoolOptions, PgRow},
+};
+
+use crate::{
+    Error,
+    error::ErrorKind,
+    model::{ExecutionState, FailOutcome, NewTask, RetryPolicy, Task, TaskStatus},
+};
+
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    "CREATE TABLE executions (
+        job TEXT NOT NULL,
+        minute BIGINT NOT NULL,
+        state TEXT NOT NULL,
+        due_at BIGINT NOT NULL,
+        started_at BIGINT,
+        finished_at BIGINT,
+        items BIGINT NOT NULL DEFAULT 0,
+        error TEXT,
+        PRIMARY KEY (job, minute)
+    );
+    CREATE TABLE tasks (
+        id BIGSERIAL PRIMARY KEY,
+        integration TEXT NOT NULL,
+        dedup_key TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts BIGINT NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT NOT NULL,
+        lease_owner TEXT,
+        lease_until BIGINT,
+        last_error TEXT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+    );
+    CREATE UNIQUE INDEX tasks_pending_key ON tasks (integration, dedup_key)
+        WHERE status IN ('new', 'failed');
+    CREATE INDEX tasks_claimable ON tasks (integration, status, next_attempt_at);
+    CREATE TABLE cursors (
+        integration TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+    );",
+)];
+
+pub(crate) struct Postgres {
+    pool: PgPool,
+}
+
+fn task(row: &PgRow) -> Task {
+    Task {
+        id: row.get("id"),
+        integration: row.get("integration"),
+        key: row.get("dedup_key"),
+        payload: row.get("payload"),
+        status: TaskStatus::parse(row.get("status")),
+        attempts: row.get::<i64, _>("attempts") as u32,
+        last_error: row.get("last_error"),
+    }
+}
+
+impl Postgres {
+    pub(crate) async fn open(url: &str, schema: Option<&str>) -> Result<Postgres, Error> {
+        let context = "opening the PostgreSQL store";
+        let mut options = PgConnectOptions::from_str(url).map_err(Error::database(context))?;
+        if let Some(schema) = schema {
+            options = options.options([("search_path", schema)]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(Error::database(context))?;
+        let store = Postgres { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), Error> {
+        let context = "migrating the PostgreSQL store";
+        let mut tx = self.pool.begin().await.map_err(Error::database(context))?;
+        // Any constant: nodes starting together take turns.
+        sqlx::query("SELECT pg_advisory_xact_lock(7061636572)")
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::database(context))?;
+        sqlx::query("CREATE TABLE IF NOT EXISTS pacer_schema (version BIGINT NOT NULL)")
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::database(context))?;
+        let found: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM pacer_schema")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(Error::database(context))?;
+        let supported = MIGRATIONS.last().map_or(0, |m| m.0);
+        if found > supported {
+            return Err(Error::new(
+                ErrorKind::NewerSchema { found, supported },
+                context,
+            ));
+        }
+        for &(version, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
+            sqlx::raw_sql(sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(Error::database(context))?;
+            sqlx::query("INSERT INTO pacer_schema (version) VALUES ($1)")
+                .bind(version)
+                .execute(&mut *tx)
+                .await
+                .map_err(Error::database(context))?;
+        }
+        tx.commit().await.map_err(Error::database(context))
+    }
+
+    pub(crate) async fn record_due(&self, job: &str, minute: i64, now: i64) -> Result<bool, Error> {
+        let done = sqlx::query(
+            "INSERT INTO executions (job, minute, state, due_at) VALUES ($1, $2, 'due', $3)
+             ON CONFLICT (job, minute) DO NOTHING",
+        )
+        .bind(job)
+        .bind(minute)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(Error::database(format!("recording {job} due at {minute}")))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn set_execution(
+        &self,
+        job: &str,
+        minute: i64,
+        state: ExecutionState,
+        now: i64,
+        items: u64,
+        error: Option<&str>,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE executions SET state = $1,
+                started_at = CASE WHEN $2::text = 'running' THEN $3 ELSE started_at END,
+                finished_at = CASE WHEN $4::text IN ('succeeded', 'failed', 'skipped', 'missed') THEN $5 ELSE finished_at END,
+                items = $6, error = $7
+             WHERE job = $8 AND minute = $9",
+        )
+        .bind(state.as_str())
+        .bind(state.as_str())
+        .bind(now)
+        .bind(state.as_str())
+        .bind(now)
+        .bind(items as i64)
+        .bind(error)
+        .bind(job)
+        .bind(minute)
+        .execute(&self.pool)
+        .await
+        .map_err(Error::database(format!("updating {job} at {minute}")))?;
+        Ok(())
+    }
+
+    pub(crate) async fn execution_state(
+        &self,
+        job: &str,
+        minute: i64,
+    ) -> Result<Option<String>, Error> {
+        sqlx::query_scalar("SELECT state FROM executions WHERE job = $1 AND minute = $2")
+            .bind(job)
+            .bind(minute)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(Error::database(format!("reading {job} at {minute}")))
+    }
+
+    pub(crate) async fn enqueue(
+        &self,
+        integration: &str,
+        tasks: &[NewTask],
+        cursor: Option<&str>,
+        now: i64,
+    ) -> Result<(), Error> {
+        let context = format!("queueing {} tasks for {integration}", tasks.len());
+        let mut tx = self.pool.begin().await.map_err(Error::database(&context))?;
+        for t in tasks {
+            sqlx::query(
+                "INSERT INTO tasks (integration, dedup_key, payload, status, attempts, next_attempt_at, created_at, updated_at)
+                 VALUES ($1, $2, $3, 'new', 0, $4, $5, $6)
+                 ON CONFLICT (integration, dedup_key) WHERE status IN ('new', 'failed')
+                 DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at",
+            )
+            .bind(integration)
+            .bind(&t.key)
+            .bind(&t.payload)
+            .bind(now)
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::database(&context))?;
+        }
+        if let Some(value) = cursor {
+            sqlx::query(
+                "INSERT INTO cursors (integration, value, updated_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (integration) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            )
+            .bind(integration)
+            .bind(value)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::database(&context))?;
+        }
+        tx.commit().await.map_err(Error::database(&context))
+    }
+
+    pub(crate) async fn claim(
+        &self,
+        integration: &str,
+        limit: u32,
+        owner: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> Result<Vec<Task>, Error> {
+        let context = format!("claiming tasks of {integration}");
+        let mut tx = self.pool.begin().await.map_err(Error::database(&context))?;
+        let rows = sqlx::query(
+            "UPDATE tasks SET status = 'processing', lease_owner = $1, lease_until = $2,
+                 attempts = attempts + 1, updated_at = $3
+             WHERE id IN (
+                 SELECT id FROM tasks
+                 WHERE integration = $4
+                   AND ((status IN ('new', 'failed') AND next_attempt_at <= $5)
+                        OR (status = 'processing' AND lease_until < $6))
+                 ORDER BY id LIMIT $7
+                 FOR UPDATE SKIP LOCKED)
+             RETURNING id, integration, dedup_key, payload, status, attempts, last_error",
+        )
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .bind(integration)
+        .bind(now)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(Error::database(&context))?;
+        tx.commit().await.map_err(Error::database(&context))?;
+        let mut tasks: Vec<Task> = rows.iter().map(task).collect();
+        tasks.sort_by_key(|t| t.id);
+        Ok(tasks)
+    }
+
+    pub(crate) async fn complete(&self, id: i64, owner: &str, now: i64) -> Result<bool, Error> {
+        let done = sqlx::query(
+            "UPDATE tasks SET status = 'finished', lease_owner = NULL, lease_until = NULL, updated_at = $1
+             WHERE id = $2 AND status = 'processing' AND lease_owner = $3",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .map_err(Error::database(format!("completing task {id}")))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn fail(
+        &self,
+        id: i64,
+        owner: &str,
+        error: &str,
+        retry_at: impl FnOnce(u32) -> Option<i64>,
+        policy: &RetryPolicy,
+        now: i64,
+    ) -> Result<Option<FailOutcome>, Error> {
+        let context = format!("failing task {id}");
+        let mut tx = self.pool.begin().await.map_err(Error::database(&context))?;
+        let attempts: Option<i64> =
+            sqlx::query_scalar("SELECT attempts FROM tasks WHERE id = $1 AND status = 'processing' AND lease_owner = $2")
+                .bind(id)
+                .bind(owner)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(Error::database(&context))?;
+        let Some(attempts) = attempts else {
+            return Ok(None);
+        };
+        let outcome = match retry_at(attempts as u32) {
+            _ if attempts as u32 >= policy.max_attempts => FailOutcome::Dead,
+            Some(at) => FailOutcome::RetryAt(at),
+            None => FailOutcome::RetryAt(now + policy.delay_ms(attempts as u32, id as u64)),
+        };
+        let (status, next) = match outcome {
+            FailOutcome::Dead => ("dead", now),
+            FailOutcome::RetryAt(at) => ("failed", at),
+        };
+        sqlx::query(
+            "UPDATE tasks SET status = $1, next_attempt_at = $2, last_error = $3, lease_owner = NULL,
+                 lease_until = NULL, updated_at = $4
+             WHERE id = $5",
+        )
+        .bind(status)
+        .bind(next)
+        .bind(error)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::database(&context))?;
+        tx.commit().await.map_err(Error::database(&context))?;
+        Ok(Some(outcome))
+    }
+
+    pub(crate) async fn replay_dead(&self, integration: &str, now: i64) -> Result<u64, Error> {
+        let done = sqlx::query(
+            "UPDATE tasks SET status = 'new', attempts = 0, next_attempt_at = $1, updated_at = $2
+             WHERE integration = $3 AND status = 'dead'
+               AND id = (SELECT MAX(id) FROM tasks d
+                         WHERE d.integration = tasks.integration AND d.dedup_key = tasks.dedup_key
+                           AND d.status = 'dead')
+               AND NOT EXISTS (SELECT 1 FROM tasks p
+                               WHERE p.integration = tasks.integration AND p.dedup_key = tasks.dedup_key
+                                 AND p.status IN ('new', 'failed'))",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(integration)
+        .execute(&self.pool)
+        .await
+        .map_err(Error::database(format!("replaying dead tasks of {integration}")))?;
+        Ok(done.rows_affected())
+    }
+
+    pub(crate) async fn cursor(&self, integration: &str) -> Result<Option<String>, Error> {
+        sqlx::query_scalar("SELECT value FROM cursors WHERE integration = $1")
+            .bind(integration)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(Error::database(format!(
+                "reading the cursor of {integration}"
+            )))
+    }
+
+    pub(crate) async fn task(&self, id: i64) -> Result<Option<Task>, Error> {
+        let row = sqlx::query(
+            "SELECT id, integration, dedup_key, payload, status, attempts, last_error FROM tasks WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(Error::database(format!("reading task {id}")))?;
+        Ok(row.as_ref().map(task))
+    }
+
+    pub(crate) async fn count(&self, integration: &str, status: TaskStatus) -> Result<u64, Error> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE integration = $1 AND status = $2")
+                .bind(integration)
+                .bind(status.as_str())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(Error::database(format!("counting tasks of {integration}")))?;
+        Ok(n as u64)
+    }
+}

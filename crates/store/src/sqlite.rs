@@ -1,0 +1,391 @@
+//! The embedded backend: one SQLite file in WAL mode; every write in `BEGIN IMMEDIATE`.
+//!
+//! A deferred transaction that reads and then writes fails with SQLITE_BUSY
+//! at once when another connection wrote in between; taking the write lock
+//! up front makes writers wait their turn (up to the busy timeout) instead.
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    Row, SqlitePool,
+    sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    },
+};
+
+use crate::{
+    Error,
+    error::ErrorKind,
+    model::{ExecutionState, FailOutcome, NewTask, RetryPolicy, Task, TaskStatus},
+};
+
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    "CREATE TABLE executions (
+        job TEXT NOT NULL,
+        minute INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        due_at INTEGER NOT NULL,
+        started_at INTEGER,
+        finished_at INTEGER,
+        items INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        PRIMARY KEY (job, minute)
+    );
+    CREATE TABLE tasks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        integration TEXT NOT NULL,
+        dedup_key TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        lease_owner TEXT,
+        lease_until INTEGER,
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX tasks_pending_key ON tasks (integration, dedup_key)
+        WHERE status IN ('new', 'failed');
+    CREATE INDEX tasks_claimable ON tasks (integration, status, next_attempt_at);
+    CREATE TABLE cursors (
+        integration TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+    );",
+)];
+
+pub(crate) struct Sqlite {
+    pool: SqlitePool,
+}
+
+fn task(row: &SqliteRow) -> Task {
+    Task {
+        id: row.get("id"),
+        integration: row.get("integration"),
+        key: row.get("dedup_key"),
+        payload: row.get("payload"),
+        status: TaskStatus::parse(row.get("status")),
+        attempts: row.get::<i64, _>("attempts") as u32,
+        last_error: row.get("last_error"),
+    }
+}
+
+impl Sqlite {
+    pub(crate) async fn open(path: &str) -> Result<Sqlite, Error> {
+        let context = format!("opening SQLite store {path}");
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
+            .map_err(Error::database(&context))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(Error::database(&context))?;
+        let store = Sqlite { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), Error> {
+        let context = "migrating the SQLite store";
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(Error::database(context))?;
+        sqlx::query("CREATE TABLE IF NOT EXISTS pacer_schema (version INTEGER NOT NULL)")
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::database(context))?;
+        let found: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM pacer_schema")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(Error::database(context))?;
+        let supported = MIGRATIONS.last().map_or(0, |m| m.0);
+        if found > supported {
+            return Err(Error::new(
+                ErrorKind::NewerSchema { found, supported },
+                context,
+            ));
+        }
+        for &(version, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
+            sqlx::raw_sql(sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(Error::database(context))?;
+            sqlx::query("INSERT INTO pacer_schema (version) VALUES (?)")
+                .bind(version)
+                .execute(&mut *tx)
+                .await
+                .map_err(Error::database(context))?;
+        }
+        tx.commit().await.map_err(Error::database(context))
+    }
+
+    pub(crate) async fn record_due(&self, job: &str, minute: i64, now: i64) -> Result<bool, Error> {
+        let done = sqlx::query(
+            "INSERT INTO executions (job, minute, state, due_at) VALUES (?, ?, 'due', ?)
+             ON CONFLICT (job, minute) DO NOTHING",
+        )
+        .bind(job)
+        .bind(minute)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(Error::database(format!("recording {job} due at {minute}")))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn set_execution(
+        &self,
+        job: &str,
+        minute: i64,
+        state: ExecutionState,
+        now: i64,
+        items: u64,
+        error: Option<&str>,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE executions SET state = ?,
+                started_at = CASE WHEN ? = 'running' THEN ? ELSE started_at END,
+                finished_at = CASE WHEN ? IN ('succeeded', 'failed', 'skipped', 'missed') THEN ? ELSE finished_at END,
+                items = ?, error = ?
+             WHERE job = ? AND minute = ?",
+        )
+        .bind(state.as_str())
+        .bind(state.as_str())
+        .bind(now)
+        .bind(state.as_str())
+        .bind(now)
+        .bind(items as i64)
+        .bind(error)
+        .bind(job)
+        .bind(minute)
+        .execute(&self.pool)
+        .await
+        .map_err(Error::database(format!("updating {job} at {minute}")))?;
+        Ok(())
+    }
+
+    pub(crate) async fn execution_state(
+        &self,
+        job: &str,
+        minute: i64,
+    ) -> Result<Option<String>, Error> {
+        sqlx::query_scalar("SELECT state FROM executions WHERE job = ? AND minute = ?")
+            .bind(job)
+            .bind(minute)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(Error::database(format!("reading {job} at {minute}")))
+    }
+
+    pub(crate) async fn enqueue(
+        &self,
+        integration: &str,
+        tasks: &[NewTask],
+        cursor: Option<&str>,
+        now: i64,
+    ) -> Result<(), Error> {
+        let context = format!("queueing {} tasks for {integration}", tasks.len());
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(Error::database(&context))?;
+        for t in tasks {
+            sqlx::query(
+                "INSERT INTO tasks (integration, dedup_key, payload, status, attempts, next_attempt_at, created_at, updated_at)
+                 VALUES (?, ?, ?, 'new', 0, ?, ?, ?)
+                 ON CONFLICT (integration, dedup_key) WHERE status IN ('new', 'failed')
+                 DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at",
+            )
+            .bind(integration)
+            .bind(&t.key)
+            .bind(&t.payload)
+            .bind(now)
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::database(&context))?;
+        }
+        if let Some(value) = cursor {
+            sqlx::query(
+                "INSERT INTO cursors (integration, value, updated_at) VALUES (?, ?, ?)
+                 ON CONFLICT (integration) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            )
+            .bind(integration)
+            .bind(value)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::database(&context))?;
+        }
+        tx.commit().await.map_err(Error::database(&context))
+    }
+
+    pub(crate) async fn claim(
+        &self,
+        integration: &str,
+        limit: u32,
+        owner: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> Result<Vec<Task>, Error> {
+        let context = format!("claiming tasks of {integration}");
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(Error::database(&context))?;
+        let rows = sqlx::query(
+            "UPDATE tasks SET status = 'processing', lease_owner = ?, lease_until = ?,
+                 attempts = attempts + 1, updated_at = ?
+             WHERE id IN (
+                 SELECT id FROM tasks
+                 WHERE integration = ?
+                   AND ((status IN ('new', 'failed') AND next_attempt_at <= ?)
+                        OR (status = 'processing' AND lease_until < ?))
+                 ORDER BY id LIMIT ?)
+             RETURNING id, integration, dedup_key, payload, status, attempts, last_error",
+        )
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .bind(integration)
+        .bind(now)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(Error::database(&context))?;
+        tx.commit().await.map_err(Error::database(&context))?;
+        let mut tasks: Vec<Task> = rows.iter().map(task).collect();
+        tasks.sort_by_key(|t| t.id);
+        Ok(tasks)
+    }
+
+    pub(crate) async fn complete(&self, id: i64, owner: &str, now: i64) -> Result<bool, Error> {
+        let done = sqlx::query(
+            "UPDATE tasks SET status = 'finished', lease_owner = NULL, lease_until = NULL, updated_at = ?
+             WHERE id = ? AND status = 'processing' AND lease_owner = ?",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .map_err(Error::database(format!("completing task {id}")))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn fail(
+        &self,
+        id: i64,
+        owner: &str,
+        error: &str,
+        retry_at: impl FnOnce(u32) -> Option<i64>,
+        policy: &RetryPolicy,
+        now: i64,
+    ) -> Result<Option<FailOutcome>, Error> {
+        let context = format!("failing task {id}");
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(Error::database(&context))?;
+        let attempts: Option<i64> = sqlx::query_scalar(
+            "SELECT attempts FROM tasks WHERE id = ? AND status = 'processing' AND lease_owner = ?",
+        )
+        .bind(id)
+        .bind(owner)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(Error::database(&context))?;
+        let Some(attempts) = attempts else {
+            return Ok(None);
+        };
+        let outcome = match retry_at(attempts as u32) {
+            _ if attempts as u32 >= policy.max_attempts => FailOutcome::Dead,
+            Some(at) => FailOutcome::RetryAt(at),
+            None => FailOutcome::RetryAt(now + policy.delay_ms(attempts as u32, id as u64)),
+        };
+        let (status, next) = match outcome {
+            FailOutcome::Dead => ("dead", now),
+            FailOutcome::RetryAt(at) => ("failed", at),
+        };
+        sqlx::query(
+            "UPDATE tasks SET status = ?, next_attempt_at = ?, last_error = ?, lease_owner = NULL,
+                 lease_until = NULL, updated_at = ?
+             WHERE id = ?",
+        )
+        .bind(status)
+        .bind(next)
+        .bind(error)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::database(&context))?;
+        tx.commit().await.map_err(Error::database(&context))?;
+        Ok(Some(outcome))
+    }
+
+    pub(crate) async fn replay_dead(&self, integration: &str, now: i64) -> Result<u64, Error> {
+        let done = sqlx::query(
+            "UPDATE tasks SET status = 'new', attempts = 0, next_attempt_at = ?, updated_at = ?
+             WHERE integration = ? AND status = 'dead'
+               AND id = (SELECT MAX(id) FROM tasks d
+                         WHERE d.integration = tasks.integration AND d.dedup_key = tasks.dedup_key
+                           AND d.status = 'dead')
+               AND NOT EXISTS (SELECT 1 FROM tasks p
+                               WHERE p.integration = tasks.integration AND p.dedup_key = tasks.dedup_key
+                                 AND p.status IN ('new', 'failed'))",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(integration)
+        .execute(&self.pool)
+        .await
+        .map_err(Error::database(format!("replaying dead tasks of {integration}")))?;
+        Ok(done.rows_affected())
+    }
+
+    pub(crate) async fn cursor(&self, integration: &str) -> Result<Option<String>, Error> {
+        sqlx::query_scalar("SELECT value FROM cursors WHERE integration = ?")
+            .bind(integration)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(Error::database(format!(
+                "reading the cursor of {integration}"
+            )))
+    }
+
+    pub(crate) async fn task(&self, id: i64) -> Result<Option<Task>, Error> {
+        let row = sqlx::query(
+            "SELECT id, integration, dedup_key, payload, status, attempts, last_error FROM tasks WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(Error::database(format!("reading task {id}")))?;
+        Ok(row.as_ref().map(task))
+    }
+
+    pub(crate) async fn count(&self, integration: &str, status: TaskStatus) -> Result<u64, Error> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE integration = ? AND status = ?")
+                .bind(integration)
+                .bind(status.as_str())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(Error::database(format!("counting tasks of {integration}")))?;
+        Ok(n as u64)
+    }
+}

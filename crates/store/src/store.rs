@@ -1,0 +1,182 @@
+//! [`Store`]: one API over both backends.
+
+use crate::{
+    Error,
+    error::ErrorKind,
+    model::{ExecutionState, FailOutcome, NewTask, RetryPolicy, Task, TaskStatus},
+    postgres::Postgres,
+    sqlite::Sqlite,
+};
+
+/// Pacer's durable state: the executions ledger, the task queue and cursors.
+///
+/// Opened from a URL: `sqlite://pacer.db` (the embedded default) or
+/// `postgres://user@host/database` (several nodes on one database). The
+/// schema is created and migrated on first use. All times are Unix
+/// milliseconds passed in by the caller, so a virtual clock drives the store
+/// like a real one.
+#[derive(Debug)]
+pub struct Store {
+    backend: Backend,
+}
+
+enum Backend {
+    Sqlite(Sqlite),
+    Postgres(Postgres),
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite(_) => "Sqlite",
+            Backend::Postgres(_) => "Postgres",
+        })
+    }
+}
+
+/// Builds a [`Store`]: the URL, and for PostgreSQL an optional schema.
+#[derive(Clone, Debug)]
+pub struct StoreBuilder {
+    url: String,
+    schema: Option<String>,
+}
+
+impl StoreBuilder {
+    /// A store at `url`: `sqlite://PATH` or `postgres://…`.
+    pub fn new(url: &str) -> StoreBuilder {
+        StoreBuilder {
+            url: url.to_string(),
+            schema: None,
+        }
+    }
+
+    /// For PostgreSQL: keep Pacer's tables in this schema (it must exist).
+    pub fn schema(&mut self, schema: &str) -> &mut StoreBuilder {
+        self.schema = Some(schema.to_string());
+        self
+    }
+
+    /// Opens the store, creating and migrating its tables as needed.
+    ///
+    /// # Errors
+    ///
+    /// When the URL is not one of the two forms, the database cannot be
+    /// reached, or it was written by a newer Pacer ([`Error::is_newer_schema`]).
+    pub async fn open(&self) -> Result<Store, Error> {
+        let backend = if let Some(path) = self.url.strip_prefix("sqlite://") {
+            Backend::Sqlite(Sqlite::open(path).await?)
+        } else if self.url.starts_with("postgres://") || self.url.starts_with("postgresql://") {
+            Backend::Postgres(Postgres::open(&self.url, self.schema.as_deref()).await?)
+        } else {
+            return Err(Error::new(
+                ErrorKind::Url,
+                format!("opening store {:?}", self.url),
+            ));
+        };
+        Ok(Store { backend })
+    }
+}
+
+macro_rules! dispatch {
+    ($self:ident, $b:ident => $call:expr) => {
+        match &$self.backend {
+            Backend::Sqlite($b) => $call,
+            Backend::Postgres($b) => $call,
+        }
+    };
+}
+
+impl Store {
+    /// Records that `job`'s scheduled `minute` is due. Of any number of nodes
+    /// recording the same minute, exactly one gets `true`: that one runs it.
+    pub async fn record_due(&self, job: &str, minute: i64, now: i64) -> Result<bool, Error> {
+        dispatch!(self, b => b.record_due(job, minute, now).await)
+    }
+
+    /// Moves an execution to `state`, with the items it moved and its error.
+    pub async fn set_execution(
+        &self,
+        job: &str,
+        minute: i64,
+        state: ExecutionState,
+        now: i64,
+        items: u64,
+        error: Option<&str>,
+    ) -> Result<(), Error> {
+        dispatch!(self, b => b.set_execution(job, minute, state, now, items, error).await)
+    }
+
+    /// The state of an execution, as its lowercase name, if it was recorded.
+    pub async fn execution_state(&self, job: &str, minute: i64) -> Result<Option<String>, Error> {
+        dispatch!(self, b => b.execution_state(job, minute).await)
+    }
+
+    /// Queues records for an integration and, in the same transaction, moves
+    /// its cursor: a crash never advances a cursor past records not queued.
+    ///
+    /// A record whose key is already pending replaces that task's payload.
+    pub async fn enqueue(
+        &self,
+        integration: &str,
+        tasks: &[NewTask],
+        cursor: Option<&str>,
+        now: i64,
+    ) -> Result<(), Error> {
+        dispatch!(self, b => b.enqueue(integration, tasks, cursor, now).await)
+    }
+
+    /// Claims up to `limit` tasks of an integration for `owner` until
+    /// `lease_until`: new tasks, failed ones due for a retry, and processing
+    /// ones whose lease expired (their claimer is gone).
+    pub async fn claim(
+        &self,
+        integration: &str,
+        limit: u32,
+        owner: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> Result<Vec<Task>, Error> {
+        dispatch!(self, b => b.claim(integration, limit, owner, lease_until, now).await)
+    }
+
+    /// Marks a claimed task delivered. `false` when `owner` no longer holds it.
+    pub async fn complete(&self, id: i64, owner: &str, now: i64) -> Result<bool, Error> {
+        dispatch!(self, b => b.complete(id, owner, now).await)
+    }
+
+    /// Records a failed delivery: a retry after the policy's backoff (or at
+    /// `retry_after`, e.g. from a `Retry-After` header), or dead after the
+    /// policy's maximum attempts. `None` when `owner` no longer holds it.
+    pub async fn fail(
+        &self,
+        id: i64,
+        owner: &str,
+        error: &str,
+        retry_after: Option<i64>,
+        policy: &RetryPolicy,
+        now: i64,
+    ) -> Result<Option<FailOutcome>, Error> {
+        dispatch!(self, b => b.fail(id, owner, error, |_| retry_after, policy, now).await)
+    }
+
+    /// Queues an integration's dead tasks again (the newest per key, unless a
+    /// pending one has that key); returns how many.
+    pub async fn replay_dead(&self, integration: &str, now: i64) -> Result<u64, Error> {
+        dispatch!(self, b => b.replay_dead(integration, now).await)
+    }
+
+    /// The integration's cursor, if a pull has set one.
+    pub async fn cursor(&self, integration: &str) -> Result<Option<String>, Error> {
+        dispatch!(self, b => b.cursor(integration).await)
+    }
+
+    /// One task, by id.
+    pub async fn task(&self, id: i64) -> Result<Option<Task>, Error> {
+        dispatch!(self, b => b.task(id).await)
+    }
+
+    /// How many of an integration's tasks have `status`.
+    pub async fn count(&self, integration: &str, status: TaskStatus) -> Result<u64, Error> {
+        dispatch!(self, b => b.count(integration, status).await)
+    }
+}

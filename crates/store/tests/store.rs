@@ -1,0 +1,455 @@
+//! One suite, run against both backends: every test exists as `NAME::sqlite`
+//! and `NAME::postgres`.
+//!
+//! PostgreSQL comes from `PACER_TEST_POSTGRES` (default: the local server CI
+//! starts); each test works in a fresh schema of its own. Nothing is skipped:
+//! when the server is unreachable, the PostgreSQL tests fail.
+
+use std::{
+    collections::HashSet,
+    sync::atomic::{AtomicU64, Ordering},
+};
+
+use pacer_store::{FailOutcome, NewTask, RetryPolicy, Store, StoreBuilder, TaskStatus};
+
+/// A fresh database for one test.
+struct Db {
+    builder: StoreBuilder,
+    url: String,
+    schema: Option<String>,
+}
+
+fn unique(test: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{test}_{}_{nanos}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl Db {
+    async fn sqlite(test: &str) -> Db {
+        let dir = std::env::temp_dir().join(format!("pacer-store-{}", unique(test)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("pacer.db").display());
+        Db {
+            builder: StoreBuilder::new(&url),
+            url,
+            schema: None,
+        }
+    }
+
+    async fn postgres(test: &str) -> Db {
+        let url = std::env::var("PACER_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+        // PostgreSQL cuts names at 63 bytes: keep only what makes it unique.
+        let schema = format!("pacer_test_{}", unique("")).to_lowercase();
+        let _ = test;
+        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {url} is needed for this test: {e}"));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let mut builder = StoreBuilder::new(&url);
+        builder.schema(&schema);
+        Db {
+            builder,
+            url,
+            schema: Some(schema),
+        }
+    }
+
+    async fn open(&self) -> Store {
+        self.builder.open().await.unwrap()
+    }
+
+    /// Drops the test's schema (a failed test leaves it, for inspection).
+    async fn clean_up(self) {
+        if let Some(schema) = &self.schema {
+            let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&self.url)
+                .await
+                .unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let db = super::Db::sqlite(stringify!($name)).await;
+                super::$name(&db).await;
+                db.clean_up().await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let db = super::Db::postgres(stringify!($name)).await;
+                super::$name(&db).await;
+                db.clean_up().await;
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    a_due_minute_is_recorded_once,
+    three_nodes_race_for_a_thousand_minutes,
+    executions_move_through_their_states,
+    a_newer_payload_replaces_the_pending_one,
+    leases_expire_and_owners_are_checked,
+    failures_back_off_then_die_and_replay,
+    cursors_move_with_their_tasks,
+    eight_claimers_complete_ten_thousand_tasks_once,
+    a_newer_schema_is_refused,
+);
+
+fn task(key: &str, payload: &str) -> NewTask {
+    NewTask {
+        key: key.to_string(),
+        payload: payload.to_string(),
+    }
+}
+
+async fn a_due_minute_is_recorded_once(db: &Db) {
+    let store = db.open().await;
+    assert!(
+        store
+            .record_due("prices.pull", 60_000, 60_001)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_due("prices.pull", 60_000, 60_002)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .record_due("prices.push", 60_000, 60_001)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .execution_state("prices.pull", 60_000)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("due")
+    );
+    // Opening again migrates nothing and keeps the data.
+    let again = db.open().await;
+    assert!(
+        !again
+            .record_due("prices.pull", 60_000, 60_003)
+            .await
+            .unwrap()
+    );
+}
+
+async fn three_nodes_race_for_a_thousand_minutes(db: &Db) {
+    let nodes = [db.open().await, db.open().await, db.open().await];
+    let nodes: Vec<std::sync::Arc<Store>> = nodes.into_iter().map(std::sync::Arc::new).collect();
+    let mut handles = Vec::new();
+    for node in &nodes {
+        let node = node.clone();
+        handles.push(tokio::spawn(async move {
+            let mut won = Vec::new();
+            for minute in 0..1000i64 {
+                if node
+                    .record_due("stock.pull", minute * 60_000, 0)
+                    .await
+                    .unwrap()
+                {
+                    won.push(minute);
+                }
+            }
+            won
+        }));
+    }
+    let mut winners = Vec::new();
+    for handle in handles {
+        winners.extend(handle.await.unwrap());
+    }
+    winners.sort_unstable();
+    assert_eq!(
+        winners,
+        (0..1000).collect::<Vec<_>>(),
+        "each minute must have exactly one winner"
+    );
+}
+
+async fn executions_move_through_their_states(db: &Db) {
+    let store = db.open().await;
+    store
+        .record_due("orders.push", 120_000, 120_000)
+        .await
+        .unwrap();
+    store
+        .set_execution(
+            "orders.push",
+            120_000,
+            pacer_store::ExecutionState::Running,
+            120_500,
+            0,
+            None,
+        )
+        .await
+        .unwrap();
+    store
+        .set_execution(
+            "orders.push",
+            120_000,
+            pacer_store::ExecutionState::Failed,
+            121_000,
+            3,
+            Some("webshop answered 500"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .execution_state("orders.push", 120_000)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("failed")
+    );
+}
+
+async fn a_newer_payload_replaces_the_pending_one(db: &Db) {
+    let store = db.open().await;
+    store
+        .enqueue(
+            "prices",
+            &[task("SKU-1", "10"), task("SKU-2", "20")],
+            None,
+            0,
+        )
+        .await
+        .unwrap();
+    store
+        .enqueue("prices", &[task("SKU-1", "11")], None, 1)
+        .await
+        .unwrap();
+    assert_eq!(store.count("prices", TaskStatus::New).await.unwrap(), 2);
+    let claimed = store.claim("prices", 10, "a", 1_000, 2).await.unwrap();
+    let sku1 = claimed.iter().find(|t| t.key == "SKU-1").unwrap();
+    assert_eq!(sku1.payload, "11");
+    // While SKU-1 is in flight, a newer change queues beside it: it is not lost.
+    store
+        .enqueue("prices", &[task("SKU-1", "12")], None, 3)
+        .await
+        .unwrap();
+    assert_eq!(store.count("prices", TaskStatus::New).await.unwrap(), 1);
+    assert_eq!(
+        store.count("prices", TaskStatus::Processing).await.unwrap(),
+        2
+    );
+    // Keys are per integration.
+    store
+        .enqueue("stock", &[task("SKU-1", "5")], None, 3)
+        .await
+        .unwrap();
+    assert_eq!(store.count("stock", TaskStatus::New).await.unwrap(), 1);
+}
+
+async fn leases_expire_and_owners_are_checked(db: &Db) {
+    let store = db.open().await;
+    store
+        .enqueue("stock", &[task("A", "1")], None, 0)
+        .await
+        .unwrap();
+    let first = store.claim("stock", 10, "node-1", 100, 0).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].attempts, 1);
+    // Leased: nobody else gets it before the lease ends.
+    assert!(
+        store
+            .claim("stock", 10, "node-2", 200, 50)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // node-1 died; after its lease, node-2 takes the task over.
+    let second = store.claim("stock", 10, "node-2", 300, 101).await.unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].id, first[0].id);
+    assert_eq!(second[0].attempts, 2);
+    // node-1 comes back: its completion no longer counts.
+    assert!(!store.complete(first[0].id, "node-1", 150).await.unwrap());
+    assert!(store.complete(first[0].id, "node-2", 150).await.unwrap());
+    assert_eq!(
+        store.task(first[0].id).await.unwrap().unwrap().status,
+        TaskStatus::Finished
+    );
+}
+
+async fn failures_back_off_then_die_and_replay(db: &Db) {
+    let store = db.open().await;
+    let policy = RetryPolicy {
+        max_attempts: 3,
+        base_delay_ms: 1_000,
+        max_delay_ms: 10_000,
+    };
+    store
+        .enqueue("orders", &[task("O-1", "{}")], None, 0)
+        .await
+        .unwrap();
+    let id = store.claim("orders", 1, "a", 60_000, 0).await.unwrap()[0].id;
+    // An explicit Retry-After wins over the backoff.
+    assert_eq!(
+        store
+            .fail(id, "a", "429", Some(5_000), &policy, 10)
+            .await
+            .unwrap(),
+        Some(FailOutcome::RetryAt(5_000))
+    );
+    assert!(
+        store
+            .claim("orders", 1, "a", 60_000, 4_999)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .claim("orders", 1, "a", 60_000, 5_000)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Backoff: between half and all of base × 2^(attempt-1).
+    let Some(FailOutcome::RetryAt(at)) = store
+        .fail(id, "a", "500", None, &policy, 6_000)
+        .await
+        .unwrap()
+    else {
+        panic!("expected a retry")
+    };
+    assert!(
+        (6_000 + 1_000..=6_000 + 2_000).contains(&at),
+        "retry at {at}"
+    );
+    assert_eq!(
+        store.task(id).await.unwrap().unwrap().status,
+        TaskStatus::Failed
+    );
+    assert_eq!(
+        store.task(id).await.unwrap().unwrap().last_error.as_deref(),
+        Some("500")
+    );
+    store.claim("orders", 1, "a", 60_000, at).await.unwrap();
+    assert_eq!(
+        store
+            .fail(id, "a", "500 again", None, &policy, at + 1)
+            .await
+            .unwrap(),
+        Some(FailOutcome::Dead)
+    );
+    assert_eq!(store.count("orders", TaskStatus::Dead).await.unwrap(), 1);
+    // Replay: back to new, attempts reset, and deliverable.
+    assert_eq!(store.replay_dead("orders", at + 2).await.unwrap(), 1);
+    let replayed = store.task(id).await.unwrap().unwrap();
+    assert_eq!((replayed.status, replayed.attempts), (TaskStatus::New, 0));
+    assert_eq!(
+        store.claim("orders", 1, "b", 60_000, at + 3).await.unwrap()[0].id,
+        id
+    );
+}
+
+async fn cursors_move_with_their_tasks(db: &Db) {
+    let store = db.open().await;
+    assert_eq!(store.cursor("prices").await.unwrap(), None);
+    store
+        .enqueue("prices", &[task("A", "1")], Some("2026-11-27T10:00:00Z"), 0)
+        .await
+        .unwrap();
+    store
+        .enqueue("prices", &[], Some("2026-11-27T10:05:00Z"), 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.cursor("prices").await.unwrap().as_deref(),
+        Some("2026-11-27T10:05:00Z")
+    );
+    assert_eq!(store.cursor("stock").await.unwrap(), None);
+}
+
+async fn eight_claimers_complete_ten_thousand_tasks_once(db: &Db) {
+    let store = std::sync::Arc::new(db.open().await);
+    let tasks: Vec<NewTask> = (0..10_000).map(|i| task(&format!("K{i}"), "{}")).collect();
+    for batch in tasks.chunks(1_000) {
+        store.enqueue("bulk", batch, None, 0).await.unwrap();
+    }
+    let mut handles = Vec::new();
+    for worker in 0..8 {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            let owner = format!("worker-{worker}");
+            let mut done = Vec::new();
+            loop {
+                let claimed = store.claim("bulk", 100, &owner, i64::MAX, 1).await.unwrap();
+                if claimed.is_empty() {
+                    return done;
+                }
+                for t in claimed {
+                    assert!(store.complete(t.id, &owner, 2).await.unwrap());
+                    done.push(t.id);
+                }
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for handle in handles {
+        all.extend(handle.await.unwrap());
+    }
+    let distinct: HashSet<i64> = all.iter().copied().collect();
+    assert_eq!(all.len(), 10_000, "every task completed exactly once");
+    assert_eq!(distinct.len(), 10_000, "no task claimed twice");
+    assert_eq!(
+        store.count("bulk", TaskStatus::Finished).await.unwrap(),
+        10_000
+    );
+}
+
+async fn a_newer_schema_is_refused(db: &Db) {
+    drop(db.open().await);
+    let sql = "INSERT INTO pacer_schema (version) VALUES (999)";
+    match &db.schema {
+        None => {
+            let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db.url)
+                .await
+                .unwrap();
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        }
+        Some(schema) => {
+            let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url)
+                .await
+                .unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "SET search_path = {schema}; {sql}"
+            )))
+            .execute(&mut c)
+            .await
+            .unwrap();
+        }
+    }
+    let err = db.builder.open().await.unwrap_err();
+    assert!(err.is_newer_schema(), "{err}");
+    assert!(err.to_string().contains("schema version 999"), "{err}");
+}
