@@ -6,7 +6,10 @@
 //! - the **task queue**: records between pull and push, deduplicated by key,
 //!   claimed under leases that expire when a claimer dies, retried with
 //!   exponential backoff and jitter, dead after too many attempts, replayable;
-//! - **cursors**, written in the same transaction as the tasks of a pull.
+//! - **cursors**, written in the same transaction as the tasks of a pull;
+//! - **capacity slots**: at most N executions at once across all nodes, each
+//!   slot a lease with a heartbeat, so a crashed node's slots come back;
+//! - **pruning** of finished tasks and old executions, in bounded batches.
 //!
 //! SQL lives only in this crate; no database type appears in its API.
 //!
@@ -38,7 +41,7 @@
 
 pub use crate::{
     error::Error,
-    model::{ExecutionState, FailOutcome, NewTask, RetryPolicy, Task, TaskStatus},
+    model::{ExecutionState, FailOutcome, NewTask, Pruned, RetryPolicy, Task, TaskStatus},
     store::{Store, StoreBuilder},
 };
 

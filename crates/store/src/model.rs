@@ -147,3 +147,12 @@ impl RetryPolicy {
         half + (mixed % (half.max(0) as u64 + 1)) as i64
     }
 }
+
+/// What a prune deleted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pruned {
+    /// Finished tasks.
+    pub tasks: u64,
+    /// Executions.
+    pub executions: u64,
+}

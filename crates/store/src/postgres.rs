@@ -17,9 +17,10 @@ use crate::{
     model::{ExecutionState, FailOutcome, NewTask, RetryPolicy, Task, TaskStatus},
 };
 
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE executions (
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE executions (
         job TEXT NOT NULL,
         minute BIGINT NOT NULL,
         state TEXT NOT NULL,
@@ -52,7 +53,19 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         value TEXT NOT NULL,
         updated_at BIGINT NOT NULL
     );",
-)];
+    ),
+    (
+        2,
+        "CREATE TABLE slots (
+        slot BIGINT PRIMARY KEY,
+        holder TEXT,
+        execution TEXT,
+        lease_until BIGINT
+    );
+    CREATE INDEX executions_by_age ON executions (minute);
+    CREATE INDEX tasks_by_age ON tasks (status, updated_at);",
+    ),
+];
 
 pub(crate) struct Postgres {
     pool: PgPool,
@@ -372,5 +385,177 @@ impl Postgres {
                 .await
                 .map_err(Error::database(format!("counting tasks of {integration}")))?;
         Ok(n as u64)
+    }
+    pub(crate) async fn complete_many(
+        &self,
+        ids: &[i64],
+        owner: &str,
+        now: i64,
+    ) -> Result<u64, Error> {
+        let done = sqlx::query(
+            "UPDATE tasks SET status = 'finished', lease_owner = NULL, lease_until = NULL, updated_at = $1
+             WHERE id = ANY($2) AND status = 'processing' AND lease_owner = $3",
+        )
+        .bind(now)
+        .bind(ids)
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .map_err(Error::database(format!("completing {} tasks", ids.len())))?;
+        Ok(done.rows_affected())
+    }
+
+    pub(crate) async fn skip(&self, id: i64, now: i64) -> Result<bool, Error> {
+        let done = sqlx::query(
+            "UPDATE tasks SET status = 'skipped', lease_owner = NULL, lease_until = NULL, updated_at = $1
+             WHERE id = $2 AND status IN ('new', 'failed', 'dead')",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(Error::database(format!("skipping task {id}")))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn replay(&self, id: i64, now: i64) -> Result<bool, Error> {
+        let done = sqlx::query(
+            "UPDATE tasks SET status = 'new', attempts = 0, next_attempt_at = $1, updated_at = $2
+             WHERE id = $3 AND status IN ('dead', 'skipped')
+               AND NOT EXISTS (SELECT 1 FROM tasks p
+                               WHERE p.integration = tasks.integration AND p.dedup_key = tasks.dedup_key
+                                 AND p.status IN ('new', 'failed'))",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(Error::database(format!("replaying task {id}")))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn acquire_slot(
+        &self,
+        capacity: u32,
+        holder: &str,
+        execution: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> Result<Option<u32>, Error> {
+        let context = format!("acquiring a capacity slot for {execution}");
+        let mut tx = self.pool.begin().await.map_err(Error::database(&context))?;
+        sqlx::query(
+            "INSERT INTO slots (slot) SELECT generate_series(0, $1 - 1) ON CONFLICT (slot) DO NOTHING",
+        )
+        .bind(i64::from(capacity))
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::database(&context))?;
+        let slot: Option<i64> = sqlx::query_scalar(
+            "UPDATE slots SET holder = $1, execution = $2, lease_until = $3
+             WHERE slot = (SELECT slot FROM slots
+                           WHERE slot < $4 AND (holder IS NULL OR lease_until < $5)
+                           ORDER BY slot LIMIT 1
+                           FOR UPDATE SKIP LOCKED)
+             RETURNING slot",
+        )
+        .bind(holder)
+        .bind(execution)
+        .bind(lease_until)
+        .bind(i64::from(capacity))
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(Error::database(&context))?;
+        tx.commit().await.map_err(Error::database(&context))?;
+        Ok(slot.map(|s| s as u32))
+    }
+
+    pub(crate) async fn renew_slot(
+        &self,
+        slot: u32,
+        holder: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> Result<bool, Error> {
+        let done = sqlx::query(
+            "UPDATE slots SET lease_until = $1 WHERE slot = $2 AND holder = $3 AND lease_until >= $4",
+        )
+        .bind(lease_until)
+        .bind(i64::from(slot))
+        .bind(holder)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(Error::database(format!("renewing slot {slot}")))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn release_slot(&self, slot: u32, holder: &str) -> Result<bool, Error> {
+        let done = sqlx::query(
+            "UPDATE slots SET holder = NULL, execution = NULL, lease_until = NULL WHERE slot = $1 AND holder = $2",
+        )
+        .bind(i64::from(slot))
+        .bind(holder)
+        .execute(&self.pool)
+        .await
+        .map_err(Error::database(format!("releasing slot {slot}")))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn slots_in_use(&self, capacity: u32, now: i64) -> Result<u32, Error> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM slots WHERE slot < $1 AND holder IS NOT NULL AND lease_until >= $2",
+        )
+        .bind(i64::from(capacity))
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(Error::database("counting capacity slots in use"))?;
+        Ok(n as u32)
+    }
+
+    pub(crate) async fn prune(
+        &self,
+        tasks_before: i64,
+        executions_before: i64,
+        batch: u32,
+    ) -> Result<(u64, u64), Error> {
+        let context = "pruning old tasks and executions";
+        let (mut tasks, mut executions) = (0, 0);
+        loop {
+            let deleted = sqlx::query(
+                "DELETE FROM tasks WHERE id IN (
+                     SELECT id FROM tasks WHERE status = 'finished' AND updated_at < $1 LIMIT $2)",
+            )
+            .bind(tasks_before)
+            .bind(i64::from(batch))
+            .execute(&self.pool)
+            .await
+            .map_err(Error::database(context))?
+            .rows_affected();
+            tasks += deleted;
+            if deleted < u64::from(batch) {
+                break;
+            }
+        }
+        loop {
+            let deleted = sqlx::query(
+                "DELETE FROM executions WHERE (job, minute) IN (
+                     SELECT job, minute FROM executions WHERE minute < $1 LIMIT $2)",
+            )
+            .bind(executions_before)
+            .bind(i64::from(batch))
+            .execute(&self.pool)
+            .await
+            .map_err(Error::database(context))?
+            .rows_affected();
+            executions += deleted;
+            if deleted < u64::from(batch) {
+                break;
+            }
+        }
+        Ok((tasks, executions))
     }
 }

@@ -3,7 +3,7 @@
 use crate::{
     Error,
     error::ErrorKind,
-    model::{ExecutionState, FailOutcome, NewTask, RetryPolicy, Task, TaskStatus},
+    model::{ExecutionState, FailOutcome, NewTask, Pruned, RetryPolicy, Task, TaskStatus},
     postgres::Postgres,
     sqlite::Sqlite,
 };
@@ -178,5 +178,71 @@ impl Store {
     /// How many of an integration's tasks have `status`.
     pub async fn count(&self, integration: &str, status: TaskStatus) -> Result<u64, Error> {
         dispatch!(self, b => b.count(integration, status).await)
+    }
+
+    /// Marks several claimed tasks delivered (a batch); returns how many
+    /// `owner` still held.
+    pub async fn complete_many(&self, ids: &[i64], owner: &str, now: i64) -> Result<u64, Error> {
+        dispatch!(self, b => b.complete_many(ids, owner, now).await)
+    }
+
+    /// Sets a waiting, failed or dead task aside; `false` if it is in flight or done.
+    pub async fn skip(&self, id: i64, now: i64) -> Result<bool, Error> {
+        dispatch!(self, b => b.skip(id, now).await)
+    }
+
+    /// Queues one dead or skipped task again, unless a pending task has its key.
+    pub async fn replay(&self, id: i64, now: i64) -> Result<bool, Error> {
+        dispatch!(self, b => b.replay(id, now).await)
+    }
+
+    /// Takes one of the environment's `capacity` execution slots for
+    /// `execution` until `lease_until`, across all nodes; `None` when all are
+    /// held. A slot whose lease expired (its node died) is free again.
+    pub async fn acquire_slot(
+        &self,
+        capacity: u32,
+        holder: &str,
+        execution: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> Result<Option<u32>, Error> {
+        dispatch!(self, b => b.acquire_slot(capacity, holder, execution, lease_until, now).await)
+    }
+
+    /// The heartbeat: extends a held slot's lease. `false` when the lease had
+    /// already expired or another holder took the slot.
+    pub async fn renew_slot(
+        &self,
+        slot: u32,
+        holder: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> Result<bool, Error> {
+        dispatch!(self, b => b.renew_slot(slot, holder, lease_until, now).await)
+    }
+
+    /// Gives a slot back.
+    pub async fn release_slot(&self, slot: u32, holder: &str) -> Result<bool, Error> {
+        dispatch!(self, b => b.release_slot(slot, holder).await)
+    }
+
+    /// How many of the `capacity` slots are held under a live lease.
+    pub async fn slots_in_use(&self, capacity: u32, now: i64) -> Result<u32, Error> {
+        dispatch!(self, b => b.slots_in_use(capacity, now).await)
+    }
+
+    /// Deletes finished tasks last updated before `tasks_before` and
+    /// executions scheduled before `executions_before`, `batch` rows per
+    /// statement so no lock is held for long.
+    pub async fn prune(
+        &self,
+        tasks_before: i64,
+        executions_before: i64,
+        batch: u32,
+    ) -> Result<Pruned, Error> {
+        let (tasks, executions) =
+            dispatch!(self, b => b.prune(tasks_before, executions_before, batch.max(1)).await)?;
+        Ok(Pruned { tasks, executions })
     }
 }

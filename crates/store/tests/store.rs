@@ -10,7 +10,7 @@ use std::{
     sync::atomic::{AtomicU64, Ordering},
 };
 
-use pacer_store::{FailOutcome, NewTask, RetryPolicy, Store, StoreBuilder, TaskStatus};
+use pacer_store::{FailOutcome, NewTask, Pruned, RetryPolicy, Store, StoreBuilder, TaskStatus};
 
 /// A fresh database for one test.
 struct Db {
@@ -113,6 +113,9 @@ on_both_backends!(
     cursors_move_with_their_tasks,
     eight_claimers_complete_ten_thousand_tasks_once,
     a_newer_schema_is_refused,
+    capacity_slots_are_shared_and_come_back,
+    skip_replay_and_batch_completion,
+    pruning_deletes_old_rows_in_batches,
 );
 
 fn task(key: &str, payload: &str) -> NewTask {
@@ -452,4 +455,128 @@ async fn a_newer_schema_is_refused(db: &Db) {
     let err = db.builder.open().await.unwrap_err();
     assert!(err.is_newer_schema(), "{err}");
     assert!(err.to_string().contains("schema version 999"), "{err}");
+}
+
+async fn capacity_slots_are_shared_and_come_back(db: &Db) {
+    let (a, b) = (db.open().await, db.open().await);
+    // Capacity 2 across two nodes.
+    let first = a
+        .acquire_slot(2, "node-a", "prices.pull@0", 1_000, 0)
+        .await
+        .unwrap();
+    let second = b
+        .acquire_slot(2, "node-b", "stock.pull@0", 1_000, 0)
+        .await
+        .unwrap();
+    assert!(first.is_some() && second.is_some() && first != second);
+    assert_eq!(
+        b.acquire_slot(2, "node-b", "orders.pull@0", 1_000, 10)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(a.slots_in_use(2, 10).await.unwrap(), 2);
+    // node-a heartbeats; node-b dies and its lease runs out.
+    assert!(
+        a.renew_slot(first.unwrap(), "node-a", 5_000, 900)
+            .await
+            .unwrap()
+    );
+    assert_eq!(a.slots_in_use(2, 1_001).await.unwrap(), 1);
+    let taken_over = a
+        .acquire_slot(2, "node-a", "orders.pull@0", 6_000, 1_001)
+        .await
+        .unwrap();
+    assert_eq!(taken_over, second);
+    // node-b's late heartbeat is refused: it lost the slot.
+    assert!(
+        !b.renew_slot(second.unwrap(), "node-b", 9_000, 1_002)
+            .await
+            .unwrap()
+    );
+    assert!(a.release_slot(first.unwrap(), "node-a").await.unwrap());
+    assert_eq!(a.slots_in_use(2, 1_003).await.unwrap(), 1);
+}
+
+async fn skip_replay_and_batch_completion(db: &Db) {
+    let store = db.open().await;
+    let tasks: Vec<NewTask> = (0..5).map(|i| task(&format!("K{i}"), "{}")).collect();
+    store.enqueue("stock", &tasks, None, 0).await.unwrap();
+    let claimed = store.claim("stock", 3, "a", 1_000, 0).await.unwrap();
+    let ids: Vec<i64> = claimed.iter().map(|t| t.id).collect();
+    assert_eq!(store.complete_many(&ids, "a", 1).await.unwrap(), 3);
+    assert_eq!(store.complete_many(&ids, "a", 2).await.unwrap(), 0);
+    let rest = store.claim("stock", 10, "a", 1_000, 3).await.unwrap();
+    assert_eq!(rest.len(), 2);
+    assert_eq!(
+        store
+            .complete_many(&[rest[0].id], "someone-else", 4)
+            .await
+            .unwrap(),
+        0
+    );
+    // A task in flight cannot be skipped; a failed one can, and comes back by replay.
+    assert!(!store.skip(rest[0].id, 5).await.unwrap());
+    let policy = RetryPolicy::default();
+    store
+        .fail(rest[0].id, "a", "boom", Some(10_000), &policy, 5)
+        .await
+        .unwrap();
+    assert!(store.skip(rest[0].id, 6).await.unwrap());
+    assert_eq!(
+        store.task(rest[0].id).await.unwrap().unwrap().status,
+        TaskStatus::Skipped
+    );
+    assert!(store.replay(rest[0].id, 7).await.unwrap());
+    assert_eq!(
+        store.task(rest[0].id).await.unwrap().unwrap().status,
+        TaskStatus::New
+    );
+    // Not while a newer change with its key waits.
+    assert!(store.skip(rest[0].id, 8).await.unwrap());
+    store
+        .enqueue("stock", &[task(&rest[0].key, "newer")], None, 9)
+        .await
+        .unwrap();
+    assert!(!store.replay(rest[0].id, 10).await.unwrap());
+}
+
+async fn pruning_deletes_old_rows_in_batches(db: &Db) {
+    let store = db.open().await;
+    let tasks: Vec<NewTask> = (0..25).map(|i| task(&format!("K{i}"), "{}")).collect();
+    store.enqueue("prices", &tasks, None, 0).await.unwrap();
+    let claimed = store.claim("prices", 20, "a", 1_000, 0).await.unwrap();
+    let ids: Vec<i64> = claimed.iter().map(|t| t.id).collect();
+    store.complete_many(&ids[..15], "a", 100).await.unwrap();
+    store.complete_many(&ids[15..], "a", 5_000).await.unwrap();
+    for minute in 0..30 {
+        store
+            .record_due("prices.pull", minute * 60_000, 0)
+            .await
+            .unwrap();
+    }
+    // Batches of 4: 15 old finished tasks and 20 old executions go, in several statements.
+    let pruned = store.prune(1_000, 20 * 60_000, 4).await.unwrap();
+    assert_eq!(
+        pruned,
+        Pruned {
+            tasks: 15,
+            executions: 20
+        }
+    );
+    assert_eq!(
+        store.count("prices", TaskStatus::Finished).await.unwrap(),
+        5
+    );
+    assert_eq!(store.count("prices", TaskStatus::New).await.unwrap(), 5);
+    assert!(
+        store.record_due("prices.pull", 0, 1).await.unwrap(),
+        "pruned minutes are gone"
+    );
+    assert!(
+        !store
+            .record_due("prices.pull", 25 * 60_000, 1)
+            .await
+            .unwrap()
+    );
 }
