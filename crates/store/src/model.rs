@@ -83,6 +83,20 @@ pub struct NewTask {
     pub payload: String,
 }
 
+/// A batch as (key, payload) pairs with one entry per key, the last one
+/// given: one statement cannot update the same row twice.
+pub(crate) fn latest_per_key(tasks: &[NewTask]) -> Vec<(&str, &str)> {
+    let mut seen = std::collections::HashSet::new();
+    let mut latest: Vec<(&str, &str)> = tasks
+        .iter()
+        .rev()
+        .filter(|t| seen.insert(t.key.as_str()))
+        .map(|t| (t.key.as_str(), t.payload.as_str()))
+        .collect();
+    latest.reverse();
+    latest
+}
+
 /// A queued record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Task {

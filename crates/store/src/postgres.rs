@@ -14,7 +14,7 @@ use sqlx::{
 use crate::{
     Error,
     error::ErrorKind,
-    model::{ExecutionState, FailOutcome, NewTask, RetryPolicy, Task, TaskStatus},
+    model::{ExecutionState, FailOutcome, NewTask, RetryPolicy, Task, TaskStatus, latest_per_key},
 };
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -63,6 +63,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
         lease_until BIGINT
     );
     CREATE INDEX executions_by_age ON executions (minute);
+    CREATE INDEX tasks_live ON tasks (integration, id)
+        WHERE status IN ('new', 'failed', 'processing');
     CREATE INDEX tasks_by_age ON tasks (status, updated_at);",
     ),
 ];
@@ -204,23 +206,21 @@ impl Postgres {
     ) -> Result<(), Error> {
         let context = format!("queueing {} tasks for {integration}", tasks.len());
         let mut tx = self.pool.begin().await.map_err(Error::database(&context))?;
-        for t in tasks {
-            sqlx::query(
-                "INSERT INTO tasks (integration, dedup_key, payload, status, attempts, next_attempt_at, created_at, updated_at)
-                 VALUES ($1, $2, $3, 'new', 0, $4, $5, $6)
-                 ON CONFLICT (integration, dedup_key) WHERE status IN ('new', 'failed')
-                 DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at",
-            )
-            .bind(integration)
-            .bind(&t.key)
-            .bind(&t.payload)
-            .bind(now)
-            .bind(now)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(Error::database(&context))?;
-        }
+        // One statement for the whole batch: keys and payloads as two arrays.
+        let (keys, payloads): (Vec<&str>, Vec<&str>) = latest_per_key(tasks).into_iter().unzip();
+        sqlx::query(
+            "INSERT INTO tasks (integration, dedup_key, payload, status, attempts, next_attempt_at, created_at, updated_at)
+             SELECT $1, k, p, 'new', 0, $2, $2, $2 FROM UNNEST($3::text[], $4::text[]) AS batch (k, p)
+             ON CONFLICT (integration, dedup_key) WHERE status IN ('new', 'failed')
+             DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at",
+        )
+        .bind(integration)
+        .bind(now)
+        .bind(keys)
+        .bind(payloads)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::database(&context))?;
         if let Some(value) = cursor {
             sqlx::query(
                 "INSERT INTO cursors (integration, value, updated_at) VALUES ($1, $2, $3)

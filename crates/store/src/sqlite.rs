@@ -16,7 +16,7 @@ use sqlx::{
 use crate::{
     Error,
     error::ErrorKind,
-    model::{ExecutionState, FailOutcome, NewTask, RetryPolicy, Task, TaskStatus},
+    model::{ExecutionState, FailOutcome, NewTask, RetryPolicy, Task, TaskStatus, latest_per_key},
 };
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -65,6 +65,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
         lease_until INTEGER
     );
     CREATE INDEX executions_by_age ON executions (minute);
+    CREATE INDEX tasks_live ON tasks (integration, id)
+        WHERE status IN ('new', 'failed', 'processing');
     CREATE INDEX tasks_by_age ON tasks (status, updated_at);",
     ),
 ];
@@ -211,23 +213,23 @@ impl Sqlite {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(Error::database(&context))?;
-        for t in tasks {
-            sqlx::query(
-                "INSERT INTO tasks (integration, dedup_key, payload, status, attempts, next_attempt_at, created_at, updated_at)
-                 VALUES (?, ?, ?, 'new', 0, ?, ?, ?)
-                 ON CONFLICT (integration, dedup_key) WHERE status IN ('new', 'failed')
-                 DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at",
-            )
-            .bind(integration)
-            .bind(&t.key)
-            .bind(&t.payload)
-            .bind(now)
-            .bind(now)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(Error::database(&context))?;
-        }
+        // One statement for the whole batch: the rows travel as a JSON array.
+        let rows = serde_json::to_string(&latest_per_key(tasks)).expect("strings serialise");
+        sqlx::query(
+            "INSERT INTO tasks (integration, dedup_key, payload, status, attempts, next_attempt_at, created_at, updated_at)
+             SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), 'new', 0, ?, ?, ?
+             FROM json_each(?) WHERE true
+             ON CONFLICT (integration, dedup_key) WHERE status IN ('new', 'failed')
+             DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at",
+        )
+        .bind(integration)
+        .bind(now)
+        .bind(now)
+        .bind(now)
+        .bind(rows)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::database(&context))?;
         if let Some(value) = cursor {
             sqlx::query(
                 "INSERT INTO cursors (integration, value, updated_at) VALUES (?, ?, ?)
@@ -408,28 +410,18 @@ impl Sqlite {
         owner: &str,
         now: i64,
     ) -> Result<u64, Error> {
-        let context = format!("completing {} tasks", ids.len());
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(Error::database(&context))?;
-        let mut done = 0;
-        for &id in ids {
-            done += sqlx::query(
-                "UPDATE tasks SET status = 'finished', lease_owner = NULL, lease_until = NULL, updated_at = ?
-                 WHERE id = ? AND status = 'processing' AND lease_owner = ?",
-            )
-            .bind(now)
-            .bind(id)
-            .bind(owner)
-            .execute(&mut *tx)
-            .await
-            .map_err(Error::database(&context))?
-            .rows_affected();
-        }
-        tx.commit().await.map_err(Error::database(&context))?;
-        Ok(done)
+        let ids = serde_json::to_string(ids).expect("numbers serialise");
+        let done = sqlx::query(
+            "UPDATE tasks SET status = 'finished', lease_owner = NULL, lease_until = NULL, updated_at = ?
+             WHERE id IN (SELECT value FROM json_each(?)) AND status = 'processing' AND lease_owner = ?",
+        )
+        .bind(now)
+        .bind(ids)
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .map_err(Error::database("completing a batch of tasks"))?;
+        Ok(done.rows_affected())
     }
 
     pub(crate) async fn skip(&self, id: i64, now: i64) -> Result<bool, Error> {
