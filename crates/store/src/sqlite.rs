@@ -142,18 +142,40 @@ impl Sqlite {
         tx.commit().await.map_err(Error::database(context))
     }
 
+    /// Runs one write statement in its own `BEGIN IMMEDIATE` transaction and
+    /// returns the rows it changed.
+    async fn write(
+        &self,
+        query: sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+        context: &str,
+    ) -> Result<u64, Error> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(Error::database(context))?;
+        let done = query
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::database(context))?;
+        tx.commit().await.map_err(Error::database(context))?;
+        Ok(done.rows_affected())
+    }
+
     pub(crate) async fn record_due(&self, job: &str, minute: i64, now: i64) -> Result<bool, Error> {
-        let done = sqlx::query(
-            "INSERT INTO executions (job, minute, state, due_at) VALUES (?, ?, 'due', ?)
+        let done = self
+            .write(
+                sqlx::query(
+                    "INSERT INTO executions (job, minute, state, due_at) VALUES (?, ?, 'due', ?)
              ON CONFLICT (job, minute) DO NOTHING",
-        )
-        .bind(job)
-        .bind(minute)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database(format!("recording {job} due at {minute}")))?;
-        Ok(done.rows_affected() == 1)
+                )
+                .bind(job)
+                .bind(minute)
+                .bind(now),
+                &format!("recording {job} due at {minute}"),
+            )
+            .await?;
+        Ok(done == 1)
     }
 
     pub(crate) async fn set_execution(
@@ -165,7 +187,7 @@ impl Sqlite {
         items: u64,
         error: Option<&str>,
     ) -> Result<(), Error> {
-        sqlx::query(
+        self.write(sqlx::query(
             "UPDATE executions SET state = ?,
                 started_at = CASE WHEN ? = 'running' THEN ? ELSE started_at END,
                 finished_at = CASE WHEN ? IN ('succeeded', 'failed', 'skipped', 'missed') THEN ? ELSE finished_at END,
@@ -181,9 +203,7 @@ impl Sqlite {
         .bind(error)
         .bind(job)
         .bind(minute)
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database(format!("updating {job} at {minute}")))?;
+        , &format!("updating {job} at {minute}")).await?;
         Ok(())
     }
 
@@ -287,17 +307,15 @@ impl Sqlite {
     }
 
     pub(crate) async fn complete(&self, id: i64, owner: &str, now: i64) -> Result<bool, Error> {
-        let done = sqlx::query(
+        let done = self.write(sqlx::query(
             "UPDATE tasks SET status = 'finished', lease_owner = NULL, lease_until = NULL, updated_at = ?
              WHERE id = ? AND status = 'processing' AND lease_owner = ?",
         )
         .bind(now)
         .bind(id)
         .bind(owner)
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database(format!("completing task {id}")))?;
-        Ok(done.rows_affected() == 1)
+        , &format!("completing task {id}")).await?;
+        Ok(done == 1)
     }
 
     pub(crate) async fn fail(
@@ -353,7 +371,7 @@ impl Sqlite {
     }
 
     pub(crate) async fn replay_dead(&self, integration: &str, now: i64) -> Result<u64, Error> {
-        let done = sqlx::query(
+        let done = self.write(sqlx::query(
             "UPDATE tasks SET status = 'new', attempts = 0, next_attempt_at = ?, updated_at = ?
              WHERE integration = ? AND status = 'dead'
                AND id = (SELECT MAX(id) FROM tasks d
@@ -366,10 +384,8 @@ impl Sqlite {
         .bind(now)
         .bind(now)
         .bind(integration)
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database(format!("replaying dead tasks of {integration}")))?;
-        Ok(done.rows_affected())
+        , &format!("replaying dead tasks of {integration}")).await?;
+        Ok(done)
     }
 
     pub(crate) async fn cursor(&self, integration: &str) -> Result<Option<String>, Error> {
@@ -411,34 +427,30 @@ impl Sqlite {
         now: i64,
     ) -> Result<u64, Error> {
         let ids = serde_json::to_string(ids).expect("numbers serialise");
-        let done = sqlx::query(
+        let done = self.write(sqlx::query(
             "UPDATE tasks SET status = 'finished', lease_owner = NULL, lease_until = NULL, updated_at = ?
              WHERE id IN (SELECT value FROM json_each(?)) AND status = 'processing' AND lease_owner = ?",
         )
         .bind(now)
         .bind(ids)
         .bind(owner)
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database("completing a batch of tasks"))?;
-        Ok(done.rows_affected())
+        , "completing a batch of tasks").await?;
+        Ok(done)
     }
 
     pub(crate) async fn skip(&self, id: i64, now: i64) -> Result<bool, Error> {
-        let done = sqlx::query(
+        let done = self.write(sqlx::query(
             "UPDATE tasks SET status = 'skipped', lease_owner = NULL, lease_until = NULL, updated_at = ?
              WHERE id = ? AND status IN ('new', 'failed', 'dead')",
         )
         .bind(now)
         .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database(format!("skipping task {id}")))?;
-        Ok(done.rows_affected() == 1)
+        , &format!("skipping task {id}")).await?;
+        Ok(done == 1)
     }
 
     pub(crate) async fn replay(&self, id: i64, now: i64) -> Result<bool, Error> {
-        let done = sqlx::query(
+        let done = self.write(sqlx::query(
             "UPDATE tasks SET status = 'new', attempts = 0, next_attempt_at = ?, updated_at = ?
              WHERE id = ? AND status IN ('dead', 'skipped')
                AND NOT EXISTS (SELECT 1 FROM tasks p
@@ -448,10 +460,8 @@ impl Sqlite {
         .bind(now)
         .bind(now)
         .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database(format!("replaying task {id}")))?;
-        Ok(done.rows_affected() == 1)
+        , &format!("replaying task {id}")).await?;
+        Ok(done == 1)
     }
 
     pub(crate) async fn acquire_slot(
@@ -501,29 +511,25 @@ impl Sqlite {
         lease_until: i64,
         now: i64,
     ) -> Result<bool, Error> {
-        let done = sqlx::query(
+        let done = self.write(sqlx::query(
             "UPDATE slots SET lease_until = ? WHERE slot = ? AND holder = ? AND lease_until >= ?",
         )
         .bind(lease_until)
         .bind(i64::from(slot))
         .bind(holder)
         .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database(format!("renewing slot {slot}")))?;
-        Ok(done.rows_affected() == 1)
+        , &format!("renewing slot {slot}")).await?;
+        Ok(done == 1)
     }
 
     pub(crate) async fn release_slot(&self, slot: u32, holder: &str) -> Result<bool, Error> {
-        let done = sqlx::query(
+        let done = self.write(sqlx::query(
             "UPDATE slots SET holder = NULL, execution = NULL, lease_until = NULL WHERE slot = ? AND holder = ?",
         )
         .bind(i64::from(slot))
         .bind(holder)
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database(format!("releasing slot {slot}")))?;
-        Ok(done.rows_affected() == 1)
+        , &format!("releasing slot {slot}")).await?;
+        Ok(done == 1)
     }
 
     pub(crate) async fn slots_in_use(&self, capacity: u32, now: i64) -> Result<u32, Error> {
@@ -547,32 +553,34 @@ impl Sqlite {
         let context = "pruning old tasks and executions";
         let (mut tasks, mut executions) = (0, 0);
         loop {
-            let deleted = sqlx::query(
-                "DELETE FROM tasks WHERE id IN (
+            let deleted = self
+                .write(
+                    sqlx::query(
+                        "DELETE FROM tasks WHERE id IN (
                      SELECT id FROM tasks WHERE status = 'finished' AND updated_at < ? LIMIT ?)",
-            )
-            .bind(tasks_before)
-            .bind(i64::from(batch))
-            .execute(&self.pool)
-            .await
-            .map_err(Error::database(context))?
-            .rows_affected();
+                    )
+                    .bind(tasks_before)
+                    .bind(i64::from(batch)),
+                    context,
+                )
+                .await?;
             tasks += deleted;
             if deleted < u64::from(batch) {
                 break;
             }
         }
         loop {
-            let deleted = sqlx::query(
-                "DELETE FROM executions WHERE (job, minute) IN (
+            let deleted = self
+                .write(
+                    sqlx::query(
+                        "DELETE FROM executions WHERE (job, minute) IN (
                      SELECT job, minute FROM executions WHERE minute < ? LIMIT ?)",
-            )
-            .bind(executions_before)
-            .bind(i64::from(batch))
-            .execute(&self.pool)
-            .await
-            .map_err(Error::database(context))?
-            .rows_affected();
+                    )
+                    .bind(executions_before)
+                    .bind(i64::from(batch)),
+                    context,
+                )
+                .await?;
             executions += deleted;
             if deleted < u64::from(batch) {
                 break;
