@@ -1,4 +1,5 @@
-//! Task throughput: enqueue + claim + complete in batches of 100, with 1 and 4
+//! Task throughput: enqueue + claim + complete in batches of 100 (a push
+//! loop completes a batch and claims the next in one transaction), with 1 and 4
 //! workers, on both backends (goals: SQLite ≥ 20,000 tasks/s, PostgreSQL ≥ 10,000).
 //!
 //! `cargo bench -p pacer-store --bench queue` (PostgreSQL from `PACER_TEST_POSTGRES`,

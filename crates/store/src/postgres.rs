@@ -236,16 +236,34 @@ impl Postgres {
         tx.commit().await.map_err(Error::database(&context))
     }
 
+    /// Completes `done` (when any) and claims the next tasks in one
+    /// transaction: a push loop pays one durable commit per batch, not two.
     pub(crate) async fn claim(
         &self,
+        done: &[i64],
         integration: &str,
         limit: u32,
         owner: &str,
         lease_until: i64,
         now: i64,
-    ) -> Result<Vec<Task>, Error> {
+    ) -> Result<(u64, Vec<Task>), Error> {
         let context = format!("claiming tasks of {integration}");
         let mut tx = self.pool.begin().await.map_err(Error::database(&context))?;
+        let completed = if done.is_empty() {
+            0
+        } else {
+            sqlx::query(
+                "UPDATE tasks SET status = 'finished', lease_owner = NULL, lease_until = NULL, updated_at = $1
+                 WHERE id = ANY($2) AND status = 'processing' AND lease_owner = $3",
+            )
+            .bind(now)
+            .bind(done)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::database(&context))?
+            .rows_affected()
+        };
         let rows = sqlx::query(
             "UPDATE tasks SET status = 'processing', lease_owner = $1, lease_until = $2,
                  attempts = attempts + 1, updated_at = $3
@@ -271,7 +289,7 @@ impl Postgres {
         tx.commit().await.map_err(Error::database(&context))?;
         let mut tasks: Vec<Task> = rows.iter().map(task).collect();
         tasks.sort_by_key(|t| t.id);
-        Ok(tasks)
+        Ok((completed, tasks))
     }
 
     pub(crate) async fn complete(&self, id: i64, owner: &str, now: i64) -> Result<bool, Error> {

@@ -265,20 +265,38 @@ impl Sqlite {
         tx.commit().await.map_err(Error::database(&context))
     }
 
+    /// Completes `done` (when any) and claims the next tasks in one
+    /// transaction: a push loop pays one durable commit per batch, not two.
     pub(crate) async fn claim(
         &self,
+        done: &[i64],
         integration: &str,
         limit: u32,
         owner: &str,
         lease_until: i64,
         now: i64,
-    ) -> Result<Vec<Task>, Error> {
+    ) -> Result<(u64, Vec<Task>), Error> {
         let context = format!("claiming tasks of {integration}");
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(Error::database(&context))?;
+        let completed = if done.is_empty() {
+            0
+        } else {
+            sqlx::query(
+                "UPDATE tasks SET status = 'finished', lease_owner = NULL, lease_until = NULL, updated_at = ?
+                 WHERE id IN (SELECT value FROM json_each(?)) AND status = 'processing' AND lease_owner = ?",
+            )
+            .bind(now)
+            .bind(serde_json::to_string(done).expect("numbers serialise"))
+            .bind(owner)
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::database(&context))?
+            .rows_affected()
+        };
         let rows = sqlx::query(
             "UPDATE tasks SET status = 'processing', lease_owner = ?, lease_until = ?,
                  attempts = attempts + 1, updated_at = ?
@@ -303,7 +321,7 @@ impl Sqlite {
         tx.commit().await.map_err(Error::database(&context))?;
         let mut tasks: Vec<Task> = rows.iter().map(task).collect();
         tasks.sort_by_key(|t| t.id);
-        Ok(tasks)
+        Ok((completed, tasks))
     }
 
     pub(crate) async fn complete(&self, id: i64, owner: &str, now: i64) -> Result<bool, Error> {

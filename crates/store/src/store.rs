@@ -136,7 +136,24 @@ impl Store {
         lease_until: i64,
         now: i64,
     ) -> Result<Vec<Task>, Error> {
-        dispatch!(self, b => b.claim(integration, limit, owner, lease_until, now).await)
+        let (_, tasks) =
+            dispatch!(self, b => b.claim(&[], integration, limit, owner, lease_until, now).await)?;
+        Ok(tasks)
+    }
+
+    /// Marks the claimed tasks `done` delivered and claims the next ones, in
+    /// one transaction: a push loop pays one durable commit per batch. Returns
+    /// how many of `done` `owner` still held, and the new tasks.
+    pub async fn complete_and_claim(
+        &self,
+        done: &[i64],
+        integration: &str,
+        limit: u32,
+        owner: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> Result<(u64, Vec<Task>), Error> {
+        dispatch!(self, b => b.claim(done, integration, limit, owner, lease_until, now).await)
     }
 
     /// Marks a claimed task delivered. `false` when `owner` no longer holds it.

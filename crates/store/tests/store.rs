@@ -405,14 +405,30 @@ async fn eight_claimers_complete_ten_thousand_tasks_once(db: &Db) {
         handles.push(tokio::spawn(async move {
             let owner = format!("worker-{worker}");
             let mut done = Vec::new();
+            // Half the workers complete one by one, half batch-complete while claiming.
+            let mut in_flight: Vec<i64> = Vec::new();
             loop {
-                let claimed = store.claim("bulk", 100, &owner, i64::MAX, 1).await.unwrap();
+                let claimed = if worker % 2 == 0 {
+                    store.claim("bulk", 100, &owner, i64::MAX, 1).await.unwrap()
+                } else {
+                    let (completed, claimed) = store
+                        .complete_and_claim(&in_flight, "bulk", 100, &owner, i64::MAX, 1)
+                        .await
+                        .unwrap();
+                    assert_eq!(completed, in_flight.len() as u64);
+                    done.append(&mut in_flight);
+                    claimed
+                };
                 if claimed.is_empty() {
                     return done;
                 }
                 for t in claimed {
-                    assert!(store.complete(t.id, &owner, 2).await.unwrap());
-                    done.push(t.id);
+                    if worker % 2 == 0 {
+                        assert!(store.complete(t.id, &owner, 2).await.unwrap());
+                        done.push(t.id);
+                    } else {
+                        in_flight.push(t.id);
+                    }
                 }
             }
         }));
@@ -506,8 +522,11 @@ async fn skip_replay_and_batch_completion(db: &Db) {
     let ids: Vec<i64> = claimed.iter().map(|t| t.id).collect();
     assert_eq!(store.complete_many(&ids, "a", 1).await.unwrap(), 3);
     assert_eq!(store.complete_many(&ids, "a", 2).await.unwrap(), 0);
-    let rest = store.claim("stock", 10, "a", 1_000, 3).await.unwrap();
-    assert_eq!(rest.len(), 2);
+    let (completed, rest) = store
+        .complete_and_claim(&[], "stock", 10, "a", 1_000, 3)
+        .await
+        .unwrap();
+    assert_eq!((completed, rest.len()), (0, 2));
     assert_eq!(
         store
             .complete_many(&[rest[0].id], "someone-else", 4)
