@@ -125,6 +125,16 @@ pub enum FailOutcome {
     Dead,
 }
 
+impl FailOutcome {
+    /// The task's status and next attempt time for this outcome.
+    pub(crate) fn status_and_next_attempt(self, now: i64) -> (&'static str, i64) {
+        match self {
+            FailOutcome::Dead => ("dead", now),
+            FailOutcome::RetryAt(at) => ("failed", at),
+        }
+    }
+}
+
 /// How failed deliveries are retried: exponential backoff with jitter, capped.
 #[derive(Clone, Copy, Debug)]
 pub struct RetryPolicy {
@@ -147,6 +157,22 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// What follows the failure of delivery number `attempts`: dead once the
+    /// maximum is reached, else a retry at `retry_after` if the destination
+    /// gave one, else after the backoff (jittered by `seed`, the task's id).
+    pub(crate) fn after_failure(
+        &self,
+        attempts: u32,
+        retry_after: Option<i64>,
+        now: i64,
+        seed: u64,
+    ) -> FailOutcome {
+        if attempts >= self.max_attempts {
+            return FailOutcome::Dead;
+        }
+        FailOutcome::RetryAt(retry_after.unwrap_or_else(|| now + self.delay_ms(attempts, seed)))
+    }
+
     /// The delay before retry number `attempt` (1 = after the first failure):
     /// `base × 2^(attempt-1)`, capped, then "equal jitter" — between half and
     /// all of it — drawn from `seed` so that many tasks failing together do
@@ -169,4 +195,66 @@ pub struct Pruned {
     pub tasks: u64,
     /// Executions.
     pub executions: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_a_cap() {
+        let policy = RetryPolicy {
+            max_attempts: 10,
+            base_delay_ms: 1_000,
+            max_delay_ms: 30_000,
+        };
+        for seed in 0..200 {
+            for (attempt, full) in [
+                (1, 1_000),
+                (2, 2_000),
+                (3, 4_000),
+                (5, 16_000),
+                (6, 30_000),
+                (9, 30_000),
+            ] {
+                let delay = policy.delay_ms(attempt, seed);
+                assert!(
+                    (full / 2..=full).contains(&delay),
+                    "attempt {attempt}: {delay}"
+                );
+            }
+        }
+        // Jitter spreads tasks that failed together.
+        let distinct: std::collections::HashSet<i64> =
+            (0..100).map(|seed| policy.delay_ms(4, seed)).collect();
+        assert!(distinct.len() > 50);
+    }
+
+    #[test]
+    fn retry_after_wins_until_the_last_attempt() {
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            ..RetryPolicy::default()
+        };
+        assert_eq!(
+            policy.after_failure(1, Some(9_000), 100, 7),
+            FailOutcome::RetryAt(9_000)
+        );
+        assert!(
+            matches!(policy.after_failure(2, None, 100, 7), FailOutcome::RetryAt(at) if at > 100)
+        );
+        assert_eq!(
+            policy.after_failure(3, Some(9_000), 100, 7),
+            FailOutcome::Dead
+        );
+    }
+
+    #[test]
+    fn one_entry_per_key_the_last_one() {
+        let batch = [("a", "1"), ("b", "2"), ("a", "3")].map(|(key, payload)| NewTask {
+            key: key.into(),
+            payload: payload.into(),
+        });
+        assert_eq!(latest_per_key(&batch), [("b", "2"), ("a", "3")]);
+    }
 }

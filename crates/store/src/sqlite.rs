@@ -341,7 +341,7 @@ impl Sqlite {
         id: i64,
         owner: &str,
         error: &str,
-        retry_at: impl FnOnce(u32) -> Option<i64>,
+        retry_after: Option<i64>,
         policy: &RetryPolicy,
         now: i64,
     ) -> Result<Option<FailOutcome>, Error> {
@@ -362,15 +362,8 @@ impl Sqlite {
         let Some(attempts) = attempts else {
             return Ok(None);
         };
-        let outcome = match retry_at(attempts as u32) {
-            _ if attempts as u32 >= policy.max_attempts => FailOutcome::Dead,
-            Some(at) => FailOutcome::RetryAt(at),
-            None => FailOutcome::RetryAt(now + policy.delay_ms(attempts as u32, id as u64)),
-        };
-        let (status, next) = match outcome {
-            FailOutcome::Dead => ("dead", now),
-            FailOutcome::RetryAt(at) => ("failed", at),
-        };
+        let outcome = policy.after_failure(attempts as u32, retry_after, now, id as u64);
+        let (status, next) = outcome.status_and_next_attempt(now);
         sqlx::query(
             "UPDATE tasks SET status = ?, next_attempt_at = ?, last_error = ?, lease_owner = NULL,
                  lease_until = NULL, updated_at = ?

@@ -173,7 +173,7 @@ impl Store {
         policy: &RetryPolicy,
         now: i64,
     ) -> Result<Option<FailOutcome>, Error> {
-        dispatch!(self, b => b.fail(id, owner, error, |_| retry_after, policy, now).await)
+        dispatch!(self, b => b.fail(id, owner, error, retry_after, policy, now).await)
     }
 
     /// Queues an integration's dead tasks again (the newest per key, unless a
