@@ -163,17 +163,15 @@ impl Sqlite {
     }
 
     pub(crate) async fn record_due(&self, job: &str, minute: i64, now: i64) -> Result<bool, Error> {
-        let done = self
-            .write(
-                sqlx::query(
-                    "INSERT INTO executions (job, minute, state, due_at) VALUES (?, ?, 'due', ?)
+        let query = sqlx::query(
+            "INSERT INTO executions (job, minute, state, due_at) VALUES (?, ?, 'due', ?)
              ON CONFLICT (job, minute) DO NOTHING",
-                )
-                .bind(job)
-                .bind(minute)
-                .bind(now),
-                &format!("recording {job} due at {minute}"),
-            )
+        )
+        .bind(job)
+        .bind(minute)
+        .bind(now);
+        let done = self
+            .write(query, &format!("recording {job} due at {minute}"))
             .await?;
         Ok(done == 1)
     }
@@ -187,7 +185,7 @@ impl Sqlite {
         items: u64,
         error: Option<&str>,
     ) -> Result<(), Error> {
-        self.write(sqlx::query(
+        let query = sqlx::query(
             "UPDATE executions SET state = ?,
                 started_at = CASE WHEN ? = 'running' THEN ? ELSE started_at END,
                 finished_at = CASE WHEN ? IN ('succeeded', 'failed', 'skipped', 'missed') THEN ? ELSE finished_at END,
@@ -202,8 +200,9 @@ impl Sqlite {
         .bind(items as i64)
         .bind(error)
         .bind(job)
-        .bind(minute)
-        , &format!("updating {job} at {minute}")).await?;
+        .bind(minute);
+        self.write(query, &format!("updating {job} at {minute}"))
+            .await?;
         Ok(())
     }
 
@@ -325,14 +324,14 @@ impl Sqlite {
     }
 
     pub(crate) async fn complete(&self, id: i64, owner: &str, now: i64) -> Result<bool, Error> {
-        let done = self.write(sqlx::query(
+        let query = sqlx::query(
             "UPDATE tasks SET status = 'finished', lease_owner = NULL, lease_until = NULL, updated_at = ?
              WHERE id = ? AND status = 'processing' AND lease_owner = ?",
         )
         .bind(now)
         .bind(id)
-        .bind(owner)
-        , &format!("completing task {id}")).await?;
+        .bind(owner);
+        let done = self.write(query, &format!("completing task {id}")).await?;
         Ok(done == 1)
     }
 
@@ -382,7 +381,7 @@ impl Sqlite {
     }
 
     pub(crate) async fn replay_dead(&self, integration: &str, now: i64) -> Result<u64, Error> {
-        let done = self.write(sqlx::query(
+        let query = sqlx::query(
             "UPDATE tasks SET status = 'new', attempts = 0, next_attempt_at = ?, updated_at = ?
              WHERE integration = ? AND status = 'dead'
                AND id = (SELECT MAX(id) FROM tasks d
@@ -394,8 +393,10 @@ impl Sqlite {
         )
         .bind(now)
         .bind(now)
-        .bind(integration)
-        , &format!("replaying dead tasks of {integration}")).await?;
+        .bind(integration);
+        let done = self
+            .write(query, &format!("replaying dead tasks of {integration}"))
+            .await?;
         Ok(done)
     }
 
@@ -438,30 +439,30 @@ impl Sqlite {
         now: i64,
     ) -> Result<u64, Error> {
         let ids = serde_json::to_string(ids).expect("numbers serialise");
-        let done = self.write(sqlx::query(
+        let query = sqlx::query(
             "UPDATE tasks SET status = 'finished', lease_owner = NULL, lease_until = NULL, updated_at = ?
              WHERE id IN (SELECT value FROM json_each(?)) AND status = 'processing' AND lease_owner = ?",
         )
         .bind(now)
         .bind(ids)
-        .bind(owner)
-        , "completing a batch of tasks").await?;
+        .bind(owner);
+        let done = self.write(query, "completing a batch of tasks").await?;
         Ok(done)
     }
 
     pub(crate) async fn skip(&self, id: i64, now: i64) -> Result<bool, Error> {
-        let done = self.write(sqlx::query(
+        let query = sqlx::query(
             "UPDATE tasks SET status = 'skipped', lease_owner = NULL, lease_until = NULL, updated_at = ?
              WHERE id = ? AND status IN ('new', 'failed', 'dead')",
         )
         .bind(now)
-        .bind(id)
-        , &format!("skipping task {id}")).await?;
+        .bind(id);
+        let done = self.write(query, &format!("skipping task {id}")).await?;
         Ok(done == 1)
     }
 
     pub(crate) async fn replay(&self, id: i64, now: i64) -> Result<bool, Error> {
-        let done = self.write(sqlx::query(
+        let query = sqlx::query(
             "UPDATE tasks SET status = 'new', attempts = 0, next_attempt_at = ?, updated_at = ?
              WHERE id = ? AND status IN ('dead', 'skipped')
                AND NOT EXISTS (SELECT 1 FROM tasks p
@@ -470,8 +471,8 @@ impl Sqlite {
         )
         .bind(now)
         .bind(now)
-        .bind(id)
-        , &format!("replaying task {id}")).await?;
+        .bind(id);
+        let done = self.write(query, &format!("replaying task {id}")).await?;
         Ok(done == 1)
     }
 
@@ -522,24 +523,24 @@ impl Sqlite {
         lease_until: i64,
         now: i64,
     ) -> Result<bool, Error> {
-        let done = self.write(sqlx::query(
+        let query = sqlx::query(
             "UPDATE slots SET lease_until = ? WHERE slot = ? AND holder = ? AND lease_until >= ?",
         )
         .bind(lease_until)
         .bind(i64::from(slot))
         .bind(holder)
-        .bind(now)
-        , &format!("renewing slot {slot}")).await?;
+        .bind(now);
+        let done = self.write(query, &format!("renewing slot {slot}")).await?;
         Ok(done == 1)
     }
 
     pub(crate) async fn release_slot(&self, slot: u32, holder: &str) -> Result<bool, Error> {
-        let done = self.write(sqlx::query(
+        let query = sqlx::query(
             "UPDATE slots SET holder = NULL, execution = NULL, lease_until = NULL WHERE slot = ? AND holder = ?",
         )
         .bind(i64::from(slot))
-        .bind(holder)
-        , &format!("releasing slot {slot}")).await?;
+        .bind(holder);
+        let done = self.write(query, &format!("releasing slot {slot}")).await?;
         Ok(done == 1)
     }
 
@@ -564,34 +565,26 @@ impl Sqlite {
         let context = "pruning old tasks and executions";
         let (mut tasks, mut executions) = (0, 0);
         loop {
-            let deleted = self
-                .write(
-                    sqlx::query(
-                        "DELETE FROM tasks WHERE id IN (
+            let query = sqlx::query(
+                "DELETE FROM tasks WHERE id IN (
                      SELECT id FROM tasks WHERE status = 'finished' AND updated_at < ? LIMIT ?)",
-                    )
-                    .bind(tasks_before)
-                    .bind(i64::from(batch)),
-                    context,
-                )
-                .await?;
+            )
+            .bind(tasks_before)
+            .bind(i64::from(batch));
+            let deleted = self.write(query, context).await?;
             tasks += deleted;
             if deleted < u64::from(batch) {
                 break;
             }
         }
         loop {
-            let deleted = self
-                .write(
-                    sqlx::query(
-                        "DELETE FROM executions WHERE (job, minute) IN (
+            let query = sqlx::query(
+                "DELETE FROM executions WHERE (job, minute) IN (
                      SELECT job, minute FROM executions WHERE minute < ? LIMIT ?)",
-                    )
-                    .bind(executions_before)
-                    .bind(i64::from(batch)),
-                    context,
-                )
-                .await?;
+            )
+            .bind(executions_before)
+            .bind(i64::from(batch));
+            let deleted = self.write(query, context).await?;
             executions += deleted;
             if deleted < u64::from(batch) {
                 break;
