@@ -30,9 +30,17 @@
 
 #![deny(missing_docs)]
 
-pub use crate::{error::Error, load::Config, load::parse, load::schema};
+pub use crate::{
+    error::Error,
+    load::{Config, parse, schema},
+    run::{
+        Auth, CatchUp, Connection, Expr, Flow, JobPolicy, Overlap, Paginate, Pull, Push, Request,
+        Webhook,
+    },
+};
 
 mod error;
 mod load;
 mod raw;
+mod run;
 mod values;

@@ -8,7 +8,11 @@ use serde_saphyr::Spanned;
 
 use crate::{
     Error,
-    raw::{RawConfig, RawJob},
+    raw::{RawAuth, RawConfig, RawIntegration, RawJob, RawRequest, RawSystem},
+    run::{
+        Auth, CatchUp, Connection, Expr, Flow, JobPolicy, Overlap, Paginate, Pull, Push, Request,
+        Webhook,
+    },
     values,
 };
 
@@ -19,6 +23,13 @@ pub struct Config {
     pub environment: Environment,
     /// The IANA time zone schedules are read in.
     pub timezone: String,
+    /// `environment.store` as written: `sqlite://…` or `postgres://…`; `None`
+    /// means a SQLite file next to the config.
+    pub store: Option<String>,
+    /// How to reach each system, in the file's order.
+    pub connections: Vec<Connection>,
+    /// How each integration's records move, in the file's order.
+    pub flows: Vec<Flow>,
 }
 
 /// Parses and checks a configuration file's text; `file` names it in errors.
@@ -192,8 +203,25 @@ impl Check<'_> {
                 .map_or_else(|| "pacer".to_string(), |s| s.to_string_lossy().into_owned())
         });
 
+        let store = env.store.as_ref().map(|store| store.value.clone());
+        if let Some(store) = &env.store {
+            let known = ["sqlite://", "postgres://", "postgresql://"];
+            if !known.iter().any(|p| store.value.starts_with(p)) {
+                return Err(self.at(
+                    store,
+                    "environment.store",
+                    format!(
+                        "expected \"sqlite://FILE\" or \"postgres://…\", found {:?}",
+                        store.value
+                    ),
+                ));
+            }
+        }
+
         let mut systems = Vec::new();
+        let mut connections = Vec::new();
         for (system, settings) in &raw.systems.0 {
+            connections.push(self.connection(system, settings)?);
             let rate = self.value(
                 &settings.rate,
                 &format!("systems.{system}.rate"),
@@ -207,6 +235,7 @@ impl Check<'_> {
         let names: Vec<&str> = systems.iter().map(|s| s.name.as_str()).collect();
 
         let mut integrations = Vec::new();
+        let mut flows = Vec::new();
         for (integration, settings) in &raw.integrations.0 {
             let key = |k: &str| format!("integrations.{integration}.{k}");
             for (field, system) in [("from", &settings.from), ("to", &settings.to)] {
@@ -254,6 +283,7 @@ impl Check<'_> {
                 .unwrap_or(ActiveHours::ALL_DAY);
             let pull = self.job(&settings.pull, integration, "pull")?;
             let push = self.job(&settings.push, integration, "push")?;
+            flows.push(self.flow(integration, settings)?);
             integrations.push(Integration {
                 name: integration.clone(),
                 from: settings.from.value.clone(),
@@ -274,6 +304,253 @@ impl Check<'_> {
                 integrations,
             },
             timezone,
+            store,
+            connections,
+            flows,
+        })
+    }
+
+    /// An expression as written, or the default, remembering where it stands.
+    fn expr(&self, written: Option<&Spanned<String>>, path: &str, default: &str) -> Expr {
+        match written {
+            Some(spanned) => {
+                let at = spanned.referenced;
+                Expr {
+                    text: spanned.value.clone(),
+                    origin: format!("{}:{}:{}: {path}", self.file, at.line(), at.column()),
+                }
+            }
+            None => Expr {
+                text: default.to_string(),
+                origin: format!("{path} (default {default:?})"),
+            },
+        }
+    }
+
+    fn connection(&self, system: &str, raw: &RawSystem) -> Result<Connection, Error> {
+        let key = |k: &str| format!("systems.{system}.{k}");
+        let base_url = match &raw.base_url {
+            Some(url)
+                if !(url.value.starts_with("http://") || url.value.starts_with("https://")) =>
+            {
+                return Err(self.at(
+                    url,
+                    &key("base_url"),
+                    format!("expected an http:// or https:// URL, found {:?}", url.value),
+                ));
+            }
+            Some(url) => Some(url.value.trim_end_matches('/').to_string()),
+            None => None,
+        };
+        let auth = raw
+            .auth
+            .as_ref()
+            .map(|auth| self.auth(auth, &key("auth")))
+            .transpose()?;
+        Ok(Connection {
+            system: system.to_string(),
+            base_url,
+            auth,
+        })
+    }
+
+    fn auth(&self, raw: &RawAuth, path: &str) -> Result<Auth, Error> {
+        let mut found = Vec::new();
+        if let Some(token) = &raw.bearer {
+            found.push(Auth::Bearer(self.expr(
+                Some(token),
+                &format!("{path}.bearer"),
+                "",
+            )));
+        }
+        if let Some(basic) = &raw.basic {
+            found.push(Auth::Basic {
+                username: basic.username.clone(),
+                password: self.expr(Some(&basic.password), &format!("{path}.basic.password"), ""),
+            });
+        }
+        if let Some(header) = &raw.header {
+            found.push(Auth::Header {
+                name: header.name.clone(),
+                value: self.expr(Some(&header.value), &format!("{path}.header.value"), ""),
+            });
+        }
+        match found.len() {
+            1 => Ok(found.remove(0)),
+            n => Err(Error::new(
+                self.file,
+                0,
+                0,
+                path,
+                format!("expected exactly one of bearer, basic or header, found {n}"),
+            )),
+        }
+    }
+
+    fn flow(&self, integration: &str, raw: &RawIntegration) -> Result<Flow, Error> {
+        let key = |k: &str| format!("integrations.{integration}.{k}");
+        let pull = &raw.pull;
+        let paginate = match &pull.paginate {
+            None => Paginate::Next {
+                token: self.expr(None, &key("pull.paginate.next"), ".next_page_token"),
+                param: "page_token".into(),
+            },
+            Some(p) => {
+                let param = p.param.clone().unwrap_or_else(|| "page_token".into());
+                let mut kinds = Vec::new();
+                if let Some(next) = &p.next {
+                    kinds.push(Paginate::Next {
+                        token: self.expr(Some(next), &key("pull.paginate.next"), ""),
+                        param,
+                    });
+                }
+                if let Some(page) = &p.page {
+                    kinds.push(Paginate::Page(page.clone()));
+                }
+                if let Some(offset) = &p.offset {
+                    kinds.push(Paginate::Offset(offset.clone()));
+                }
+                if p.link == Some(true) {
+                    kinds.push(Paginate::Link);
+                }
+                if kinds.len() != 1 {
+                    return Err(Error::new(
+                        self.file,
+                        0,
+                        0,
+                        &key("pull.paginate"),
+                        format!(
+                            "expected exactly one of next, page, offset or link: true, found {}",
+                            kinds.len()
+                        ),
+                    ));
+                }
+                kinds.remove(0)
+            }
+        };
+        let size_param = pull
+            .paginate
+            .as_ref()
+            .and_then(|p| p.size_param.clone())
+            .unwrap_or_else(|| "limit".into());
+        let default_query = [("changed_since".to_string(), "{{ cursor }}".to_string())];
+        let pull = Pull {
+            request: self.request(pull.request.as_ref(), integration, "GET", &default_query),
+            records: self.expr(pull.records.as_ref(), &key("pull.records"), ".items[]"),
+            key: self.expr(pull.key.as_ref(), &key("pull.key"), ".key"),
+            cursor: self.expr(pull.cursor.as_ref(), &key("pull.cursor"), ".updated_at"),
+            paginate,
+            size_param,
+            timeout_ms: self.timeout(pull, &key("pull.timeout"))?,
+            policy: self.policy(pull, &key("pull"))?,
+        };
+        let push = &raw.push;
+        let batch = match &push.batch {
+            Some(b) if b.value == 0 => {
+                return Err(self.at(
+                    b,
+                    &key("push.batch"),
+                    "expected at least 1 record per request, found 0".into(),
+                ));
+            }
+            Some(b) => b.value,
+            None => 1,
+        };
+        let push = Push {
+            request: self.request(push.request.as_ref(), integration, "PUT", &[]),
+            transform: self.expr(push.transform.as_ref(), &key("push.transform"), "."),
+            batch,
+            timeout_ms: self.timeout(push, &key("push.timeout"))?,
+            policy: self.policy(push, &key("push"))?,
+        };
+        let webhook = raw.webhook.as_ref().map(|hook| Webhook {
+            secret: hook.secret.as_ref().map(|secret| Expr {
+                text: secret.clone(),
+                origin: key("webhook.secret"),
+            }),
+            max_bytes: hook.max_bytes.unwrap_or(1 << 20),
+            key: self.expr(hook.key.as_ref(), &key("webhook.key"), ".key"),
+        });
+        Ok(Flow {
+            integration: integration.to_string(),
+            pull,
+            push,
+            webhook,
+        })
+    }
+
+    fn request(
+        &self,
+        raw: Option<&RawRequest>,
+        integration: &str,
+        method: &str,
+        query: &[(String, String)],
+    ) -> Request {
+        let method = raw
+            .and_then(|r| r.method.as_ref())
+            .map_or(method.to_string(), |m| m.value.to_uppercase());
+        Request {
+            method,
+            path: raw
+                .and_then(|r| r.path.clone())
+                .unwrap_or_else(|| format!("/{integration}")),
+            query: raw
+                .and_then(|r| r.query.as_ref())
+                .map_or_else(|| query.to_vec(), |q| q.0.clone()),
+            headers: raw.map(|r| r.headers.0.clone()).unwrap_or_default(),
+        }
+    }
+
+    fn timeout(&self, raw: &RawJob, path: &str) -> Result<u64, Error> {
+        match &raw.timeout {
+            Some(t) => self.value(t, path, values::duration_ms),
+            None => Ok(30_000),
+        }
+    }
+
+    fn policy(&self, raw: &RawJob, path: &str) -> Result<JobPolicy, Error> {
+        let overlap = match &raw.overlap {
+            None => Overlap::Skip,
+            Some(o) => self.value(o, &format!("{path}.overlap"), |text| match text {
+                "skip" => Ok(Overlap::Skip),
+                "queue_one" => Ok(Overlap::QueueOne),
+                "allow" => Ok(Overlap::Allow),
+                _ => Err(r#""skip", "queue_one" or "allow""#),
+            })?,
+        };
+        let window_minutes = raw
+            .catch_up_window
+            .as_ref()
+            .map(|w| {
+                self.value(
+                    w,
+                    &format!("{path}.catch_up_window"),
+                    values::duration_minutes,
+                )
+            })
+            .transpose()?
+            .unwrap_or(60);
+        let catch_up = match &raw.catch_up {
+            None => CatchUp::None,
+            Some(c) => self.value(c, &format!("{path}.catch_up"), |text| match text {
+                "none" => Ok(CatchUp::None),
+                "latest" => Ok(CatchUp::Latest),
+                "all" => Ok(CatchUp::All {
+                    window_minutes,
+                    max: raw.catch_up_max.unwrap_or(10),
+                }),
+                _ => Err(r#""none", "latest" or "all""#),
+            })?,
+        };
+        let deadline_minutes = raw
+            .deadline
+            .as_ref()
+            .map(|d| self.value(d, &format!("{path}.deadline"), values::duration_minutes))
+            .transpose()?;
+        Ok(JobPolicy {
+            overlap,
+            catch_up,
+            deadline_minutes,
         })
     }
 

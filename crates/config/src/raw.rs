@@ -37,6 +37,10 @@ pub(crate) struct RawEnvironment {
     /// How many executions may run at once; default 1.
     #[schemars(with = "Option<u32>", range(min = 1))]
     pub(crate) capacity: Option<Spanned<u32>>,
+    /// Where `pacer run` keeps its state: "sqlite://pacer.db" (default, next to
+    /// the file) or "postgres://…" for several nodes.
+    #[schemars(with = "Option<String>")]
+    pub(crate) store: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -48,6 +52,40 @@ pub(crate) struct RawSystem {
         regex(pattern = r"^\s*[0-9.]+\s*/\s*(s|sec|second|min|minute|h|hour)\s*$")
     )]
     pub(crate) rate: Spanned<String>,
+    /// Where its API answers, e.g. "https://erp.example.com/api"; needed by `pacer run`.
+    #[schemars(with = "Option<String>")]
+    pub(crate) base_url: Option<Spanned<String>>,
+    /// How to authenticate; secrets as "${VARIABLE}", read from the environment.
+    pub(crate) auth: Option<RawAuth>,
+}
+
+/// One of `bearer`, `basic` or `header`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAuth {
+    /// `Authorization: Bearer <token>`.
+    #[schemars(with = "Option<String>")]
+    pub(crate) bearer: Option<Spanned<String>>,
+    /// `Authorization: Basic …` from a user name and password.
+    pub(crate) basic: Option<RawBasic>,
+    /// An API key in a header of its own.
+    pub(crate) header: Option<RawHeaderAuth>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBasic {
+    pub(crate) username: String,
+    #[schemars(with = "String")]
+    pub(crate) password: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHeaderAuth {
+    pub(crate) name: String,
+    #[schemars(with = "String")]
+    pub(crate) value: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -77,6 +115,8 @@ pub(crate) struct RawIntegration {
         regex(pattern = r"^\s*[0-9]{1,2}:00\s*-\s*[0-9]{1,2}:00\s*$")
     )]
     pub(crate) active_hours: Option<Spanned<String>>,
+    /// Receive the records by `POST /hooks/<name>` instead of pulling them.
+    pub(crate) webhook: Option<RawWebhook>,
     /// Overrides for the pull job.
     #[serde(default)]
     pub(crate) pull: RawJob,
@@ -97,11 +137,100 @@ pub(crate) struct RawJob {
     /// "auto" (default) to let the planner choose, or a cron expression kept as given.
     #[schemars(with = "Option<String>")]
     pub(crate) schedule: Option<Spanned<String>>,
+    /// The HTTP request: method, path, query, headers; `{{ cursor }}` (pull) and
+    /// `{{ field }}` of the record (push) are filled in.
+    pub(crate) request: Option<RawRequest>,
+    /// Pull: jq selecting the records in a response; default `.items[]`.
+    #[schemars(with = "Option<String>")]
+    pub(crate) records: Option<Spanned<String>>,
+    /// Pull: jq giving a record's key, so a newer change replaces a pending one; default `.key`.
+    #[schemars(with = "Option<String>")]
+    pub(crate) key: Option<Spanned<String>>,
+    /// Pull: jq over each record; the largest value becomes the next `{{ cursor }}`; default `.updated_at`.
+    #[schemars(with = "Option<String>")]
+    pub(crate) cursor: Option<Spanned<String>>,
+    /// Pull: how pages follow each other; default `{ next: .next_page_token }`.
+    pub(crate) paginate: Option<RawPaginate>,
+    /// Push: jq turning a record into what the destination takes; default `.`.
+    #[schemars(with = "Option<String>")]
+    pub(crate) transform: Option<Spanned<String>>,
+    /// Push: records per request; 1 sends each alone, more send a JSON array.
+    #[schemars(with = "Option<u32>", range(min = 1))]
+    pub(crate) batch: Option<Spanned<u32>>,
+    /// Longest wait for one HTTP answer: "30s" (default), "2m".
+    #[schemars(with = "Option<String>")]
+    pub(crate) timeout: Option<Spanned<String>>,
+    /// When the job is still running at its next minute: "skip" (default), "queue_one", "allow".
+    #[schemars(with = "Option<String>")]
+    pub(crate) overlap: Option<Spanned<String>>,
+    /// Minutes missed while no node ran: "none" (default), "latest" (run once),
+    /// "all" (each, within `catch_up_window`, at most `catch_up_max`).
+    #[schemars(with = "Option<String>")]
+    pub(crate) catch_up: Option<Spanned<String>>,
+    /// With `catch_up: all`, how far back missed minutes count: default "1h".
+    #[schemars(with = "Option<String>")]
+    pub(crate) catch_up_window: Option<Spanned<String>>,
+    /// With `catch_up: all`, at most this many executions; default 10.
+    pub(crate) catch_up_max: Option<u32>,
+    /// Longest wait for capacity before an execution counts as missed; default the job's interval.
+    #[schemars(with = "Option<String>")]
+    pub(crate) deadline: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRequest {
+    /// GET (default for pull), PUT (default for push), POST, PATCH, DELETE.
+    #[schemars(with = "Option<String>")]
+    pub(crate) method: Option<Spanned<String>>,
+    /// Appended to the system's base_url; default `/<integration>`.
+    pub(crate) path: Option<String>,
+    /// Query parameters; default `{ changed_since: "{{ cursor }}" }` for pull.
+    pub(crate) query: Option<OrderedMap<String>>,
+    /// Extra headers; values may be "${VARIABLE}".
+    #[serde(default)]
+    pub(crate) headers: OrderedMap<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPaginate {
+    /// jq giving the next page's token from the body; sent as `page_token` (or `param`).
+    #[schemars(with = "Option<String>")]
+    pub(crate) next: Option<Spanned<String>>,
+    /// Page numbers in this query parameter, from 1.
+    pub(crate) page: Option<String>,
+    /// An offset in this query parameter, advanced by the records received.
+    pub(crate) offset: Option<String>,
+    /// Follow RFC 8288 `Link: <…>; rel="next"` headers.
+    pub(crate) link: Option<bool>,
+    /// The query parameter carrying the token (`next`); default `page_token`.
+    pub(crate) param: Option<String>,
+    /// The query parameter asking for a page size; default `limit`.
+    pub(crate) size_param: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWebhook {
+    /// A shared secret the sender puts in the `X-Pacer-Secret` header; "${VARIABLE}".
+    pub(crate) secret: Option<String>,
+    /// Largest accepted body in bytes; default 1 MiB.
+    pub(crate) max_bytes: Option<usize>,
+    /// jq giving a record's key; default `.key`. A body that is an array holds one record each.
+    #[schemars(with = "Option<String>")]
+    pub(crate) key: Option<Spanned<String>>,
 }
 
 /// A mapping that keeps the file's order, so plans list jobs as the file does.
 #[derive(Debug)]
 pub(crate) struct OrderedMap<T>(pub(crate) Vec<(String, T)>);
+
+impl<T> Default for OrderedMap<T> {
+    fn default() -> Self {
+        OrderedMap(Vec::new())
+    }
+}
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for OrderedMap<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

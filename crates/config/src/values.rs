@@ -60,6 +60,24 @@ pub(crate) fn duration_minutes(text: &str) -> Result<u32, &'static str> {
     }
 }
 
+/// `"30s"`, `"2m"`, `"500ms"`, as milliseconds.
+pub(crate) fn duration_ms(text: &str) -> Result<u64, &'static str> {
+    const EXPECTED: &str = r#"a duration such as "500ms", "30s" or "2m""#;
+    let text = text.trim();
+    let digits = text.find(|c: char| !c.is_ascii_digit()).ok_or(EXPECTED)?;
+    let number: u64 = text[..digits].parse().map_err(|_| EXPECTED)?;
+    let unit = match &text[digits..] {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        _ => return Err(EXPECTED),
+    };
+    match number * unit {
+        0 => Err("a duration above 0"),
+        ms => Ok(ms),
+    }
+}
+
 /// `"06:00-22:00"`, on whole hours; `"22:00-06:00"` wraps past midnight.
 pub(crate) fn active_hours(text: &str) -> Result<ActiveHours, &'static str> {
     const EXPECTED: &str = r#"hours such as "06:00-22:00" (whole hours, 00:00-24:00)"#;

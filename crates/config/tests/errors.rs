@@ -102,18 +102,18 @@ fn unknown_keys_suggest_the_close_one() {
     assert_eq!(
         error(&GOOD.replace("    volume:", "    volum:")),
         "acme.yaml:12:5: integrations.prices.volum: unknown key `volum`; did you mean `volume`? \
-         (expected one of: from, to, volume, peak_factor, freshness, active_hours, pull, push)"
+         (expected one of: from, to, volume, peak_factor, freshness, active_hours, webhook, pull, push)"
     );
     assert_eq!(
         error(&GOOD.replace("timezone:", "time_zone:")),
         "acme.yaml:3:3: environment.time_zone: unknown key `time_zone`; did you mean `timezone`? \
-         (expected one of: name, timezone, capacity)"
+         (expected one of: name, timezone, capacity, store)"
     );
     // Nothing close: no suggestion, the full list.
     assert_eq!(
         error(&GOOD.replace("    peak_factor: 1.5\n", "    colour: blue\n")),
         "acme.yaml:13:5: integrations.prices.colour: unknown key `colour` \
-         (expected one of: from, to, volume, peak_factor, freshness, active_hours, pull, push)"
+         (expected one of: from, to, volume, peak_factor, freshness, active_hours, webhook, pull, push)"
     );
 }
 

@@ -1,0 +1,178 @@
+//! What `pacer run` needs beyond the planner's model: where systems answer,
+//! how to ask them, and what to do when a job is late, busy or was down.
+//!
+//! jq expressions and secrets stay as written: [`Expr`] carries where it was
+//! written so the engine can point at it, and `${VARIABLE}` is read from the
+//! environment only when a request is built, so a config never holds a secret.
+
+/// A value as written in the file, with `file:line:column: key.path` to name it in errors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expr {
+    /// The text, e.g. `.items[]`.
+    pub text: String,
+    /// Where it was written: `acme.yaml:20:16: integrations.prices.pull.records`,
+    /// or `integrations.prices.pull.records (default)` when not written at all.
+    pub origin: String,
+}
+
+/// How to reach a system.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Connection {
+    /// The system's name.
+    pub system: String,
+    /// Its API's base URL; `None` when the file does not say (planning only).
+    pub base_url: Option<String>,
+    /// How to authenticate.
+    pub auth: Option<Auth>,
+}
+
+/// Credentials; each value may hold `${VARIABLE}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Auth {
+    /// `Authorization: Bearer <token>`.
+    Bearer(Expr),
+    /// `Authorization: Basic …`.
+    Basic {
+        /// The user name.
+        username: String,
+        /// The password.
+        password: Expr,
+    },
+    /// An API key in a header of its own.
+    Header {
+        /// The header's name.
+        name: String,
+        /// Its value.
+        value: Expr,
+    },
+}
+
+/// An HTTP request to template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// `GET`, `PUT`, …
+    pub method: String,
+    /// Appended to the base URL; may hold `{{ cursor }}` or `{{ field }}`.
+    pub path: String,
+    /// Query parameters, in order.
+    pub query: Vec<(String, String)>,
+    /// Extra headers, in order.
+    pub headers: Vec<(String, String)>,
+}
+
+/// How pages of a pull follow each other.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Paginate {
+    /// A token from the body (jq), sent back in a query parameter.
+    Next {
+        /// jq giving the token; null or missing ends the run.
+        token: Expr,
+        /// The query parameter that carries it.
+        param: String,
+    },
+    /// Page numbers from 1 in a query parameter.
+    Page(String),
+    /// An offset in a query parameter, advanced by the records received.
+    Offset(String),
+    /// RFC 8288 `Link: <…>; rel="next"`.
+    Link,
+}
+
+/// The pull side of an integration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pull {
+    /// The request.
+    pub request: Request,
+    /// jq selecting the records in a response.
+    pub records: Expr,
+    /// jq giving a record's dedup key.
+    pub key: Expr,
+    /// jq over each record; the largest value becomes the next cursor.
+    pub cursor: Expr,
+    /// How pages follow each other.
+    pub paginate: Paginate,
+    /// The query parameter asking for a page size.
+    pub size_param: String,
+    /// Longest wait for one answer, in milliseconds.
+    pub timeout_ms: u64,
+    /// Overlap, catch-up and deadline.
+    pub policy: JobPolicy,
+}
+
+/// The push side of an integration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Push {
+    /// The request; the path may hold `{{ field }}` of the record.
+    pub request: Request,
+    /// jq turning a record into what the destination takes.
+    pub transform: Expr,
+    /// Records per request: 1 sends each alone, more a JSON array.
+    pub batch: u32,
+    /// Longest wait for one answer, in milliseconds.
+    pub timeout_ms: u64,
+    /// Overlap, catch-up and deadline.
+    pub policy: JobPolicy,
+}
+
+/// Receiving records by webhook instead of pulling them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Webhook {
+    /// The shared secret expected in `X-Pacer-Secret`; may hold `${VARIABLE}`.
+    pub secret: Option<Expr>,
+    /// Largest accepted body in bytes.
+    pub max_bytes: usize,
+    /// jq giving a record's dedup key.
+    pub key: Expr,
+}
+
+/// How an integration's records move.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flow {
+    /// The integration's name.
+    pub integration: String,
+    /// Its pull job (not scheduled when a webhook brings the records).
+    pub pull: Pull,
+    /// Its push job.
+    pub push: Push,
+    /// Set when the records arrive by webhook.
+    pub webhook: Option<Webhook>,
+}
+
+/// What to do when a job is busy, late, or was not running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobPolicy {
+    /// When the job still runs at its next minute.
+    pub overlap: Overlap,
+    /// Minutes missed while no node ran.
+    pub catch_up: CatchUp,
+    /// Longest wait for capacity before the execution is missed, in minutes;
+    /// `None`: the job's interval.
+    pub deadline_minutes: Option<u32>,
+}
+
+/// A job still running when its next minute comes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overlap {
+    /// Do not start it; record the minute as skipped.
+    Skip,
+    /// Start it once when the running one ends; further minutes are skipped.
+    QueueOne,
+    /// Start it anyway.
+    Allow,
+}
+
+/// Minutes that passed while no node ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CatchUp {
+    /// Forget them (they are recorded as missed).
+    None,
+    /// Run once for the latest of them.
+    Latest,
+    /// Run each, within a window and up to a maximum.
+    All {
+        /// Only minutes this recent.
+        window_minutes: u32,
+        /// At most this many.
+        max: u32,
+    },
+}

@@ -1,0 +1,141 @@
+//! The keys `pacer run` reads: connections, requests, jq, policies.
+
+use pacer_config::{Auth, CatchUp, Overlap, Paginate};
+
+const FILE: &str = "\
+environment: { name: acme, store: \"sqlite://acme.db\" }
+systems:
+  erp:
+    rate: 100/min
+    base_url: http://127.0.0.1:9101/api/
+    auth: { bearer: \"${ERP_TOKEN}\" }
+  webshop: { rate: 500/min, base_url: \"http://127.0.0.1:9102\", auth: { basic: { username: pacer, password: \"${SHOP_PASSWORD}\" } } }
+integrations:
+  prices:
+    from: erp
+    to: webshop
+    volume: 35000/day
+    pull:
+      request: { path: /prices, query: { changed_since: \"{{ cursor }}\", type: price } }
+      records: .data[]
+      key: .sku
+      paginate: { link: true }
+      overlap: queue_one
+      catch_up: all
+      catch_up_window: 2h
+      catch_up_max: 5
+    push:
+      request: { method: put, path: \"/prices/{{ sku }}\", headers: { X-Source: pacer } }
+      transform: '{sku, price: .amount}'
+      batch: 50
+      timeout: 5s
+      deadline: 10m
+  orders:
+    from: webshop
+    to: erp
+    volume: 180/day
+    webhook: { secret: \"${HOOK_SECRET}\" }
+";
+
+fn error(yaml: &str) -> String {
+    pacer_config::parse(yaml, "acme.yaml")
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn connections_keep_secrets_unresolved() {
+    let config = pacer_config::parse(FILE, "acme.yaml").unwrap();
+    assert_eq!(config.store.as_deref(), Some("sqlite://acme.db"));
+    let erp = &config.connections[0];
+    assert_eq!(erp.base_url.as_deref(), Some("http://127.0.0.1:9101/api"));
+    match &erp.auth {
+        Some(Auth::Bearer(token)) => {
+            assert_eq!(token.text, "${ERP_TOKEN}");
+            assert_eq!(token.origin, "acme.yaml:6:21: systems.erp.auth.bearer");
+        }
+        other => panic!("expected bearer auth, got {other:?}"),
+    }
+    assert!(matches!(
+        &config.connections[1].auth,
+        Some(Auth::Basic { username, password }) if username == "pacer" && password.text == "${SHOP_PASSWORD}"
+    ));
+}
+
+#[test]
+fn pull_and_push_as_written_and_by_default() {
+    let config = pacer_config::parse(FILE, "acme.yaml").unwrap();
+    let prices = &config.flows[0];
+    assert_eq!(prices.pull.request.method, "GET");
+    assert_eq!(prices.pull.request.path, "/prices");
+    assert_eq!(
+        prices.pull.request.query,
+        [
+            ("changed_since".to_string(), "{{ cursor }}".to_string()),
+            ("type".to_string(), "price".to_string())
+        ]
+    );
+    assert_eq!(prices.pull.records.text, ".data[]");
+    assert_eq!(
+        prices.pull.records.origin,
+        "acme.yaml:15:16: integrations.prices.pull.records"
+    );
+    assert_eq!(prices.pull.cursor.text, ".updated_at");
+    assert_eq!(
+        prices.pull.cursor.origin,
+        "integrations.prices.pull.cursor (default \".updated_at\")"
+    );
+    assert_eq!(prices.pull.paginate, Paginate::Link);
+    assert_eq!(prices.pull.policy.overlap, Overlap::QueueOne);
+    assert_eq!(
+        prices.pull.policy.catch_up,
+        CatchUp::All {
+            window_minutes: 120,
+            max: 5
+        }
+    );
+    assert_eq!(prices.push.request.method, "PUT");
+    assert_eq!(prices.push.request.path, "/prices/{{ sku }}");
+    assert_eq!(prices.push.batch, 50);
+    assert_eq!(prices.push.timeout_ms, 5_000);
+    assert_eq!(prices.push.policy.deadline_minutes, Some(10));
+    assert_eq!(prices.push.policy.overlap, Overlap::Skip);
+
+    let orders = &config.flows[1];
+    assert_eq!(orders.pull.request.path, "/orders");
+    assert!(
+        matches!(&orders.pull.paginate, Paginate::Next { token, param }
+        if token.text == ".next_page_token" && param == "page_token")
+    );
+    let hook = orders.webhook.as_ref().unwrap();
+    assert_eq!(hook.max_bytes, 1 << 20);
+    assert_eq!(hook.key.text, ".key");
+}
+
+#[test]
+fn bad_run_keys_name_where_and_what() {
+    assert_eq!(
+        error(&FILE.replace("sqlite://acme.db", "mysql://x")),
+        r#"acme.yaml:1:35: environment.store: expected "sqlite://FILE" or "postgres://…", found "mysql://x""#
+    );
+    assert_eq!(
+        error(&FILE.replace("http://127.0.0.1:9101/api/", "127.0.0.1:9101")),
+        r#"acme.yaml:5:15: systems.erp.base_url: expected an http:// or https:// URL, found "127.0.0.1:9101""#
+    );
+    assert_eq!(
+        error(&FILE.replace("overlap: queue_one", "overlap: twice")),
+        r#"acme.yaml:18:16: integrations.prices.pull.overlap: expected "skip", "queue_one" or "allow", found "twice""#
+    );
+    assert_eq!(
+        error(&FILE.replace("timeout: 5s", "timeout: soon")),
+        r#"acme.yaml:26:16: integrations.prices.push.timeout: expected a duration such as "500ms", "30s" or "2m", found "soon""#
+    );
+    assert_eq!(
+        error(&FILE.replace("batch: 50", "batch: 0")),
+        "acme.yaml:25:14: integrations.prices.push.batch: expected at least 1 record per request, found 0"
+    );
+    assert!(
+        error(&FILE.replace("paginate: { link: true }", "paginate: { link: true, page: p }"))
+            .contains("integrations.prices.pull.paginate: expected exactly one of next, page, offset or link: true, found 2")
+    );
+}
