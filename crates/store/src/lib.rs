@@ -41,7 +41,9 @@
 
 pub use crate::{
     error::Error,
-    model::{ExecutionState, FailOutcome, NewTask, Pruned, RetryPolicy, Task, TaskStatus},
+    model::{
+        ExecutionState, FailOutcome, JobControl, NewTask, Pruned, RetryPolicy, Task, TaskStatus,
+    },
     store::{Store, StoreBuilder},
 };
 

@@ -188,6 +188,33 @@ impl RetryPolicy {
     }
 }
 
+/// A job's switches, set from any node: paused, and a pending "run now".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobControl {
+    /// The job, `integration.pull` or `integration.push`.
+    pub job: String,
+    /// No new executions start while set.
+    pub paused: bool,
+    /// When someone asked for a run now that no node has started yet.
+    pub triggered_at: Option<i64>,
+}
+
+impl JobControl {
+    pub(crate) fn from_row((job, paused, triggered_at): (String, bool, Option<i64>)) -> JobControl {
+        JobControl {
+            job,
+            paused,
+            triggered_at,
+        }
+    }
+}
+
+/// How much of a rate window's `limit` a request for `want` gets, `used` already gone.
+pub(crate) fn granted(used: i64, want: u32, limit: u32) -> u32 {
+    let left = (i64::from(limit) - used).max(0);
+    left.min(i64::from(want)) as u32
+}
+
 /// What a prune deleted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pruned {

@@ -14,7 +14,10 @@ use sqlx::{
 use crate::{
     Error,
     error::ErrorKind,
-    model::{ExecutionState, FailOutcome, NewTask, RetryPolicy, Task, TaskStatus, latest_per_key},
+    model::{
+        ExecutionState, FailOutcome, JobControl, NewTask, RetryPolicy, Task, TaskStatus, granted,
+        latest_per_key,
+    },
 };
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -66,6 +69,20 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX tasks_live ON tasks (integration, id)
         WHERE status IN ('new', 'failed', 'processing');
     CREATE INDEX tasks_by_age ON tasks (status, updated_at);",
+    ),
+    (
+        3,
+        "CREATE TABLE rate_windows (
+        system TEXT NOT NULL,
+        window_start BIGINT NOT NULL,
+        used BIGINT NOT NULL,
+        PRIMARY KEY (system, window_start)
+    );
+    CREATE TABLE job_controls (
+        job TEXT PRIMARY KEY,
+        paused BOOLEAN NOT NULL DEFAULT FALSE,
+        triggered_at BIGINT
+    );",
     ),
 ];
 
@@ -444,6 +461,117 @@ impl Postgres {
         .await
         .map_err(Error::database(format!("replaying task {id}")))?;
         Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn take_rate(
+        &self,
+        system: &str,
+        window_start: i64,
+        want: u32,
+        limit: u32,
+    ) -> Result<u32, Error> {
+        let context = format!("taking {want} from {system}'s rate limit");
+        let mut tx = self.pool.begin().await.map_err(Error::database(&context))?;
+        sqlx::query("DELETE FROM rate_windows WHERE system = $1 AND window_start < $2")
+            .bind(system)
+            .bind(window_start - 3_600_000)
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::database(&context))?;
+        // The row lock makes nodes taking from one window wait for each other.
+        let used: i64 = sqlx::query_scalar(
+            "INSERT INTO rate_windows (system, window_start, used) VALUES ($1, $2, 0)
+             ON CONFLICT (system, window_start) DO UPDATE SET used = rate_windows.used
+             RETURNING used",
+        )
+        .bind(system)
+        .bind(window_start)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(Error::database(&context))?;
+        let granted = granted(used, want, limit);
+        sqlx::query(
+            "UPDATE rate_windows SET used = used + $1 WHERE system = $2 AND window_start = $3",
+        )
+        .bind(i64::from(granted))
+        .bind(system)
+        .bind(window_start)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::database(&context))?;
+        tx.commit().await.map_err(Error::database(&context))?;
+        Ok(granted)
+    }
+
+    pub(crate) async fn set_paused(&self, job: &str, paused: bool) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO job_controls (job, paused) VALUES ($1, $2)
+             ON CONFLICT (job) DO UPDATE SET paused = excluded.paused",
+        )
+        .bind(job)
+        .bind(paused)
+        .execute(&self.pool)
+        .await
+        .map_err(Error::database(format!("pausing or resuming {job}")))
+        .map(drop)
+    }
+
+    pub(crate) async fn trigger(&self, job: &str, now: i64) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO job_controls (job, triggered_at) VALUES ($1, $2)
+             ON CONFLICT (job) DO UPDATE SET triggered_at = excluded.triggered_at",
+        )
+        .bind(job)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(Error::database(format!("triggering {job}")))
+        .map(drop)
+    }
+
+    pub(crate) async fn take_trigger(&self, job: &str) -> Result<bool, Error> {
+        let done = sqlx::query(
+            "UPDATE job_controls SET triggered_at = NULL WHERE job = $1 AND triggered_at IS NOT NULL",
+        )
+        .bind(job)
+        .execute(&self.pool)
+        .await
+        .map_err(Error::database(format!("taking {job}'s trigger")))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn job_controls(&self) -> Result<Vec<JobControl>, Error> {
+        let rows: Vec<(String, bool, Option<i64>)> =
+            sqlx::query_as("SELECT job, paused, triggered_at FROM job_controls ORDER BY job")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(Error::database("reading job controls"))?;
+        Ok(rows.into_iter().map(JobControl::from_row).collect())
+    }
+
+    pub(crate) async fn reject(
+        &self,
+        integration: &str,
+        key: &str,
+        raw: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<i64, Error> {
+        sqlx::query_scalar(
+            "INSERT INTO tasks (integration, dedup_key, payload, status, next_attempt_at,
+                                last_error, created_at, updated_at)
+             VALUES ($1, $2, $3, 'dead', $4, $5, $4, $4) RETURNING id",
+        )
+        .bind(integration)
+        .bind(key)
+        .bind(raw)
+        .bind(now)
+        .bind(reason)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(Error::database(format!(
+            "recording a rejected {integration} record"
+        )))
     }
 
     pub(crate) async fn acquire_slot(

@@ -16,7 +16,10 @@ use sqlx::{
 use crate::{
     Error,
     error::ErrorKind,
-    model::{ExecutionState, FailOutcome, NewTask, RetryPolicy, Task, TaskStatus, latest_per_key},
+    model::{
+        ExecutionState, FailOutcome, JobControl, NewTask, RetryPolicy, Task, TaskStatus, granted,
+        latest_per_key,
+    },
 };
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -68,6 +71,20 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX tasks_live ON tasks (integration, id)
         WHERE status IN ('new', 'failed', 'processing');
     CREATE INDEX tasks_by_age ON tasks (status, updated_at);",
+    ),
+    (
+        3,
+        "CREATE TABLE rate_windows (
+        system TEXT NOT NULL,
+        window_start INTEGER NOT NULL,
+        used INTEGER NOT NULL,
+        PRIMARY KEY (system, window_start)
+    );
+    CREATE TABLE job_controls (
+        job TEXT PRIMARY KEY,
+        paused INTEGER NOT NULL DEFAULT 0,
+        triggered_at INTEGER
+    );",
     ),
 ];
 
@@ -474,6 +491,127 @@ impl Sqlite {
         .bind(id);
         let done = self.write(query, &format!("replaying task {id}")).await?;
         Ok(done == 1)
+    }
+
+    pub(crate) async fn take_rate(
+        &self,
+        system: &str,
+        window_start: i64,
+        want: u32,
+        limit: u32,
+    ) -> Result<u32, Error> {
+        let context = format!("taking {want} from {system}'s rate limit");
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(Error::database(&context))?;
+        // Windows an hour old count for nothing; drop them as new ones open.
+        sqlx::query("DELETE FROM rate_windows WHERE system = ? AND window_start < ?")
+            .bind(system)
+            .bind(window_start - 3_600_000)
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::database(&context))?;
+        let used: i64 = sqlx::query_scalar(
+            "INSERT INTO rate_windows (system, window_start, used) VALUES (?, ?, 0)
+             ON CONFLICT (system, window_start) DO UPDATE SET used = used
+             RETURNING used",
+        )
+        .bind(system)
+        .bind(window_start)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(Error::database(&context))?;
+        let granted = granted(used, want, limit);
+        sqlx::query(
+            "UPDATE rate_windows SET used = used + ? WHERE system = ? AND window_start = ?",
+        )
+        .bind(i64::from(granted))
+        .bind(system)
+        .bind(window_start)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::database(&context))?;
+        tx.commit().await.map_err(Error::database(&context))?;
+        Ok(granted)
+    }
+
+    pub(crate) async fn set_paused(&self, job: &str, paused: bool) -> Result<(), Error> {
+        let query = sqlx::query(
+            "INSERT INTO job_controls (job, paused) VALUES (?, ?)
+             ON CONFLICT (job) DO UPDATE SET paused = excluded.paused",
+        )
+        .bind(job)
+        .bind(paused);
+        self.write(query, &format!("pausing or resuming {job}"))
+            .await
+            .map(drop)
+    }
+
+    pub(crate) async fn trigger(&self, job: &str, now: i64) -> Result<(), Error> {
+        let query = sqlx::query(
+            "INSERT INTO job_controls (job, triggered_at) VALUES (?, ?)
+             ON CONFLICT (job) DO UPDATE SET triggered_at = excluded.triggered_at",
+        )
+        .bind(job)
+        .bind(now);
+        self.write(query, &format!("triggering {job}"))
+            .await
+            .map(drop)
+    }
+
+    pub(crate) async fn take_trigger(&self, job: &str) -> Result<bool, Error> {
+        let query = sqlx::query(
+            "UPDATE job_controls SET triggered_at = NULL WHERE job = ? AND triggered_at IS NOT NULL",
+        )
+        .bind(job);
+        let done = self
+            .write(query, &format!("taking {job}'s trigger"))
+            .await?;
+        Ok(done == 1)
+    }
+
+    pub(crate) async fn job_controls(&self) -> Result<Vec<JobControl>, Error> {
+        let rows: Vec<(String, bool, Option<i64>)> =
+            sqlx::query_as("SELECT job, paused, triggered_at FROM job_controls ORDER BY job")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(Error::database("reading job controls"))?;
+        Ok(rows.into_iter().map(JobControl::from_row).collect())
+    }
+
+    pub(crate) async fn reject(
+        &self,
+        integration: &str,
+        key: &str,
+        raw: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<i64, Error> {
+        let context = format!("recording a rejected {integration} record");
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(Error::database(&context))?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO tasks (integration, dedup_key, payload, status, next_attempt_at,
+                                last_error, created_at, updated_at)
+             VALUES (?, ?, ?, 'dead', ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(integration)
+        .bind(key)
+        .bind(raw)
+        .bind(now)
+        .bind(reason)
+        .bind(now)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(Error::database(&context))?;
+        tx.commit().await.map_err(Error::database(&context))?;
+        Ok(id)
     }
 
     pub(crate) async fn acquire_slot(

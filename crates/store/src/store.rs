@@ -3,7 +3,9 @@
 use crate::{
     Error,
     error::ErrorKind,
-    model::{ExecutionState, FailOutcome, NewTask, Pruned, RetryPolicy, Task, TaskStatus},
+    model::{
+        ExecutionState, FailOutcome, JobControl, NewTask, Pruned, RetryPolicy, Task, TaskStatus,
+    },
     postgres::Postgres,
     sqlite::Sqlite,
 };
@@ -211,6 +213,52 @@ impl Store {
     /// Queues one dead or skipped task again, unless a pending task has its key.
     pub async fn replay(&self, id: i64, now: i64) -> Result<bool, Error> {
         dispatch!(self, b => b.replay(id, now).await)
+    }
+
+    /// Takes up to `want` units from `system`'s budget of `limit` for the
+    /// window starting at `window_start`, shared by every node on this store;
+    /// returns how many it got (0 when the window is spent).
+    pub async fn take_rate(
+        &self,
+        system: &str,
+        window_start: i64,
+        want: u32,
+        limit: u32,
+    ) -> Result<u32, Error> {
+        dispatch!(self, b => b.take_rate(system, window_start, want, limit).await)
+    }
+
+    /// Pauses (`true`) or resumes a job, for every node.
+    pub async fn set_paused(&self, job: &str, paused: bool) -> Result<(), Error> {
+        dispatch!(self, b => b.set_paused(job, paused).await)
+    }
+
+    /// Asks for one run of `job` now; the first node to [`take_trigger`](Store::take_trigger) runs it.
+    pub async fn trigger(&self, job: &str, now: i64) -> Result<(), Error> {
+        dispatch!(self, b => b.trigger(job, now).await)
+    }
+
+    /// Clears a pending trigger; `true` for the one caller that cleared it.
+    pub async fn take_trigger(&self, job: &str) -> Result<bool, Error> {
+        dispatch!(self, b => b.take_trigger(job).await)
+    }
+
+    /// Every job's switches that were ever set, by job name.
+    pub async fn job_controls(&self) -> Result<Vec<JobControl>, Error> {
+        dispatch!(self, b => b.job_controls().await)
+    }
+
+    /// Keeps a record that could not be read (not JSON, no key) as a dead task
+    /// with the reason, so it is seen and can be replayed, never silently lost.
+    pub async fn reject(
+        &self,
+        integration: &str,
+        key: &str,
+        raw: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<i64, Error> {
+        dispatch!(self, b => b.reject(integration, key, raw, reason, now).await)
     }
 
     /// Takes one of the environment's `capacity` execution slots for

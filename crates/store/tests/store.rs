@@ -116,6 +116,9 @@ on_both_backends!(
     capacity_slots_are_shared_and_come_back,
     skip_replay_and_batch_completion,
     pruning_deletes_old_rows_in_batches,
+    rate_windows_are_shared_by_nodes,
+    pause_resume_and_trigger_from_any_node,
+    a_rejected_record_is_kept_dead_with_its_reason,
 );
 
 fn task(key: &str, payload: &str) -> NewTask {
@@ -598,4 +601,79 @@ async fn pruning_deletes_old_rows_in_batches(db: &Db) {
             .await
             .unwrap()
     );
+}
+
+async fn rate_windows_are_shared_by_nodes(db: &Db) {
+    let (a, b) = (
+        std::sync::Arc::new(db.open().await),
+        std::sync::Arc::new(db.open().await),
+    );
+    // 100 a minute between them: 60 + 40, then nothing until the next window.
+    assert_eq!(a.take_rate("erp", 0, 60, 100).await.unwrap(), 60);
+    assert_eq!(b.take_rate("erp", 0, 60, 100).await.unwrap(), 40);
+    assert_eq!(a.take_rate("erp", 0, 1, 100).await.unwrap(), 0);
+    assert_eq!(b.take_rate("webshop", 0, 5, 500).await.unwrap(), 5);
+    assert_eq!(a.take_rate("erp", 60_000, 100, 100).await.unwrap(), 100);
+
+    // Sixteen takers racing for one window never get more than the limit together.
+    let mut racers = Vec::new();
+    for n in 0..16 {
+        let store = if n % 2 == 0 { a.clone() } else { b.clone() };
+        racers.push(tokio::spawn(async move {
+            let mut got = 0;
+            for _ in 0..20 {
+                got += store.take_rate("erp", 120_000, 3, 500).await.unwrap();
+            }
+            got
+        }));
+    }
+    let mut total = 0;
+    for racer in racers {
+        total += racer.await.unwrap();
+    }
+    assert_eq!(total, 500);
+}
+
+async fn pause_resume_and_trigger_from_any_node(db: &Db) {
+    let (a, b) = (db.open().await, db.open().await);
+    assert!(a.job_controls().await.unwrap().is_empty());
+    a.set_paused("prices.pull", true).await.unwrap();
+    b.trigger("stock.push", 5_000).await.unwrap();
+    let controls = b.job_controls().await.unwrap();
+    assert_eq!(controls.len(), 2);
+    assert!(controls[0].paused && controls[0].job == "prices.pull");
+    assert_eq!(controls[1].triggered_at, Some(5_000));
+    // Exactly one node takes a trigger.
+    assert!(a.take_trigger("stock.push").await.unwrap());
+    assert!(!b.take_trigger("stock.push").await.unwrap());
+    b.set_paused("prices.pull", false).await.unwrap();
+    assert!(!a.job_controls().await.unwrap()[0].paused);
+}
+
+async fn a_rejected_record_is_kept_dead_with_its_reason(db: &Db) {
+    let store = db.open().await;
+    let id = store
+        .reject(
+            "prices",
+            "page 3, record 7",
+            "{not json",
+            "not JSON: expected a value",
+            9,
+        )
+        .await
+        .unwrap();
+    let rejected = store.task(id).await.unwrap().unwrap();
+    assert_eq!(rejected.status, TaskStatus::Dead);
+    assert_eq!(rejected.payload, "{not json");
+    assert_eq!(
+        rejected.last_error.as_deref(),
+        Some("not JSON: expected a value")
+    );
+    assert_eq!(store.count("prices", TaskStatus::Dead).await.unwrap(), 1);
+    // A rejected record does not block a good one with the same key.
+    store
+        .enqueue("prices", &[task("page 3, record 7", "{}")], None, 10)
+        .await
+        .unwrap();
+    assert_eq!(store.count("prices", TaskStatus::New).await.unwrap(), 1);
 }
