@@ -1,0 +1,282 @@
+//! The HTTP destination: transform, send, and say what became of each task.
+
+use std::sync::Arc;
+
+use pacer_config::{Connection, Push, Request};
+use reqwest::{Method, header::HeaderMap};
+
+use crate::{
+    Error, base_url, client, encode_segment, excerpt, headers,
+    jq::{self, Jq},
+    retry_after, transport_error,
+};
+
+/// A claimed task to deliver.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    /// The task's id; with the integration it makes the `Idempotency-Key`.
+    pub id: i64,
+    /// The record, as JSON.
+    pub payload: String,
+}
+
+/// What became of one task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The destination accepted it (2xx).
+    Delivered,
+    /// Worth another attempt: 429, 5xx, a timeout, a connection error.
+    Retry {
+        /// What happened.
+        error: String,
+        /// The destination's `Retry-After`, in milliseconds.
+        retry_after_ms: Option<i64>,
+        /// Whether the destination said it was over its rate (429).
+        throttled: bool,
+    },
+    /// Refused for good: another 4xx (with its body), or a transform that failed.
+    Reject {
+        /// What happened.
+        error: String,
+    },
+}
+
+struct Inner {
+    integration: String,
+    client: reqwest::Client,
+    base: String,
+    headers: HeaderMap,
+    request: Request,
+    method: Method,
+    transform: Jq,
+    batch: usize,
+}
+
+/// Where a push job writes: a system's API as the config describes it.
+#[derive(Clone)]
+pub struct Destination {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Destination")
+            .field("integration", &self.inner.integration)
+            .field("base", &self.inner.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Requests in flight at once per delivery call, when records go one by one.
+const IN_FLIGHT: usize = 8;
+
+impl Destination {
+    /// Builds the destination of `integration`.
+    ///
+    /// # Errors
+    ///
+    /// A transform that does not compile, a secret that is not set, a system
+    /// without a `base_url`.
+    pub fn new(
+        integration: &str,
+        connection: &Connection,
+        push: &Push,
+    ) -> Result<Destination, Error> {
+        let origin = format!("integrations.{integration}.push.request");
+        let method =
+            Method::from_bytes(push.request.method.as_bytes()).map_err(|_| Error::Config {
+                origin: origin.clone(),
+                message: format!("{:?} is not an HTTP method", push.request.method),
+            })?;
+        Ok(Destination {
+            inner: Arc::new(Inner {
+                integration: integration.to_string(),
+                client: client(push.timeout_ms)?,
+                base: base_url(connection, &origin)?,
+                headers: headers(connection, &push.request.headers, &origin)?,
+                request: push.request.clone(),
+                method,
+                transform: Jq::compile(&push.transform)?,
+                batch: push.batch.max(1) as usize,
+            }),
+        })
+    }
+
+    /// Records per request.
+    pub fn batch(&self) -> usize {
+        self.inner.batch
+    }
+
+    /// Delivers `tasks`; one outcome per task, in order.
+    pub async fn deliver(&self, tasks: &[Outgoing], now: jiff::Timestamp) -> Vec<Outcome> {
+        let mut outcomes = vec![None; tasks.len()];
+        let mut requests = tokio::task::JoinSet::new();
+        for (chunk_index, chunk) in tasks.chunks(self.inner.batch).enumerate() {
+            let first = chunk_index * self.inner.batch;
+            let mut bodies = Vec::new();
+            let mut members = Vec::new();
+            for (i, task) in chunk.iter().enumerate() {
+                match self.transform(&task.payload) {
+                    Ok(body) => {
+                        bodies.push(body);
+                        members.push(first + i);
+                    }
+                    Err(error) => outcomes[first + i] = Some(Outcome::Reject { error }),
+                }
+            }
+            if members.is_empty() {
+                continue;
+            }
+            let ids: Vec<i64> = members.iter().map(|&i| tasks[i].id).collect();
+            let path_source = tasks[members[0]].payload.clone();
+            let this = self.clone();
+            while requests.len() >= IN_FLIGHT {
+                if let Some(Ok((done, outcome))) = requests.join_next().await {
+                    assign(&mut outcomes, done, &outcome);
+                }
+            }
+            requests.spawn(async move {
+                let outcome = this.send(&ids, &path_source, bodies, now).await;
+                (members, outcome)
+            });
+        }
+        while let Some(joined) = requests.join_next().await {
+            if let Ok((done, outcome)) = joined {
+                assign(&mut outcomes, done, &outcome);
+            }
+        }
+        outcomes
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or(Outcome::Retry {
+                    error: "the delivery was interrupted".into(),
+                    retry_after_ms: None,
+                    throttled: false,
+                })
+            })
+            .collect()
+    }
+
+    fn transform(&self, payload: &str) -> Result<String, String> {
+        let record = jq::parse(payload.as_bytes()).map_err(|e| format!("not JSON: {e}"))?;
+        match self.inner.transform.run(&record) {
+            Ok(mut out) if out.len() == 1 => Ok(out.remove(0).to_string()),
+            Ok(out) => Err(format!(
+                "{:?} gave {} values, expected 1",
+                self.inner.transform,
+                out.len()
+            )),
+            Err(e) => Err(format!("{:?} failed: {e}", self.inner.transform)),
+        }
+    }
+
+    async fn send(
+        &self,
+        ids: &[i64],
+        path_source: &str,
+        mut bodies: Vec<String>,
+        now: jiff::Timestamp,
+    ) -> Outcome {
+        let inner = &self.inner;
+        let path = render_path(&inner.request.path, path_source);
+        let url = format!("{}{path}", inner.base);
+        let body = if inner.batch == 1 {
+            bodies.remove(0)
+        } else {
+            format!("[{}]", bodies.join(","))
+        };
+        let idempotency_key = match ids {
+            [one] => format!("{}-{one}", inner.integration),
+            many => format!(
+                "{}-{}-{}-{}",
+                inner.integration,
+                many[0],
+                many[many.len() - 1],
+                many.len()
+            ),
+        };
+        let result = inner
+            .client
+            .request(inner.method.clone(), &url)
+            .headers(inner.headers.clone())
+            .query(&inner.request.query)
+            .header("content-type", "application/json")
+            .header("idempotency-key", idempotency_key)
+            .body(body)
+            .send()
+            .await;
+        let response = match result {
+            Ok(response) => response,
+            Err(e) => {
+                return Outcome::Retry {
+                    error: transport_error(&e, &url).to_string(),
+                    retry_after_ms: None,
+                    throttled: false,
+                };
+            }
+        };
+        let status = response.status();
+        if status.is_success() {
+            return Outcome::Delivered;
+        }
+        let headers = response.headers().clone();
+        let body = response.bytes().await.unwrap_or_default();
+        let error = format!("{} {url}: {status}: {}", inner.method, excerpt(&body));
+        if status.as_u16() == 429 || status.as_u16() == 408 || status.is_server_error() {
+            Outcome::Retry {
+                error,
+                retry_after_ms: retry_after(&headers, now),
+                throttled: status.as_u16() == 429,
+            }
+        } else {
+            Outcome::Reject { error }
+        }
+    }
+}
+
+fn assign(outcomes: &mut [Option<Outcome>], members: Vec<usize>, outcome: &Outcome) {
+    for i in members {
+        outcomes[i] = Some(outcome.clone());
+    }
+}
+
+/// Fills `{{ field }}` in a path from the record's top-level fields.
+fn render_path(template: &str, payload: &str) -> String {
+    if !template.contains("{{") {
+        return template.to_string();
+    }
+    let record: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find("}}") else {
+            break;
+        };
+        let field = rest[start + 2..start + end].trim();
+        let value = match record.get(field) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        };
+        out.push_str(&encode_segment(&value));
+        rest = &rest[start + end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_take_fields_from_the_record() {
+        assert_eq!(
+            render_path("/prices/{{ sku }}", r#"{"sku": "A 1/2"}"#),
+            "/prices/A%201%2F2"
+        );
+        assert_eq!(render_path("/stock/{{id}}", r#"{"id": 7}"#), "/stock/7");
+        assert_eq!(render_path("/orders", "{}"), "/orders");
+    }
+}

@@ -1,0 +1,299 @@
+//! Pacer's connectors: the HTTP source a pull job reads and the HTTP
+//! destination a push job writes, as the config file describes them.
+//!
+//! A [`Source`] fetches one page at a time — the engine decides how many, at
+//! what pace, and commits each page's records with the new cursor — and turns
+//! a body into [`Record`]s with the file's jq expressions, keeping the ones
+//! that cannot be read as [`Rejected`] instead of failing the page. A
+//! [`Destination`] delivers claimed tasks, singly or in JSON array batches,
+//! and says per task whether it was delivered, should be retried (429, 5xx,
+//! timeouts, connection errors, honouring `Retry-After`) or is rejected for
+//! good (other 4xx, a transform that fails).
+//!
+//! Secrets are written `${VARIABLE}` in the file and read from the
+//! environment when a connector is built; they never appear in an error.
+
+#![deny(missing_docs)]
+
+use std::time::Duration;
+
+use pacer_config::{Auth, Connection, Expr};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+pub use crate::{
+    destination::{Destination, Outcome, Outgoing},
+    source::{Page, PageRequest, Record, Rejected, Source},
+};
+
+mod destination;
+mod jq;
+mod source;
+
+/// Why a connector could not be built or a request not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Something in the config file is wrong.
+    #[error("{origin}: {message}")]
+    Config {
+        /// `file:line:column: key.path` of the value.
+        origin: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// A request failed in a way a later attempt may fix.
+    #[error("{0}")]
+    Transient(String),
+    /// A request failed in a way retrying will not fix.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl Error {
+    /// Whether a later attempt may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Transient(_))
+    }
+}
+
+/// Replaces each `${VARIABLE}` in a secret with the environment's value.
+fn resolve(expr: &Expr) -> Result<String, Error> {
+    let mut out = String::new();
+    let mut rest = expr.text.as_str();
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('}') else {
+            return Err(Error::Config {
+                origin: expr.origin.clone(),
+                message: "`${` without a closing `}`".into(),
+            });
+        };
+        let name = &rest[start + 2..start + end];
+        match std::env::var(name) {
+            Ok(value) => out.push_str(&value),
+            Err(_) => {
+                return Err(Error::Config {
+                    origin: expr.origin.clone(),
+                    message: format!(
+                        "environment variable {name} is not set; set it before starting Pacer"
+                    ),
+                });
+            }
+        }
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The headers every request to a system carries: its auth, then extras.
+fn headers(
+    connection: &Connection,
+    extra: &[(String, String)],
+    origin: &str,
+) -> Result<HeaderMap, Error> {
+    let mut headers = HeaderMap::new();
+    // The message never includes the value: it may be a secret.
+    let header = |name: &str, value: String, origin: &str| {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| Error::Config {
+            origin: origin.to_string(),
+            message: format!("{name:?} is not a valid header name"),
+        })?;
+        let mut value = HeaderValue::from_str(&value).map_err(|_| Error::Config {
+            origin: origin.to_string(),
+            message: format!("the value of header {name} holds characters a header cannot"),
+        })?;
+        value.set_sensitive(true);
+        Ok::<_, Error>((name, value))
+    };
+    match &connection.auth {
+        None => {}
+        Some(Auth::Bearer(token)) => {
+            let (name, value) = header(
+                "authorization",
+                format!("Bearer {}", resolve(token)?),
+                &token.origin,
+            )?;
+            headers.insert(name, value);
+        }
+        Some(Auth::Basic { username, password }) => {
+            let encoded = base64(format!("{username}:{}", resolve(password)?).as_bytes());
+            let (name, value) = header(
+                "authorization",
+                format!("Basic {encoded}"),
+                &password.origin,
+            )?;
+            headers.insert(name, value);
+        }
+        Some(Auth::Header { name, value }) => {
+            let (name, value) = header(name, resolve(value)?, &value.origin)?;
+            headers.insert(name, value);
+        }
+    }
+    for (name, value) in extra {
+        let expr = Expr {
+            text: value.clone(),
+            origin: format!("{origin}.headers.{name}"),
+        };
+        let (name, value) = header(name, resolve(&expr)?, &expr.origin)?;
+        headers.insert(name, value);
+    }
+    Ok(headers)
+}
+
+fn base_url(connection: &Connection, origin: &str) -> Result<String, Error> {
+    connection.base_url.clone().ok_or_else(|| Error::Config {
+        origin: origin.to_string(),
+        message: format!(
+            "system {:?} has no base_url; add `base_url: https://…` to systems.{}",
+            connection.system, connection.system
+        ),
+    })
+}
+
+fn client(timeout_ms: u64) -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_millis(timeout_ms))
+        .connect_timeout(Duration::from_millis(timeout_ms.min(10_000)))
+        .build()
+        .map_err(|e| Error::Permanent(format!("cannot start an HTTP client: {e}")))
+}
+
+/// How a failed exchange is classified: worth retrying or not.
+fn transport_error(error: &reqwest::Error, url: &str) -> Error {
+    let what = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "failed"
+    };
+    // reqwest's own text repeats the URL; ours says it once, without a query.
+    let detail = error_chain(error);
+    Error::Transient(format!("{url}: request {what}: {detail}"))
+}
+
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = Vec::new();
+    let mut next = error.source();
+    while let Some(e) = next {
+        parts.push(e.to_string());
+        next = e.source();
+    }
+    if parts.is_empty() {
+        "no detail".into()
+    } else {
+        parts.join(": ")
+    }
+}
+
+/// `Retry-After` as milliseconds: delta-seconds, or an HTTP date.
+fn retry_after(headers: &HeaderMap, now: jiff::Timestamp) -> Option<i64> {
+    let text = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = text.parse::<i64>() {
+        return Some(seconds.max(0) * 1_000);
+    }
+    let at = jiff::fmt::strtime::parse("%a, %d %b %Y %H:%M:%S GMT", text)
+        .ok()?
+        .to_datetime()
+        .ok()?
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()?
+        .timestamp();
+    Some((at.as_millisecond() - now.as_millisecond()).max(0))
+}
+
+/// The first bytes of a body, for an error a person reads.
+fn excerpt(body: &[u8]) -> String {
+    const KEEP: usize = 512;
+    let text = String::from_utf8_lossy(&body[..body.len().min(KEEP)]).into_owned();
+    if body.len() > KEEP {
+        format!("{text}… ({} bytes)", body.len())
+    } else {
+        text
+    }
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Percent-encodes a value for a URL path segment.
+fn encode_segment(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_encodes_as_rfc_4648() {
+        assert_eq!(base64(b"pacer:s3cret"), "cGFjZXI6czNjcmV0");
+        assert_eq!(base64(b"a"), "YQ==");
+        assert_eq!(base64(b"ab"), "YWI=");
+    }
+
+    #[test]
+    fn missing_secrets_name_the_variable_not_a_value() {
+        let expr = Expr {
+            text: "${PACER_TEST_UNSET_TOKEN}".into(),
+            origin: "acme.yaml:6:21: systems.erp.auth.bearer".into(),
+        };
+        assert_eq!(
+            resolve(&expr).unwrap_err().to_string(),
+            "acme.yaml:6:21: systems.erp.auth.bearer: environment variable \
+             PACER_TEST_UNSET_TOKEN is not set; set it before starting Pacer"
+        );
+        let path = Expr {
+            text: "x-${PATH}-y".into(),
+            origin: String::new(),
+        };
+        assert_eq!(
+            resolve(&path).unwrap(),
+            format!("x-{}-y", std::env::var("PATH").unwrap())
+        );
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_a_date() {
+        let now: jiff::Timestamp = "2026-11-27T10:00:00Z".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&headers, now), Some(7_000));
+        headers.insert(
+            "retry-after",
+            HeaderValue::from_static("Fri, 27 Nov 2026 10:00:30 GMT"),
+        );
+        assert_eq!(retry_after(&headers, now), Some(30_000));
+        headers.insert("retry-after", HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&headers, now), None);
+    }
+}

@@ -1,0 +1,276 @@
+//! The connectors against real HTTP servers on loopback: the mock systems.
+
+use std::{collections::HashSet, sync::Arc};
+
+use jiff::Timestamp;
+use pacer_config::{Config, Connection, Paginate};
+use pacer_connect::{Destination, Outcome, Outgoing, PageRequest, Source};
+use pacer_mock::{Fault, Feed, MockSystem, Running};
+
+async fn mock(volume: f64, rate: Option<u32>) -> Running {
+    let start: Timestamp = "2026-11-27T00:00:00Z".parse().unwrap();
+    let now = start + jiff::SignedDuration::from_hours(1);
+    let system = MockSystem {
+        name: "erp".into(),
+        rate_per_minute: rate,
+        feeds: vec![Feed {
+            entity: "prices".into(),
+            volume_per_day: volume,
+        }],
+        start,
+        now: Arc::new(move || now),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    pacer_mock::serve(system, listener).unwrap()
+}
+
+fn config(base_url: &str, extra: &str) -> Config {
+    let yaml = format!(
+        "systems:\n  erp: {{ rate: 100/min, base_url: \"{base_url}\" }}\n  \
+         shop: {{ rate: 100/min, base_url: \"{base_url}\" }}\n\
+         integrations:\n  prices:\n    from: erp\n    to: shop\n    volume: 2400/day\n{extra}"
+    );
+    pacer_config::parse(&yaml, "test.yaml").unwrap()
+}
+
+fn source(config: &Config) -> Source {
+    Source::new("prices", &config.connections[0], &config.flows[0].pull).unwrap()
+}
+
+fn destination(config: &Config) -> Destination {
+    Destination::new("prices", &config.connections[1], &config.flows[0].push).unwrap()
+}
+
+/// Reads every page after `cursor`, failing on a page asked for twice.
+async fn all_pages(
+    source: &Source,
+    cursor: Option<&str>,
+    size: u32,
+) -> (Vec<String>, Option<String>) {
+    let mut keys = Vec::new();
+    let mut at = PageRequest::First;
+    let mut max_cursor = None;
+    let mut seen = HashSet::new();
+    loop {
+        assert!(seen.insert(at.clone()), "page {at:?} twice");
+        let page = source
+            .fetch(cursor, &at, size, Timestamp::now())
+            .await
+            .unwrap();
+        keys.extend(page.records.iter().map(|r| r.key.clone()));
+        if page.cursor.is_some() {
+            max_cursor = page.cursor.clone();
+        }
+        match page.next {
+            Some(next) => at = next,
+            None => return (keys, max_cursor),
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_pagination_reads_each_change_once() {
+    // 2,400/day is 100 in the first hour.
+    let erp = mock(2_400.0, None).await;
+    let expected: Vec<String> = (1..=100).map(|i| format!("prices-{i:06}")).collect();
+    for paginate in [
+        "",
+        "      paginate: { next: .next_page_token }\n",
+        "      paginate: { page: page }\n",
+        "      paginate: { offset: offset }\n",
+        "      paginate: { link: true }\n",
+    ] {
+        let pull = if paginate.is_empty() {
+            String::new()
+        } else {
+            format!("    pull:\n{paginate}")
+        };
+        let config = config(&erp.base_url(), &pull);
+        let (keys, cursor) = all_pages(&source(&config), None, 30).await;
+        assert_eq!(keys, expected, "{paginate}");
+        assert_eq!(cursor.as_deref(), Some("2026-11-27T01:00:00.000Z"));
+    }
+    assert!(matches!(
+        config(&erp.base_url(), "").flows[0].pull.paginate,
+        Paginate::Next { .. }
+    ));
+}
+
+#[tokio::test]
+async fn the_cursor_resumes_after_the_last_change_read() {
+    let erp = mock(2_400.0, None).await;
+    let config = config(&erp.base_url(), "");
+    let source = source(&config);
+    let first = source
+        .fetch(None, &PageRequest::First, 40, Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(first.records.len(), 40);
+    let cursor = first.cursor.unwrap();
+    let (rest, _) = all_pages(&source, Some(&cursor), 25).await;
+    assert_eq!(rest.len(), 60);
+    assert_eq!(rest[0], "prices-000041");
+}
+
+#[tokio::test]
+async fn records_without_a_key_are_rejected_not_fatal() {
+    let erp = mock(2_400.0, None).await;
+    let config = config(&erp.base_url(), "    pull: { key: .nothing_here }\n");
+    let page = source(&config)
+        .fetch(None, &PageRequest::First, 5, Timestamp::now())
+        .await
+        .unwrap();
+    assert!(page.records.is_empty());
+    assert_eq!(page.rejected.len(), 5);
+    assert_eq!(page.rejected[0].key, "record 1 of the page");
+    assert!(page.rejected[0].raw.contains("prices-000001"));
+    assert!(
+        page.rejected[0].reason.contains(".nothing_here"),
+        "{}",
+        page.rejected[0].reason
+    );
+}
+
+#[tokio::test]
+async fn source_failures_are_classified() {
+    let erp = mock(2_400.0, None).await;
+    let config = config(&erp.base_url(), "    pull: { timeout: 300ms }\n");
+    let source = source(&config);
+    let fetch = || source.fetch(None, &PageRequest::First, 5, Timestamp::now());
+    erp.inject(Fault {
+        status: 503,
+        retry_after: Some(4),
+        ..Fault::default()
+    });
+    let (error, retry_after) = fetch().await.unwrap_err();
+    assert!(error.is_transient(), "{error}");
+    assert_eq!(retry_after, Some(4_000));
+    erp.inject(Fault {
+        status: 200,
+        delay_ms: 2_000,
+        ..Fault::default()
+    });
+    let (error, _) = fetch().await.unwrap_err();
+    assert!(
+        error.is_transient() && error.to_string().contains("timed out"),
+        "{error}"
+    );
+    erp.inject(Fault {
+        status: 200,
+        body: Some("<html>oops".into()),
+        ..Fault::default()
+    });
+    let (error, _) = fetch().await.unwrap_err();
+    assert!(error.to_string().contains("not JSON"), "{error}");
+    erp.inject(Fault {
+        status: 404,
+        ..Fault::default()
+    });
+    let (error, _) = fetch().await.unwrap_err();
+    assert!(!error.is_transient(), "{error}");
+    assert_eq!(fetch().await.unwrap().records.len(), 5);
+}
+
+fn outgoing(n: i64) -> Vec<Outgoing> {
+    (1..=n)
+        .map(|id| Outgoing {
+            id,
+            payload: format!(r#"{{"key": "prices-{id:06}", "sku": "SKU-{id}", "amount": "1.00"}}"#),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn deliveries_single_and_batched_carry_idempotency_keys() {
+    let shop = mock(0.0, None).await;
+    let single = config(
+        &shop.base_url(),
+        "    push: { request: { path: \"/prices/{{ key }}\" }, transform: '{key, price: .amount}' }\n",
+    );
+    let outcomes = destination(&single)
+        .deliver(&outgoing(20), Timestamp::now())
+        .await;
+    assert!(outcomes.iter().all(|o| *o == Outcome::Delivered));
+    let batched = config(&shop.base_url(), "    push: { batch: 7 }\n");
+    let outcomes = destination(&batched)
+        .deliver(&outgoing(20), Timestamp::now())
+        .await;
+    assert!(outcomes.iter().all(|o| *o == Outcome::Delivered));
+    let stats = shop.stats();
+    assert_eq!(stats.requests, 20 + 3);
+    let accepted = &stats.accepted["prices"];
+    assert_eq!(accepted.items, 40);
+    assert_eq!(accepted.distinct, 20);
+    // Each request had a key of its own.
+    assert_eq!(accepted.repeated_idempotency_keys, 0);
+    // Resending the same task repeats its key: the destination can tell.
+    destination(&single)
+        .deliver(&outgoing(1), Timestamp::now())
+        .await;
+    assert_eq!(shop.stats().accepted["prices"].repeated_idempotency_keys, 1);
+}
+
+#[tokio::test]
+async fn over_the_rate_the_rest_is_told_to_come_back() {
+    let shop = mock(0.0, Some(5)).await;
+    let config = config(&shop.base_url(), "");
+    let outcomes = destination(&config)
+        .deliver(&outgoing(8), Timestamp::now())
+        .await;
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == Outcome::Delivered)
+            .count(),
+        5
+    );
+    assert!(outcomes.iter().any(|o| matches!(o,
+        Outcome::Retry { throttled: true, retry_after_ms: Some(ms), .. } if *ms > 0)));
+}
+
+#[tokio::test]
+async fn destination_failures_retry_or_reject() {
+    let shop = mock(0.0, None).await;
+    let mut config = config(
+        &shop.base_url(),
+        "    push: { timeout: 300ms, transform: '{key, n: (.amount | tonumber)}' }\n",
+    );
+    config.connections[1] = Connection {
+        base_url: Some(shop.base_url()),
+        ..config.connections[1].clone()
+    };
+    let destination = destination(&config);
+    let now = Timestamp::now();
+    for (status, transient) in [(500, true), (400, false)] {
+        shop.inject(Fault {
+            status,
+            body: Some("price must be positive".into()),
+            ..Fault::default()
+        });
+        match destination.deliver(&outgoing(1), now).await.remove(0) {
+            Outcome::Retry { error, .. } => {
+                assert!(transient && error.contains("500"), "{error}")
+            }
+            Outcome::Reject { error } => assert!(
+                !transient && error.contains("price must be positive"),
+                "{error}"
+            ),
+            Outcome::Delivered => panic!("a {status} was delivered"),
+        }
+    }
+    shop.inject(Fault {
+        status: 200,
+        delay_ms: 2_000,
+        ..Fault::default()
+    });
+    assert!(matches!(
+        destination.deliver(&outgoing(1), now).await[0],
+        Outcome::Retry { .. }
+    ));
+    let garbage = Outgoing {
+        id: 9,
+        payload: "{not json".into(),
+    };
+    assert!(matches!(&destination.deliver(&[garbage], now).await[0],
+        Outcome::Reject { error } if error.starts_with("not JSON")));
+}

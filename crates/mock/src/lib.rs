@@ -1,0 +1,530 @@
+//! Stand-in systems for Pacer: an ERP, a webshop — any system that produces
+//! changes and accepts deliveries — as real HTTP servers.
+//!
+//! A [`MockSystem`] serves each [`Feed`] at `GET /<entity>` with an
+//! incremental `changed_since` cursor and pagination (`page_token`, `page`,
+//! `offset`, and an RFC 8288 `Link` header), accepts deliveries at
+//! `PUT|POST|PATCH /<entity>[/<key>]` (one record, or a JSON array), answers
+//! 429 with `Retry-After` beyond its rate, and counts what happened at
+//! `GET /_stats`. `POST /_faults` queues failures for tests: a status, a
+//! body, a delay.
+//!
+//! Time comes from a [`Now`] function, so a mock follows the same clock as
+//! the engine it serves: real, sped up, or virtual. "Per minute" means per
+//! minute of that clock.
+
+#![deny(missing_docs)]
+
+use std::{
+    collections::{BTreeMap, HashMap, HashSet, VecDeque},
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{Path, Query, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+pub use crate::feed::Feed;
+
+mod feed;
+
+/// The clock a mock reads.
+pub type Now = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// A system to stand in for.
+#[derive(Clone)]
+pub struct MockSystem {
+    /// Its name, in stats.
+    pub name: String,
+    /// Items it serves or accepts per minute; more gets 429. `None`: no limit.
+    pub rate_per_minute: Option<u32>,
+    /// The entities it produces changes of.
+    pub feeds: Vec<Feed>,
+    /// When its changes start.
+    pub start: Timestamp,
+    /// Its clock.
+    pub now: Now,
+}
+
+impl std::fmt::Debug for MockSystem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockSystem")
+            .field("name", &self.name)
+            .field("rate_per_minute", &self.rate_per_minute)
+            .field("feeds", &self.feeds)
+            .field("start", &self.start)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A failure to answer with, queued by `POST /_faults`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Fault {
+    /// The status to answer with, e.g. 500 or 429.
+    pub status: u16,
+    /// How many requests get it.
+    #[serde(default = "one")]
+    pub count: u32,
+    /// A `Retry-After` header, in seconds.
+    #[serde(default)]
+    pub retry_after: Option<u64>,
+    /// Real milliseconds to wait before answering (a hanging system).
+    #[serde(default)]
+    pub delay_ms: u64,
+    /// The body; default a short JSON error.
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl Default for Fault {
+    fn default() -> Fault {
+        Fault {
+            status: 500,
+            count: 1,
+            retry_after: None,
+            delay_ms: 0,
+            body: None,
+        }
+    }
+}
+
+/// What a mock system saw, as `GET /_stats` reports it.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct Stats {
+    /// The system's name.
+    pub name: String,
+    /// Its limit per minute, if any.
+    pub limit: Option<u32>,
+    /// Requests answered, faults and 429s included.
+    pub requests: u64,
+    /// Requests answered 429 because the rate was spent.
+    pub rate_limited: u64,
+    /// Requests answered with a queued fault.
+    pub faults: u64,
+    /// The most items served or accepted in any one minute.
+    pub max_per_minute: u64,
+    /// Per entity produced.
+    pub feeds: BTreeMap<String, FeedStats>,
+    /// Per entity delivered to it.
+    pub accepted: BTreeMap<String, AcceptedStats>,
+}
+
+/// One feed's counts.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub struct FeedStats {
+    /// Changes that happened so far.
+    pub produced: u64,
+    /// Records served (a record served twice counts twice).
+    pub served: u64,
+}
+
+/// Deliveries of one entity.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub struct AcceptedStats {
+    /// Records accepted.
+    pub items: u64,
+    /// Distinct record keys accepted.
+    pub distinct: u64,
+    /// Requests whose `Idempotency-Key` had been accepted before.
+    pub repeated_idempotency_keys: u64,
+    /// Records accepted more than once under different idempotency keys.
+    pub duplicates_without_key: u64,
+}
+
+#[derive(Default)]
+struct Counts {
+    requests: u64,
+    rate_limited: u64,
+    faults: u64,
+    by_minute: HashMap<i64, u64>,
+    served: HashMap<String, u64>,
+    accepted: HashMap<String, Accepted>,
+    faults_queued: VecDeque<Fault>,
+}
+
+#[derive(Default)]
+struct Accepted {
+    items: u64,
+    keys: HashMap<String, u64>,
+    idempotency: HashSet<String>,
+    repeated_idempotency_keys: u64,
+    duplicates_without_key: u64,
+}
+
+struct Shared {
+    system: MockSystem,
+    counts: Mutex<Counts>,
+}
+
+/// A mock system serving on loopback; dropping it stops the server.
+#[derive(Debug)]
+pub struct Running {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.system.fmt(f)
+    }
+}
+
+impl Running {
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`, for a system's `base_url`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// What it saw so far.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+
+    /// Queues a fault for the next requests.
+    pub fn inject(&self, fault: Fault) {
+        self.shared.counts().faults_queued.push_back(fault);
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Serves `system` on `listener` until the returned handle is dropped.
+pub fn serve(system: MockSystem, listener: tokio::net::TcpListener) -> std::io::Result<Running> {
+    let addr = listener.local_addr()?;
+    let shared = Arc::new(Shared {
+        system,
+        counts: Mutex::new(Counts::default()),
+    });
+    let app = Router::new()
+        .route("/_stats", get(stats))
+        .route("/_faults", post(queue_fault))
+        .route(
+            "/{entity}",
+            get(changes)
+                .put(accept_all)
+                .post(accept_all)
+                .patch(accept_all),
+        )
+        .route(
+            "/{entity}/{key}",
+            axum::routing::put(accept_one)
+                .post(accept_one)
+                .patch(accept_one),
+        )
+        .with_state(shared.clone());
+    let server = tokio::spawn(async move {
+        // The server ends only when aborted; an accept error ends the mock.
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(Running {
+        addr,
+        shared,
+        server,
+    })
+}
+
+impl Shared {
+    fn counts(&self) -> std::sync::MutexGuard<'_, Counts> {
+        // A handler that panicked mid-count leaves counts as they were; keep serving.
+        self.counts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn now_ms(&self) -> i64 {
+        (self.system.now)().as_millisecond()
+    }
+
+    fn stats(&self) -> Stats {
+        let now = self.now_ms();
+        let start = self.system.start.as_millisecond();
+        let counts = self.counts();
+        Stats {
+            name: self.system.name.clone(),
+            limit: self.system.rate_per_minute,
+            requests: counts.requests,
+            rate_limited: counts.rate_limited,
+            faults: counts.faults,
+            max_per_minute: counts.by_minute.values().copied().max().unwrap_or(0),
+            feeds: self
+                .system
+                .feeds
+                .iter()
+                .map(|feed| {
+                    let stats = FeedStats {
+                        produced: feed.produced(start, now),
+                        served: counts.served.get(&feed.entity).copied().unwrap_or(0),
+                    };
+                    (feed.entity.clone(), stats)
+                })
+                .collect(),
+            accepted: counts
+                .accepted
+                .iter()
+                .map(|(entity, a)| {
+                    let stats = AcceptedStats {
+                        items: a.items,
+                        distinct: a.keys.len() as u64,
+                        repeated_idempotency_keys: a.repeated_idempotency_keys,
+                        duplicates_without_key: a.duplicates_without_key,
+                    };
+                    (entity.clone(), stats)
+                })
+                .collect(),
+        }
+    }
+
+    /// Counts a request; answers a queued fault or a 429 instead when due.
+    /// `items` is what the request would serve or deliver.
+    async fn admit(&self, items: u64) -> Result<(), Response> {
+        let fault = {
+            let mut counts = self.counts();
+            counts.requests += 1;
+            let fault = counts.faults_queued.front_mut().map(|f| {
+                f.count = f.count.saturating_sub(1);
+                f.clone()
+            });
+            if counts.faults_queued.front().is_some_and(|f| f.count == 0) {
+                counts.faults_queued.pop_front();
+            }
+            if fault.is_some() {
+                counts.faults += 1;
+            }
+            fault
+        };
+        if let Some(fault) = fault {
+            if fault.delay_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
+            }
+            let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::BAD_GATEWAY);
+            let body = fault
+                .body
+                .unwrap_or_else(|| json!({"error": "injected fault"}).to_string());
+            let mut response = (status, body).into_response();
+            if let Some(seconds) = fault.retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            return Err(response);
+        }
+        let now = self.now_ms();
+        let minute = now.div_euclid(60_000);
+        let mut counts = self.counts();
+        let used = counts.by_minute.get(&minute).copied().unwrap_or(0);
+        if let Some(limit) = self.system.rate_per_minute
+            && used + items > u64::from(limit)
+        {
+            counts.rate_limited += 1;
+            let seconds = ((minute + 1) * 60_000 - now + 999) / 1_000;
+            let mut response = (
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({"error": format!("rate limit of {limit}/min reached")}).to_string(),
+            )
+                .into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+            return Err(response);
+        }
+        *counts.by_minute.entry(minute).or_default() += items;
+        Ok(())
+    }
+}
+
+async fn stats(State(shared): State<Arc<Shared>>) -> Json<Stats> {
+    Json(shared.stats())
+}
+
+async fn queue_fault(State(shared): State<Arc<Shared>>, Json(fault): Json<Fault>) -> StatusCode {
+    shared.counts().faults_queued.push_back(fault);
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    changed_since: Option<String>,
+    limit: Option<u64>,
+    page_token: Option<String>,
+    page: Option<u64>,
+    offset: Option<u64>,
+}
+
+fn error(status: StatusCode, message: String) -> Response {
+    (status, Json(json!({"error": message}))).into_response()
+}
+
+async fn changes(
+    State(shared): State<Arc<Shared>>,
+    Path(entity): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let Some(feed) = shared.system.feeds.iter().find(|f| f.entity == entity) else {
+        return error(StatusCode::NOT_FOUND, format!("no feed named {entity:?}"));
+    };
+    let start = shared.system.start.as_millisecond();
+    let now = shared.now_ms();
+    let since = match query.changed_since.as_deref().map(str::trim) {
+        None | Some("") => i64::MIN,
+        Some(text) => match text.parse::<Timestamp>() {
+            Ok(at) => at.as_millisecond(),
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("changed_since {text:?} is not an RFC 3339 time: {e}"),
+                );
+            }
+        },
+    };
+    let limit = query.limit.unwrap_or(100).clamp(1, 1_000);
+    let first = feed.first_after(start, since.max(start));
+    let from = match (&query.page_token, query.page, query.offset) {
+        (Some(token), _, _) => match token.parse::<u64>() {
+            Ok(i) if i >= first => i,
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("page_token {token:?} is not one this system gave"),
+                );
+            }
+        },
+        (None, Some(page), _) => first + page.saturating_sub(1) * limit,
+        (None, None, Some(offset)) => first + offset,
+        (None, None, None) => first,
+    };
+    let last = feed.produced(start, now);
+    let to = last.min(from.saturating_add(limit - 1));
+    let count = if to >= from { to - from + 1 } else { 0 };
+    if let Err(response) = shared.admit(count).await {
+        return response;
+    }
+    *shared.counts().served.entry(entity.clone()).or_default() += count;
+    let items: Vec<Value> = (from..from + count)
+        .map(|i| feed.record(start, i))
+        .collect();
+    let next = (to < last && count > 0).then(|| (to + 1).to_string());
+    let mut response = Json(json!({"items": items, "next_page_token": next})).into_response();
+    if let Some(token) = &next {
+        let mut link = format!("</{entity}?page_token={token}&limit={limit}");
+        if let Some(since) = &query.changed_since {
+            link.push_str("&changed_since=");
+            link.push_str(&encode(since));
+        }
+        link.push_str(">; rel=\"next\"");
+        if let Ok(value) = HeaderValue::from_str(&link) {
+            response.headers_mut().insert(header::LINK, value);
+        }
+    }
+    response
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn accept_all(
+    State(shared): State<Arc<Shared>>,
+    Path(entity): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    accept(&shared, entity, None, &headers, &body).await
+}
+
+async fn accept_one(
+    State(shared): State<Arc<Shared>>,
+    Path((entity, key)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    accept(&shared, entity, Some(key), &headers, &body).await
+}
+
+async fn accept(
+    shared: &Shared,
+    entity: String,
+    key: Option<String>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let value: Value = match serde_json::from_slice(body) {
+        Ok(value) => value,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("body is not JSON: {e}")),
+    };
+    let records = match value {
+        Value::Array(records) => records,
+        record => vec![record],
+    };
+    let mut keys = Vec::new();
+    for record in &records {
+        let found = key.clone().or_else(|| {
+            ["key", "sku", "id"].iter().find_map(|k| {
+                record
+                    .get(*k)
+                    .map(|v| v.as_str().map_or(v.to_string(), String::from))
+            })
+        });
+        match found {
+            Some(k) => keys.push(k),
+            None => {
+                return error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "a record has no key, sku or id".into(),
+                );
+            }
+        }
+    }
+    if let Err(response) = shared.admit(records.len() as u64).await {
+        return response;
+    }
+    let idempotency = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    let mut counts = shared.counts();
+    let accepted = counts.accepted.entry(entity).or_default();
+    let repeated = idempotency
+        .as_ref()
+        .is_some_and(|k| !accepted.idempotency.insert(k.clone()));
+    if repeated {
+        accepted.repeated_idempotency_keys += 1;
+    }
+    accepted.items += records.len() as u64;
+    for k in keys {
+        let seen = accepted.keys.entry(k).or_default();
+        *seen += 1;
+        if *seen > 1 && !repeated {
+            accepted.duplicates_without_key += 1;
+        }
+    }
+    StatusCode::OK.into_response()
+}
