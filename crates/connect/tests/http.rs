@@ -16,6 +16,7 @@ async fn mock(volume: f64, rate: Option<u32>) -> Running {
         feeds: vec![Feed {
             entity: "prices".into(),
             volume_per_day: volume,
+            total: None,
         }],
         start,
         now: Arc::new(move || now),

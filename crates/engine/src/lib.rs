@@ -1,1 +1,175 @@
-//! stub
+//! Pacer's engine: runs what the planner planned.
+//!
+//! At each minute of the environment's time zone the scheduler finds the
+//! jobs due (pacer-cron), records each due minute in the store's ledger —
+//! once per job and minute across every node on that store — and starts an
+//! execution. An execution waits for one of the environment's `capacity`
+//! slots (oldest first; past its deadline it is `missed`), then pulls pages
+//! from the source into the queue, or delivers queued tasks to the
+//! destination, within every system's rate limit, until its item budget is
+//! spent or nothing is left.
+//!
+//! Storage is a [`pacer_store::Store`]; time is a [`Clock`]: the real one, a
+//! [`ScaledClock`] for demos, or a [`VirtualClock`] that plays a day in the
+//! time its work takes.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! let config = pacer_config::parse(&std::fs::read_to_string("acme.yaml")?, "acme.yaml")?;
+//! let plan = pacer_plan::plan(&config.environment)?;
+//! let store = Arc::new(pacer_store::StoreBuilder::new("sqlite://acme.db").open().await?);
+//! let engine = pacer_engine::Engine::new(
+//!     &config,
+//!     &plan,
+//!     store,
+//!     Arc::new(pacer_engine::RealClock),
+//!     pacer_engine::Settings::default(),
+//! )?;
+//! engine.run(None).await?;
+//! # Ok(()) }
+//! ```
+
+#![deny(missing_docs)]
+
+use std::{collections::BTreeMap, sync::Mutex};
+
+use jiff::Timestamp;
+use pacer_store::RetryPolicy;
+
+pub use crate::{
+    clock::{BoxFuture, Clock, RealClock, ScaledClock, VirtualClock},
+    engine::Engine,
+};
+
+mod clock;
+mod engine;
+mod execution;
+mod limit;
+
+/// Why the engine could not start or go on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The config and plan do not make a runnable engine.
+    #[error(transparent)]
+    Connect(#[from] pacer_connect::Error),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] pacer_store::Error),
+    /// Something else about the config.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// How an engine runs, beyond what the config file says.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// This node's name in leases and logs; default `<host>-<pid>`.
+    pub node: String,
+    /// Hold every system to its rate (default); off only to measure throughput.
+    pub enforce_rates: bool,
+    /// Retries and dead letters.
+    pub retry: RetryPolicy,
+    /// Records asked for per page, and tasks claimed per round.
+    pub page_size: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "pacer".into());
+        Settings {
+            node: format!("{host}-{}", std::process::id()),
+            enforce_rates: true,
+            retry: RetryPolicy::default(),
+            page_size: 100,
+        }
+    }
+}
+
+/// How an execution ended, as the ledger records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Outcome {
+    /// It ran to the end of its budget or of the work.
+    Succeeded,
+    /// It stopped on an error; the next one resumes.
+    Failed,
+    /// Not started: the job was still running (overlap `skip`).
+    Skipped,
+    /// Not started: no capacity before its deadline.
+    Missed,
+}
+
+impl Outcome {
+    /// The word logs, the ledger and the summary use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed => "failed",
+            Outcome::Skipped => "skipped",
+            Outcome::Missed => "missed",
+        }
+    }
+}
+
+/// What an integration moved on this node.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Moved {
+    /// Records pulled and queued.
+    pub queued: u64,
+    /// Records rejected (not readable), kept as dead tasks.
+    pub rejected: u64,
+    /// Tasks the destination accepted.
+    pub delivered: u64,
+    /// Delivery attempts that will be retried.
+    pub retried: u64,
+    /// Tasks that went to the dead letters.
+    pub dead: u64,
+}
+
+/// What this node did so far.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Executions by job and outcome.
+    pub executions: BTreeMap<String, BTreeMap<Outcome, u64>>,
+    /// Per integration.
+    pub moved: BTreeMap<String, Moved>,
+    /// The most executions that ran at once on this node.
+    pub most_at_once: u32,
+    /// The longest any execution waited for capacity, in milliseconds.
+    pub longest_wait_ms: i64,
+    /// Executions that started later than their minute (they waited for capacity).
+    pub waited: u64,
+}
+
+/// Counters shared by the tasks of one engine.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    stats: Mutex<Stats>,
+    running: Mutex<u32>,
+}
+
+impl Counters {
+    pub(crate) fn update(&self, f: impl FnOnce(&mut Stats)) {
+        f(&mut self.stats.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    pub(crate) fn snapshot(&self) -> Stats {
+        self.stats.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn started(&self) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        *running += 1;
+        let now = *running;
+        self.update(|s| s.most_at_once = s.most_at_once.max(now));
+    }
+
+    pub(crate) fn ended(&self) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        *running = running.saturating_sub(1);
+    }
+}
+
+fn minute_floor(at: Timestamp) -> i64 {
+    at.as_millisecond().div_euclid(60_000) * 60_000
+}

@@ -14,6 +14,8 @@ pub struct Feed {
     pub entity: String,
     /// Changes per day, spread evenly.
     pub volume_per_day: f64,
+    /// Stop after this many changes (for tests that count them all).
+    pub total: Option<u64>,
 }
 
 impl Feed {
@@ -24,6 +26,11 @@ impl Feed {
 
     /// How many changes happened up to and including `now_ms`.
     pub(crate) fn produced(&self, start_ms: i64, now_ms: i64) -> u64 {
+        let produced = self.produced_unbounded(start_ms, now_ms);
+        self.total.map_or(produced, |total| produced.min(total))
+    }
+
+    fn produced_unbounded(&self, start_ms: i64, now_ms: i64) -> u64 {
         if now_ms <= start_ms || self.volume_per_day <= 0.0 {
             return 0;
         }
@@ -66,6 +73,7 @@ mod tests {
         let feed = Feed {
             entity: "prices".into(),
             volume_per_day: 35_000.0,
+            total: None,
         };
         assert_eq!(feed.produced(0, 86_400_000), 35_000);
         assert_eq!(feed.produced(0, 43_200_000), 17_500);
@@ -86,7 +94,9 @@ mod tests {
         let feed = Feed {
             entity: "stock".into(),
             volume_per_day: 24.0,
+            total: Some(1),
         };
+        assert_eq!(feed.produced(0, 86_400_000), 1);
         let record = feed.record(0, 2);
         assert_eq!(record["key"], "stock-000002");
         assert_eq!(record["updated_at"], "1970-01-01T02:00:00.000Z");

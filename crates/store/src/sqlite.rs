@@ -493,6 +493,14 @@ impl Sqlite {
         Ok(done == 1)
     }
 
+    pub(crate) async fn last_due(&self, job: &str) -> Result<Option<i64>, Error> {
+        sqlx::query_scalar("SELECT MAX(minute) FROM executions WHERE job = ?")
+            .bind(job)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(Error::database(format!("reading {job}'s last execution")))
+    }
+
     pub(crate) async fn take_rate(
         &self,
         system: &str,

@@ -215,6 +215,11 @@ impl Store {
         dispatch!(self, b => b.replay(id, now).await)
     }
 
+    /// The latest minute recorded for `job`, to find what was missed while no node ran.
+    pub async fn last_due(&self, job: &str) -> Result<Option<i64>, Error> {
+        dispatch!(self, b => b.last_due(job).await)
+    }
+
     /// Takes up to `want` units from `system`'s budget of `limit` for the
     /// window starting at `window_start`, shared by every node on this store;
     /// returns how many it got (0 when the window is spent).

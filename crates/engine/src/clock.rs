@@ -1,0 +1,304 @@
+//! Time as the engine sees it: real, sped up, or virtual.
+//!
+//! The virtual clock moves only when every task it knows of is asleep on it.
+//! Tasks become known by being started with [`Clock::spawn`]; one that awaits
+//! anything else (an HTTP answer, a database) holds time still until it
+//! returns. So a whole day plays in the time its work takes, and no request
+//! ever sees the clock jump while it is in flight.
+
+use std::{
+    collections::BTreeMap,
+    fmt,
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::oneshot;
+
+/// A boxed future, as the clock takes and gives them.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where the engine reads the time and waits for it.
+pub trait Clock: Send + Sync + fmt::Debug + 'static {
+    /// The current instant.
+    fn now(&self) -> Timestamp;
+
+    /// Waits until `at` (returns at once when it has passed).
+    fn sleep_until(&self, at: Timestamp) -> BoxFuture<'_, ()>;
+
+    /// Starts a task that this clock waits for before moving on.
+    fn spawn(&self, task: BoxFuture<'static, ()>) -> tokio::task::JoinHandle<()>;
+}
+
+/// The system clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RealClock;
+
+impl Clock for RealClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+
+    fn sleep_until(&self, at: Timestamp) -> BoxFuture<'_, ()> {
+        let wait = at.duration_since(Timestamp::now());
+        Box::pin(async move {
+            if let Ok(wait) = Duration::try_from(wait) {
+                tokio::time::sleep(wait).await;
+            }
+        })
+    }
+
+    fn spawn(&self, task: BoxFuture<'static, ()>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(task)
+    }
+}
+
+/// Schedule time running `speed` times faster than real time from `origin`:
+/// with speed 60, a scheduled minute passes each real second.
+#[derive(Clone, Copy, Debug)]
+pub struct ScaledClock {
+    origin: Timestamp,
+    started: Instant,
+    speed: f64,
+}
+
+impl ScaledClock {
+    /// Starts at `origin`, now, running `speed` times real time.
+    pub fn new(origin: Timestamp, speed: f64) -> ScaledClock {
+        ScaledClock {
+            origin,
+            started: Instant::now(),
+            speed: speed.max(f64::MIN_POSITIVE),
+        }
+    }
+}
+
+impl Clock for ScaledClock {
+    fn now(&self) -> Timestamp {
+        let elapsed = self.started.elapsed().as_secs_f64() * self.speed;
+        self.origin + SignedDuration::from_secs_f64(elapsed)
+    }
+
+    fn sleep_until(&self, at: Timestamp) -> BoxFuture<'_, ()> {
+        let wait = at.duration_since(self.now()).as_secs_f64() / self.speed;
+        Box::pin(async move {
+            if wait > 0.0 {
+                tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+            }
+        })
+    }
+
+    fn spawn(&self, task: BoxFuture<'static, ()>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(task)
+    }
+}
+
+/// A clock that jumps to the next instant someone waits for, once every task
+/// started through it is waiting.
+#[derive(Clone, Debug)]
+pub struct VirtualClock {
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Debug)]
+struct State {
+    now: Timestamp,
+    /// Tasks running (not asleep on this clock).
+    busy: usize,
+    sleepers: BTreeMap<(Timestamp, u64), oneshot::Sender<()>>,
+    next_id: u64,
+}
+
+impl VirtualClock {
+    /// A virtual clock showing `start`.
+    pub fn new(start: Timestamp) -> VirtualClock {
+        VirtualClock {
+            state: Arc::new(Mutex::new(State {
+                now: start,
+                busy: 0,
+                sleepers: BTreeMap::new(),
+                next_id: 0,
+            })),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl State {
+    /// Moves time to the earliest sleeper while nobody is busy, waking every
+    /// sleeper due then; each woken one counts as busy from that moment.
+    fn advance(&mut self) {
+        while self.busy == 0 {
+            let Some((&(at, _), _)) = self.sleepers.first_key_value() else {
+                return;
+            };
+            self.now = self.now.max(at);
+            while let Some(entry) = self.sleepers.first_entry() {
+                if entry.key().0 > self.now {
+                    break;
+                }
+                self.busy += 1;
+                // A sleeper that gave up has its guard account for it.
+                let _ = entry.remove().send(());
+            }
+        }
+    }
+}
+
+/// Restores a sleeper's busy count when its sleep ends or is abandoned.
+struct Asleep {
+    clock: VirtualClock,
+    key: (Timestamp, u64),
+}
+
+impl Drop for Asleep {
+    fn drop(&mut self) {
+        let mut state = self.clock.lock();
+        // Still listed: nobody woke it, so it wakes itself. Not listed: the
+        // clock woke it and already counted it busy.
+        if state.sleepers.remove(&self.key).is_some() {
+            state.busy += 1;
+        }
+    }
+}
+
+/// Counts a spawned task busy until it ends, however it ends.
+struct Running {
+    clock: VirtualClock,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let mut state = self.clock.lock();
+        state.busy -= 1;
+        state.advance();
+    }
+}
+
+impl Clock for VirtualClock {
+    fn now(&self) -> Timestamp {
+        self.lock().now
+    }
+
+    fn sleep_until(&self, at: Timestamp) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let (wake, woken) = oneshot::channel();
+            let key = {
+                let mut state = self.lock();
+                if at <= state.now {
+                    return;
+                }
+                let key = (at, state.next_id);
+                state.next_id += 1;
+                state.sleepers.insert(key, wake);
+                state.busy = state.busy.saturating_sub(1);
+                state.advance();
+                key
+            };
+            let _asleep = Asleep {
+                clock: self.clone(),
+                key,
+            };
+            let _ = woken.await;
+        })
+    }
+
+    fn spawn(&self, task: BoxFuture<'static, ()>) -> tokio::task::JoinHandle<()> {
+        // Counted before it starts, so time cannot move between spawn and start.
+        self.lock().busy += 1;
+        let running = Running {
+            clock: self.clone(),
+        };
+        tokio::spawn(async move {
+            let _running = running;
+            task.await;
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn at(minutes: i64) -> Timestamp {
+        Timestamp::UNIX_EPOCH + SignedDuration::from_mins(minutes)
+    }
+
+    #[tokio::test]
+    async fn a_virtual_day_passes_as_fast_as_its_work() {
+        let clock = VirtualClock::new(at(0));
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let (c, t) = (clock.clone(), ticks.clone());
+        let started = Instant::now();
+        clock
+            .spawn(Box::pin(async move {
+                for minute in 1..=1440 {
+                    c.sleep_until(at(minute)).await;
+                    assert_eq!(c.now(), at(minute));
+                    t.fetch_add(1, Ordering::SeqCst);
+                }
+            }))
+            .await
+            .unwrap();
+        assert_eq!(ticks.load(Ordering::SeqCst), 1440);
+        assert_eq!(clock.now(), at(1440));
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn time_holds_still_while_a_task_works() {
+        let clock = VirtualClock::new(at(0));
+        let (a, b) = (clock.clone(), clock.clone());
+        let sleeper = clock.spawn(Box::pin(async move {
+            a.sleep_until(at(10)).await;
+        }));
+        let worker = clock.spawn(Box::pin(async move {
+            // Real work (a real sleep stands for I/O): virtual time must not move.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert_eq!(b.now(), at(0));
+            b.sleep_until(at(3)).await;
+            assert_eq!(b.now(), at(3));
+        }));
+        worker.await.unwrap();
+        sleeper.await.unwrap();
+        assert_eq!(clock.now(), at(10));
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_sleep_leaves_the_count_right() {
+        let clock = VirtualClock::new(at(0));
+        let c = clock.clone();
+        // A second task at work keeps time still while the first gives up a sleep.
+        let worker = clock.spawn(Box::pin(async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }));
+        clock
+            .spawn(Box::pin(async move {
+                tokio::select! {
+                    biased;
+                    () = c.sleep_until(at(100)) => panic!("time moved while a task worked"),
+                    () = std::future::ready(()) => {}
+                }
+                {
+                    let state = c.lock();
+                    assert!(state.sleepers.is_empty());
+                    assert_eq!(state.busy, 2);
+                }
+                c.sleep_until(at(5)).await;
+                assert_eq!(c.now(), at(5));
+            }))
+            .await
+            .unwrap();
+        worker.await.unwrap();
+        assert_eq!(clock.now(), at(5));
+        assert_eq!(clock.lock().busy, 0);
+    }
+}

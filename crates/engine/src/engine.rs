@@ -1,0 +1,448 @@
+//! The scheduler: each minute, the due jobs; each due job, once per cluster.
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+};
+
+use jiff::{SignedDuration, Timestamp, tz::TimeZone};
+use pacer_config::{CatchUp, Config, JobPolicy, Overlap};
+use pacer_cron::Schedule;
+use pacer_plan::{JobKind, Plan};
+use pacer_store::{ExecutionState, Store};
+
+use crate::{
+    Counters, Error, Outcome, Settings, Stats, clock::Clock, execution::Work, limit::Limits,
+    minute_floor,
+};
+
+/// A job as the engine runs it.
+#[derive(Debug)]
+pub(crate) struct Job {
+    pub(crate) name: String,
+    pub(crate) integration: String,
+    pub(crate) schedule: Schedule,
+    pub(crate) interval_minutes: u32,
+    /// Items one execution moves at most.
+    pub(crate) budget: u64,
+    /// The rate budgets it takes from: its system's, then its own if set.
+    pub(crate) budgets: Vec<String>,
+    pub(crate) system: String,
+    pub(crate) policy: JobPolicy,
+    pub(crate) work: Work,
+    /// Executions reserved or running on this node, and whether one is queued.
+    pub(crate) state: Mutex<(u32, bool)>,
+    next_fire: Mutex<Option<Timestamp>>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) store: Arc<Store>,
+    pub(crate) settings: Settings,
+    pub(crate) tz: TimeZone,
+    pub(crate) capacity: u32,
+    pub(crate) jobs: Vec<Arc<Job>>,
+    pub(crate) limits: Limits,
+    pub(crate) counters: Counters,
+    pub(crate) stopping: AtomicBool,
+    /// Executions waiting for capacity here, oldest minute first.
+    pub(crate) waiting: Mutex<BTreeSet<(i64, u64)>>,
+    pub(crate) sequence: AtomicU64,
+    failure: Mutex<Option<Error>>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("node", &self.settings.node)
+            .field("capacity", &self.capacity)
+            .field("jobs", &self.jobs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A running engine; cheap to clone, every clone is the same engine.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl Engine {
+    /// Builds the engine for a config and its plan.
+    ///
+    /// # Errors
+    ///
+    /// A connector that cannot be built (jq that does not compile, a secret
+    /// not set, a system without `base_url`), or an unknown time zone.
+    pub fn new(
+        config: &Config,
+        plan: &Plan,
+        store: Arc<Store>,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> Result<Engine, Error> {
+        let tz = TimeZone::get(&config.timezone)
+            .map_err(|e| Error::Config(format!("time zone {:?}: {e}", config.timezone)))?;
+        let environment = &config.environment;
+        let mut budgets: Vec<(String, f64)> = environment
+            .systems
+            .iter()
+            .map(|s| (s.name.clone(), s.rate.items_per_minute()))
+            .collect();
+        let mut jobs = Vec::new();
+        for job in &plan.jobs {
+            let (integration, flow) = environment
+                .integrations
+                .iter()
+                .zip(&config.flows)
+                .find(|(i, _)| i.name == job.integration)
+                .ok_or_else(|| {
+                    Error::Config(format!("the plan's job {} has no integration", job.job))
+                })?;
+            let (system, options, policy) = match job.kind {
+                JobKind::Pull => (&integration.from, &integration.pull, flow.pull.policy),
+                JobKind::Push => (&integration.to, &integration.push, flow.push.policy),
+            };
+            let connection = config
+                .connections
+                .iter()
+                .find(|c| c.system == *system)
+                .ok_or_else(|| Error::Config(format!("no system named {system}")))?;
+            let rate = options.rate.map_or_else(
+                || {
+                    environment
+                        .systems
+                        .iter()
+                        .find(|s| s.name == *system)
+                        .map_or(1.0, |s| s.rate.items_per_minute())
+                },
+                |r| r.items_per_minute(),
+            );
+            let mut job_budgets = vec![system.clone()];
+            if let Some(own) = options.rate {
+                job_budgets.push(job.job.clone());
+                budgets.push((job.job.clone(), own.items_per_minute()));
+            }
+            let budget = options.max_items.unwrap_or_else(|| {
+                job.items_per_run
+                    .max((rate * f64::from(job.duration_minutes)).floor() as u64)
+                    .max(1)
+            });
+            let work = Work::new(job.kind, &job.integration, connection, flow)?;
+            let schedule = Schedule::parse_with_key(&job.schedule, &job.job).map_err(|e| {
+                Error::Config(format!("{}: schedule {:?}: {e}", job.job, job.schedule))
+            })?;
+            jobs.push(Arc::new(Job {
+                name: job.job.clone(),
+                integration: job.integration.clone(),
+                schedule,
+                interval_minutes: job.interval_minutes,
+                budget,
+                budgets: job_budgets,
+                system: system.clone(),
+                policy,
+                work,
+                state: Mutex::new((0, false)),
+                next_fire: Mutex::new(None),
+            }));
+        }
+        let limits = Limits::new(
+            store.clone(),
+            clock.clone(),
+            budgets,
+            settings.enforce_rates,
+        );
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                clock,
+                store,
+                settings,
+                tz,
+                capacity: environment.capacity,
+                jobs,
+                limits,
+                counters: Counters::default(),
+                stopping: AtomicBool::new(false),
+                waiting: Mutex::new(BTreeSet::new()),
+                sequence: AtomicU64::new(0),
+                failure: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// Runs the scheduler until `until` (exclusive) or [`stop`](Engine::stop),
+    /// then lets running executions end and returns.
+    ///
+    /// # Errors
+    ///
+    /// When the store fails in a way the scheduler cannot go on from.
+    pub async fn run(&self, until: Option<Timestamp>) -> Result<(), Error> {
+        let inner = self.inner.clone();
+        let scheduler = self.inner.clock.spawn(Box::pin(async move {
+            if let Err(e) = inner.schedule(until).await {
+                tracing::error!(error = %e, "the scheduler stopped");
+                *inner.failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+            }
+        }));
+        let _ = scheduler.await;
+        match self
+            .inner
+            .failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Starts no new executions; running ones end at their next page or batch.
+    pub fn stop(&self) {
+        self.inner.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// What this node did so far.
+    pub fn stats(&self) -> Stats {
+        self.inner.counters.snapshot()
+    }
+
+    /// The engine's clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// The jobs' names, in plan order.
+    pub fn jobs(&self) -> Vec<String> {
+        self.inner.jobs.iter().map(|j| j.name.clone()).collect()
+    }
+}
+
+impl Inner {
+    pub(crate) fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    async fn schedule(self: &Arc<Self>, until: Option<Timestamp>) -> Result<(), Error> {
+        let now = self.clock.now();
+        let mut minute = minute_floor(now);
+        if minute < now.as_millisecond() {
+            minute += 60_000;
+        }
+        self.catch_up(minute).await?;
+        let mut executions = Vec::new();
+        loop {
+            let at =
+                Timestamp::from_millisecond(minute).map_err(|e| Error::Config(e.to_string()))?;
+            if until.is_some_and(|u| at >= u) || self.stopping() {
+                break;
+            }
+            self.clock.sleep_until(at).await;
+            if self.stopping() {
+                break;
+            }
+            let controls: HashMap<String, (bool, bool)> = self
+                .store
+                .job_controls()
+                .await?
+                .into_iter()
+                .map(|c| (c.job, (c.paused, c.triggered_at.is_some())))
+                .collect();
+            for job in &self.jobs {
+                let (paused, triggered) = controls.get(&job.name).copied().unwrap_or_default();
+                if self.fires_at(job, at) {
+                    if paused {
+                        if self
+                            .store
+                            .record_due(&job.name, minute, at.as_millisecond())
+                            .await?
+                        {
+                            let now = self.clock.now().as_millisecond();
+                            self.store
+                                .set_execution(
+                                    &job.name,
+                                    minute,
+                                    ExecutionState::Skipped,
+                                    now,
+                                    0,
+                                    Some("paused"),
+                                )
+                                .await?;
+                            tracing::info!(job = %job.name, minute = %self.show(minute), "paused: not started");
+                        }
+                    } else if let Some(handle) = self.dispatch(job, minute).await? {
+                        executions.push(handle);
+                    }
+                }
+                if triggered && !paused && self.store.take_trigger(&job.name).await? {
+                    // A manual run is recorded at the instant it started, so it
+                    // never takes the place of a scheduled minute.
+                    let now = self.clock.now().as_millisecond().max(minute + 1);
+                    if let Some(handle) = self.dispatch(job, now).await? {
+                        executions.push(handle);
+                    }
+                }
+            }
+            executions.retain(|h: &tokio::task::JoinHandle<()>| !h.is_finished());
+            minute += 60_000;
+        }
+        // Waiting on the clock, not on the handles: executions sleep on it too.
+        while executions.iter().any(|h| !h.is_finished()) {
+            let next = self.clock.now() + SignedDuration::from_secs(1);
+            self.clock.sleep_until(next).await;
+        }
+        Ok(())
+    }
+
+    /// Whether `job` fires at `at`, keeping its next fire time to avoid searching each minute.
+    fn fires_at(&self, job: &Job, at: Timestamp) -> bool {
+        let mut next = job.next_fire.lock().unwrap_or_else(|e| e.into_inner());
+        if next.is_none_or(|n| n < at) {
+            *next = job
+                .schedule
+                .next_after(at - SignedDuration::from_millis(1), &self.tz)
+                .map(|z| z.timestamp());
+        }
+        if *next == Some(at) {
+            *next = job.schedule.next_after(at, &self.tz).map(|z| z.timestamp());
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Minutes missed while no node ran, handled by each job's `catch_up`.
+    async fn catch_up(self: &Arc<Self>, first_minute: i64) -> Result<(), Error> {
+        let now =
+            Timestamp::from_millisecond(first_minute).map_err(|e| Error::Config(e.to_string()))?;
+        for job in &self.jobs {
+            let Some(last) = self.store.last_due(&job.name).await? else {
+                continue; // Never ran: nothing was missed.
+            };
+            let mut missed = Vec::new();
+            let mut at =
+                Timestamp::from_millisecond(last).map_err(|e| Error::Config(e.to_string()))?;
+            while let Some(next) = job.schedule.next_after(at, &self.tz).map(|z| z.timestamp()) {
+                if next >= now {
+                    break;
+                }
+                missed.push(next.as_millisecond());
+                at = next;
+                // A long outage of a frequent job: only the recent end matters.
+                if missed.len() > 100_000 {
+                    missed.remove(0);
+                }
+            }
+            if missed.is_empty() {
+                continue;
+            }
+            let run: Vec<i64> = match job.policy.catch_up {
+                CatchUp::None => Vec::new(),
+                CatchUp::Latest => missed.last().copied().into_iter().collect(),
+                CatchUp::All {
+                    window_minutes,
+                    max,
+                } => {
+                    let from = first_minute - i64::from(window_minutes) * 60_000;
+                    let recent: Vec<i64> = missed.iter().copied().filter(|&m| m >= from).collect();
+                    recent[recent.len().saturating_sub(max as usize)..].to_vec()
+                }
+            };
+            tracing::warn!(
+                job = %job.name,
+                missed = missed.len(),
+                catching_up = run.len(),
+                policy = ?job.policy.catch_up,
+                "minutes missed while no node ran"
+            );
+            for minute in run {
+                self.dispatch(job, minute).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records the due minute and, unless another node has it or the job is
+    /// still running here, starts its execution.
+    async fn dispatch(
+        self: &Arc<Self>,
+        job: &Arc<Job>,
+        minute: i64,
+    ) -> Result<Option<tokio::task::JoinHandle<()>>, Error> {
+        let now = self.clock.now().as_millisecond();
+        if !self.store.record_due(&job.name, minute, now).await? {
+            return Ok(None);
+        }
+        let queued = {
+            let mut state = job.state.lock().unwrap_or_else(|e| e.into_inner());
+            let (running, queued) = &mut *state;
+            match (job.policy.overlap, *running > 0) {
+                (_, false) | (Overlap::Allow, true) => {
+                    *running += 1;
+                    Some(false)
+                }
+                (Overlap::QueueOne, true) if !*queued => {
+                    *queued = true;
+                    Some(true)
+                }
+                _ => None,
+            }
+        };
+        let Some(queued) = queued else {
+            self.store
+                .set_execution(
+                    &job.name,
+                    minute,
+                    ExecutionState::Skipped,
+                    now,
+                    0,
+                    Some("still running"),
+                )
+                .await?;
+            self.counters.update(|s| {
+                *s.executions
+                    .entry(job.name.clone())
+                    .or_default()
+                    .entry(Outcome::Skipped)
+                    .or_default() += 1;
+            });
+            tracing::info!(job = %job.name, minute = %self.show(minute), outcome = "skipped", "the previous execution is still running");
+            return Ok(None);
+        };
+        let inner = self.clone();
+        let job = job.clone();
+        Ok(Some(self.clock.spawn(Box::pin(async move {
+            if queued {
+                // Wait for the running one, then take its place.
+                loop {
+                    let next = inner.clock.now() + SignedDuration::from_secs(1);
+                    inner.clock.sleep_until(next).await;
+                    let mut state = job.state.lock().unwrap_or_else(|e| e.into_inner());
+                    if state.0 == 0 {
+                        *state = (1, false);
+                        break;
+                    }
+                }
+            }
+            if let Err(e) = inner.execute(&job, minute).await {
+                tracing::error!(job = %job.name, minute = %inner.show(minute), error = %e, "execution could not be recorded");
+            }
+            job.state.lock().unwrap_or_else(|e| e.into_inner()).0 -= 1;
+        }))))
+    }
+
+    /// A minute as people read it, in the environment's time zone.
+    pub(crate) fn show(&self, ms: i64) -> String {
+        Timestamp::from_millisecond(ms).map_or_else(
+            |_| ms.to_string(),
+            |t| {
+                t.to_zoned(self.tz.clone())
+                    .strftime("%Y-%m-%d %H:%M:%S %Z")
+                    .to_string()
+            },
+        )
+    }
+}

@@ -1,0 +1,452 @@
+//! One execution: wait for capacity, then pull pages or deliver tasks.
+
+use std::{collections::HashSet, sync::Arc, time::Instant};
+
+use jiff::{SignedDuration, Timestamp};
+use pacer_config::{Connection, Flow};
+use pacer_connect::{Destination, Outgoing, PageRequest, Source};
+use pacer_plan::JobKind;
+use pacer_store::{ExecutionState, FailOutcome, NewTask, RetryPolicy};
+
+use crate::{Error, Outcome, engine::Inner, engine::Job};
+
+/// A capacity slot and a task lease last this long unless renewed; an
+/// execution renews them as it goes, so only a dead node's run out.
+const LEASE_MS: i64 = 5 * 60_000;
+
+/// What a job does.
+#[derive(Debug)]
+pub(crate) enum Work {
+    Pull(Box<Source>),
+    Push(Destination),
+    /// The records come by webhook; the pull job has nothing to fetch.
+    Webhook,
+}
+
+impl Work {
+    pub(crate) fn new(
+        kind: JobKind,
+        integration: &str,
+        connection: &Connection,
+        flow: &Flow,
+    ) -> Result<Work, Error> {
+        Ok(match kind {
+            JobKind::Pull if flow.webhook.is_some() => Work::Webhook,
+            JobKind::Pull => {
+                Work::Pull(Box::new(Source::new(integration, connection, &flow.pull)?))
+            }
+            JobKind::Push => Work::Push(Destination::new(integration, connection, &flow.push)?),
+        })
+    }
+}
+
+/// How an execution's work ended.
+struct Ran {
+    items: u64,
+    error: Option<String>,
+}
+
+/// A held capacity slot.
+struct Slot {
+    number: u32,
+    holder: String,
+    lease_until: i64,
+}
+
+impl Inner {
+    /// Runs one execution of `job` for `minute` and records how it went.
+    pub(crate) async fn execute(self: &Arc<Self>, job: &Job, minute: i64) -> Result<(), Error> {
+        let store = &self.store;
+        let execution = format!("{}@{minute}", job.name);
+        let deadline_minutes = job
+            .policy
+            .deadline_minutes
+            .unwrap_or(job.interval_minutes)
+            .max(1);
+        let deadline = minute + i64::from(deadline_minutes) * 60_000;
+        let now = self.clock.now().as_millisecond();
+        store
+            .set_execution(&job.name, minute, ExecutionState::Waiting, now, 0, None)
+            .await?;
+        let Some(mut slot) = self.wait_for_capacity(&execution, minute, deadline).await? else {
+            let now = self.clock.now().as_millisecond();
+            let why = format!("no capacity within {deadline_minutes} min");
+            store
+                .set_execution(
+                    &job.name,
+                    minute,
+                    ExecutionState::Missed,
+                    now,
+                    0,
+                    Some(&why),
+                )
+                .await?;
+            self.count(job, Outcome::Missed);
+            tracing::warn!(job = %job.name, minute = %self.show(minute), outcome = "missed", "{why}");
+            return Ok(());
+        };
+        let started = self.clock.now().as_millisecond();
+        let waited = (started - minute).max(0);
+        store
+            .set_execution(&job.name, minute, ExecutionState::Running, started, 0, None)
+            .await?;
+        self.counters.started();
+        self.counters.update(|s| {
+            s.longest_wait_ms = s.longest_wait_ms.max(waited);
+            if started >= minute + 60_000 {
+                s.waited += 1;
+            }
+        });
+        tracing::info!(job = %job.name, minute = %self.show(minute), waited_ms = waited, "execution started");
+        let real = Instant::now();
+        let ran = match &job.work {
+            Work::Pull(source) => self.pull(job, source, &mut slot).await,
+            Work::Push(destination) => self.push(job, destination, &execution, &mut slot).await,
+            Work::Webhook => Ok(Ran {
+                items: 0,
+                error: None,
+            }),
+        };
+        self.counters.ended();
+        // The slot goes back even when the work failed.
+        let released = store.release_slot(slot.number, &slot.holder).await;
+        let ran = ran?;
+        released?;
+        let ended = self.clock.now().as_millisecond();
+        let (state, outcome) = match &ran.error {
+            None => (ExecutionState::Succeeded, Outcome::Succeeded),
+            Some(_) => (ExecutionState::Failed, Outcome::Failed),
+        };
+        store
+            .set_execution(
+                &job.name,
+                minute,
+                state,
+                ended,
+                ran.items,
+                ran.error.as_deref(),
+            )
+            .await?;
+        self.count(job, outcome);
+        let duration = ended - started;
+        match &ran.error {
+            None => tracing::info!(
+                job = %job.name, minute = %self.show(minute), waited_ms = waited,
+                duration_ms = duration, real_ms = real.elapsed().as_millis() as u64,
+                items = ran.items, outcome = outcome.as_str(), "execution ended"
+            ),
+            Some(error) => tracing::warn!(
+                job = %job.name, minute = %self.show(minute), waited_ms = waited,
+                duration_ms = duration, items = ran.items, outcome = outcome.as_str(),
+                error = %error, "execution ended"
+            ),
+        }
+        Ok(())
+    }
+
+    fn count(&self, job: &Job, outcome: Outcome) {
+        self.counters.update(|s| {
+            *s.executions
+                .entry(job.name.clone())
+                .or_default()
+                .entry(outcome)
+                .or_default() += 1;
+        });
+    }
+
+    /// Waits for a capacity slot, oldest minute first among this node's
+    /// waiters; `None` once the deadline passed (or the engine stops).
+    async fn wait_for_capacity(
+        &self,
+        execution: &str,
+        minute: i64,
+        deadline: i64,
+    ) -> Result<Option<Slot>, Error> {
+        let place = (
+            minute,
+            self.sequence
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+        );
+        self.lock_waiting().insert(place);
+        let holder = format!("{}/{execution}", self.settings.node);
+        let result = loop {
+            let now = self.clock.now().as_millisecond();
+            let first = self.lock_waiting().first() == Some(&place);
+            if first {
+                let lease_until = now + LEASE_MS;
+                if let Some(number) = self
+                    .store
+                    .acquire_slot(self.capacity, &holder, execution, lease_until, now)
+                    .await?
+                {
+                    break Some(Slot {
+                        number,
+                        holder,
+                        lease_until,
+                    });
+                }
+            }
+            if now >= deadline || self.stopping() {
+                break None;
+            }
+            let next = (now + 1_000).min(deadline);
+            self.clock
+                .sleep_until(Timestamp::from_millisecond(next).unwrap_or_else(|_| self.clock.now()))
+                .await;
+        };
+        self.lock_waiting().remove(&place);
+        Ok(result)
+    }
+
+    fn lock_waiting(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<(i64, u64)>> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps the slot while the execution works.
+    async fn renew(&self, slot: &mut Slot) -> Result<(), Error> {
+        let now = self.clock.now().as_millisecond();
+        if slot.lease_until - now < LEASE_MS / 2 {
+            let lease_until = now + LEASE_MS;
+            if self
+                .store
+                .renew_slot(slot.number, &slot.holder, lease_until, now)
+                .await?
+            {
+                slot.lease_until = lease_until;
+            } else {
+                tracing::warn!(holder = %slot.holder, "capacity slot lease ran out before it was renewed");
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until the job's rate budgets grant some of `want`.
+    async fn take(&self, job: &Job, want: u32) -> Result<Option<u32>, Error> {
+        let names: Vec<&str> = job.budgets.iter().map(String::as_str).collect();
+        let give_up = || self.stopping();
+        self.limits.take(&names, want, &give_up).await
+    }
+
+    async fn pull(&self, job: &Job, source: &Source, slot: &mut Slot) -> Result<Ran, Error> {
+        let store = &self.store;
+        let cursor = store.cursor(&job.integration).await?;
+        let mut at = PageRequest::First;
+        let mut seen = HashSet::new();
+        let mut items = 0u64;
+        while items < job.budget && !self.stopping() {
+            let want = (job.budget - items).min(u64::from(self.settings.page_size)) as u32;
+            let Some(size) = self.take(job, want).await? else {
+                break;
+            };
+            let page = match self.fetch(job, source, cursor.as_deref(), &at, size).await {
+                Ok(page) => page,
+                Err(error) => {
+                    return Ok(Ran {
+                        items,
+                        error: Some(error),
+                    });
+                }
+            };
+            let now = self.clock.now().as_millisecond();
+            for rejected in &page.rejected {
+                store
+                    .reject(
+                        &job.integration,
+                        &rejected.key,
+                        &rejected.raw,
+                        &rejected.reason,
+                        now,
+                    )
+                    .await?;
+                tracing::warn!(integration = %job.integration, record = %rejected.key, reason = %rejected.reason, "record rejected");
+            }
+            let tasks: Vec<NewTask> = page
+                .records
+                .iter()
+                .map(|r| NewTask {
+                    key: r.key.clone(),
+                    payload: r.payload.clone(),
+                })
+                .collect();
+            store
+                .enqueue(&job.integration, &tasks, page.cursor.as_deref(), now)
+                .await?;
+            let received = (page.records.len() + page.rejected.len()) as u64;
+            items += received;
+            self.counters.update(|s| {
+                let moved = s.moved.entry(job.integration.clone()).or_default();
+                moved.queued += page.records.len() as u64;
+                moved.rejected += page.rejected.len() as u64;
+            });
+            self.renew(slot).await?;
+            match page.next {
+                Some(next) if received > 0 => {
+                    if !seen.insert(next.clone()) {
+                        let error = format!(
+                            "the source gave page {next:?} twice: its pagination loops; \
+                             stopped after {} pages (the cursor keeps what was read)",
+                            seen.len()
+                        );
+                        return Ok(Ran {
+                            items,
+                            error: Some(error),
+                        });
+                    }
+                    at = next;
+                }
+                _ => break,
+            }
+        }
+        Ok(Ran { items, error: None })
+    }
+
+    /// One page, retried on transient failures a few times within the execution.
+    async fn fetch(
+        &self,
+        job: &Job,
+        source: &Source,
+        cursor: Option<&str>,
+        at: &PageRequest,
+        size: u32,
+    ) -> Result<pacer_connect::Page, String> {
+        const ATTEMPTS: u32 = 3;
+        let mut attempt = 1;
+        loop {
+            let now = self.clock.now();
+            match source.fetch(cursor, at, size, now).await {
+                Ok(page) => return Ok(page),
+                Err((error, retry_after)) => {
+                    if !error.is_transient() || attempt >= ATTEMPTS || self.stopping() {
+                        return Err(error.to_string());
+                    }
+                    let wait = retry_after.unwrap_or(1_000 << (attempt - 1));
+                    if retry_after.is_some() {
+                        self.limits
+                            .throttle(&job.system, now.as_millisecond() + wait);
+                    }
+                    tracing::info!(job = %job.name, attempt, wait_ms = wait, error = %error, "pull retried");
+                    self.clock
+                        .sleep_until(now + SignedDuration::from_millis(wait))
+                        .await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    async fn push(
+        &self,
+        job: &Job,
+        destination: &Destination,
+        execution: &str,
+        slot: &mut Slot,
+    ) -> Result<Ran, Error> {
+        let store = &self.store;
+        let owner = format!("{}/{execution}", self.settings.node);
+        let reject_now = RetryPolicy {
+            max_attempts: 1,
+            ..self.settings.retry
+        };
+        let mut done: Vec<i64> = Vec::new();
+        let mut items = 0u64;
+        while items < job.budget && !self.stopping() {
+            let want = (job.budget - items).min(u64::from(self.settings.page_size)) as u32;
+            let Some(size) = self.take(job, want).await? else {
+                break;
+            };
+            let now = self.clock.now();
+            let now_ms = now.as_millisecond();
+            let (_, tasks) = store
+                .complete_and_claim(
+                    &done,
+                    &job.integration,
+                    size,
+                    &owner,
+                    now_ms + LEASE_MS,
+                    now_ms,
+                )
+                .await?;
+            self.delivered(job, done.len());
+            done.clear();
+            if tasks.is_empty() {
+                break;
+            }
+            let outgoing: Vec<Outgoing> = tasks
+                .iter()
+                .map(|t| Outgoing {
+                    id: t.id,
+                    payload: t.payload.clone(),
+                })
+                .collect();
+            let outcomes = destination.deliver(&outgoing, now).await;
+            let now_ms = self.clock.now().as_millisecond();
+            for (task, outcome) in tasks.iter().zip(outcomes) {
+                match outcome {
+                    pacer_connect::Outcome::Delivered => done.push(task.id),
+                    pacer_connect::Outcome::Retry {
+                        error,
+                        retry_after_ms,
+                        throttled,
+                    } => {
+                        if throttled {
+                            self.limits
+                                .throttle(&job.system, now_ms + retry_after_ms.unwrap_or(1_000));
+                        }
+                        let retry_at = retry_after_ms.map(|ms| now_ms + ms);
+                        let fate = store
+                            .fail(
+                                task.id,
+                                &owner,
+                                &error,
+                                retry_at,
+                                &self.settings.retry,
+                                now_ms,
+                            )
+                            .await?;
+                        self.failed(job, task.id, fate, &error);
+                    }
+                    pacer_connect::Outcome::Reject { error } => {
+                        let fate = store
+                            .fail(task.id, &owner, &error, None, &reject_now, now_ms)
+                            .await?;
+                        self.failed(job, task.id, fate, &error);
+                    }
+                }
+            }
+            items += tasks.len() as u64;
+            self.renew(slot).await?;
+        }
+        let now = self.clock.now().as_millisecond();
+        store.complete_many(&done, &owner, now).await?;
+        self.delivered(job, done.len());
+        Ok(Ran { items, error: None })
+    }
+
+    fn delivered(&self, job: &Job, n: usize) {
+        if n > 0 {
+            self.counters.update(|s| {
+                s.moved
+                    .entry(job.integration.clone())
+                    .or_default()
+                    .delivered += n as u64;
+            });
+        }
+    }
+
+    fn failed(&self, job: &Job, task: i64, fate: Option<FailOutcome>, error: &str) {
+        match fate {
+            Some(FailOutcome::Dead) => {
+                tracing::warn!(job = %job.name, task, error, "task dead");
+                self.counters
+                    .update(|s| s.moved.entry(job.integration.clone()).or_default().dead += 1);
+            }
+            Some(FailOutcome::RetryAt(at)) => {
+                tracing::info!(job = %job.name, task, retry_at = at, error, "delivery retried");
+                self.counters
+                    .update(|s| s.moved.entry(job.integration.clone()).or_default().retried += 1);
+            }
+            // The lease was lost: another execution owns the task now.
+            None => {}
+        }
+    }
+}
