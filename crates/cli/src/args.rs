@@ -20,6 +20,64 @@ pub(crate) enum Command {
     Plan(PlanArgs),
     /// Print the JSON Schema of the configuration file.
     Schema,
+    /// Run the environment: pull, queue, push on the planned schedules.
+    Run(RunArgs),
+    /// Start a stand-in system (an ERP or a webshop) for trying configs out.
+    Mock(MockArgs),
+    /// Run the guide's example against mock systems, sped up, with nothing installed.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct RunArgs {
+    /// The configuration file (YAML), e.g. examples/acme.yaml.
+    pub(crate) file: std::path::PathBuf,
+    /// Run schedule time this many times faster than real time (60: a minute per second).
+    #[arg(long, value_name = "N")]
+    pub(crate) speed: Option<f64>,
+    /// Stop after this much schedule time ("2h", "1d"); default: until Ctrl-C or SIGTERM.
+    #[arg(long = "for", value_name = "DURATION")]
+    pub(crate) duration: Option<String>,
+    /// Log lines as text for people or JSON for log shippers.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) log_format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct MockArgs {
+    /// Which system to stand in for.
+    #[arg(value_enum)]
+    pub(crate) system: MockKind,
+    /// Where to listen; default 127.0.0.1:9101 (erp) or 127.0.0.1:9102 (webshop).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) listen: Option<String>,
+    /// Changes a day of every entity it produces ("35000/day"), instead of the guide's volumes.
+    #[arg(long, value_name = "VOLUME")]
+    pub(crate) volume: Option<String>,
+    /// Items a minute it serves or accepts before answering 429 ("100/min").
+    #[arg(long, value_name = "RATE")]
+    pub(crate) rate: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum MockKind {
+    /// Produces prices, stock and products; accepts orders.
+    Erp,
+    /// Produces orders; accepts prices, stock and products.
+    Webshop,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct DemoArgs {
+    /// Schedule minutes per real minute.
+    #[arg(long, default_value_t = 60.0, value_name = "N")]
+    pub(crate) speed: f64,
+    /// Stop after this much schedule time ("2h"); default: until Ctrl-C.
+    #[arg(long = "for", value_name = "DURATION")]
+    pub(crate) duration: Option<String>,
+    /// The summary at the end: text for people, json for tools (one object on stdout).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
 }
 
 #[derive(Debug, clap::Args)]

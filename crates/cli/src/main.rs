@@ -9,10 +9,14 @@ use std::{io::Write, process::ExitCode};
 use clap::Parser;
 
 mod args;
+mod demo;
 mod explain;
 mod input;
+mod mock;
 mod next;
 mod plan;
+mod run;
+mod runtime;
 
 use crate::{args::Args, input::InvalidInput};
 
@@ -47,6 +51,9 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             writeln!(stdout, "{}", pacer_config::schema())?;
             ExitCode::SUCCESS
         }
+        args::Command::Run(run) => run::run(&run)?,
+        args::Command::Mock(mock) => mock::run(&mock)?,
+        args::Command::Demo(demo) => demo::run(&demo, &mut stdout)?,
     };
     stdout.flush()?;
     Ok(code)

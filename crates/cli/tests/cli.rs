@@ -300,7 +300,7 @@ fn plan_of_an_invalid_file_exits_2_with_file_line_column() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(stdout(&out), "");
     let expected = format!(
-        "error: {}:26:13: integrations.prices.volume: expected \"<number>/day\" or \"<number>/hour\", found \"lots\"\n",
+        "error: {}:32:13: integrations.prices.volume: expected \"<number>/day\" or \"<number>/hour\", found \"lots\"\n",
         path.display()
     );
     assert_eq!(stderr(&out), expected);
@@ -331,4 +331,64 @@ fn schema_is_json() {
     assert!(out.status.success());
     let schema: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(schema["title"], "Pacer configuration");
+}
+
+#[test]
+fn demo_moves_data_within_the_limits_and_sums_up_as_json() {
+    let out = pacer(&[
+        "demo", "--for", "40m", "--speed", "1200", "--format", "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let prices = &summary["integrations"]["prices"];
+    for key in ["changes", "queued", "delivered", "backlog", "dead"] {
+        assert!(prices[key].is_u64(), "{key} in {prices}");
+    }
+    assert!(prices["changes"].as_u64().unwrap() > 500, "{prices}");
+    assert!(prices["delivered"].as_u64().unwrap() > 0, "{prices}");
+    assert!(
+        prices["queued"].as_u64().unwrap() <= prices["changes"].as_u64().unwrap(),
+        "{prices}"
+    );
+    for (system, limit) in [("erp", 100), ("webshop", 500)] {
+        let s = &summary["systems"][system];
+        assert_eq!(s["limit"], limit);
+        assert!(
+            s["max_per_minute"].as_u64().unwrap() <= limit,
+            "{system}: {s}"
+        );
+    }
+    // The log says what happened, on stderr.
+    assert!(stderr(&out).contains("execution ended"), "{}", stderr(&out));
+}
+
+#[test]
+fn run_refuses_a_config_it_cannot_run() {
+    let dir = std::env::temp_dir().join(format!("pacer-cli-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("shop.yaml");
+    let yaml = "systems:\n  erp: { rate: 100/min, base_url: \"http://127.0.0.1:9\", auth: { bearer: \"${PACER_CLI_TEST_UNSET}\" } }\n  \
+                shop: { rate: 100/min }\nintegrations:\n  prices: { from: erp, to: shop, volume: 100/day }\n";
+    std::fs::write(&file, yaml).unwrap();
+    let out = pacer(&["run", file.to_str().unwrap(), "--for", "1m"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "systems.erp.auth.bearer: environment variable PACER_CLI_TEST_UNSET is not set"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(&file, yaml.replace("${PACER_CLI_TEST_UNSET}", "t")).unwrap();
+    let out = pacer(&["run", file.to_str().unwrap(), "--for", "1m"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("system \"shop\" has no base_url"),
+        "{}",
+        stderr(&out)
+    );
+    let out = pacer(&["run", file.to_str().unwrap(), "--for", "soon"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--for \"soon\""), "{}", stderr(&out));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,0 +1,168 @@
+//! `pacer demo [--speed N] [--for DURATION] [--format text|json]`: the guide's
+//! environment against mock systems on loopback, sped up, with SQLite in a
+//! temporary directory.
+
+use std::{collections::BTreeMap, io::Write, process::ExitCode, sync::Arc};
+
+use anyhow::Context;
+use pacer_engine::{Clock, Engine, ScaledClock, Settings};
+use pacer_store::{StoreBuilder, TaskStatus};
+use serde_json::{Value, json};
+
+use crate::{
+    args::{DemoArgs, Format},
+    input::InvalidInput,
+    runtime,
+};
+
+/// The guide's environment, as in examples/acme.yaml.
+const ACME: &str = include_str!("../../../examples/acme.yaml");
+
+pub(crate) fn run(args: &DemoArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    if !(args.speed.is_finite() && args.speed > 0.0) {
+        return Err(InvalidInput(format!(
+            "error: --speed {}: expected a number above 0",
+            args.speed
+        ))
+        .into());
+    }
+    let duration = args
+        .duration
+        .as_deref()
+        .map(|d| runtime::duration(d, "--for"))
+        .transpose()?;
+    runtime::init_logs(Format::Text);
+    let mut config =
+        pacer_config::parse(ACME, "examples/acme.yaml").context("the embedded example")?;
+    let plan = pacer_plan::plan(&config.environment).context("planning the embedded example")?;
+    let dir = std::env::temp_dir().join(format!("pacer-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let summary = runtime::block_on(async {
+        let start = jiff::Timestamp::now();
+        let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(start, args.speed));
+        let mocks = runtime::mocks_for(&config, start, clock.clone()).await?;
+        for (system, mock) in &mocks {
+            if let Some(connection) = config.connections.iter_mut().find(|c| c.system == *system) {
+                connection.base_url = Some(mock.base_url());
+            }
+            eprintln!("mock {system} on {}", mock.base_url());
+        }
+        let url = format!("sqlite://{}", dir.join("demo.db").display());
+        let store = Arc::new(StoreBuilder::new(&url).open().await?);
+        let engine = Engine::new(
+            &config,
+            &plan,
+            store.clone(),
+            clock.clone(),
+            Settings::default(),
+        )?;
+        eprintln!(
+            "running {} jobs of {} at {}x ({} per real minute){}; Ctrl-C stops",
+            plan.jobs.len(),
+            config.environment.name,
+            args.speed,
+            per_real_minute(args.speed),
+            duration
+                .map(|d| format!(" for {d:#} of schedule time"))
+                .unwrap_or_default()
+        );
+        let until = duration.map(|d| clock.now() + d);
+        runtime::run_until_signal(&engine, until).await?;
+        summary(&config, &engine, &store, &mocks).await
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    let summary = summary?;
+    match args.format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&summary)?)?,
+        Format::Text => out.write_all(text(&summary).as_bytes())?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn per_real_minute(speed: f64) -> String {
+    let minutes = speed;
+    if minutes >= 60.0 {
+        format!("{:.1} scheduled hours", minutes / 60.0)
+    } else {
+        format!("{minutes:.0} scheduled minutes")
+    }
+}
+
+async fn summary(
+    config: &pacer_config::Config,
+    engine: &Engine,
+    store: &pacer_store::Store,
+    mocks: &[(String, pacer_mock::Running)],
+) -> anyhow::Result<Value> {
+    let stats = engine.stats();
+    let mut integrations = serde_json::Map::new();
+    for integration in &config.environment.integrations {
+        let changes = mocks
+            .iter()
+            .find(|(name, _)| *name == integration.from)
+            .and_then(|(_, mock)| {
+                mock.stats()
+                    .feeds
+                    .get(&integration.name)
+                    .map(|f| f.produced)
+            })
+            .unwrap_or(0);
+        let moved = stats
+            .moved
+            .get(&integration.name)
+            .cloned()
+            .unwrap_or_default();
+        let mut backlog = 0;
+        for status in [TaskStatus::New, TaskStatus::Failed, TaskStatus::Processing] {
+            backlog += store.count(&integration.name, status).await?;
+        }
+        let dead = store.count(&integration.name, TaskStatus::Dead).await?;
+        integrations.insert(
+            integration.name.clone(),
+            json!({
+                "changes": changes,
+                "queued": moved.queued,
+                "delivered": moved.delivered,
+                "backlog": backlog,
+                "dead": dead,
+            }),
+        );
+    }
+    let systems: BTreeMap<String, Value> = mocks
+        .iter()
+        .map(|(name, mock)| {
+            let s = mock.stats();
+            (
+                name.clone(),
+                json!({"limit": s.limit, "max_per_minute": s.max_per_minute}),
+            )
+        })
+        .collect();
+    Ok(json!({"integrations": integrations, "systems": systems}))
+}
+
+fn text(summary: &Value) -> String {
+    let mut out = String::from("\nintegration        changes   queued  delivered  backlog  dead\n");
+    if let Some(integrations) = summary["integrations"].as_object() {
+        for (name, i) in integrations {
+            let n = |key: &str| i[key].as_u64().unwrap_or(0);
+            out.push_str(&format!(
+                "{name:<17} {:>8} {:>8} {:>10} {:>8} {:>5}\n",
+                n("changes"),
+                n("queued"),
+                n("delivered"),
+                n("backlog"),
+                n("dead")
+            ));
+        }
+    }
+    out.push_str("\nsystem      limit/min  busiest minute\n");
+    if let Some(systems) = summary["systems"].as_object() {
+        for (name, s) in systems {
+            let limit = s["limit"].as_u64().map_or("-".into(), |l| l.to_string());
+            let busiest = s["max_per_minute"].as_u64().unwrap_or(0);
+            out.push_str(&format!("{name:<11} {limit:>9} {busiest:>15}\n"));
+        }
+    }
+    out
+}

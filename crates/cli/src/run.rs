@@ -1,0 +1,101 @@
+//! `pacer run FILE [--speed N] [--for DURATION] [--log-format text|json]`
+
+use std::{path::Path, process::ExitCode, sync::Arc};
+
+use anyhow::Context;
+use pacer_engine::{Clock, Engine, RealClock, ScaledClock, Settings};
+use pacer_store::StoreBuilder;
+
+use crate::{
+    args::RunArgs,
+    input::{self, InvalidInput},
+    runtime,
+};
+
+pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let config = input::config(&args.file)?;
+    let plan =
+        pacer_plan::plan(&config.environment).map_err(|e| InvalidInput(format!("error: {e}")))?;
+    let duration = args
+        .duration
+        .as_deref()
+        .map(|d| runtime::duration(d, "--for"))
+        .transpose()?;
+    if let Some(speed) = args.speed
+        && !(speed.is_finite() && speed > 0.0)
+    {
+        return Err(
+            InvalidInput(format!("error: --speed {speed}: expected a number above 0")).into(),
+        );
+    }
+    runtime::init_logs(args.log_format);
+    let url = store_url(&config, &args.file);
+    runtime::block_on(async {
+        let store = StoreBuilder::new(&url)
+            .open()
+            .await
+            .with_context(|| format!("cannot open the store {}", redact(&url)))?;
+        let clock: Arc<dyn Clock> = match args.speed {
+            Some(speed) => Arc::new(ScaledClock::new(jiff::Timestamp::now(), speed)),
+            None => Arc::new(RealClock),
+        };
+        let until = duration.map(|d| clock.now() + d);
+        let engine = Engine::new(&config, &plan, Arc::new(store), clock, Settings::default())
+            .map_err(|e| InvalidInput(format!("error: {e}")))?;
+        tracing::info!(
+            environment = %config.environment.name,
+            store = %redact(&url),
+            jobs = engine.jobs().len(),
+            capacity = config.environment.capacity,
+            "running"
+        );
+        runtime::run_until_signal(&engine, until).await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `environment.store`, or a SQLite file named after the config, beside it.
+fn store_url(config: &pacer_config::Config, file: &Path) -> String {
+    config.store.clone().unwrap_or_else(|| {
+        let stem = file
+            .file_stem()
+            .map_or("pacer".into(), |s| s.to_string_lossy());
+        let dir = file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        format!("sqlite://{}", dir.join(format!("{stem}.db")).display())
+    })
+}
+
+/// A store URL without its password, for logs and errors.
+pub(crate) fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_a_log() {
+        assert_eq!(
+            redact("postgres://pacer:s3cret@db:5432/pacer"),
+            "postgres://pacer:***@db:5432/pacer"
+        );
+        assert_eq!(
+            redact("postgres://postgres@127.0.0.1/test"),
+            "postgres://postgres@127.0.0.1/test"
+        );
+        assert_eq!(redact("sqlite://acme.db"), "sqlite://acme.db");
+    }
+}

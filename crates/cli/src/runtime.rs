@@ -1,0 +1,124 @@
+//! What the long-running commands share: an async runtime, logs, signals,
+//! durations, and mock systems built from a config.
+
+use std::{future::Future, sync::Arc};
+
+use anyhow::Context;
+use jiff::{SignedDuration, Timestamp};
+use pacer_engine::{Clock, Engine};
+use pacer_mock::{Feed, MockSystem, Running};
+
+use crate::{args::Format, input::InvalidInput};
+
+pub(crate) fn block_on<T>(work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(work)
+}
+
+/// Log lines on stderr; `RUST_LOG` narrows or widens them (default `info`).
+pub(crate) fn init_logs(format: Format) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false);
+    // A second call (tests run commands in one process) keeps the first.
+    let _ = match format {
+        Format::Text => builder.compact().try_init(),
+        Format::Json => builder.json().try_init(),
+    };
+}
+
+/// "2h", "90m", "1d" as schedule time.
+pub(crate) fn duration(text: &str, flag: &str) -> Result<SignedDuration, InvalidInput> {
+    let parsed = text.parse::<jiff::Span>().ok().and_then(|span| {
+        span.to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+            .ok()
+    });
+    match parsed {
+        Some(d) if d.is_positive() => Ok(d),
+        _ => Err(InvalidInput(format!(
+            "error: {flag} {text:?}: expected a duration such as \"90m\", \"2h\" or \"1d\""
+        ))),
+    }
+}
+
+/// Runs the engine until `until` or Ctrl-C / SIGTERM, after which running
+/// executions end at their next page or batch.
+pub(crate) async fn run_until_signal(
+    engine: &Engine,
+    until: Option<Timestamp>,
+) -> anyhow::Result<()> {
+    let stopper = engine.clone();
+    let signals = tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping: no new executions; running ones finish their page or batch");
+        stopper.stop();
+    });
+    let result = engine.run(until).await;
+    signals.abort();
+    result.context("the engine stopped")
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// A mock for each system of `config`: it produces the changes of the
+/// integrations it is the source of, at their volumes, and keeps its rate.
+pub(crate) async fn mocks_for(
+    config: &pacer_config::Config,
+    start: Timestamp,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Vec<(String, Running)>> {
+    let mut mocks = Vec::new();
+    for system in &config.environment.systems {
+        let feeds = config
+            .environment
+            .integrations
+            .iter()
+            .filter(|i| i.from == system.name)
+            .map(|i| Feed {
+                entity: i.name.clone(),
+                volume_per_day: i.volume_per_day,
+                total: None,
+            })
+            .collect();
+        let clock = clock.clone();
+        let mock = MockSystem {
+            name: system.name.clone(),
+            rate_per_minute: Some((system.rate.items_per_minute().floor() as u32).max(1)),
+            feeds,
+            start,
+            now: Arc::new(move || clock.now()),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("cannot listen on loopback for a mock system")?;
+        mocks.push((system.name.clone(), pacer_mock::serve(mock, listener)?));
+    }
+    Ok(mocks)
+}
