@@ -1,0 +1,166 @@
+//! Systems that fail, hang and refuse: nothing is lost, and the only
+//! duplicates are deliveries retried under the same idempotency key.
+
+mod support;
+
+use std::sync::Arc;
+
+use jiff::SignedDuration;
+use pacer_engine::{Clock, VirtualClock};
+use pacer_mock::Fault;
+use pacer_store::TaskStatus;
+use support::{TempDb, config, engine, midnight, mock};
+
+const PRICES: &str = "  prices:
+    from: erp
+    to: webshop
+    volume: 35000/day
+    freshness: 30m
+    pull: { timeout: 200ms }
+    push: { request: { path: \"/prices/{{ key }}\" }, timeout: 200ms }
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_systems_lose_nothing() {
+    let start = midnight();
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start));
+    // Two hours of prices: 2,916 changes.
+    let total = 2_916;
+    let erp = mock(
+        "erp",
+        100,
+        &[("prices", 35_000.0, Some(total))],
+        start,
+        clock.clone(),
+    )
+    .await;
+    let shop = mock("webshop", 500, &[], start, clock.clone()).await;
+    // The source: 500s, a hang past the timeout, garbage instead of JSON.
+    for fault in [
+        Fault {
+            status: 500,
+            count: 4,
+            ..Fault::default()
+        },
+        Fault {
+            status: 200,
+            delay_ms: 1_000,
+            ..Fault::default()
+        },
+        Fault {
+            status: 200,
+            body: Some("<html>maintenance</html>".into()),
+            ..Fault::default()
+        },
+        Fault {
+            status: 503,
+            retry_after: Some(90),
+            ..Fault::default()
+        },
+    ] {
+        erp.inject(fault);
+    }
+    // The destination: 429 with Retry-After, 500s, a hang, a garbage 502.
+    for fault in [
+        Fault {
+            status: 429,
+            retry_after: Some(45),
+            count: 3,
+            ..Fault::default()
+        },
+        Fault {
+            status: 500,
+            count: 20,
+            ..Fault::default()
+        },
+        Fault {
+            status: 200,
+            delay_ms: 1_000,
+            count: 2,
+            ..Fault::default()
+        },
+        Fault {
+            status: 502,
+            body: Some("\u{0}\u{1}garbage".into()),
+            count: 5,
+            ..Fault::default()
+        },
+    ] {
+        shop.inject(fault);
+    }
+    let config = config(&erp, &shop, 2, PRICES);
+    let db = TempDb::new("faults");
+    let store = db.open().await;
+    let engine = engine(&config, store.clone(), clock.clone(), "node-a");
+    engine
+        .run(Some(start + SignedDuration::from_hours(4)))
+        .await
+        .unwrap();
+
+    let (erp, shop) = (erp.stats(), shop.stats());
+    assert_eq!(erp.faults, 4 + 1 + 1 + 1, "every source fault was met");
+    assert_eq!(
+        shop.faults,
+        3 + 20 + 2 + 5,
+        "every destination fault was met"
+    );
+    let delivered = &shop.accepted["prices"];
+    assert_eq!(delivered.distinct, total, "every change arrived");
+    assert_eq!(
+        delivered.duplicates_without_key, 0,
+        "no duplicate without its idempotency key"
+    );
+    assert_eq!(store.count("prices", TaskStatus::Dead).await.unwrap(), 0);
+    assert_eq!(
+        store.count("prices", TaskStatus::Finished).await.unwrap(),
+        total
+    );
+    let moved = &engine.stats().moved["prices"];
+    assert!(moved.retried >= 3 + 20 + 2 + 5, "{moved:?}");
+    assert!(erp.max_per_minute <= 100 && shop.max_per_minute <= 500);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_that_refuses_a_record_sends_it_to_the_dead_letters_with_the_reason() {
+    let start = midnight();
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start));
+    let erp = mock(
+        "erp",
+        100,
+        &[("prices", 35_000.0, Some(50))],
+        start,
+        clock.clone(),
+    )
+    .await;
+    let shop = mock("webshop", 500, &[], start, clock.clone()).await;
+    shop.inject(Fault {
+        status: 422,
+        body: Some(r#"{"error": "price must be positive"}"#.into()),
+        count: 2,
+        ..Fault::default()
+    });
+    let config = config(&erp, &shop, 2, PRICES);
+    let db = TempDb::new("refused");
+    let store = db.open().await;
+    let engine = engine(&config, store.clone(), clock.clone(), "node-a");
+    engine
+        .run(Some(start + SignedDuration::from_hours(1)))
+        .await
+        .unwrap();
+    assert_eq!(store.count("prices", TaskStatus::Dead).await.unwrap(), 2);
+    assert_eq!(
+        store.count("prices", TaskStatus::Finished).await.unwrap(),
+        48
+    );
+    // Replayed, they go through.
+    assert_eq!(store.replay_dead("prices", 0).await.unwrap(), 2);
+    engine
+        .run(Some(start + SignedDuration::from_hours(2)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.count("prices", TaskStatus::Finished).await.unwrap(),
+        50
+    );
+    assert_eq!(shop.stats().accepted["prices"].distinct, 50);
+}
