@@ -42,7 +42,8 @@
 pub use crate::{
     error::Error,
     model::{
-        ExecutionState, FailOutcome, JobControl, NewTask, Pruned, RetryPolicy, Task, TaskStatus,
+        Execution, ExecutionState, FailOutcome, JobControl, NewTask, Pruned, RetryPolicy, Task,
+        TaskStatus,
     },
     store::{Store, StoreBuilder},
 };

@@ -188,6 +188,54 @@ impl RetryPolicy {
     }
 }
 
+/// One row of the executions ledger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Execution {
+    /// The job.
+    pub job: String,
+    /// The scheduled minute (Unix ms).
+    pub minute: i64,
+    /// `due`, `waiting`, `running`, `succeeded`, `failed`, `skipped` or `missed`.
+    pub state: String,
+    /// When a node recorded it due.
+    pub due_at: i64,
+    /// When it started running.
+    pub started_at: Option<i64>,
+    /// When it ended.
+    pub finished_at: Option<i64>,
+    /// Items it moved.
+    pub items: i64,
+    /// Why it failed, was skipped or missed.
+    pub error: Option<String>,
+}
+
+pub(crate) type ExecutionRow = (
+    String,
+    i64,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    Option<String>,
+);
+
+impl Execution {
+    pub(crate) fn from_row(row: ExecutionRow) -> Execution {
+        let (job, minute, state, due_at, started_at, finished_at, items, error) = row;
+        Execution {
+            job,
+            minute,
+            state,
+            due_at,
+            started_at,
+            finished_at,
+            items,
+            error,
+        }
+    }
+}
+
 /// A job's switches, set from any node: paused, and a pending "run now".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobControl {

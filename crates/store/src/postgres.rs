@@ -15,8 +15,8 @@ use crate::{
     Error,
     error::ErrorKind,
     model::{
-        ExecutionState, FailOutcome, JobControl, NewTask, RetryPolicy, Task, TaskStatus, granted,
-        latest_per_key,
+        Execution, ExecutionRow, ExecutionState, FailOutcome, JobControl, NewTask, RetryPolicy,
+        Task, TaskStatus, granted, latest_per_key,
     },
 };
 
@@ -461,6 +461,19 @@ impl Postgres {
         .await
         .map_err(Error::database(format!("replaying task {id}")))?;
         Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn executions(&self, since: i64, limit: u32) -> Result<Vec<Execution>, Error> {
+        let rows: Vec<ExecutionRow> = sqlx::query_as(
+            "SELECT job, minute, state, due_at, started_at, finished_at, items, error
+             FROM executions WHERE minute >= $1 ORDER BY minute, job LIMIT $2",
+        )
+        .bind(since)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::database("reading executions"))?;
+        Ok(rows.into_iter().map(Execution::from_row).collect())
     }
 
     pub(crate) async fn last_due(&self, job: &str) -> Result<Option<i64>, Error> {

@@ -17,8 +17,8 @@ use crate::{
     Error,
     error::ErrorKind,
     model::{
-        ExecutionState, FailOutcome, JobControl, NewTask, RetryPolicy, Task, TaskStatus, granted,
-        latest_per_key,
+        Execution, ExecutionRow, ExecutionState, FailOutcome, JobControl, NewTask, RetryPolicy,
+        Task, TaskStatus, granted, latest_per_key,
     },
 };
 
@@ -491,6 +491,19 @@ impl Sqlite {
         .bind(id);
         let done = self.write(query, &format!("replaying task {id}")).await?;
         Ok(done == 1)
+    }
+
+    pub(crate) async fn executions(&self, since: i64, limit: u32) -> Result<Vec<Execution>, Error> {
+        let rows: Vec<ExecutionRow> = sqlx::query_as(
+            "SELECT job, minute, state, due_at, started_at, finished_at, items, error
+             FROM executions WHERE minute >= ? ORDER BY minute, job LIMIT ?",
+        )
+        .bind(since)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::database("reading executions"))?;
+        Ok(rows.into_iter().map(Execution::from_row).collect())
     }
 
     pub(crate) async fn last_due(&self, job: &str) -> Result<Option<i64>, Error> {

@@ -4,7 +4,8 @@ use crate::{
     Error,
     error::ErrorKind,
     model::{
-        ExecutionState, FailOutcome, JobControl, NewTask, Pruned, RetryPolicy, Task, TaskStatus,
+        Execution, ExecutionState, FailOutcome, JobControl, NewTask, Pruned, RetryPolicy, Task,
+        TaskStatus,
     },
     postgres::Postgres,
     sqlite::Sqlite,
@@ -213,6 +214,11 @@ impl Store {
     /// Queues one dead or skipped task again, unless a pending task has its key.
     pub async fn replay(&self, id: i64, now: i64) -> Result<bool, Error> {
         dispatch!(self, b => b.replay(id, now).await)
+    }
+
+    /// Ledger rows from minute `since` on, oldest first, at most `limit`.
+    pub async fn executions(&self, since: i64, limit: u32) -> Result<Vec<Execution>, Error> {
+        dispatch!(self, b => b.executions(since, limit).await)
     }
 
     /// The latest minute recorded for `job`, to find what was missed while no node ran.
