@@ -8,10 +8,10 @@ use serde_saphyr::Spanned;
 
 use crate::{
     Error,
-    raw::{RawAuth, RawConfig, RawIntegration, RawJob, RawRequest, RawSystem},
+    raw::{RawAuth, RawConfig, RawIntegration, RawJob, RawMaintenance, RawRequest, RawSystem},
     run::{
-        Auth, CatchUp, Connection, Expr, Flow, JobPolicy, Overlap, Paginate, Pull, Push, Request,
-        Webhook,
+        Auth, CatchUp, Connection, Expr, Flow, JobPolicy, Maintenance, Overlap, Paginate, Pull,
+        Push, Request, Webhook,
     },
     values,
 };
@@ -30,6 +30,8 @@ pub struct Config {
     pub connections: Vec<Connection>,
     /// How each integration's records move, in the file's order.
     pub flows: Vec<Flow>,
+    /// When no job may start.
+    pub maintenance: Vec<Maintenance>,
 }
 
 /// Parses and checks a configuration file's text; `file` names it in errors.
@@ -218,6 +220,11 @@ impl Check<'_> {
             }
         }
 
+        let mut maintenance = Vec::new();
+        for (n, window) in env.maintenance.iter().enumerate() {
+            maintenance.push(self.maintenance(window, &format!("environment.maintenance[{n}]"))?);
+        }
+
         let mut systems = Vec::new();
         let mut connections = Vec::new();
         for (system, settings) in &raw.systems.0 {
@@ -307,7 +314,49 @@ impl Check<'_> {
             store,
             connections,
             flows,
+            maintenance,
         })
+    }
+
+    fn maintenance(&self, raw: &RawMaintenance, path: &str) -> Result<Maintenance, Error> {
+        let instant = |spanned: &Spanned<String>, key: &str| {
+            self.value(spanned, &format!("{path}.{key}"), |text| {
+                text.parse::<jiff::Timestamp>()
+                    .map_err(|_| r#"an RFC 3339 instant such as "2026-11-29T02:00:00+01:00""#)
+            })
+        };
+        match (&raw.start, &raw.end, &raw.cron, &raw.duration) {
+            (Some(start), Some(end), None, None) => {
+                let (from, to) = (instant(start, "start")?, instant(end, "end")?);
+                if to <= from {
+                    return Err(self.at(
+                        end,
+                        &format!("{path}.end"),
+                        "expected an end after the start".into(),
+                    ));
+                }
+                Ok(Maintenance::Once {
+                    start: from,
+                    end: to,
+                })
+            }
+            (None, None, Some(cron), Some(duration)) => Ok(Maintenance::Every {
+                schedule: Schedule::parse(&cron.value)
+                    .map_err(|e| self.cron_error(cron, &format!("{path}.cron"), &e))?,
+                duration_minutes: self.value(
+                    duration,
+                    &format!("{path}.duration"),
+                    values::duration_minutes,
+                )?,
+            }),
+            _ => Err(Error::new(
+                self.file,
+                0,
+                0,
+                path,
+                "expected either `start` and `end`, or `cron` and `duration`".into(),
+            )),
+        }
     }
 
     /// An expression as written, or the default, remembering where it stands.

@@ -41,6 +41,26 @@ pub(crate) struct RawEnvironment {
     /// the file) or "postgres://…" for several nodes.
     #[schemars(with = "Option<String>")]
     pub(crate) store: Option<Spanned<String>>,
+    /// When no job may start: one-off (`start`, `end`) or recurring (`cron`, `duration`).
+    #[serde(default)]
+    pub(crate) maintenance: Vec<RawMaintenance>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMaintenance {
+    /// A one-off window's start, RFC 3339: "2026-11-29T02:00:00+01:00".
+    #[schemars(with = "Option<String>")]
+    pub(crate) start: Option<Spanned<String>>,
+    /// A one-off window's end, RFC 3339.
+    #[schemars(with = "Option<String>")]
+    pub(crate) end: Option<Spanned<String>>,
+    /// A recurring window's start, a cron expression in the environment's time zone.
+    #[schemars(with = "Option<String>")]
+    pub(crate) cron: Option<Spanned<String>>,
+    /// A recurring window's length: "2h".
+    #[schemars(with = "Option<String>")]
+    pub(crate) duration: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -176,3 +176,55 @@ pub enum CatchUp {
         max: u32,
     },
 }
+
+/// A time when no job starts (running ones finish).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Maintenance {
+    /// From `start` to `end`, once.
+    Once {
+        /// Its first instant.
+        start: jiff::Timestamp,
+        /// Its end (exclusive).
+        end: jiff::Timestamp,
+    },
+    /// Each time `schedule` fires, for `duration_minutes`.
+    Every {
+        /// When it starts.
+        schedule: pacer_cron::Schedule,
+        /// How long it lasts.
+        duration_minutes: u32,
+    },
+}
+
+impl Maintenance {
+    /// Whether `at` falls inside the window; `zone` reads a recurring one.
+    pub fn contains(&self, at: jiff::Timestamp, zone: &jiff::tz::TimeZone) -> bool {
+        match self {
+            Maintenance::Once { start, end } => *start <= at && at < *end,
+            Maintenance::Every {
+                schedule,
+                duration_minutes,
+            } => schedule
+                .prev_before(at + jiff::SignedDuration::from_millis(1), zone)
+                .is_some_and(|began| {
+                    at < began.timestamp()
+                        + jiff::SignedDuration::from_mins(i64::from(*duration_minutes))
+                }),
+        }
+    }
+
+    /// The window in words, for logs and the dashboard.
+    pub fn describe(&self) -> String {
+        match self {
+            Maintenance::Once { start, end } => format!("maintenance {start} to {end}"),
+            Maintenance::Every {
+                schedule,
+                duration_minutes,
+            } => format!(
+                "maintenance {} for {duration_minutes} min ({})",
+                schedule.source(),
+                schedule.describe()
+            ),
+        }
+    }
+}

@@ -139,3 +139,34 @@ fn bad_run_keys_name_where_and_what() {
             .contains("integrations.prices.pull.paginate: expected exactly one of next, page, offset or link: true, found 2")
     );
 }
+
+#[test]
+fn maintenance_windows_once_or_recurring() {
+    let file = FILE.replace(
+        "environment: { name: acme, store: \"sqlite://acme.db\" }",
+        "environment:\n  name: acme\n  timezone: Europe/Amsterdam\n  maintenance:\n    \
+         - { start: \"2026-11-29T02:00:00+01:00\", end: \"2026-11-29T04:00:00+01:00\" }\n    \
+         - { cron: \"0 3 * * SUN\", duration: 90m }",
+    );
+    let config = pacer_config::parse(&file, "acme.yaml").unwrap();
+    let zone = jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap();
+    let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+    let [once, weekly] = &config.maintenance[..] else {
+        panic!("two windows expected: {:?}", config.maintenance);
+    };
+    assert!(once.contains(at("2026-11-29T01:00:00Z"), &zone));
+    assert!(!once.contains(at("2026-11-29T03:00:00Z"), &zone));
+    // Sunday 6 December 2026, 03:00-04:30 in Amsterdam.
+    assert!(!weekly.contains(at("2026-12-06T01:59:00Z"), &zone));
+    assert!(weekly.contains(at("2026-12-06T02:00:00Z"), &zone));
+    assert!(weekly.contains(at("2026-12-06T03:29:00Z"), &zone));
+    assert!(!weekly.contains(at("2026-12-06T03:30:00Z"), &zone));
+    assert!(!weekly.contains(at("2026-12-07T02:10:00Z"), &zone));
+
+    let bad = file.replace("duration: 90m", "durration: 90m");
+    assert!(error(&bad).contains("unknown key `durration`; did you mean `duration`?"));
+    let bad = file.replace("duration: 90m", "end: \"2026-11-29T04:00:00+01:00\"");
+    assert!(error(&bad).contains(
+        "environment.maintenance[1]: expected either `start` and `end`, or `cron` and `duration`"
+    ));
+}

@@ -9,7 +9,7 @@ use std::{
 };
 
 use jiff::{SignedDuration, Timestamp, tz::TimeZone};
-use pacer_config::{CatchUp, Config, JobPolicy, Overlap};
+use pacer_config::{CatchUp, Config, JobPolicy, Maintenance, Overlap};
 use pacer_cron::Schedule;
 use pacer_plan::{JobKind, Plan};
 use pacer_store::{ExecutionState, Store};
@@ -45,6 +45,7 @@ pub(crate) struct Inner {
     pub(crate) tz: TimeZone,
     pub(crate) capacity: u32,
     pub(crate) jobs: Vec<Arc<Job>>,
+    pub(crate) maintenance: Vec<Maintenance>,
     pub(crate) limits: Limits,
     pub(crate) counters: Counters,
     pub(crate) stopping: AtomicBool,
@@ -163,6 +164,7 @@ impl Engine {
                 tz,
                 capacity: environment.capacity,
                 jobs,
+                maintenance: config.maintenance.clone(),
                 limits,
                 counters: Counters::default(),
                 stopping: AtomicBool::new(false),
@@ -251,39 +253,29 @@ impl Inner {
                 .into_iter()
                 .map(|c| (c.job, (c.paused, c.triggered_at.is_some())))
                 .collect();
+            let window = self.maintenance_at(at);
             for job in &self.jobs {
                 let (paused, triggered) = controls.get(&job.name).copied().unwrap_or_default();
                 if self.fires_at(job, at) {
-                    if paused {
-                        if self
-                            .store
-                            .record_due(&job.name, minute, at.as_millisecond())
-                            .await?
-                        {
-                            let now = self.clock.now().as_millisecond();
-                            self.store
-                                .set_execution(
-                                    &job.name,
-                                    minute,
-                                    ExecutionState::Skipped,
-                                    now,
-                                    0,
-                                    Some("paused"),
-                                )
-                                .await?;
-                            tracing::info!(job = %job.name, minute = %self.show(minute), "paused: not started");
-                        }
-                    } else if let Some(handle) = self.dispatch(job, minute).await? {
-                        executions.push(handle);
+                    let held = if paused {
+                        Some("paused".to_string())
+                    } else {
+                        window.clone()
+                    };
+                    match held {
+                        Some(why) => self.hold(job, minute, &why).await?,
+                        None => executions.extend(self.dispatch(job, minute).await?),
                     }
                 }
-                if triggered && !paused && self.store.take_trigger(&job.name).await? {
+                if triggered
+                    && !paused
+                    && window.is_none()
+                    && self.store.take_trigger(&job.name).await?
+                {
                     // A manual run is recorded at the instant it started, so it
                     // never takes the place of a scheduled minute.
                     let now = self.clock.now().as_millisecond().max(minute + 1);
-                    if let Some(handle) = self.dispatch(job, now).await? {
-                        executions.push(handle);
-                    }
+                    executions.extend(self.dispatch(job, now).await?);
                 }
             }
             executions.retain(|h: &tokio::task::JoinHandle<()>| !h.is_finished());
@@ -293,6 +285,26 @@ impl Inner {
         while executions.iter().any(|h| !h.is_finished()) {
             let next = self.clock.now() + SignedDuration::from_secs(1);
             self.clock.sleep_until(next).await;
+        }
+        Ok(())
+    }
+
+    /// Records a due minute that does not start (paused, maintenance) and says why.
+    async fn hold(&self, job: &Job, minute: i64, why: &str) -> Result<(), Error> {
+        let now = self.clock.now().as_millisecond();
+        if self.store.record_due(&job.name, minute, now).await? {
+            self.store
+                .set_execution(
+                    &job.name,
+                    minute,
+                    ExecutionState::Skipped,
+                    now,
+                    0,
+                    Some(why),
+                )
+                .await?;
+            self.count(job, Outcome::Skipped);
+            tracing::info!(job = %job.name, minute = %self.show(minute), outcome = "skipped", "not started: {why}");
         }
         Ok(())
     }
@@ -402,18 +414,13 @@ impl Inner {
                     Some("still running"),
                 )
                 .await?;
-            self.counters.update(|s| {
-                *s.executions
-                    .entry(job.name.clone())
-                    .or_default()
-                    .entry(Outcome::Skipped)
-                    .or_default() += 1;
-            });
+            self.count(job, Outcome::Skipped);
             tracing::info!(job = %job.name, minute = %self.show(minute), outcome = "skipped", "the previous execution is still running");
             return Ok(None);
         };
         let inner = self.clone();
         let job = job.clone();
+        let mut place = (!queued).then(|| self.queue_for_capacity(minute));
         Ok(Some(self.clock.spawn(Box::pin(async move {
             if queued {
                 // Wait for the running one, then take its place.
@@ -427,11 +434,20 @@ impl Inner {
                     }
                 }
             }
-            if let Err(e) = inner.execute(&job, minute).await {
+            let place = place.take().unwrap_or_else(|| inner.queue_for_capacity(minute));
+            if let Err(e) = inner.execute(&job, minute, place).await {
                 tracing::error!(job = %job.name, minute = %inner.show(minute), error = %e, "execution could not be recorded");
             }
             job.state.lock().unwrap_or_else(|e| e.into_inner()).0 -= 1;
         }))))
+    }
+
+    /// The maintenance window `at` falls in, described.
+    pub(crate) fn maintenance_at(&self, at: Timestamp) -> Option<String> {
+        self.maintenance
+            .iter()
+            .find(|w| w.contains(at, &self.tz))
+            .map(Maintenance::describe)
     }
 
     /// A minute as people read it, in the environment's time zone.

@@ -54,8 +54,37 @@ struct Slot {
 }
 
 impl Inner {
-    /// Runs one execution of `job` for `minute` and records how it went.
-    pub(crate) async fn execute(self: &Arc<Self>, job: &Job, minute: i64) -> Result<(), Error> {
+    /// Takes a place in this node's queue for capacity: oldest minute first,
+    /// then in the order the scheduler dispatched them.
+    pub(crate) fn queue_for_capacity(&self, minute: i64) -> (i64, u64) {
+        let place = (
+            minute,
+            self.sequence
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+        );
+        self.lock_waiting().insert(place);
+        place
+    }
+
+    /// Runs one execution of `job` for `minute`, queued at `place`, and records how it went.
+    pub(crate) async fn execute(
+        self: &Arc<Self>,
+        job: &Job,
+        minute: i64,
+        place: (i64, u64),
+    ) -> Result<(), Error> {
+        let result = self.run_execution(job, minute, place).await;
+        // However it ended, it no longer waits.
+        self.lock_waiting().remove(&place);
+        result
+    }
+
+    async fn run_execution(
+        self: &Arc<Self>,
+        job: &Job,
+        minute: i64,
+        place: (i64, u64),
+    ) -> Result<(), Error> {
         let store = &self.store;
         let execution = format!("{}@{minute}", job.name);
         let deadline_minutes = job
@@ -68,7 +97,7 @@ impl Inner {
         store
             .set_execution(&job.name, minute, ExecutionState::Waiting, now, 0, None)
             .await?;
-        let Some(mut slot) = self.wait_for_capacity(&execution, minute, deadline).await? else {
+        let Some(mut slot) = self.wait_for_capacity(&execution, place, deadline).await? else {
             let now = self.clock.now().as_millisecond();
             let why = format!("no capacity within {deadline_minutes} min");
             store
@@ -144,7 +173,7 @@ impl Inner {
         Ok(())
     }
 
-    fn count(&self, job: &Job, outcome: Outcome) {
+    pub(crate) fn count(&self, job: &Job, outcome: Outcome) {
         self.counters.update(|s| {
             *s.executions
                 .entry(job.name.clone())
@@ -159,20 +188,20 @@ impl Inner {
     async fn wait_for_capacity(
         &self,
         execution: &str,
-        minute: i64,
+        place: (i64, u64),
         deadline: i64,
     ) -> Result<Option<Slot>, Error> {
-        let place = (
-            minute,
-            self.sequence
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst),
-        );
-        self.lock_waiting().insert(place);
         let holder = format!("{}/{execution}", self.settings.node);
         let result = loop {
             let now = self.clock.now().as_millisecond();
             let first = self.lock_waiting().first() == Some(&place);
-            if first {
+            // Nothing starts inside a maintenance window, not even a waiting execution.
+            let held = self
+                .maintenance_at(
+                    Timestamp::from_millisecond(now).unwrap_or_else(|_| self.clock.now()),
+                )
+                .is_some();
+            if first && !held {
                 let lease_until = now + LEASE_MS;
                 if let Some(number) = self
                     .store

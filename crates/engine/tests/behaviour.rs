@@ -1,0 +1,296 @@
+//! What users rely on when jobs collide, run long, are paused, or the engine
+//! was down: capacity, deadlines, overlap, catch-up, controls, maintenance.
+
+mod support;
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use jiff::{SignedDuration, Timestamp};
+use pacer_engine::{Clock, Engine, Outcome, VirtualClock};
+use pacer_mock::Running;
+use pacer_store::Store;
+use support::{TempDb, engine, midnight, mock};
+
+struct World {
+    clock: Arc<dyn Clock>,
+    erp: Running,
+    shop: Running,
+    db: TempDb,
+}
+
+/// The ERP produces far more than the plan expects, so a pull of `max_items`
+/// at 100/min lasts minutes.
+async fn world(test: &str) -> World {
+    let start = midnight();
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start));
+    let feeds = [
+        ("a", 1_000_000.0, None),
+        ("b", 1_000_000.0, None),
+        ("c", 1_000_000.0, None),
+    ];
+    // Changes began an hour before: there is a backlog from the first minute.
+    let produced_since = start - SignedDuration::from_hours(1);
+    World {
+        erp: mock("erp", 100, &feeds, produced_since, clock.clone()).await,
+        shop: mock("webshop", 500, &[], start, clock.clone()).await,
+        clock,
+        db: TempDb::new(test),
+    }
+}
+
+impl World {
+    async fn engine(&self, environment: &str, integrations: &str) -> (Engine, Arc<Store>) {
+        let yaml = format!(
+            "environment: {{ name: t, timezone: Europe/Amsterdam{environment} }}\n\
+             systems:\n  erp: {{ rate: 100/min, base_url: \"{}\" }}\n  webshop: {{ rate: 500/min, base_url: \"{}\" }}\n\
+             integrations:\n{integrations}",
+            self.erp.base_url(),
+            self.shop.base_url()
+        );
+        let config = pacer_config::parse(&yaml, "t.yaml").unwrap();
+        let store = self.db.open().await;
+        (
+            engine(&config, store.clone(), self.clock.clone(), "node"),
+            store,
+        )
+    }
+}
+
+fn at(minutes: i64) -> Timestamp {
+    midnight() + SignedDuration::from_mins(minutes)
+}
+
+/// Ledger states by job: minute (from midnight) → state.
+async fn ledger(store: &Store) -> BTreeMap<String, Vec<(i64, String)>> {
+    let mut by_job: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
+    for e in store.executions(0, 100_000).await.unwrap() {
+        let minute = (e.minute - midnight().as_millisecond()) / 60_000;
+        by_job.entry(e.job).or_default().push((minute, e.state));
+    }
+    by_job
+}
+
+/// An integration whose pull runs on `schedule`, by default for 300 items
+/// (three minutes at the ERP's 100/min).
+fn pull(name: &str, schedule: &str, extra: &str) -> String {
+    let items = if extra.contains("max_items") {
+        ""
+    } else {
+        ", max_items: 300"
+    };
+    format!(
+        "  {name}:\n    from: erp\n    to: webshop\n    volume: 1000/day\n    \
+         pull: {{ schedule: \"{schedule}\"{items}{extra} }}\n    \
+         push: {{ schedule: \"59 23 * * *\" }}\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_capacity_executions_wait_in_order_then_miss_their_deadline() {
+    let w = world("capacity").await;
+    // a runs 0:00-0:03 (300 items at 100/min); b waits; c gives up after 2 minutes.
+    let jobs = pull("a", "0 * * * *", "")
+        + &pull("b", "0 * * * *", "")
+        + &pull("c", "0 * * * *", ", deadline: 2m");
+    let (engine, store) = w.engine(", capacity: 1", &jobs).await;
+    engine.run(Some(at(30))).await.unwrap();
+    let states = ledger(&store).await;
+    assert_eq!(states["a.pull"], [(0, "succeeded".to_string())]);
+    assert_eq!(states["b.pull"], [(0, "succeeded".to_string())]);
+    assert_eq!(states["c.pull"], [(0, "missed".to_string())]);
+    let rows = store.executions(0, 100).await.unwrap();
+    let started = |job: &str| {
+        rows.iter()
+            .find(|e| e.job == job)
+            .and_then(|e| e.started_at)
+            .map(|s| (s - at(0).as_millisecond()) / 1000)
+    };
+    assert_eq!(started("a.pull"), Some(0));
+    assert!(
+        started("b.pull").unwrap() >= 120,
+        "b waited for a: {:?}",
+        started("b.pull")
+    );
+    let c = rows.iter().find(|e| e.job == "c.pull").unwrap();
+    assert_eq!(c.error.as_deref(), Some("no capacity within 2 min"));
+    let stats = engine.stats();
+    assert_eq!(stats.most_at_once, 1);
+    assert_eq!(stats.executions["c.pull"][&Outcome::Missed], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlap_skip_queue_one_and_allow() {
+    // Every minute, each run lasting three (300 items at the ERP's 100/min).
+    let w = world("overlap").await;
+    let (engine, store) = w
+        .engine(", capacity: 4", &pull("a", "* * * * *", ", overlap: skip"))
+        .await;
+    engine.run(Some(at(6))).await.unwrap();
+    let rows = ledger(&store).await;
+    let states: Vec<&str> = rows["a.pull"].iter().map(|(_, s)| s.as_str()).collect();
+    // Runs at 0 (until 0:02), skips 1 and 2, runs at 3, skips 4 and 5.
+    assert_eq!(
+        states,
+        [
+            "succeeded",
+            "skipped",
+            "skipped",
+            "succeeded",
+            "skipped",
+            "skipped"
+        ]
+    );
+
+    let w = world("queue_one").await;
+    let (engine, store) = w
+        .engine(
+            ", capacity: 4",
+            &pull("b", "* * * * *", ", overlap: queue_one"),
+        )
+        .await;
+    engine.run(Some(at(6))).await.unwrap();
+    let rows = ledger(&store).await;
+    let states: Vec<&str> = rows["b.pull"].iter().map(|(_, s)| s.as_str()).collect();
+    // 1 waits behind 0 and runs when it ends; 2 is skipped (one queued at most).
+    assert_eq!(states[0..3], ["succeeded", "succeeded", "skipped"]);
+
+    let w = world("allow").await;
+    let (engine, store) = w
+        .engine(", capacity: 4", &pull("c", "* * * * *", ", overlap: allow"))
+        .await;
+    engine.run(Some(at(3))).await.unwrap();
+    assert!(
+        ledger(&store).await["c.pull"]
+            .iter()
+            .all(|(_, s)| s == "succeeded")
+    );
+    assert!(
+        engine.stats().most_at_once >= 2,
+        "allow runs them side by side"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_downtime_catch_up_runs_latest_all_or_none() {
+    let w = world("catch_up").await;
+    let jobs = pull("a", "*/10 * * * *", ", max_items: 10, catch_up: latest")
+        + &pull(
+            "b",
+            "*/10 * * * *",
+            ", max_items: 10, catch_up: all, catch_up_window: 30m, catch_up_max: 2",
+        )
+        + &pull("c", "*/10 * * * *", ", max_items: 10");
+    let (engine, store) = w.engine(", capacity: 3", &jobs).await;
+    engine.run(Some(at(5))).await.unwrap(); // runs minute 0, then "the node dies"
+    drop(engine);
+    // Back at 1:05: minutes 0:10 … 1:00 were missed (six of them).
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(at(65)));
+    let w = World { clock, ..w };
+    let (engine, store2) = w.engine(", capacity: 3", &jobs).await;
+    engine.run(Some(at(66))).await.unwrap();
+    let rows = ledger(&store2).await;
+    let minutes = |job: &str| -> Vec<i64> { rows[job].iter().map(|(m, _)| *m).collect() };
+    assert_eq!(
+        minutes("a.pull"),
+        [0, 60],
+        "latest: once, for the latest missed minute"
+    );
+    assert_eq!(
+        minutes("b.pull"),
+        [0, 50, 60],
+        "all: within 30 min, at most 2"
+    );
+    assert_eq!(minutes("c.pull"), [0], "none: nothing");
+    drop(store);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paused_jobs_do_not_start_and_a_trigger_runs_one_now() {
+    let w = world("controls").await;
+    let jobs =
+        pull("a", "*/5 * * * *", ", max_items: 10") + &pull("b", "0 0 1 1 *", ", max_items: 10");
+    let (engine, store) = w.engine(", capacity: 2", &jobs).await;
+    store.set_paused("a.pull", true).await.unwrap();
+    store.trigger("b.pull", 0).await.unwrap();
+    engine.run(Some(at(11))).await.unwrap();
+    let rows = store.executions(0, 100).await.unwrap();
+    let a: Vec<_> = rows.iter().filter(|e| e.job == "a.pull").collect();
+    assert_eq!(a.len(), 3);
+    assert!(
+        a.iter()
+            .all(|e| e.state == "skipped" && e.error.as_deref() == Some("paused"))
+    );
+    let b: Vec<_> = rows.iter().filter(|e| e.job == "b.pull").collect();
+    assert_eq!(
+        b.len(),
+        1,
+        "the trigger ran b once, though it is not due for weeks"
+    );
+    assert_eq!(b[0].state, "succeeded");
+    store.set_paused("a.pull", false).await.unwrap();
+    engine.run(Some(at(16))).await.unwrap();
+    let resumed = store
+        .executions(at(15).as_millisecond(), 100)
+        .await
+        .unwrap();
+    assert_eq!(resumed[0].job, "a.pull");
+    assert_eq!(resumed[0].state, "succeeded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_starts_inside_a_maintenance_window() {
+    let w = world("maintenance").await;
+    // 00:10-00:30 Amsterdam every day.
+    let environment = ", capacity: 2, maintenance: [ { cron: \"10 0 * * *\", duration: 20m } ]";
+    let (engine, store) = w
+        .engine(environment, &pull("a", "*/5 * * * *", ", max_items: 10"))
+        .await;
+    engine.run(Some(at(40))).await.unwrap();
+    let rows = store.executions(0, 100).await.unwrap();
+    for e in &rows {
+        let minute = (e.minute - at(0).as_millisecond()) / 60_000;
+        if (10..30).contains(&minute) {
+            assert_eq!(e.state, "skipped", "minute {minute}");
+            assert!(
+                e.error
+                    .as_deref()
+                    .unwrap()
+                    .starts_with("maintenance 10 0 * * * for 20 min"),
+                "{:?}",
+                e.error
+            );
+        } else {
+            assert_eq!(e.state, "succeeded", "minute {minute}");
+        }
+    }
+    assert_eq!(rows.len(), 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_takes_no_new_executions() {
+    let w = world("stop").await;
+    let (engine, store) = w
+        .engine(", capacity: 2", &pull("a", "* * * * *", ", max_items: 10"))
+        .await;
+    let stopper = engine.clone();
+    // Stop from a task on the clock at 0:03:30. It starts once the scheduler
+    // has (`join!` polls in order), or the clock would jump there at once.
+    let (ran, stopped) = tokio::join!(engine.run(Some(at(60))), async {
+        w.clock
+            .spawn(Box::pin(async move {
+                stopper
+                    .clock()
+                    .sleep_until(at(3) + SignedDuration::from_secs(30))
+                    .await;
+                stopper.stop();
+            }))
+            .await
+    });
+    ran.unwrap();
+    stopped.unwrap();
+    assert_eq!(
+        store.executions(0, 100).await.unwrap().len(),
+        4,
+        "minutes 0-3 only"
+    );
+}
