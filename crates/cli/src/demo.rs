@@ -67,7 +67,9 @@ pub(crate) fn run(args: &DemoArgs, out: &mut impl Write) -> anyhow::Result<ExitC
                 .unwrap_or_default()
         );
         let until = duration.map(|d| clock.now() + d);
+        let server = runtime::serve(&engine, &args.listen).await?;
         runtime::run_until_signal(&engine, until).await?;
+        server.abort();
         summary(&config, &engine, &store, &mocks).await
     });
     let _ = std::fs::remove_dir_all(&dir);

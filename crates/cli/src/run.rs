@@ -49,7 +49,9 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             capacity = config.environment.capacity,
             "running"
         );
+        let server = runtime::serve(&engine, &args.listen).await?;
         runtime::run_until_signal(&engine, until).await?;
+        server.abort();
         Ok(ExitCode::SUCCESS)
     })
 }

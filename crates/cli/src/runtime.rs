@@ -48,6 +48,24 @@ pub(crate) fn duration(text: &str, flag: &str) -> Result<SignedDuration, Invalid
     }
 }
 
+/// Serves Pacer's HTTP surface for `engine` on `listen` in the background.
+pub(crate) async fn serve(
+    engine: &Engine,
+    listen: &str,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (choose another with --listen)"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "webhooks at http://{addr}/hooks/NAME");
+    let router = pacer_server::router(engine.clone());
+    Ok(tokio::spawn(async move {
+        if let Err(e) = pacer_server::serve(listener, router).await {
+            tracing::error!(error = %e, "the HTTP server stopped");
+        }
+    }))
+}
+
 /// Runs the engine until `until` or Ctrl-C / SIGTERM, after which running
 /// executions end at their next page or batch.
 pub(crate) async fn run_until_signal(

@@ -26,7 +26,14 @@ fn serve(name: &str, feeds: Vec<Feed>) -> impl std::future::Future<Output = Runn
 
 fn start(config: &std::path::Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_pacer"))
-        .args(["run", config.to_str().unwrap(), "--speed", "60"])
+        .args([
+            "run",
+            config.to_str().unwrap(),
+            "--speed",
+            "60",
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

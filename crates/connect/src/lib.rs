@@ -22,10 +22,12 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 pub use crate::{
     destination::{Destination, Outcome, Outgoing},
+    intake::{Intake, Refusal},
     source::{Page, PageRequest, Record, Rejected, Source},
 };
 
 mod destination;
+mod intake;
 mod jq;
 mod source;
 

@@ -41,7 +41,13 @@ async fn pipeline(store: Arc<Store>) -> Duration {
         volume_per_day: RECORDS as f64 * 24.0,
         total: Some(RECORDS),
     }];
-    let erp = mock("erp", feeds, start - SignedDuration::from_hours(1), clock.clone()).await;
+    let erp = mock(
+        "erp",
+        feeds,
+        start - SignedDuration::from_hours(1),
+        clock.clone(),
+    )
+    .await;
     let shop = mock("webshop", Vec::new(), start, clock.clone()).await;
     let yaml = format!(
         "environment: {{ capacity: 2 }}\n\
@@ -64,7 +70,12 @@ async fn pipeline(store: Arc<Store>) -> Duration {
     let engine = Engine::new(&config, &plan, store, clock, settings).unwrap();
     let began = Instant::now();
     let mut minutes = 1;
-    while shop.stats().accepted.get("prices").is_none_or(|a| a.distinct < RECORDS) {
+    while shop
+        .stats()
+        .accepted
+        .get("prices")
+        .is_none_or(|a| a.distinct < RECORDS)
+    {
         engine
             .run(Some(start + SignedDuration::from_mins(minutes)))
             .await
@@ -112,7 +123,9 @@ async fn postgres(tag: &str) -> Option<(StoreBuilder, String, String)> {
     let url = std::env::var("PACER_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
     let schema = format!("pacer_bench_{tag}_{}", std::process::id());
-    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await.ok()?;
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+        .await
+        .ok()?;
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
     )))
@@ -143,7 +156,12 @@ async fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let sqlite = |name: &str| format!("sqlite://{}", dir.join(name).display());
 
-    let store = Arc::new(StoreBuilder::new(&sqlite("pipeline.db")).open().await.unwrap());
+    let store = Arc::new(
+        StoreBuilder::new(&sqlite("pipeline.db"))
+            .open()
+            .await
+            .unwrap(),
+    );
     let piped = pipeline(store).await;
     let base = store_only(StoreBuilder::new(&sqlite("store.db")).open().await.unwrap()).await;
     println!(

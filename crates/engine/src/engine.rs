@@ -10,6 +10,7 @@ use std::{
 
 use jiff::{SignedDuration, Timestamp, tz::TimeZone};
 use pacer_config::{CatchUp, Config, JobPolicy, Maintenance, Overlap};
+use pacer_connect::{Intake, Refusal};
 use pacer_cron::Schedule;
 use pacer_plan::{JobKind, Plan};
 use pacer_store::{ExecutionState, Store};
@@ -46,6 +47,7 @@ pub(crate) struct Inner {
     pub(crate) capacity: u32,
     pub(crate) jobs: Vec<Arc<Job>>,
     pub(crate) maintenance: Vec<Maintenance>,
+    intakes: HashMap<String, Intake>,
     pub(crate) limits: Limits,
     pub(crate) counters: Counters,
     pub(crate) stopping: AtomicBool,
@@ -62,6 +64,37 @@ impl std::fmt::Debug for Inner {
             .field("capacity", &self.capacity)
             .field("jobs", &self.jobs.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// What a webhook delivery queued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Received {
+    /// Records queued as tasks.
+    pub queued: usize,
+    /// Records kept as rejected (no key).
+    pub rejected: usize,
+}
+
+/// Why a webhook delivery was not queued.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    /// No integration by that name receives webhooks.
+    #[error("no integration named {0:?} receives webhooks")]
+    NoWebhook(String),
+    /// The delivery itself was refused.
+    #[error("{}", describe(.0))]
+    Intake(Refusal),
+    /// The store failed; nothing was queued.
+    #[error("the store failed: {0}")]
+    Store(Error),
+}
+
+fn describe(refusal: &Refusal) -> String {
+    match refusal {
+        Refusal::Unauthorized => "missing or wrong X-Pacer-Secret header".into(),
+        Refusal::TooLarge { max_bytes } => format!("body larger than {max_bytes} bytes"),
+        Refusal::NotJson(reason) => format!("body is {reason}; kept as a rejected record"),
     }
 }
 
@@ -132,7 +165,9 @@ impl Engine {
                     .max((rate * f64::from(job.duration_minutes)).floor() as u64)
                     .max(1)
             });
-            let work = Work::new(job.kind, &job.integration, connection, flow)?;
+            let Some(work) = Work::new(job.kind, &job.integration, connection, flow)? else {
+                continue;
+            };
             let schedule = Schedule::parse_with_key(&job.schedule, &job.job).map_err(|e| {
                 Error::Config(format!("{}: schedule {:?}: {e}", job.job, job.schedule))
             })?;
@@ -150,6 +185,12 @@ impl Engine {
                 next_fire: Mutex::new(None),
             }));
         }
+        let mut intakes = HashMap::new();
+        for flow in &config.flows {
+            if let Some(webhook) = &flow.webhook {
+                intakes.insert(flow.integration.clone(), Intake::new(webhook)?);
+            }
+        }
         let limits = Limits::new(
             store.clone(),
             clock.clone(),
@@ -165,6 +206,7 @@ impl Engine {
                 capacity: environment.capacity,
                 jobs,
                 maintenance: config.maintenance.clone(),
+                intakes,
                 limits,
                 counters: Counters::default(),
                 stopping: AtomicBool::new(false),
@@ -215,6 +257,75 @@ impl Engine {
     /// The engine's clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock
+    }
+
+    /// Queues the records of a webhook delivery to `integration`: each element
+    /// of an array body, else the body. Records without a key, and a body that
+    /// is not JSON, are kept as rejected (dead) tasks with the reason.
+    ///
+    /// # Errors
+    ///
+    /// [`Refused`]: no such webhook, a wrong secret, too large, not JSON, or
+    /// the store failed (nothing was queued then).
+    pub async fn receive(
+        &self,
+        integration: &str,
+        body: &[u8],
+        secret: Option<&str>,
+    ) -> Result<Received, Refused> {
+        let inner = &self.inner;
+        let intake = inner
+            .intakes
+            .get(integration)
+            .ok_or_else(|| Refused::NoWebhook(integration.to_string()))?;
+        let now = inner.clock.now().as_millisecond();
+        let (records, rejected) = match intake.read(body, secret) {
+            Ok(read) => read,
+            Err(Refusal::NotJson(reason)) => {
+                let raw = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]);
+                inner
+                    .store
+                    .reject(integration, "webhook body", &raw, &reason, now)
+                    .await
+                    .map_err(|e| Refused::Store(e.into()))?;
+                return Err(Refused::Intake(Refusal::NotJson(reason)));
+            }
+            Err(refusal) => return Err(Refused::Intake(refusal)),
+        };
+        for r in &rejected {
+            inner
+                .store
+                .reject(integration, &r.key, &r.raw, &r.reason, now)
+                .await
+                .map_err(|e| Refused::Store(e.into()))?;
+        }
+        let tasks: Vec<pacer_store::NewTask> = records
+            .iter()
+            .map(|r| pacer_store::NewTask {
+                key: r.key.clone(),
+                payload: r.payload.clone(),
+            })
+            .collect();
+        inner
+            .store
+            .enqueue(integration, &tasks, None, now)
+            .await
+            .map_err(|e| Refused::Store(e.into()))?;
+        inner.counters.update(|s| {
+            let moved = s.moved.entry(integration.to_string()).or_default();
+            moved.queued += tasks.len() as u64;
+            moved.rejected += rejected.len() as u64;
+        });
+        tracing::info!(
+            integration,
+            queued = tasks.len(),
+            rejected = rejected.len(),
+            "webhook received"
+        );
+        Ok(Received {
+            queued: tasks.len(),
+            rejected: rejected.len(),
+        })
     }
 
     /// The jobs' names, in plan order.

@@ -19,8 +19,6 @@ const LEASE_MS: i64 = 5 * 60_000;
 pub(crate) enum Work {
     Pull(Box<Source>),
     Push(Destination),
-    /// The records come by webhook; the pull job has nothing to fetch.
-    Webhook,
 }
 
 impl Work {
@@ -29,13 +27,20 @@ impl Work {
         integration: &str,
         connection: &Connection,
         flow: &Flow,
-    ) -> Result<Work, Error> {
+    ) -> Result<Option<Work>, Error> {
         Ok(match kind {
-            JobKind::Pull if flow.webhook.is_some() => Work::Webhook,
-            JobKind::Pull => {
-                Work::Pull(Box::new(Source::new(integration, connection, &flow.pull)?))
-            }
-            JobKind::Push => Work::Push(Destination::new(integration, connection, &flow.push)?),
+            // The records come by webhook: the pull job has nothing to fetch.
+            JobKind::Pull if flow.webhook.is_some() => None,
+            JobKind::Pull => Some(Work::Pull(Box::new(Source::new(
+                integration,
+                connection,
+                &flow.pull,
+            )?))),
+            JobKind::Push => Some(Work::Push(Destination::new(
+                integration,
+                connection,
+                &flow.push,
+            )?)),
         })
     }
 }
@@ -131,10 +136,6 @@ impl Inner {
         let ran = match &job.work {
             Work::Pull(source) => self.pull(job, source, &mut slot).await,
             Work::Push(destination) => self.push(job, destination, &execution, &mut slot).await,
-            Work::Webhook => Ok(Ran {
-                items: 0,
-                error: None,
-            }),
         };
         self.counters.ended();
         // The slot goes back even when the work failed.

@@ -39,8 +39,9 @@ use pacer_store::RetryPolicy;
 
 pub use crate::{
     clock::{BoxFuture, Clock, RealClock, ScaledClock, VirtualClock},
-    engine::Engine,
+    engine::{Engine, Received, Refused},
 };
+pub use pacer_connect::Refusal;
 
 mod clock;
 mod engine;
