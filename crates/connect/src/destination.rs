@@ -107,12 +107,43 @@ impl Destination {
         self.inner.batch
     }
 
-    /// Delivers `tasks`; one outcome per task, in order.
+    /// Delivers `tasks`; one outcome per task, in order. Once the destination
+    /// answers 429, nothing more is sent: the rest come back as throttled
+    /// retries with its `Retry-After`.
     pub async fn deliver(&self, tasks: &[Outgoing], now: jiff::Timestamp) -> Vec<Outcome> {
         let mut outcomes = vec![None; tasks.len()];
         let mut requests = tokio::task::JoinSet::new();
+        let mut throttled: Option<Outcome> = None;
+        let settle = |outcomes: &mut [Option<Outcome>],
+                      joined: Result<(Vec<usize>, Outcome), tokio::task::JoinError>,
+                      throttled: &mut Option<Outcome>| {
+            if let Ok((done, outcome)) = joined {
+                if let Outcome::Retry {
+                    throttled: true,
+                    retry_after_ms,
+                    ..
+                } = &outcome
+                {
+                    throttled.get_or_insert(Outcome::Retry {
+                        error: "not sent: the destination asked to slow down (429)".into(),
+                        retry_after_ms: *retry_after_ms,
+                        throttled: true,
+                    });
+                }
+                assign(outcomes, done, &outcome);
+            }
+        };
         for (chunk_index, chunk) in tasks.chunks(self.inner.batch).enumerate() {
             let first = chunk_index * self.inner.batch;
+            while requests.len() >= IN_FLIGHT {
+                if let Some(joined) = requests.join_next().await {
+                    settle(&mut outcomes, joined, &mut throttled);
+                }
+            }
+            if let Some(held) = &throttled {
+                assign(&mut outcomes, (first..first + chunk.len()).collect(), held);
+                continue;
+            }
             let mut bodies = Vec::new();
             let mut members = Vec::new();
             for (i, task) in chunk.iter().enumerate() {
@@ -130,20 +161,13 @@ impl Destination {
             let ids: Vec<i64> = members.iter().map(|&i| tasks[i].id).collect();
             let path_source = tasks[members[0]].payload.clone();
             let this = self.clone();
-            while requests.len() >= IN_FLIGHT {
-                if let Some(Ok((done, outcome))) = requests.join_next().await {
-                    assign(&mut outcomes, done, &outcome);
-                }
-            }
             requests.spawn(async move {
                 let outcome = this.send(&ids, &path_source, bodies, now).await;
                 (members, outcome)
             });
         }
         while let Some(joined) = requests.join_next().await {
-            if let Ok((done, outcome)) = joined {
-                assign(&mut outcomes, done, &outcome);
-            }
+            settle(&mut outcomes, joined, &mut throttled);
         }
         outcomes
             .into_iter()

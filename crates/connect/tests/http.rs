@@ -227,6 +227,28 @@ async fn over_the_rate_the_rest_is_told_to_come_back() {
     );
     assert!(outcomes.iter().any(|o| matches!(o,
         Outcome::Retry { throttled: true, retry_after_ms: Some(ms), .. } if *ms > 0)));
+
+    // Told to slow down, it stops sending: only what was already in flight went.
+    let shop = mock(0.0, Some(5)).await;
+    let mut config = config;
+    config.connections[1].base_url = Some(shop.base_url());
+    let outcomes = destination(&config)
+        .deliver(&outgoing(40), Timestamp::now())
+        .await;
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == Outcome::Delivered)
+            .count(),
+        5
+    );
+    assert!(
+        shop.stats().requests < 40,
+        "{} requests",
+        shop.stats().requests
+    );
+    assert!(outcomes.iter().any(|o| matches!(o,
+        Outcome::Retry { error, .. } if error.starts_with("not sent"))));
 }
 
 #[tokio::test]

@@ -164,3 +164,114 @@ async fn a_destination_that_refuses_a_record_sends_it_to_the_dead_letters_with_t
     );
     assert_eq!(shop.stats().accepted["prices"].distinct, 50);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_slows_every_job_that_talks_to_the_system() {
+    let start = midnight();
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start - SignedDuration::from_mins(30)));
+    let feeds = [("a", 35_000.0, None), ("b", 35_000.0, None)];
+    let erp = mock(
+        "erp",
+        100,
+        &feeds,
+        start - SignedDuration::from_hours(1),
+        clock.clone(),
+    )
+    .await;
+    let shop = mock("webshop", 500, &[], start, clock.clone()).await;
+    // a pushes one record at 0:00 and is told to come back in 5 minutes;
+    // b, due at 0:01, must wait for the same webshop.
+    let both = "  a:\n    from: erp\n    to: webshop\n    volume: 35000/day\n    \
+                push: { schedule: \"0 * * * *\", max_items: 1 }\n  \
+                b:\n    from: erp\n    to: webshop\n    volume: 35000/day\n    \
+                push: { schedule: \"1 * * * *\", max_items: 20 }\n";
+    let config = config(&erp, &shop, 4, both);
+    let db = TempDb::new("throttle");
+    let store = db.open().await;
+    let engine = engine(&config, store.clone(), clock.clone(), "node-a");
+    // Half an hour of pulls fills both queues before the pushes start.
+    shop.inject(Fault {
+        status: 429,
+        retry_after: Some(300),
+        ..Fault::default()
+    });
+    engine
+        .run(Some(start + SignedDuration::from_mins(10)))
+        .await
+        .unwrap();
+    let stats = shop.stats();
+    let midnight_ms = start.as_millisecond();
+    let accepted_at = |minute: i64| {
+        stats
+            .by_minute
+            .get(&(midnight_ms + minute * 60_000))
+            .copied()
+            .unwrap_or(0)
+    };
+    // b delivered nothing while the webshop asked for quiet, though due at 0:01.
+    for minute in 0..5 {
+        assert_eq!(
+            accepted_at(minute),
+            0,
+            "minute {minute}: {:?}",
+            stats.by_minute
+        );
+    }
+    let after: u64 = (5..10).map(accepted_at).sum();
+    assert_eq!(
+        after, 20,
+        "b delivered when it was over: {:?}",
+        stats.by_minute
+    );
+    assert_eq!(
+        stats.rate_limited + stats.faults,
+        1,
+        "one 429, no more asked"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_whose_pages_loop_is_stopped_not_followed_forever() {
+    let start = midnight();
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start));
+    let erp = mock(
+        "erp",
+        100,
+        &[("prices", 35_000.0, None)],
+        start,
+        clock.clone(),
+    )
+    .await;
+    let shop = mock("webshop", 500, &[], start, clock.clone()).await;
+    let looping = r#"{"items": [{"key": "k1", "updated_at": "2026-11-27T00:00:00Z"}], "next_page_token": "again"}"#;
+    erp.inject(Fault {
+        status: 200,
+        count: 3,
+        body: Some(looping.into()),
+        ..Fault::default()
+    });
+    let config = config(&erp, &shop, 2, PRICES);
+    let db = TempDb::new("loop");
+    let store = db.open().await;
+    let engine = engine(&config, store.clone(), clock.clone(), "node-a");
+    engine
+        .run(Some(start + SignedDuration::from_mins(1)))
+        .await
+        .unwrap();
+    let pull = store
+        .executions(0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.job == "prices.pull")
+        .unwrap();
+    assert_eq!(pull.state, "failed");
+    let error = pull.error.unwrap();
+    assert!(error.contains(r#"page Token("again") twice"#), "{error}");
+    // What was read is kept: the record is queued and the cursor moved.
+    assert_eq!(store.count("prices", TaskStatus::New).await.unwrap(), 1);
+    assert_eq!(
+        store.cursor("prices").await.unwrap().as_deref(),
+        Some("2026-11-27T00:00:00Z")
+    );
+}

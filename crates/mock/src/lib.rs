@@ -117,6 +117,8 @@ pub struct Stats {
     pub faults: u64,
     /// The most items served or accepted in any one minute.
     pub max_per_minute: u64,
+    /// Items served or accepted per minute, by the minute's start (Unix ms).
+    pub by_minute: BTreeMap<i64, u64>,
     /// Per entity produced.
     pub feeds: BTreeMap<String, FeedStats>,
     /// Per entity delivered to it.
@@ -268,6 +270,11 @@ impl Shared {
             rate_limited: counts.rate_limited,
             faults: counts.faults,
             max_per_minute: counts.by_minute.values().copied().max().unwrap_or(0),
+            by_minute: counts
+                .by_minute
+                .iter()
+                .map(|(&minute, &items)| (minute * 60_000, items))
+                .collect(),
             feeds: self
                 .system
                 .feeds
@@ -296,9 +303,9 @@ impl Shared {
         }
     }
 
-    /// Counts a request; answers a queued fault or a 429 instead when due.
-    /// `items` is what the request would serve or deliver.
-    async fn admit(&self, items: u64) -> Result<(), Response> {
+    /// Counts a request and answers the next queued fault instead, if any:
+    /// first, before the request is even read, as a failing system would.
+    async fn fault(&self) -> Option<Response> {
         let fault = {
             let mut counts = self.counts();
             counts.requests += 1;
@@ -328,8 +335,13 @@ impl Shared {
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             }
-            return Err(response);
+            return Some(response);
         }
+        None
+    }
+
+    /// Answers 429 when `items` more would exceed this minute's rate; else counts them.
+    fn admit(&self, items: u64) -> Option<Response> {
         let now = self.now_ms();
         let minute = now.div_euclid(60_000);
         let mut counts = self.counts();
@@ -347,10 +359,10 @@ impl Shared {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-            return Err(response);
+            return Some(response);
         }
         *counts.by_minute.entry(minute).or_default() += items;
-        Ok(())
+        None
     }
 }
 
@@ -381,6 +393,9 @@ async fn changes(
     Path(entity): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Response {
+    if let Some(response) = shared.fault().await {
+        return response;
+    }
     let Some(feed) = shared.system.feeds.iter().find(|f| f.entity == entity) else {
         return error(StatusCode::NOT_FOUND, format!("no feed named {entity:?}"));
     };
@@ -417,7 +432,7 @@ async fn changes(
     let last = feed.produced(start, now);
     let to = last.min(from.saturating_add(limit - 1));
     let count = if to >= from { to - from + 1 } else { 0 };
-    if let Err(response) = shared.admit(count).await {
+    if let Some(response) = shared.admit(count) {
         return response;
     }
     *shared.counts().served.entry(entity.clone()).or_default() += count;
@@ -476,6 +491,9 @@ async fn accept(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Response {
+    if let Some(response) = shared.fault().await {
+        return response;
+    }
     let value: Value = match serde_json::from_slice(body) {
         Ok(value) => value,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("body is not JSON: {e}")),
@@ -503,7 +521,7 @@ async fn accept(
             }
         }
     }
-    if let Err(response) = shared.admit(records.len() as u64).await {
+    if let Some(response) = shared.admit(records.len() as u64) {
         return response;
     }
     let idempotency = headers
