@@ -392,3 +392,54 @@ fn run_refuses_a_config_it_cannot_run() {
     assert!(stderr(&out).contains("--for \"soon\""), "{}", stderr(&out));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn run_logs_each_execution_as_json_and_never_a_secret() {
+    let dir = std::env::temp_dir().join(format!("pacer-cli-logs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("logs.yaml");
+    // Nothing listens on port 9: every pull fails to connect, and says so.
+    let yaml = "systems:\n  erp: { rate: 100/min, base_url: \"http://127.0.0.1:9\", auth: { bearer: \"${PACER_LOG_TEST_TOKEN}\" } }\n  \
+                shop: { rate: 100/min, base_url: \"http://127.0.0.1:9\" }\nintegrations:\n  \
+                prices: { from: erp, to: shop, volume: 100/day, pull: { schedule: \"* * * * *\", timeout: 200ms } }\n";
+    std::fs::write(&file, yaml).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pacer"))
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--for",
+            "3m",
+            "--speed",
+            "60",
+        ])
+        .args(["--log-format", "json", "--listen", "127.0.0.1:0"])
+        .env("PACER_LOG_TEST_TOKEN", "tok-3f9a-secret")
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = stderr(&out);
+    assert!(!log.contains("tok-3f9a-secret"), "{log}");
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let ended: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["fields"]["message"] == "execution ended")
+        .collect();
+    assert!(ended.len() >= 2, "{log}");
+    let first = &ended[0]["fields"];
+    assert_eq!(first["job"], "prices.pull");
+    assert_eq!(first["outcome"], "failed");
+    assert!(
+        first["error"]
+            .as_str()
+            .unwrap()
+            .contains("could not connect"),
+        "{first}"
+    );
+    for field in ["minute", "waited_ms", "duration_ms", "items"] {
+        assert!(!first[field].is_null(), "{field} in {first}");
+    }
+}

@@ -254,6 +254,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_scaled_clock_runs_schedule_time_faster() {
+        // At 600× a scheduled minute is a tenth of a real second.
+        let clock = ScaledClock::new(at(0), 600.0);
+        let real = Instant::now();
+        clock.sleep_until(at(1)).await;
+        let elapsed = real.elapsed();
+        assert!(clock.now() >= at(1));
+        assert!(elapsed >= Duration::from_millis(95), "{elapsed:?}");
+        assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+        // A past instant does not wait.
+        let real = Instant::now();
+        clock.sleep_until(at(0)).await;
+        assert!(real.elapsed() < Duration::from_millis(50));
+    }
+
+    #[tokio::test]
     async fn time_holds_still_while_a_task_works() {
         let clock = VirtualClock::new(at(0));
         let (a, b) = (clock.clone(), clock.clone());
