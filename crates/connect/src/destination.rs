@@ -8,7 +8,7 @@ use reqwest::{Method, header::HeaderMap};
 use crate::{
     Error, base_url, client, encode_segment, excerpt, headers,
     jq::{self, Jq},
-    retry_after, transport_error,
+    method, retry_after, transport_error,
 };
 
 /// A claimed task to deliver.
@@ -83,11 +83,7 @@ impl Destination {
         push: &Push,
     ) -> Result<Destination, Error> {
         let origin = format!("integrations.{integration}.push.request");
-        let method =
-            Method::from_bytes(push.request.method.as_bytes()).map_err(|_| Error::Config {
-                origin: origin.clone(),
-                message: format!("{:?} is not an HTTP method", push.request.method),
-            })?;
+        let method = method(&push.request, &origin)?;
         Ok(Destination {
             inner: Arc::new(Inner {
                 integration: integration.to_string(),

@@ -6,7 +6,7 @@ use crate::{
     Error,
     jq::{self, Jq},
     resolve,
-    source::{Record, Rejected},
+    source::{Record, Rejected, keyed},
 };
 
 /// Why a webhook delivery was refused.
@@ -84,23 +84,15 @@ impl Intake {
         let mut records = Vec::new();
         let mut rejected = Vec::new();
         for (n, value) in values.iter().enumerate() {
-            let raw = value.to_string();
-            match self.key.first(value) {
-                Ok(Some(key)) => records.push(Record {
-                    key: jq::text_of(&key),
-                    payload: raw,
+            match keyed(&self.key, value, || {
+                format!("record {} of the webhook", n + 1)
+            }) {
+                Ok(key) => records.push(Record {
+                    key,
+                    payload: value.to_string(),
                     cursor: None,
                 }),
-                Ok(None) => rejected.push(Rejected {
-                    key: format!("record {} of the webhook", n + 1),
-                    raw,
-                    reason: format!("no key: {:?} gave null", self.key),
-                }),
-                Err(e) => rejected.push(Rejected {
-                    key: format!("record {} of the webhook", n + 1),
-                    raw,
-                    reason: format!("no key: {:?} failed: {e}", self.key),
-                }),
+                Err(r) => rejected.push(r),
             }
         }
         Ok((records, rejected))

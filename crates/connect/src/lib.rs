@@ -142,6 +142,13 @@ fn headers(
     Ok(headers)
 }
 
+fn method(request: &pacer_config::Request, origin: &str) -> Result<reqwest::Method, Error> {
+    reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| Error::Config {
+        origin: origin.to_string(),
+        message: format!("{:?} is not an HTTP method", request.method),
+    })
+}
+
 fn base_url(connection: &Connection, origin: &str) -> Result<String, Error> {
     connection.base_url.clone().ok_or_else(|| Error::Config {
         origin: origin.to_string(),

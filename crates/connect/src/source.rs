@@ -9,7 +9,7 @@ use reqwest::{Method, Url, header::HeaderMap};
 use crate::{
     Error, base_url, client, excerpt, headers,
     jq::{self, Jq},
-    retry_after, transport_error,
+    method, retry_after, transport_error,
 };
 
 /// Which page to fetch.
@@ -104,11 +104,7 @@ impl Source {
     /// system without a `base_url`.
     pub fn new(integration: &str, connection: &Connection, pull: &Pull) -> Result<Source, Error> {
         let origin = format!("integrations.{integration}.pull.request");
-        let method =
-            Method::from_bytes(pull.request.method.as_bytes()).map_err(|_| Error::Config {
-                origin: origin.clone(),
-                message: format!("{:?} is not an HTTP method", pull.request.method),
-            })?;
+        let method = method(&pull.request, &origin)?;
         let paging = match &pull.paginate {
             Paginate::Next { token, param } => Paging::Next {
                 token: Jq::compile(token)?,
@@ -230,24 +226,10 @@ impl Source {
         })?;
         let mut page = Page::default();
         for (n, value) in values.iter().enumerate() {
-            let raw = value.to_string();
-            let place = format!("record {} of the page", n + 1);
-            let key = match self.key.first(value) {
-                Ok(Some(key)) => jq::text_of(&key),
-                Ok(None) => {
-                    page.rejected.push(Rejected {
-                        key: place,
-                        raw,
-                        reason: format!("no key: {:?} gave null", self.key),
-                    });
-                    continue;
-                }
-                Err(e) => {
-                    page.rejected.push(Rejected {
-                        key: place,
-                        raw,
-                        reason: format!("no key: {:?} failed: {e}", self.key),
-                    });
+            let key = match keyed(&self.key, value, || format!("record {} of the page", n + 1)) {
+                Ok(key) => key,
+                Err(rejected) => {
+                    page.rejected.push(rejected);
                     continue;
                 }
             };
@@ -264,7 +246,7 @@ impl Source {
             }
             page.records.push(Record {
                 key,
-                payload: raw,
+                payload: value.to_string(),
                 cursor,
             });
         }
@@ -288,6 +270,21 @@ impl Source {
         };
         Ok(page)
     }
+}
+
+/// A record's key by `key`, or the record rejected with the reason; `place`
+/// names a record without a key (`record 3 of the page`).
+pub(crate) fn keyed(key: &Jq, value: &Val, place: impl Fn() -> String) -> Result<String, Rejected> {
+    let reason = match key.first(value) {
+        Ok(Some(found)) => return Ok(jq::text_of(&found)),
+        Ok(None) => format!("no key: {key:?} gave null"),
+        Err(e) => format!("no key: {key:?} failed: {e}"),
+    };
+    Err(Rejected {
+        key: place(),
+        raw: value.to_string(),
+        reason,
+    })
 }
 
 /// Whether cursor `a` comes after `b`: as numbers when both are, else as text

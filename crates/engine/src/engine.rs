@@ -404,19 +404,26 @@ impl Inner {
     async fn hold(&self, job: &Job, minute: i64, why: &str) -> Result<(), Error> {
         let now = self.clock.now().as_millisecond();
         if self.store.record_due(&job.name, minute, now).await? {
-            self.store
-                .set_execution(
-                    &job.name,
-                    minute,
-                    ExecutionState::Skipped,
-                    now,
-                    0,
-                    Some(why),
-                )
-                .await?;
-            self.count(job, Outcome::Skipped);
-            tracing::info!(job = %job.name, minute = %self.show(minute), outcome = "skipped", "not started: {why}");
+            self.skip(job, minute, why).await?;
         }
+        Ok(())
+    }
+
+    /// Marks a recorded minute skipped, counts and logs it.
+    async fn skip(&self, job: &Job, minute: i64, why: &str) -> Result<(), Error> {
+        let now = self.clock.now().as_millisecond();
+        self.store
+            .set_execution(
+                &job.name,
+                minute,
+                ExecutionState::Skipped,
+                now,
+                0,
+                Some(why),
+            )
+            .await?;
+        self.count(job, Outcome::Skipped);
+        tracing::info!(job = %job.name, minute = %self.show(minute), outcome = "skipped", "not started: {why}");
         Ok(())
     }
 
@@ -515,18 +522,8 @@ impl Inner {
             }
         };
         let Some(queued) = queued else {
-            self.store
-                .set_execution(
-                    &job.name,
-                    minute,
-                    ExecutionState::Skipped,
-                    now,
-                    0,
-                    Some("still running"),
-                )
+            self.skip(job, minute, "the previous execution is still running")
                 .await?;
-            self.count(job, Outcome::Skipped);
-            tracing::info!(job = %job.name, minute = %self.show(minute), outcome = "skipped", "the previous execution is still running");
             return Ok(None);
         };
         let inner = self.clone();
