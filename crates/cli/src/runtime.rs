@@ -66,21 +66,42 @@ pub(crate) async fn serve(
     }))
 }
 
+/// How long running executions get to finish after Ctrl-C or SIGTERM.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Runs the engine until `until` or Ctrl-C / SIGTERM, after which running
-/// executions end at their next page or batch.
+/// executions end at their next page or batch — within [`SHUTDOWN_GRACE`];
+/// past it Pacer exits anyway and their leases return the work to the queue.
 pub(crate) async fn run_until_signal(
     engine: &Engine,
     until: Option<Timestamp>,
 ) -> anyhow::Result<()> {
+    let (stopped, on_stop) = tokio::sync::oneshot::channel::<()>();
     let stopper = engine.clone();
     let signals = tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("stopping: no new executions; running ones finish their page or batch");
         stopper.stop();
+        let _ = stopped.send(());
     });
-    let result = engine.run(until).await;
+    let grace = async {
+        match on_stop.await {
+            Ok(()) => tokio::time::sleep(SHUTDOWN_GRACE).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    let result = tokio::select! {
+        result = engine.run(until) => result.context("the engine stopped"),
+        () = grace => {
+            tracing::warn!(
+                grace_s = SHUTDOWN_GRACE.as_secs(),
+                "executions still running at the end of the grace period; their leases return their work to the queue"
+            );
+            Ok(())
+        }
+    };
     signals.abort();
-    result.context("the engine stopped")
+    result
 }
 
 async fn shutdown_signal() {

@@ -443,3 +443,39 @@ fn run_logs_each_execution_as_json_and_never_a_secret() {
         assert!(!first[field].is_null(), "{field} in {first}");
     }
 }
+
+#[test]
+fn sigterm_stops_run_cleanly() {
+    let dir = std::env::temp_dir().join(format!("pacer-cli-term-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("term.yaml");
+    let yaml = "systems:\n  erp: { rate: 100/min, base_url: \"http://127.0.0.1:9\" }\n  \
+                shop: { rate: 100/min, base_url: \"http://127.0.0.1:9\" }\nintegrations:\n  \
+                prices: { from: erp, to: shop, volume: 100/day, pull: { schedule: \"* * * * *\", timeout: 200ms } }\n";
+    std::fs::write(&file, yaml).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_pacer"))
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--speed",
+            "60",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let the engine run a scheduled minute or two, then ask it to stop.
+    std::thread::sleep(std::time::Duration::from_millis(2_500));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(out.status.success(), "exit {:?}", out.status);
+    let log = String::from_utf8(out.stderr).unwrap();
+    assert!(log.contains("execution ended"), "{log}");
+    assert!(log.contains("stopping: no new executions"), "{log}");
+}
