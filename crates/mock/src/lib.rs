@@ -115,9 +115,10 @@ pub struct Stats {
     pub rate_limited: u64,
     /// Requests answered with a queued fault.
     pub faults: u64,
-    /// The most items served or accepted in any one minute.
+    /// The most items asked for in any one minute — served or accepted, or
+    /// refused with 429 — so a client that oversteps the rate shows here.
     pub max_per_minute: u64,
-    /// Items served or accepted per minute, by the minute's start (Unix ms).
+    /// Items asked for per minute (as `max_per_minute`), by the minute's start (Unix ms).
     pub by_minute: BTreeMap<i64, u64>,
     /// Per entity produced.
     pub feeds: BTreeMap<String, FeedStats>,
@@ -152,7 +153,10 @@ struct Counts {
     requests: u64,
     rate_limited: u64,
     faults: u64,
+    /// Items asked for, per minute.
     by_minute: HashMap<i64, u64>,
+    /// Items served or accepted, per minute: what the rate limits.
+    admitted_by_minute: HashMap<i64, u64>,
     served: HashMap<String, u64>,
     accepted: HashMap<String, Accepted>,
     faults_queued: VecDeque<Fault>,
@@ -345,7 +349,8 @@ impl Shared {
         let now = self.now_ms();
         let minute = now.div_euclid(60_000);
         let mut counts = self.counts();
-        let used = counts.by_minute.get(&minute).copied().unwrap_or(0);
+        *counts.by_minute.entry(minute).or_default() += items;
+        let used = counts.admitted_by_minute.get(&minute).copied().unwrap_or(0);
         if let Some(limit) = self.system.rate_per_minute
             && used + items > u64::from(limit)
         {
@@ -361,7 +366,7 @@ impl Shared {
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
             return Some(response);
         }
-        *counts.by_minute.entry(minute).or_default() += items;
+        *counts.admitted_by_minute.entry(minute).or_default() += items;
         None
     }
 }
