@@ -294,3 +294,79 @@ async fn stop_takes_no_new_executions() {
         "minutes 0-3 only"
     );
 }
+
+/// Runs `schedules` (one integration each) through a night in Amsterdam and
+/// returns, per job, the UTC instants it ran at and those pacer-cron gives.
+async fn night(
+    test: &str,
+    from: &str,
+    hours: i64,
+    schedules: &[(&str, &str)],
+) -> Vec<(Vec<Timestamp>, Vec<Timestamp>)> {
+    let start: Timestamp = from.parse().unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start));
+    let feeds: Vec<(&str, f64, Option<u64>)> =
+        schedules.iter().map(|(n, _)| (*n, 1_000.0, None)).collect();
+    let w = World {
+        erp: mock("erp", 100, &feeds, start, clock.clone()).await,
+        shop: mock("webshop", 500, &[], start, clock.clone()).await,
+        clock,
+        db: TempDb::new(test),
+    };
+    let jobs: String = schedules
+        .iter()
+        .map(|(name, schedule)| pull(name, schedule, ", max_items: 10"))
+        .collect();
+    let (engine, store) = w.engine(", capacity: 4", &jobs).await;
+    let end = start + SignedDuration::from_hours(hours);
+    engine.run(Some(end)).await.unwrap();
+    let rows = store.executions(0, 10_000).await.unwrap();
+    let zone = jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap();
+    schedules
+        .iter()
+        .map(|(name, schedule)| {
+            let ran: Vec<Timestamp> = rows
+                .iter()
+                .filter(|e| e.job == format!("{name}.pull"))
+                .map(|e| Timestamp::from_millisecond(e.minute).unwrap())
+                .collect();
+            let cron = pacer_cron::Schedule::parse(schedule).unwrap();
+            let mut due = Vec::new();
+            let mut at = start - SignedDuration::from_millis(1);
+            while let Some(next) = cron.next_after(at, &zone).map(|z| z.timestamp()) {
+                if next >= end {
+                    break;
+                }
+                due.push(next);
+                at = next;
+            }
+            (ran, due)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daylight_saving_nights_run_what_cron_says() {
+    // Spring forward (02:00 → 03:00) and fall back (03:00 → 02:00) in Amsterdam.
+    for (test, from, fixed_runs, wall_runs) in [
+        ("dst_spring", "2026-03-28T23:00:00Z", 1, 12),
+        ("dst_fall", "2026-10-24T22:00:00Z", 1, 12),
+    ] {
+        let nights = night(
+            test,
+            from,
+            6,
+            &[("fixed", "30 2 * * *"), ("wall", "*/30 * * * *")],
+        )
+        .await;
+        for (ran, due) in &nights {
+            assert_eq!(ran, due, "{test}");
+        }
+        assert_eq!(
+            nights[0].0.len(),
+            fixed_runs,
+            "{test}: a fixed-time job runs once"
+        );
+        assert_eq!(nights[1].0.len(), wall_runs, "{test}: */30 over the night");
+    }
+}
