@@ -506,10 +506,13 @@ impl Inner {
         if !self.store.record_due(&job.name, minute, now).await? {
             return Ok(None);
         }
+        // Running on another node counts too: its slot names the job.
+        let elsewhere =
+            job.policy.overlap != Overlap::Allow && self.store.running(&job.name, now).await?;
         let queued = {
             let mut state = job.state.lock().unwrap_or_else(|e| e.into_inner());
             let (running, queued) = &mut *state;
-            match (job.policy.overlap, *running > 0) {
+            match (job.policy.overlap, *running > 0 || elsewhere) {
                 (_, false) | (Overlap::Allow, true) => {
                     *running += 1;
                     Some(false)
@@ -531,14 +534,18 @@ impl Inner {
         let mut place = (!queued).then(|| self.queue_for_capacity(minute));
         Ok(Some(self.clock.spawn(Box::pin(async move {
             if queued {
-                // Wait for the running one, then take its place.
+                // Wait for the running one, here or elsewhere, then take its place.
                 loop {
-                    let next = inner.clock.now() + SignedDuration::from_secs(1);
-                    inner.clock.sleep_until(next).await;
-                    let mut state = job.state.lock().unwrap_or_else(|e| e.into_inner());
-                    if state.0 == 0 {
-                        *state = (1, false);
-                        break;
+                    let now = inner.clock.now();
+                    inner.clock.sleep_until(now + SignedDuration::from_secs(1)).await;
+                    let idle_here = job.state.lock().unwrap_or_else(|e| e.into_inner()).0 == 0;
+                    let now_ms = inner.clock.now().as_millisecond();
+                    if idle_here && !inner.store.running(&job.name, now_ms).await.unwrap_or(true) {
+                        let mut state = job.state.lock().unwrap_or_else(|e| e.into_inner());
+                        if state.0 == 0 {
+                            *state = (1, false);
+                            break;
+                        }
                     }
                 }
             }

@@ -141,6 +141,30 @@ async fn overlap_skip_queue_one_and_allow() {
         ]
     );
 
+    // Two nodes on one store: a run on one is seen by the other.
+    let w = world("overlap_nodes").await;
+    let job = pull("a", "* * * * *", ", overlap: skip");
+    let ((one, store), (two, _)) = (
+        w.engine(", capacity: 4", &job).await,
+        w.engine(", capacity: 4", &job).await,
+    );
+    let (ran_one, ran_two) = tokio::join!(one.run(Some(at(6))), two.run(Some(at(6))));
+    ran_one.unwrap();
+    ran_two.unwrap();
+    let rows = ledger(&store).await;
+    let states: Vec<&str> = rows["a.pull"].iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(
+        states,
+        [
+            "succeeded",
+            "skipped",
+            "skipped",
+            "succeeded",
+            "skipped",
+            "skipped"
+        ]
+    );
+
     let w = world("queue_one").await;
     let (engine, store) = w
         .engine(

@@ -664,6 +664,21 @@ impl Postgres {
         Ok(done.rows_affected() == 1)
     }
 
+    pub(crate) async fn running(&self, job: &str, now: i64) -> Result<bool, Error> {
+        // A prefix compare, not LIKE: job names may hold `_`, a LIKE wildcard.
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM slots
+             WHERE holder IS NOT NULL AND lease_until >= $2
+               AND substr(execution, 1, length($1) + 1) = $1 || '@'",
+        )
+        .bind(job)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(Error::database(format!("checking whether {job} runs")))?;
+        Ok(n > 0)
+    }
+
     pub(crate) async fn slots_in_use(&self, capacity: u32, now: i64) -> Result<u32, Error> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM slots WHERE slot < $1 AND holder IS NOT NULL AND lease_until >= $2",

@@ -221,6 +221,12 @@ impl Store {
         dispatch!(self, b => b.executions(since, limit).await)
     }
 
+    /// Whether an execution of `job` holds a live capacity slot on any node
+    /// (slots name their execution `job@minute`).
+    pub async fn running(&self, job: &str, now: i64) -> Result<bool, Error> {
+        dispatch!(self, b => b.running(job, now).await)
+    }
+
     /// The latest minute recorded for `job`, to find what was missed while no node ran.
     pub async fn last_due(&self, job: &str) -> Result<Option<i64>, Error> {
         dispatch!(self, b => b.last_due(job).await)
