@@ -40,15 +40,16 @@ pub(crate) fn run(args: &MockArgs) -> anyhow::Result<ExitCode> {
     let (name, listen, rate, feeds) = defaults(args.system);
     let listen = args.listen.as_deref().unwrap_or(listen).to_string();
     let rate = match &args.rate {
-        Some(text) => per_minute(text)
-            .ok_or_else(|| InvalidInput(format!("error: --rate {text:?}: expected \"<number>/min\", \"<number>/s\" or \"<number>/h\"")))?,
+        Some(text) => pacer_config::parse_rate(text)
+            .map(|r| (r.items_per_minute().floor() as u32).max(1))
+            .map_err(|expected| {
+                InvalidInput(format!("error: --rate {text:?}: expected {expected}"))
+            })?,
         None => rate,
     };
     let volume = match &args.volume {
-        Some(text) => Some(per_day(text).ok_or_else(|| {
-            InvalidInput(format!(
-                "error: --volume {text:?}: expected \"<number>/day\" or \"<number>/hour\""
-            ))
+        Some(text) => Some(pacer_config::parse_volume(text).map_err(|expected| {
+            InvalidInput(format!("error: --volume {text:?}: expected {expected}"))
         })?),
         None => None,
     };
@@ -87,27 +88,4 @@ pub(crate) fn run(args: &MockArgs) -> anyhow::Result<ExitCode> {
             .context("waiting for Ctrl-C")?;
         Ok(ExitCode::SUCCESS)
     })
-}
-
-fn per_minute(text: &str) -> Option<u32> {
-    let (n, unit) = text.split_once('/')?;
-    let n: f64 = n.trim().parse().ok()?;
-    let per_minute = match unit.trim() {
-        "s" | "sec" | "second" => n * 60.0,
-        "min" | "minute" => n,
-        "h" | "hour" => n / 60.0,
-        _ => return None,
-    };
-    (per_minute >= 1.0 && per_minute.is_finite()).then_some(per_minute as u32)
-}
-
-fn per_day(text: &str) -> Option<f64> {
-    let (n, unit) = text.split_once('/')?;
-    let n: f64 = n.trim().parse().ok()?;
-    let per_day = match unit.trim() {
-        "day" | "d" => n,
-        "hour" | "h" => n * 24.0,
-        _ => return None,
-    };
-    (per_day >= 0.0 && per_day.is_finite()).then_some(per_day)
 }

@@ -44,3 +44,15 @@ mod load;
 mod raw;
 mod run;
 mod values;
+
+/// Reads a rate as the file writes it (`"100/min"`, `"5/s"`, `"2000/h"`); on
+/// failure, what was expected.
+pub fn parse_rate(text: &str) -> Result<pacer_plan::Rate, &'static str> {
+    values::rate(text)
+}
+
+/// Reads a volume as the file writes it (`"35000/day"`, `"1500/hour"`), as
+/// changes a day; on failure, what was expected.
+pub fn parse_volume(text: &str) -> Result<f64, &'static str> {
+    values::volume(text)
+}

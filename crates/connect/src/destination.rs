@@ -2,13 +2,12 @@
 
 use std::sync::Arc;
 
-use pacer_config::{Connection, Push, Request};
-use reqwest::{Method, header::HeaderMap};
+use pacer_config::{Connection, Push};
 
 use crate::{
-    Error, base_url, client, encode_segment, excerpt, headers,
+    Endpoint, Error, encode_segment, excerpt,
     jq::{self, Jq},
-    method, retry_after, transport_error,
+    retry_after, transport_error,
 };
 
 /// A claimed task to deliver.
@@ -43,11 +42,7 @@ pub enum Outcome {
 
 struct Inner {
     integration: String,
-    client: reqwest::Client,
-    base: String,
-    headers: HeaderMap,
-    request: Request,
-    method: Method,
+    endpoint: Endpoint,
     transform: Jq,
     batch: usize,
 }
@@ -62,7 +57,7 @@ impl std::fmt::Debug for Destination {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Destination")
             .field("integration", &self.inner.integration)
-            .field("base", &self.inner.base)
+            .field("base", &self.inner.endpoint.base)
             .finish_non_exhaustive()
     }
 }
@@ -83,15 +78,11 @@ impl Destination {
         push: &Push,
     ) -> Result<Destination, Error> {
         let origin = format!("integrations.{integration}.push.request");
-        let method = method(&push.request, &origin)?;
+        let endpoint = Endpoint::new(connection, &push.request, push.timeout_ms, &origin)?;
         Ok(Destination {
             inner: Arc::new(Inner {
                 integration: integration.to_string(),
-                client: client(push.timeout_ms)?,
-                base: base_url(connection, &origin)?,
-                headers: headers(connection, &push.request.headers, &origin)?,
-                request: push.request.clone(),
-                method,
+                endpoint,
                 transform: Jq::compile(&push.transform)?,
                 batch: push.batch.max(1) as usize,
             }),
@@ -198,8 +189,9 @@ impl Destination {
         now: jiff::Timestamp,
     ) -> Outcome {
         let inner = &self.inner;
-        let path = render_path(&inner.request.path, path_source);
-        let url = format!("{}{path}", inner.base);
+        let endpoint = &inner.endpoint;
+        let path = render_path(&endpoint.request.path, path_source);
+        let url = format!("{}{path}", endpoint.base);
         let body = if inner.batch == 1 {
             bodies.remove(0)
         } else {
@@ -215,11 +207,9 @@ impl Destination {
                 many.len()
             ),
         };
-        let result = inner
-            .client
-            .request(inner.method.clone(), &url)
-            .headers(inner.headers.clone())
-            .query(&inner.request.query)
+        let result = endpoint
+            .start(&url)
+            .query(&endpoint.request.query)
             .header("content-type", "application/json")
             .header("idempotency-key", idempotency_key)
             .body(body)
@@ -241,7 +231,7 @@ impl Destination {
         }
         let headers = response.headers().clone();
         let body = response.bytes().await.unwrap_or_default();
-        let error = format!("{} {url}: {status}: {}", inner.method, excerpt(&body));
+        let error = format!("{} {url}: {status}: {}", endpoint.method, excerpt(&body));
         if status.as_u16() == 429 || status.as_u16() == 408 || status.is_server_error() {
             Outcome::Retry {
                 error,

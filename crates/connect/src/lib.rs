@@ -142,11 +142,45 @@ fn headers(
     Ok(headers)
 }
 
-fn method(request: &pacer_config::Request, origin: &str) -> Result<reqwest::Method, Error> {
-    reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| Error::Config {
-        origin: origin.to_string(),
-        message: format!("{:?} is not an HTTP method", request.method),
-    })
+/// What every request of one job to its system shares.
+#[derive(Clone)]
+struct Endpoint {
+    client: reqwest::Client,
+    base: String,
+    /// Auth and extra headers; they may hold secrets, so never shown.
+    headers: HeaderMap,
+    request: pacer_config::Request,
+    method: reqwest::Method,
+}
+
+impl Endpoint {
+    /// `origin` names the request's settings in errors: `integrations.prices.pull.request`.
+    fn new(
+        connection: &Connection,
+        request: &pacer_config::Request,
+        timeout_ms: u64,
+        origin: &str,
+    ) -> Result<Endpoint, Error> {
+        let method =
+            reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| Error::Config {
+                origin: origin.to_string(),
+                message: format!("{:?} is not an HTTP method", request.method),
+            })?;
+        Ok(Endpoint {
+            client: client(timeout_ms)?,
+            base: base_url(connection, origin)?,
+            headers: headers(connection, &request.headers, origin)?,
+            request: request.clone(),
+            method,
+        })
+    }
+
+    /// A request to `url` with the method and headers set.
+    fn start(&self, url: impl reqwest::IntoUrl) -> reqwest::RequestBuilder {
+        self.client
+            .request(self.method.clone(), url)
+            .headers(self.headers.clone())
+    }
 }
 
 fn base_url(connection: &Connection, origin: &str) -> Result<String, Error> {

@@ -3,13 +3,13 @@
 use std::cmp::Ordering;
 
 use jaq_json::Val;
-use pacer_config::{Connection, Paginate, Pull, Request};
-use reqwest::{Method, Url, header::HeaderMap};
+use pacer_config::{Connection, Paginate, Pull};
+use reqwest::{Url, header::HeaderMap};
 
 use crate::{
-    Error, base_url, client, excerpt, headers,
+    Endpoint, Error, excerpt,
     jq::{self, Jq},
-    method, retry_after, transport_error,
+    retry_after, transport_error,
 };
 
 /// Which page to fetch.
@@ -73,11 +73,7 @@ enum Paging {
 #[derive(Clone)]
 pub struct Source {
     integration: String,
-    client: reqwest::Client,
-    base: String,
-    headers: HeaderMap,
-    request: Request,
-    method: Method,
+    endpoint: Endpoint,
     records: Jq,
     key: Jq,
     cursor: Jq,
@@ -90,7 +86,7 @@ impl std::fmt::Debug for Source {
         // Never the headers: they hold credentials.
         f.debug_struct("Source")
             .field("integration", &self.integration)
-            .field("base", &self.base)
+            .field("base", &self.endpoint.base)
             .finish_non_exhaustive()
     }
 }
@@ -104,7 +100,7 @@ impl Source {
     /// system without a `base_url`.
     pub fn new(integration: &str, connection: &Connection, pull: &Pull) -> Result<Source, Error> {
         let origin = format!("integrations.{integration}.pull.request");
-        let method = method(&pull.request, &origin)?;
+        let endpoint = Endpoint::new(connection, &pull.request, pull.timeout_ms, &origin)?;
         let paging = match &pull.paginate {
             Paginate::Next { token, param } => Paging::Next {
                 token: Jq::compile(token)?,
@@ -116,11 +112,7 @@ impl Source {
         };
         Ok(Source {
             integration: integration.to_string(),
-            client: client(pull.timeout_ms)?,
-            base: base_url(connection, &origin)?,
-            headers: headers(connection, &pull.request.headers, &origin)?,
-            request: pull.request.clone(),
-            method,
+            endpoint,
             records: Jq::compile(&pull.records)?,
             key: Jq::compile(&pull.key)?,
             cursor: Jq::compile(&pull.cursor)?,
@@ -146,9 +138,8 @@ impl Source {
         let url = self.url(cursor, at, size).map_err(|e| (e, None))?;
         let shown = without_query(&url);
         let response = self
-            .client
-            .request(self.method.clone(), url)
-            .headers(self.headers.clone())
+            .endpoint
+            .start(url)
             .send()
             .await
             .map_err(|e| (transport_error(&e, &shown), None))?;
@@ -179,16 +170,16 @@ impl Source {
     fn url(&self, cursor: Option<&str>, at: &PageRequest, size: u32) -> Result<Url, Error> {
         let invalid = |e: String| Error::Permanent(format!("cannot build the request URL: {e}"));
         if let PageRequest::Url(next) = at {
-            let base = Url::parse(&self.base).map_err(|e| invalid(e.to_string()))?;
+            let base = Url::parse(&self.endpoint.base).map_err(|e| invalid(e.to_string()))?;
             return base.join(next).map_err(|e| invalid(e.to_string()));
         }
         let cursor = cursor.unwrap_or("");
-        let path = self.request.path.replace("{{ cursor }}", cursor);
-        let mut url =
-            Url::parse(&format!("{}{path}", self.base)).map_err(|e| invalid(e.to_string()))?;
+        let path = self.endpoint.request.path.replace("{{ cursor }}", cursor);
+        let mut url = Url::parse(&format!("{}{path}", self.endpoint.base))
+            .map_err(|e| invalid(e.to_string()))?;
         {
             let mut query = url.query_pairs_mut();
-            for (name, value) in &self.request.query {
+            for (name, value) in &self.endpoint.request.query {
                 query.append_pair(name, &value.replace("{{ cursor }}", cursor));
             }
             query.append_pair(&self.size_param, &size.to_string());
