@@ -51,7 +51,18 @@ pub enum TaskStatus {
 }
 
 impl TaskStatus {
-    pub(crate) fn as_str(self) -> &'static str {
+    /// Every status, in the order a task usually goes through them.
+    pub const ALL: [TaskStatus; 6] = [
+        TaskStatus::New,
+        TaskStatus::Processing,
+        TaskStatus::Finished,
+        TaskStatus::Failed,
+        TaskStatus::Dead,
+        TaskStatus::Skipped,
+    ];
+
+    /// Its lowercase name, as the API and the metrics say it.
+    pub fn as_str(self) -> &'static str {
         match self {
             TaskStatus::New => "new",
             TaskStatus::Processing => "processing",
@@ -60,6 +71,11 @@ impl TaskStatus {
             TaskStatus::Dead => "dead",
             TaskStatus::Skipped => "skipped",
         }
+    }
+
+    /// The status named `text` (`new`, `processing`, …), if any.
+    pub fn from_name(text: &str) -> Option<TaskStatus> {
+        TaskStatus::ALL.into_iter().find(|s| s.as_str() == text)
     }
 
     pub(crate) fn parse(text: &str) -> TaskStatus {
@@ -114,6 +130,67 @@ pub struct Task {
     pub attempts: u32,
     /// The last delivery's error, if any.
     pub last_error: Option<String>,
+    /// When it may be claimed (again), Unix ms.
+    pub next_attempt_at: i64,
+    /// When it was queued, Unix ms.
+    pub created_at: i64,
+    /// When it last changed, Unix ms.
+    pub updated_at: i64,
+}
+
+/// Which tasks [`Store::tasks`](crate::Store::tasks) lists, newest first.
+#[derive(Clone, Debug, Default)]
+pub struct TaskQuery {
+    /// Only this integration's.
+    pub integration: Option<String>,
+    /// Only those with this status.
+    pub status: Option<TaskStatus>,
+    /// Only those with an id below this one: the page after a previous page's last id.
+    pub before: Option<i64>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// Which executions [`Store::history`](crate::Store::history) lists, newest minute first.
+#[derive(Clone, Debug, Default)]
+pub struct ExecutionQuery {
+    /// Only this job's.
+    pub job: Option<String>,
+    /// Only those in this state (`succeeded`, `missed`, …).
+    pub state: Option<String>,
+    /// Only minutes from this one on (Unix ms).
+    pub since: i64,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// One failed attempt of a task, kept for inspection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskError {
+    /// The task.
+    pub task: i64,
+    /// Its integration.
+    pub integration: String,
+    /// Which attempt failed (0: the record was rejected before any delivery).
+    pub attempt: u32,
+    /// When, Unix ms.
+    pub at: i64,
+    /// What went wrong.
+    pub error: String,
+}
+
+pub(crate) type TaskErrorRow = (i64, String, i64, i64, String);
+
+impl TaskError {
+    pub(crate) fn from_row((task, integration, attempt, at, error): TaskErrorRow) -> TaskError {
+        TaskError {
+            task,
+            integration,
+            attempt: attempt as u32,
+            at,
+            error,
+        }
+    }
 }
 
 /// What happened to a task whose delivery failed.

@@ -15,8 +15,8 @@ use crate::{
     Error,
     error::ErrorKind,
     model::{
-        Execution, ExecutionRow, ExecutionState, FailOutcome, JobControl, NewTask, RetryPolicy,
-        Task, TaskStatus, granted, latest_per_key,
+        Execution, ExecutionQuery, ExecutionRow, ExecutionState, FailOutcome, JobControl, NewTask,
+        RetryPolicy, Task, TaskError, TaskErrorRow, TaskQuery, TaskStatus, granted, latest_per_key,
     },
 };
 
@@ -84,6 +84,21 @@ const MIGRATIONS: &[(i64, &str)] = &[
         triggered_at BIGINT
     );",
     ),
+    (
+        4,
+        "CREATE TABLE task_errors (
+        task_id BIGINT NOT NULL,
+        attempt BIGINT NOT NULL,
+        at BIGINT NOT NULL,
+        error TEXT NOT NULL
+    );
+    CREATE INDEX task_errors_by_task ON task_errors (task_id, attempt);
+    CREATE INDEX task_errors_by_age ON task_errors (at);
+    CREATE TABLE nodes (
+        node TEXT PRIMARY KEY,
+        seen_at BIGINT NOT NULL
+    );",
+    ),
 ];
 
 pub(crate) struct Postgres {
@@ -99,6 +114,9 @@ fn task(row: &PgRow) -> Task {
         status: TaskStatus::parse(row.get("status")),
         attempts: row.get::<i64, _>("attempts") as u32,
         last_error: row.get("last_error"),
+        next_attempt_at: row.get("next_attempt_at"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
     }
 }
 
@@ -291,7 +309,8 @@ impl Postgres {
                         OR (status = 'processing' AND lease_until < $6))
                  ORDER BY id LIMIT $7
                  FOR UPDATE SKIP LOCKED)
-             RETURNING id, integration, dedup_key, payload, status, attempts, last_error",
+             RETURNING id, integration, dedup_key, payload, status, attempts, last_error,
+                       next_attempt_at, created_at, updated_at",
         )
         .bind(owner)
         .bind(lease_until)
@@ -359,6 +378,16 @@ impl Postgres {
         .execute(&mut *tx)
         .await
         .map_err(Error::database(&context))?;
+        sqlx::query(
+            "INSERT INTO task_errors (task_id, attempt, at, error) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(attempts)
+        .bind(now)
+        .bind(error)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::database(&context))?;
         tx.commit().await.map_err(Error::database(&context))?;
         Ok(Some(outcome))
     }
@@ -395,7 +424,7 @@ impl Postgres {
 
     pub(crate) async fn task(&self, id: i64) -> Result<Option<Task>, Error> {
         let row = sqlx::query(
-            "SELECT id, integration, dedup_key, payload, status, attempts, last_error FROM tasks WHERE id = $1",
+            "SELECT id, integration, dedup_key, payload, status, attempts, last_error, next_attempt_at, created_at, updated_at FROM tasks WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -579,9 +608,12 @@ impl Postgres {
         now: i64,
     ) -> Result<i64, Error> {
         sqlx::query_scalar(
-            "INSERT INTO tasks (integration, dedup_key, payload, status, next_attempt_at,
-                                last_error, created_at, updated_at)
-             VALUES ($1, $2, $3, 'dead', $4, $5, $4, $4) RETURNING id",
+            "WITH rejected AS (
+                 INSERT INTO tasks (integration, dedup_key, payload, status, next_attempt_at,
+                                    last_error, created_at, updated_at)
+                 VALUES ($1, $2, $3, 'dead', $4, $5, $4, $4) RETURNING id)
+             INSERT INTO task_errors (task_id, attempt, at, error)
+             SELECT id, 0, $4, $5 FROM rejected RETURNING task_id",
         )
         .bind(integration)
         .bind(key)
@@ -593,6 +625,103 @@ impl Postgres {
         .map_err(Error::database(format!(
             "recording a rejected {integration} record"
         )))
+    }
+
+    pub(crate) async fn tasks(&self, query: &TaskQuery) -> Result<Vec<Task>, Error> {
+        let rows = sqlx::query(
+            "SELECT id, integration, dedup_key, payload, status, attempts, last_error,
+                    next_attempt_at, created_at, updated_at
+             FROM tasks
+             WHERE ($1::text IS NULL OR integration = $1)
+               AND ($2::text IS NULL OR status = $2)
+               AND ($3::bigint IS NULL OR id < $3)
+             ORDER BY id DESC LIMIT $4",
+        )
+        .bind(query.integration.as_deref())
+        .bind(query.status.map(TaskStatus::as_str))
+        .bind(query.before)
+        .bind(i64::from(query.limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::database("listing tasks"))?;
+        Ok(rows.iter().map(task).collect())
+    }
+
+    pub(crate) async fn task_counts(&self) -> Result<Vec<(String, TaskStatus, u64)>, Error> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT integration, status, COUNT(*) FROM tasks GROUP BY integration, status
+             ORDER BY integration, status",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::database("counting tasks"))?;
+        Ok(rows
+            .into_iter()
+            .map(|(integration, status, n)| (integration, TaskStatus::parse(&status), n as u64))
+            .collect())
+    }
+
+    pub(crate) async fn task_errors(&self, task: i64) -> Result<Vec<TaskError>, Error> {
+        let rows: Vec<TaskErrorRow> = sqlx::query_as(
+            "SELECT e.task_id, t.integration, e.attempt, e.at, e.error
+             FROM task_errors e JOIN tasks t ON t.id = e.task_id
+             WHERE e.task_id = $1 ORDER BY e.at, e.attempt",
+        )
+        .bind(task)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::database(format!("reading task {task}'s errors")))?;
+        Ok(rows.into_iter().map(TaskError::from_row).collect())
+    }
+
+    pub(crate) async fn recent_errors(&self, limit: u32) -> Result<Vec<TaskError>, Error> {
+        let rows: Vec<TaskErrorRow> = sqlx::query_as(
+            "SELECT e.task_id, t.integration, e.attempt, e.at, e.error
+             FROM task_errors e JOIN tasks t ON t.id = e.task_id
+             ORDER BY e.at DESC, e.task_id DESC LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::database("reading the latest errors"))?;
+        Ok(rows.into_iter().map(TaskError::from_row).collect())
+    }
+
+    pub(crate) async fn history(&self, query: &ExecutionQuery) -> Result<Vec<Execution>, Error> {
+        let rows: Vec<ExecutionRow> = sqlx::query_as(
+            "SELECT job, minute, state, due_at, started_at, finished_at, items, error
+             FROM executions
+             WHERE minute >= $1
+               AND ($2::text IS NULL OR job = $2)
+               AND ($3::text IS NULL OR state = $3)
+             ORDER BY minute DESC, job LIMIT $4",
+        )
+        .bind(query.since)
+        .bind(query.job.as_deref())
+        .bind(query.state.as_deref())
+        .bind(i64::from(query.limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::database("reading the execution history"))?;
+        Ok(rows.into_iter().map(Execution::from_row).collect())
+    }
+
+    pub(crate) async fn heartbeat(&self, node: &str, now: i64) -> Result<(), Error> {
+        sqlx::query("INSERT INTO nodes (node, seen_at) VALUES ($1, $2) ON CONFLICT (node) DO UPDATE SET seen_at = GREATEST(nodes.seen_at, excluded.seen_at)")
+            .bind(node)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(Error::database(format!("recording node {node}'s heartbeat")))?;
+        Ok(())
+    }
+
+    pub(crate) async fn nodes_alive(&self, since: i64) -> Result<Vec<String>, Error> {
+        sqlx::query_scalar("SELECT node FROM nodes WHERE seen_at >= $1 ORDER BY node")
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(Error::database("reading the nodes alive"))
     }
 
     pub(crate) async fn acquire_slot(
@@ -731,6 +860,15 @@ impl Postgres {
                 break;
             }
         }
+        // The errors of tasks pruned above go with them.
+        sqlx::query(
+            "DELETE FROM task_errors WHERE at < $1
+               AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = task_errors.task_id)",
+        )
+        .bind(tasks_before)
+        .execute(&self.pool)
+        .await
+        .map_err(Error::database(context))?;
         Ok((tasks, executions))
     }
 }

@@ -17,8 +17,8 @@ use crate::{
     Error,
     error::ErrorKind,
     model::{
-        Execution, ExecutionRow, ExecutionState, FailOutcome, JobControl, NewTask, RetryPolicy,
-        Task, TaskStatus, granted, latest_per_key,
+        Execution, ExecutionQuery, ExecutionRow, ExecutionState, FailOutcome, JobControl, NewTask,
+        RetryPolicy, Task, TaskError, TaskErrorRow, TaskQuery, TaskStatus, granted, latest_per_key,
     },
 };
 
@@ -86,6 +86,21 @@ const MIGRATIONS: &[(i64, &str)] = &[
         triggered_at INTEGER
     );",
     ),
+    (
+        4,
+        "CREATE TABLE task_errors (
+        task_id INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        error TEXT NOT NULL
+    );
+    CREATE INDEX task_errors_by_task ON task_errors (task_id, attempt);
+    CREATE INDEX task_errors_by_age ON task_errors (at);
+    CREATE TABLE nodes (
+        node TEXT PRIMARY KEY,
+        seen_at INTEGER NOT NULL
+    );",
+    ),
 ];
 
 pub(crate) struct Sqlite {
@@ -101,6 +116,9 @@ fn task(row: &SqliteRow) -> Task {
         status: TaskStatus::parse(row.get("status")),
         attempts: row.get::<i64, _>("attempts") as u32,
         last_error: row.get("last_error"),
+        next_attempt_at: row.get("next_attempt_at"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
     }
 }
 
@@ -322,7 +340,8 @@ impl Sqlite {
                    AND ((status IN ('new', 'failed') AND next_attempt_at <= ?)
                         OR (status = 'processing' AND lease_until < ?))
                  ORDER BY id LIMIT ?)
-             RETURNING id, integration, dedup_key, payload, status, attempts, last_error",
+             RETURNING id, integration, dedup_key, payload, status, attempts, last_error,
+                       next_attempt_at, created_at, updated_at",
         )
         .bind(owner)
         .bind(lease_until)
@@ -393,6 +412,14 @@ impl Sqlite {
         .execute(&mut *tx)
         .await
         .map_err(Error::database(&context))?;
+        sqlx::query("INSERT INTO task_errors (task_id, attempt, at, error) VALUES (?, ?, ?, ?)")
+            .bind(id)
+            .bind(attempts)
+            .bind(now)
+            .bind(error)
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::database(&context))?;
         tx.commit().await.map_err(Error::database(&context))?;
         Ok(Some(outcome))
     }
@@ -429,7 +456,7 @@ impl Sqlite {
 
     pub(crate) async fn task(&self, id: i64) -> Result<Option<Task>, Error> {
         let row = sqlx::query(
-            "SELECT id, integration, dedup_key, payload, status, attempts, last_error FROM tasks WHERE id = ?",
+            "SELECT id, integration, dedup_key, payload, status, attempts, last_error, next_attempt_at, created_at, updated_at FROM tasks WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -631,8 +658,113 @@ impl Sqlite {
         .fetch_one(&mut *tx)
         .await
         .map_err(Error::database(&context))?;
+        sqlx::query("INSERT INTO task_errors (task_id, attempt, at, error) VALUES (?, 0, ?, ?)")
+            .bind(id)
+            .bind(now)
+            .bind(reason)
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::database(&context))?;
         tx.commit().await.map_err(Error::database(&context))?;
         Ok(id)
+    }
+
+    pub(crate) async fn tasks(&self, query: &TaskQuery) -> Result<Vec<Task>, Error> {
+        let rows = sqlx::query(
+            "SELECT id, integration, dedup_key, payload, status, attempts, last_error,
+                    next_attempt_at, created_at, updated_at
+             FROM tasks
+             WHERE (?1 IS NULL OR integration = ?1)
+               AND (?2 IS NULL OR status = ?2)
+               AND (?3 IS NULL OR id < ?3)
+             ORDER BY id DESC LIMIT ?4",
+        )
+        .bind(query.integration.as_deref())
+        .bind(query.status.map(TaskStatus::as_str))
+        .bind(query.before)
+        .bind(i64::from(query.limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::database("listing tasks"))?;
+        Ok(rows.iter().map(task).collect())
+    }
+
+    pub(crate) async fn task_counts(&self) -> Result<Vec<(String, TaskStatus, u64)>, Error> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT integration, status, COUNT(*) FROM tasks GROUP BY integration, status
+             ORDER BY integration, status",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::database("counting tasks"))?;
+        Ok(rows
+            .into_iter()
+            .map(|(integration, status, n)| (integration, TaskStatus::parse(&status), n as u64))
+            .collect())
+    }
+
+    pub(crate) async fn task_errors(&self, task: i64) -> Result<Vec<TaskError>, Error> {
+        let rows: Vec<TaskErrorRow> = sqlx::query_as(
+            "SELECT e.task_id, t.integration, e.attempt, e.at, e.error
+             FROM task_errors e JOIN tasks t ON t.id = e.task_id
+             WHERE e.task_id = ? ORDER BY e.at, e.attempt",
+        )
+        .bind(task)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::database(format!("reading task {task}'s errors")))?;
+        Ok(rows.into_iter().map(TaskError::from_row).collect())
+    }
+
+    pub(crate) async fn recent_errors(&self, limit: u32) -> Result<Vec<TaskError>, Error> {
+        let rows: Vec<TaskErrorRow> = sqlx::query_as(
+            "SELECT e.task_id, t.integration, e.attempt, e.at, e.error
+             FROM task_errors e JOIN tasks t ON t.id = e.task_id
+             ORDER BY e.at DESC, e.task_id DESC LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::database("reading the latest errors"))?;
+        Ok(rows.into_iter().map(TaskError::from_row).collect())
+    }
+
+    pub(crate) async fn history(&self, query: &ExecutionQuery) -> Result<Vec<Execution>, Error> {
+        let rows: Vec<ExecutionRow> = sqlx::query_as(
+            "SELECT job, minute, state, due_at, started_at, finished_at, items, error
+             FROM executions
+             WHERE minute >= ?1
+               AND (?2 IS NULL OR job = ?2)
+               AND (?3 IS NULL OR state = ?3)
+             ORDER BY minute DESC, job LIMIT ?4",
+        )
+        .bind(query.since)
+        .bind(query.job.as_deref())
+        .bind(query.state.as_deref())
+        .bind(i64::from(query.limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::database("reading the execution history"))?;
+        Ok(rows.into_iter().map(Execution::from_row).collect())
+    }
+
+    pub(crate) async fn heartbeat(&self, node: &str, now: i64) -> Result<(), Error> {
+        let query = sqlx::query(
+            "INSERT INTO nodes (node, seen_at) VALUES (?, ?) ON CONFLICT (node) DO UPDATE SET seen_at = MAX(seen_at, excluded.seen_at)",
+        )
+        .bind(node)
+        .bind(now);
+        self.write(query, &format!("recording node {node}'s heartbeat"))
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn nodes_alive(&self, since: i64) -> Result<Vec<String>, Error> {
+        sqlx::query_scalar("SELECT node FROM nodes WHERE seen_at >= ? ORDER BY node")
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(Error::database("reading the nodes alive"))
     }
 
     pub(crate) async fn acquire_slot(
@@ -764,6 +896,13 @@ impl Sqlite {
                 break;
             }
         }
+        // The errors of tasks pruned above go with them.
+        let query = sqlx::query(
+            "DELETE FROM task_errors WHERE at < ?
+               AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = task_errors.task_id)",
+        )
+        .bind(tasks_before);
+        self.write(query, context).await?;
         Ok((tasks, executions))
     }
 }

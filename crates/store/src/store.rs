@@ -4,8 +4,8 @@ use crate::{
     Error,
     error::ErrorKind,
     model::{
-        Execution, ExecutionState, FailOutcome, JobControl, NewTask, Pruned, RetryPolicy, Task,
-        TaskStatus,
+        Execution, ExecutionQuery, ExecutionState, FailOutcome, JobControl, NewTask, Pruned,
+        RetryPolicy, Task, TaskError, TaskQuery, TaskStatus,
     },
     postgres::Postgres,
     sqlite::Sqlite,
@@ -276,6 +276,49 @@ impl Store {
         now: i64,
     ) -> Result<i64, Error> {
         dispatch!(self, b => b.reject(integration, key, raw, reason, now).await)
+    }
+
+    /// Tasks matching `query`, newest first.
+    pub async fn tasks(&self, query: &TaskQuery) -> Result<Vec<Task>, Error> {
+        dispatch!(self, b => b.tasks(query).await)
+    }
+
+    /// How many tasks each integration has in each status (only pairs with some).
+    pub async fn task_counts(&self) -> Result<Vec<(String, TaskStatus, u64)>, Error> {
+        dispatch!(self, b => b.task_counts().await)
+    }
+
+    /// A task's failed attempts, first first.
+    pub async fn task_errors(&self, task: i64) -> Result<Vec<TaskError>, Error> {
+        dispatch!(self, b => b.task_errors(task).await)
+    }
+
+    /// The latest failed attempts across all integrations, newest first.
+    pub async fn recent_errors(&self, limit: u32) -> Result<Vec<TaskError>, Error> {
+        dispatch!(self, b => b.recent_errors(limit).await)
+    }
+
+    /// Ledger rows matching `query`, newest minute first.
+    pub async fn history(&self, query: &ExecutionQuery) -> Result<Vec<Execution>, Error> {
+        dispatch!(self, b => b.history(query).await)
+    }
+
+    /// Says `node` is alive at `now`.
+    pub async fn heartbeat(&self, node: &str, now: i64) -> Result<(), Error> {
+        dispatch!(self, b => b.heartbeat(node, now).await)
+    }
+
+    /// The nodes whose last heartbeat is at `since` or later, by name.
+    pub async fn nodes_alive(&self, since: i64) -> Result<Vec<String>, Error> {
+        dispatch!(self, b => b.nodes_alive(since).await)
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn kind(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
     }
 
     /// Takes one of the environment's `capacity` execution slots for

@@ -10,7 +10,10 @@ use std::{
     sync::atomic::{AtomicU64, Ordering},
 };
 
-use pacer_store::{FailOutcome, NewTask, Pruned, RetryPolicy, Store, StoreBuilder, TaskStatus};
+use pacer_store::{
+    ExecutionQuery, ExecutionState, FailOutcome, NewTask, Pruned, RetryPolicy, Store, StoreBuilder,
+    TaskQuery, TaskStatus,
+};
 
 /// A fresh database for one test.
 struct Db {
@@ -119,6 +122,7 @@ on_both_backends!(
     rate_windows_are_shared_by_nodes,
     pause_resume_and_trigger_from_any_node,
     a_rejected_record_is_kept_dead_with_its_reason,
+    tasks_and_executions_are_listed_for_the_dashboard,
 );
 
 fn task(key: &str, payload: &str) -> NewTask {
@@ -683,4 +687,145 @@ async fn a_rejected_record_is_kept_dead_with_its_reason(db: &Db) {
         .await
         .unwrap();
     assert_eq!(store.count("prices", TaskStatus::New).await.unwrap(), 1);
+}
+
+async fn tasks_and_executions_are_listed_for_the_dashboard(db: &Db) {
+    let store = db.open().await;
+    let policy = RetryPolicy {
+        max_attempts: 2,
+        ..RetryPolicy::default()
+    };
+    let batch: Vec<NewTask> = (0..5).map(|i| task(&format!("P-{i}"), "{}")).collect();
+    store.enqueue("prices", &batch, None, 100).await.unwrap();
+    store
+        .enqueue("stock", &[task("S-1", "{}")], None, 100)
+        .await
+        .unwrap();
+    let claimed = store.claim("prices", 1, "a", 60_000, 200).await.unwrap();
+    let failing = claimed[0].id;
+    store
+        .fail(failing, "a", "503 busy", None, &policy, 300)
+        .await
+        .unwrap();
+    store
+        .claim("prices", 5, "a", 60_000, 1_000_000)
+        .await
+        .unwrap();
+    store
+        .fail(failing, "a", "400 bad price", None, &policy, 400)
+        .await
+        .unwrap();
+    let rejected = store
+        .reject("stock", "record 2", "{", "not JSON", 500)
+        .await
+        .unwrap();
+
+    // Newest first, filtered, and paged by id.
+    let prices = store
+        .tasks(&TaskQuery {
+            integration: Some("prices".into()),
+            limit: 3,
+            ..TaskQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(prices.len(), 3);
+    assert!(prices.windows(2).all(|w| w[0].id > w[1].id));
+    assert_eq!(prices[0].created_at, 100);
+    let rest = store
+        .tasks(&TaskQuery {
+            integration: Some("prices".into()),
+            before: Some(prices[2].id),
+            limit: 10,
+            ..TaskQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 2);
+    let dead = store
+        .tasks(&TaskQuery {
+            status: Some(TaskStatus::Dead),
+            limit: 10,
+            ..TaskQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        dead.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [rejected, failing]
+    );
+
+    let counts = store.task_counts().await.unwrap();
+    assert!(counts.contains(&("prices".into(), TaskStatus::Dead, 1)));
+    assert!(counts.contains(&("prices".into(), TaskStatus::Processing, 4)));
+    assert!(counts.contains(&("stock".into(), TaskStatus::New, 1)));
+
+    // Every failed attempt is kept, not only the last.
+    let errors = store.task_errors(failing).await.unwrap();
+    assert_eq!(
+        errors
+            .iter()
+            .map(|e| (e.attempt, e.at, e.error.as_str()))
+            .collect::<Vec<_>>(),
+        [(1, 300, "503 busy"), (2, 400, "400 bad price")]
+    );
+    let recent = store.recent_errors(2).await.unwrap();
+    assert_eq!(
+        recent
+            .iter()
+            .map(|e| (e.integration.as_str(), e.task))
+            .collect::<Vec<_>>(),
+        [("stock", rejected), ("prices", failing)]
+    );
+
+    for (job, minute, state) in [
+        ("prices.pull", 60_000, ExecutionState::Succeeded),
+        ("prices.pull", 120_000, ExecutionState::Missed),
+        ("stock.push", 120_000, ExecutionState::Succeeded),
+    ] {
+        store.record_due(job, minute, minute).await.unwrap();
+        store
+            .set_execution(job, minute, state, minute + 1, 0, None)
+            .await
+            .unwrap();
+    }
+    let history = |job: Option<&str>, state: Option<&str>| {
+        let query = ExecutionQuery {
+            job: job.map(str::to_string),
+            state: state.map(str::to_string),
+            since: 0,
+            limit: 10,
+        };
+        let store = &store;
+        async move {
+            store
+                .history(&query)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.job, e.minute))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        history(None, None).await,
+        [
+            ("prices.pull".into(), 120_000),
+            ("stock.push".into(), 120_000),
+            ("prices.pull".into(), 60_000)
+        ]
+    );
+    assert_eq!(
+        history(Some("prices.pull"), Some("succeeded")).await,
+        [("prices.pull".into(), 60_000)]
+    );
+
+    store.heartbeat("node-a", 1_000).await.unwrap();
+    store.heartbeat("node-b", 5_000).await.unwrap();
+    store.heartbeat("node-a", 900).await.unwrap();
+    assert_eq!(
+        store.nodes_alive(1_000).await.unwrap(),
+        ["node-a", "node-b"]
+    );
+    assert_eq!(store.nodes_alive(2_000).await.unwrap(), ["node-b"]);
 }
