@@ -17,7 +17,7 @@ pub(crate) fn run(args: &PlanArgs, out: &mut impl Write) -> anyhow::Result<ExitC
     match args.format {
         PlanFormat::Text => out.write_all(text(&plan, &config.timezone).as_bytes())?,
         PlanFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &json(&plan))?;
+            serde_json::to_writer_pretty(&mut *out, &plan.to_json())?;
             writeln!(out)?;
         }
         PlanFormat::Markdown => out.write_all(markdown(&plan, &config.timezone).as_bytes())?,
@@ -31,17 +31,6 @@ pub(crate) fn run(args: &PlanArgs, out: &mut impl Write) -> anyhow::Result<ExitC
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// The plan as JSON, with each warning's message beside its fields.
-fn json(plan: &Plan) -> serde_json::Value {
-    let mut value = serde_json::to_value(plan).expect("a plan serialises");
-    if let Some(warnings) = value["warnings"].as_array_mut() {
-        for (warning, typed) in warnings.iter_mut().zip(&plan.warnings) {
-            warning["message"] = typed.to_string().into();
-        }
-    }
-    value
 }
 
 const HEADERS: [&str; 9] = [

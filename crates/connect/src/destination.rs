@@ -45,6 +45,8 @@ struct Inner {
     endpoint: Endpoint,
     transform: Jq,
     batch: usize,
+    /// Requests answered, by HTTP status; 0 for those that got no answer.
+    responses: std::sync::Mutex<std::collections::BTreeMap<u16, u64>>,
 }
 
 /// Where a push job writes: a system's API as the config describes it.
@@ -85,6 +87,7 @@ impl Destination {
                 endpoint,
                 transform: Jq::compile(&push.transform)?,
                 batch: push.batch.max(1) as usize,
+                responses: Default::default(),
             }),
         })
     }
@@ -168,6 +171,26 @@ impl Destination {
             .collect()
     }
 
+    /// Requests sent so far by the HTTP status they got (0: no answer —
+    /// a timeout or a connection error), for the metrics.
+    pub fn responses(&self) -> Vec<(u16, u64)> {
+        let responses = self
+            .inner
+            .responses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        responses.iter().map(|(&s, &n)| (s, n)).collect()
+    }
+
+    fn answered(&self, status: u16) {
+        let mut responses = self
+            .inner
+            .responses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        *responses.entry(status).or_default() += 1;
+    }
+
     fn transform(&self, payload: &str) -> Result<String, String> {
         let record = jq::parse(payload.as_bytes()).map_err(|e| format!("not JSON: {e}"))?;
         match self.inner.transform.run(&record) {
@@ -218,6 +241,7 @@ impl Destination {
         let response = match result {
             Ok(response) => response,
             Err(e) => {
+                self.answered(0);
                 return Outcome::Retry {
                     error: transport_error(&e, &url).to_string(),
                     retry_after_ms: None,
@@ -226,6 +250,7 @@ impl Destination {
             }
         };
         let status = response.status();
+        self.answered(status.as_u16());
         if status.is_success() {
             return Outcome::Delivered;
         }

@@ -1,7 +1,7 @@
 //! The scheduler: each minute, the due jobs; each due job, once per cluster.
 
 use std::{
-    collections::{BTreeSet, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap},
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -16,9 +16,12 @@ use pacer_plan::{JobKind, Plan};
 use pacer_store::{ExecutionState, Store};
 
 use crate::{
-    Counters, Error, Outcome, Settings, Stats, clock::Clock, execution::Work, limit::Limits,
-    minute_floor,
+    Counters, Error, Outcome, Settings, Stats, Timings, clock::Clock, execution::Work,
+    limit::Limits, minute_floor,
 };
+
+/// A node that has not beaten for this long is not counted alive.
+const NODE_SILENCE_MS: i64 = 3 * 60_000;
 
 /// A job as the engine runs it.
 #[derive(Debug)]
@@ -40,6 +43,9 @@ pub(crate) struct Job {
 }
 
 pub(crate) struct Inner {
+    environment: String,
+    timezone: String,
+    plan: Plan,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) store: Arc<Store>,
     pub(crate) settings: Settings,
@@ -96,6 +102,40 @@ fn describe(refusal: &Refusal) -> String {
         Refusal::TooLarge { max_bytes } => format!("body larger than {max_bytes} bytes"),
         Refusal::NotJson(reason) => format!("body is {reason}; kept as a rejected record"),
     }
+}
+
+/// The environment an engine runs, as the API shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvironmentView {
+    /// Its name.
+    pub name: String,
+    /// Its IANA time zone: schedules and days are read in it.
+    pub timezone: String,
+    /// Executions that may run at once, across all nodes.
+    pub capacity: u32,
+    /// This node's name.
+    pub node: String,
+}
+
+/// A job an engine runs, as the API shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobView {
+    /// `integration.pull` or `integration.push`.
+    pub name: String,
+    /// Its integration.
+    pub integration: String,
+    /// `pull` or `push`.
+    pub kind: &'static str,
+    /// The system it reads or writes.
+    pub system: String,
+    /// Its cron expression.
+    pub schedule: String,
+    /// The schedule in words.
+    pub description: String,
+    /// Items one execution moves at most.
+    pub budget: u64,
+    /// Its next runs, in the environment's time zone.
+    pub next: Vec<jiff::Zoned>,
 }
 
 /// A running engine; cheap to clone, every clone is the same engine.
@@ -199,6 +239,9 @@ impl Engine {
         );
         Ok(Engine {
             inner: Arc::new(Inner {
+                environment: environment.name.clone(),
+                timezone: config.timezone.clone(),
+                plan: plan.clone(),
                 clock,
                 store,
                 settings,
@@ -332,6 +375,103 @@ impl Engine {
     pub fn jobs(&self) -> Vec<String> {
         self.inner.jobs.iter().map(|j| j.name.clone()).collect()
     }
+
+    /// The jobs this engine runs, in plan order, each with its next `runs` after now.
+    pub fn job_views(&self, runs: usize) -> Vec<JobView> {
+        let inner = &self.inner;
+        let now = inner.clock.now();
+        inner
+            .jobs
+            .iter()
+            .map(|job| {
+                let planned = inner.plan.jobs.iter().find(|p| p.job == job.name);
+                let mut next = Vec::with_capacity(runs);
+                let mut at = now;
+                while next.len() < runs {
+                    let Some(zoned) = job.schedule.next_after(at, &inner.tz) else {
+                        break;
+                    };
+                    at = zoned.timestamp();
+                    next.push(zoned);
+                }
+                JobView {
+                    name: job.name.clone(),
+                    integration: job.integration.clone(),
+                    kind: match &job.work {
+                        Work::Pull(_) => "pull",
+                        Work::Push(_) => "push",
+                    },
+                    system: job.system.clone(),
+                    schedule: job.schedule.source().to_string(),
+                    description: planned
+                        .map_or_else(|| job.schedule.describe(), |p| p.description.clone()),
+                    budget: job.budget,
+                    next,
+                }
+            })
+            .collect()
+    }
+
+    /// The environment this engine runs.
+    pub fn environment(&self) -> EnvironmentView {
+        let inner = &self.inner;
+        EnvironmentView {
+            name: inner.environment.clone(),
+            timezone: inner.timezone.clone(),
+            capacity: inner.capacity,
+            node: inner.settings.node.clone(),
+        }
+    }
+
+    /// The plan this engine runs.
+    pub fn plan(&self) -> &Plan {
+        &self.inner.plan
+    }
+
+    /// The store this engine keeps its state in.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.inner.store
+    }
+
+    /// The environment's time zone.
+    pub fn time_zone(&self) -> &TimeZone {
+        &self.inner.tz
+    }
+
+    /// The nodes that ran the scheduler in the last few minutes, this one included.
+    ///
+    /// # Errors
+    ///
+    /// When the store cannot be read.
+    pub async fn nodes_alive(&self) -> Result<Vec<String>, Error> {
+        let now = self.inner.clock.now().as_millisecond();
+        Ok(self.inner.store.nodes_alive(now - NODE_SILENCE_MS).await?)
+    }
+
+    /// Executions running on this node now.
+    pub fn running(&self) -> u32 {
+        self.inner.counters.running()
+    }
+
+    /// Waits, durations, scheduler lag and rate-limit waits so far.
+    pub fn timings(&self) -> Timings {
+        let mut timings = self.inner.counters.timings();
+        timings.rate_waits = self.inner.limits.waits();
+        timings
+    }
+
+    /// Delivery requests so far by system and HTTP status (0: no answer).
+    pub fn responses(&self) -> BTreeMap<(String, u16), u64> {
+        let mut responses = BTreeMap::new();
+        for job in &self.inner.jobs {
+            if let Work::Push(destination) = &job.work {
+                for (status, n) in destination.responses() {
+                    *responses.entry((job.system.clone(), status)).or_default() += n;
+                }
+            }
+        }
+        responses
+    }
 }
 
 impl Inner {
@@ -346,6 +486,9 @@ impl Inner {
             minute += 60_000;
         }
         self.catch_up(minute).await?;
+        self.store
+            .heartbeat(&self.settings.node, now.as_millisecond())
+            .await?;
         let mut executions = Vec::new();
         loop {
             let at =
@@ -357,6 +500,12 @@ impl Inner {
             if self.stopping() {
                 break;
             }
+            let woke = self.clock.now();
+            let lag = woke.duration_since(at).as_secs_f64().max(0.0);
+            self.counters.time(|t| t.scheduler_lag.observe(lag));
+            self.store
+                .heartbeat(&self.settings.node, woke.as_millisecond())
+                .await?;
             let controls: HashMap<String, (bool, bool)> = self
                 .store
                 .job_controls()

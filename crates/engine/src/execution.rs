@@ -131,6 +131,12 @@ impl Inner {
                 s.waited += 1;
             }
         });
+        self.counters.time(|t| {
+            t.wait
+                .entry(job.name.clone())
+                .or_default()
+                .observe(waited as f64 / 1_000.0);
+        });
         tracing::info!(job = %job.name, minute = %self.show(minute), waited_ms = waited, "execution started");
         let real = Instant::now();
         let ran = match &job.work {
@@ -159,6 +165,12 @@ impl Inner {
             .await?;
         self.count(job, outcome);
         let duration = ended - started;
+        self.counters.time(|t| {
+            t.duration
+                .entry(job.name.clone())
+                .or_default()
+                .observe(duration as f64 / 1_000.0);
+        });
         match &ran.error {
             None => tracing::info!(
                 job = %job.name, minute = %self.show(minute), waited_ms = waited,

@@ -39,7 +39,8 @@ use pacer_store::RetryPolicy;
 
 pub use crate::{
     clock::{BoxFuture, Clock, RealClock, ScaledClock, VirtualClock},
-    engine::{Engine, Received, Refused},
+    engine::{Engine, EnvironmentView, JobView, Received, Refused},
+    metrics::{BUCKETS, Histogram, Timings},
 };
 pub use pacer_connect::Refusal;
 
@@ -47,6 +48,7 @@ mod clock;
 mod engine;
 mod execution;
 mod limit;
+mod metrics;
 
 /// Why the engine could not start or go on.
 #[derive(Debug, thiserror::Error)]
@@ -147,6 +149,7 @@ pub struct Stats {
 pub(crate) struct Counters {
     stats: Mutex<Stats>,
     running: Mutex<u32>,
+    timings: Mutex<Timings>,
 }
 
 impl Counters {
@@ -156,6 +159,22 @@ impl Counters {
 
     pub(crate) fn snapshot(&self) -> Stats {
         self.stats.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn time(&self, f: impl FnOnce(&mut Timings)) {
+        f(&mut self.timings.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    pub(crate) fn timings(&self) -> Timings {
+        self.timings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Executions running on this node now.
+    pub(crate) fn running(&self) -> u32 {
+        *self.running.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn started(&self) {

@@ -2,9 +2,9 @@
 //! minute windows in the store so every node on it shares one budget.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicI64, Ordering},
     },
 };
@@ -28,6 +28,8 @@ pub(crate) struct Limits {
     clock: Arc<dyn Clock>,
     budgets: HashMap<String, Budget>,
     enforce: bool,
+    /// Waits so far by budget: how many, and their seconds in all.
+    waits: Mutex<BTreeMap<String, (u64, f64)>>,
 }
 
 impl Limits {
@@ -54,7 +56,24 @@ impl Limits {
             clock,
             budgets,
             enforce,
+            waits: Mutex::default(),
         }
+    }
+
+    /// Waits so far by budget: how many, and their seconds in all.
+    pub(crate) fn waits(&self) -> BTreeMap<String, (u64, f64)> {
+        self.waits.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Sleeps until `until`, counted as a wait for `name`'s budget.
+    async fn wait(&self, name: &str, now: Timestamp, until: Timestamp) {
+        {
+            let mut waits = self.waits.lock().unwrap_or_else(|e| e.into_inner());
+            let (n, seconds) = waits.entry(name.to_string()).or_default();
+            *n += 1;
+            *seconds += until.duration_since(now).as_secs_f64().max(0.0);
+        }
+        self.clock.sleep_until(until).await;
     }
 
     /// Waits until every named budget grants part of `want`; returns the
@@ -81,9 +100,8 @@ impl Limits {
                 };
                 let blocked = budget.blocked_until_ms.load(Ordering::SeqCst);
                 if blocked > now_ms {
-                    self.clock
-                        .sleep_until(Timestamp::from_millisecond(blocked).unwrap_or(now))
-                        .await;
+                    let until = Timestamp::from_millisecond(blocked).unwrap_or(now);
+                    self.wait(name, now, until).await;
                     continue 'wait;
                 }
             }
@@ -101,7 +119,7 @@ impl Limits {
                 if granted == 0 {
                     let next = Timestamp::from_millisecond(window).unwrap_or(now)
                         + SignedDuration::from_mins(1);
-                    self.clock.sleep_until(next).await;
+                    self.wait(name, now, next).await;
                     continue 'wait;
                 }
                 want = want.min(granted);

@@ -227,6 +227,20 @@ pub struct Plan {
     pub warnings: Vec<Warning>,
 }
 
+impl Plan {
+    /// The plan as JSON, each warning with its message beside its fields:
+    /// what `pacer plan --format json` prints and the API serves.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).expect("a plan serialises");
+        if let Some(warnings) = value["warnings"].as_array_mut() {
+            for (warning, typed) in warnings.iter_mut().zip(&self.warnings) {
+                warning["message"] = typed.to_string().into();
+            }
+        }
+        value
+    }
+}
+
 /// One job as the planner sees it while planning.
 struct Draft {
     integration: usize,
