@@ -26,6 +26,8 @@ pub struct Config {
     /// `environment.store` as written: `sqlite://…` or `postgres://…`; `None`
     /// means a SQLite file next to the config.
     pub store: Option<String>,
+    /// `environment.api_token` as written (`${VARIABLE}` read when the server starts).
+    pub api_token: Option<Expr>,
     /// How to reach each system, in the file's order.
     pub connections: Vec<Connection>,
     /// How each integration's records move, in the file's order.
@@ -220,6 +222,11 @@ impl Check<'_> {
             }
         }
 
+        let api_token = env
+            .api_token
+            .as_ref()
+            .map(|token| self.expr(Some(token), "environment.api_token", ""));
+
         let mut maintenance = Vec::new();
         for (n, window) in env.maintenance.iter().enumerate() {
             maintenance.push(self.maintenance(window, &format!("environment.maintenance[{n}]"))?);
@@ -312,6 +319,7 @@ impl Check<'_> {
             },
             timezone,
             store,
+            api_token,
             connections,
             flows,
             maintenance,

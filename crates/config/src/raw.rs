@@ -41,6 +41,11 @@ pub(crate) struct RawEnvironment {
     /// the file) or "postgres://…" for several nodes.
     #[schemars(with = "Option<String>")]
     pub(crate) store: Option<Spanned<String>>,
+    /// The token the API's actions (and, beyond loopback, its reads) need,
+    /// written "${VARIABLE}" so the secret stays in the environment; default
+    /// the PACER_API_TOKEN variable.
+    #[schemars(with = "Option<String>")]
+    pub(crate) api_token: Option<Spanned<String>>,
     /// When no job may start: one-off (`start`, `end`) or recurring (`cron`, `duration`).
     #[serde(default)]
     pub(crate) maintenance: Vec<RawMaintenance>,

@@ -22,7 +22,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 pub use crate::{
     destination::{Destination, Outcome, Outgoing},
-    intake::{Intake, Refusal},
+    intake::{Intake, Refusal, same as same_secret},
     source::{Page, PageRequest, Record, Rejected, Source},
 };
 
@@ -58,7 +58,12 @@ impl Error {
 }
 
 /// Replaces each `${VARIABLE}` in a secret with the environment's value.
-fn resolve(expr: &Expr) -> Result<String, Error> {
+///
+/// # Errors
+///
+/// A variable that is not set, or a `${` without its `}`; the error names
+/// the variable and where the secret is written, never a value.
+pub fn resolve(expr: &Expr) -> Result<String, Error> {
     let mut out = String::new();
     let mut rest = expr.text.as_str();
     while let Some(start) = rest.find("${") {

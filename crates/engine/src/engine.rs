@@ -460,6 +460,11 @@ impl Engine {
         timings
     }
 
+    /// The rate budgets: each system's items per minute, and each job's own where set.
+    pub fn rate_limits(&self) -> BTreeMap<String, u32> {
+        self.inner.limits.per_minute()
+    }
+
     /// Delivery requests so far by system and HTTP status (0: no answer).
     pub fn responses(&self) -> BTreeMap<(String, u16), u64> {
         let mut responses = BTreeMap::new();

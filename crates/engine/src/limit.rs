@@ -60,6 +60,14 @@ impl Limits {
         }
     }
 
+    /// Each budget's items per minute, by name.
+    pub(crate) fn per_minute(&self) -> BTreeMap<String, u32> {
+        self.budgets
+            .iter()
+            .map(|(name, b)| (name.clone(), b.per_minute))
+            .collect()
+    }
+
     /// Waits so far by budget: how many, and their seconds in all.
     pub(crate) fn waits(&self) -> BTreeMap<String, (u64, f64)> {
         self.waits.lock().unwrap_or_else(|e| e.into_inner()).clone()

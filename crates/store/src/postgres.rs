@@ -724,6 +724,21 @@ impl Postgres {
             .map_err(Error::database("reading the nodes alive"))
     }
 
+    pub(crate) async fn rate_usage(&self, since: i64) -> Result<Vec<(String, i64, u64)>, Error> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT system, window_start, used FROM rate_windows WHERE window_start >= $1
+             ORDER BY system, window_start",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::database("reading rate usage"))?;
+        Ok(rows
+            .into_iter()
+            .map(|(system, window, used)| (system, window, used.max(0) as u64))
+            .collect())
+    }
+
     pub(crate) async fn acquire_slot(
         &self,
         capacity: u32,

@@ -303,6 +303,12 @@ impl Store {
         dispatch!(self, b => b.history(query).await)
     }
 
+    /// Units taken from each rate budget per minute window, from `since` on:
+    /// (budget, window start, used), by budget then window.
+    pub async fn rate_usage(&self, since: i64) -> Result<Vec<(String, i64, u64)>, Error> {
+        dispatch!(self, b => b.rate_usage(since).await)
+    }
+
     /// Says `node` is alive at `now`.
     pub async fn heartbeat(&self, node: &str, now: i64) -> Result<(), Error> {
         dispatch!(self, b => b.heartbeat(node, now).await)

@@ -828,4 +828,15 @@ async fn tasks_and_executions_are_listed_for_the_dashboard(db: &Db) {
         ["node-a", "node-b"]
     );
     assert_eq!(store.nodes_alive(2_000).await.unwrap(), ["node-b"]);
+
+    store.take_rate("webshop", 60_000, 30, 500).await.unwrap();
+    store.take_rate("webshop", 120_000, 70, 500).await.unwrap();
+    store.take_rate("erp", 0, 5, 10).await.unwrap();
+    assert_eq!(
+        store.rate_usage(60_000).await.unwrap(),
+        [
+            ("webshop".to_string(), 60_000, 30),
+            ("webshop".to_string(), 120_000, 70)
+        ]
+    );
 }
