@@ -38,7 +38,7 @@ pub(crate) struct RunArgs {
     /// Stop after this much schedule time ("2h", "1d"); default: until Ctrl-C or SIGTERM.
     #[arg(long = "for", value_name = "DURATION")]
     pub(crate) duration: Option<String>,
-    /// Where Pacer's HTTP surface listens (webhooks: POST /hooks/NAME); loopback unless you say otherwise.
+    /// Where the dashboard, API, metrics and webhooks listen; loopback unless you say otherwise.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub(crate) listen: String,
     /// Log lines as text for people or JSON for log shippers.
@@ -78,7 +78,7 @@ pub(crate) struct DemoArgs {
     /// Stop after this much schedule time ("2h"); default: until Ctrl-C.
     #[arg(long = "for", value_name = "DURATION")]
     pub(crate) duration: Option<String>,
-    /// Where Pacer's HTTP surface listens (webhooks: POST /hooks/NAME).
+    /// Where the dashboard, API, metrics and webhooks listen.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub(crate) listen: String,
     /// The summary at the end: text for people, json for tools (one object on stdout).

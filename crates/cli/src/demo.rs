@@ -67,7 +67,14 @@ pub(crate) fn run(args: &DemoArgs, out: &mut impl Write) -> anyhow::Result<ExitC
                 .unwrap_or_default()
         );
         let until = duration.map(|d| clock.now() + d);
-        let server = runtime::serve(&engine, &args.listen).await?;
+        // The demo's actions work out of the box: a token made for this run,
+        // handed over in the sign-in link (after '#', so no server logs it).
+        let token = std::env::var("PACER_API_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| one_time_token());
+        let (server, addr) = runtime::serve(&engine, &args.listen, Some(token.clone())).await?;
+        eprintln!("dashboard: http://{addr}/#token={token}");
         runtime::run_until_signal(&engine, until).await?;
         server.abort();
         summary(&config, &engine, &store, &mocks).await
@@ -79,6 +86,20 @@ pub(crate) fn run(args: &DemoArgs, out: &mut impl Write) -> anyhow::Result<ExitC
         Format::Text => out.write_all(text(&summary).as_bytes())?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// 128 random bits as hex, for a demo's API token.
+fn one_time_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    // Each RandomState is seeded from the OS's randomness.
+    (0..2)
+        .map(|_| {
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+            hasher.write_u128(now.map_or(0, |d| d.as_nanos()));
+            format!("{:016x}", hasher.finish())
+        })
+        .collect()
 }
 
 fn per_real_minute(speed: f64) -> String {

@@ -28,6 +28,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             InvalidInput(format!("error: --speed {speed}: expected a number above 0")).into(),
         );
     }
+    let token = runtime::api_token(&config)?;
     runtime::init_logs(args.log_format);
     let url = store_url(&config, &args.file);
     runtime::block_on(async {
@@ -49,7 +50,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             capacity = config.environment.capacity,
             "running"
         );
-        let server = runtime::serve(&engine, &args.listen).await?;
+        let (server, _) = runtime::serve(&engine, &args.listen, token).await?;
         runtime::run_until_signal(&engine, until).await?;
         server.abort();
         Ok(ExitCode::SUCCESS)

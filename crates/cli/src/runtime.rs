@@ -48,22 +48,49 @@ pub(crate) fn duration(text: &str, flag: &str) -> Result<SignedDuration, Invalid
     }
 }
 
-/// Serves Pacer's HTTP surface for `engine` on `listen` in the background.
+/// The API token: `environment.api_token` (its `${VARIABLE}` read now), else
+/// `PACER_API_TOKEN`; `None` when neither is set.
+pub(crate) fn api_token(config: &pacer_config::Config) -> anyhow::Result<Option<String>> {
+    match &config.api_token {
+        Some(expr) => Ok(Some(
+            pacer_connect::resolve(expr).map_err(|e| InvalidInput(format!("error: {e}")))?,
+        )),
+        None => Ok(std::env::var("PACER_API_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty())),
+    }
+}
+
+/// Serves Pacer's HTTP surface for `engine` on `listen` in the background;
+/// returns the task and the address it listens on.
 pub(crate) async fn serve(
     engine: &Engine,
     listen: &str,
-) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    token: Option<String>,
+) -> anyhow::Result<(tokio::task::JoinHandle<()>, std::net::SocketAddr)> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (choose another with --listen)"))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, "webhooks at http://{addr}/hooks/NAME");
-    let router = pacer_server::router(engine.clone());
-    Ok(tokio::spawn(async move {
+    let has_token = token.is_some();
+    let access = pacer_server::Access::new(token, addr);
+    tracing::info!(%addr, "dashboard at http://{addr}/, API at http://{addr}/api/v1, metrics at http://{addr}/metrics");
+    if !has_token {
+        if access.reads_need_token() {
+            tracing::warn!(%addr, "listening beyond loopback without an API token: every API read and action is refused until PACER_API_TOKEN is set");
+        } else {
+            tracing::info!(
+                "no API token set: reads are open on loopback, actions are refused (set PACER_API_TOKEN to allow them)"
+            );
+        }
+    }
+    let router = pacer_server::router(engine.clone(), access);
+    let server = tokio::spawn(async move {
         if let Err(e) = pacer_server::serve(listener, router).await {
             tracing::error!(error = %e, "the HTTP server stopped");
         }
-    }))
+    });
+    Ok((server, addr))
 }
 
 /// How long running executions get to finish after Ctrl-C or SIGTERM.

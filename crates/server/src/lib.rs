@@ -1,34 +1,110 @@
 //! Pacer's HTTP surface, served by `pacer run` and `pacer demo`.
 //!
-//! Today it receives webhooks: `POST /hooks/NAME` queues the records of an
-//! integration whose config has a `webhook`, answering `202 {"queued",
-//! "rejected"}`, or an error as `{"error": {"code", "message"}}` — 404 for
-//! an unknown integration, 401 for a missing or wrong `X-Pacer-Secret`, 413
-//! above the size limit, 400 for a body that is not JSON (kept as a rejected
-//! record), 503 when the store failed (nothing was queued).
+//! - `/api/v1/…`: the environment, jobs, executions, tasks and plan as JSON,
+//!   and the actions (pause, resume, trigger, retry, skip, replay); its
+//!   OpenAPI document at `/api/v1/openapi.json`;
+//! - `/`: the dashboard, server-rendered HTML that refreshes itself;
+//! - `/metrics`: Prometheus text, every name prefixed `pacer_`;
+//! - `/hooks/NAME`: webhook intake, authenticated by the integration's own
+//!   `X-Pacer-Secret`.
+//!
+//! Every POST under `/api/v1` needs `Authorization: Bearer TOKEN`. Reads are
+//! open only while the server listens on loopback with no token set;
+//! otherwise they need the token too (the dashboard keeps it in a cookie
+//! once signed in). Tokens are compared in constant time. Errors are
+//! `{"error": {"code", "message"}}`.
 
 #![deny(missing_docs)]
 
+use std::net::SocketAddr;
+
 use axum::{
-    Json, Router,
-    body::Bytes,
-    extract::{DefaultBodyLimit, Path, State},
-    http::{HeaderMap, StatusCode},
+    Router,
+    extract::{DefaultBodyLimit, Request, State},
+    http::{Method, header},
+    middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::post,
+    routing::{get, post},
 };
-use pacer_engine::{Engine, Refusal, Refused};
-use serde_json::json;
+use pacer_engine::Engine;
+
+use crate::error::ApiError;
+
+mod api;
+mod dashboard;
+mod error;
+mod hooks;
+mod metrics;
+mod openapi;
+mod views;
 
 /// Bodies above this are cut off before an integration's own limit is checked.
 const HARD_LIMIT: usize = 16 << 20;
 
+/// Who may do what: the API token, and whether reads need it.
+#[derive(Clone)]
+pub struct Access {
+    token: Option<String>,
+    open_reads: bool,
+}
+
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Access")
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("open_reads", &self.open_reads)
+            .finish()
+    }
+}
+
+impl Access {
+    /// The rules for a server on `listen`: actions need `token` (none set:
+    /// no action is allowed); reads are open only on loopback with no token.
+    pub fn new(token: Option<String>, listen: SocketAddr) -> Access {
+        let token = token.filter(|t| !t.is_empty());
+        Access {
+            open_reads: token.is_none() && listen.ip().is_loopback(),
+            token,
+        }
+    }
+
+    /// Whether reads need the token.
+    pub fn reads_need_token(&self) -> bool {
+        !self.open_reads
+    }
+
+    /// Whether `offered` is the token, compared in constant time.
+    fn accepts(&self, offered: Option<&str>) -> bool {
+        match (&self.token, offered) {
+            (Some(token), Some(offered)) => {
+                pacer_connect::same_secret(token.as_bytes(), offered.as_bytes())
+            }
+            _ => false,
+        }
+    }
+}
+
+/// What every handler reads: the engine and the access rules.
+#[derive(Clone, Debug)]
+pub(crate) struct App {
+    pub(crate) engine: Engine,
+    pub(crate) access: Access,
+}
+
 /// The routes, over a running engine.
-pub fn router(engine: Engine) -> Router {
+pub fn router(engine: Engine, access: Access) -> Router {
+    let app = App { engine, access };
+    let guarded = Router::new()
+        .merge(api::routes())
+        .merge(dashboard::routes())
+        .route("/metrics", get(metrics::render))
+        .layer(middleware::from_fn_with_state(app.clone(), guard));
     Router::new()
-        .route("/hooks/{name}", post(hook))
+        .route("/hooks/{name}", post(hooks::receive))
+        .merge(dashboard::assets())
+        .merge(guarded)
         .layer(DefaultBodyLimit::max(HARD_LIMIT))
-        .with_state(engine)
+        .with_state(app)
 }
 
 /// Serves `router` on `listener` until the task is dropped or aborted.
@@ -36,33 +112,51 @@ pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io
     axum::serve(listener, router).await
 }
 
-async fn hook(
-    State(engine): State<Engine>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let secret = headers.get("x-pacer-secret").and_then(|v| v.to_str().ok());
-    match engine.receive(&name, &body, secret).await {
-        Ok(received) => (
-            StatusCode::ACCEPTED,
-            Json(json!({"queued": received.queued, "rejected": received.rejected})),
-        )
-            .into_response(),
-        Err(refused) => {
-            let (status, code) = match &refused {
-                Refused::NoWebhook(_) => (StatusCode::NOT_FOUND, "not_found"),
-                Refused::Intake(Refusal::Unauthorized) => {
-                    (StatusCode::UNAUTHORIZED, "unauthorized")
-                }
-                Refused::Intake(Refusal::TooLarge { .. }) => {
-                    (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
-                }
-                Refused::Intake(Refusal::NotJson(_)) => (StatusCode::BAD_REQUEST, "not_json"),
-                Refused::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
-            };
-            let body = json!({"error": {"code": code, "message": refused.to_string()}});
-            (status, Json(body)).into_response()
-        }
+/// Checks the token before any guarded route runs.
+///
+/// POSTs need the `Authorization` header: a cookie is never enough for an
+/// action, so another site cannot make a signed-in browser act. Reads take
+/// the header or the dashboard's `pacer_token` cookie.
+async fn guard(State(app): State<App>, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let read = request.method() == Method::GET || request.method() == Method::HEAD;
+    if read && !app.access.reads_need_token() {
+        return next.run(request).await;
     }
+    let cookie = read.then(|| cookie(headers, "pacer_token")).flatten();
+    if app.access.accepts(bearer) || app.access.accepts(cookie.as_deref()) {
+        return next.run(request).await;
+    }
+    let message = match (&app.access.token, read) {
+        (None, false) => "no API token is set, so no action is allowed: set PACER_API_TOKEN \
+                          (or environment.api_token) and restart Pacer"
+            .to_string(),
+        (None, true) => "this server listens beyond loopback, so reads need a token too: set \
+                         PACER_API_TOKEN (or environment.api_token) and restart Pacer"
+            .to_string(),
+        (Some(_), _) if bearer.is_some() || cookie.is_some() => "wrong API token".to_string(),
+        (Some(_), _) => "missing API token: send Authorization: Bearer TOKEN".to_string(),
+    };
+    let path = request.uri().path();
+    if read && !path.starts_with("/api/") && path != "/metrics" {
+        return dashboard::sign_in(&message).into_response();
+    }
+    ApiError::unauthorized(message).into_response()
+}
+
+/// A cookie's value from the request's `Cookie` headers.
+fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_string())
 }

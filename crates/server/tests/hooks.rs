@@ -29,8 +29,13 @@ async fn start() -> (String, Arc<pacer_store::Store>, std::path::PathBuf) {
     )
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(pacer_server::serve(listener, pacer_server::router(engine)));
+    let addr = listener.local_addr().unwrap();
+    let url = format!("http://{addr}");
+    let access = pacer_server::Access::new(None, addr);
+    tokio::spawn(pacer_server::serve(
+        listener,
+        pacer_server::router(engine, access),
+    ));
     (url, store, path)
 }
 

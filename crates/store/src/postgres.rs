@@ -478,10 +478,10 @@ impl Postgres {
     pub(crate) async fn replay(&self, id: i64, now: i64) -> Result<bool, Error> {
         let done = sqlx::query(
             "UPDATE tasks SET status = 'new', attempts = 0, next_attempt_at = $1, updated_at = $2
-             WHERE id = $3 AND status IN ('dead', 'skipped')
+             WHERE id = $3 AND status IN ('dead', 'skipped', 'failed')
                AND NOT EXISTS (SELECT 1 FROM tasks p
                                WHERE p.integration = tasks.integration AND p.dedup_key = tasks.dedup_key
-                                 AND p.status IN ('new', 'failed'))",
+                                 AND p.status IN ('new', 'failed') AND p.id <> tasks.id)",
         )
         .bind(now)
         .bind(now)

@@ -211,7 +211,8 @@ impl Store {
         dispatch!(self, b => b.skip(id, now).await)
     }
 
-    /// Queues one dead or skipped task again, unless a pending task has its key.
+    /// Queues one dead or skipped task again, or makes a failed one due now,
+    /// with its attempts reset — unless another pending task has its key.
     pub async fn replay(&self, id: i64, now: i64) -> Result<bool, Error> {
         dispatch!(self, b => b.replay(id, now).await)
     }

@@ -829,6 +829,23 @@ async fn tasks_and_executions_are_listed_for_the_dashboard(db: &Db) {
     );
     assert_eq!(store.nodes_alive(2_000).await.unwrap(), ["node-b"]);
 
+    // A manual retry makes a failed task due now.
+    store
+        .enqueue("stock", &[task("S-9", "{}")], None, 600)
+        .await
+        .unwrap();
+    let waiting = store.claim("stock", 1, "a", 60_000, 600).await.unwrap()[0].id;
+    store
+        .fail(waiting, "a", "503", Some(9_999_999), &policy, 700)
+        .await
+        .unwrap();
+    assert!(store.replay(waiting, 800).await.unwrap());
+    let retried = store.task(waiting).await.unwrap().unwrap();
+    assert_eq!(
+        (retried.status, retried.next_attempt_at),
+        (TaskStatus::New, 800)
+    );
+
     store.take_rate("webshop", 60_000, 30, 500).await.unwrap();
     store.take_rate("webshop", 120_000, 70, 500).await.unwrap();
     store.take_rate("erp", 0, 5, 10).await.unwrap();

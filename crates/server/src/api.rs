@@ -1,0 +1,160 @@
+//! `/api/v1`: JSON reads and actions. Each answer's shape is in the OpenAPI
+//! document ([`crate::openapi`]), which a test holds to what is served.
+
+use std::collections::HashMap;
+
+use axum::{
+    Json, Router,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde_json::{Value, json};
+
+use crate::{App, error::ApiError, openapi, views};
+
+type Answer = Result<Json<Value>, ApiError>;
+
+pub(crate) fn routes() -> Router<App> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi_document))
+        .route("/api/v1/environment", get(environment))
+        .route("/api/v1/jobs", get(jobs))
+        .route("/api/v1/jobs/{name}", get(job))
+        .route("/api/v1/jobs/{name}/pause", post(pause))
+        .route("/api/v1/jobs/{name}/resume", post(resume))
+        .route("/api/v1/jobs/{name}/trigger", post(trigger))
+        .route("/api/v1/executions", get(executions))
+        .route("/api/v1/tasks", get(tasks))
+        .route("/api/v1/tasks/{id}", get(task))
+        .route("/api/v1/tasks/{id}/retry", post(retry))
+        .route("/api/v1/tasks/{id}/skip", post(skip))
+        .route("/api/v1/integrations/{name}/replay-dead", post(replay_dead))
+        .route("/api/v1/plan", get(plan))
+        .route("/api/v1/{*rest}", get(unknown).post(unknown))
+}
+
+async fn openapi_document() -> Json<Value> {
+    Json(openapi::document())
+}
+
+async fn unknown(Path(rest): Path<String>) -> ApiError {
+    ApiError::not_found(format!(
+        "no endpoint /api/v1/{rest}; /api/v1/openapi.json lists them"
+    ))
+}
+
+async fn environment(State(app): State<App>) -> Answer {
+    Ok(Json(views::environment(&app.engine).await?))
+}
+
+async fn jobs(State(app): State<App>) -> Answer {
+    Ok(Json(json!({"jobs": views::jobs(&app.engine).await?})))
+}
+
+async fn job(State(app): State<App>, Path(name): Path<String>) -> Answer {
+    Ok(Json(views::one_job(&app.engine, &name).await?))
+}
+
+async fn pause(State(app): State<App>, Path(name): Path<String>) -> Answer {
+    set_paused(&app, &name, true).await
+}
+
+async fn resume(State(app): State<App>, Path(name): Path<String>) -> Answer {
+    set_paused(&app, &name, false).await
+}
+
+async fn set_paused(app: &App, name: &str, paused: bool) -> Answer {
+    known_job(app, name)?;
+    app.engine.store().set_paused(name, paused).await?;
+    tracing::info!(job = name, paused, "job switched from the API");
+    Ok(Json(views::one_job(&app.engine, name).await?))
+}
+
+async fn trigger(State(app): State<App>, Path(name): Path<String>) -> Result<Response, ApiError> {
+    known_job(&app, &name)?;
+    let now = app.engine.clock().now().as_millisecond();
+    app.engine.store().trigger(&name, now).await?;
+    tracing::info!(job = name, "run asked for from the API");
+    let job = views::one_job(&app.engine, &name).await?;
+    Ok((StatusCode::ACCEPTED, Json(job)).into_response())
+}
+
+fn known_job(app: &App, name: &str) -> Result<(), ApiError> {
+    if app.engine.jobs().iter().any(|j| j == name) {
+        Ok(())
+    } else {
+        Err(views::no_job(&app.engine, name))
+    }
+}
+
+async fn executions(
+    State(app): State<App>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Answer {
+    let query = views::execution_query(&app.engine, &params)?;
+    let rows = views::executions(&app.engine, &query).await?;
+    Ok(Json(json!({"executions": rows})))
+}
+
+async fn tasks(State(app): State<App>, Query(params): Query<HashMap<String, String>>) -> Answer {
+    let query = views::task_query(&params)?;
+    Ok(Json(views::tasks(&app.engine, &query).await?))
+}
+
+async fn task(State(app): State<App>, Path(id): Path<String>) -> Answer {
+    let id = views::task_id(&id)?;
+    Ok(Json(views::task_detail(&app.engine, id).await?))
+}
+
+async fn retry(State(app): State<App>, Path(id): Path<String>) -> Answer {
+    let id = views::task_id(&id)?;
+    let before = views::task_detail(&app.engine, id).await?;
+    let now = app.engine.clock().now().as_millisecond();
+    if !app.engine.store().replay(id, now).await? {
+        return Err(ApiError::conflict(format!(
+            "task {id} is {}: only a failed, dead or skipped task can be retried, and only \
+             while no other pending task has its key",
+            before["status"].as_str().unwrap_or("?")
+        )));
+    }
+    tracing::info!(task = id, "task retried from the API");
+    Ok(Json(views::task_detail(&app.engine, id).await?))
+}
+
+async fn skip(State(app): State<App>, Path(id): Path<String>) -> Answer {
+    let id = views::task_id(&id)?;
+    let before = views::task_detail(&app.engine, id).await?;
+    let now = app.engine.clock().now().as_millisecond();
+    if !app.engine.store().skip(id, now).await? {
+        return Err(ApiError::conflict(format!(
+            "task {id} is {}: only a new, failed or dead task can be skipped",
+            before["status"].as_str().unwrap_or("?")
+        )));
+    }
+    tracing::info!(task = id, "task skipped from the API");
+    Ok(Json(views::task_detail(&app.engine, id).await?))
+}
+
+async fn replay_dead(State(app): State<App>, Path(name): Path<String>) -> Answer {
+    let known = views::integrations(&app.engine);
+    if !known.contains(&name) {
+        return Err(ApiError::not_found(format!(
+            "no integration named {name:?}; the integrations are: {}",
+            known.join(", ")
+        )));
+    }
+    let now = app.engine.clock().now().as_millisecond();
+    let replayed = app.engine.store().replay_dead(&name, now).await?;
+    tracing::info!(
+        integration = name,
+        replayed,
+        "dead tasks replayed from the API"
+    );
+    Ok(Json(json!({"integration": name, "replayed": replayed})))
+}
+
+async fn plan(State(app): State<App>) -> Answer {
+    Ok(Json(views::plan(&app.engine).await?))
+}

@@ -1,0 +1,207 @@
+//! `/metrics`: the engine's counters in Prometheus' text format (0.0.4).
+
+use std::fmt::Write;
+
+use axum::{
+    extract::State,
+    http::header,
+    response::{IntoResponse, Response},
+};
+use pacer_engine::{BUCKETS, Histogram};
+
+use crate::{App, error::ApiError, views};
+
+pub(crate) async fn render(State(app): State<App>) -> Result<Response, ApiError> {
+    let engine = &app.engine;
+    let stats = engine.stats();
+    let timings = engine.timings();
+    let env = engine.environment();
+    let now = engine.clock().now().as_millisecond();
+    let in_use = engine.store().slots_in_use(env.capacity, now).await?;
+    let counts = views::task_counts(engine).await?;
+    let mut out = Text::default();
+
+    out.family(
+        "pacer_executions_total",
+        "counter",
+        "Executions this node ended, by job and outcome.",
+    );
+    for (job, outcomes) in &stats.executions {
+        for (outcome, n) in outcomes {
+            out.sample(
+                "pacer_executions_total",
+                &[("job", job), ("outcome", outcome.as_str())],
+                *n as f64,
+            );
+        }
+    }
+    out.histograms(
+        "pacer_execution_wait_seconds",
+        "From an execution's scheduled minute to its start: the wait for capacity.",
+        &timings.wait,
+    );
+    out.histograms(
+        "pacer_execution_duration_seconds",
+        "From an execution's start to its end.",
+        &timings.duration,
+    );
+    out.family(
+        "pacer_tasks",
+        "gauge",
+        "Tasks in the store, by integration and status.",
+    );
+    for (integration, statuses) in &counts {
+        for (status, n) in statuses {
+            out.sample(
+                "pacer_tasks",
+                &[("integration", integration), ("status", status)],
+                *n as f64,
+            );
+        }
+    }
+    out.family(
+        "pacer_items_total",
+        "counter",
+        "Records this node moved, by integration and what became of them.",
+    );
+    for (integration, moved) in &stats.moved {
+        for (what, n) in [
+            ("queued", moved.queued),
+            ("rejected", moved.rejected),
+            ("delivered", moved.delivered),
+            ("retried", moved.retried),
+            ("dead", moved.dead),
+        ] {
+            out.sample(
+                "pacer_items_total",
+                &[("integration", integration), ("outcome", what)],
+                n as f64,
+            );
+        }
+    }
+    out.family(
+        "pacer_deliveries_total",
+        "counter",
+        "Delivery requests this node sent, by system and HTTP status (\"none\": no answer).",
+    );
+    for ((system, status), n) in engine.responses() {
+        let status = if status == 0 {
+            "none".to_string()
+        } else {
+            status.to_string()
+        };
+        out.sample(
+            "pacer_deliveries_total",
+            &[("system", &system), ("status", &status)],
+            n as f64,
+        );
+    }
+    out.family(
+        "pacer_rate_limit_waits_total",
+        "counter",
+        "Times work waited for a rate budget (a system's, or a job's own).",
+    );
+    for (budget, (n, _)) in &timings.rate_waits {
+        out.sample(
+            "pacer_rate_limit_waits_total",
+            &[("system", budget)],
+            *n as f64,
+        );
+    }
+    out.family(
+        "pacer_rate_limit_wait_seconds_total",
+        "counter",
+        "Seconds work waited for a rate budget.",
+    );
+    for (budget, (_, seconds)) in &timings.rate_waits {
+        out.sample(
+            "pacer_rate_limit_wait_seconds_total",
+            &[("system", budget)],
+            *seconds,
+        );
+    }
+    out.family(
+        "pacer_capacity",
+        "gauge",
+        "Executions that may run at once, across all nodes.",
+    );
+    out.sample("pacer_capacity", &[], f64::from(env.capacity));
+    out.family(
+        "pacer_capacity_in_use",
+        "gauge",
+        "Capacity slots held now, across all nodes.",
+    );
+    out.sample("pacer_capacity_in_use", &[], f64::from(in_use));
+    out.family(
+        "pacer_scheduler_lag_seconds",
+        "histogram",
+        "How late each minute's dispatch started.",
+    );
+    out.histogram("pacer_scheduler_lag_seconds", &[], &timings.scheduler_lag);
+
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out.0,
+    )
+        .into_response())
+}
+
+/// The exposition text being written.
+#[derive(Default)]
+struct Text(String);
+
+impl Text {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        self.0.push_str(name);
+        if !labels.is_empty() {
+            let labels: Vec<String> = labels
+                .iter()
+                .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+                .collect();
+            let _ = write!(self.0, "{{{}}}", labels.join(","));
+        }
+        let _ = writeln!(self.0, " {value}");
+    }
+
+    fn histograms(
+        &mut self,
+        name: &str,
+        help: &str,
+        by_job: &std::collections::BTreeMap<String, Histogram>,
+    ) {
+        self.family(name, "histogram", help);
+        for (job, h) in by_job {
+            self.histogram(name, &[("job", job)], h);
+        }
+    }
+
+    fn histogram(&mut self, name: &str, labels: &[(&str, &str)], h: &Histogram) {
+        let bucket = format!("{name}_bucket");
+        for (bound, n) in BUCKETS.iter().zip(h.cumulative) {
+            let le = bound.to_string();
+            let mut with_le = labels.to_vec();
+            with_le.push(("le", &le));
+            self.sample(&bucket, &with_le, n as f64);
+        }
+        let mut with_le = labels.to_vec();
+        with_le.push(("le", "+Inf"));
+        self.sample(&bucket, &with_le, h.count as f64);
+        self.sample(&format!("{name}_sum"), labels, h.sum);
+        self.sample(&format!("{name}_count"), labels, h.count as f64);
+    }
+}
+
+/// A label value with `\`, `"` and newlines escaped.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}

@@ -1,0 +1,410 @@
+//! What the API answers and the dashboard shows, gathered once for both:
+//! the store's rows and the engine's state as JSON values.
+
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::Timestamp;
+use pacer_engine::{Engine, JobView};
+use pacer_store::{Execution, ExecutionQuery, Task, TaskQuery, TaskStatus};
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+
+/// Most rows one request lists.
+pub(crate) const MAX_LIMIT: u32 = 1_000;
+
+/// Unix milliseconds as RFC 3339 in the environment's time zone.
+pub(crate) fn time(engine: &Engine, ms: i64) -> String {
+    Timestamp::from_millisecond(ms).map_or_else(
+        |_| ms.to_string(),
+        |t| {
+            t.to_zoned(engine.time_zone().clone())
+                .strftime("%Y-%m-%dT%H:%M:%S%:z")
+                .to_string()
+        },
+    )
+}
+
+fn optional_time(engine: &Engine, ms: Option<i64>) -> Value {
+    ms.map_or(Value::Null, |ms| time(engine, ms).into())
+}
+
+/// The integrations the engine's jobs belong to, in plan order.
+pub(crate) fn integrations(engine: &Engine) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for job in &engine.plan().jobs {
+        if !names.contains(&job.integration) {
+            names.push(job.integration.clone());
+        }
+    }
+    names
+}
+
+pub(crate) async fn environment(engine: &Engine) -> Result<Value, ApiError> {
+    let env = engine.environment();
+    let now = engine.clock().now().as_millisecond();
+    let in_use = engine.store().slots_in_use(env.capacity, now).await?;
+    Ok(json!({
+        "name": env.name,
+        "timezone": env.timezone,
+        "capacity": env.capacity,
+        "capacity_in_use": in_use,
+        "node": env.node,
+        "nodes_alive": engine.nodes_alive().await?,
+        "store": engine.store().kind(),
+        "now": time(engine, now),
+    }))
+}
+
+pub(crate) fn execution(engine: &Engine, e: &Execution) -> Value {
+    let waited = e.started_at.map(|s| (s - e.minute).max(0));
+    let duration = match (e.started_at, e.finished_at) {
+        (Some(s), Some(f)) => Some((f - s).max(0)),
+        _ => None,
+    };
+    json!({
+        "job": e.job,
+        "minute": time(engine, e.minute),
+        "state": e.state,
+        "due_at": time(engine, e.due_at),
+        "started_at": optional_time(engine, e.started_at),
+        "finished_at": optional_time(engine, e.finished_at),
+        "waited_ms": waited,
+        "duration_ms": duration,
+        "items": e.items,
+        "error": e.error,
+    })
+}
+
+/// Every job with its next runs, last execution, state and switches.
+pub(crate) async fn jobs(engine: &Engine) -> Result<Vec<Value>, ApiError> {
+    let controls: HashMap<String, pacer_store::JobControl> = engine
+        .store()
+        .job_controls()
+        .await?
+        .into_iter()
+        .map(|c| (c.job.clone(), c))
+        .collect();
+    let mut out = Vec::new();
+    for view in engine.job_views(5) {
+        let last = engine
+            .store()
+            .history(&ExecutionQuery {
+                job: Some(view.name.clone()),
+                limit: 1,
+                ..ExecutionQuery::default()
+            })
+            .await?
+            .pop();
+        out.push(job(engine, &view, controls.get(&view.name), last.as_ref()));
+    }
+    Ok(out)
+}
+
+fn job(
+    engine: &Engine,
+    view: &JobView,
+    control: Option<&pacer_store::JobControl>,
+    last: Option<&Execution>,
+) -> Value {
+    let state = match last.map(|e| e.state.as_str()) {
+        Some(live @ ("due" | "waiting" | "running")) => live,
+        _ => "idle",
+    };
+    json!({
+        "name": view.name,
+        "integration": view.integration,
+        "kind": view.kind,
+        "system": view.system,
+        "schedule": view.schedule,
+        "description": view.description,
+        "items_per_run": view.budget,
+        "next_runs": view.next.iter()
+            .map(|z| z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
+            .collect::<Vec<_>>(),
+        "last_execution": last.map(|e| execution(engine, e)),
+        "state": state,
+        "paused": control.is_some_and(|c| c.paused),
+        "triggered_at": optional_time(engine, control.and_then(|c| c.triggered_at)),
+    })
+}
+
+/// One job, or 404.
+pub(crate) async fn one_job(engine: &Engine, name: &str) -> Result<Value, ApiError> {
+    jobs(engine)
+        .await?
+        .into_iter()
+        .find(|j| j["name"] == name)
+        .ok_or_else(|| no_job(engine, name))
+}
+
+pub(crate) fn no_job(engine: &Engine, name: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "no job named {name:?}; the jobs are: {}",
+        engine.jobs().join(", ")
+    ))
+}
+
+/// A query parameter that is absent or empty is no filter.
+fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    params
+        .get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+}
+
+fn limit(params: &HashMap<String, String>, default: u32) -> Result<u32, ApiError> {
+    match param(params, "limit") {
+        None => Ok(default),
+        Some(text) => match text.parse::<u32>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            _ => Err(ApiError::bad_request(format!(
+                "limit={text:?}: expected a number from 1 to {MAX_LIMIT}"
+            ))),
+        },
+    }
+}
+
+/// `?job=&state=&since=&limit=` as a store query; `since` defaults to a day ago.
+pub(crate) fn execution_query(
+    engine: &Engine,
+    params: &HashMap<String, String>,
+) -> Result<ExecutionQuery, ApiError> {
+    const STATES: [&str; 7] = [
+        "due",
+        "waiting",
+        "running",
+        "succeeded",
+        "failed",
+        "skipped",
+        "missed",
+    ];
+    if let Some(state) = param(params, "state")
+        && !STATES.contains(&state)
+    {
+        return Err(ApiError::bad_request(format!(
+            "state={state:?}: expected one of {}",
+            STATES.join(", ")
+        )));
+    }
+    let now = engine.clock().now().as_millisecond();
+    let since = match param(params, "since") {
+        None => now - 24 * 3_600_000,
+        Some(text) => text
+            .parse::<Timestamp>()
+            .map(Timestamp::as_millisecond)
+            .map_err(|_| {
+                ApiError::bad_request(format!(
+                    "since={text:?}: expected an RFC 3339 instant such as 2026-11-27T08:00:00Z"
+                ))
+            })?,
+    };
+    Ok(ExecutionQuery {
+        job: param(params, "job").map(str::to_string),
+        state: param(params, "state").map(str::to_string),
+        since,
+        limit: limit(params, 100)?,
+    })
+}
+
+pub(crate) async fn executions(
+    engine: &Engine,
+    query: &ExecutionQuery,
+) -> Result<Vec<Value>, ApiError> {
+    let rows = engine.store().history(query).await?;
+    Ok(rows.iter().map(|e| execution(engine, e)).collect())
+}
+
+/// `?integration=&status=&limit=&cursor=` as a store query.
+pub(crate) fn task_query(params: &HashMap<String, String>) -> Result<TaskQuery, ApiError> {
+    let status = match param(params, "status") {
+        None => None,
+        Some(text) => Some(TaskStatus::from_name(text).ok_or_else(|| {
+            let names: Vec<&str> = TaskStatus::ALL.iter().map(|s| s.as_str()).collect();
+            ApiError::bad_request(format!(
+                "status={text:?}: expected one of {}",
+                names.join(", ")
+            ))
+        })?),
+    };
+    let before = match param(params, "cursor") {
+        None => None,
+        Some(text) => Some(text.parse::<i64>().map_err(|_| {
+            ApiError::bad_request(format!(
+                "cursor={text:?}: expected the next_cursor of a previous answer"
+            ))
+        })?),
+    };
+    Ok(TaskQuery {
+        integration: param(params, "integration").map(str::to_string),
+        status,
+        before,
+        limit: limit(params, 50)?,
+    })
+}
+
+pub(crate) fn task(engine: &Engine, t: &Task) -> Value {
+    json!({
+        "id": t.id,
+        "integration": t.integration,
+        "key": t.key,
+        "status": t.status.as_str(),
+        "attempts": t.attempts,
+        "last_error": t.last_error,
+        "next_attempt_at": time(engine, t.next_attempt_at),
+        "created_at": time(engine, t.created_at),
+        "updated_at": time(engine, t.updated_at),
+    })
+}
+
+/// A page of tasks and the cursor of the next page (`null` on the last).
+pub(crate) async fn tasks(engine: &Engine, query: &TaskQuery) -> Result<Value, ApiError> {
+    let rows = engine.store().tasks(query).await?;
+    let next = (rows.len() == query.limit as usize)
+        .then(|| rows.last().map(|t| t.id.to_string()))
+        .flatten();
+    Ok(json!({
+        "tasks": rows.iter().map(|t| task(engine, t)).collect::<Vec<_>>(),
+        "next_cursor": next,
+    }))
+}
+
+/// A task id from a path, or 404: ids are numbers.
+pub(crate) fn task_id(text: &str) -> Result<i64, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::not_found(format!("no task {text:?}: task ids are numbers")))
+}
+
+/// A task with its payload and every failed attempt, or 404.
+pub(crate) async fn task_detail(engine: &Engine, id: i64) -> Result<Value, ApiError> {
+    let store = engine.store();
+    let t = store
+        .task(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no task {id}")))?;
+    let errors = store.task_errors(id).await?;
+    let mut value = task(engine, &t);
+    // A record that is JSON reads as JSON; a rejected one stays as it came.
+    value["payload"] = serde_json::from_str(&t.payload).unwrap_or(Value::String(t.payload));
+    value["errors"] = errors
+        .iter()
+        .map(|e| json!({"attempt": e.attempt, "at": time(engine, e.at), "error": e.error}))
+        .collect();
+    Ok(value)
+}
+
+/// Tasks by integration and status, every integration and status present.
+pub(crate) async fn task_counts(
+    engine: &Engine,
+) -> Result<BTreeMap<String, BTreeMap<&'static str, u64>>, ApiError> {
+    let mut counts: BTreeMap<String, BTreeMap<&'static str, u64>> = integrations(engine)
+        .into_iter()
+        .map(|i| (i, TaskStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect()))
+        .collect();
+    for (integration, status, n) in engine.store().task_counts().await? {
+        *counts
+            .entry(integration)
+            .or_insert_with(|| TaskStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect())
+            .entry(status.as_str())
+            .or_default() += n;
+    }
+    Ok(counts)
+}
+
+/// The latest failed attempts, newest first.
+pub(crate) async fn recent_errors(engine: &Engine, limit: u32) -> Result<Vec<Value>, ApiError> {
+    let errors = engine.store().recent_errors(limit).await?;
+    Ok(errors
+        .iter()
+        .map(|e| {
+            json!({
+                "task": e.task,
+                "integration": e.integration,
+                "attempt": e.attempt,
+                "at": time(engine, e.at),
+                "error": e.error,
+            })
+        })
+        .collect())
+}
+
+/// Today in the environment's time zone: its date, the current minute of
+/// the day, and the executions running in each of its 1,440 wall-clock minutes.
+pub(crate) async fn actual_today(engine: &Engine) -> Result<Value, ApiError> {
+    let now = engine.clock().now();
+    let zoned = now.to_zoned(engine.time_zone().clone());
+    let midnight = zoned
+        .start_of_day()
+        .map_or(now.as_millisecond(), |z| z.timestamp().as_millisecond());
+    let rows = engine
+        .store()
+        .history(&ExecutionQuery {
+            since: midnight - 24 * 3_600_000,
+            limit: 100_000,
+            ..ExecutionQuery::default()
+        })
+        .await?;
+    let mut by_minute = vec![0u32; 1_440];
+    let now_ms = now.as_millisecond();
+    for e in &rows {
+        let Some(started) = e.started_at else {
+            continue;
+        };
+        let finished = e.finished_at.unwrap_or(now_ms);
+        // Every wall-clock minute it was running in, from its start minute to its end's.
+        let mut at = started.div_euclid(60_000) * 60_000;
+        while at <= finished && at <= now_ms {
+            if at >= midnight
+                && let Ok(t) = Timestamp::from_millisecond(at)
+            {
+                let wall = t.to_zoned(engine.time_zone().clone());
+                let index = usize::from(wall.hour() as u8) * 60 + usize::from(wall.minute() as u8);
+                by_minute[index] += 1;
+            }
+            at += 60_000;
+        }
+    }
+    Ok(json!({
+        "date": zoned.date().to_string(),
+        "now_minute": i32::from(zoned.hour()) * 60 + i32::from(zoned.minute()),
+        "by_minute": by_minute,
+    }))
+}
+
+/// What `pacer plan --format json` prints, plus today's actual load.
+pub(crate) async fn plan(engine: &Engine) -> Result<Value, ApiError> {
+    let mut value = engine.plan().to_json();
+    value["actual"] = actual_today(engine).await?;
+    Ok(value)
+}
+
+/// Items taken from each rate budget in each of the last 60 minutes, with its limit.
+pub(crate) async fn rate_usage(engine: &Engine) -> Result<Vec<Value>, ApiError> {
+    let now = engine.clock().now().as_millisecond();
+    let current = now.div_euclid(60_000) * 60_000;
+    let first = current - 59 * 60_000;
+    let mut used: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for (budget, window, n) in engine.store().rate_usage(first).await? {
+        let index = ((window - first) / 60_000) as usize;
+        if let Some(slot) = used
+            .entry(budget)
+            .or_insert_with(|| vec![0; 60])
+            .get_mut(index)
+        {
+            *slot = n;
+        }
+    }
+    Ok(engine
+        .rate_limits()
+        .into_iter()
+        .map(|(budget, limit)| {
+            let per_minute = used.remove(&budget).unwrap_or_else(|| vec![0; 60]);
+            json!({
+                "budget": budget,
+                "limit_per_minute": limit,
+                "from": time(engine, first),
+                "per_minute": per_minute,
+            })
+        })
+        .collect())
+}
