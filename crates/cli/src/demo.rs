@@ -72,7 +72,7 @@ pub(crate) fn run(args: &DemoArgs, out: &mut impl Write) -> anyhow::Result<ExitC
         let token = std::env::var("PACER_API_TOKEN")
             .ok()
             .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| one_time_token());
+            .unwrap_or_else(one_time_token);
         let (server, addr) = runtime::serve(&engine, &args.listen, Some(token.clone())).await?;
         eprintln!("dashboard: http://{addr}/#token={token}");
         runtime::run_until_signal(&engine, until).await?;

@@ -168,15 +168,33 @@ pub(crate) fn document() -> Value {
                     "payload": {"description": "The record: JSON when it is, else the text as it came"},
                     "errors": {"type": "array", "items": {"type": "object", "required": ["attempt", "at", "error"], "properties": {
                         "attempt": {"type": "integer"}, "at": time, "error": {"type": "string"}}}}}}]},
+                "PlannedJob": {"type": "object",
+                    "required": ["job", "integration", "kind", "executions_per_day", "runs_per_hour", "runs_per_day",
+                                 "interval_minutes", "schedule", "description", "items_per_run", "min_items_per_minute",
+                                 "duration_minutes", "headroom_percent", "explicit"],
+                    "properties": {
+                        "job": {"type": "string"}, "integration": {"type": "string"},
+                        "kind": {"type": "string", "enum": ["pull", "push"]},
+                        "executions_per_day": {"type": "integer"}, "runs_per_hour": {"type": "number"},
+                        "runs_per_day": {"type": "integer"}, "interval_minutes": {"type": "integer"},
+                        "schedule": {"type": "string"}, "description": {"type": "string"},
+                        "items_per_run": {"type": "integer"}, "min_items_per_minute": {"type": "integer"},
+                        "duration_minutes": {"type": "integer"}, "headroom_percent": {"type": "number"},
+                        "explicit": {"type": "boolean"}}},
                 "Plan": {"type": "object", "required": ["environment", "jobs", "load", "fits", "warnings", "actual"],
                     "properties": {
                         "environment": {"type": "string"},
-                        "jobs": {"type": "array", "items": {"type": "object", "required": ["job", "schedule", "description"]}},
-                        "load": {"type": "object", "required": ["capacity", "peak", "by_minute"], "properties": {
+                        "jobs": {"type": "array", "items": schema("PlannedJob")},
+                        "load": {"type": "object", "required": ["capacity", "peak", "lower_bound", "by_minute"], "properties": {
                             "capacity": {"type": "integer"}, "peak": {"type": "integer"},
-                            "by_minute": {"type": "array", "items": {"type": "integer"}}}},
+                            "lower_bound": {"type": "integer", "description": "A peak no choice of offsets can go below"},
+                            "by_minute": {"type": "array", "items": {"type": "integer"},
+                                "description": "Executions planned in each minute of the day, 0 = 00:00"}}},
                         "fits": {"type": "boolean"},
-                        "warnings": {"type": "array", "items": {"type": "object", "required": ["kind", "message"]}},
+                        "warnings": {"type": "array", "items": {"type": "object", "required": ["kind", "message"],
+                            "description": "What does not hold; each kind carries its own figures beside kind and message",
+                            "properties": {"kind": {"type": "string"}, "message": {"type": "string"}},
+                            "additionalProperties": true}},
                         "actual": {"type": "object", "required": ["date", "now_minute", "by_minute"], "properties": {
                             "date": {"type": "string"}, "now_minute": {"type": "integer"},
                             "by_minute": {"type": "array", "items": {"type": "integer"}}}}}},

@@ -107,10 +107,10 @@ fn job(
     control: Option<&pacer_store::JobControl>,
     last: Option<&Execution>,
 ) -> Value {
-    let state = match last.map(|e| e.state.as_str()) {
-        Some(live @ ("due" | "waiting" | "running")) => live,
-        _ => "idle",
-    };
+    let state = last
+        .map(|e| e.state.as_str())
+        .filter(|s| matches!(*s, "due" | "waiting" | "running"))
+        .unwrap_or("idle");
     json!({
         "name": view.name,
         "integration": view.integration,
