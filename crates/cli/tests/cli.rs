@@ -387,6 +387,17 @@ fn run_refuses_a_config_it_cannot_run() {
         "{}",
         stderr(&out)
     );
+    let token = "environment: { api_token: \"${PACER_CLI_TEST_UNSET_TOKEN}\" }\n";
+    std::fs::write(&file, format!("{token}{yaml}")).unwrap();
+    let out = pacer(&["run", file.to_str().unwrap(), "--for", "1m"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "shop.yaml:1:27: environment.api_token: environment variable PACER_CLI_TEST_UNSET_TOKEN is not set"
+        ),
+        "{}",
+        stderr(&out)
+    );
     let out = pacer(&["run", file.to_str().unwrap(), "--for", "soon"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--for \"soon\""), "{}", stderr(&out));

@@ -103,6 +103,13 @@ pub fn router(engine: Engine, access: Access) -> Router {
         .route("/hooks/{name}", post(hooks::receive))
         .merge(dashboard::assets())
         .merge(guarded)
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this path does not take that method; /api/v1/openapi.json lists what it takes",
+            )
+        })
         .layer(DefaultBodyLimit::max(HARD_LIMIT))
         .with_state(app)
 }

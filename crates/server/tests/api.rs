@@ -506,6 +506,18 @@ async fn actions_need_the_token_and_unknowns_are_404() {
     }
     let (status, body) = call(
         &client,
+        Method::DELETE,
+        &format!("{base}/api/v1/jobs/prices.pull"),
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(status, 405);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["error"]["code"],
+        "method_not_allowed"
+    );
+    let (status, body) = call(
+        &client,
         Method::GET,
         &format!("{base}/api/v1/tasks?status=lost"),
         Some(TOKEN),
