@@ -59,6 +59,7 @@ pub(crate) fn run(args: &MockArgs) -> anyhow::Result<ExitCode> {
             entity: entity.into(),
             volume_per_day: volume.unwrap_or(default),
             total: None,
+            profile: None,
         })
         .collect();
     runtime::block_on(async move {

@@ -171,6 +171,7 @@ pub(crate) async fn mocks_for(
                 entity: i.name.clone(),
                 volume_per_day: i.volume_per_day,
                 total: None,
+                profile: None,
             })
             .collect();
         let clock = clock.clone();

@@ -51,6 +51,7 @@ async fn killed_and_restarted_it_loses_nothing() {
             entity: "prices".into(),
             volume_per_day: 600.0 * 86_400.0 / 20.0,
             total: Some(total),
+            profile: None,
         }],
     )
     .await;

@@ -528,11 +528,35 @@ impl Check<'_> {
             max_bytes: hook.max_bytes.unwrap_or(1 << 20),
             key: self.expr(hook.key.as_ref(), &key("webhook.key"), ".key"),
         });
+        let profile = match &raw.profile {
+            None => None,
+            Some(spanned) => {
+                let weights = &spanned.value;
+                let valid = weights.len() == 24
+                    && weights.iter().all(|w| w.is_finite() && *w >= 0.0)
+                    && weights.iter().sum::<f64>() > 0.0;
+                if !valid {
+                    return Err(self.at(
+                        spanned,
+                        &key("profile"),
+                        format!(
+                            "expected 24 weights, one per hour from 00:00, none negative and not all 0, \
+                             found {} values",
+                            weights.len()
+                        ),
+                    ));
+                }
+                let mut hours = [0.0; 24];
+                hours.copy_from_slice(weights);
+                Some(hours)
+            }
+        };
         Ok(Flow {
             integration: integration.to_string(),
             pull,
             push,
             webhook,
+            profile,
         })
     }
 

@@ -140,6 +140,11 @@ pub(crate) struct RawIntegration {
         regex(pattern = r"^\s*[0-9]{1,2}:00\s*-\s*[0-9]{1,2}:00\s*$")
     )]
     pub(crate) active_hours: Option<Spanned<String>>,
+    /// How the day's changes spread over its hours, for `pacer simulate`: 24
+    /// weights from 00:00, e.g. [0,0,0,0,0,0,1,2,4,4,3,3,3,3,3,3,3,2,1,1,0,0,0,0];
+    /// default even over the active hours.
+    #[schemars(with = "Option<Vec<f64>>", length(equal = 24))]
+    pub(crate) profile: Option<Spanned<Vec<f64>>>,
     /// Receive the records by `POST /hooks/<name>` instead of pulling them.
     pub(crate) webhook: Option<RawWebhook>,
     /// Overrides for the pull job.

@@ -126,7 +126,7 @@ pub struct Webhook {
 }
 
 /// How an integration's records move.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Flow {
     /// The integration's name.
     pub integration: String,
@@ -136,6 +136,9 @@ pub struct Flow {
     pub push: Push,
     /// Set when the records arrive by webhook.
     pub webhook: Option<Webhook>,
+    /// Each hour's weight in the day's changes, from 00:00, when the file gives
+    /// them (`pacer simulate` spreads evenly over the active hours otherwise).
+    pub profile: Option<[f64; 24]>,
 }
 
 /// What to do when a job is busy, late, or was not running.

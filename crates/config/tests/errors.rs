@@ -215,3 +215,20 @@ fn the_schema_describes_every_key() {
     // Unknown keys are rejected by the schema too, as by the parser.
     assert!(text.contains("\"additionalProperties\":false"));
 }
+
+#[test]
+fn an_hourly_profile_has_24_weights() {
+    let day = "[0,0,0,0,0,0,1,2,4,4,3,3,3,3,3,3,3,2,1,1,0,0,0,0]";
+    let good = GOOD.replace(
+        "    freshness: 30m\n",
+        &format!("    freshness: 30m\n    profile: {day}\n"),
+    );
+    let config = pacer_config::parse(&good, "acme.yaml").unwrap();
+    let profile = config.flows[0].profile.unwrap();
+    assert_eq!((profile[8], profile[23]), (4.0, 0.0));
+    assert_eq!(
+        error(&good.replace(day, "[1, 2, 3]")),
+        "acme.yaml:15:14: integrations.prices.profile: expected 24 weights, one per hour from \
+         00:00, none negative and not all 0, found 3 values"
+    );
+}

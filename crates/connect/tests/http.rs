@@ -17,6 +17,7 @@ async fn mock(volume: f64, rate: Option<u32>) -> Running {
             entity: "prices".into(),
             volume_per_day: volume,
             total: None,
+            profile: None,
         }],
         start,
         now: Arc::new(move || now),

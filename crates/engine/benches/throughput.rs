@@ -40,6 +40,7 @@ async fn pipeline(store: Arc<Store>) -> Duration {
         entity: "prices".into(),
         volume_per_day: RECORDS as f64 * 24.0,
         total: Some(RECORDS),
+        profile: None,
     }];
     let erp = mock(
         "erp",

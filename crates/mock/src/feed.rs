@@ -1,11 +1,14 @@
-//! Changes produced at a steady volume, computed from the clock: change `i`
-//! (from 1) happens at `start + ceil(i × day / volume)`, so any window of
-//! time holds the same changes however often, and by whom, it is asked.
+//! Changes produced at a volume per day, computed from the clock: change `i`
+//! (from 1) happens where the day's cumulative share reaches `i / volume` —
+//! evenly, `start + ceil(i × day / volume)`, or following an hourly profile —
+//! so any window of time holds the same changes however often, and by whom,
+//! it is asked.
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
 const DAY_MS: f64 = 86_400_000.0;
+const HOUR_MS: f64 = 3_600_000.0;
 
 /// An entity a mock system produces changes of, at a volume per day.
 #[derive(Clone, Debug)]
@@ -16,16 +19,54 @@ pub struct Feed {
     pub volume_per_day: f64,
     /// Stop after this many changes (for tests that count them all).
     pub total: Option<u64>,
+    /// Each hour's share of a day's changes, from the start's hour 0; `None`: even.
+    pub profile: Option<[f64; 24]>,
 }
 
 impl Feed {
+    /// A feed of `volume_per_day` changes spread evenly, without end.
+    pub fn even(entity: &str, volume_per_day: f64) -> Feed {
+        Feed {
+            entity: entity.to_string(),
+            volume_per_day,
+            total: None,
+            profile: None,
+        }
+    }
+
     /// When change `i` happened, in Unix milliseconds.
-    pub(crate) fn changed_at(&self, start_ms: i64, i: u64) -> i64 {
-        start_ms + (i as f64 * DAY_MS / self.volume_per_day).ceil() as i64
+    pub fn changed_at(&self, start_ms: i64, i: u64) -> i64 {
+        let days = i as f64 / self.volume_per_day;
+        let Some(profile) = self.shares() else {
+            return start_ms + (days * DAY_MS).ceil() as i64;
+        };
+        let whole = days.floor();
+        let mut left = days - whole;
+        let mut at = whole * DAY_MS;
+        for share in profile {
+            if left <= share {
+                at += if share > 0.0 {
+                    left / share * HOUR_MS
+                } else {
+                    0.0
+                };
+                return start_ms + at.ceil() as i64;
+            }
+            left -= share;
+            at += HOUR_MS;
+        }
+        start_ms + at.ceil() as i64
+    }
+
+    /// The profile's shares, summing to 1, when there is one that holds any change.
+    fn shares(&self) -> Option<[f64; 24]> {
+        let profile = self.profile?;
+        let sum: f64 = profile.iter().map(|w| w.max(0.0)).sum();
+        (sum > 0.0).then(|| profile.map(|w| w.max(0.0) / sum))
     }
 
     /// How many changes happened up to and including `now_ms`.
-    pub(crate) fn produced(&self, start_ms: i64, now_ms: i64) -> u64 {
+    pub fn produced(&self, start_ms: i64, now_ms: i64) -> u64 {
         let produced = self.produced_unbounded(start_ms, now_ms);
         self.total.map_or(produced, |total| produced.min(total))
     }
@@ -35,6 +76,23 @@ impl Feed {
             return 0;
         }
         let mut n = ((now_ms - start_ms) as f64 * self.volume_per_day / DAY_MS).floor() as u64;
+        if self.profile.is_some() {
+            // Uneven: search between the bounds the whole days give.
+            let days = ((now_ms - start_ms) as f64 / DAY_MS).floor();
+            let (mut low, mut high) = (
+                (days * self.volume_per_day).floor() as u64,
+                ((days + 1.0) * self.volume_per_day).ceil() as u64 + 1,
+            );
+            while low < high {
+                let middle = low + (high - low).div_ceil(2);
+                if self.changed_at(start_ms, middle) <= now_ms {
+                    low = middle;
+                } else {
+                    high = middle - 1;
+                }
+            }
+            n = low;
+        }
         // Float rounding may be one off either way; the times decide.
         while n > 0 && self.changed_at(start_ms, n) > now_ms {
             n -= 1;
@@ -50,11 +108,16 @@ impl Feed {
         self.produced(start_ms, since_ms) + 1
     }
 
+    /// The key of change `i`'s record.
+    pub fn key(&self, i: u64) -> String {
+        format!("{}-{i:06}", self.entity)
+    }
+
     /// The record of change `i`.
     pub(crate) fn record(&self, start_ms: i64, i: u64) -> Value {
         let at = Timestamp::from_millisecond(self.changed_at(start_ms, i)).unwrap_or_default();
         json!({
-            "key": format!("{}-{i:06}", self.entity),
+            "key": self.key(i),
             "sku": format!("SKU-{i:06}"),
             "seq": i,
             "amount": format!("{}.{:02}", 10 + i % 90, i % 100),
@@ -74,6 +137,7 @@ mod tests {
             entity: "prices".into(),
             volume_per_day: 35_000.0,
             total: None,
+            profile: None,
         };
         assert_eq!(feed.produced(0, 86_400_000), 35_000);
         assert_eq!(feed.produced(0, 43_200_000), 17_500);
@@ -90,11 +154,37 @@ mod tests {
     }
 
     #[test]
+    fn a_profile_puts_the_changes_in_its_hours() {
+        let mut profile = [0.0; 24];
+        profile[9] = 3.0; // three quarters between 09:00 and 10:00
+        profile[14] = 1.0;
+        let feed = Feed {
+            profile: Some(profile),
+            ..Feed::even("orders", 400.0)
+        };
+        let hour = 3_600_000;
+        assert_eq!(feed.produced(0, 9 * hour), 0);
+        assert_eq!(feed.produced(0, 10 * hour), 300);
+        assert_eq!(feed.produced(0, 14 * hour), 300);
+        assert_eq!(feed.produced(0, 24 * hour), 400);
+        assert_eq!(feed.produced(0, 48 * hour), 800);
+        let mut last = 0;
+        for i in 1..900 {
+            let at = feed.changed_at(0, i);
+            assert!(at > last, "change {i} at {at}");
+            assert_eq!(feed.produced(0, at), i);
+            assert_eq!(feed.produced(0, at - 1), i - 1);
+            last = at;
+        }
+    }
+
+    #[test]
     fn records_carry_a_key_and_a_sortable_time() {
         let feed = Feed {
             entity: "stock".into(),
             volume_per_day: 24.0,
             total: Some(1),
+            profile: None,
         };
         assert_eq!(feed.produced(0, 86_400_000), 1);
         let record = feed.record(0, 2);

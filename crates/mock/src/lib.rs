@@ -162,9 +162,22 @@ struct Counts {
     faults_queued: VecDeque<Fault>,
 }
 
+/// The first time a record was accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// The record's key.
+    pub key: String,
+    /// When it changed at its source, from its `updated_at`, if it has one (Unix ms).
+    pub changed_at: Option<i64>,
+    /// When this system accepted it (Unix ms, on the mock's clock).
+    pub delivered_at: i64,
+}
+
 #[derive(Default)]
 struct Accepted {
     items: u64,
+    /// First acceptances, in order.
+    deliveries: Vec<Delivery>,
     keys: HashMap<String, u64>,
     idempotency: HashSet<String>,
     repeated_idempotency_keys: u64,
@@ -204,6 +217,16 @@ impl Running {
     /// What it saw so far.
     pub fn stats(&self) -> Stats {
         self.shared.stats()
+    }
+
+    /// Each record of `entity` accepted, the first time, in order.
+    pub fn deliveries(&self, entity: &str) -> Vec<Delivery> {
+        self.shared
+            .counts()
+            .accepted
+            .get(entity)
+            .map(|a| a.deliveries.clone())
+            .unwrap_or_default()
     }
 
     /// Queues a fault for the next requests.
@@ -508,7 +531,15 @@ async fn accept(
         record => vec![record],
     };
     let mut keys = Vec::new();
+    let mut changed = Vec::new();
     for record in &records {
+        changed.push(
+            record
+                .get("updated_at")
+                .and_then(Value::as_str)
+                .and_then(|t| t.parse::<Timestamp>().ok())
+                .map(Timestamp::as_millisecond),
+        );
         let found = key.clone().or_else(|| {
             ["key", "sku", "id"].iter().find_map(|k| {
                 record
@@ -542,9 +573,17 @@ async fn accept(
         accepted.repeated_idempotency_keys += 1;
     }
     accepted.items += records.len() as u64;
-    for k in keys {
-        let seen = accepted.keys.entry(k).or_default();
+    let now = shared.now_ms();
+    for (k, changed_at) in keys.into_iter().zip(changed) {
+        let seen = accepted.keys.entry(k.clone()).or_default();
         *seen += 1;
+        if *seen == 1 {
+            accepted.deliveries.push(Delivery {
+                key: k,
+                changed_at,
+                delivered_at: now,
+            });
+        }
         if *seen > 1 && !repeated {
             accepted.duplicates_without_key += 1;
         }

@@ -48,6 +48,7 @@ async fn ran_two_hours(test: &str) -> Env {
         entity: "prices".into(),
         volume_per_day: 35_000.0,
         total: Some(300),
+        profile: None,
     };
     let erp = mock("erp", vec![feed], start, clock.clone()).await;
     let shop = mock("webshop", vec![], start, clock.clone()).await;

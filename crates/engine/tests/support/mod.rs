@@ -65,6 +65,7 @@ pub async fn mock(
                 entity: entity.into(),
                 volume_per_day: volume,
                 total,
+                profile: None,
             })
             .collect(),
         start,
