@@ -26,6 +26,29 @@ pub(crate) enum Command {
     Mock(MockArgs),
     /// Run the guide's example against mock systems, sped up, with nothing installed.
     Demo(DemoArgs),
+    /// Play days of the environment on a virtual clock against mock systems: does the plan hold?
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct SimulateArgs {
+    /// The configuration file (YAML), e.g. examples/acme.yaml.
+    pub(crate) file: std::path::PathBuf,
+    /// Days to simulate, from midnight.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub(crate) days: u32,
+    /// Multiply every volume (already at its peak factor) by this: "what if" at 3× volume.
+    #[arg(long, default_value_t = 1.0, value_name = "X")]
+    pub(crate) volume_factor: f64,
+    /// The first day (YYYY-MM-DD); a fixed Monday by default, so reports repeat exactly.
+    #[arg(long, value_name = "DATE")]
+    pub(crate) start: Option<String>,
+    /// The schedule time each request to a system takes ("200ms", "1s").
+    #[arg(long, default_value = "200ms", value_name = "DURATION")]
+    pub(crate) request_time: String,
+    /// Output format: text for people, json for tools.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
 }
 
 #[derive(Debug, clap::Args)]
@@ -99,6 +122,9 @@ pub(crate) struct PlanArgs {
     /// Exit 1 when the plan does not fit (capacity, freshness, throughput), 0 when it does.
     #[arg(long)]
     pub(crate) check: bool,
+    /// Then simulate a day (as `pacer simulate`) and exit 1 when it contradicts the plan.
+    #[arg(long)]
+    pub(crate) verify: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

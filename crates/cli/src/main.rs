@@ -17,6 +17,7 @@ mod next;
 mod plan;
 mod run;
 mod runtime;
+mod simulate;
 
 use crate::{args::Args, input::InvalidInput};
 
@@ -54,6 +55,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         args::Command::Run(run) => run::run(&run)?,
         args::Command::Mock(mock) => mock::run(&mock)?,
         args::Command::Demo(demo) => demo::run(&demo, &mut stdout)?,
+        args::Command::Simulate(simulate) => simulate::run(&simulate, &mut stdout)?,
     };
     stdout.flush()?;
     Ok(code)

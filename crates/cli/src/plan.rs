@@ -26,6 +26,30 @@ pub(crate) fn run(args: &PlanArgs, out: &mut impl Write) -> anyhow::Result<ExitC
         std::fs::write(svg, plan.to_svg())
             .with_context(|| format!("cannot write {}", svg.display()))?;
     }
+    if args.verify {
+        // The plan's promise, checked by the real engine on a simulated day.
+        let report = crate::simulate::simulate(&config, &plan, &pacer_sim::Options::default())?;
+        match &report.first_problem {
+            None => writeln!(
+                out,
+                "\nVerified: a simulated day ({}) delivered every change within its freshness; \
+                 at most {} executions at once (capacity {}).",
+                &report.start[..10],
+                report.peak_at_once,
+                report.capacity
+            )?,
+            Some(problem) => writeln!(
+                out,
+                "\nNot verified: a simulated day ({}) contradicts the plan — {problem}. \
+                 `pacer simulate {}` shows the day.",
+                &report.start[..10],
+                args.file.display()
+            )?,
+        }
+        if !report.holds {
+            return Ok(ExitCode::from(1));
+        }
+    }
     Ok(if args.check && !plan.fits {
         ExitCode::from(1)
     } else {

@@ -92,6 +92,12 @@ impl Destination {
         })
     }
 
+    /// How many rounds of requests in flight delivering `tasks` records takes:
+    /// what a simulation charges in time.
+    pub fn rounds(&self, tasks: usize) -> usize {
+        tasks.div_ceil(self.inner.batch).div_ceil(IN_FLIGHT)
+    }
+
     /// Records per request.
     pub fn batch(&self) -> usize {
         self.inner.batch

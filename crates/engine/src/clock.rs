@@ -110,17 +110,33 @@ struct State {
     busy: usize,
     sleepers: BTreeMap<(Timestamp, u64), oneshot::Sender<()>>,
     next_id: u64,
+    /// One task at a time, in the order they asked: see [`VirtualClock::serial`].
+    serial: bool,
 }
 
 impl VirtualClock {
     /// A virtual clock showing `start`.
     pub fn new(start: Timestamp) -> VirtualClock {
+        VirtualClock::with(start, false)
+    }
+
+    /// A virtual clock showing `start` that runs its tasks one at a time:
+    /// a task runs until it sleeps on the clock (or ends), then the sleeper
+    /// due first — by time, then by when it went to sleep — takes its turn.
+    /// Tasks due at the same instant cannot race, so the same work gives
+    /// the same run, to the millisecond: what a simulation's report needs.
+    pub fn serial(start: Timestamp) -> VirtualClock {
+        VirtualClock::with(start, true)
+    }
+
+    fn with(start: Timestamp, serial: bool) -> VirtualClock {
         VirtualClock {
             state: Arc::new(Mutex::new(State {
                 now: start,
                 busy: 0,
                 sleepers: BTreeMap::new(),
                 next_id: 0,
+                serial,
             })),
         }
     }
@@ -132,7 +148,8 @@ impl VirtualClock {
 
 impl State {
     /// Moves time to the earliest sleeper while nobody is busy, waking every
-    /// sleeper due then; each woken one counts as busy from that moment.
+    /// sleeper due then (serial: only the first); each woken one counts as
+    /// busy from that moment.
     fn advance(&mut self) {
         while self.busy == 0 {
             let Some((&(at, _), _)) = self.sleepers.first_key_value() else {
@@ -140,7 +157,7 @@ impl State {
             };
             self.now = self.now.max(at);
             while let Some(entry) = self.sleepers.first_entry() {
-                if entry.key().0 > self.now {
+                if entry.key().0 > self.now || (self.serial && self.busy > 0) {
                     break;
                 }
                 self.busy += 1;
@@ -148,6 +165,15 @@ impl State {
                 let _ = entry.remove().send(());
             }
         }
+    }
+
+    /// Lists a sleeper due at `at`; returns its key and what wakes it.
+    fn enlist(&mut self, at: Timestamp) -> ((Timestamp, u64), oneshot::Receiver<()>) {
+        let (wake, woken) = oneshot::channel();
+        let key = (at, self.next_id);
+        self.next_id += 1;
+        self.sleepers.insert(key, wake);
+        (key, woken)
     }
 }
 
@@ -188,18 +214,15 @@ impl Clock for VirtualClock {
 
     fn sleep_until(&self, at: Timestamp) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            let (wake, woken) = oneshot::channel();
-            let key = {
+            let (key, woken) = {
                 let mut state = self.lock();
                 if at <= state.now {
                     return;
                 }
-                let key = (at, state.next_id);
-                state.next_id += 1;
-                state.sleepers.insert(key, wake);
+                let listed = state.enlist(at);
                 state.busy = state.busy.saturating_sub(1);
                 state.advance();
-                key
+                listed
             };
             let _asleep = Asleep {
                 clock: self.clone(),
@@ -210,13 +233,30 @@ impl Clock for VirtualClock {
     }
 
     fn spawn(&self, task: BoxFuture<'static, ()>) -> tokio::task::JoinHandle<()> {
-        // Counted before it starts, so time cannot move between spawn and start.
-        self.lock().busy += 1;
-        let running = Running {
-            clock: self.clone(),
-        };
+        let mut state = self.lock();
+        // Serial: it waits its turn, listed now so time cannot move before it starts.
+        let turn = state.serial.then(|| {
+            let now = state.now;
+            let listed = state.enlist(now);
+            state.advance();
+            listed
+        });
+        if turn.is_none() {
+            // Counted before it starts, so time cannot move between spawn and start.
+            state.busy += 1;
+        }
+        drop(state);
+        let clock = self.clone();
         tokio::spawn(async move {
-            let _running = running;
+            // Made first, so a task dropped while it waits for its turn leaves
+            // the count as it found it (its turn's guard counts it busy).
+            let _running = Running {
+                clock: clock.clone(),
+            };
+            if let Some((key, woken)) = turn {
+                let _asleep = Asleep { clock, key };
+                let _ = woken.await;
+            }
             task.await;
         })
     }
@@ -286,6 +326,33 @@ mod tests {
         worker.await.unwrap();
         sleeper.await.unwrap();
         assert_eq!(clock.now(), at(10));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_serial_clock_runs_one_task_at_a_time_in_order() {
+        let clock = VirtualClock::serial(at(0));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for name in ["a", "b", "c"] {
+            let (c, order) = (clock.clone(), order.clone());
+            tasks.push(clock.spawn(Box::pin(async move {
+                for minute in 1..=3 {
+                    // Real work between sleeps: in parallel mode the tasks would interleave.
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    order.lock().unwrap().push(format!("{name}{minute}"));
+                    c.sleep_until(at(minute)).await;
+                }
+            })));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(
+            order.lock().unwrap().join(" "),
+            "a1 b1 c1 a2 b2 c2 a3 b3 c3"
+        );
+        assert_eq!(clock.now(), at(3));
+        assert_eq!(clock.lock().busy, 0);
     }
 
     #[tokio::test]

@@ -280,7 +280,9 @@ impl Inner {
             let Some(size) = self.take(job, want).await? else {
                 break;
             };
-            let page = match self.fetch(job, source, cursor.as_deref(), &at, size).await {
+            let fetched = self.fetch(job, source, cursor.as_deref(), &at, size).await;
+            self.take_time(1).await;
+            let page = match fetched {
                 Ok(page) => page,
                 Err(error) => {
                     return Ok(Ran {
@@ -421,6 +423,7 @@ impl Inner {
                 })
                 .collect();
             let outcomes = destination.deliver(&outgoing, now).await;
+            self.take_time(destination.rounds(outgoing.len())).await;
             let now_ms = self.clock.now().as_millisecond();
             for (task, outcome) in tasks.iter().zip(outcomes) {
                 match outcome {
@@ -462,6 +465,17 @@ impl Inner {
         store.complete_many(&done, &owner, now).await?;
         self.delivered(job, done.len());
         Ok(Ran { items, error: None })
+    }
+
+    /// Lets `requests` requests' worth of schedule time pass, when the
+    /// settings give requests a time (a simulation); else nothing.
+    async fn take_time(&self, requests: usize) {
+        if let Some(each) = self.settings.request_time
+            && requests > 0
+        {
+            let until = self.clock.now() + each * requests as i32;
+            self.clock.sleep_until(until).await;
+        }
     }
 
     fn delivered(&self, job: &Job, n: usize) {

@@ -75,6 +75,10 @@ pub struct Settings {
     pub retry: RetryPolicy,
     /// Records asked for per page, and tasks claimed per round.
     pub page_size: u32,
+    /// On a virtual clock, the schedule time each request takes (a page
+    /// fetched, a round of deliveries in flight); requests take no virtual
+    /// time otherwise. Real clocks ignore it: their requests take real time.
+    pub request_time: Option<jiff::SignedDuration>,
 }
 
 impl Default for Settings {
@@ -85,6 +89,7 @@ impl Default for Settings {
             enforce_rates: true,
             retry: RetryPolicy::default(),
             page_size: 100,
+            request_time: None,
         }
     }
 }

@@ -167,8 +167,6 @@ struct Counts {
 pub struct Delivery {
     /// The record's key.
     pub key: String,
-    /// When it changed at its source, from its `updated_at`, if it has one (Unix ms).
-    pub changed_at: Option<i64>,
     /// When this system accepted it (Unix ms, on the mock's clock).
     pub delivered_at: i64,
 }
@@ -531,15 +529,7 @@ async fn accept(
         record => vec![record],
     };
     let mut keys = Vec::new();
-    let mut changed = Vec::new();
     for record in &records {
-        changed.push(
-            record
-                .get("updated_at")
-                .and_then(Value::as_str)
-                .and_then(|t| t.parse::<Timestamp>().ok())
-                .map(Timestamp::as_millisecond),
-        );
         let found = key.clone().or_else(|| {
             ["key", "sku", "id"].iter().find_map(|k| {
                 record
@@ -574,13 +564,12 @@ async fn accept(
     }
     accepted.items += records.len() as u64;
     let now = shared.now_ms();
-    for (k, changed_at) in keys.into_iter().zip(changed) {
+    for k in keys {
         let seen = accepted.keys.entry(k.clone()).or_default();
         *seen += 1;
         if *seen == 1 {
             accepted.deliveries.push(Delivery {
                 key: k,
-                changed_at,
                 delivered_at: now,
             });
         }

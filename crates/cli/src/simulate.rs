@@ -1,0 +1,89 @@
+//! `pacer simulate FILE [--days N] [--volume-factor X] [--start DATE] [--format text|json]`
+
+use std::{io::Write, process::ExitCode};
+
+use crate::{
+    args::{Format, SimulateArgs},
+    input::{self, InvalidInput},
+    runtime,
+};
+
+pub(crate) fn run(args: &SimulateArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let config = input::config(&args.file)?;
+    let plan =
+        pacer_plan::plan(&config.environment).map_err(|e| InvalidInput(format!("error: {e}")))?;
+    let options = options(args)?;
+    let report = simulate(&config, &plan, &options)?;
+    match args.format {
+        Format::Text => out.write_all(report.to_text().as_bytes())?,
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+    }
+    Ok(verdict(&report))
+}
+
+fn options(args: &SimulateArgs) -> Result<pacer_sim::Options, InvalidInput> {
+    if args.days == 0 || args.days > 366 {
+        return Err(InvalidInput(format!(
+            "error: --days {}: expected 1 to 366",
+            args.days
+        )));
+    }
+    if !(args.volume_factor.is_finite() && args.volume_factor > 0.0) {
+        return Err(InvalidInput(format!(
+            "error: --volume-factor {}: expected a number above 0, such as 3 for three times the volume",
+            args.volume_factor
+        )));
+    }
+    let start = match &args.start {
+        None => pacer_sim::DEFAULT_START,
+        Some(text) => text.parse().map_err(|_| {
+            InvalidInput(format!(
+                "error: --start {text:?}: expected a date such as 2026-11-27"
+            ))
+        })?,
+    };
+    let request_time = args
+        .request_time
+        .parse::<jiff::SignedDuration>()
+        .ok()
+        .filter(|d| !d.is_negative() && *d <= jiff::SignedDuration::from_mins(10))
+        .ok_or_else(|| {
+            InvalidInput(format!(
+                "error: --request-time {:?}: expected a duration from 0s to 10m, such as \"200ms\"",
+                args.request_time
+            ))
+        })?;
+    Ok(pacer_sim::Options {
+        days: args.days,
+        volume_factor: args.volume_factor,
+        start,
+        request_time,
+    })
+}
+
+/// Runs the simulation on its own runtime.
+pub(crate) fn simulate(
+    config: &pacer_config::Config,
+    plan: &pacer_plan::Plan,
+    options: &pacer_sim::Options,
+) -> anyhow::Result<pacer_sim::Report> {
+    runtime::block_on(async {
+        pacer_sim::simulate(config, plan, options)
+            .await
+            .map_err(|e| match e {
+                pacer_sim::Error::Engine(pacer_engine::Error::Connect(e)) => {
+                    InvalidInput(format!("error: {e}")).into()
+                }
+                other => anyhow::Error::from(other).context("the simulation failed"),
+            })
+    })
+}
+
+/// 0 when the plan held, 1 when it did not.
+pub(crate) fn verdict(report: &pacer_sim::Report) -> ExitCode {
+    if report.holds {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}

@@ -1,0 +1,258 @@
+//! Plays days of an environment before it goes live: the real engine — the
+//! same scheduler, capacity limit, queue and connectors — on a
+//! [`VirtualClock`], against mock systems built from the file, with a
+//! temporary SQLite store, on loopback only.
+//!
+//! Each system keeps its `rate` (more gets 429); each source produces its
+//! integrations' changes at their peak-day volume (`volume × peak_factor`,
+//! times [`Options::volume_factor`]), spread evenly over the active hours or
+//! by the file's hourly `profile`. The [`Report`] says, per integration,
+//! what was produced and delivered, the backlog at the end of each hour,
+//! delivery delays against freshness, and the executions; for the
+//! environment, the most executions at once against capacity and every
+//! minute where the run differed from the plan — and whether the plan held.
+//!
+//! The mocks speak their own API (`GET /NAME?changed_since=…` with
+//! `.items[]`, `PUT /NAME/KEY`), so each flow's requests are pointed at it
+//! while its schedule, batch, timeouts, transform and policies stay as the
+//! file says. Integrations fed by webhooks have no pull to simulate and are
+//! reported as such.
+
+#![deny(missing_docs)]
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+
+use jiff::{Timestamp, civil::Date, tz::TimeZone};
+use pacer_config::{Config, Expr, Flow, Paginate, Request};
+use pacer_engine::{Clock, Engine, Settings, VirtualClock};
+use pacer_mock::{Feed, MockSystem, Running};
+use pacer_plan::Plan;
+
+pub use crate::report::{Difference, IntegrationReport, JobCounts, Report};
+
+mod report;
+
+/// Why a simulation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The engine could not be built or failed.
+    #[error(transparent)]
+    Engine(#[from] pacer_engine::Error),
+    /// The temporary store failed.
+    #[error(transparent)]
+    Store(#[from] pacer_store::Error),
+    /// A mock system or the temporary directory could not be set up.
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// What to simulate.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Days to play, from [`start`](Options::start)'s midnight.
+    pub days: u32,
+    /// Volumes are multiplied by this, on top of each integration's peak factor.
+    pub volume_factor: f64,
+    /// The first day; fixed by default so a report depends only on the file and flags.
+    pub start: Date,
+    /// The schedule time each request to a system takes: a page fetched, or
+    /// a round of deliveries in flight. Executions occupy capacity that long.
+    pub request_time: jiff::SignedDuration,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            days: 1,
+            volume_factor: 1.0,
+            start: DEFAULT_START,
+            request_time: DEFAULT_REQUEST_TIME,
+        }
+    }
+}
+
+/// What a request to an ERP's or a webshop's API typically takes.
+pub const DEFAULT_REQUEST_TIME: jiff::SignedDuration = jiff::SignedDuration::from_millis(200);
+
+/// A Monday without a daylight-saving change in either hemisphere's usual rules.
+pub const DEFAULT_START: Date = jiff::civil::date(2026, 3, 2);
+
+/// A mock for each system of `config`: it produces the changes of the
+/// integrations it is the source of — at `volume × peak_factor × volume_factor`
+/// a day, by the file's hourly profile or evenly over the active hours — and
+/// keeps its rate.
+///
+/// # Errors
+///
+/// When no loopback port can be had.
+pub async fn mocks(
+    config: &Config,
+    start: Timestamp,
+    clock: Arc<dyn Clock>,
+    volume_factor: f64,
+) -> Result<Vec<(String, Running)>, Error> {
+    let mut mocks = Vec::new();
+    for system in &config.environment.systems {
+        let feeds = config
+            .environment
+            .integrations
+            .iter()
+            .filter(|i| i.from == system.name)
+            .filter_map(|i| feed(config, &i.name, volume_factor))
+            .collect();
+        let clock = clock.clone();
+        let mock = MockSystem {
+            name: system.name.clone(),
+            rate_per_minute: Some((system.rate.items_per_minute().floor() as u32).max(1)),
+            feeds,
+            start,
+            now: Arc::new(move || clock.now()),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| {
+                Error::Setup(format!("cannot listen on loopback for a mock system: {e}"))
+            })?;
+        let running = pacer_mock::serve(mock, listener)
+            .map_err(|e| Error::Setup(format!("cannot start the mock {}: {e}", system.name)))?;
+        mocks.push((system.name.clone(), running));
+    }
+    Ok(mocks)
+}
+
+/// The changes an integration's source produces in the simulation.
+pub(crate) fn feed(config: &Config, integration: &str, volume_factor: f64) -> Option<Feed> {
+    let (i, flow) = config
+        .environment
+        .integrations
+        .iter()
+        .zip(&config.flows)
+        .find(|(i, _)| i.name == integration)?;
+    let hours = i.active_hours;
+    let active = (hours.hours() < 24)
+        .then(|| std::array::from_fn(|h| f64::from(u8::from(hours.contains(h as u32)))));
+    Some(Feed {
+        profile: flow.profile.or(active),
+        ..Feed::even(&i.name, i.volume_per_day * i.peak_factor * volume_factor)
+    })
+}
+
+/// Points a flow's requests at a mock system's API; everything that shapes
+/// its timing — schedule, batch, timeouts, transform, policies — stays.
+fn against_mock(flow: &mut Flow) {
+    let name = &flow.integration;
+    let expr = |text: &str| Expr {
+        text: text.to_string(),
+        origin: format!("the simulation's mock API for {name}"),
+    };
+    let pull = &mut flow.pull;
+    pull.request = Request {
+        method: "GET".into(),
+        path: format!("/{name}"),
+        query: vec![("changed_since".into(), "{{ cursor }}".into())],
+        headers: Vec::new(),
+    };
+    pull.records = expr(".items[]");
+    pull.key = expr(".key");
+    pull.cursor = expr(".updated_at");
+    pull.paginate = Paginate::Next {
+        token: expr(".next_page_token"),
+        param: "page_token".into(),
+    };
+    pull.size_param = "limit".into();
+    // One record a request carries its key in the path; a batch, in each record.
+    let path = if flow.push.batch == 1 {
+        format!("/{name}/{{{{ key }}}}")
+    } else {
+        format!("/{name}")
+    };
+    flow.push.request = Request {
+        method: "PUT".into(),
+        path,
+        query: Vec::new(),
+        headers: Vec::new(),
+    };
+}
+
+/// A directory of its own for the temporary store, removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new() -> Result<TempDir, Error> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "pacer-simulate-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::Setup(format!("cannot create {}: {e}", dir.display())))?;
+        Ok(TempDir(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Simulates `options.days` days of `config` under `plan`.
+///
+/// # Errors
+///
+/// When the engine cannot be built (a transform that does not compile, an
+/// unknown time zone), the temporary store fails, or no loopback port can be had.
+pub async fn simulate(config: &Config, plan: &Plan, options: &Options) -> Result<Report, Error> {
+    let tz = TimeZone::get(&config.timezone)
+        .map_err(|e| Error::Setup(format!("time zone {:?}: {e}", config.timezone)))?;
+    let midnight = options
+        .start
+        .to_zoned(tz.clone())
+        .map_err(|e| Error::Setup(format!("start {}: {e}", options.start)))?;
+    let end = midnight
+        .checked_add(jiff::Span::new().days(i64::from(options.days)))
+        .map_err(|e| Error::Setup(format!("{} days from {}: {e}", options.days, options.start)))?;
+    let (start, end) = (midnight.timestamp(), end.timestamp());
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::serial(start));
+    let mocks = mocks(config, start, clock.clone(), options.volume_factor).await?;
+
+    let mut config = config.clone();
+    for connection in &mut config.connections {
+        if let Some((_, mock)) = mocks.iter().find(|(name, _)| *name == connection.system) {
+            connection.base_url = Some(mock.base_url());
+        }
+        // The mocks ask for no credentials, so the simulation needs no secret.
+        connection.auth = None;
+    }
+    for flow in &mut config.flows {
+        against_mock(flow);
+    }
+
+    let dir = TempDir::new()?;
+    let url = format!("sqlite://{}", dir.0.join("simulate.db").display());
+    let store = Arc::new(pacer_store::StoreBuilder::new(&url).open().await?);
+    let settings = Settings {
+        node: "simulation".into(),
+        request_time: Some(options.request_time),
+        ..Settings::default()
+    };
+    let engine = Engine::new(&config, plan, store.clone(), clock, settings)?;
+    engine.run(Some(end)).await?;
+    let report = report::build(report::Run {
+        config: &config,
+        plan,
+        options,
+        tz: &tz,
+        start,
+        end,
+        engine: &engine,
+        store: &store,
+        mocks: &mocks,
+    })
+    .await?;
+    Ok(report)
+}

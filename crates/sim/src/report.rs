@@ -1,0 +1,635 @@
+//! What a simulation shows: per integration, per hour, per minute, and the verdict.
+
+use std::{collections::BTreeMap, fmt::Write};
+
+use jiff::{Timestamp, tz::TimeZone};
+use pacer_config::Config;
+use pacer_engine::{Engine, Outcome};
+use pacer_mock::{Feed, Running};
+use pacer_plan::{JobKind, Plan};
+use pacer_store::{Store, TaskQuery};
+use serde::Serialize;
+
+use crate::{Error, Options};
+
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 3_600_000;
+
+/// What a simulation found.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// The environment.
+    pub environment: String,
+    /// Its time zone; every time in the report is read in it.
+    pub timezone: String,
+    /// The first simulated midnight.
+    pub start: String,
+    /// Days simulated.
+    pub days: u32,
+    /// Volumes were `volume × peak_factor × volume_factor` a day.
+    pub volume_factor: f64,
+    /// The schedule time each request took, in milliseconds.
+    pub request_ms: i64,
+    /// Executions that may run at once.
+    pub capacity: u32,
+    /// The most that ran at once.
+    pub peak_at_once: u32,
+    /// Per integration, in the file's order.
+    pub integrations: Vec<IntegrationReport>,
+    /// Every minute whose executions differed from the plan's load.
+    pub differences: Vec<Difference>,
+    /// Every integration delivered its volume within its freshness, and
+    /// capacity was never exceeded.
+    pub holds: bool,
+    /// The first thing that broke, in words; `None` when the plan held.
+    pub first_problem: Option<String>,
+    /// The plan's executions in each minute of a day.
+    #[serde(skip)]
+    planned: Vec<u32>,
+    /// Executions running in each minute of each simulated day.
+    #[serde(skip)]
+    simulated: Vec<Vec<u32>>,
+}
+
+/// One integration's run.
+#[derive(Clone, Debug, Serialize)]
+pub struct IntegrationReport {
+    /// Its name.
+    pub name: String,
+    /// Its freshness in minutes, if the file sets one.
+    pub freshness_minutes: Option<u32>,
+    /// What a change's delay is held to: the freshness, or a day without one.
+    pub deadline_minutes: u32,
+    /// Changes its source produced.
+    pub produced: u64,
+    /// Changes delivered.
+    pub delivered: u64,
+    /// Changes whose deadline fell inside the simulation: these must be delivered.
+    pub due: u64,
+    /// Of those, delivered after their deadline or not at all.
+    pub late: u64,
+    /// Changes produced and not yet delivered at the end of each hour.
+    pub backlog_by_hour: Vec<u64>,
+    /// The longest delay from a change to its delivery, in seconds (an
+    /// undelivered change counts with its age at the end).
+    pub worst_delay_s: i64,
+    /// The 95th percentile delay of delivered changes, in seconds.
+    pub p95_delay_s: i64,
+    /// Its jobs' executions.
+    pub executions: BTreeMap<String, JobCounts>,
+    /// Delivered within its deadline.
+    pub holds: bool,
+    /// What went wrong, in words.
+    pub problem: Option<String>,
+    /// Records came by webhook: nothing to pull, not simulated.
+    pub webhook: bool,
+    /// When the first change that went late was made (Unix ms).
+    #[serde(skip)]
+    late_at: Option<i64>,
+}
+
+/// How a job's executions went.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct JobCounts {
+    /// Ran (succeeded or failed).
+    pub run: u64,
+    /// Of those, failed.
+    pub failed: u64,
+    /// Not started: still running, paused or in maintenance.
+    pub skipped: u64,
+    /// Not started: no capacity before the deadline.
+    pub missed: u64,
+}
+
+/// A minute whose executions differed from the plan's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Difference {
+    /// The minute, local time.
+    pub minute: String,
+    /// Executions the plan puts in it.
+    pub planned: u32,
+    /// Executions that ran in it.
+    pub simulated: u32,
+}
+
+pub(crate) struct Run<'a> {
+    pub(crate) config: &'a Config,
+    pub(crate) plan: &'a Plan,
+    pub(crate) options: &'a Options,
+    pub(crate) tz: &'a TimeZone,
+    pub(crate) start: Timestamp,
+    pub(crate) end: Timestamp,
+    pub(crate) engine: &'a Engine,
+    pub(crate) store: &'a Store,
+    pub(crate) mocks: &'a [(String, Running)],
+}
+
+impl Run<'_> {
+    fn local(&self, ms: i64) -> jiff::Zoned {
+        Timestamp::from_millisecond(ms)
+            .unwrap_or(self.start)
+            .to_zoned(self.tz.clone())
+    }
+
+    /// "14:00", or "day 2 14:00" past the first day.
+    fn when(&self, ms: i64) -> String {
+        let local = self.local(ms);
+        let day = (local.date() - self.local(self.start.as_millisecond()).date()).get_days();
+        let time = local.strftime("%H:%M").to_string();
+        if self.options.days > 1 {
+            format!("day {} {time}", day + 1)
+        } else {
+            time
+        }
+    }
+
+    fn mock(&self, system: &str) -> Option<&Running> {
+        self.mocks.iter().find(|(n, _)| n == system).map(|(_, m)| m)
+    }
+}
+
+/// The change number a mock's key ends in: `prices-000123` is change 123.
+fn change_number(key: &str) -> Option<u64> {
+    let digits = key.len() - key.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    key[key.len() - digits..].parse().ok()
+}
+
+pub(crate) async fn build(run: Run<'_>) -> Result<Report, Error> {
+    let (start, end) = (run.start.as_millisecond(), run.end.as_millisecond());
+    let stats = run.engine.stats();
+    let views = run.engine.job_views(0);
+    let hours = ((end - start) / HOUR) as usize;
+    let mut integrations = Vec::new();
+    for (integration, flow) in run
+        .config
+        .environment
+        .integrations
+        .iter()
+        .zip(&run.config.flows)
+    {
+        let jobs: Vec<&pacer_plan::JobPlan> = run
+            .plan
+            .jobs
+            .iter()
+            .filter(|j| j.integration == integration.name)
+            .collect();
+        let mut executions = BTreeMap::new();
+        for job in &jobs {
+            let outcomes = stats.executions.get(&job.job);
+            let n = |o: Outcome| outcomes.and_then(|m| m.get(&o)).copied().unwrap_or(0);
+            executions.insert(
+                job.job.clone(),
+                JobCounts {
+                    run: n(Outcome::Succeeded) + n(Outcome::Failed),
+                    failed: n(Outcome::Failed),
+                    skipped: n(Outcome::Skipped),
+                    missed: n(Outcome::Missed),
+                },
+            );
+        }
+        // Without a freshness the file asks only that each day's changes arrive.
+        let deadline_minutes = integration.freshness_minutes.unwrap_or(24 * 60);
+        let deadline = i64::from(deadline_minutes) * MINUTE;
+        let feed = crate::feed(run.config, &integration.name, run.options.volume_factor)
+            .unwrap_or_else(|| Feed::even(&integration.name, 0.0));
+        let produced_by = |t: i64| feed.produced(start, t);
+        let produced = produced_by(end);
+        let deliveries = run
+            .mock(&integration.to)
+            .map(|m| m.deliveries(&integration.name))
+            .unwrap_or_default();
+        // The first delivery of each change, by change number.
+        let mut delivered_at: BTreeMap<u64, i64> = BTreeMap::new();
+        for d in &deliveries {
+            if let Some(i) = change_number(&d.key) {
+                delivered_at.entry(i).or_insert(d.delivered_at);
+            }
+        }
+        let mut times: Vec<i64> = delivered_at.values().copied().collect();
+        times.sort_unstable();
+        let delivered_by = |t: i64| times.partition_point(|&at| at <= t) as u64;
+        let queued_at = queued_times(run.store, &integration.name).await?;
+        let queued_by = |t: i64| queued_at.partition_point(|&at| at <= t) as u64;
+
+        let mut delays = Vec::with_capacity(delivered_at.len());
+        let (mut due, mut late, mut worst) = (0u64, 0u64, 0i64);
+        let mut first_late: Option<i64> = None;
+        for i in 1..=produced {
+            let changed = feed.changed_at(start, i);
+            let delivered = delivered_at.get(&i).copied();
+            let delay = delivered.map(|at| at - changed);
+            if let Some(delay) = delay {
+                delays.push(delay);
+            }
+            let must_by = changed + deadline;
+            worst = worst.max(delay.unwrap_or(end - changed));
+            if must_by <= end {
+                due += 1;
+                if delivered.is_none_or(|at| at > must_by) {
+                    late += 1;
+                    first_late = Some(first_late.map_or(changed, |f| f.min(changed)));
+                }
+            }
+        }
+        delays.sort_unstable();
+        let p95 = if delays.is_empty() {
+            0
+        } else {
+            delays[((delays.len() as f64 * 0.95).ceil() as usize).clamp(1, delays.len()) - 1]
+        };
+        let backlog_by_hour: Vec<u64> = (1..=hours as i64)
+            .map(|h| produced_by(start + h * HOUR).saturating_sub(delivered_by(start + h * HOUR)))
+            .collect();
+        let webhook = flow.webhook.is_some();
+        let holds = webhook || late == 0;
+        let problem = match first_late {
+            Some(at) if !holds => Some(explain(
+                &run,
+                integration,
+                &feed,
+                &views,
+                at,
+                // Where the changes were when the first one went late.
+                (
+                    produced_by(at + deadline),
+                    queued_by(at + deadline),
+                    delivered_by(at + deadline),
+                ),
+                &executions,
+            )),
+            _ => None,
+        };
+        integrations.push(IntegrationReport {
+            name: integration.name.clone(),
+            freshness_minutes: integration.freshness_minutes,
+            deadline_minutes,
+            produced,
+            delivered: delivered_at.len() as u64,
+            due,
+            late,
+            backlog_by_hour,
+            worst_delay_s: worst / 1_000,
+            p95_delay_s: p95 / 1_000,
+            executions,
+            holds,
+            problem,
+            webhook,
+            late_at: first_late.filter(|_| !holds),
+        });
+    }
+
+    let capacity = run.config.environment.capacity;
+    let planned = run.plan.load.by_minute.clone();
+    let simulated = occupancy(&run, run.store).await?;
+    let mut differences = Vec::new();
+    for (day, minutes) in simulated.iter().enumerate() {
+        for (minute, &ran) in minutes.iter().enumerate() {
+            let plan = planned.get(minute).copied().unwrap_or(0);
+            if plan != ran {
+                let date = run.options.start + jiff::Span::new().days(day as i64);
+                differences.push(Difference {
+                    minute: format!("{date}T{:02}:{:02}", minute / 60, minute % 60),
+                    planned: plan,
+                    simulated: ran,
+                });
+            }
+        }
+    }
+    let peak_at_once = stats.most_at_once;
+    let first: Option<(i64, String)> = integrations
+        .iter()
+        .filter_map(|r| Some((r.late_at?, r.problem.clone()?)))
+        .min_by_key(|(at, _)| *at);
+    let mut first = first;
+    if peak_at_once > capacity && first.is_none() {
+        first = Some((
+            end,
+            format!("{peak_at_once} executions ran at once, above the capacity of {capacity}"),
+        ));
+    }
+    let holds = first.is_none();
+    Ok(Report {
+        environment: run.config.environment.name.clone(),
+        timezone: run.config.timezone.clone(),
+        start: run
+            .local(start)
+            .strftime("%Y-%m-%dT%H:%M:%S%:z")
+            .to_string(),
+        days: run.options.days,
+        volume_factor: run.options.volume_factor,
+        request_ms: run.options.request_time.as_millis() as i64,
+        capacity,
+        peak_at_once,
+        integrations,
+        differences,
+        holds,
+        first_problem: first.map(|(_, p)| p),
+        planned,
+        simulated,
+    })
+}
+
+/// When each task of an integration was queued, sorted.
+async fn queued_times(store: &Store, integration: &str) -> Result<Vec<i64>, Error> {
+    let tasks = store
+        .tasks(&TaskQuery {
+            integration: Some(integration.to_string()),
+            limit: u32::MAX,
+            ..TaskQuery::default()
+        })
+        .await?;
+    let mut times: Vec<i64> = tasks.iter().map(|t| t.created_at).collect();
+    times.sort_unstable();
+    Ok(times)
+}
+
+/// Executions running in each wall-clock minute of each simulated day.
+async fn occupancy(run: &Run<'_>, store: &Store) -> Result<Vec<Vec<u32>>, Error> {
+    let mut days = vec![vec![0u32; 1_440]; run.options.days as usize];
+    let first_day = run.local(run.start.as_millisecond()).date();
+    for e in store
+        .executions(run.start.as_millisecond(), u32::MAX)
+        .await?
+    {
+        let Some(started) = e.started_at else {
+            continue;
+        };
+        // A run ending on a minute's first instant does not occupy that minute.
+        let finished = e
+            .finished_at
+            .unwrap_or(run.end.as_millisecond())
+            .max(started + 1)
+            - 1;
+        let mut minute = started.div_euclid(MINUTE) * MINUTE;
+        while minute <= finished && minute < run.end.as_millisecond() {
+            let local = run.local(minute);
+            let day = (local.date() - first_day).get_days();
+            if let Some(minutes) = usize::try_from(day).ok().and_then(|d| days.get_mut(d)) {
+                let index =
+                    usize::from(local.hour() as u8) * 60 + usize::from(local.minute() as u8);
+                minutes[index] += 1;
+            }
+            minute += MINUTE;
+        }
+    }
+    Ok(days)
+}
+
+/// Why an integration's changes went late, in words: which job fell
+/// behind, from when, and what would fix it.
+fn explain(
+    run: &Run<'_>,
+    integration: &pacer_plan::Integration,
+    feed: &Feed,
+    views: &[pacer_engine::JobView],
+    since: i64,
+    (produced, queued, delivered): (u64, u64, u64),
+    executions: &BTreeMap<String, JobCounts>,
+) -> String {
+    let start = run.start.as_millisecond();
+    // The side holding more of the backlog fell behind.
+    let pull_behind = produced.saturating_sub(queued) >= queued.saturating_sub(delivered);
+    let (kind, system) = if pull_behind {
+        (JobKind::Pull, &integration.from)
+    } else {
+        (JobKind::Push, &integration.to)
+    };
+    let job = run
+        .plan
+        .jobs
+        .iter()
+        .find(|j| j.integration == integration.name && j.kind == kind);
+    let name = job.map_or_else(|| integration.name.clone(), |j| j.job.clone());
+    let budget = views
+        .iter()
+        .find(|v| v.name == name)
+        .map_or(1, |v| v.budget.max(1));
+    let busiest = (0..(run.end.as_millisecond() - start) / HOUR)
+        .map(|h| {
+            feed.produced(start, start + (h + 1) * HOUR) - feed.produced(start, start + h * HOUR)
+        })
+        .max()
+        .unwrap_or(0);
+    let runs_per_hour = job.map_or(0.0, |j| j.runs_per_hour);
+    let needed_runs = busiest.div_ceil(budget);
+    let more_runs = needed_runs.saturating_sub(runs_per_hour.floor() as u64);
+    // The system's load in its busiest hour: every integration it serves on this side.
+    let per_minute_needed: f64 = run
+        .config
+        .environment
+        .integrations
+        .iter()
+        .filter(|i| match kind {
+            JobKind::Pull => i.from == *system,
+            JobKind::Push => i.to == *system,
+        })
+        .map(|i| {
+            crate::feed(run.config, &i.name, run.options.volume_factor).map_or(0, |f| {
+                (0..(run.end.as_millisecond() - start) / HOUR)
+                    .map(|h| {
+                        f.produced(start, start + (h + 1) * HOUR)
+                            - f.produced(start, start + h * HOUR)
+                    })
+                    .max()
+                    .unwrap_or(0)
+            })
+        })
+        .sum::<u64>() as f64
+        / 60.0;
+    let rate = run
+        .config
+        .environment
+        .systems
+        .iter()
+        .find(|s| s.name == *system)
+        .map_or(0.0, |s| s.rate.items_per_minute());
+    let rate_bound = per_minute_needed > rate;
+    let volume = if (run.options.volume_factor - 1.0).abs() < f64::EPSILON {
+        "at this volume".to_string()
+    } else {
+        format!("at {}× volume", run.options.volume_factor)
+    };
+    let hour = since.div_euclid(HOUR) * HOUR;
+    let missed: u64 = executions.values().map(|c| c.missed).sum();
+    let reason = match (rate_bound, more_runs > 0) {
+        (true, true) => format!(
+            "the {system}'s {rate}/min is the limit; {volume} {} needs {more_runs} more runs per hour or a higher rate",
+            integration.name
+        ),
+        (true, false) => format!(
+            "the {system}'s {rate}/min is the limit: its busiest hour needs {:.0}/min",
+            per_minute_needed.ceil()
+        ),
+        (false, true) => format!(
+            "{volume} {} needs {more_runs} more runs per hour ({busiest} changes in its busiest hour, {budget} per run)",
+            integration.name
+        ),
+        (false, false) if missed > 0 => format!(
+            "{missed} executions missed their deadline waiting for capacity ({} at once)",
+            run.config.environment.capacity
+        ),
+        (false, false) => format!(
+            "its changes wait longer than its {} min between runs",
+            integration.freshness_minutes.unwrap_or(24 * 60)
+        ),
+    };
+    format!("{name}: backlog grows from {}; {reason}", run.when(hour))
+}
+
+impl Report {
+    /// The report for people: a table per integration, the backlog by hour,
+    /// the plan's heat map beside the simulated one, and the verdict.
+    pub fn to_text(&self) -> String {
+        let mut s = format!(
+            "Simulation of {}: {} day{} from {} ({}), volumes × peak factor × {}, {} ms a request\n\n",
+            self.environment,
+            self.days,
+            if self.days == 1 { "" } else { "s" },
+            &self.start[..10],
+            self.timezone,
+            self.volume_factor,
+            self.request_ms
+        );
+        let _ = writeln!(
+            s,
+            "{:<18} {:>9} {:>9} {:>6} {:>11} {:>9} {:>9} {:>6} {:>7} {:>6}",
+            "integration",
+            "produced",
+            "delivered",
+            "late",
+            "worst delay",
+            "p95",
+            "deadline",
+            "runs",
+            "skipped",
+            "missed"
+        );
+        for i in &self.integrations {
+            let total = |f: fn(&JobCounts) -> u64| i.executions.values().map(f).sum::<u64>();
+            let _ = writeln!(
+                s,
+                "{:<18} {:>9} {:>9} {:>6} {:>11} {:>9} {:>9} {:>6} {:>7} {:>6}{}",
+                i.name,
+                i.produced,
+                i.delivered,
+                i.late,
+                duration(i.worst_delay_s),
+                duration(i.p95_delay_s),
+                format!("{}m", i.deadline_minutes),
+                total(|c| c.run),
+                total(|c| c.skipped),
+                total(|c| c.missed),
+                if i.webhook {
+                    "  (webhook: not simulated)"
+                } else {
+                    ""
+                }
+            );
+        }
+        s.push_str("\nBacklog at the end of each hour (changes produced, not yet delivered):\n");
+        for (day, hours) in (0..self.days as usize).map(|d| (d, d * 24..(d + 1) * 24)) {
+            if self.days > 1 {
+                let _ = writeln!(s, "day {}", day + 1);
+            }
+            let _ = write!(s, "{:<18}", "hour");
+            for h in 0..24 {
+                let _ = write!(s, " {h:>5}");
+            }
+            s.push('\n');
+            for i in &self.integrations {
+                let _ = write!(s, "{:<18}", i.name);
+                for b in &i.backlog_by_hour[hours.clone()] {
+                    let _ = write!(s, " {b:>5}");
+                }
+                s.push('\n');
+            }
+        }
+        let _ = writeln!(
+            s,
+            "\nExecutions at once: at most {} (capacity {}).",
+            self.peak_at_once, self.capacity
+        );
+        s.push_str(
+            "Load by minute — planned | simulated (· none, 1–9 executions, ! above capacity):\n",
+        );
+        for (day, simulated) in self.simulated.iter().enumerate() {
+            if self.days > 1 {
+                let _ = writeln!(s, "day {}", day + 1);
+            }
+            for hour in 0..24 {
+                let row = |load: &[u32]| -> String {
+                    load[hour * 60..hour * 60 + 60]
+                        .iter()
+                        .map(|&n| cell(n, self.capacity))
+                        .collect()
+                };
+                let _ = writeln!(s, "{hour:02}h {} | {}", row(&self.planned), row(simulated));
+            }
+        }
+        match self.differences.len() {
+            0 => s.push_str("Every minute ran as planned.\n"),
+            n => {
+                let shown: Vec<String> = self
+                    .differences
+                    .iter()
+                    .take(8)
+                    .map(|d| format!("{} {}→{}", &d.minute[11..], d.planned, d.simulated))
+                    .collect();
+                let _ = writeln!(
+                    s,
+                    "{n} minutes differed from the plan (planned→simulated): {}{}",
+                    shown.join(", "),
+                    if n > 8 { ", …" } else { "" }
+                );
+            }
+        }
+        s.push('\n');
+        match &self.first_problem {
+            None => s.push_str(
+                "Verdict: the plan holds — every integration delivered its volume within its \
+                 freshness, and capacity was never exceeded.\n",
+            ),
+            Some(problem) => {
+                let _ = writeln!(s, "Verdict: the plan does not hold — {problem}.");
+            }
+        }
+        s
+    }
+}
+
+fn cell(n: u32, capacity: u32) -> char {
+    match n {
+        0 => '·',
+        n if n > capacity => '!',
+        n if n <= 9 => char::from_digit(n, 10).unwrap_or('+'),
+        _ => '+',
+    }
+}
+
+/// Seconds as "4m 05s", "1h 02m", "12s".
+fn duration(seconds: i64) -> String {
+    match seconds {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3_600 => format!("{}m {:02}s", s / 60, s % 60),
+        s => format!("{}h {:02}m", s / 3_600, s % 3_600 / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_numbers_come_from_the_key() {
+        assert_eq!(change_number("prices-000123"), Some(123));
+        assert_eq!(change_number("SKU-1234567"), Some(1_234_567));
+        assert_eq!(change_number("no-digits"), None);
+    }
+
+    #[test]
+    fn durations_read_at_a_glance() {
+        assert_eq!(duration(12), "12s");
+        assert_eq!(duration(245), "4m 05s");
+        assert_eq!(duration(3_720), "1h 02m");
+    }
+}
