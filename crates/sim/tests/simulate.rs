@@ -1,0 +1,129 @@
+//! Whole simulations: the real engine against mock systems on loopback, on a
+//! serial virtual clock, with a temporary SQLite store.
+
+use pacer_sim::{Options, Report};
+
+/// An ERP that delivers 10 changes a minute and a webshop that takes 500.
+fn config(integrations: &str) -> pacer_config::Config {
+    let yaml = format!(
+        "environment: {{ name: shop, timezone: Europe/Amsterdam, capacity: 2 }}\n\
+         systems:\n  erp: {{ rate: 10/min }}\n  webshop: {{ rate: 500/min }}\n\
+         integrations:\n{integrations}"
+    );
+    pacer_config::parse(&yaml, "shop.yaml").unwrap()
+}
+
+const PRICES: &str = "  prices: { from: erp, to: webshop, volume: 3000/day, freshness: 30m }\n";
+
+async fn simulate(config: &pacer_config::Config, options: &Options) -> Report {
+    let plan = pacer_plan::plan(&config.environment).unwrap();
+    pacer_sim::simulate(config, &plan, options).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_that_fits_holds() {
+    let report = simulate(&config(PRICES), &Options::default()).await;
+    assert!(report.holds, "{}", report.to_text());
+    assert_eq!(report.first_problem, None);
+    let prices = &report.integrations[0];
+    assert_eq!(prices.produced, 3_000);
+    assert_eq!(prices.late, 0);
+    // What was not delivered by midnight is the last half hour's, at most.
+    assert!(
+        prices.delivered >= 3_000 - 3_000 / 48,
+        "{}",
+        prices.delivered
+    );
+    assert!(prices.worst_delay_s <= 30 * 60, "{}", prices.worst_delay_s);
+    assert!(prices.p95_delay_s <= prices.worst_delay_s);
+    assert_eq!(prices.backlog_by_hour.len(), 24);
+    let pull = &prices.executions["prices.pull"];
+    assert!(
+        pull.run > 0 && pull.missed == 0 && pull.skipped == 0,
+        "{pull:?}"
+    );
+    assert!(report.peak_at_once <= report.capacity);
+    assert!(report.to_text().contains("Verdict: the plan holds"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_volume_than_a_rate_allows_names_the_limit() {
+    let options = Options {
+        volume_factor: 6.0,
+        ..Options::default()
+    };
+    let report = simulate(&config(PRICES), &options).await;
+    assert!(!report.holds);
+    let problem = report.first_problem.clone().unwrap();
+    // 18,000 a day is 12.5 a minute: above the ERP's 10.
+    assert!(
+        problem.starts_with("prices.pull: backlog grows from 00:00; the erp's 10/min is the limit"),
+        "{problem}"
+    );
+    assert!(problem.contains("at 6× volume prices needs"), "{problem}");
+    let prices = &report.integrations[0];
+    assert!(prices.late > 0);
+    // The backlog grows hour after hour.
+    assert!(
+        prices.backlog_by_hour.windows(2).all(|w| w[1] >= w[0]),
+        "{:?}",
+        prices.backlog_by_hour
+    );
+    assert!(
+        report
+            .to_text()
+            .contains(&format!("Verdict: the plan does not hold — {problem}."))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_file_gives_the_same_report() {
+    let config = config(
+        "  prices: { from: erp, to: webshop, volume: 3000/day, freshness: 30m }\n  \
+         stock: { from: erp, to: webshop, volume: 2000/day, freshness: 45m }\n  \
+         orders: { from: webshop, to: erp, volume: 200/day, freshness: 1h }\n",
+    );
+    let options = Options {
+        volume_factor: 1.5,
+        ..Options::default()
+    };
+    let first = simulate(&config, &options).await;
+    let second = simulate(&config, &options).await;
+    assert_eq!(first.to_text(), second.to_text());
+    assert_eq!(
+        serde_json::to_string(&first).unwrap(),
+        serde_json::to_string(&second).unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_follow_the_active_hours_or_the_profile() {
+    // A day's 300 price changes all land between 09:00 and 10:00: the plan,
+    // sized for 300 spread over the day, cannot keep them fresh.
+    let mut profile = vec!["0"; 24];
+    profile[9] = "1";
+    let config = config(&format!(
+        "  prices: {{ from: erp, to: webshop, volume: 300/day, freshness: 30m, profile: [{}] }}\n  \
+         products: {{ from: erp, to: webshop, volume: 160/day, active_hours: \"08:00-16:00\" }}\n",
+        profile.join(",")
+    ));
+    let report = simulate(&config, &Options::default()).await;
+    let (prices, products) = (&report.integrations[0], &report.integrations[1]);
+    assert!(prices.backlog_by_hour[..9].iter().all(|&b| b == 0));
+    assert!(prices.backlog_by_hour[9] > 0);
+    assert_eq!(prices.produced, 300);
+    assert_eq!(
+        report.first_problem.as_deref(),
+        Some(
+            "prices.pull: backlog grows from 09:00; at this volume prices needs 26 more runs \
+             per hour (299 changes in its busiest hour, 10 per run)"
+        ),
+        "{}",
+        report.to_text()
+    );
+    // Products change only in their active hours, and arrive within the day.
+    assert!(products.backlog_by_hour[..8].iter().all(|&b| b == 0));
+    assert!(products.backlog_by_hour[8] > 0);
+    assert_eq!(products.produced, 160);
+    assert!(products.holds);
+}
