@@ -1,12 +1,11 @@
-//! What the long-running commands share: an async runtime, logs, signals,
-//! durations, and mock systems built from a config.
+//! What the long-running commands share: an async runtime, logs, signals
+//! and durations.
 
-use std::{future::Future, sync::Arc};
+use std::future::Future;
 
 use anyhow::Context;
 use jiff::{SignedDuration, Timestamp};
-use pacer_engine::{Clock, Engine};
-use pacer_mock::{Feed, MockSystem, Running};
+use pacer_engine::Engine;
 
 use crate::{args::Format, input::InvalidInput};
 
@@ -151,41 +150,4 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
-}
-
-/// A mock for each system of `config`: it produces the changes of the
-/// integrations it is the source of, at their volumes, and keeps its rate.
-pub(crate) async fn mocks_for(
-    config: &pacer_config::Config,
-    start: Timestamp,
-    clock: Arc<dyn Clock>,
-) -> anyhow::Result<Vec<(String, Running)>> {
-    let mut mocks = Vec::new();
-    for system in &config.environment.systems {
-        let feeds = config
-            .environment
-            .integrations
-            .iter()
-            .filter(|i| i.from == system.name)
-            .map(|i| Feed {
-                entity: i.name.clone(),
-                volume_per_day: i.volume_per_day,
-                total: None,
-                profile: None,
-            })
-            .collect();
-        let clock = clock.clone();
-        let mock = MockSystem {
-            name: system.name.clone(),
-            rate_per_minute: Some((system.rate.items_per_minute().floor() as u32).max(1)),
-            feeds,
-            start,
-            now: Arc::new(move || clock.now()),
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("cannot listen on loopback for a mock system")?;
-        mocks.push((system.name.clone(), pacer_mock::serve(mock, listener)?));
-    }
-    Ok(mocks)
 }

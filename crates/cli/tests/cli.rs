@@ -490,3 +490,59 @@ fn sigterm_stops_run_cleanly() {
     assert!(log.contains("execution ended"), "{log}");
     assert!(log.contains("stopping: no new executions"), "{log}");
 }
+
+#[test]
+fn simulate_says_whether_the_plan_holds_and_what_broke() {
+    let dir = std::env::temp_dir().join(format!("pacer-cli-sim-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("shop.yaml");
+    std::fs::write(
+        &file,
+        "environment: { timezone: Europe/Amsterdam, capacity: 2 }\n\
+         systems:\n  erp: { rate: 10/min }\n  webshop: { rate: 500/min }\n\
+         integrations:\n  prices: { from: erp, to: webshop, volume: 3000/day, freshness: 30m }\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+
+    let out = pacer(&["simulate", file, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["holds"], true);
+    assert_eq!(report["integrations"][0]["produced"], 3_000);
+    assert_eq!(report["start"], "2026-03-02T00:00:00+01:00");
+
+    let out = pacer(&["simulate", file, "--volume-factor", "6"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(
+            "Verdict: the plan does not hold — prices.pull: backlog grows from 00:00; the erp's 10/min is the limit"
+        ),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = pacer(&["plan", file, "--verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Verified: a simulated day (2026-03-02)"));
+
+    for (flag, value, says) in [
+        ("--days", "0", "--days 0: expected 1 to 366"),
+        (
+            "--volume-factor",
+            "0",
+            "--volume-factor 0: expected a number above 0",
+        ),
+        ("--start", "monday", "--start \"monday\": expected a date"),
+        (
+            "--request-time",
+            "soon",
+            "--request-time \"soon\": expected a duration",
+        ),
+    ] {
+        let out = pacer(&["simulate", file, flag, value]);
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
