@@ -304,7 +304,9 @@ impl Postgres {
                  attempts = attempts + 1, updated_at = $3
              WHERE id IN (
                  SELECT id FROM tasks
-                 WHERE integration = $4
+                 -- The first condition lets the partial index tasks_live skip
+                 -- finished tasks: without it each claim reads them all.
+                 WHERE integration = $4 AND status IN ('new', 'failed', 'processing')
                    AND ((status IN ('new', 'failed') AND next_attempt_at <= $5)
                         OR (status = 'processing' AND lease_until < $6))
                  ORDER BY id LIMIT $7

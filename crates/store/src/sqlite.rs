@@ -336,7 +336,9 @@ impl Sqlite {
                  attempts = attempts + 1, updated_at = ?
              WHERE id IN (
                  SELECT id FROM tasks
-                 WHERE integration = ?
+                 -- The first condition lets the partial index tasks_live skip
+                 -- finished tasks: without it each claim reads them all.
+                 WHERE integration = ? AND status IN ('new', 'failed', 'processing')
                    AND ((status IN ('new', 'failed') AND next_attempt_at <= ?)
                         OR (status = 'processing' AND lease_until < ?))
                  ORDER BY id LIMIT ?)
