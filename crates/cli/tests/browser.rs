@@ -10,6 +10,7 @@
 
 use std::{
     io::{BufRead, BufReader},
+    os::unix::process::CommandExt,
     path::PathBuf,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -65,10 +66,22 @@ fn demo() -> (Killed, String) {
     (Killed(child), url)
 }
 
+/// A process group killed when the test ends, however it ends.
+struct Group(Child);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
 struct Browser {
     client: reqwest::Client,
     session: String,
-    _driver: Killed,
+    _driver: Group,
     shots: PathBuf,
 }
 
@@ -81,13 +94,16 @@ impl Browser {
              apt-get install chromium chromium-driver (.ci/run does)"
         );
         let port = free_port();
+        // Its own process group: the Chromium it starts goes with it, even
+        // when a failed assertion skips the session's end.
         let driver = Command::new(chromedriver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .unwrap();
-        let driver = Killed(driver);
+        let driver = Group(driver);
         let client = reqwest::Client::new();
         let base = format!("http://127.0.0.1:{port}");
         let started = Instant::now();

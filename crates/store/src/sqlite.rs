@@ -787,6 +787,29 @@ impl Sqlite {
         now: i64,
     ) -> Result<Option<u32>, Error> {
         let context = format!("acquiring a capacity slot for {execution}");
+        let take = || {
+            sqlx::query_scalar(
+                "UPDATE slots SET holder = ?, execution = ?, lease_until = ?
+                 WHERE slot = (SELECT slot FROM slots
+                               WHERE slot < ? AND (holder IS NULL OR lease_until < ?)
+                               ORDER BY slot LIMIT 1)
+                 RETURNING slot",
+            )
+            .bind(holder)
+            .bind(execution)
+            .bind(lease_until)
+            .bind(i64::from(capacity))
+            .bind(now)
+        };
+        // Once the slots exist, one statement takes a free one.
+        let slot: Option<i64> = take()
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(Error::database(&context))?;
+        if let Some(slot) = slot {
+            return Ok(Some(slot as u32));
+        }
+        // None free, or not all made yet (the first run, a larger capacity).
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
@@ -799,21 +822,10 @@ impl Sqlite {
                 .await
                 .map_err(Error::database(&context))?;
         }
-        let slot: Option<i64> = sqlx::query_scalar(
-            "UPDATE slots SET holder = ?, execution = ?, lease_until = ?
-             WHERE slot = (SELECT slot FROM slots
-                           WHERE slot < ? AND (holder IS NULL OR lease_until < ?)
-                           ORDER BY slot LIMIT 1)
-             RETURNING slot",
-        )
-        .bind(holder)
-        .bind(execution)
-        .bind(lease_until)
-        .bind(i64::from(capacity))
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(Error::database(&context))?;
+        let slot: Option<i64> = take()
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(Error::database(&context))?;
         tx.commit().await.map_err(Error::database(&context))?;
         Ok(slot.map(|s| s as u32))
     }
