@@ -151,6 +151,8 @@ fn headers(
 #[derive(Clone)]
 struct Endpoint {
     client: reqwest::Client,
+    /// Each request's time limit, from the file's `timeout`.
+    timeout: Duration,
     base: String,
     /// Auth and extra headers; they may hold secrets, so never shown.
     headers: HeaderMap,
@@ -172,7 +174,8 @@ impl Endpoint {
                 message: format!("{:?} is not an HTTP method", request.method),
             })?;
         Ok(Endpoint {
-            client: client(timeout_ms)?,
+            client: client()?,
+            timeout: Duration::from_millis(timeout_ms),
             base: base_url(connection, origin)?,
             headers: headers(connection, &request.headers, origin)?,
             request: request.clone(),
@@ -180,11 +183,12 @@ impl Endpoint {
         })
     }
 
-    /// A request to `url` with the method and headers set.
+    /// A request to `url` with the method, headers and timeout set.
     fn start(&self, url: impl reqwest::IntoUrl) -> reqwest::RequestBuilder {
         self.client
             .request(self.method.clone(), url)
             .headers(self.headers.clone())
+            .timeout(self.timeout)
     }
 }
 
@@ -198,12 +202,18 @@ fn base_url(connection: &Connection, origin: &str) -> Result<String, Error> {
     })
 }
 
-fn client(timeout_ms: u64) -> Result<reqwest::Client, Error> {
-    reqwest::Client::builder()
-        .timeout(Duration::from_millis(timeout_ms))
-        .connect_timeout(Duration::from_millis(timeout_ms.min(10_000)))
+/// The process's one HTTP client: every endpoint shares its connection
+/// pools (and the trust roots it loads once); timeouts are per request.
+fn client() -> Result<reqwest::Client, Error> {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    if let Some(client) = CLIENT.get() {
+        return Ok(client.clone());
+    }
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
         .build()
-        .map_err(|e| Error::Permanent(format!("cannot start an HTTP client: {e}")))
+        .map_err(|e| Error::Permanent(format!("cannot start an HTTP client: {e}")))?;
+    Ok(CLIENT.get_or_init(|| client).clone())
 }
 
 /// How a failed exchange is classified: worth retrying or not.

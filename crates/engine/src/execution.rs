@@ -98,11 +98,10 @@ impl Inner {
             .unwrap_or(job.interval_minutes)
             .max(1);
         let deadline = minute + i64::from(deadline_minutes) * 60_000;
-        let now = self.clock.now().as_millisecond();
-        store
-            .set_execution(&job.name, minute, ExecutionState::Waiting, now, 0, None)
-            .await?;
-        let Some(mut slot) = self.wait_for_capacity(&execution, place, deadline).await? else {
+        let Some(mut slot) = self
+            .wait_for_capacity(job, minute, &execution, place, deadline)
+            .await?
+        else {
             let now = self.clock.now().as_millisecond();
             let why = format!("no capacity within {deadline_minutes} min");
             store
@@ -197,14 +196,18 @@ impl Inner {
     }
 
     /// Waits for a capacity slot, oldest minute first among this node's
-    /// waiters; `None` once the deadline passed (or the engine stops).
+    /// waiters; `None` once the deadline passed (or the engine stops). The
+    /// ledger says `waiting` from the first time it has to wait.
     async fn wait_for_capacity(
         &self,
+        job: &Job,
+        minute: i64,
         execution: &str,
         place: (i64, u64),
         deadline: i64,
     ) -> Result<Option<Slot>, Error> {
         let holder = format!("{}/{execution}", self.settings.node);
+        let mut recorded = false;
         let result = loop {
             let now = self.clock.now().as_millisecond();
             let first = self.lock_waiting().first() == Some(&place);
@@ -230,6 +233,12 @@ impl Inner {
             }
             if now >= deadline || self.stopping() {
                 break None;
+            }
+            if !recorded {
+                self.store
+                    .set_execution(&job.name, minute, ExecutionState::Waiting, now, 0, None)
+                    .await?;
+                recorded = true;
             }
             let next = (now + 1_000).min(deadline);
             self.clock

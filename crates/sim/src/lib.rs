@@ -234,7 +234,12 @@ pub async fn simulate(config: &Config, plan: &Plan, options: &Options) -> Result
 
     let dir = TempDir::new()?;
     let url = format!("sqlite://{}", dir.0.join("simulate.db").display());
-    let store = Arc::new(pacer_store::StoreBuilder::new(&url).open().await?);
+    let store = Arc::new(
+        pacer_store::StoreBuilder::new(&url)
+            .throwaway()
+            .open()
+            .await?,
+    );
     let settings = Settings {
         node: "simulation".into(),
         request_time: Some(options.request_time),

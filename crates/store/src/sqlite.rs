@@ -127,16 +127,27 @@ fn task(row: &SqliteRow) -> Task {
 }
 
 impl Sqlite {
-    pub(crate) async fn open(path: &str) -> Result<Sqlite, Error> {
+    pub(crate) async fn open(path: &str, throwaway: bool) -> Result<Sqlite, Error> {
         let context = format!("opening SQLite store {path}");
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
             .map_err(Error::database(&context))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10));
+            .synchronous(if throwaway {
+                SqliteSynchronous::Off
+            } else {
+                SqliteSynchronous::Normal
+            })
+            .busy_timeout(Duration::from_secs(10))
+            // The queue's pages stay in memory: a claim or a count reads no disk.
+            .pragma("cache_size", "-32768")
+            .pragma("mmap_size", "268435456");
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            // A throwaway store serves one simulation, one task at a time:
+            // one connection keeps one cache.
+            .max_connections(if throwaway { 1 } else { 8 })
+            // A connection to a local file does not go stale: no ping before each use.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(Error::database(&context))?;

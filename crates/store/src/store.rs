@@ -42,6 +42,7 @@ impl std::fmt::Debug for Backend {
 pub struct StoreBuilder {
     url: String,
     schema: Option<String>,
+    throwaway: bool,
 }
 
 impl StoreBuilder {
@@ -50,12 +51,20 @@ impl StoreBuilder {
         StoreBuilder {
             url: url.to_string(),
             schema: None,
+            throwaway: false,
         }
     }
 
     /// For PostgreSQL: keep Pacer's tables in this schema (it must exist).
     pub fn schema(&mut self, schema: &str) -> &mut StoreBuilder {
         self.schema = Some(schema.to_string());
+        self
+    }
+
+    /// For SQLite: a store nobody needs after a crash (a simulation's), so
+    /// writes never wait for the disk.
+    pub fn throwaway(&mut self) -> &mut StoreBuilder {
+        self.throwaway = true;
         self
     }
 
@@ -67,7 +76,7 @@ impl StoreBuilder {
     /// reached, or it was written by a newer Pacer ([`Error::is_newer_schema`]).
     pub async fn open(&self) -> Result<Store, Error> {
         let backend = if let Some(path) = self.url.strip_prefix("sqlite://") {
-            Backend::Sqlite(Sqlite::open(path).await?)
+            Backend::Sqlite(Sqlite::open(path, self.throwaway).await?)
         } else if self.url.starts_with("postgres://") || self.url.starts_with("postgresql://") {
             Backend::Postgres(Postgres::open(&self.url, self.schema.as_deref()).await?)
         } else {
