@@ -40,7 +40,13 @@ pub(crate) fn run(args: &DemoArgs, out: &mut impl Write) -> anyhow::Result<ExitC
     let summary = runtime::block_on(async {
         let start = jiff::Timestamp::now();
         let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(start, args.speed));
-        let mocks = pacer_sim::mocks(&config, start, clock.clone(), 1.0).await?;
+        let mocks = pacer_sim::mocks(
+            &config,
+            start,
+            clock.clone(),
+            1.0,
+            &tokio::runtime::Handle::current(),
+        )?;
         for (system, mock) in &mocks {
             if let Some(connection) = config.connections.iter_mut().find(|c| c.system == *system) {
                 connection.base_url = Some(mock.base_url());

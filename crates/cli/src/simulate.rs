@@ -5,6 +5,7 @@ use std::{io::Write, process::ExitCode};
 use crate::{
     args::{Format, SimulateArgs},
     input::{self, InvalidInput},
+    runtime,
 };
 
 pub(crate) fn run(args: &SimulateArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
@@ -66,19 +67,16 @@ pub(crate) fn simulate(
     plan: &pacer_plan::Plan,
     options: &pacer_sim::Options,
 ) -> anyhow::Result<pacer_sim::Report> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?
-        .block_on(async {
-            pacer_sim::simulate(config, plan, options)
-                .await
-                .map_err(|e| match e {
-                    pacer_sim::Error::Engine(pacer_engine::Error::Connect(e)) => {
-                        InvalidInput(format!("error: {e}")).into()
-                    }
-                    other => anyhow::Error::from(other).context("the simulation failed"),
-                })
-        })
+    runtime::block_on(async {
+        pacer_sim::simulate(config, plan, options)
+            .await
+            .map_err(|e| match e {
+                pacer_sim::Error::Engine(pacer_engine::Error::Connect(e)) => {
+                    InvalidInput(format!("error: {e}")).into()
+                }
+                other => anyhow::Error::from(other).context("the simulation failed"),
+            })
+    })
 }
 
 /// 0 when the plan held, 1 when it did not.

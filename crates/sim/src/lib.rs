@@ -80,20 +80,22 @@ pub const DEFAULT_REQUEST_TIME: jiff::SignedDuration = jiff::SignedDuration::fro
 /// A Monday without a daylight-saving change in either hemisphere's usual rules.
 pub const DEFAULT_START: Date = jiff::civil::date(2026, 3, 2);
 
-/// A mock for each system of `config`: it produces the changes of the
-/// integrations it is the source of — at `volume × peak_factor × volume_factor`
-/// a day, by the file's hourly profile or evenly over the active hours — and
-/// keeps its rate.
+/// A mock for each system of `config`, served on the runtime `on`: it
+/// produces the changes of the integrations it is the source of — at
+/// `volume × peak_factor × volume_factor` a day, by the file's hourly profile
+/// or evenly over the active hours — and keeps its rate.
 ///
 /// # Errors
 ///
 /// When no loopback port can be had.
-pub async fn mocks(
+pub fn mocks(
     config: &Config,
     start: Timestamp,
     clock: Arc<dyn Clock>,
     volume_factor: f64,
+    on: &tokio::runtime::Handle,
 ) -> Result<Vec<(String, Running)>, Error> {
+    let _on = on.enter();
     let mut mocks = Vec::new();
     for system in &config.environment.systems {
         let feeds = config
@@ -111,13 +113,16 @@ pub async fn mocks(
             start,
             now: Arc::new(move || clock.now()),
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| {
-                Error::Setup(format!("cannot listen on loopback for a mock system: {e}"))
-            })?;
-        let running = pacer_mock::serve(mock, listener)
-            .map_err(|e| Error::Setup(format!("cannot start the mock {}: {e}", system.name)))?;
+        let cannot = |e: std::io::Error| {
+            Error::Setup(format!(
+                "cannot listen on loopback for the mock {}: {e}",
+                system.name
+            ))
+        };
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(cannot)?;
+        listener.set_nonblocking(true).map_err(cannot)?;
+        let listener = tokio::net::TcpListener::from_std(listener).map_err(cannot)?;
+        let running = pacer_mock::serve(mock, listener).map_err(cannot)?;
         mocks.push((system.name.clone(), running));
     }
     Ok(mocks)
@@ -218,7 +223,23 @@ pub async fn simulate(config: &Config, plan: &Plan, options: &Options) -> Result
         .map_err(|e| Error::Setup(format!("{} days from {}: {e}", options.days, options.start)))?;
     let (start, end) = (midnight.timestamp(), end.timestamp());
     let clock: Arc<dyn Clock> = Arc::new(VirtualClock::serial(start));
-    let mocks = mocks(config, start, clock.clone(), options.volume_factor).await?;
+    // The mock systems answer on a thread of their own, as real systems
+    // would: the engine's side and theirs work at the same time.
+    let systems = Systems(Some(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("mock-systems")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Setup(format!("cannot start the mock systems' runtime: {e}")))?,
+    ));
+    let mocks = mocks(
+        config,
+        start,
+        clock.clone(),
+        options.volume_factor,
+        systems.handle(),
+    )?;
 
     let mut config = config.clone();
     for connection in &mut config.connections {
@@ -259,5 +280,24 @@ pub async fn simulate(config: &Config, plan: &Plan, options: &Options) -> Result
         mocks: &mocks,
     })
     .await?;
+    drop(mocks);
     Ok(report)
+}
+
+/// The mock systems' runtime, stopped without waiting when the simulation
+/// ends however it ends (a runtime may not block inside another).
+struct Systems(Option<tokio::runtime::Runtime>);
+
+impl Systems {
+    fn handle(&self) -> &tokio::runtime::Handle {
+        self.0.as_ref().expect("running until dropped").handle()
+    }
+}
+
+impl Drop for Systems {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
