@@ -43,6 +43,9 @@ pub(crate) struct SimulateArgs {
     /// The first day (YYYY-MM-DD); a fixed Monday by default, so reports repeat exactly.
     #[arg(long, value_name = "DATE")]
     pub(crate) start: Option<String>,
+    /// Also write the planner's heat map of the plan beside each simulated day's, as SVG.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) svg: Option<std::path::PathBuf>,
     /// The schedule time each request to a system takes ("200ms", "1s").
     #[arg(long, default_value = "200ms", value_name = "DURATION")]
     pub(crate) request_time: String,

@@ -2,6 +2,8 @@
 
 use std::{io::Write, process::ExitCode};
 
+use anyhow::Context;
+
 use crate::{
     args::{Format, SimulateArgs},
     input::{self, InvalidInput},
@@ -17,6 +19,10 @@ pub(crate) fn run(args: &SimulateArgs, out: &mut impl Write) -> anyhow::Result<E
     match args.format {
         Format::Text => out.write_all(report.to_text().as_bytes())?,
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+    }
+    if let Some(svg) = &args.svg {
+        std::fs::write(svg, report.to_svg())
+            .with_context(|| format!("cannot write {}", svg.display()))?;
     }
     Ok(verdict(&report))
 }

@@ -512,8 +512,29 @@ fn simulate_says_whether_the_plan_holds_and_what_broke() {
     assert_eq!(report["integrations"][0]["produced"], 3_000);
     assert_eq!(report["start"], "2026-03-02T00:00:00+01:00");
 
-    let out = pacer(&["simulate", file, "--volume-factor", "6"]);
+    let svg = dir.join("day.svg");
+    let out = pacer(&[
+        "simulate",
+        file,
+        "--volume-factor",
+        "6",
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // The same file and flags: the same report, byte for byte.
+    let again = pacer(&["simulate", file, "--volume-factor", "6"]);
+    assert_eq!(out.stdout, again.stdout);
+    let picture = std::fs::read_to_string(&svg).unwrap();
+    assert_eq!(
+        picture.matches("<svg").count(),
+        3,
+        "the frame, the plan, the day"
+    );
+    assert!(
+        picture.contains("shop — planned")
+            && picture.contains("shop — simulated, day 1 from 2026-03-02")
+    );
     assert!(
         stdout(&out).contains(
             "Verdict: the plan does not hold — prices.pull: backlog grows from 00:00; the erp's 10/min is the limit"

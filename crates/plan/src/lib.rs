@@ -54,6 +54,7 @@ pub use crate::{
     error::Error,
     model::{ActiveHours, Environment, Integration, JobOptions, Rate, System},
     plan::{JobKind, JobPlan, Load, Plan, Warning, plan},
+    svg::heat_map,
 };
 
 mod error;

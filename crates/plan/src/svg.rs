@@ -17,75 +17,92 @@ impl Plan {
     /// or embedded as it is.
     pub fn to_svg(&self) -> String {
         let load = &self.load;
-        let width = LEFT + 60 * CELL + 24;
-        let height = TOP + 24 * CELL + 72;
-        let top = load.peak.max(load.capacity).max(1);
-        let mut svg = String::new();
-        let _ = write!(
-            svg,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">"#
-        );
-        let _ = write!(
-            svg,
-            r#"<rect width="{width}" height="{height}" fill="white"/>"#
-        );
         let verdict = if load.peak > load.capacity {
             "exceeds"
         } else {
             "within"
         };
-        let _ = write!(
-            svg,
-            r#"<text x="{LEFT}" y="20" font-size="14" font-weight="bold">{} — executions running, minute by minute</text>"#,
-            escape(&self.environment)
-        );
-        let _ = write!(
-            svg,
-            r#"<text x="{LEFT}" y="38">peak {} {verdict} capacity {} (no offsets can go below {})</text>"#,
-            load.peak, load.capacity, load.lower_bound
-        );
-        for minute in (0..60).step_by(10) {
-            let x = LEFT + minute * CELL;
-            let _ = write!(svg, r#"<text x="{x}" y="{}">:{minute:02}</text>"#, TOP - 4);
-        }
-        for hour in 0..24u32 {
-            let y = TOP + hour * CELL;
-            let _ = write!(
-                svg,
-                r#"<text x="4" y="{}">{hour:02}:00</text>"#,
-                y + CELL - 2
-            );
-            for minute in 0..60u32 {
-                let running = load.by_minute[(hour * 60 + minute) as usize];
-                let x = LEFT + minute * CELL;
-                let _ = write!(
-                    svg,
-                    r#"<rect x="{x}" y="{y}" width="{CELL}" height="{CELL}" fill="{}" stroke="white" stroke-width="1"><title>{hour:02}:{minute:02} — {running} running</title></rect>"#,
-                    shade(running, load.capacity, top)
-                );
-            }
-        }
-        // The legend: one swatch per level from 0 to the peak (or capacity).
-        let y = TOP + 24 * CELL + 24;
-        let _ = write!(svg, r#"<text x="4" y="{}">running</text>"#, y + CELL - 2);
-        for level in 0..=top.min(20) {
-            let x = LEFT + 8 + level * (CELL * 2 + 8);
-            let _ = write!(
-                svg,
-                r#"<rect x="{x}" y="{y}" width="{}" height="{CELL}" fill="{}" stroke="gray" stroke-width="0.5"/><text x="{x}" y="{}">{level}{}</text>"#,
-                CELL * 2,
-                shade(level, load.capacity, top),
-                y + CELL + 14,
-                if level == load.capacity {
-                    " = capacity"
-                } else {
-                    ""
-                }
-            );
-        }
-        svg.push_str("</svg>\n");
-        svg
+        heat_map(
+            &format!(
+                "{} — executions running, minute by minute",
+                self.environment
+            ),
+            &format!(
+                "peak {} {verdict} capacity {} (no offsets can go below {})",
+                load.peak, load.capacity, load.lower_bound
+            ),
+            &load.by_minute,
+            load.capacity,
+        )
     }
+}
+
+/// The planner's heat map for any day's executions by minute (1,440 of them,
+/// 0 = 00:00) — a plan's, or a simulated day's — under a title and a subtitle.
+pub fn heat_map(title: &str, subtitle: &str, by_minute: &[u32], capacity: u32) -> String {
+    let width = LEFT + 60 * CELL + 24;
+    let height = TOP + 24 * CELL + 72;
+    let peak = by_minute.iter().copied().max().unwrap_or(0);
+    let top = peak.max(capacity).max(1);
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = write!(
+        svg,
+        r#"<rect width="{width}" height="{height}" fill="white"/>"#
+    );
+    let _ = write!(
+        svg,
+        r#"<text x="{LEFT}" y="20" font-size="14" font-weight="bold">{}</text>"#,
+        escape(title)
+    );
+    let _ = write!(
+        svg,
+        r#"<text x="{LEFT}" y="38">{}</text>"#,
+        escape(subtitle)
+    );
+    for minute in (0..60).step_by(10) {
+        let x = LEFT + minute * CELL;
+        let _ = write!(svg, r#"<text x="{x}" y="{}">:{minute:02}</text>"#, TOP - 4);
+    }
+    for hour in 0..24u32 {
+        let y = TOP + hour * CELL;
+        let _ = write!(
+            svg,
+            r#"<text x="4" y="{}">{hour:02}:00</text>"#,
+            y + CELL - 2
+        );
+        for minute in 0..60u32 {
+            let running = by_minute
+                .get((hour * 60 + minute) as usize)
+                .copied()
+                .unwrap_or(0);
+            let x = LEFT + minute * CELL;
+            let _ = write!(
+                svg,
+                r#"<rect x="{x}" y="{y}" width="{CELL}" height="{CELL}" fill="{}" stroke="white" stroke-width="1"><title>{hour:02}:{minute:02} — {running} running</title></rect>"#,
+                shade(running, capacity, top)
+            );
+        }
+    }
+    // The legend: one swatch per level from 0 to the peak (or capacity).
+    let y = TOP + 24 * CELL + 24;
+    let _ = write!(svg, r#"<text x="4" y="{}">running</text>"#, y + CELL - 2);
+    for level in 0..=top.min(20) {
+        let x = LEFT + 8 + level * (CELL * 2 + 8);
+        let _ = write!(
+            svg,
+            r#"<rect x="{x}" y="{y}" width="{}" height="{CELL}" fill="{}" stroke="gray" stroke-width="0.5"/><text x="{x}" y="{}">{level}{}</text>"#,
+            CELL * 2,
+            shade(level, capacity, top),
+            y + CELL + 14,
+            if level == capacity { " = capacity" } else { "" }
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
 }
 
 /// White for idle, blues up to the capacity, reds beyond it.

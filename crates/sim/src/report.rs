@@ -477,6 +477,56 @@ fn explain(
 }
 
 impl Report {
+    /// The planner's heat map of the plan beside each simulated day's, as one SVG.
+    pub fn to_svg(&self) -> String {
+        let peak = |load: &[u32]| load.iter().copied().max().unwrap_or(0);
+        let mut maps = vec![pacer_plan::heat_map(
+            &format!("{} — planned", self.environment),
+            &format!(
+                "peak {} with capacity {}",
+                peak(&self.planned),
+                self.capacity
+            ),
+            &self.planned,
+            self.capacity,
+        )];
+        for (day, load) in self.simulated.iter().enumerate() {
+            let date = self.start.get(..10).unwrap_or_default();
+            maps.push(pacer_plan::heat_map(
+                &format!(
+                    "{} — simulated, day {} from {date}",
+                    self.environment,
+                    day + 1
+                ),
+                &format!(
+                    "peak {} with capacity {}; {} minutes differ from the plan",
+                    peak(load),
+                    self.capacity,
+                    self.differences
+                        .iter()
+                        .filter(|d| d.minute.get(..10) == Some(&offset_date(date, day)))
+                        .count()
+                ),
+                load,
+                self.capacity,
+            ));
+        }
+        // Side by side: each map is an SVG of its own, placed in a row.
+        let (width, height) = (820, 430);
+        let mut svg = format!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{height}" viewBox="0 0 {} {height}">"#,
+            width * maps.len(),
+            width * maps.len()
+        );
+        for (i, map) in maps.iter().enumerate() {
+            svg.push_str(&format!(r#"<g transform="translate({})">"#, i * width));
+            svg.push_str(map.trim_end());
+            svg.push_str("</g>");
+        }
+        svg.push_str("</svg>\n");
+        svg
+    }
+
     /// The report for people: a table per integration, the backlog by hour,
     /// the plan's heat map beside the simulated one, and the verdict.
     pub fn to_text(&self) -> String {
@@ -595,6 +645,14 @@ impl Report {
         }
         s
     }
+}
+
+/// `date` (YYYY-MM-DD) plus `days`, as YYYY-MM-DD.
+fn offset_date(date: &str, days: usize) -> String {
+    date.parse::<jiff::civil::Date>()
+        .ok()
+        .and_then(|d| d.checked_add(jiff::Span::new().days(days as i64)).ok())
+        .map_or_else(String::new, |d| d.to_string())
 }
 
 fn cell(n: u32, capacity: u32) -> char {
