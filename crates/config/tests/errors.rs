@@ -102,7 +102,7 @@ fn unknown_keys_suggest_the_close_one() {
     assert_eq!(
         error(&GOOD.replace("    volume:", "    volum:")),
         "acme.yaml:12:5: integrations.prices.volum: unknown key `volum`; did you mean `volume`? \
-         (expected one of: from, to, volume, peak_factor, freshness, active_hours, webhook, pull, push)"
+         (expected one of: from, to, volume, peak_factor, freshness, active_hours, profile, webhook, pull, push)"
     );
     assert_eq!(
         error(&GOOD.replace("timezone:", "time_zone:")),
@@ -113,7 +113,7 @@ fn unknown_keys_suggest_the_close_one() {
     assert_eq!(
         error(&GOOD.replace("    peak_factor: 1.5\n", "    colour: blue\n")),
         "acme.yaml:13:5: integrations.prices.colour: unknown key `colour` \
-         (expected one of: from, to, volume, peak_factor, freshness, active_hours, webhook, pull, push)"
+         (expected one of: from, to, volume, peak_factor, freshness, active_hours, profile, webhook, pull, push)"
     );
 }
 
