@@ -585,17 +585,10 @@ async fn executions(
     let engine = &app.engine;
     let today = today(engine);
     let query = views::execution_query(engine, &params)?;
-    let states: Vec<String> = [
-        "due",
-        "waiting",
-        "running",
-        "succeeded",
-        "failed",
-        "skipped",
-        "missed",
-    ]
-    .map(String::from)
-    .to_vec();
+    let states: Vec<String> = pacer_store::ExecutionState::ALL
+        .iter()
+        .map(|s| s.as_str().to_string())
+        .collect();
     let fixed = format!(
         "<form class=\"filters\" method=\"get\">{}{}<button>Filter</button></form>",
         select("job", "Job", &engine.jobs(), params.get("job")),

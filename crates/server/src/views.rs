@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use jiff::Timestamp;
 use pacer_engine::{Engine, JobView};
-use pacer_store::{Execution, ExecutionQuery, Task, TaskQuery, TaskStatus};
+use pacer_store::{Execution, ExecutionQuery, ExecutionState, Task, TaskQuery, TaskStatus};
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
@@ -170,21 +170,13 @@ pub(crate) fn execution_query(
     engine: &Engine,
     params: &HashMap<String, String>,
 ) -> Result<ExecutionQuery, ApiError> {
-    const STATES: [&str; 7] = [
-        "due",
-        "waiting",
-        "running",
-        "succeeded",
-        "failed",
-        "skipped",
-        "missed",
-    ];
     if let Some(state) = param(params, "state")
-        && !STATES.contains(&state)
+        && !ExecutionState::ALL.iter().any(|s| s.as_str() == state)
     {
+        let names: Vec<&str> = ExecutionState::ALL.iter().map(|s| s.as_str()).collect();
         return Err(ApiError::bad_request(format!(
             "state={state:?}: expected one of {}",
-            STATES.join(", ")
+            names.join(", ")
         )));
     }
     let now = engine.clock().now().as_millisecond();
@@ -297,14 +289,15 @@ pub(crate) async fn task_detail(engine: &Engine, id: i64) -> Result<Value, ApiEr
 pub(crate) async fn task_counts(
     engine: &Engine,
 ) -> Result<BTreeMap<String, BTreeMap<&'static str, u64>>, ApiError> {
+    let zeros = || TaskStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
     let mut counts: BTreeMap<String, BTreeMap<&'static str, u64>> = integrations(engine)
         .into_iter()
-        .map(|i| (i, TaskStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect()))
+        .map(|i| (i, zeros()))
         .collect();
     for (integration, status, n) in engine.store().task_counts().await? {
         *counts
             .entry(integration)
-            .or_insert_with(|| TaskStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect())
+            .or_insert_with(zeros)
             .entry(status.as_str())
             .or_default() += n;
     }

@@ -296,11 +296,10 @@ pub(crate) async fn build(run: Run<'_>) -> Result<Report, Error> {
         }
     }
     let peak_at_once = stats.most_at_once;
-    let first: Option<(i64, String)> = integrations
+    let mut first: Option<(i64, String)> = integrations
         .iter()
         .filter_map(|r| Some((r.late_at?, r.problem.clone()?)))
         .min_by_key(|(at, _)| *at);
-    let mut first = first;
     if peak_at_once > capacity && first.is_none() {
         first = Some((
             end,

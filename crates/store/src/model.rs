@@ -20,7 +20,19 @@ pub enum ExecutionState {
 }
 
 impl ExecutionState {
-    pub(crate) fn as_str(self) -> &'static str {
+    /// Every state, in the order an execution goes through them.
+    pub const ALL: [ExecutionState; 7] = [
+        ExecutionState::Due,
+        ExecutionState::Waiting,
+        ExecutionState::Running,
+        ExecutionState::Succeeded,
+        ExecutionState::Failed,
+        ExecutionState::Skipped,
+        ExecutionState::Missed,
+    ];
+
+    /// Its lowercase name, as the ledger, the API and the logs say it.
+    pub fn as_str(self) -> &'static str {
         match self {
             ExecutionState::Due => "due",
             ExecutionState::Waiting => "waiting",
