@@ -6,10 +6,10 @@ mod support;
 use std::{collections::BTreeMap, sync::Arc};
 
 use jiff::{SignedDuration, Timestamp};
-use pacer_engine::{Clock, Engine, Outcome, VirtualClock};
+use pacer_engine::{Clock, Engine, Outcome, Settings, VirtualClock};
 use pacer_mock::Running;
 use pacer_store::Store;
-use support::{TempDb, engine, midnight, mock};
+use support::{TempDb, engine_with, midnight, mock};
 
 struct World {
     clock: Arc<dyn Clock>,
@@ -49,8 +49,17 @@ impl World {
         );
         let config = pacer_config::parse(&yaml, "t.yaml").unwrap();
         let store = self.db.open().await;
+        // Requests take schedule time, as against a real system: a run's last
+        // page (taken when the rate's minute window opens) then ends after
+        // that minute's tick, not at the same instant, where their order
+        // would be a race.
+        let settings = Settings {
+            node: "node".into(),
+            request_time: Some(SignedDuration::from_millis(200)),
+            ..Settings::default()
+        };
         (
-            engine(&config, store.clone(), self.clock.clone(), "node"),
+            engine_with(&config, store.clone(), self.clock.clone(), settings),
             store,
         )
     }

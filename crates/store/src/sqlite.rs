@@ -4,14 +4,20 @@
 //! at once when another connection wrote in between; taking the write lock
 //! up front makes writers wait their turn (up to the busy timeout) instead.
 
-use std::{str::FromStr, time::Duration};
+use std::{
+    ops::{Deref, DerefMut},
+    str::FromStr,
+    time::Duration,
+};
 
 use sqlx::{
-    Row, SqlitePool,
+    ConnectOptions, Connection, Row, SqliteConnection, SqlitePool,
+    pool::PoolConnection,
     sqlite::{
         SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
     },
 };
+use tokio::sync::{Mutex, MutexGuard};
 
 use crate::{
     Error,
@@ -108,7 +114,42 @@ const MIGRATIONS: &[(i64, &str)] = &[
 ];
 
 pub(crate) struct Sqlite {
-    pool: SqlitePool,
+    /// Every write, through one held connection. SQLite lets one writer in
+    /// at a time anyway, and a pooled connection is pinged as it returns to
+    /// the pool: a second trip to the connection's thread for each statement.
+    /// Cancellation-safe: the connection runs its commands in order, and a
+    /// transaction dropped half-way queues its rollback before the next one.
+    writer: Mutex<SqliteConnection>,
+    /// Reads, beside the writer (WAL lets them run during a write), so the
+    /// dashboard never waits for the queue. A throwaway store has none: one
+    /// task at a time reads and writes there, through the writer.
+    readers: Option<SqlitePool>,
+}
+
+/// A connection to read on: a pooled reader, or the writer.
+enum Reader<'a> {
+    Pooled(PoolConnection<sqlx::Sqlite>),
+    Writer(MutexGuard<'a, SqliteConnection>),
+}
+
+impl Deref for Reader<'_> {
+    type Target = SqliteConnection;
+
+    fn deref(&self) -> &SqliteConnection {
+        match self {
+            Reader::Pooled(c) => c,
+            Reader::Writer(c) => c,
+        }
+    }
+}
+
+impl DerefMut for Reader<'_> {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        match self {
+            Reader::Pooled(c) => c,
+            Reader::Writer(c) => c,
+        }
+    }
 }
 
 fn task(row: &SqliteRow) -> Task {
@@ -142,24 +183,32 @@ impl Sqlite {
             // The queue's pages stay in memory: a claim or a count reads no disk.
             .pragma("cache_size", "-32768")
             .pragma("mmap_size", "268435456");
-        let pool = SqlitePoolOptions::new()
-            // A throwaway store serves one simulation, one task at a time:
-            // one connection keeps one cache.
-            .max_connections(if throwaway { 1 } else { 8 })
-            // A connection to a local file does not go stale: no ping before each use.
-            .test_before_acquire(false)
-            .connect_with(options)
-            .await
-            .map_err(Error::database(&context))?;
-        let store = Sqlite { pool };
+        // The writer first: it creates the file and turns on WAL.
+        let writer = options.connect().await.map_err(Error::database(&context))?;
+        let readers = if throwaway {
+            None
+        } else {
+            Some(
+                SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .min_connections(0)
+                    // A connection to a local file does not go stale: no ping before each use.
+                    .test_before_acquire(false)
+                    .connect_lazy_with(options),
+            )
+        };
+        let store = Sqlite {
+            writer: Mutex::new(writer),
+            readers,
+        };
         store.migrate().await?;
         Ok(store)
     }
 
     async fn migrate(&self) -> Result<(), Error> {
         let context = "migrating the SQLite store";
-        let mut tx = self
-            .pool
+        let mut writer = self.writer.lock().await;
+        let mut tx = writer
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(Error::database(context))?;
@@ -204,10 +253,22 @@ impl Sqlite {
         // (busy_timeout) rather than fail: what `BEGIN IMMEDIATE` gives a
         // transaction of several, without two more trips to the connection.
         let done = query
-            .execute(&self.pool)
+            .execute(&mut *self.writer.lock().await)
             .await
             .map_err(Error::database(context))?;
         Ok(done.rows_affected())
+    }
+
+    /// A connection for reads: a pooled reader, or a throwaway store's writer.
+    async fn reader(&self) -> Result<Reader<'_>, Error> {
+        Ok(match &self.readers {
+            Some(pool) => Reader::Pooled(
+                pool.acquire()
+                    .await
+                    .map_err(Error::database("taking a connection to the SQLite store"))?,
+            ),
+            None => Reader::Writer(self.writer.lock().await),
+        })
     }
 
     pub(crate) async fn record_due(&self, job: &str, minute: i64, now: i64) -> Result<bool, Error> {
@@ -262,7 +323,7 @@ impl Sqlite {
         sqlx::query_scalar("SELECT state FROM executions WHERE job = ? AND minute = ?")
             .bind(job)
             .bind(minute)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.reader().await?)
             .await
             .map_err(Error::database(format!("reading {job} at {minute}")))
     }
@@ -275,8 +336,8 @@ impl Sqlite {
         now: i64,
     ) -> Result<(), Error> {
         let context = format!("queueing {} tasks for {integration}", tasks.len());
-        let mut tx = self
-            .pool
+        let mut writer = self.writer.lock().await;
+        let mut tx = writer
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(Error::database(&context))?;
@@ -324,8 +385,8 @@ impl Sqlite {
         now: i64,
     ) -> Result<(u64, Vec<Task>), Error> {
         let context = format!("claiming tasks of {integration}");
-        let mut tx = self
-            .pool
+        let mut writer = self.writer.lock().await;
+        let mut tx = writer
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(Error::database(&context))?;
@@ -396,8 +457,8 @@ impl Sqlite {
         now: i64,
     ) -> Result<Option<FailOutcome>, Error> {
         let context = format!("failing task {id}");
-        let mut tx = self
-            .pool
+        let mut writer = self.writer.lock().await;
+        let mut tx = writer
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(Error::database(&context))?;
@@ -462,7 +523,7 @@ impl Sqlite {
     pub(crate) async fn cursor(&self, integration: &str) -> Result<Option<String>, Error> {
         sqlx::query_scalar("SELECT value FROM cursors WHERE integration = ?")
             .bind(integration)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.reader().await?)
             .await
             .map_err(Error::database(format!(
                 "reading the cursor of {integration}"
@@ -474,7 +535,7 @@ impl Sqlite {
             "SELECT id, integration, dedup_key, payload, status, attempts, last_error, next_attempt_at, created_at, updated_at FROM tasks WHERE id = ?",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.reader().await?)
         .await
         .map_err(Error::database(format!("reading task {id}")))?;
         Ok(row.as_ref().map(task))
@@ -485,7 +546,7 @@ impl Sqlite {
             sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE integration = ? AND status = ?")
                 .bind(integration)
                 .bind(status.as_str())
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *self.reader().await?)
                 .await
                 .map_err(Error::database(format!("counting tasks of {integration}")))?;
         Ok(n as u64)
@@ -542,7 +603,7 @@ impl Sqlite {
         )
         .bind(since)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.reader().await?)
         .await
         .map_err(Error::database("reading executions"))?;
         Ok(rows.into_iter().map(Execution::from_row).collect())
@@ -551,7 +612,7 @@ impl Sqlite {
     pub(crate) async fn last_due(&self, job: &str) -> Result<Option<i64>, Error> {
         sqlx::query_scalar("SELECT MAX(minute) FROM executions WHERE job = ?")
             .bind(job)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.reader().await?)
             .await
             .map_err(Error::database(format!("reading {job}'s last execution")))
     }
@@ -578,7 +639,7 @@ impl Sqlite {
         .bind(window_start)
         .bind(i64::from(want))
         .bind(i64::from(limit))
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.writer.lock().await)
         .await
         .map_err(Error::database(&context))?;
         if used == granted {
@@ -630,7 +691,7 @@ impl Sqlite {
     pub(crate) async fn job_controls(&self) -> Result<Vec<JobControl>, Error> {
         let rows: Vec<(String, bool, Option<i64>)> =
             sqlx::query_as("SELECT job, paused, triggered_at FROM job_controls ORDER BY job")
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.reader().await?)
                 .await
                 .map_err(Error::database("reading job controls"))?;
         Ok(rows.into_iter().map(JobControl::from_row).collect())
@@ -645,8 +706,8 @@ impl Sqlite {
         now: i64,
     ) -> Result<i64, Error> {
         let context = format!("recording a rejected {integration} record");
-        let mut tx = self
-            .pool
+        let mut writer = self.writer.lock().await;
+        let mut tx = writer
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(Error::database(&context))?;
@@ -690,7 +751,7 @@ impl Sqlite {
         .bind(query.status.map(TaskStatus::as_str))
         .bind(query.before)
         .bind(i64::from(query.limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.reader().await?)
         .await
         .map_err(Error::database("listing tasks"))?;
         Ok(rows.iter().map(task).collect())
@@ -701,7 +762,7 @@ impl Sqlite {
             "SELECT integration, status, COUNT(*) FROM tasks GROUP BY integration, status
              ORDER BY integration, status",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.reader().await?)
         .await
         .map_err(Error::database("counting tasks"))?;
         Ok(rows
@@ -717,7 +778,7 @@ impl Sqlite {
              WHERE e.task_id = ? ORDER BY e.at, e.attempt",
         )
         .bind(task)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.reader().await?)
         .await
         .map_err(Error::database(format!("reading task {task}'s errors")))?;
         Ok(rows.into_iter().map(TaskError::from_row).collect())
@@ -730,7 +791,7 @@ impl Sqlite {
              ORDER BY e.at DESC, e.task_id DESC LIMIT ?",
         )
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.reader().await?)
         .await
         .map_err(Error::database("reading the latest errors"))?;
         Ok(rows.into_iter().map(TaskError::from_row).collect())
@@ -749,7 +810,7 @@ impl Sqlite {
         .bind(query.job.as_deref())
         .bind(query.state.as_deref())
         .bind(i64::from(query.limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.reader().await?)
         .await
         .map_err(Error::database("reading the execution history"))?;
         Ok(rows.into_iter().map(Execution::from_row).collect())
@@ -769,7 +830,7 @@ impl Sqlite {
     pub(crate) async fn nodes_alive(&self, since: i64) -> Result<Vec<String>, Error> {
         sqlx::query_scalar("SELECT node FROM nodes WHERE seen_at >= ? ORDER BY node")
             .bind(since)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.reader().await?)
             .await
             .map_err(Error::database("reading the nodes alive"))
     }
@@ -780,7 +841,7 @@ impl Sqlite {
              ORDER BY system, window_start",
         )
         .bind(since)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.reader().await?)
         .await
         .map_err(Error::database("reading rate usage"))?;
         Ok(rows
@@ -814,15 +875,15 @@ impl Sqlite {
         };
         // Once the slots exist, one statement takes a free one.
         let slot: Option<i64> = take()
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.writer.lock().await)
             .await
             .map_err(Error::database(&context))?;
         if let Some(slot) = slot {
             return Ok(Some(slot as u32));
         }
         // None free, or not all made yet (the first run, a larger capacity).
-        let mut tx = self
-            .pool
+        let mut writer = self.writer.lock().await;
+        let mut tx = writer
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(Error::database(&context))?;
@@ -878,7 +939,7 @@ impl Sqlite {
         )
         .bind(job)
         .bind(now)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.reader().await?)
         .await
         .map_err(Error::database(format!("checking whether {job} runs")))?;
         Ok(n > 0)
@@ -890,7 +951,7 @@ impl Sqlite {
         )
         .bind(i64::from(capacity))
         .bind(now)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.reader().await?)
         .await
         .map_err(Error::database("counting capacity slots in use"))?;
         Ok(n as u32)

@@ -98,11 +98,21 @@ pub fn engine(
     clock: Arc<dyn Clock>,
     node: &str,
 ) -> Engine {
-    let plan = pacer_plan::plan(&config.environment).unwrap();
     let settings = Settings {
         node: node.into(),
         ..Settings::default()
     };
+    engine_with(config, store, clock, settings)
+}
+
+/// An engine for `config` with the planner's schedules and these settings.
+pub fn engine_with(
+    config: &pacer_config::Config,
+    store: Arc<Store>,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+) -> Engine {
+    let plan = pacer_plan::plan(&config.environment).unwrap();
     Engine::new(config, &plan, store, clock, settings).unwrap()
 }
 
