@@ -6,7 +6,7 @@
 //! when the server is unreachable, the PostgreSQL tests fail.
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     sync::atomic::{AtomicU64, Ordering},
 };
 
@@ -777,6 +777,55 @@ async fn tasks_and_executions_are_listed_for_the_dashboard(db: &Db) {
             .collect::<Vec<_>>(),
         [("stock", rejected), ("prices", failing)]
     );
+
+    // Every status is counted, once: against the tasks listed one by one.
+    let listed = |status| {
+        let store = &store;
+        async move {
+            let query = TaskQuery {
+                status: Some(status),
+                limit: 100,
+                ..TaskQuery::default()
+            };
+            store.tasks(&query).await.unwrap()
+        }
+    };
+    let processing = listed(TaskStatus::Processing).await;
+    assert!(store.complete(processing[0].id, "a", 600).await.unwrap());
+    let retried = store
+        .fail(
+            processing[1].id,
+            "a",
+            "503 busy",
+            Some(60_000),
+            &policy,
+            600,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(retried, Some(FailOutcome::RetryAt(_))));
+    let stock = listed(TaskStatus::New).await;
+    assert!(store.skip(stock[0].id, 600).await.unwrap());
+    store
+        .enqueue("stock", &[task("S-2", "{}")], None, 600)
+        .await
+        .unwrap();
+    let mut expected = HashMap::new();
+    for status in TaskStatus::ALL {
+        for t in listed(status).await {
+            *expected.entry((t.integration, status)).or_insert(0) += 1;
+        }
+    }
+    let counted: HashMap<(String, TaskStatus), u64> = store
+        .task_counts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(integration, status, n)| ((integration, status), n))
+        .collect();
+    assert_eq!(counted, expected);
+    let statuses: HashSet<TaskStatus> = counted.keys().map(|(_, status)| *status).collect();
+    assert_eq!(statuses.len(), TaskStatus::ALL.len(), "{counted:?}");
 
     for (job, minute, state) in [
         ("prices.pull", 60_000, ExecutionState::Succeeded),
