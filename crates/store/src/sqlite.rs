@@ -384,8 +384,11 @@ impl Sqlite {
         tx.commit().await.map_err(Error::database(&context))
     }
 
-    /// Completes `done` (when any) and claims the next tasks in one
-    /// transaction: a push loop pays one durable commit per batch, not two.
+    /// Completes `done` (when any), then claims the next tasks. Each
+    /// statement commits on its own: a crash between them leaves the
+    /// completions made and nothing claimed, as if the claim came later, so
+    /// two trips to the connection's thread do instead of four with
+    /// `BEGIN`/`COMMIT` (a WAL commit waits for no disk at `synchronous = NORMAL`).
     pub(crate) async fn claim(
         &self,
         done: &[i64],
@@ -396,51 +399,47 @@ impl Sqlite {
         now: i64,
     ) -> Result<(u64, Vec<Task>), Error> {
         let context = format!("claiming tasks of {integration}");
-        let mut writer = self.writer.lock().await;
-        let mut tx = writer
-            .begin_with("BEGIN IMMEDIATE")
+        let (completed, rows) = {
+            let mut writer = self.writer.lock().await;
+            let completed = if done.is_empty() {
+                0
+            } else {
+                sqlx::query(
+                    "UPDATE tasks SET status = 'finished', lease_owner = NULL, lease_until = NULL, updated_at = ?1
+                     WHERE id IN (SELECT value FROM json_each(?2)) AND status = 'processing' AND lease_owner = ?3",
+                )
+                .bind(now)
+                .bind(serde_json::to_string(done).expect("numbers serialise"))
+                .bind(owner)
+                .execute(&mut *writer)
+                .await
+                .map_err(Error::database(&context))?
+                .rows_affected()
+            };
+            let rows = sqlx::query(
+                "UPDATE tasks SET status = 'processing', lease_owner = ?1, lease_until = ?2,
+                     attempts = attempts + 1, updated_at = ?3
+                 WHERE id IN (
+                     SELECT id FROM tasks
+                     -- The first condition lets the partial index tasks_live skip
+                     -- finished tasks: without it each claim reads them all.
+                     WHERE integration = ?4 AND status IN ('new', 'failed', 'processing')
+                       AND ((status IN ('new', 'failed') AND next_attempt_at <= ?3)
+                            OR (status = 'processing' AND lease_until < ?3))
+                     ORDER BY id LIMIT ?5)
+                 RETURNING id, integration, dedup_key, payload, status, attempts, last_error,
+                           next_attempt_at, created_at, updated_at",
+            )
+            .bind(owner)
+            .bind(lease_until)
+            .bind(now)
+            .bind(integration)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *writer)
             .await
             .map_err(Error::database(&context))?;
-        let completed = if done.is_empty() {
-            0
-        } else {
-            sqlx::query(
-                "UPDATE tasks SET status = 'finished', lease_owner = NULL, lease_until = NULL, updated_at = ?
-                 WHERE id IN (SELECT value FROM json_each(?)) AND status = 'processing' AND lease_owner = ?",
-            )
-            .bind(now)
-            .bind(serde_json::to_string(done).expect("numbers serialise"))
-            .bind(owner)
-            .execute(&mut *tx)
-            .await
-            .map_err(Error::database(&context))?
-            .rows_affected()
+            (completed, rows)
         };
-        let rows = sqlx::query(
-            "UPDATE tasks SET status = 'processing', lease_owner = ?, lease_until = ?,
-                 attempts = attempts + 1, updated_at = ?
-             WHERE id IN (
-                 SELECT id FROM tasks
-                 -- The first condition lets the partial index tasks_live skip
-                 -- finished tasks: without it each claim reads them all.
-                 WHERE integration = ? AND status IN ('new', 'failed', 'processing')
-                   AND ((status IN ('new', 'failed') AND next_attempt_at <= ?)
-                        OR (status = 'processing' AND lease_until < ?))
-                 ORDER BY id LIMIT ?)
-             RETURNING id, integration, dedup_key, payload, status, attempts, last_error,
-                       next_attempt_at, created_at, updated_at",
-        )
-        .bind(owner)
-        .bind(lease_until)
-        .bind(now)
-        .bind(integration)
-        .bind(now)
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(Error::database(&context))?;
-        tx.commit().await.map_err(Error::database(&context))?;
         let mut tasks: Vec<Task> = rows.iter().map(task).collect();
         tasks.sort_by_key(|t| t.id);
         Ok((completed, tasks))

@@ -153,9 +153,9 @@ impl Store {
         Ok(tasks)
     }
 
-    /// Marks the claimed tasks `done` delivered and claims the next ones, in
-    /// one transaction: a push loop pays one durable commit per batch. Returns
-    /// how many of `done` `owner` still held, and the new tasks.
+    /// Marks the claimed tasks `done` delivered and claims the next ones: a
+    /// push loop pays one call per batch (and on PostgreSQL one durable
+    /// commit). Returns how many of `done` `owner` still held, and the new tasks.
     pub async fn complete_and_claim(
         &self,
         done: &[i64],
