@@ -1,8 +1,10 @@
-//! The embedded backend: one SQLite file in WAL mode; every write in `BEGIN IMMEDIATE`.
+//! The embedded backend: one SQLite file in WAL mode, written through one
+//! connection per store; a transaction of several writes in `BEGIN IMMEDIATE`.
 //!
 //! A deferred transaction that reads and then writes fails with SQLITE_BUSY
-//! at once when another connection wrote in between; taking the write lock
-//! up front makes writers wait their turn (up to the busy timeout) instead.
+//! at once when another connection (another process on the file) wrote in
+//! between; taking the write lock up front makes writers wait their turn (up
+//! to the busy timeout) instead.
 
 use std::{
     ops::{Deref, DerefMut},
@@ -202,7 +204,6 @@ impl Sqlite {
             Some(
                 SqlitePoolOptions::new()
                     .max_connections(8)
-                    .min_connections(0)
                     // A connection to a local file does not go stale: no ping before each use.
                     .test_before_acquire(false)
                     .connect_lazy_with(options),
@@ -384,11 +385,11 @@ impl Sqlite {
         tx.commit().await.map_err(Error::database(&context))
     }
 
-    /// Completes `done` (when any), then claims the next tasks. Each
-    /// statement commits on its own: a crash between them leaves the
-    /// completions made and nothing claimed, as if the claim came later, so
-    /// two trips to the connection's thread do instead of four with
-    /// `BEGIN`/`COMMIT` (a WAL commit waits for no disk at `synchronous = NORMAL`).
+    /// Completes `done` (when any), then claims the next tasks. Each commits
+    /// on its own: a crash between them leaves the completions made and
+    /// nothing claimed, as if the claim came later, so two trips to the
+    /// connection's thread do instead of four with `BEGIN`/`COMMIT` (a WAL
+    /// commit waits for no disk at `synchronous = NORMAL`).
     pub(crate) async fn claim(
         &self,
         done: &[i64],
@@ -398,48 +399,33 @@ impl Sqlite {
         lease_until: i64,
         now: i64,
     ) -> Result<(u64, Vec<Task>), Error> {
-        let context = format!("claiming tasks of {integration}");
-        let (completed, rows) = {
-            let mut writer = self.writer.lock().await;
-            let completed = if done.is_empty() {
-                0
-            } else {
-                sqlx::query(
-                    "UPDATE tasks SET status = 'finished', lease_owner = NULL, lease_until = NULL, updated_at = ?1
-                     WHERE id IN (SELECT value FROM json_each(?2)) AND status = 'processing' AND lease_owner = ?3",
-                )
-                .bind(now)
-                .bind(serde_json::to_string(done).expect("numbers serialise"))
-                .bind(owner)
-                .execute(&mut *writer)
-                .await
-                .map_err(Error::database(&context))?
-                .rows_affected()
-            };
-            let rows = sqlx::query(
-                "UPDATE tasks SET status = 'processing', lease_owner = ?1, lease_until = ?2,
-                     attempts = attempts + 1, updated_at = ?3
-                 WHERE id IN (
-                     SELECT id FROM tasks
-                     -- The first condition lets the partial index tasks_live skip
-                     -- finished tasks: without it each claim reads them all.
-                     WHERE integration = ?4 AND status IN ('new', 'failed', 'processing')
-                       AND ((status IN ('new', 'failed') AND next_attempt_at <= ?3)
-                            OR (status = 'processing' AND lease_until < ?3))
-                     ORDER BY id LIMIT ?5)
-                 RETURNING id, integration, dedup_key, payload, status, attempts, last_error,
-                           next_attempt_at, created_at, updated_at",
-            )
-            .bind(owner)
-            .bind(lease_until)
-            .bind(now)
-            .bind(integration)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *writer)
-            .await
-            .map_err(Error::database(&context))?;
-            (completed, rows)
+        let completed = if done.is_empty() {
+            0
+        } else {
+            self.complete_many(done, owner, now).await?
         };
+        let rows = sqlx::query(
+            "UPDATE tasks SET status = 'processing', lease_owner = ?1, lease_until = ?2,
+                 attempts = attempts + 1, updated_at = ?3
+             WHERE id IN (
+                 SELECT id FROM tasks
+                 -- The first condition lets the partial index tasks_live skip
+                 -- finished tasks: without it each claim reads them all.
+                 WHERE integration = ?4 AND status IN ('new', 'failed', 'processing')
+                   AND ((status IN ('new', 'failed') AND next_attempt_at <= ?3)
+                        OR (status = 'processing' AND lease_until < ?3))
+                 ORDER BY id LIMIT ?5)
+             RETURNING id, integration, dedup_key, payload, status, attempts, last_error,
+                       next_attempt_at, created_at, updated_at",
+        )
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .bind(integration)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.writer.lock().await)
+        .await
+        .map_err(Error::database(format!("claiming tasks of {integration}")))?;
         let mut tasks: Vec<Task> = rows.iter().map(task).collect();
         tasks.sort_by_key(|t| t.id);
         Ok((completed, tasks))
