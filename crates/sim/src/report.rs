@@ -7,7 +7,7 @@ use pacer_config::Config;
 use pacer_engine::{Engine, Outcome};
 use pacer_mock::{Feed, Running};
 use pacer_plan::{JobKind, Plan};
-use pacer_store::{Store, TaskQuery};
+use pacer_store::Store;
 use serde::Serialize;
 
 use crate::{Error, Options};
@@ -208,7 +208,7 @@ pub(crate) async fn build(run: Run<'_>) -> Result<Report, Error> {
         let mut times: Vec<i64> = delivered_at.values().copied().collect();
         times.sort_unstable();
         let delivered_by = |t: i64| times.partition_point(|&at| at <= t) as u64;
-        let queued_at = queued_times(run.store, &integration.name).await?;
+        let queued_at = run.store.queued_times(&integration.name).await?;
         let queued_by = |t: i64| queued_at.partition_point(|&at| at <= t) as u64;
 
         let mut delays = Vec::with_capacity(delivered_at.len());
@@ -326,20 +326,6 @@ pub(crate) async fn build(run: Run<'_>) -> Result<Report, Error> {
         planned,
         simulated,
     })
-}
-
-/// When each task of an integration was queued, sorted.
-async fn queued_times(store: &Store, integration: &str) -> Result<Vec<i64>, Error> {
-    let tasks = store
-        .tasks(&TaskQuery {
-            integration: Some(integration.to_string()),
-            limit: u32::MAX,
-            ..TaskQuery::default()
-        })
-        .await?;
-    let mut times: Vec<i64> = tasks.iter().map(|t| t.created_at).collect();
-    times.sort_unstable();
-    Ok(times)
 }
 
 /// Executions running in each wall-clock minute of each simulated day.

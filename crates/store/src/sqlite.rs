@@ -753,6 +753,16 @@ impl Sqlite {
         Ok(rows.iter().map(task).collect())
     }
 
+    pub(crate) async fn queued_times(&self, integration: &str) -> Result<Vec<i64>, Error> {
+        sqlx::query_scalar("SELECT created_at FROM tasks WHERE integration = ? ORDER BY created_at")
+            .bind(integration)
+            .fetch_all(&mut *self.reader().await?)
+            .await
+            .map_err(Error::database(format!(
+                "reading when the tasks of {integration} were queued"
+            )))
+    }
+
     pub(crate) async fn task_counts(&self) -> Result<Vec<(String, TaskStatus, u64)>, Error> {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
             // One part per partial index, so no part reads the whole table;

@@ -293,6 +293,13 @@ impl Store {
         dispatch!(self, b => b.tasks(query).await)
     }
 
+    /// When each task of `integration` was queued, in any status, oldest
+    /// first: what a simulation's delays are measured from, without reading
+    /// every payload back.
+    pub async fn queued_times(&self, integration: &str) -> Result<Vec<i64>, Error> {
+        dispatch!(self, b => b.queued_times(integration).await)
+    }
+
     /// How many tasks each integration has in each status (only pairs with some).
     pub async fn task_counts(&self) -> Result<Vec<(String, TaskStatus, u64)>, Error> {
         dispatch!(self, b => b.task_counts().await)

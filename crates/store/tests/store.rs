@@ -275,6 +275,16 @@ async fn a_newer_payload_replaces_the_pending_one(db: &Db) {
         .await
         .unwrap();
     assert_eq!(store.count("stock", TaskStatus::New).await.unwrap(), 1);
+
+    // A replaced change keeps the time it was first queued; the one queued
+    // beside an in-flight task has its own. Oldest first, whatever the ids.
+    assert_eq!(store.queued_times("prices").await.unwrap(), [0, 0, 3]);
+    store
+        .enqueue("stock", &[task("SKU-2", "6")], None, 2)
+        .await
+        .unwrap();
+    assert_eq!(store.queued_times("stock").await.unwrap(), [2, 3]);
+    assert!(store.queued_times("orders").await.unwrap().is_empty());
 }
 
 async fn leases_expire_and_owners_are_checked(db: &Db) {
