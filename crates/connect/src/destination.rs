@@ -220,7 +220,10 @@ impl Destination {
         let inner = &self.inner;
         let endpoint = &inner.endpoint;
         let path = render_path(&endpoint.request.path, path_source);
-        let url = format!("{}{path}", endpoint.base);
+        let url = match endpoint.url(&path) {
+            Ok(url) => url,
+            Err(error) => return Outcome::Reject { error },
+        };
         let body = if inner.batch == 1 {
             bodies.remove(0)
         } else {
@@ -237,7 +240,7 @@ impl Destination {
             ),
         };
         let result = endpoint
-            .start(&url)
+            .start(url.clone())
             .query(&endpoint.request.query)
             .header("content-type", "application/json")
             .header("idempotency-key", idempotency_key)
@@ -249,7 +252,7 @@ impl Destination {
             Err(e) => {
                 self.answered(0);
                 return Outcome::Retry {
-                    error: transport_error(&e, &url).to_string(),
+                    error: transport_error(&e, url.as_str()).to_string(),
                     retry_after_ms: None,
                     throttled: false,
                 };

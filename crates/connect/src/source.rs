@@ -170,13 +170,15 @@ impl Source {
     fn url(&self, cursor: Option<&str>, at: &PageRequest, size: u32) -> Result<Url, Error> {
         let invalid = |e: String| Error::Permanent(format!("cannot build the request URL: {e}"));
         if let PageRequest::Url(next) = at {
-            let base = Url::parse(&self.endpoint.base).map_err(|e| invalid(e.to_string()))?;
-            return base.join(next).map_err(|e| invalid(e.to_string()));
+            return self
+                .endpoint
+                .base_url
+                .join(next)
+                .map_err(|e| invalid(e.to_string()));
         }
         let cursor = cursor.unwrap_or("");
         let path = self.endpoint.request.path.replace("{{ cursor }}", cursor);
-        let mut url = Url::parse(&format!("{}{path}", self.endpoint.base))
-            .map_err(|e| invalid(e.to_string()))?;
+        let mut url = self.endpoint.url(&path).map_err(Error::Permanent)?;
         {
             let mut query = url.query_pairs_mut();
             for (name, value) in &self.endpoint.request.query {
