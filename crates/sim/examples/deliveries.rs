@@ -1,0 +1,91 @@
+//! The floor under `pacer simulate`'s speed: a simulated day's deliveries
+//! alone — every change of the file's push-side integrations sent by the
+//! real connector to the real mock system over loopback, in the
+//! simulation's layout (the mocks on a runtime of their own) — with no
+//! engine, queue, store or virtual clock.
+//!
+//! ```sh
+//! cargo run --release -p pacer-sim --example deliveries -- examples/acme.yaml
+//! ```
+//!
+//! What the day takes beyond this is the engine's part.
+
+use std::{sync::Arc, time::Instant};
+
+use pacer_config::Connection;
+use pacer_connect::{Destination, Outcome, Outgoing};
+use pacer_engine::{Clock, ScaledClock};
+
+/// Claimed tasks handed to one delivery call, about what a push claims.
+const PAGE: usize = 64;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let file = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "examples/acme.yaml".into());
+    let config = pacer_config::parse(&std::fs::read_to_string(&file)?, &file)?;
+    let start = pacer_sim::DEFAULT_START
+        .to_zoned(jiff::tz::TimeZone::get(&config.timezone)?)?
+        .timestamp();
+    // A minute of schedule time passes every real microsecond or so: no
+    // mock's per-minute rate is reached, so every request is a delivery.
+    let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(start, 6e7));
+    let systems = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let mocks = pacer_sim::mocks(&config, start, clock.clone(), 1.0, systems.handle())?;
+    let engine_side = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    engine_side.block_on(async {
+        let started = Instant::now();
+        let mut delivered = 0usize;
+        for (integration, flow) in config.environment.integrations.iter().zip(&config.flows) {
+            let Some((_, mock)) = mocks.iter().find(|(name, _)| *name == integration.to) else {
+                continue;
+            };
+            let connection = Connection {
+                system: integration.to.clone(),
+                base_url: Some(mock.base_url()),
+                auth: None,
+            };
+            // The mock's API, as the simulation points a push at it.
+            let mut push = flow.push.clone();
+            push.request = pacer_config::Request {
+                method: "PUT".into(),
+                path: format!("/{}/{{{{ key }}}}", integration.name),
+                query: Vec::new(),
+                headers: Vec::new(),
+            };
+            push.batch = 1;
+            let destination = Destination::new(&integration.name, &connection, &push)?;
+            let changes = (integration.volume_per_day * integration.peak_factor).round() as i64;
+            let mut id = 0;
+            while id < changes {
+                let page: Vec<Outgoing> = (id..changes.min(id + PAGE as i64))
+                    .map(|i| Outgoing {
+                        id: i,
+                        payload: format!(
+                            r#"{{"key":"{i}","sku":"SKU-{i}","amount":12.5,"currency":"EUR","updated_at":"{start}"}}"#
+                        ),
+                    })
+                    .collect();
+                id += page.len() as i64;
+                let outcomes = destination.deliver(&page, clock.now()).await;
+                delivered += outcomes
+                    .iter()
+                    .filter(|o| matches!(o, Outcome::Delivered))
+                    .count();
+            }
+        }
+        println!(
+            "{delivered} deliveries in {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
+        Ok::<_, Box<dyn std::error::Error>>(())
+    })?;
+    drop(mocks);
+    systems.shutdown_background();
+    Ok(())
+}
