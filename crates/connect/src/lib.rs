@@ -196,7 +196,7 @@ impl Endpoint {
 
     /// The URL of `path` under the base URL, as if appended to it. An
     /// absolute path is resolved against the parsed base, so the host is
-    /// not parsed again for every request (a tenth of a request's client time).
+    /// not parsed again for every request.
     fn url(&self, path: &str) -> Result<reqwest::Url, String> {
         let joined = format!("{}{path}", self.base_url.path().trim_end_matches('/'));
         let url = if joined.starts_with('/')
