@@ -59,7 +59,7 @@ impl std::fmt::Debug for Destination {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Destination")
             .field("integration", &self.inner.integration)
-            .field("base", &self.inner.endpoint.base)
+            .field("base", &self.inner.endpoint.base_url.as_str())
             .finish_non_exhaustive()
     }
 }

@@ -153,8 +153,8 @@ struct Endpoint {
     client: reqwest::Client,
     /// Each request's time limit, from the file's `timeout`.
     timeout: Duration,
-    base: String,
-    /// `base`, parsed once: each request's URL reuses its scheme and host.
+    /// The system's base URL, parsed once: each request's URL reuses its
+    /// scheme and host.
     base_url: reqwest::Url,
     /// Auth and extra headers; they may hold secrets, so never shown.
     headers: HeaderMap,
@@ -176,7 +176,7 @@ impl Endpoint {
                 message: format!("{:?} is not an HTTP method", request.method),
             })?;
         let base = base_url(connection, origin)?;
-        let parsed = reqwest::Url::parse(&base).map_err(|e| Error::Config {
+        let base_url = reqwest::Url::parse(&base).map_err(|e| Error::Config {
             origin: origin.to_string(),
             message: format!(
                 "systems.{}.base_url {base:?} is not a URL: {e}",
@@ -186,8 +186,7 @@ impl Endpoint {
         Ok(Endpoint {
             client: client()?,
             timeout: Duration::from_millis(timeout_ms),
-            base,
-            base_url: parsed,
+            base_url,
             headers: headers(connection, &request.headers, origin)?,
             request: request.clone(),
             method,
@@ -205,7 +204,8 @@ impl Endpoint {
         {
             self.base_url.join(&joined)
         } else {
-            reqwest::Url::parse(&format!("{}{path}", self.base))
+            let base = self.base_url.as_str().trim_end_matches('/');
+            reqwest::Url::parse(&format!("{base}{path}"))
         };
         url.map_err(|e| format!("cannot build the request URL: {e}"))
     }

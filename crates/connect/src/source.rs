@@ -86,7 +86,7 @@ impl std::fmt::Debug for Source {
         // Never the headers: they hold credentials.
         f.debug_struct("Source")
             .field("integration", &self.integration)
-            .field("base", &self.endpoint.base)
+            .field("base", &self.endpoint.base_url.as_str())
             .finish_non_exhaustive()
     }
 }

@@ -50,16 +50,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 base_url: Some(mock.base_url()),
                 auth: None,
             };
-            // The mock's API, as the simulation points a push at it.
-            let mut push = flow.push.clone();
-            push.request = pacer_config::Request {
-                method: "PUT".into(),
-                path: format!("/{}/{{{{ key }}}}", integration.name),
-                query: Vec::new(),
-                headers: Vec::new(),
-            };
-            push.batch = 1;
-            let destination = Destination::new(&integration.name, &connection, &push)?;
+            let mut flow = flow.clone();
+            pacer_sim::against_mock(&mut flow);
+            let destination = Destination::new(&integration.name, &connection, &flow.push)?;
             let changes = (integration.volume_per_day * integration.peak_factor).round() as i64;
             let mut id = 0;
             while id < changes {

@@ -147,7 +147,7 @@ pub(crate) fn feed(config: &Config, integration: &str, volume_factor: f64) -> Op
 
 /// Points a flow's requests at a mock system's API; everything that shapes
 /// its timing — schedule, batch, timeouts, transform, policies — stays.
-fn against_mock(flow: &mut Flow) {
+pub fn against_mock(flow: &mut Flow) {
     let name = &flow.integration;
     let expr = |text: &str| Expr {
         text: text.to_string(),
