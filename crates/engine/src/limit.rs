@@ -96,6 +96,7 @@ impl Limits {
             return Ok(Some(want));
         }
         let mut want = want.max(1);
+        let mut asked_again = false;
         'wait: loop {
             if give_up() {
                 return Ok(None);
@@ -132,6 +133,15 @@ impl Limits {
                 }
                 want = want.min(granted);
             }
+            // Taking can wait on the store (its one writer); a grant that
+            // comes back after its window ended would land in the next one,
+            // on top of that window's own budget. It is spent; ask again,
+            // once: on a clock sped up until a minute passes faster than the
+            // store answers, asking until a grant is on time never ends.
+            if !asked_again && self.clock.now().as_millisecond() >= window + 60_000 {
+                asked_again = true;
+                continue 'wait;
+            }
             return Ok(Some(want));
         }
     }
@@ -143,5 +153,96 @@ impl Limits {
                 .blocked_until_ms
                 .fetch_max(until_ms, Ordering::SeqCst);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicI64;
+
+    use pacer_store::StoreBuilder;
+
+    use super::*;
+    use crate::clock::BoxFuture;
+
+    /// A clock that moves `step_ms` on every reading: time that passes
+    /// while the store answers.
+    #[derive(Debug)]
+    struct Stepping {
+        now_ms: AtomicI64,
+        step_ms: i64,
+    }
+
+    impl Clock for Stepping {
+        fn now(&self) -> Timestamp {
+            let ms = self.now_ms.fetch_add(self.step_ms, Ordering::SeqCst);
+            Timestamp::from_millisecond(ms).unwrap()
+        }
+
+        fn sleep_until(&self, _: Timestamp) -> BoxFuture<'_, ()> {
+            Box::pin(async {})
+        }
+
+        fn spawn(&self, task: BoxFuture<'static, ()>) -> tokio::task::JoinHandle<()> {
+            tokio::spawn(task)
+        }
+    }
+
+    /// Takes 60 of the erp's 100/min on a clock that first reads `start_ms`.
+    async fn take_60(test: &str, start_ms: i64, step_ms: i64) -> (Option<u32>, Vec<(i64, u64)>) {
+        let path =
+            std::env::temp_dir().join(format!("pacer-limit-{test}-{}.db", std::process::id()));
+        let store = Arc::new(
+            StoreBuilder::new(&format!("sqlite://{}", path.display()))
+                .open()
+                .await
+                .unwrap(),
+        );
+        let clock = Arc::new(Stepping {
+            now_ms: AtomicI64::new(start_ms),
+            step_ms,
+        });
+        let limits = Limits::new(store.clone(), clock, [("erp".to_string(), 100.0)], true);
+        // Bounded: a limiter that asked until a grant came on time would hang here.
+        let take = limits.take(&["erp"], 60, &|| false);
+        let granted = tokio::time::timeout(std::time::Duration::from_secs(10), take)
+            .await
+            .expect("take returns")
+            .unwrap();
+        let used = store
+            .rate_usage(0)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(_, window, used)| (window, used))
+            .collect();
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        (granted, used)
+    }
+
+    #[tokio::test]
+    async fn a_grant_that_comes_back_after_its_window_is_taken_again_from_the_next() {
+        // Asked at 00:59.990, granted at 01:00.010: the request would land
+        // in the second minute, so that minute pays for it.
+        let (granted, used) = take_60("late", 59_990, 20).await;
+        assert_eq!(granted, Some(60));
+        assert_eq!(used, [(0, 60), (60_000, 60)]);
+    }
+
+    #[tokio::test]
+    async fn a_grant_in_time_is_taken_once() {
+        let (granted, used) = take_60("on-time", 30_000, 20).await;
+        assert_eq!(granted, Some(60));
+        assert_eq!(used, [(0, 60)]);
+    }
+
+    #[tokio::test]
+    async fn a_clock_faster_than_the_store_still_gets_a_grant() {
+        // Every answer comes a minute late; asking once more is enough.
+        let (granted, used) = take_60("fast", 0, 61_000).await;
+        assert_eq!(granted, Some(60));
+        assert_eq!(used.len(), 2, "{used:?}");
     }
 }
