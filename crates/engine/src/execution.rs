@@ -286,10 +286,12 @@ impl Inner {
         let mut items = 0u64;
         while items < job.budget && !self.stopping() {
             let want = (job.budget - items).min(u64::from(self.settings.page_size)) as u32;
-            let Some(size) = self.take(job, want).await? else {
+            let Some(fetched) = self
+                .fetch(job, source, cursor.as_deref(), &at, want)
+                .await?
+            else {
                 break;
             };
-            let fetched = self.fetch(job, source, cursor.as_deref(), &at, size).await;
             self.take_time(1).await;
             let page = match fetched {
                 Ok(page) => page,
@@ -353,24 +355,30 @@ impl Inner {
         Ok(Ran { items, error: None })
     }
 
-    /// One page, retried on transient failures a few times within the execution.
+    /// One page of up to `want`, retried on transient failures a few times
+    /// within the execution; `None` once the engine stops. Each attempt is
+    /// paid from the rate budgets, in the minute it is sent: the system
+    /// counts a retried request as it counts the first.
     async fn fetch(
         &self,
         job: &Job,
         source: &Source,
         cursor: Option<&str>,
         at: &PageRequest,
-        size: u32,
-    ) -> Result<pacer_connect::Page, String> {
+        want: u32,
+    ) -> Result<Option<Result<pacer_connect::Page, String>>, Error> {
         const ATTEMPTS: u32 = 3;
         let mut attempt = 1;
         loop {
+            let Some(size) = self.take(job, want).await? else {
+                return Ok(None);
+            };
             let now = self.clock.now();
             match source.fetch(cursor, at, size, now).await {
-                Ok(page) => return Ok(page),
+                Ok(page) => return Ok(Some(Ok(page))),
                 Err((error, retry_after)) => {
                     if !error.is_transient() || attempt >= ATTEMPTS || self.stopping() {
-                        return Err(error.to_string());
+                        return Ok(Some(Err(error.to_string())));
                     }
                     let wait = retry_after.unwrap_or(1_000 << (attempt - 1));
                     if retry_after.is_some() {
