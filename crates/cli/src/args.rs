@@ -98,7 +98,10 @@ pub(crate) enum MockKind {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct DemoArgs {
-    /// Schedule minutes per real minute.
+    /// Schedule minutes per real minute. Real delays grow with it: at
+    /// 1200x a request held up 50 ms on a busy machine arrives a scheduled
+    /// minute later, and a system's busiest minute can show more than its
+    /// limit.
     #[arg(long, default_value_t = 60.0, value_name = "N")]
     pub(crate) speed: f64,
     /// Stop after this much schedule time ("2h"); default: until Ctrl-C.
