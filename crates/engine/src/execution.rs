@@ -8,7 +8,7 @@ use pacer_connect::{Destination, Outgoing, PageRequest, Source};
 use pacer_plan::JobKind;
 use pacer_store::{ExecutionState, FailOutcome, NewTask, RetryPolicy};
 
-use crate::{Error, Outcome, engine::Inner, engine::Job};
+use crate::{Error, Outcome, engine::Inner, engine::Job, minute_floor};
 
 /// A capacity slot and a task lease last this long unless renewed; an
 /// execution renews them as it goes, so only a dead node's run out.
@@ -356,9 +356,10 @@ impl Inner {
     }
 
     /// One page of up to `want`, retried on transient failures a few times
-    /// within the execution; `None` once the engine stops. Each attempt is
-    /// paid from the rate budgets, in the minute it is sent: the system
-    /// counts a retried request as it counts the first.
+    /// within the execution; `None` once the engine stops. A retry in the
+    /// minute its grant was taken in is still paid for; one sent in a later
+    /// minute (after a 429's `Retry-After`, say) pays again from that
+    /// minute's budget, which counts it as the system does.
     async fn fetch(
         &self,
         job: &Job,
@@ -369,9 +370,18 @@ impl Inner {
     ) -> Result<Option<Result<pacer_connect::Page, String>>, Error> {
         const ATTEMPTS: u32 = 3;
         let mut attempt = 1;
+        // The items granted, and the minute they were granted in.
+        let mut grant: Option<(u32, i64)> = None;
         loop {
-            let Some(size) = self.take(job, want).await? else {
-                return Ok(None);
+            let size = match grant {
+                Some((size, minute)) if minute == minute_floor(self.clock.now()) => size,
+                _ => {
+                    let Some(size) = self.take(job, want).await? else {
+                        return Ok(None);
+                    };
+                    grant = Some((size, minute_floor(self.clock.now())));
+                    size
+                }
             };
             let now = self.clock.now();
             match source.fetch(cursor, at, size, now).await {

@@ -12,7 +12,7 @@ use std::{
 use jiff::{SignedDuration, Timestamp};
 use pacer_store::Store;
 
-use crate::{Error, clock::Clock};
+use crate::{Error, clock::Clock, minute_floor};
 
 #[derive(Debug)]
 struct Budget {
@@ -114,7 +114,7 @@ impl Limits {
                     continue 'wait;
                 }
             }
-            let window = now_ms.div_euclid(60_000) * 60_000;
+            let window = minute_floor(now);
             for name in names {
                 let Some(budget) = self.budgets.get(*name) else {
                     continue;

@@ -318,3 +318,40 @@ async fn a_request_retried_after_a_429_is_paid_from_the_budget_of_its_minute() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_retried_within_its_minute_is_not_paid_for_twice() {
+    let start = midnight();
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start));
+    // An hour of prices waiting: the first page asks for the erp's whole
+    // minute, 100 items, and gets a 500.
+    let erp = mock(
+        "erp",
+        100,
+        &[("prices", 35_000.0, None)],
+        start - SignedDuration::from_hours(1),
+        clock.clone(),
+    )
+    .await;
+    erp.inject(Fault::default());
+    let shop = mock("webshop", 500, &[], start, clock.clone()).await;
+    let config = config(&erp, &shop, 2, PRICES);
+    let db = TempDb::new("retry-same-minute");
+    let store = db.open().await;
+    let engine = engine(&config, store.clone(), clock.clone(), "node-a");
+    engine
+        .run(Some(start + SignedDuration::from_mins(3)))
+        .await
+        .unwrap();
+
+    assert_eq!(erp.stats().faults, 1);
+    let executions = store.executions(0, 100).await.unwrap();
+    let pull = executions
+        .iter()
+        .find(|e| e.job == "prices.pull")
+        .expect("prices.pull ran");
+    assert_eq!((pull.state.as_str(), pull.items), ("succeeded", 100));
+    // Retried a second later on the same grant: no wait for the next minute.
+    let took = pull.finished_at.unwrap() - pull.started_at.unwrap();
+    assert!(took < 10_000, "the pull took {took} ms");
+}
