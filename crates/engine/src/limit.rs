@@ -138,7 +138,7 @@ impl Limits {
             // on top of that window's own budget. It is spent; ask again,
             // once: on a clock sped up until a minute passes faster than the
             // store answers, asking until a grant is on time never ends.
-            if !asked_again && self.clock.now().as_millisecond() >= window + 60_000 {
+            if !asked_again && minute_floor(self.clock.now()) > window {
                 asked_again = true;
                 continue 'wait;
             }

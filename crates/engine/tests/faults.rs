@@ -8,7 +8,7 @@ use std::sync::Arc;
 use jiff::SignedDuration;
 use pacer_engine::{Clock, VirtualClock};
 use pacer_mock::Fault;
-use pacer_store::TaskStatus;
+use pacer_store::{Execution, Store, TaskStatus};
 use support::{TempDb, config, engine, midnight, mock};
 
 const PRICES: &str = "  prices:
@@ -230,79 +230,101 @@ async fn a_429_slows_every_job_that_talks_to_the_system() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_source_whose_pages_loop_is_stopped_not_followed_forever() {
+/// What a run of prices alone left behind.
+struct PricesRun {
+    erp: pacer_mock::Stats,
+    store: Arc<Store>,
+    /// Holds the file while the store is open: dropped, it deletes it.
+    _db: TempDb,
+}
+
+/// Runs prices for `minutes` against an erp that takes `erp_rate`/min (the
+/// file says 100/min), with `backlog` of changes waiting and `faults` queued.
+async fn run_prices(
+    test: &str,
+    erp_rate: u32,
+    backlog: SignedDuration,
+    faults: Vec<Fault>,
+    minutes: i64,
+) -> PricesRun {
     let start = midnight();
     let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start));
     let erp = mock(
         "erp",
-        100,
+        erp_rate,
         &[("prices", 35_000.0, None)],
-        start,
+        start - backlog,
         clock.clone(),
     )
     .await;
+    for fault in faults {
+        erp.inject(fault);
+    }
     let shop = mock("webshop", 500, &[], start, clock.clone()).await;
-    let looping = r#"{"items": [{"key": "k1", "updated_at": "2026-11-27T00:00:00Z"}], "next_page_token": "again"}"#;
-    erp.inject(Fault {
-        status: 200,
-        count: 3,
-        body: Some(looping.into()),
-        ..Fault::default()
-    });
     let config = config(&erp, &shop, 2, PRICES);
-    let db = TempDb::new("loop");
+    let db = TempDb::new(test);
     let store = db.open().await;
-    let engine = engine(&config, store.clone(), clock.clone(), "node-a");
+    let engine = engine(&config, store.clone(), clock, "node-a");
     engine
-        .run(Some(start + SignedDuration::from_mins(1)))
+        .run(Some(start + SignedDuration::from_mins(minutes)))
         .await
         .unwrap();
-    let pull = store
-        .executions(0, 10)
+    PricesRun {
+        erp: erp.stats(),
+        store,
+        _db: db,
+    }
+}
+
+/// The first prices.pull execution.
+async fn first_pull(store: &Store) -> Execution {
+    store
+        .executions(0, 100)
         .await
         .unwrap()
         .into_iter()
         .find(|e| e.job == "prices.pull")
-        .unwrap();
+        .expect("prices.pull ran")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_whose_pages_loop_is_stopped_not_followed_forever() {
+    let looping = r#"{"items": [{"key": "k1", "updated_at": "2026-11-27T00:00:00Z"}], "next_page_token": "again"}"#;
+    let fault = Fault {
+        status: 200,
+        count: 3,
+        body: Some(looping.into()),
+        ..Fault::default()
+    };
+    let run = run_prices("loop", 100, SignedDuration::ZERO, vec![fault], 1).await;
+    let pull = first_pull(&run.store).await;
     assert_eq!(pull.state, "failed");
     let error = pull.error.unwrap();
     assert!(error.contains(r#"page Token("again") twice"#), "{error}");
     // What was read is kept: the record is queued and the cursor moved.
-    assert_eq!(store.count("prices", TaskStatus::New).await.unwrap(), 1);
+    assert_eq!(run.store.count("prices", TaskStatus::New).await.unwrap(), 1);
     assert_eq!(
-        store.cursor("prices").await.unwrap().as_deref(),
+        run.store.cursor("prices").await.unwrap().as_deref(),
         Some("2026-11-27T00:00:00Z")
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_retried_after_a_429_is_paid_from_the_budget_of_its_minute() {
-    let start = midnight();
-    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start));
     // The erp really takes 50/min, not the 100/min the file says, and has
     // an hour of prices waiting: every minute some page gets 429.
-    let erp = mock(
-        "erp",
+    let run = run_prices(
+        "retry-budget",
         50,
-        &[("prices", 35_000.0, None)],
-        start - SignedDuration::from_hours(1),
-        clock.clone(),
+        SignedDuration::from_hours(1),
+        vec![],
+        30,
     )
     .await;
-    let shop = mock("webshop", 500, &[], start, clock.clone()).await;
-    let config = config(&erp, &shop, 2, PRICES);
-    let db = TempDb::new("retry-budget");
-    let store = db.open().await;
-    let engine = engine(&config, store.clone(), clock.clone(), "node-a");
-    engine
-        .run(Some(start + SignedDuration::from_mins(30)))
-        .await
-        .unwrap();
-
-    let erp = erp.stats();
+    let erp = &run.erp;
     assert!(erp.rate_limited > 0, "the erp refused some pages: {erp:?}");
-    let paid: std::collections::BTreeMap<i64, u64> = store
+    let paid: std::collections::BTreeMap<i64, u64> = run
+        .store
         .rate_usage(0)
         .await
         .unwrap()
@@ -321,35 +343,18 @@ async fn a_request_retried_after_a_429_is_paid_from_the_budget_of_its_minute() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_retried_within_its_minute_is_not_paid_for_twice() {
-    let start = midnight();
-    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start));
     // An hour of prices waiting: the first page asks for the erp's whole
     // minute, 100 items, and gets a 500.
-    let erp = mock(
-        "erp",
+    let run = run_prices(
+        "retry-same-minute",
         100,
-        &[("prices", 35_000.0, None)],
-        start - SignedDuration::from_hours(1),
-        clock.clone(),
+        SignedDuration::from_hours(1),
+        vec![Fault::default()],
+        3,
     )
     .await;
-    erp.inject(Fault::default());
-    let shop = mock("webshop", 500, &[], start, clock.clone()).await;
-    let config = config(&erp, &shop, 2, PRICES);
-    let db = TempDb::new("retry-same-minute");
-    let store = db.open().await;
-    let engine = engine(&config, store.clone(), clock.clone(), "node-a");
-    engine
-        .run(Some(start + SignedDuration::from_mins(3)))
-        .await
-        .unwrap();
-
-    assert_eq!(erp.stats().faults, 1);
-    let executions = store.executions(0, 100).await.unwrap();
-    let pull = executions
-        .iter()
-        .find(|e| e.job == "prices.pull")
-        .expect("prices.pull ran");
+    assert_eq!(run.erp.faults, 1);
+    let pull = first_pull(&run.store).await;
     assert_eq!((pull.state.as_str(), pull.items), ("succeeded", 100));
     // Retried a second later on the same grant: no wait for the next minute.
     let took = pull.finished_at.unwrap() - pull.started_at.unwrap();
