@@ -1,4 +1,5 @@
-//! The embedded backend: one SQLite file in WAL mode, written through one
+//! The embedded backend: one SQLite file in WAL mode (a throwaway store's
+//! locked for its one connection, its journal in memory), written through one
 //! connection per store; a transaction of several writes in `BEGIN IMMEDIATE`.
 //!
 //! A deferred transaction that reads and then writes fails with SQLITE_BUSY
@@ -16,7 +17,8 @@ use sqlx::{
     ConnectOptions, Connection, Row, SqliteConnection, SqlitePool,
     pool::PoolConnection,
     sqlite::{
-        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+        SqliteConnectOptions, SqliteJournalMode, SqliteLockingMode, SqlitePoolOptions, SqliteRow,
+        SqliteSynchronous,
     },
 };
 use tokio::sync::{Mutex, MutexGuard};
@@ -186,17 +188,26 @@ impl Sqlite {
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
             .map_err(Error::database(&context))?
             .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(if throwaway {
-                SqliteSynchronous::Off
-            } else {
-                SqliteSynchronous::Normal
-            })
             .busy_timeout(Duration::from_secs(10))
             // The queue's pages stay in memory: a claim or a count reads no disk.
             .pragma("cache_size", "-32768")
             .pragma("mmap_size", "268435456");
-        // The writer first: it creates the file and turns on WAL.
+        let options = if throwaway {
+            // Only its one connection ever opens a throwaway store, so it
+            // holds the lock for good instead of taking and dropping file
+            // locks around each statement, and a write goes once to the
+            // file instead of to the WAL and then the file. A crash can
+            // leave the file torn; nobody opens it again.
+            options
+                .locking_mode(SqliteLockingMode::Exclusive)
+                .journal_mode(SqliteJournalMode::Memory)
+                .synchronous(SqliteSynchronous::Off)
+        } else {
+            options
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+        };
+        // The writer first: it creates the file and sets its journal mode.
         let writer = options.connect().await.map_err(Error::database(&context))?;
         let readers = if throwaway {
             None

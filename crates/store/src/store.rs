@@ -61,8 +61,9 @@ impl StoreBuilder {
         self
     }
 
-    /// For SQLite: a store nobody needs after a crash (a simulation's), so
-    /// writes never wait for the disk.
+    /// For SQLite: a store nobody needs after a crash and nobody else opens
+    /// (a simulation's), so writes never wait for the disk and the file stays
+    /// locked to this store while it is open.
     pub fn throwaway(&mut self) -> &mut StoreBuilder {
         self.throwaway = true;
         self
