@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use jaq_json::Val;
 use pacer_config::{Connection, Push};
 
 use crate::{
@@ -142,23 +143,27 @@ impl Destination {
             }
             let mut bodies = Vec::new();
             let mut members = Vec::new();
+            // A request's path takes its fields from its first record.
+            let mut path = None;
             for (i, task) in chunk.iter().enumerate() {
-                match self.transform(&task.payload) {
-                    Ok(body) => {
+                match self.prepare(&task.payload) {
+                    Ok((record, body)) => {
+                        path.get_or_insert_with(|| {
+                            render_path(&self.inner.endpoint.request.path, &record)
+                        });
                         bodies.push(body);
                         members.push(first + i);
                     }
                     Err(error) => outcomes[first + i] = Some(Outcome::Reject { error }),
                 }
             }
-            if members.is_empty() {
+            let Some(path) = path else {
                 continue;
-            }
+            };
             let ids: Vec<i64> = members.iter().map(|&i| tasks[i].id).collect();
-            let path_source = tasks[members[0]].payload.clone();
             let this = self.clone();
             requests.spawn(async move {
-                let outcome = this.send(&ids, &path_source, bodies, now).await;
+                let outcome = this.send(&ids, &path, bodies, now).await;
                 (members, outcome)
             });
         }
@@ -197,30 +202,38 @@ impl Destination {
         *responses.entry(status).or_default() += 1;
     }
 
-    fn transform(&self, payload: &str) -> Result<String, String> {
+    /// A task's record, parsed once for its transform and its path, and the
+    /// body the transform makes of it.
+    fn prepare(&self, payload: &str) -> Result<(Val, String), String> {
         let record = jq::parse(payload.as_bytes()).map_err(|e| format!("not JSON: {e}"))?;
-        match self.inner.transform.run(&record) {
-            Ok(mut out) if out.len() == 1 => Ok(out.remove(0).to_string()),
-            Ok(out) => Err(format!(
-                "{:?} gave {} values, expected 1",
-                self.inner.transform,
-                out.len()
-            )),
-            Err(e) => Err(format!("{:?} failed: {e}", self.inner.transform)),
+        let transform = &self.inner.transform;
+        // Payloads are queued as compact JSON, which is what `.` would print.
+        if transform.is_identity() {
+            return Ok((record, payload.to_string()));
         }
+        let body = match transform.run(&record) {
+            Ok(mut out) if out.len() == 1 => out.remove(0).to_string(),
+            Ok(out) => {
+                return Err(format!(
+                    "{transform:?} gave {} values, expected 1",
+                    out.len()
+                ));
+            }
+            Err(e) => return Err(format!("{transform:?} failed: {e}")),
+        };
+        Ok((record, body))
     }
 
     async fn send(
         &self,
         ids: &[i64],
-        path_source: &str,
+        path: &str,
         mut bodies: Vec<String>,
         now: jiff::Timestamp,
     ) -> Outcome {
         let inner = &self.inner;
         let endpoint = &inner.endpoint;
-        let path = render_path(&endpoint.request.path, path_source);
-        let url = match endpoint.url(&path) {
+        let url = match endpoint.url(path) {
             Ok(url) => url,
             Err(error) => return Outcome::Reject { error },
         };
@@ -285,11 +298,10 @@ fn assign(outcomes: &mut [Option<Outcome>], members: Vec<usize>, outcome: &Outco
 }
 
 /// Fills `{{ field }}` in a path from the record's top-level fields.
-fn render_path(template: &str, payload: &str) -> String {
+fn render_path(template: &str, record: &Val) -> String {
     if !template.contains("{{") {
         return template.to_string();
     }
-    let record: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
     let mut out = String::new();
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
@@ -298,10 +310,13 @@ fn render_path(template: &str, payload: &str) -> String {
             break;
         };
         let field = rest[start + 2..start + end].trim();
-        let value = match record.get(field) {
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(serde_json::Value::Null) | None => String::new(),
-            Some(other) => other.to_string(),
+        let value = match record {
+            Val::Obj(fields) => fields.get(&Val::from(field.to_string())),
+            _ => None,
+        };
+        let value = match value {
+            Some(Val::Null) | None => String::new(),
+            Some(value) => jq::text_of(value),
         };
         out.push_str(&encode_segment(&value));
         rest = &rest[start + end + 2..];
@@ -314,13 +329,46 @@ fn render_path(template: &str, payload: &str) -> String {
 mod tests {
     use super::*;
 
+    fn record(json: &str) -> Val {
+        jq::parse(json.as_bytes()).unwrap()
+    }
+
     #[test]
     fn paths_take_fields_from_the_record() {
         assert_eq!(
-            render_path("/prices/{{ sku }}", r#"{"sku": "A 1/2"}"#),
+            render_path("/prices/{{ sku }}", &record(r#"{"sku": "A 1/2"}"#)),
             "/prices/A%201%2F2"
         );
-        assert_eq!(render_path("/stock/{{id}}", r#"{"id": 7}"#), "/stock/7");
-        assert_eq!(render_path("/orders", "{}"), "/orders");
+        assert_eq!(
+            render_path("/stock/{{id}}", &record(r#"{"id": 7}"#)),
+            "/stock/7"
+        );
+        assert_eq!(
+            render_path("/stock/{{id}}/{{ gone }}", &record(r#"{"id": null}"#)),
+            "/stock//"
+        );
+        assert_eq!(render_path("/orders", &record("{}")), "/orders");
+    }
+
+    #[test]
+    fn dot_would_print_a_queued_payload_unchanged() {
+        // For `.`, `prepare` sends the queued payload as it is: what jq would
+        // print, since payloads are queued as jaq prints what it received.
+        let dot = Jq::compile(&pacer_config::Expr {
+            text: " . ".into(),
+            origin: "test".into(),
+        })
+        .unwrap();
+        assert!(dot.is_identity());
+        let received = r#"{"sku": "Ä \"1\"\n\u0001", "amount": 12.50, "n": 1e3, "big": 123456789012345678901234567890,
+            "list": [1, -0.0, null, true, 0.1, 1.7976931348623157e308], "emoji": "\ud83d\ude00", "empty": {}}"#;
+        let queued = record(received).to_string();
+        let printed: Vec<String> = dot
+            .run(&record(&queued))
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(printed, [queued]);
     }
 }

@@ -87,6 +87,11 @@ impl Jq {
     }
 
     /// The first value, `None` for none or null.
+    /// Whether this is `.`, which gives its input unchanged.
+    pub(crate) fn is_identity(&self) -> bool {
+        self.text.trim() == "."
+    }
+
     pub(crate) fn first(&self, input: &Val) -> Result<Option<Val>, String> {
         Ok(self
             .run(input)?
