@@ -1,7 +1,8 @@
 //! The floor under `pacer simulate`'s speed: a simulated day's deliveries
 //! alone — every change of the file's push-side integrations sent by the
 //! real connector to the real mock system over loopback, in the
-//! simulation's layout (the mocks on a runtime of their own) — with no
+//! simulation's layout (the mocks beside the connector on one multi-thread
+//! runtime) — with no
 //! engine, queue, store or virtual clock.
 //!
 //! ```sh
@@ -30,15 +31,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A minute of schedule time passes every real microsecond or so: no
     // mock's per-minute rate is reached, so every request is a delivery.
     let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(start, 6e7));
-    let systems = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let mocks = pacer_sim::mocks(&config, start, clock.clone(), 1.0, systems.handle())?;
-    let engine_side = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    engine_side.block_on(async {
+    let mocks = pacer_sim::mocks(&config, start, clock.clone(), 1.0, runtime.handle())?;
+    runtime.block_on(async {
         let started = Instant::now();
         let mut delivered = 0usize;
         for (integration, flow) in config.environment.integrations.iter().zip(&config.flows) {
@@ -79,6 +76,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok::<_, Box<dyn std::error::Error>>(())
     })?;
     drop(mocks);
-    systems.shutdown_background();
     Ok(())
 }

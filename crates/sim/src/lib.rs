@@ -205,7 +205,9 @@ impl Drop for TempDir {
     }
 }
 
-/// Simulates `options.days` days of `config` under `plan`.
+/// Simulates `options.days` days of `config` under `plan`, with the mock
+/// systems served on the calling Tokio runtime (a multi-thread one lets them
+/// answer while the engine works).
 ///
 /// # Errors
 ///
@@ -223,22 +225,15 @@ pub async fn simulate(config: &Config, plan: &Plan, options: &Options) -> Result
         .map_err(|e| Error::Setup(format!("{} days from {}: {e}", options.days, options.start)))?;
     let (start, end) = (midnight.timestamp(), end.timestamp());
     let clock: Arc<dyn Clock> = Arc::new(VirtualClock::serial(start));
-    // The mock systems answer on a thread of their own, as real systems
-    // would: the engine's side and theirs work at the same time.
-    let systems = Systems(Some(
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("mock-systems")
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Setup(format!("cannot start the mock systems' runtime: {e}")))?,
-    ));
+    // The mock systems answer on the engine's runtime: on a multi-thread
+    // one they still work while the engine does, and their answers wake the
+    // engine on its own threads, not across runtimes.
     let mocks = mocks(
         config,
         start,
         clock.clone(),
         options.volume_factor,
-        systems.handle(),
+        &tokio::runtime::Handle::current(),
     )?;
 
     let mut config = config.clone();
@@ -282,22 +277,4 @@ pub async fn simulate(config: &Config, plan: &Plan, options: &Options) -> Result
     .await?;
     drop(mocks);
     Ok(report)
-}
-
-/// The mock systems' runtime, stopped without waiting when the simulation
-/// ends however it ends (a runtime may not block inside another).
-struct Systems(Option<tokio::runtime::Runtime>);
-
-impl Systems {
-    fn handle(&self) -> &tokio::runtime::Handle {
-        self.0.as_ref().expect("running until dropped").handle()
-    }
-}
-
-impl Drop for Systems {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.0.take() {
-            runtime.shutdown_background();
-        }
-    }
 }
