@@ -150,6 +150,20 @@ pub struct Task {
     pub updated_at: i64,
 }
 
+/// A task claimed for delivery: what a push needs of it, and no more (each
+/// column read costs every claimed row a copy).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claimed {
+    /// Its id, unique in the store.
+    pub id: i64,
+    /// Its dedup key.
+    pub key: String,
+    /// The record, as JSON text.
+    pub payload: String,
+    /// Deliveries attempted, this one included.
+    pub attempts: u32,
+}
+
 /// Which tasks [`Store::tasks`](crate::Store::tasks) lists, newest first.
 #[derive(Clone, Debug, Default)]
 pub struct TaskQuery {

@@ -15,8 +15,9 @@ use crate::{
     Error,
     error::ErrorKind,
     model::{
-        Execution, ExecutionQuery, ExecutionRow, ExecutionState, FailOutcome, JobControl, NewTask,
-        RetryPolicy, Task, TaskError, TaskErrorRow, TaskQuery, TaskStatus, granted, latest_per_key,
+        Claimed, Execution, ExecutionQuery, ExecutionRow, ExecutionState, FailOutcome, JobControl,
+        NewTask, RetryPolicy, Task, TaskError, TaskErrorRow, TaskQuery, TaskStatus, granted,
+        latest_per_key,
     },
 };
 
@@ -128,6 +129,15 @@ fn task(row: &PgRow) -> Task {
         next_attempt_at: row.get("next_attempt_at"),
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
+    }
+}
+
+fn claimed(row: &PgRow) -> Claimed {
+    Claimed {
+        id: row.get("id"),
+        key: row.get("dedup_key"),
+        payload: row.get("payload"),
+        attempts: row.get::<i64, _>("attempts") as u32,
     }
 }
 
@@ -292,7 +302,7 @@ impl Postgres {
         owner: &str,
         lease_until: i64,
         now: i64,
-    ) -> Result<(u64, Vec<Task>), Error> {
+    ) -> Result<(u64, Vec<Claimed>), Error> {
         let context = format!("claiming tasks of {integration}");
         let mut tx = self.pool.begin().await.map_err(Error::database(&context))?;
         let completed = if done.is_empty() {
@@ -322,8 +332,7 @@ impl Postgres {
                         OR (status = 'processing' AND lease_until < $6))
                  ORDER BY id LIMIT $7
                  FOR UPDATE SKIP LOCKED)
-             RETURNING id, integration, dedup_key, payload, status, attempts, last_error,
-                       next_attempt_at, created_at, updated_at",
+             RETURNING id, dedup_key, payload, attempts",
         )
         .bind(owner)
         .bind(lease_until)
@@ -336,7 +345,7 @@ impl Postgres {
         .await
         .map_err(Error::database(&context))?;
         tx.commit().await.map_err(Error::database(&context))?;
-        let mut tasks: Vec<Task> = rows.iter().map(task).collect();
+        let mut tasks: Vec<Claimed> = rows.iter().map(claimed).collect();
         tasks.sort_by_key(|t| t.id);
         Ok((completed, tasks))
     }

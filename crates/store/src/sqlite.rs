@@ -27,8 +27,8 @@ use crate::{
     Error,
     error::ErrorKind,
     model::{
-        Execution, ExecutionQuery, ExecutionRow, ExecutionState, FailOutcome, JobControl, NewTask,
-        RetryPolicy, Task, TaskError, TaskErrorRow, TaskQuery, TaskStatus, latest_per_key,
+        Claimed, Execution, ExecutionQuery, ExecutionRow, ExecutionState, FailOutcome, JobControl,
+        NewTask, RetryPolicy, Task, TaskError, TaskErrorRow, TaskQuery, TaskStatus, latest_per_key,
     },
 };
 
@@ -179,6 +179,15 @@ fn task(row: &SqliteRow) -> Task {
         next_attempt_at: row.get("next_attempt_at"),
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
+    }
+}
+
+fn claimed(row: &SqliteRow) -> Claimed {
+    Claimed {
+        id: row.get("id"),
+        key: row.get("dedup_key"),
+        payload: row.get("payload"),
+        attempts: row.get::<i64, _>("attempts") as u32,
     }
 }
 
@@ -409,7 +418,7 @@ impl Sqlite {
         owner: &str,
         lease_until: i64,
         now: i64,
-    ) -> Result<(u64, Vec<Task>), Error> {
+    ) -> Result<(u64, Vec<Claimed>), Error> {
         let completed = if done.is_empty() {
             0
         } else {
@@ -426,8 +435,7 @@ impl Sqlite {
                    AND ((status IN ('new', 'failed') AND next_attempt_at <= ?3)
                         OR (status = 'processing' AND lease_until < ?3))
                  ORDER BY id LIMIT ?5)
-             RETURNING id, integration, dedup_key, payload, status, attempts, last_error,
-                       next_attempt_at, created_at, updated_at",
+             RETURNING id, dedup_key, payload, attempts",
         )
         .bind(owner)
         .bind(lease_until)
@@ -437,7 +445,7 @@ impl Sqlite {
         .fetch_all(&mut *self.writer.lock().await)
         .await
         .map_err(Error::database(format!("claiming tasks of {integration}")))?;
-        let mut tasks: Vec<Task> = rows.iter().map(task).collect();
+        let mut tasks: Vec<Claimed> = rows.iter().map(claimed).collect();
         tasks.sort_by_key(|t| t.id);
         Ok((completed, tasks))
     }

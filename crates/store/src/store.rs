@@ -4,8 +4,8 @@ use crate::{
     Error,
     error::ErrorKind,
     model::{
-        Execution, ExecutionQuery, ExecutionState, FailOutcome, JobControl, NewTask, Pruned,
-        RetryPolicy, Task, TaskError, TaskQuery, TaskStatus,
+        Claimed, Execution, ExecutionQuery, ExecutionState, FailOutcome, JobControl, NewTask,
+        Pruned, RetryPolicy, Task, TaskError, TaskQuery, TaskStatus,
     },
     postgres::Postgres,
     sqlite::Sqlite,
@@ -148,7 +148,7 @@ impl Store {
         owner: &str,
         lease_until: i64,
         now: i64,
-    ) -> Result<Vec<Task>, Error> {
+    ) -> Result<Vec<Claimed>, Error> {
         let (_, tasks) =
             dispatch!(self, b => b.claim(&[], integration, limit, owner, lease_until, now).await)?;
         Ok(tasks)
@@ -165,7 +165,7 @@ impl Store {
         owner: &str,
         lease_until: i64,
         now: i64,
-    ) -> Result<(u64, Vec<Task>), Error> {
+    ) -> Result<(u64, Vec<Claimed>), Error> {
         dispatch!(self, b => b.claim(done, integration, limit, owner, lease_until, now).await)
     }
 
