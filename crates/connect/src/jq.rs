@@ -86,12 +86,12 @@ impl Jq {
         Ok(out)
     }
 
-    /// The first value, `None` for none or null.
     /// Whether this is `.`, which gives its input unchanged.
     pub(crate) fn is_identity(&self) -> bool {
         self.text.trim() == "."
     }
 
+    /// The first value, `None` for none or null.
     pub(crate) fn first(&self, input: &Val) -> Result<Option<Val>, String> {
         Ok(self
             .run(input)?

@@ -2,8 +2,7 @@
 //! alone — every change of the file's push-side integrations sent by the
 //! real connector to the real mock system over loopback, in the
 //! simulation's layout (the mocks beside the connector on one multi-thread
-//! runtime) — with no
-//! engine, queue, store or virtual clock.
+//! runtime) — with no engine, queue, store or virtual clock.
 //!
 //! ```sh
 //! cargo run --release -p pacer-sim --example deliveries -- examples/acme.yaml
