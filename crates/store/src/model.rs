@@ -164,6 +164,21 @@ pub struct Claimed {
     pub attempts: u32,
 }
 
+/// A claim's `RETURNING id, dedup_key, payload, attempts`.
+pub(crate) type ClaimedRow = (i64, String, String, i64);
+
+impl Claimed {
+    pub(crate) fn from_row(row: ClaimedRow) -> Claimed {
+        let (id, key, payload, attempts) = row;
+        Claimed {
+            id,
+            key,
+            payload,
+            attempts: attempts as u32,
+        }
+    }
+}
+
 /// Which tasks [`Store::tasks`](crate::Store::tasks) lists, newest first.
 #[derive(Clone, Debug, Default)]
 pub struct TaskQuery {

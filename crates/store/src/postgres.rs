@@ -15,9 +15,9 @@ use crate::{
     Error,
     error::ErrorKind,
     model::{
-        Claimed, Execution, ExecutionQuery, ExecutionRow, ExecutionState, FailOutcome, JobControl,
-        NewTask, RetryPolicy, Task, TaskError, TaskErrorRow, TaskQuery, TaskStatus, granted,
-        latest_per_key,
+        Claimed, ClaimedRow, Execution, ExecutionQuery, ExecutionRow, ExecutionState, FailOutcome,
+        JobControl, NewTask, RetryPolicy, Task, TaskError, TaskErrorRow, TaskQuery, TaskStatus,
+        granted, latest_per_key,
     },
 };
 
@@ -129,15 +129,6 @@ fn task(row: &PgRow) -> Task {
         next_attempt_at: row.get("next_attempt_at"),
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
-    }
-}
-
-fn claimed(row: &PgRow) -> Claimed {
-    Claimed {
-        id: row.get("id"),
-        key: row.get("dedup_key"),
-        payload: row.get("payload"),
-        attempts: row.get::<i64, _>("attempts") as u32,
     }
 }
 
@@ -320,7 +311,7 @@ impl Postgres {
             .map_err(Error::database(&context))?
             .rows_affected()
         };
-        let rows = sqlx::query(
+        let rows: Vec<ClaimedRow> = sqlx::query_as(
             "UPDATE tasks SET status = 'processing', lease_owner = $1, lease_until = $2,
                  attempts = attempts + 1, updated_at = $3
              WHERE id IN (
@@ -345,7 +336,7 @@ impl Postgres {
         .await
         .map_err(Error::database(&context))?;
         tx.commit().await.map_err(Error::database(&context))?;
-        let mut tasks: Vec<Claimed> = rows.iter().map(claimed).collect();
+        let mut tasks: Vec<Claimed> = rows.into_iter().map(Claimed::from_row).collect();
         tasks.sort_by_key(|t| t.id);
         Ok((completed, tasks))
     }

@@ -27,8 +27,9 @@ use crate::{
     Error,
     error::ErrorKind,
     model::{
-        Claimed, Execution, ExecutionQuery, ExecutionRow, ExecutionState, FailOutcome, JobControl,
-        NewTask, RetryPolicy, Task, TaskError, TaskErrorRow, TaskQuery, TaskStatus, latest_per_key,
+        Claimed, ClaimedRow, Execution, ExecutionQuery, ExecutionRow, ExecutionState, FailOutcome,
+        JobControl, NewTask, RetryPolicy, Task, TaskError, TaskErrorRow, TaskQuery, TaskStatus,
+        latest_per_key,
     },
 };
 
@@ -179,15 +180,6 @@ fn task(row: &SqliteRow) -> Task {
         next_attempt_at: row.get("next_attempt_at"),
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
-    }
-}
-
-fn claimed(row: &SqliteRow) -> Claimed {
-    Claimed {
-        id: row.get("id"),
-        key: row.get("dedup_key"),
-        payload: row.get("payload"),
-        attempts: row.get::<i64, _>("attempts") as u32,
     }
 }
 
@@ -424,7 +416,7 @@ impl Sqlite {
         } else {
             self.complete_many(done, owner, now).await?
         };
-        let rows = sqlx::query(
+        let rows: Vec<ClaimedRow> = sqlx::query_as(
             "UPDATE tasks SET status = 'processing', lease_owner = ?1, lease_until = ?2,
                  attempts = attempts + 1, updated_at = ?3
              WHERE id IN (
@@ -445,7 +437,7 @@ impl Sqlite {
         .fetch_all(&mut *self.writer.lock().await)
         .await
         .map_err(Error::database(format!("claiming tasks of {integration}")))?;
-        let mut tasks: Vec<Claimed> = rows.iter().map(claimed).collect();
+        let mut tasks: Vec<Claimed> = rows.into_iter().map(Claimed::from_row).collect();
         tasks.sort_by_key(|t| t.id);
         Ok((completed, tasks))
     }
