@@ -2,13 +2,12 @@
 
 use std::sync::Arc;
 
-use jaq_json::Val;
 use pacer_config::{Connection, Push};
+use pacer_jq::{Value, text_of};
 
 use crate::{
-    Endpoint, Error, encode_segment, excerpt,
-    jq::{self, Jq},
-    retry_after, transport_error,
+    Endpoint, Error, encode_segment, excerpt, jq::Jq, pool, read_body, retry_after, template,
+    transport_error,
 };
 
 /// A claimed task to deliver.
@@ -106,8 +105,31 @@ impl Destination {
 
     /// Delivers `tasks`; one outcome per task, in order. Once the destination
     /// answers 429, nothing more is sent: the rest come back as throttled
-    /// retries with its `Retry-After`.
+    /// retries with its `Retry-After`. A task whose record cannot be sent
+    /// (its transform fails, its path names a field it lacks) is rejected
+    /// without a request.
     pub async fn deliver(&self, tasks: &[Outgoing], now: jiff::Timestamp) -> Vec<Outcome> {
+        let payloads: Vec<String> = tasks.iter().map(|t| t.payload.clone()).collect();
+        let this = self.clone();
+        let prepared = match pool::run(move || {
+            payloads
+                .iter()
+                .map(|payload| this.prepare(payload))
+                .collect::<Vec<_>>()
+        })
+        .await
+        {
+            Ok(prepared) => prepared,
+            // Not the records' fault: they are tried again.
+            Err(e) => {
+                let retry = Outcome::Retry {
+                    error: e.to_string(),
+                    retry_after_ms: None,
+                    throttled: false,
+                };
+                return vec![retry; tasks.len()];
+            }
+        };
         let mut outcomes = vec![None; tasks.len()];
         let mut requests = tokio::task::JoinSet::new();
         let mut throttled: Option<Outcome> = None;
@@ -130,31 +152,30 @@ impl Destination {
                 assign(outcomes, done, &outcome);
             }
         };
-        for (chunk_index, chunk) in tasks.chunks(self.inner.batch).enumerate() {
-            let first = chunk_index * self.inner.batch;
+        let mut prepared = prepared.into_iter().enumerate().peekable();
+        while prepared.peek().is_some() {
             while requests.len() >= IN_FLIGHT {
                 if let Some(joined) = requests.join_next().await {
                     settle(&mut outcomes, joined, &mut throttled);
                 }
             }
+            let chunk: Vec<_> = prepared.by_ref().take(self.inner.batch).collect();
             if let Some(held) = &throttled {
-                assign(&mut outcomes, (first..first + chunk.len()).collect(), held);
+                assign(&mut outcomes, chunk.iter().map(|(i, _)| *i).collect(), held);
                 continue;
             }
             let mut bodies = Vec::new();
             let mut members = Vec::new();
             // A request's path takes its fields from its first record.
             let mut path = None;
-            for (i, task) in chunk.iter().enumerate() {
-                match self.prepare(&task.payload) {
-                    Ok((record, body)) => {
-                        path.get_or_insert_with(|| {
-                            render_path(&self.inner.endpoint.request.path, &record)
-                        });
+            for (i, ready) in chunk {
+                match ready {
+                    Ok(Prepared { path: own, body }) => {
+                        path.get_or_insert(own);
                         bodies.push(body);
-                        members.push(first + i);
+                        members.push(i);
                     }
-                    Err(error) => outcomes[first + i] = Some(Outcome::Reject { error }),
+                    Err(error) => outcomes[i] = Some(Outcome::Reject { error }),
                 }
             }
             let Some(path) = path else {
@@ -182,6 +203,18 @@ impl Destination {
             .collect()
     }
 
+    /// Whether the record in `payload` can be sent at all: it is JSON, its
+    /// transform gives one value, its path's fields are there. `Err` says
+    /// why not; the record itself is the reason, so sending it again fails
+    /// the same way.
+    pub async fn check(&self, payload: &str) -> Result<(), String> {
+        let this = self.clone();
+        let payload = payload.to_string();
+        pool::run(move || this.prepare(&payload).map(|_| ()))
+            .await
+            .map_err(|e| e.to_string())?
+    }
+
     /// Requests sent so far by the HTTP status they got (0: no answer —
     /// a timeout or a connection error), for the metrics.
     pub fn responses(&self) -> Vec<(u16, u64)> {
@@ -203,13 +236,18 @@ impl Destination {
     }
 
     /// A task's record, parsed once for its transform and its path, and the
-    /// body the transform makes of it.
-    fn prepare(&self, payload: &str) -> Result<(Val, String), String> {
-        let record = jq::parse(payload.as_bytes()).map_err(|e| format!("not JSON: {e}"))?;
+    /// request path and body made of it.
+    fn prepare(&self, payload: &str) -> Result<Prepared, String> {
+        let record =
+            pacer_jq::parse(payload.as_bytes()).map_err(|e| format!("the record is {e}"))?;
+        let path = render_path(&self.inner.endpoint.request.path, &record)?;
         let transform = &self.inner.transform;
         // Payloads are queued as compact JSON, which is what `.` would print.
         if transform.is_identity() {
-            return Ok((record, payload.to_string()));
+            return Ok(Prepared {
+                path,
+                body: payload.to_string(),
+            });
         }
         let body = match transform.run(&record) {
             Ok(mut out) if out.len() == 1 => out.remove(0).to_string(),
@@ -221,7 +259,7 @@ impl Destination {
             }
             Err(e) => return Err(format!("{transform:?} failed: {e}")),
         };
-        Ok((record, body))
+        Ok(Prepared { path, body })
     }
 
     async fn send(
@@ -277,7 +315,9 @@ impl Destination {
             return Outcome::Delivered;
         }
         let headers = response.headers().clone();
-        let body = response.bytes().await.unwrap_or_default();
+        let body = read_body(response, crate::MAX_EXCERPT_BYTES)
+            .await
+            .unwrap_or_default();
         let error = format!("{} {url}: {status}: {}", endpoint.method, excerpt(&body));
         if status.as_u16() == 429 || status.as_u16() == 408 || status.is_server_error() {
             Outcome::Retry {
@@ -297,57 +337,59 @@ fn assign(outcomes: &mut [Option<Outcome>], members: Vec<usize>, outcome: &Outco
     }
 }
 
-/// Fills `{{ field }}` in a path from the record's top-level fields.
-fn render_path(template: &str, record: &Val) -> String {
-    if !template.contains("{{") {
-        return template.to_string();
-    }
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let Some(end) = rest[start..].find("}}") else {
-            break;
-        };
-        let field = rest[start + 2..start + end].trim();
+/// What one record becomes: the request's path and body.
+struct Prepared {
+    path: String,
+    body: String,
+}
+
+/// Fills `{{ field }}` in a path from the record's top-level fields,
+/// percent-encoded; a field the record lacks (or holds null) is an error,
+/// never an empty segment that sends the request elsewhere.
+fn render_path(template: &str, record: &Value) -> Result<String, String> {
+    template::render(template, |field| {
         let value = match record {
-            Val::Obj(fields) => fields.get(&Val::from(field.to_string())),
+            Value::Obj(fields) => fields.get(&Value::from(field.to_string())),
             _ => None,
         };
-        let value = match value {
-            Some(Val::Null) | None => String::new(),
-            Some(value) => jq::text_of(value),
-        };
-        out.push_str(&encode_segment(&value));
-        rest = &rest[start + end + 2..];
-    }
-    out.push_str(rest);
-    out
+        match value {
+            Some(Value::Null) | None => None,
+            Some(value) => Some(encode_segment(&text_of(value))),
+        }
+    })
+    .map_err(|field| {
+        format!("the record has no `{field}` for {{{{ {field} }}}} in the path {template:?}")
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn record(json: &str) -> Val {
-        jq::parse(json.as_bytes()).unwrap()
+    fn record(json: &str) -> Value {
+        pacer_jq::parse(json.as_bytes()).unwrap()
     }
 
     #[test]
     fn paths_take_fields_from_the_record() {
         assert_eq!(
-            render_path("/prices/{{ sku }}", &record(r#"{"sku": "A 1/2"}"#)),
+            render_path("/prices/{{ sku }}", &record(r#"{"sku": "A 1/2"}"#)).unwrap(),
             "/prices/A%201%2F2"
         );
         assert_eq!(
-            render_path("/stock/{{id}}", &record(r#"{"id": 7}"#)),
+            render_path("/stock/{{id}}", &record(r#"{"id": 7}"#)).unwrap(),
             "/stock/7"
         );
+        assert_eq!(render_path("/orders", &record("{}")).unwrap(), "/orders");
+    }
+
+    #[test]
+    fn a_field_the_record_lacks_is_a_reason_not_an_empty_segment() {
         assert_eq!(
-            render_path("/stock/{{id}}/{{ gone }}", &record(r#"{"id": null}"#)),
-            "/stock//"
+            render_path("/stock/{{id}}", &record(r#"{"id": null}"#)).unwrap_err(),
+            "the record has no `id` for {{ id }} in the path \"/stock/{{id}}\""
         );
-        assert_eq!(render_path("/orders", &record("{}")), "/orders");
+        assert!(render_path("/prices/{{ sku }}", &record("[1]")).is_err());
     }
 
     #[test]

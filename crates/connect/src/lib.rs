@@ -11,7 +11,16 @@
 //! good (other 4xx, a transform that fails).
 //!
 //! Secrets are written `${VARIABLE}` in the file and read from the
-//! environment when a connector is built; they never appear in an error.
+//! environment when a connector is built. Each one, and the password of a
+//! `base_url` like `https://user:pw@host`, is registered with [`redact`],
+//! which every error and log line passes through: not even a system that
+//! echoes the request's `Authorization` in its answer gets one into a
+//! message. URLs are shown without user info.
+//!
+//! What a system sends is read within bounds: a page of at most
+//! [`MAX_PAGE_BYTES`] nested at most [`pacer_jq::MAX_DEPTH`] deep, a key of
+//! at most [`MAX_KEY_BYTES`], the first [`MAX_EXCERPT_BYTES`] of an error
+//! answer; jq runs on threads of its own within [`pacer_jq::Limits`].
 
 #![deny(missing_docs)]
 
@@ -23,13 +32,20 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 pub use crate::{
     destination::{Destination, Outcome, Outgoing},
     intake::{Intake, Refusal, same as same_secret},
-    source::{Page, PageRequest, Record, Rejected, Source},
+    secret::{redact, register as register_secret},
+    source::{MAX_KEY_BYTES, MAX_PAGE_BYTES, Page, PageRequest, Record, Rejected, Source},
 };
 
 mod destination;
 mod intake;
 mod jq;
+mod pool;
+mod secret;
 mod source;
+mod template;
+
+/// How much of an error answer is read, to show its start.
+pub const MAX_EXCERPT_BYTES: usize = 64 << 10;
 
 /// Why a connector could not be built or a request not be made.
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +73,8 @@ impl Error {
     }
 }
 
-/// Replaces each `${VARIABLE}` in a secret with the environment's value.
+/// Replaces each `${VARIABLE}` in a secret with the environment's value,
+/// and registers the result with [`redact`].
 ///
 /// # Errors
 ///
@@ -89,6 +106,7 @@ pub fn resolve(expr: &Expr) -> Result<String, Error> {
         rest = &rest[start + end + 1..];
     }
     out.push_str(rest);
+    secret::register(&out);
     Ok(out)
 }
 
@@ -96,6 +114,7 @@ pub fn resolve(expr: &Expr) -> Result<String, Error> {
 fn headers(
     connection: &Connection,
     extra: &[(String, String)],
+    credentials: Option<String>,
     origin: &str,
 ) -> Result<HeaderMap, Error> {
     let mut headers = HeaderMap::new();
@@ -124,6 +143,7 @@ fn headers(
         }
         Some(Auth::Basic { username, password }) => {
             let encoded = base64(format!("{username}:{}", resolve(password)?).as_bytes());
+            secret::register(&encoded);
             let (name, value) = header(
                 "authorization",
                 format!("Basic {encoded}"),
@@ -141,8 +161,19 @@ fn headers(
             text: value.clone(),
             origin: format!("{origin}.headers.{name}"),
         };
-        let (name, value) = header(name, resolve(&expr)?, &expr.origin)?;
+        // Only a value read from a variable is a secret; `Accept:
+        // application/json` stays readable in messages.
+        let resolved = if value.contains("${") {
+            resolve(&expr)?
+        } else {
+            value.clone()
+        };
+        let (name, value) = header(name, resolved, &expr.origin)?;
         headers.insert(name, value);
+    }
+    if let Some(basic) = credentials {
+        let (name, value) = header("authorization", basic, origin)?;
+        headers.entry(name).or_insert(value);
     }
     Ok(headers)
 }
@@ -176,18 +207,16 @@ impl Endpoint {
                 message: format!("{:?} is not an HTTP method", request.method),
             })?;
         let base = base_url(connection, origin)?;
-        let base_url = reqwest::Url::parse(&base).map_err(|e| Error::Config {
+        let mut base_url = reqwest::Url::parse(&base).map_err(|e| Error::Config {
             origin: origin.to_string(),
-            message: format!(
-                "systems.{}.base_url {base:?} is not a URL: {e}",
-                connection.system
-            ),
+            message: format!("systems.{}.base_url is not a URL: {e}", connection.system),
         })?;
+        let credentials = take_credentials(&mut base_url);
         Ok(Endpoint {
             client: client()?,
             timeout: Duration::from_millis(timeout_ms),
             base_url,
-            headers: headers(connection, &request.headers, origin)?,
+            headers: headers(connection, &request.headers, credentials, origin)?,
             request: request.clone(),
             method,
         })
@@ -217,6 +246,60 @@ impl Endpoint {
             .headers(self.headers.clone())
             .timeout(self.timeout)
     }
+}
+
+/// Moves `user:password@` out of a URL into a Basic `Authorization` value,
+/// as a browser would send it; the URL is then shown without them, and the
+/// password is registered as a secret.
+fn take_credentials(url: &mut reqwest::Url) -> Option<String> {
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let decode = |text: &str| {
+        let mut bytes = Vec::new();
+        let mut rest = text.as_bytes();
+        while let Some((&b, tail)) = rest.split_first() {
+            let hex = |i: usize| (tail.get(i)).and_then(|c| (*c as char).to_digit(16));
+            match (b, hex(0), hex(1)) {
+                (b'%', Some(high), Some(low)) => {
+                    bytes.push((high * 16 + low) as u8);
+                    rest = &tail[2..];
+                }
+                _ => {
+                    bytes.push(b);
+                    rest = tail;
+                }
+            }
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    let user = decode(url.username());
+    let password = url.password().map(decode).unwrap_or_default();
+    if let Some(raw) = url.password() {
+        secret::register(raw);
+        secret::register(&password);
+    }
+    let encoded = base64(format!("{user}:{password}").as_bytes());
+    secret::register(&encoded);
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    Some(format!("Basic {encoded}"))
+}
+
+/// Reads an answer's body, stopping once it holds more than `limit` bytes
+/// (so a caller sees `len() > limit` and refuses it, having read no more).
+async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        body.extend_from_slice(&chunk);
+        if body.len() > limit {
+            break;
+        }
+    }
+    Ok(body)
 }
 
 fn base_url(connection: &Connection, origin: &str) -> Result<String, Error> {
@@ -254,7 +337,7 @@ fn transport_error(error: &reqwest::Error, url: &str) -> Error {
     };
     // reqwest's own text repeats the URL; ours says it once, without a query.
     let detail = error_chain(error);
-    Error::Transient(format!("{url}: request {what}: {detail}"))
+    Error::Transient(redact(&format!("{url}: request {what}: {detail}")).into_owned())
 }
 
 fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
@@ -291,14 +374,20 @@ fn retry_after(headers: &HeaderMap, now: jiff::Timestamp) -> Option<i64> {
     Some((at.as_millisecond() - now.as_millisecond()).max(0))
 }
 
-/// The first bytes of a body, for an error a person reads.
+/// The first bytes of a body, for an error a person reads; secrets are
+/// redacted from the whole body first, so none is cut in half and kept.
 fn excerpt(body: &[u8]) -> String {
     const KEEP: usize = 512;
-    let text = String::from_utf8_lossy(&body[..body.len().min(KEEP)]).into_owned();
-    if body.len() > KEEP {
-        format!("{text}… ({} bytes)", body.len())
+    let text = String::from_utf8_lossy(body);
+    let text = redact(&text);
+    let mut end = text.len().min(KEEP);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    if text.len() > end {
+        format!("{}… ({} bytes)", &text[..end], body.len())
     } else {
-        text
+        text.into_owned()
     }
 }
 

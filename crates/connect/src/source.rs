@@ -1,16 +1,21 @@
 //! The HTTP source: one page per call, records picked out with jq.
 
-use std::cmp::Ordering;
+use std::{cmp::Ordering, sync::Arc};
 
-use jaq_json::Val;
 use pacer_config::{Connection, Paginate, Pull};
+use pacer_jq::{Value, text_of};
 use reqwest::{Url, header::HeaderMap};
 
 use crate::{
-    Endpoint, Error, excerpt,
-    jq::{self, Jq},
-    retry_after, transport_error,
+    Endpoint, Error, excerpt, jq::Jq, pool, read_body, retry_after, template, transport_error,
 };
+
+/// The largest answer read as a page; a larger one fails the page.
+pub const MAX_PAGE_BYTES: usize = 32 << 20;
+
+/// The longest dedup key a record may have; a longer one rejects the record.
+/// Keys are indexed, shown and sent in URLs: a kilobyte is a mistake.
+pub const MAX_KEY_BYTES: usize = 1_024;
 
 /// Which page to fetch.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -74,11 +79,16 @@ enum Paging {
 pub struct Source {
     integration: String,
     endpoint: Endpoint,
+    reader: Arc<Reader>,
+    size_param: String,
+}
+
+/// What turns an answer into a page; it runs on the jq threads.
+struct Reader {
     records: Jq,
     key: Jq,
     cursor: Jq,
-    paging: std::sync::Arc<Paging>,
-    size_param: String,
+    paging: Paging,
 }
 
 impl std::fmt::Debug for Source {
@@ -113,10 +123,12 @@ impl Source {
         Ok(Source {
             integration: integration.to_string(),
             endpoint,
-            records: Jq::compile(&pull.records)?,
-            key: Jq::compile(&pull.key)?,
-            cursor: Jq::compile(&pull.cursor)?,
-            paging: std::sync::Arc::new(paging),
+            reader: Arc::new(Reader {
+                records: Jq::compile(&pull.records)?,
+                key: Jq::compile(&pull.key)?,
+                cursor: Jq::compile(&pull.cursor)?,
+                paging,
+            }),
             size_param: pull.size_param.clone(),
         })
     }
@@ -127,7 +139,9 @@ impl Source {
     ///
     /// [`Error::Transient`] for timeouts, connection errors, 429, 5xx and a
     /// body that is not JSON (with `Retry-After` in `retry_after_ms`
-    /// for the engine); [`Error::Permanent`] for other 4xx.
+    /// for the engine); [`Error::Permanent`] for other 4xx, an answer larger
+    /// than [`MAX_PAGE_BYTES`] or nested deeper than
+    /// [`pacer_jq::MAX_DEPTH`].
     pub async fn fetch(
         &self,
         cursor: Option<&str>,
@@ -145,11 +159,10 @@ impl Source {
             .map_err(|e| (transport_error(&e, &shown), None))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| (transport_error(&e, &shown), None))?;
         if !status.is_success() {
+            let body = read_body(response, crate::MAX_EXCERPT_BYTES)
+                .await
+                .unwrap_or_default();
             let message = format!("{shown}: {status}: {}", excerpt(&body));
             return Err(if status.as_u16() == 429 || status.is_server_error() {
                 (Error::Transient(message), retry_after(&headers, now))
@@ -157,35 +170,63 @@ impl Source {
                 (Error::Permanent(message), None)
             });
         }
-        let parsed = jq::parse(&body).map_err(|e| {
-            let message = format!("{shown}: the body is not JSON ({e}): {}", excerpt(&body));
-            (Error::Transient(message), None)
-        })?;
-        let page = self
-            .read(&parsed, at, size, &headers)
-            .map_err(|e| (e, None))?;
-        Ok(page)
+        let body = read_body(response, MAX_PAGE_BYTES)
+            .await
+            .map_err(|e| (transport_error(&e, &shown), None))?;
+        if body.len() > MAX_PAGE_BYTES {
+            let message = format!(
+                "{shown}: the answer is larger than {} MiB, the most a page may be; \
+                 does the source honour `{}`?",
+                MAX_PAGE_BYTES >> 20,
+                self.size_param
+            );
+            return Err((Error::Permanent(message), None));
+        }
+        let link = next_link(&headers);
+        let reader = self.reader.clone();
+        let at = at.clone();
+        pool::run(move || reader.read(&body, &at, size, link, &shown))
+            .await
+            .and_then(|read| read)
+            .map_err(|e| (e, None))
     }
 
     fn url(&self, cursor: Option<&str>, at: &PageRequest, size: u32) -> Result<Url, Error> {
         let invalid = |e: String| Error::Permanent(format!("cannot build the request URL: {e}"));
         if let PageRequest::Url(next) = at {
-            return self
+            let url = self
                 .endpoint
                 .base_url
                 .join(next)
-                .map_err(|e| invalid(e.to_string()));
+                .map_err(|e| invalid(e.to_string()))?;
+            // The request carries the system's credentials: never to another host.
+            if url.origin() != self.endpoint.base_url.origin() {
+                return Err(Error::Permanent(format!(
+                    "the next page's link leads to {}, not to {}: not followed, as the \
+                     request would carry the system's credentials there",
+                    without_query(&url),
+                    self.endpoint.base_url.origin().ascii_serialization()
+                )));
+            }
+            return Ok(url);
         }
-        let cursor = cursor.unwrap_or("");
-        let path = self.endpoint.request.path.replace("{{ cursor }}", cursor);
+        let cursor = |name: &str| (name == "cursor").then(|| cursor.unwrap_or("").to_string());
+        let fill = |text: &str| {
+            template::render(text, cursor).map_err(|field| {
+                Error::Permanent(format!(
+                    "{{{{ {field} }}}} in a pull request: only {{{{ cursor }}}} is known there"
+                ))
+            })
+        };
+        let path = fill(&self.endpoint.request.path)?;
         let mut url = self.endpoint.url(&path).map_err(Error::Permanent)?;
         {
             let mut query = url.query_pairs_mut();
             for (name, value) in &self.endpoint.request.query {
-                query.append_pair(name, &value.replace("{{ cursor }}", cursor));
+                query.append_pair(name, &fill(value)?);
             }
             query.append_pair(&self.size_param, &size.to_string());
-            match (&*self.paging, at) {
+            match (&self.reader.paging, at) {
                 (Paging::Next { param, .. }, PageRequest::Token(token)) => {
                     query.append_pair(param, token);
                 }
@@ -203,15 +244,28 @@ impl Source {
         }
         Ok(url)
     }
+}
 
+impl Reader {
+    /// The page in `body`: its records, each keyed and with its cursor, and
+    /// what comes next; `link` is the answer's `Link: rel="next"`.
     fn read(
         &self,
-        body: &Val,
+        body: &[u8],
         at: &PageRequest,
         size: u32,
-        headers: &HeaderMap,
+        link: Option<String>,
+        shown: &str,
     ) -> Result<Page, Error> {
-        let values = self.records.run(body).map_err(|e| {
+        let body = pacer_jq::parse(body).map_err(|e| {
+            let message = format!("{shown}: the answer is {e}: {}", excerpt(body));
+            if e.is_too_deep() {
+                Error::Permanent(message)
+            } else {
+                Error::Transient(message)
+            }
+        })?;
+        let values = self.records.run(&body).map_err(|e| {
             Error::Transient(format!(
                 "{:?}: selecting the records failed: {e}",
                 self.records
@@ -226,12 +280,7 @@ impl Source {
                     continue;
                 }
             };
-            let cursor = self
-                .cursor
-                .first(value)
-                .ok()
-                .flatten()
-                .map(|c| jq::text_of(&c));
+            let cursor = self.cursor.first(value).ok().flatten().map(|c| text_of(&c));
             if let Some(c) = &cursor
                 && page.cursor.as_ref().is_none_or(|max| later(c, max))
             {
@@ -245,12 +294,12 @@ impl Source {
         }
         let received = values.len() as u64;
         let full = received >= u64::from(size) && received > 0;
-        page.next = match &*self.paging {
+        page.next = match &self.paging {
             Paging::Next { token, .. } => token
-                .first(body)
+                .first(&body)
                 .ok()
                 .flatten()
-                .map(|t| PageRequest::Token(jq::text_of(&t))),
+                .map(|t| PageRequest::Token(text_of(&t))),
             Paging::Page(_) => full.then(|| match at {
                 PageRequest::Page(n) => PageRequest::Page(n + 1),
                 _ => PageRequest::Page(2),
@@ -259,7 +308,7 @@ impl Source {
                 PageRequest::Offset(n) => PageRequest::Offset(n + received),
                 _ => PageRequest::Offset(received),
             }),
-            Paging::Link => next_link(headers).map(PageRequest::Url),
+            Paging::Link => link.map(PageRequest::Url),
         };
         Ok(page)
     }
@@ -267,9 +316,23 @@ impl Source {
 
 /// A record's key by `key`, or the record rejected with the reason; `place`
 /// names a record without a key (`record 3 of the page`).
-pub(crate) fn keyed(key: &Jq, value: &Val, place: impl Fn() -> String) -> Result<String, Rejected> {
+pub(crate) fn keyed(
+    key: &Jq,
+    value: &Value,
+    place: impl Fn() -> String,
+) -> Result<String, Rejected> {
     let reason = match key.first(value) {
-        Ok(Some(found)) => return Ok(jq::text_of(&found)),
+        Ok(Some(found)) => {
+            let text = text_of(&found);
+            if text.len() <= MAX_KEY_BYTES {
+                return Ok(text);
+            }
+            format!(
+                "key of {} bytes, longer than the {MAX_KEY_BYTES} a key may be: {key:?} gave {}…",
+                text.len(),
+                text.chars().take(64).collect::<String>()
+            )
+        }
         Ok(None) => format!("no key: {key:?} gave null"),
         Err(e) => format!("no key: {key:?} failed: {e}"),
     };

@@ -296,5 +296,91 @@ async fn destination_failures_retry_or_reject() {
         payload: "{not json".into(),
     };
     assert!(matches!(&destination.deliver(&[garbage], now).await[0],
-        Outcome::Reject { error } if error.starts_with("not JSON")));
+        Outcome::Reject { error } if error.starts_with("the record is not JSON")));
+}
+
+/// A source that answers what it was told to: a body, with headers.
+async fn hostile(body: Vec<u8>, link: Option<&str>) -> String {
+    let link = link.map(str::to_string);
+    let app = axum::Router::new().fallback(move || {
+        let body = body.clone();
+        let link = link.clone();
+        async move {
+            let mut response = axum::response::Response::new(axum::body::Body::from(body));
+            if let Some(link) = link {
+                response.headers_mut().insert("link", link.parse().unwrap());
+            }
+            response
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn hostile_pages_fail_the_page_with_a_reason_never_the_process() {
+    let fetch = |url: String, extra: &'static str| async move {
+        let config = config(&url, extra);
+        source(&config)
+            .fetch(None, &PageRequest::First, 100, Timestamp::now())
+            .await
+    };
+    // 5,000 nested arrays: once a stack overflow that aborted Pacer.
+    let deep = format!(r#"{{"items": {}{}}}"#, "[".repeat(5_000), "]".repeat(5_000));
+    let (error, _) = fetch(hostile(deep.into_bytes(), None).await, "")
+        .await
+        .unwrap_err();
+    assert!(!error.is_transient());
+    assert!(
+        error.to_string().contains("nested deeper than 128"),
+        "{error}"
+    );
+
+    // Larger than a page may be: read no further, say so.
+    let huge = vec![b' '; pacer_connect::MAX_PAGE_BYTES + 1];
+    let (error, _) = fetch(hostile(huge, None).await, "").await.unwrap_err();
+    assert!(error.to_string().contains("larger than 32 MiB"), "{error}");
+
+    // A records filter that never ends fails the page at its deadline.
+    let page = br#"{"items": [{"key": "a"}]}"#.to_vec();
+    let (error, _) = fetch(
+        hostile(page.clone(), None).await,
+        "    pull: { records: 'def f: f; f' }\n",
+    )
+    .await
+    .unwrap_err();
+    assert!(error.to_string().contains("loop forever"), "{error}");
+
+    // A key longer than a key may be rejects that record, not the page.
+    let long = format!(
+        r#"{{"items": [{{"key": "{}"}}, {{"key": "b"}}]}}"#,
+        "k".repeat(2_000)
+    );
+    let read = fetch(hostile(long.into_bytes(), None).await, "")
+        .await
+        .unwrap();
+    assert_eq!(read.records.len(), 1);
+    assert!(
+        read.rejected[0].reason.contains("longer than the 1024"),
+        "{:?}",
+        read.rejected
+    );
+
+    // A next link to another host is not followed: the request would carry
+    // the system's credentials there.
+    let elsewhere = hostile(page, Some(r#"<http://127.0.0.2:1/steal>; rel="next""#)).await;
+    let config = config(&elsewhere, "    pull: { paginate: { link: true } }\n");
+    let source = source(&config);
+    let first = source
+        .fetch(None, &PageRequest::First, 100, Timestamp::now())
+        .await
+        .unwrap();
+    let next = first.next.unwrap();
+    let (error, _) = source
+        .fetch(None, &next, 100, Timestamp::now())
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("not followed"), "{error}");
 }

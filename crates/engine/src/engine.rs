@@ -101,6 +101,10 @@ fn describe(refusal: &Refusal) -> String {
         Refusal::Unauthorized => "missing or wrong X-Pacer-Secret header".into(),
         Refusal::TooLarge { max_bytes } => format!("body larger than {max_bytes} bytes"),
         Refusal::NotJson(reason) => format!("body is {reason}; kept as a rejected record"),
+        Refusal::TooDeep => format!(
+            "body is JSON nested deeper than {} arrays and objects; kept as a rejected record",
+            pacer_jq::MAX_DEPTH
+        ),
     }
 }
 
@@ -322,16 +326,17 @@ impl Engine {
             .get(integration)
             .ok_or_else(|| Refused::NoWebhook(integration.to_string()))?;
         let now = inner.clock.now().as_millisecond();
-        let (records, rejected) = match intake.read(body, secret) {
+        let (records, rejected) = match intake.read(body, secret).await {
             Ok(read) => read,
-            Err(Refusal::NotJson(reason)) => {
+            Err(refusal @ (Refusal::NotJson(_) | Refusal::TooDeep)) => {
+                let reason = describe(&refusal);
                 let raw = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]);
                 inner
                     .store
                     .reject(integration, "webhook body", &raw, &reason, now)
                     .await
                     .map_err(|e| Refused::Store(e.into()))?;
-                return Err(Refused::Intake(Refusal::NotJson(reason)));
+                return Err(Refused::Intake(refusal));
             }
             Err(refusal) => return Err(Refused::Intake(refusal)),
         };

@@ -1,7 +1,8 @@
 //! `POST /hooks/NAME`: queues the records of an integration whose config has
 //! a `webhook`, answering `202 {"queued", "rejected"}` — 404 for an unknown
 //! integration, 401 for a missing or wrong `X-Pacer-Secret`, 413 above the
-//! size limit, 400 for a body that is not JSON (kept as a rejected record),
+//! size limit, 400 for a body that is not JSON or nested deeper than 128
+//! arrays and objects (kept as a rejected record),
 //! 503 when the store failed (nothing was queued).
 
 use axum::{
@@ -39,6 +40,7 @@ pub(crate) async fn receive(
                     (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
                 }
                 Refused::Intake(Refusal::NotJson(_)) => (StatusCode::BAD_REQUEST, "not_json"),
+                Refused::Intake(Refusal::TooDeep) => (StatusCode::BAD_REQUEST, "too_deep"),
                 Refused::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
             };
             ApiError::new(status, code, refused.to_string()).into_response()

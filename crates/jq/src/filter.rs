@@ -1,0 +1,505 @@
+//! Compiling a filter, and running it within a deadline and a stack budget.
+
+use std::{
+    cell::Cell,
+    panic::{AssertUnwindSafe, catch_unwind, resume_unwind},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use jaq_core::{
+    Compiler, Ctx, DataT, Exn, Vars,
+    box_iter::box_once,
+    data::HasLut,
+    load::{Arena, File, Loader},
+    native::{Fun, run, v},
+};
+use jaq_json::Val;
+
+use crate::{Error, error::Kind, json};
+
+/// How far one run of a filter may go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock time for one run (default 1 s). A record's transform
+    /// takes microseconds; a second is a filter that does not end.
+    pub time: Duration,
+    /// Stack one run may use below where it started (default 8 MiB): a
+    /// recursion that does not end fails here, not by overflowing the
+    /// thread's stack. Run filters on threads with more stack than this.
+    pub stack: usize,
+    /// Values one run may yield (default 100,000): `repeat(.)` stops here.
+    pub outputs: usize,
+    /// Steps of the interpreter one run may take (default 1,000,000, some
+    /// 100 ms; a record's transform takes tens). This, not the time, bounds
+    /// how deep a value a filter can build (`reduce range(1e9) as $i (null;
+    /// [.])`, a level per two or three steps), and such a value is printed,
+    /// compared and freed by recursion.
+    pub steps: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            time: Duration::from_secs(1),
+            stack: 8 << 20,
+            outputs: 100_000,
+            steps: 1_000_000,
+        }
+    }
+}
+
+/// A compiled jq filter: compile once, run on any thread.
+///
+/// # Example: a transform and its failure
+///
+/// ```
+/// use pacer_jq::{Filter, Limits};
+///
+/// let transform = Filter::compile("{sku, price: .amount}")?;
+/// let record = pacer_jq::parse(br#"{"sku": "A", "amount": 12.50}"#)?;
+/// let body = transform.run(&record, &Limits::default())?;
+/// assert_eq!(body[0].to_string(), r#"{"sku":"A","price":12.50}"#);
+///
+/// let err = Filter::compile(".a.b")?.run(&pacer_jq::Value::from(1usize), &Limits::default());
+/// assert!(err.unwrap_err().to_string().contains("cannot index"));
+/// # Ok::<(), pacer_jq::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Filter {
+    filter: Arc<jaq_core::Filter<Bounded>>,
+    text: Arc<str>,
+}
+
+impl std::fmt::Debug for Filter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Filter").field(&self.text).finish()
+    }
+}
+
+impl Filter {
+    /// Compiles `text` with jq's standard library, less what reads the
+    /// process's environment or ends the process.
+    ///
+    /// # Errors
+    ///
+    /// A syntax error or an undefined name, with the byte offset in `text`
+    /// where it is ([`Error::offset`]).
+    pub fn compile(text: &str) -> Result<Filter, Error> {
+        let defs = jaq_core::defs()
+            .chain(jaq_std::defs())
+            .chain(jaq_json::defs());
+        let loader = Loader::new(defs);
+        let arena = Arena::default();
+        let program = File {
+            code: text,
+            path: (),
+        };
+        let offset_of = |found: &str| {
+            let start = text.as_ptr() as usize;
+            let at = found.as_ptr() as usize;
+            (start..=start + text.len())
+                .contains(&at)
+                .then(|| at - start)
+        };
+        let modules = loader.load(&arena, program).map_err(|errors| {
+            use jaq_core::load::Error as LoadError;
+            let mut parts = Vec::new();
+            let mut offset = None;
+            for (_, error) in &errors {
+                let found: Vec<(&str, &str)> = match error {
+                    LoadError::Io(io) => {
+                        parts.extend(io.iter().map(|(_, e)| e.clone()));
+                        Vec::new()
+                    }
+                    LoadError::Lex(lex) => lex.iter().map(|(e, f)| (e.as_str(), *f)).collect(),
+                    LoadError::Parse(parse) => {
+                        parse.iter().map(|(e, f)| (e.as_str(), *f)).collect()
+                    }
+                };
+                for (expected, found) in found {
+                    offset = offset.or_else(|| offset_of(found));
+                    parts.push(format!("expected {expected} at {:?}", head(found)));
+                }
+            }
+            Error::new(Kind::Syntax(parts.join("; ")), offset)
+        })?;
+        let filter = Compiler::default()
+            .with_funs(natives())
+            .compile(modules)
+            .map_err(|errors| {
+                let mut offset = None;
+                let names = errors
+                    .iter()
+                    .flat_map(|(_, errs)| errs.iter())
+                    .map(|(name, _)| {
+                        offset = offset.or_else(|| offset_of(name));
+                        format!("`{name}`")
+                    })
+                    .collect();
+                Error::new(Kind::Undefined(names), offset)
+            })?;
+        Ok(Filter {
+            filter: Arc::new(filter),
+            text: text.into(),
+        })
+    }
+
+    /// The filter as written.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether this is `.`, which gives its input unchanged.
+    pub fn is_identity(&self) -> bool {
+        self.text.trim() == "."
+    }
+
+    /// Every value the filter yields for `input`, up to `limits.outputs`.
+    ///
+    /// # Errors
+    ///
+    /// The filter's own error (`error(…)`, indexing a number), `halt`, a
+    /// bound of `limits` it hit, or an output nested deeper than
+    /// [`MAX_DEPTH`](crate::MAX_DEPTH) (printing it would recurse as deep).
+    pub fn run(&self, input: &Val, limits: &Limits) -> Result<Vec<Val>, Error> {
+        let budget = Budget::new(limits);
+        let data = Guarded {
+            lut: &self.filter.lut,
+            budget: &budget,
+        };
+        let run = || {
+            let ctx = Ctx::<Bounded>::new(data, Vars::new([]));
+            let mut out = Vec::new();
+            for value in self
+                .filter
+                .id
+                .run((ctx, input.clone()))
+                .take(limits.outputs)
+            {
+                let value = value.map_err(failure)?;
+                if json::too_deep(&value) {
+                    return Err(Error::new(Kind::TooDeep, None));
+                }
+                out.push(value);
+            }
+            Ok(out)
+        };
+        match catch_unwind(AssertUnwindSafe(run)) {
+            Ok(result) => result,
+            Err(payload) => match payload.downcast::<Exceeded>() {
+                Ok(exceeded) => Err(match *exceeded {
+                    Exceeded::Time => Error::new(Kind::Timeout(limits.time), None),
+                    Exceeded::Steps => Error::new(Kind::Steps(limits.steps), None),
+                    Exceeded::Stack => Error::new(Kind::Stack, None),
+                }),
+                Err(other) => resume_unwind(other),
+            },
+        }
+    }
+
+    /// The first value, `None` for none or null.
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](Filter::run).
+    pub fn first(&self, input: &Val, limits: &Limits) -> Result<Option<Val>, Error> {
+        let one = Limits {
+            outputs: 1,
+            ..*limits
+        };
+        Ok(self
+            .run(input, &one)?
+            .into_iter()
+            .next()
+            .filter(|v| !matches!(v, Val::Null)))
+    }
+}
+
+fn failure(exn: Exn<'_, Val>) -> Error {
+    match exn.get_err() {
+        Ok(error) => Error::new(Kind::Failed(error.to_string()), None),
+        Err(exn) => match exn.get_halt() {
+            Ok(code) => Error::new(Kind::Halt(code), None),
+            Err(_) => Error::new(Kind::Failed("an unexpected `break`".into()), None),
+        },
+    }
+}
+
+fn head(text: &str) -> &str {
+    let end = text.char_indices().nth(12).map_or(text.len(), |(i, _)| i);
+    if end == 0 {
+        "end of input"
+    } else {
+        &text[..end]
+    }
+}
+
+/// jq's standard natives, but `env` and `halt` fail and the debug printers
+/// print nothing: a filter neither reads the environment nor writes to
+/// Pacer's own output. `range` pays a step per value, so `[range(1e9)]`
+/// stops at the budget instead of filling memory.
+fn natives() -> impl Iterator<Item = Fun<Bounded>> {
+    const REPLACED: [&str; 5] = ["env", "halt", "stderr_empty", "debug_empty", "range"];
+    let standard = jaq_core::funs()
+        .chain(jaq_std::funs())
+        .chain(jaq_json::funs())
+        .filter(|(name, _, _)| !REPLACED.contains(name));
+    let replaced: [Fun<Bounded>; 5] = [
+        run(("env", v(0), |_| {
+            box_once(Err(Exn::from(jaq_core::Error::str(
+                "env is not available: Pacer's environment holds its secrets",
+            ))))
+        })),
+        run(("halt", v(1), |mut cv| {
+            let code = cv.0.pop_var();
+            let code = match &code {
+                Val::Num(n) => n.to_string().parse().unwrap_or(5),
+                _ => 5,
+            };
+            box_once(Err(Exn::halt(code)))
+        })),
+        run(("stderr_empty", v(0), |_| Box::new(std::iter::empty()))),
+        run(("debug_empty", v(0), |_| Box::new(std::iter::empty()))),
+        run(("range", v(3), |mut cv| {
+            let budget = cv.0.data().budget;
+            let by = cv.0.pop_var();
+            let to = cv.0.pop_var();
+            let from = cv.0.pop_var();
+            Box::new(range(from, to, by).inspect(move |_| budget.step()))
+        })),
+    ];
+    standard.chain(replaced)
+}
+
+/// `range($from; $to; $by)` as jaq has it: up while below `$to` for a
+/// positive step, down while above it for a negative one, until equal for 0.
+fn range<'a>(from: Val, to: Val, by: Val) -> impl Iterator<Item = jaq_core::ValX<'a, Val>> + 'a {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let direction = by.partial_cmp(&Val::from(0usize)).unwrap_or(Equal);
+    let mut next = Some(from);
+    std::iter::from_fn(move || {
+        let x = next.take()?;
+        let more = match direction {
+            Greater => x < to,
+            Less => x > to,
+            Equal => x != to,
+        };
+        if !more {
+            return None;
+        }
+        match x.clone() + by.clone() {
+            Ok(after) => next = Some(after),
+            Err(e) => return Some(Err(Exn::from(e))),
+        }
+        Some(Ok(x))
+    })
+}
+
+/// The data a run carries: the program, and the budget every step pays into.
+struct Bounded;
+
+impl DataT for Bounded {
+    type V<'a> = Val;
+    type Data<'a> = Guarded<'a>;
+}
+
+#[derive(Clone, Copy)]
+struct Guarded<'a> {
+    lut: &'a jaq_core::Lut<Bounded>,
+    budget: &'a Budget,
+}
+
+/// The interpreter looks up the program at every step of every filter, so
+/// that is where the budget is checked: a loop without output (`def f: f;
+/// f`) still steps.
+impl<'a> HasLut<'a, Bounded> for Guarded<'a> {
+    fn lut(&self) -> &'a jaq_core::Lut<Bounded> {
+        self.budget.step();
+        self.lut
+    }
+}
+
+/// Why a run was unwound; carried by `resume_unwind`, which skips the panic
+/// hook, so nothing is printed, and caught in [`Filter::run`].
+enum Exceeded {
+    Time,
+    Steps,
+    Stack,
+}
+
+struct Budget {
+    deadline: Instant,
+    steps_left: Cell<u64>,
+    /// The lowest stack address a step may be at (stacks grow down on the
+    /// platforms Pacer runs on; were one to grow up, this never trips).
+    stack_floor: usize,
+}
+
+impl Budget {
+    fn new(limits: &Limits) -> Budget {
+        Budget {
+            deadline: Instant::now() + limits.time,
+            steps_left: Cell::new(limits.steps),
+            stack_floor: stack_address().saturating_sub(limits.stack),
+        }
+    }
+
+    fn step(&self) {
+        if stack_address() < self.stack_floor {
+            resume_unwind(Box::new(Exceeded::Stack));
+        }
+        let left = self.steps_left.get();
+        if left == 0 {
+            resume_unwind(Box::new(Exceeded::Steps));
+        }
+        self.steps_left.set(left - 1);
+        // Reading the clock costs more than a step; every 1,024th will do.
+        if left.is_multiple_of(1_024) && Instant::now() > self.deadline {
+            resume_unwind(Box::new(Exceeded::Time));
+        }
+    }
+}
+
+fn stack_address() -> usize {
+    let marker = 0u8;
+    std::ptr::addr_of!(marker) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(ms: u64) -> Limits {
+        Limits {
+            time: Duration::from_millis(ms),
+            ..Limits::default()
+        }
+    }
+
+    fn on_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::Builder::new()
+            .stack_size(64 << 20)
+            .spawn(f)
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    #[test]
+    fn filters_cross_threads() {
+        fn send_and_sync<T: Send + Sync>() {}
+        send_and_sync::<Filter>();
+    }
+
+    #[test]
+    fn filters_that_never_end_stop_at_their_deadline() {
+        for text in [
+            "def f: f; f",
+            "last(repeat(1))",
+            "def f: .+1 | f; f",
+            "until(false; .)",
+        ] {
+            let err = Filter::compile(text)
+                .unwrap()
+                .run(&Val::from(1usize), &limits(100))
+                .unwrap_err();
+            assert!(err.is_timeout(), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn range_counts_as_jq_does_and_pays_for_each_value() {
+        let run = |text: &str| {
+            Filter::compile(text)
+                .unwrap()
+                .run(&Val::Null, &Limits::default())
+                .map(|out| {
+                    out.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+        };
+        assert_eq!(run("range(3)").unwrap(), "0 1 2");
+        assert_eq!(run("range(5; 0; -2)").unwrap(), "5 3 1");
+        assert_eq!(run("range(0; 1; 0.5)").unwrap(), "0 0.5");
+        assert_eq!(run("range(1; 1)").unwrap(), "");
+        assert!(run(r#"range(0; "a"; "b")"#).is_err());
+        let err = run("[range(1e9)] | length").unwrap_err();
+        assert!(err.is_timeout(), "{err}");
+    }
+
+    #[test]
+    fn deep_values_a_filter_builds_stop_at_the_step_budget() {
+        let err = on_big_stack(|| {
+            Filter::compile("reduce range(1e9) as $i (null; [.]) | tojson")
+                .unwrap()
+                .run(&Val::Null, &Limits::default())
+        })
+        .unwrap_err();
+        assert!(err.is_timeout(), "{err}");
+    }
+
+    #[test]
+    fn recursion_without_end_stops_within_its_stack() {
+        let err = on_big_stack(|| {
+            Filter::compile("def f: [f]; f")
+                .unwrap()
+                .run(&Val::Null, &Limits::default())
+        })
+        .unwrap_err();
+        assert!(err.is_stack(), "{err}");
+    }
+
+    #[test]
+    fn halt_and_env_fail_the_filter_not_the_process() {
+        let halt = Filter::compile("halt_error(3)")
+            .unwrap()
+            .run(&Val::Null, &Limits::default())
+            .unwrap_err();
+        assert_eq!(
+            halt.to_string(),
+            "called halt(3); a filter cannot stop Pacer, use error(…) to fail a record"
+        );
+        let env = Filter::compile("env.PATH")
+            .unwrap()
+            .run(&Val::Null, &Limits::default())
+            .unwrap_err();
+        assert!(env.to_string().contains("env is not available"), "{env}");
+        assert!(Filter::compile("$ENV.PATH").is_err());
+        let debug = Filter::compile("debug | stderr | . + 1").unwrap();
+        assert_eq!(
+            debug.run(&Val::from(1usize), &Limits::default()).unwrap()[0].to_string(),
+            "2"
+        );
+    }
+
+    #[test]
+    fn outputs_are_capped_and_too_deep_ones_refused() {
+        let many = Filter::compile("repeat(.)")
+            .unwrap()
+            .run(&Val::from(1usize), &Limits::default())
+            .unwrap();
+        assert_eq!(many.len(), Limits::default().outputs);
+        let deep = Filter::compile("reduce range(200) as $i (null; [.])")
+            .unwrap()
+            .run(&Val::Null, &Limits::default())
+            .unwrap_err();
+        assert!(deep.is_too_deep(), "{deep}");
+    }
+
+    #[test]
+    fn syntax_errors_name_the_offset_and_what_was_expected() {
+        let err = Filter::compile(".items[").unwrap_err();
+        assert!(err.is_syntax());
+        assert_eq!(err.offset(), Some(7));
+        assert!(err.to_string().starts_with("expected "), "{err}");
+        let err = Filter::compile(". | nosuchfunction(1)").unwrap_err();
+        assert_eq!(err.offset(), Some(4));
+        assert!(
+            err.to_string().contains("undefined `nosuchfunction"),
+            "{err}"
+        );
+    }
+}
