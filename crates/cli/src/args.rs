@@ -18,6 +18,8 @@ pub(crate) enum Command {
     Next(NextArgs),
     /// Plan schedules, offsets and load for an environment's configuration file.
     Plan(PlanArgs),
+    /// Check a configuration file as `pacer run` would, and whether its plan fits: for CI.
+    Check(CheckArgs),
     /// Print the JSON Schema of the configuration file.
     Schema,
     /// Run the environment: pull, queue, push on the planned schedules.
@@ -28,6 +30,15 @@ pub(crate) enum Command {
     Demo(DemoArgs),
     /// Play days of the environment on a virtual clock against mock systems: does the plan hold?
     Simulate(SimulateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct CheckArgs {
+    /// The configuration file (YAML), e.g. examples/acme.yaml.
+    pub(crate) file: std::path::PathBuf,
+    /// Output format: text for people, json for tools.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
 }
 
 #[derive(Debug, clap::Args)]

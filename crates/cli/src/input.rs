@@ -55,10 +55,11 @@ pub(crate) fn instant(text: &str) -> Result<Timestamp, InvalidInput> {
     })
 }
 
-/// Reads and checks a configuration file.
+/// Reads and checks a configuration file: the one check every command
+/// shares, so what `run` refuses, `plan`, `simulate` and `check` refuse too.
 pub(crate) fn config(path: &std::path::Path) -> Result<pacer_config::Config, InvalidInput> {
-    let text = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| InvalidInput(format!("error: cannot read {}: {e}", path.display())))?;
-    pacer_config::parse(&text, &path.display().to_string())
+    pacer_config::parse_bytes(&bytes, &path.display().to_string())
         .map_err(|e| InvalidInput(format!("error: {e}")))
 }

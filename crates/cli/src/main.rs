@@ -9,6 +9,7 @@ use std::{io::Write, process::ExitCode};
 use clap::Parser;
 
 mod args;
+mod check;
 mod demo;
 mod explain;
 mod input;
@@ -54,6 +55,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         args::Command::Next(next) => next::run(&next, &mut stdout).map(|()| ExitCode::SUCCESS)?,
         args::Command::Plan(plan) => plan::run(&plan, &mut stdout)?,
+        args::Command::Check(check) => check::run(&check, &mut stdout)?,
         args::Command::Schema => {
             writeln!(stdout, "{}", pacer_config::schema())?;
             ExitCode::SUCCESS

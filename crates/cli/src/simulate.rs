@@ -80,6 +80,7 @@ pub(crate) fn simulate(
                 pacer_sim::Error::Engine(pacer_engine::Error::Connect(e)) => {
                     InvalidInput(format!("error: {e}")).into()
                 }
+                pacer_sim::Error::TooLarge(why) => InvalidInput(format!("error: {why}")).into(),
                 other => anyhow::Error::from(other).context("the simulation failed"),
             })
     })

@@ -568,3 +568,125 @@ fn simulate_says_whether_the_plan_holds_and_what_broke() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn check_says_valid_fits_or_where_the_file_is_wrong() {
+    let out = pacer(&["check", ACME]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(": valid: 5 integrations, 10 jobs, capacity 2\nplan: fits"),
+        "{}",
+        stdout(&out)
+    );
+
+    let acme = std::fs::read_to_string(ACME).unwrap();
+    let tight = temp_file(
+        "check",
+        "tight.yaml",
+        &acme
+            .replace("capacity: 2 ", "capacity: 1 ")
+            .replace("35000/day", "350000/day"),
+    );
+    let out = pacer(&["check", tight.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("plan: does not fit\n- "),
+        "{}",
+        stdout(&out)
+    );
+
+    let secret = temp_file(
+        "check",
+        "secret.yaml",
+        &acme.replace(
+            "base_url: http://127.0.0.1:9101",
+            "base_url: http://127.0.0.1:9101\n    auth: { bearer: \"${PACER_CHECK_UNSET}\" }",
+        ),
+    );
+    let out = pacer(&["check", secret.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let answer: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(answer["valid"], true);
+    assert_eq!(answer["fits"], true);
+    assert_eq!(answer["variables"][0]["name"], "PACER_CHECK_UNSET");
+    assert_eq!(answer["variables"][0]["set"], false);
+
+    let bad = temp_file(
+        "check",
+        "bad.yaml",
+        &acme.replace("records: .items[]", "records: .items["),
+    );
+    let out = pacer(&["check", bad.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let answer: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(answer["valid"], false);
+    assert_eq!(answer["error"]["key"], "integrations.prices.pull.records");
+    assert_eq!(answer["error"]["line"], 36);
+}
+
+/// `plan` and `simulate` once accepted files `run` refused, and the
+/// simulation then vouched for them. Every command now says the same.
+#[test]
+fn every_command_refuses_what_run_refuses_with_the_same_message() {
+    let acme = std::fs::read_to_string(ACME).unwrap();
+    for (from, to, expected) in [
+        (
+            "records: .items[]",
+            "records: .items[",
+            "acme.yaml:36:23: integrations.prices.pull.records: invalid jq expression \".items[\": expected closing bracket at the end",
+        ),
+        (
+            "method: PUT",
+            "method: \"FO O\"",
+            "acme.yaml:41:29: integrations.prices.push.request.method: \"FO O\" is not an HTTP method",
+        ),
+        (
+            "capacity: 2 ",
+            "capacity: 4294967295 ",
+            "acme.yaml:8:13: environment.capacity: expected 1 to 1000 executions at once, found 4294967295",
+        ),
+        (
+            "rate: 100/min",
+            "rate: 0.0000001/min",
+            "acme.yaml:12:11: systems.erp.rate: expected a rate from 1/h to 1000000/s",
+        ),
+    ] {
+        assert!(acme.contains(from), "{from}");
+        let file = temp_file("same", "acme.yaml", &acme.replace(from, to));
+        let file = file.to_str().unwrap();
+        for command in [
+            vec!["plan", file],
+            vec!["simulate", file],
+            vec!["check", file],
+            vec!["run", file, "--for", "1m", "--listen", "127.0.0.1:0"],
+        ] {
+            let out = pacer(&command);
+            assert_eq!(out.status.code(), Some(2), "{command:?}: {}", stderr(&out));
+            let message = stderr(&out);
+            assert!(
+                message.starts_with(&format!("error: {}", file.replace("acme.yaml", "")))
+                    && message.contains(expected),
+                "{command:?}: {message}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_refused_with_its_position() {
+    let mut bytes = std::fs::read(ACME).unwrap();
+    let at = bytes.windows(10).position(|w| w == b"  webshop:").unwrap();
+    bytes[at + 5] = 0xFF;
+    let dir = std::env::temp_dir().join(format!("pacer-cli-{}-utf8", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("latin1.yaml");
+    std::fs::write(&file, bytes).unwrap();
+    let out = pacer(&["plan", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out)
+            .contains("latin1.yaml:14:6: the file is not UTF-8 text (byte 0xFF); save it as UTF-8"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -32,7 +32,7 @@
 
 pub use crate::{
     error::Error,
-    load::{Config, parse, schema},
+    load::{Config, parse, parse_bytes, schema},
     run::{
         Auth, CatchUp, Connection, Expr, Flow, JobPolicy, Maintenance, Overlap, Paginate, Pull,
         Push, Request, Webhook,
@@ -43,6 +43,7 @@ mod error;
 mod load;
 mod raw;
 mod run;
+mod runnable;
 mod values;
 
 /// Reads a rate as the file writes it (`"100/min"`, `"5/s"`, `"2000/h"`); on

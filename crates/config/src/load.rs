@@ -13,6 +13,7 @@ use crate::{
         Auth, CatchUp, Connection, Expr, Flow, JobPolicy, Maintenance, Overlap, Paginate, Pull,
         Push, Request, Webhook,
     },
+    runnable::Fields,
     values,
 };
 
@@ -36,7 +37,103 @@ pub struct Config {
     pub maintenance: Vec<Maintenance>,
 }
 
+impl Config {
+    /// The environment variables `pacer run` reads secrets from (`${NAME}`
+    /// in auth, API token, webhook secrets and request headers), each with
+    /// where it is first written; planning and simulating need none.
+    pub fn variables(&self) -> Vec<(String, String)> {
+        let mut written: Vec<(&str, String)> = Vec::new();
+        if let Some(token) = &self.api_token {
+            written.push((&token.text, token.origin.clone()));
+        }
+        for connection in &self.connections {
+            match &connection.auth {
+                Some(Auth::Bearer(e)) | Some(Auth::Header { value: e, .. }) => {
+                    written.push((&e.text, e.origin.clone()));
+                }
+                Some(Auth::Basic { password, .. }) => {
+                    written.push((&password.text, password.origin.clone()));
+                }
+                None => {}
+            }
+        }
+        for flow in &self.flows {
+            for (job, request) in [("pull", &flow.pull.request), ("push", &flow.push.request)] {
+                for (name, value) in &request.headers {
+                    let origin = format!(
+                        "integrations.{}.{job}.request.headers.{name}",
+                        flow.integration
+                    );
+                    written.push((value, origin));
+                }
+            }
+            if let Some(secret) = flow.webhook.as_ref().and_then(|w| w.secret.as_ref()) {
+                written.push((&secret.text, secret.origin.clone()));
+            }
+        }
+        let mut variables: Vec<(String, String)> = Vec::new();
+        for (text, origin) in written {
+            let mut rest = text;
+            while let Some(start) = rest.find("${") {
+                let Some(end) = rest[start..].find('}') else {
+                    break;
+                };
+                let name = &rest[start + 2..start + end];
+                if !variables.iter().any(|(known, _)| known == name) {
+                    variables.push((name.to_string(), origin.clone()));
+                }
+                rest = &rest[start + end + 1..];
+            }
+        }
+        variables
+    }
+}
+
+/// Parses and checks a configuration file as read from disk: it must be
+/// UTF-8 (the error says where it is not).
+///
+/// # Errors
+///
+/// As [`parse`], and bytes that are not UTF-8.
+///
+/// # Example
+///
+/// ```
+/// let err = pacer_config::parse_bytes(b"systems: {}\nintegrations: { \xff: {} }\n", "a.yaml");
+/// assert_eq!(
+///     err.unwrap_err().to_string(),
+///     "a.yaml:2:17: the file is not UTF-8 text (byte 0xFF); save it as UTF-8"
+/// );
+/// ```
+pub fn parse_bytes(bytes: &[u8], file: &str) -> Result<Config, Error> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse(text, file),
+        Err(e) => {
+            let good = &bytes[..e.valid_up_to()];
+            let line = good.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+            let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let column = String::from_utf8_lossy(&good[line_start..]).chars().count() as u64 + 1;
+            Err(Error::new(
+                file,
+                line,
+                column,
+                "",
+                format!(
+                    "the file is not UTF-8 text (byte 0x{:02X}); save it as UTF-8",
+                    bytes[e.valid_up_to()]
+                ),
+            ))
+        }
+    }
+}
+
 /// Parses and checks a configuration file's text; `file` names it in errors.
+///
+/// Everything `pacer run` needs is checked here, for every command: jq
+/// expressions compile, methods are HTTP methods, templates name what a
+/// request has, base URLs are URLs, and numbers are within the ranges
+/// README lists (a capacity of 4294967295 or a rate of 0.0000001/min once
+/// made the planner or the engine work forever).
 ///
 /// # Errors
 ///
@@ -116,15 +213,71 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-struct Check<'a> {
+pub(crate) struct Check<'a> {
     file: &'a str,
     text: &'a str,
 }
 
 impl Check<'_> {
-    fn at<T>(&self, spanned: &Spanned<T>, path: &str, message: String) -> Error {
+    pub(crate) fn at<T>(&self, spanned: &Spanned<T>, path: &str, message: String) -> Error {
         let location = spanned.referenced;
         Error::new(self.file, location.line(), location.column(), path, message)
+    }
+
+    /// Points at the `chars`-th character inside a scalar, past its opening
+    /// quote if it has one (the start, for a scalar over several lines).
+    pub(crate) fn inside(
+        &self,
+        spanned: &Spanned<String>,
+        chars: usize,
+        path: &str,
+        message: String,
+    ) -> Error {
+        let location = spanned.referenced;
+        let line = self
+            .text
+            .lines()
+            .nth(location.line().saturating_sub(1) as usize)
+            .unwrap_or("");
+        let start = location.column().saturating_sub(1) as usize;
+        let quoted = line
+            .chars()
+            .nth(start)
+            .is_some_and(|c| c == '"' || c == '\'');
+        let fits = line.chars().count() >= start + usize::from(quoted) + chars;
+        let inside = if fits && !spanned.value.contains('\n') {
+            chars as u64 + u64::from(quoted)
+        } else {
+            0
+        };
+        Error::new(
+            self.file,
+            location.line(),
+            location.column() + inside,
+            path,
+            message,
+        )
+    }
+
+    /// A bound no sane file exceeds; a larger number made the planner, the
+    /// store or the engine work without end.
+    fn at_most<T: PartialOrd + std::fmt::Display + Copy>(
+        &self,
+        spanned: &Spanned<T>,
+        path: &str,
+        least: T,
+        most: T,
+        what: &str,
+    ) -> Result<T, Error> {
+        let value = spanned.value;
+        if value < least || value > most {
+            return Err(self.at(
+                spanned,
+                path,
+                format!("expected {least} to {most} {what}, found {value}"),
+            ));
+        }
+        Ok(value)
     }
 
     /// "expected X, found "Y"" for a value that did not parse.
@@ -150,25 +303,9 @@ impl Check<'_> {
         path: &str,
         error: &pacer_cron::Error,
     ) -> Error {
-        let location = spanned.referenced;
-        let quoted = self
-            .text
-            .lines()
-            .nth(location.line().saturating_sub(1) as usize)
-            .and_then(|line| {
-                line.chars()
-                    .nth(location.column().saturating_sub(1) as usize)
-            })
-            .is_some_and(|c| c == '"' || c == '\'');
-        let inside = error.column().map_or(0, |c| c as u64 - 1) + u64::from(quoted);
         let message = format!("invalid cron expression {:?}: {error}", spanned.value);
-        Error::new(
-            self.file,
-            location.line(),
-            location.column() + inside,
-            path,
-            message,
-        )
+        let chars = error.column().map_or(0, |c| c.saturating_sub(1));
+        self.inside(spanned, chars, path, message)
     }
 
     fn config(&self, raw: RawConfig) -> Result<Config, Error> {
@@ -198,7 +335,7 @@ impl Check<'_> {
                     "expected at least 1 execution at once, found 0".into(),
                 ));
             }
-            Some(c) => c.value,
+            Some(c) => self.at_most(c, "environment.capacity", 1, 1_000, "executions at once")?,
             None => 1,
         };
         let name = env.name.unwrap_or_else(|| {
@@ -274,11 +411,14 @@ impl Check<'_> {
             }
             let volume_per_day = self.value(&settings.volume, &key("volume"), values::volume)?;
             let peak_factor = match &settings.peak_factor {
-                Some(p) if !(p.value.is_finite() && p.value > 0.0) => {
+                Some(p) if !(p.value.is_finite() && p.value > 0.0 && p.value <= 100.0) => {
                     return Err(self.at(
                         p,
                         &key("peak_factor"),
-                        format!("expected a number above 0, found {}", p.value),
+                        format!(
+                            "expected a number above 0 and at most 100, found {}",
+                            shown(p.value)
+                        ),
                     ));
                 }
                 Some(p) => p.value,
@@ -387,16 +527,10 @@ impl Check<'_> {
     fn connection(&self, system: &str, raw: &RawSystem) -> Result<Connection, Error> {
         let key = |k: &str| format!("systems.{system}.{k}");
         let base_url = match &raw.base_url {
-            Some(url)
-                if !(url.value.starts_with("http://") || url.value.starts_with("https://")) =>
-            {
-                return Err(self.at(
-                    url,
-                    &key("base_url"),
-                    format!("expected an http:// or https:// URL, found {:?}", url.value),
-                ));
+            Some(url) => {
+                self.base_url(url, &key("base_url"))?;
+                Some(url.value.trim().trim_end_matches('/').to_string())
             }
-            Some(url) => Some(url.value.trim_end_matches('/').to_string()),
             None => None,
         };
         let auth = raw
@@ -456,6 +590,7 @@ impl Check<'_> {
                 let param = p.param.clone().unwrap_or_else(|| "page_token".into());
                 let mut kinds = Vec::new();
                 if let Some(next) = &p.next {
+                    self.jq(next, &key("pull.paginate.next"))?;
                     kinds.push(Paginate::Next {
                         token: self.expr(Some(next), &key("pull.paginate.next"), ""),
                         param,
@@ -491,8 +626,24 @@ impl Check<'_> {
             .and_then(|p| p.size_param.clone())
             .unwrap_or_else(|| "limit".into());
         let default_query = [("changed_since".to_string(), "{{ cursor }}".to_string())];
+        for (expr, name) in [
+            (&pull.records, "pull.records"),
+            (&pull.key, "pull.key"),
+            (&pull.cursor, "pull.cursor"),
+            (&raw.push.transform, "push.transform"),
+        ] {
+            if let Some(expr) = expr {
+                self.jq(expr, &key(name))?;
+            }
+        }
         let pull = Pull {
-            request: self.request(pull.request.as_ref(), integration, "GET", &default_query),
+            request: self.request(
+                pull.request.as_ref(),
+                &key("pull.request"),
+                (integration, "GET"),
+                &default_query,
+                Fields::Cursor,
+            )?,
             records: self.expr(pull.records.as_ref(), &key("pull.records"), ".items[]"),
             key: self.expr(pull.key.as_ref(), &key("pull.key"), ".key"),
             cursor: self.expr(pull.cursor.as_ref(), &key("pull.cursor"), ".updated_at"),
@@ -510,24 +661,42 @@ impl Check<'_> {
                     "expected at least 1 record per request, found 0".into(),
                 ));
             }
-            Some(b) => b.value,
+            Some(b) => self.at_most(b, &key("push.batch"), 1, 10_000, "records per request")?,
             None => 1,
         };
         let push = Push {
-            request: self.request(push.request.as_ref(), integration, "PUT", &[]),
+            request: self.request(
+                push.request.as_ref(),
+                &key("push.request"),
+                (integration, "PUT"),
+                &[],
+                Fields::Record,
+            )?,
             transform: self.expr(push.transform.as_ref(), &key("push.transform"), "."),
             batch,
             timeout_ms: self.timeout(push, &key("push.timeout"))?,
             policy: self.policy(push, &key("push"))?,
         };
-        let webhook = raw.webhook.as_ref().map(|hook| Webhook {
-            secret: hook.secret.as_ref().map(|secret| Expr {
-                text: secret.clone(),
-                origin: key("webhook.secret"),
-            }),
-            max_bytes: hook.max_bytes.unwrap_or(1 << 20),
-            key: self.expr(hook.key.as_ref(), &key("webhook.key"), ".key"),
-        });
+        let webhook = match &raw.webhook {
+            None => None,
+            Some(hook) => {
+                if let Some(expr) = &hook.key {
+                    self.jq(expr, &key("webhook.key"))?;
+                }
+                let max_bytes = match &hook.max_bytes {
+                    Some(m) => self.at_most(m, &key("webhook.max_bytes"), 1, 16 << 20, "bytes")?,
+                    None => 1 << 20,
+                };
+                Some(Webhook {
+                    secret: hook.secret.as_ref().map(|secret| Expr {
+                        text: secret.clone(),
+                        origin: key("webhook.secret"),
+                    }),
+                    max_bytes,
+                    key: self.expr(hook.key.as_ref(), &key("webhook.key"), ".key"),
+                })
+            }
+        };
         let profile = match &raw.profile {
             None => None,
             Some(spanned) => {
@@ -560,26 +729,48 @@ impl Check<'_> {
         })
     }
 
+    /// A request as written, or the defaults (`path` from the integration's
+    /// name, `method`); its templates may name `fields`.
     fn request(
         &self,
         raw: Option<&RawRequest>,
-        integration: &str,
-        method: &str,
+        path: &str,
+        (integration, method): (&str, &str),
         query: &[(String, String)],
-    ) -> Request {
-        let method = raw
-            .and_then(|r| r.method.as_ref())
-            .map_or(method.to_string(), |m| m.value.to_uppercase());
-        Request {
+        fields: Fields,
+    ) -> Result<Request, Error> {
+        let method = match raw.and_then(|r| r.method.as_ref()) {
+            Some(m) => self.method(m, &format!("{path}.method"))?,
+            None => method.to_string(),
+        };
+        let url_path = match raw.and_then(|r| r.path.as_ref()) {
+            Some(written) => {
+                self.template(written, &format!("{path}.path"), fields)?;
+                written.value.clone()
+            }
+            None => format!("/{integration}"),
+        };
+        let query = match raw.and_then(|r| r.query.as_ref()) {
+            Some(written) => {
+                let in_query = match fields {
+                    Fields::Record => Fields::None,
+                    other => other,
+                };
+                let mut pairs = Vec::new();
+                for (name, value) in &written.0 {
+                    self.template(value, &format!("{path}.query.{name}"), in_query)?;
+                    pairs.push((name.clone(), value.value.clone()));
+                }
+                pairs
+            }
+            None => query.to_vec(),
+        };
+        Ok(Request {
             method,
-            path: raw
-                .and_then(|r| r.path.clone())
-                .unwrap_or_else(|| format!("/{integration}")),
-            query: raw
-                .and_then(|r| r.query.as_ref())
-                .map_or_else(|| query.to_vec(), |q| q.0.clone()),
+            path: url_path,
+            query,
             headers: raw.map(|r| r.headers.0.clone()).unwrap_or_default(),
-        }
+        })
     }
 
     fn timeout(&self, raw: &RawJob, path: &str) -> Result<u64, Error> {
@@ -611,6 +802,10 @@ impl Check<'_> {
             })
             .transpose()?
             .unwrap_or(60);
+        let catch_up_max = match &raw.catch_up_max {
+            Some(m) => self.at_most(m, &format!("{path}.catch_up_max"), 0, 10_000, "executions")?,
+            None => 10,
+        };
         let catch_up = match &raw.catch_up {
             None => CatchUp::None,
             Some(c) => self.value(c, &format!("{path}.catch_up"), |text| match text {
@@ -618,7 +813,7 @@ impl Check<'_> {
                 "latest" => Ok(CatchUp::Latest),
                 "all" => Ok(CatchUp::All {
                     window_minutes,
-                    max: raw.catch_up_max.unwrap_or(10),
+                    max: catch_up_max,
                 }),
                 _ => Err(r#""none", "latest" or "all""#),
             })?,
@@ -650,7 +845,7 @@ impl Check<'_> {
                     "expected at least 1 item per execution, found 0".into(),
                 ));
             }
-            Some(m) => Some(m.value),
+            Some(m) => Some(self.at_most(m, &key("max_items"), 1, 1_000_000_000, "items")?),
             None => None,
         };
         let schedule = match &raw.schedule {
@@ -665,5 +860,14 @@ impl Check<'_> {
             max_items,
             schedule,
         })
+    }
+}
+
+/// A number as a person wrote it: `1e300`, not three hundred digits.
+fn shown(x: f64) -> String {
+    if x.abs() >= 1e16 {
+        format!("{x:e}")
+    } else {
+        x.to_string()
     }
 }

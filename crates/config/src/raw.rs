@@ -34,8 +34,8 @@ pub(crate) struct RawEnvironment {
     /// IANA time zone the schedules are read in, e.g. Europe/Amsterdam; default UTC.
     #[schemars(with = "Option<String>")]
     pub(crate) timezone: Option<Spanned<String>>,
-    /// How many executions may run at once; default 1.
-    #[schemars(with = "Option<u32>", range(min = 1))]
+    /// How many executions may run at once, 1 to 1000; default 1.
+    #[schemars(with = "Option<u32>", range(min = 1, max = 1000))]
     pub(crate) capacity: Option<Spanned<u32>>,
     /// Where `pacer run` keeps its state: "sqlite://pacer.db" (default, next to
     /// the file) or "postgres://…" for several nodes.
@@ -71,14 +71,14 @@ pub(crate) struct RawMaintenance {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSystem {
-    /// Items it delivers or accepts: "100/min", "5/s", "2000/h".
+    /// Items it delivers or accepts, from 1/h to 1000000/s: "100/min", "5/s", "2000/h".
     #[schemars(
         with = "String",
         regex(pattern = r"^\s*[0-9.]+\s*/\s*(s|sec|second|min|minute|h|hour)\s*$")
     )]
     pub(crate) rate: Spanned<String>,
     /// Where its API answers, e.g. "https://erp.example.com/api"; needed by `pacer run`.
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<String>", regex(pattern = r"^https?://"))]
     pub(crate) base_url: Option<Spanned<String>>,
     /// How to authenticate; secrets as "${VARIABLE}", read from the environment.
     pub(crate) auth: Option<RawAuth>,
@@ -122,14 +122,15 @@ pub(crate) struct RawIntegration {
     /// The destination system.
     #[schemars(with = "String")]
     pub(crate) to: Spanned<String>,
-    /// Changes a day or an hour: "35000/day", "1500/hour".
+    /// Changes a day or an hour, at most 1000000000/day: "35000/day", "1500/hour".
     #[schemars(
         with = "String",
         regex(pattern = r"^\s*[0-9.]+\s*/\s*(day|d|hour|h)\s*$")
     )]
     pub(crate) volume: Spanned<String>,
-    /// Size for the busy season, not an average Tuesday: the volume is multiplied by it; default 1.
-    #[schemars(with = "Option<f64>")]
+    /// Size for the busy season, not an average Tuesday: the volume is
+    /// multiplied by it, above 0 and at most 100; default 1.
+    #[schemars(with = "Option<f64>", range(max = 100.0))]
     pub(crate) peak_factor: Option<Spanned<f64>>,
     /// Longest acceptable delay from a change to its delivery: "30m", "2h", "1h30m".
     #[schemars(with = "Option<String>")]
@@ -161,8 +162,8 @@ pub(crate) struct RawJob {
     /// The rate this job may use; default the system's: "100/min".
     #[schemars(with = "Option<String>")]
     pub(crate) rate: Option<Spanned<String>>,
-    /// At most this many items per execution.
-    #[schemars(with = "Option<u64>", range(min = 1))]
+    /// At most this many items per execution, 1 to 1000000000.
+    #[schemars(with = "Option<u64>", range(min = 1, max = 1_000_000_000))]
     pub(crate) max_items: Option<Spanned<u64>>,
     /// "auto" (default) to let the planner choose, or a cron expression kept as given.
     #[schemars(with = "Option<String>")]
@@ -184,10 +185,10 @@ pub(crate) struct RawJob {
     /// Push: jq turning a record into what the destination takes; default `.`.
     #[schemars(with = "Option<String>")]
     pub(crate) transform: Option<Spanned<String>>,
-    /// Push: records per request; 1 sends each alone, more send a JSON array.
-    #[schemars(with = "Option<u32>", range(min = 1))]
+    /// Push: records per request, 1 to 10000; 1 sends each alone, more send a JSON array.
+    #[schemars(with = "Option<u32>", range(min = 1, max = 10_000))]
     pub(crate) batch: Option<Spanned<u32>>,
-    /// Longest wait for one HTTP answer: "30s" (default), "2m".
+    /// Longest wait for one HTTP answer, at most 1h: "30s" (default), "2m".
     #[schemars(with = "Option<String>")]
     pub(crate) timeout: Option<Spanned<String>>,
     /// When the job is still running at its next minute: "skip" (default), "queue_one", "allow".
@@ -200,8 +201,9 @@ pub(crate) struct RawJob {
     /// With `catch_up: all`, how far back missed minutes count: default "1h".
     #[schemars(with = "Option<String>")]
     pub(crate) catch_up_window: Option<Spanned<String>>,
-    /// With `catch_up: all`, at most this many executions; default 10.
-    pub(crate) catch_up_max: Option<u32>,
+    /// With `catch_up: all`, at most this many executions, up to 10000; default 10.
+    #[schemars(with = "Option<u32>", range(max = 10_000))]
+    pub(crate) catch_up_max: Option<Spanned<u32>>,
     /// Longest wait for capacity before an execution counts as missed; default the job's interval.
     #[schemars(with = "Option<String>")]
     pub(crate) deadline: Option<Spanned<String>>,
@@ -211,12 +213,18 @@ pub(crate) struct RawJob {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRequest {
     /// GET (default for pull), PUT (default for push), POST, PATCH, DELETE.
-    #[schemars(with = "Option<String>")]
+    #[schemars(
+        with = "Option<String>",
+        regex(pattern = r"^[A-Za-z!#$%&'*+.^_`|~0-9-]+$")
+    )]
     pub(crate) method: Option<Spanned<String>>,
-    /// Appended to the system's base_url; default `/<integration>`.
-    pub(crate) path: Option<String>,
+    /// Appended to the system's base_url; default `/<integration>`. Pull
+    /// paths may hold `{{ cursor }}`, push paths `{{ field }}` of the record.
+    #[schemars(with = "Option<String>")]
+    pub(crate) path: Option<Spanned<String>>,
     /// Query parameters; default `{ changed_since: "{{ cursor }}" }` for pull.
-    pub(crate) query: Option<OrderedMap<String>>,
+    #[schemars(with = "Option<BTreeMap<String, String>>")]
+    pub(crate) query: Option<OrderedMap<Spanned<String>>>,
     /// Extra headers; values may be "${VARIABLE}".
     #[serde(default)]
     pub(crate) headers: OrderedMap<String>,
@@ -245,8 +253,9 @@ pub(crate) struct RawPaginate {
 pub(crate) struct RawWebhook {
     /// A shared secret the sender puts in the `X-Pacer-Secret` header; "${VARIABLE}".
     pub(crate) secret: Option<String>,
-    /// Largest accepted body in bytes; default 1 MiB.
-    pub(crate) max_bytes: Option<usize>,
+    /// Largest accepted body in bytes, at most 16 MiB; default 1 MiB.
+    #[schemars(with = "Option<usize>", range(min = 1, max = 16_777_216))]
+    pub(crate) max_bytes: Option<Spanned<usize>>,
     /// jq giving a record's key; default `.key`. A body that is an array holds one record each.
     #[schemars(with = "Option<String>")]
     pub(crate) key: Option<Spanned<String>>,

@@ -5,33 +5,57 @@
 
 use pacer_plan::{ActiveHours, Rate};
 
-/// `"100/min"`, `"5/s"`, `"2000/h"`.
+/// The slowest rate: an execution of one item then lasts an hour, and the
+/// planner lays out a day of them; slower ones hung it.
+const SLOWEST_PER_MINUTE: f64 = 1.0 / 60.0;
+/// The fastest rate, a million items a second: beyond any system's API.
+const FASTEST_PER_MINUTE: f64 = 60_000_000.0;
+/// The largest volume, a billion changes a day; the simulation makes each one.
+const MOST_PER_DAY: f64 = 1e9;
+/// The longest duration: a year (freshness, deadlines, windows).
+const LONGEST_MINUTES: u64 = 366 * 1440;
+/// The longest request timeout: an hour.
+const LONGEST_MS: u64 = 3_600_000;
+
+/// `"100/min"`, `"5/s"`, `"2000/h"`, from 1/h to 1000000/s.
 pub(crate) fn rate(text: &str) -> Result<Rate, &'static str> {
     const EXPECTED: &str = r#""<number>/s", "<number>/min" or "<number>/h""#;
     let (number, unit) = per(text).ok_or(EXPECTED)?;
-    match unit {
-        "s" | "sec" | "second" => Ok(Rate::per_second(number)),
-        "min" | "minute" => Ok(Rate::per_minute(number)),
-        "h" | "hour" => Ok(Rate::per_hour(number)),
-        _ => Err(EXPECTED),
+    let rate = match unit {
+        "s" | "sec" | "second" => Rate::per_second(number),
+        "min" | "minute" => Rate::per_minute(number),
+        "h" | "hour" => Rate::per_hour(number),
+        _ => return Err(EXPECTED),
+    };
+    if number <= 0.0 {
+        return Err("a rate above 0");
     }
-    .and_then(|rate| (number > 0.0).then_some(rate).ok_or("a rate above 0"))
+    let per_minute = rate.items_per_minute();
+    if !(SLOWEST_PER_MINUTE * (1.0 - 1e-12)..=FASTEST_PER_MINUTE).contains(&per_minute) {
+        return Err("a rate from 1/h to 1000000/s");
+    }
+    Ok(rate)
 }
 
-/// `"35000/day"` or `"1500/hour"`, as changes a day.
+/// `"35000/day"` or `"1500/hour"`, as changes a day, at most a billion.
 pub(crate) fn volume(text: &str) -> Result<f64, &'static str> {
     const EXPECTED: &str = r#""<number>/day" or "<number>/hour""#;
     let (number, unit) = per(text).ok_or(EXPECTED)?;
-    match unit {
-        "day" | "d" => Ok(number),
-        "hour" | "h" => Ok(number * 24.0),
-        _ => Err(EXPECTED),
+    let per_day = match unit {
+        "day" | "d" => number,
+        "hour" | "h" => number * 24.0,
+        _ => return Err(EXPECTED),
+    };
+    if per_day > MOST_PER_DAY {
+        return Err("at most 1000000000/day (41666666/hour)");
     }
+    Ok(per_day)
 }
 
-/// `"30m"`, `"2h"`, `"1h30m"`, `"1d"`, as whole minutes.
+/// `"30m"`, `"2h"`, `"1h30m"`, `"1d"`, as whole minutes, at most 366 days.
 pub(crate) fn duration_minutes(text: &str) -> Result<u32, &'static str> {
     const EXPECTED: &str = r#"a duration such as "30m", "2h" or "1h30m""#;
+    const TOO_LONG: &str = "a duration of at most 366d";
     let mut total: u64 = 0;
     let mut number = String::new();
     let mut any = false;
@@ -40,41 +64,54 @@ pub(crate) fn duration_minutes(text: &str) -> Result<u32, &'static str> {
             number.push(c);
             continue;
         }
-        let n: u64 = number.parse().map_err(|_| EXPECTED)?;
+        if number.is_empty() {
+            return Err(EXPECTED);
+        }
+        // Only digits: a number that does not parse is too large.
+        let n: u64 = number.parse().map_err(|_| TOO_LONG)?;
         number.clear();
-        total += n * match c {
+        let unit = match c {
             'd' => 1440,
             'h' => 60,
             'm' => 1,
             _ => return Err(EXPECTED),
         };
+        total = n
+            .checked_mul(unit)
+            .and_then(|n| total.checked_add(n))
+            .ok_or(TOO_LONG)?;
         any = true;
     }
     if !number.is_empty() || !any {
         return Err(EXPECTED);
     }
-    match u32::try_from(total) {
-        Ok(0) => Err("a duration of at least one minute"),
-        Ok(minutes) => Ok(minutes),
-        Err(_) => Err(EXPECTED),
+    match total {
+        0 => Err("a duration of at least one minute"),
+        minutes if minutes > LONGEST_MINUTES => Err(TOO_LONG),
+        minutes => Ok(minutes as u32),
     }
 }
 
-/// `"30s"`, `"2m"`, `"500ms"`, as milliseconds.
+/// `"30s"`, `"2m"`, `"500ms"`, as milliseconds, at most an hour.
 pub(crate) fn duration_ms(text: &str) -> Result<u64, &'static str> {
     const EXPECTED: &str = r#"a duration such as "500ms", "30s" or "2m""#;
+    const TOO_LONG: &str = "a duration of at most 60m";
     let text = text.trim();
     let digits = text.find(|c: char| !c.is_ascii_digit()).ok_or(EXPECTED)?;
-    let number: u64 = text[..digits].parse().map_err(|_| EXPECTED)?;
+    if digits == 0 {
+        return Err(EXPECTED);
+    }
+    let number: u64 = text[..digits].parse().map_err(|_| TOO_LONG)?;
     let unit = match &text[digits..] {
         "ms" => 1,
         "s" => 1_000,
         "m" => 60_000,
         _ => return Err(EXPECTED),
     };
-    match number * unit {
-        0 => Err("a duration above 0"),
-        ms => Ok(ms),
+    match number.checked_mul(unit) {
+        Some(0) => Err("a duration above 0"),
+        Some(ms) if ms <= LONGEST_MS => Ok(ms),
+        _ => Err(TOO_LONG),
     }
 }
 
@@ -111,6 +148,11 @@ mod tests {
         assert!(rate("fast").is_err());
         assert!(rate("100/day").is_err());
         assert_eq!(rate("0/min").unwrap_err(), "a rate above 0");
+        assert_eq!(rate("1/h").unwrap().items_per_minute(), 1.0 / 60.0);
+        assert_eq!(rate("1000000/s").unwrap().items_per_minute(), 6e7);
+        for hanging in ["0.0000001/min", "0.9/h", "1000001/s", "1e300/min"] {
+            assert_eq!(rate(hanging).unwrap_err(), "a rate from 1/h to 1000000/s");
+        }
     }
 
     #[test]
@@ -118,6 +160,10 @@ mod tests {
         assert_eq!(volume("35000/day").unwrap(), 35000.0);
         assert_eq!(volume("100/hour").unwrap(), 2400.0);
         assert!(volume("lots").is_err());
+        assert_eq!(volume("1000000000/day").unwrap(), 1e9);
+        for huge in ["1e30/day", "18446744073709551616/hour", "41666667/hour"] {
+            assert!(volume(huge).unwrap_err().starts_with("at most"), "{huge}");
+        }
     }
 
     #[test]
@@ -129,6 +175,17 @@ mod tests {
         assert!(duration_minutes("30").is_err());
         assert!(duration_minutes("soon").is_err());
         assert!(duration_minutes("0m").is_err());
+        assert_eq!(duration_minutes("366d").unwrap(), 527_040);
+        for long in ["367d", "99999999999999999999m", "18446744073709551615d"] {
+            assert_eq!(
+                duration_minutes(long).unwrap_err(),
+                "a duration of at most 366d"
+            );
+        }
+        assert_eq!(duration_ms("60m").unwrap(), 3_600_000);
+        for long in ["61m", "18446744073709551615m", "99999999999999999999s"] {
+            assert_eq!(duration_ms(long).unwrap_err(), "a duration of at most 60m");
+        }
     }
 
     #[test]

@@ -89,7 +89,7 @@ fn a_value_that_means_nothing() {
     );
     assert_eq!(
         error(&GOOD.replace("peak_factor: 1.5", "peak_factor: -1")),
-        "acme.yaml:13:18: integrations.prices.peak_factor: expected a number above 0, found -1"
+        "acme.yaml:13:18: integrations.prices.peak_factor: expected a number above 0 and at most 100, found -1"
     );
     assert_eq!(
         error(&GOOD.replace("max_items: 50", "max_items: 0")),
@@ -231,4 +231,145 @@ fn an_hourly_profile_has_24_weights() {
         "acme.yaml:15:14: integrations.prices.profile: expected 24 weights, one per hour from \
          00:00, none negative and not all 0, found 3 values"
     );
+}
+
+/// Numbers that once made `plan`, `run` or `simulate` work without end are
+/// refused where they are written, with the range that is allowed.
+#[test]
+fn numbers_outside_sane_ranges_are_refused_where_written() {
+    for (from, to, expected) in [
+        (
+            "rate: 100/min",
+            "rate: 0.0000001/min",
+            r#"acme.yaml:6:16: systems.erp.rate: expected a rate from 1/h to 1000000/s, found "0.0000001/min""#,
+        ),
+        (
+            "capacity: 2",
+            "capacity: 4294967295",
+            "acme.yaml:4:13: environment.capacity: expected 1 to 1000 executions at once, found 4294967295",
+        ),
+        (
+            "35000/day",
+            "1e30/day",
+            r#"acme.yaml:12:13: integrations.prices.volume: expected at most 1000000000/day (41666666/hour), found "1e30/day""#,
+        ),
+        (
+            "35000/day",
+            "18446744073709551616/hour",
+            r#"acme.yaml:12:13: integrations.prices.volume: expected at most 1000000000/day (41666666/hour), found "18446744073709551616/hour""#,
+        ),
+        (
+            "peak_factor: 1.5",
+            "peak_factor: 1e300",
+            "acme.yaml:13:18: integrations.prices.peak_factor: expected a number above 0 and at most 100, found 1e300",
+        ),
+        (
+            "freshness: 30m",
+            "freshness: 99999999999999999999d",
+            r#"acme.yaml:14:16: integrations.prices.freshness: expected a duration of at most 366d, found "99999999999999999999d""#,
+        ),
+        (
+            "max_items: 50",
+            "max_items: 18446744073709551615",
+            "acme.yaml:16:24: integrations.prices.pull.max_items: expected 1 to 1000000000 items, found 18446744073709551615",
+        ),
+        (
+            "rate: 5/s,",
+            "batch: 4294967295, rate: 5/s,",
+            "acme.yaml:17:20: integrations.prices.push.batch: expected 1 to 10000 records per request, found 4294967295",
+        ),
+        (
+            "max_items: 50,",
+            "catch_up: all, catch_up_max: 4294967295, max_items: 50,",
+            "acme.yaml:16:42: integrations.prices.pull.catch_up_max: expected 0 to 10000 executions, found 4294967295",
+        ),
+    ] {
+        assert!(GOOD.contains(from), "{from}");
+        assert_eq!(error(&GOOD.replace(from, to)), expected, "{to}");
+    }
+}
+
+/// `pacer run` once refused these while `plan` and `simulate` took them;
+/// now every command reads the file through the same checks.
+#[test]
+fn what_run_cannot_use_is_refused_for_every_command() {
+    let jobs = "    pull: { max_items: 50, schedule: auto }\n    push: { rate: 5/s, schedule: \"H/20 * * * *\" }\n";
+    assert!(GOOD.ends_with(jobs));
+    for (job, expected) in [
+        (
+            r#"pull: { records: ".items[" }"#,
+            r#"acme.yaml:16:30: integrations.prices.pull.records: invalid jq expression ".items[": expected closing bracket at the end"#,
+        ),
+        (
+            r#"push: { request: { method: "FO O" } }"#,
+            r#"acme.yaml:16:35: integrations.prices.push.request.method: "FO O" is not an HTTP method"#,
+        ),
+        (
+            r#"push: { request: { path: "/prices/{{ sku }" } }"#,
+            "acme.yaml:16:39: integrations.prices.push.request.path: `{{` without its `}}`",
+        ),
+        (
+            r#"pull: { request: { path: "/prices/{{ sku }}" } }"#,
+            r#"acme.yaml:16:39: integrations.prices.pull.request.path: {{ sku }} names "sku", but a pull request knows only {{ cursor }}"#,
+        ),
+        (
+            r#"push: { transform: "{sku, price: nosuch(.amount)}" }"#,
+            "acme.yaml:16:38: integrations.prices.push.transform: invalid jq expression \"{sku, price: nosuch(.amount)}\": undefined `nosuch`",
+        ),
+    ] {
+        let message = error(&GOOD.replace(jobs, &format!("    {job}\n")));
+        assert!(message.starts_with(expected), "{job}\n{message}");
+    }
+    let message = error(&GOOD.replace(
+        "erp: { rate: 100/min }",
+        "erp: { rate: 100/min, base_url: \"http://user:pw@[::1\" }",
+    ));
+    assert!(
+        message.starts_with(
+            "acme.yaml:6:35: systems.erp.base_url: expected an http:// or https:// URL"
+        ),
+        "{message}"
+    );
+    assert!(!message.contains("pw"), "{message}");
+}
+
+#[test]
+fn a_file_that_is_not_utf8_says_where() {
+    let mut bytes = GOOD.as_bytes().to_vec();
+    let at = GOOD.find("webshop\n").unwrap() + 2;
+    bytes[at] = 0xE9;
+    let err = pacer_config::parse_bytes(&bytes, "acme.yaml").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "acme.yaml:11:11: the file is not UTF-8 text (byte 0xE9); save it as UTF-8"
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Whatever numbers the file may hold, the plan is made with bounded
+    /// work: an execution lasts at most an hour and the day has its 1,440
+    /// minutes (a rate of 0.0000001/min once made an execution last 19
+    /// years and the planner lay out every minute of it).
+    #[test]
+    fn every_allowed_number_plans_with_bounded_work(
+        rate_per_hour in 1.0f64..3.6e9,
+        volume in 0.0f64..1e9,
+        peak in 0.01f64..100.0,
+        capacity in 1u32..=1000,
+        batch in 1u32..=10_000,
+        max_items in 1u64..=1_000_000_000,
+    ) {
+        let yaml = format!(
+            "environment: {{ capacity: {capacity} }}\n\
+             systems:\n  a: {{ rate: {rate_per_hour}/h }}\n  b: {{ rate: 1/h }}\n\
+             integrations:\n  p:\n    from: a\n    to: b\n    volume: {volume}/day\n    \
+             peak_factor: {peak}\n    pull: {{ max_items: {max_items} }}\n    push: {{ batch: {batch} }}\n"
+        );
+        let config = pacer_config::parse(&yaml, "p.yaml").unwrap();
+        let plan = pacer_plan::plan(&config.environment).unwrap();
+        proptest::prop_assert!(plan.jobs.iter().all(|j| j.duration_minutes <= 60));
+        proptest::prop_assert_eq!(plan.load.by_minute.len(), 1440);
+    }
 }

@@ -120,7 +120,7 @@ fn bad_run_keys_name_where_and_what() {
     );
     assert_eq!(
         error(&FILE.replace("http://127.0.0.1:9101/api/", "127.0.0.1:9101")),
-        r#"acme.yaml:5:15: systems.erp.base_url: expected an http:// or https:// URL, found "127.0.0.1:9101""#
+        r#"acme.yaml:5:15: systems.erp.base_url: expected an http:// or https:// URL such as https://erp.example.com/api, found "127.0.0.1:9101" (relative URL without a base)"#
     );
     assert_eq!(
         error(&FILE.replace("overlap: queue_one", "overlap: twice")),

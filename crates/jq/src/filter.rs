@@ -119,7 +119,10 @@ impl Filter {
                 };
                 for (expected, found) in found {
                     offset = offset.or_else(|| offset_of(found));
-                    parts.push(format!("expected {expected} at {:?}", head(found)));
+                    parts.push(match head(found) {
+                        "" => format!("expected {expected} at the end"),
+                        found => format!("expected {expected} at {found:?}"),
+                    });
                 }
             }
             Error::new(Kind::Syntax(parts.join("; ")), offset)
@@ -226,13 +229,10 @@ fn failure(exn: Exn<'_, Val>) -> Error {
     }
 }
 
+/// The first characters of what the parser found, to quote it.
 fn head(text: &str) -> &str {
     let end = text.char_indices().nth(12).map_or(text.len(), |(i, _)| i);
-    if end == 0 {
-        "end of input"
-    } else {
-        &text[..end]
-    }
+    &text[..end]
 }
 
 /// jq's standard natives, but `env` and `halt` fail and the debug printers

@@ -47,7 +47,15 @@ pub enum Error {
     /// A mock system or the temporary directory could not be set up.
     #[error("{0}")]
     Setup(String),
+    /// More changes than a simulation can play in reasonable time.
+    #[error("{0}")]
+    TooLarge(String),
 }
+
+/// The most changes a simulated day may move, across integrations: each
+/// goes through the engine, the store and HTTP like a real one, at some
+/// 10,000 a second on two cores, so this is a quarter of an hour a day.
+pub const MOST_CHANGES_A_DAY: f64 = 10_000_000.0;
 
 /// What to simulate.
 #[derive(Clone, Debug)]
@@ -145,6 +153,42 @@ pub(crate) fn feed(config: &Config, integration: &str, volume_factor: f64) -> Op
     })
 }
 
+/// Refuses a simulation that would move more than [`MOST_CHANGES_A_DAY`]:
+/// each integration moves its produced volume or what its source's rate
+/// lets through in a day, whichever is less.
+fn within_reach(config: &Config, volume_factor: f64) -> Result<(), Error> {
+    let environment = &config.environment;
+    let mut moved = Vec::new();
+    for (i, flow) in environment.integrations.iter().zip(&config.flows) {
+        if flow.webhook.is_some() {
+            continue;
+        }
+        let produced = i.volume_per_day * i.peak_factor * volume_factor;
+        let rate = environment
+            .systems
+            .iter()
+            .find(|s| s.name == i.from)
+            .map_or(f64::INFINITY, |s| s.rate.items_per_minute() * 1440.0);
+        moved.push((i.name.as_str(), produced.min(rate), produced));
+    }
+    let total: f64 = moved.iter().map(|(_, n, _)| n).sum();
+    if total.is_finite() && total <= MOST_CHANGES_A_DAY {
+        return Ok(());
+    }
+    moved.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let largest: Vec<String> = moved
+        .iter()
+        .take(3)
+        .map(|(name, n, _)| format!("{name} {n:.0}"))
+        .collect();
+    Err(Error::TooLarge(format!(
+        "a simulated day would move {total:.0} changes ({}), more than the {MOST_CHANGES_A_DAY:.0} \
+         a simulation plays in reasonable time (it moves each one like a real run); \
+         simulate with a smaller --volume-factor, or the largest integrations in a file of their own",
+        largest.join(", ")
+    )))
+}
+
 /// Points a flow's requests at a mock system's API; everything that shapes
 /// its timing — schedule, batch, timeouts, transform, policies — stays.
 pub fn against_mock(flow: &mut Flow) {
@@ -214,6 +258,7 @@ impl Drop for TempDir {
 /// When the engine cannot be built (a transform that does not compile, an
 /// unknown time zone), the temporary store fails, or no loopback port can be had.
 pub async fn simulate(config: &Config, plan: &Plan, options: &Options) -> Result<Report, Error> {
+    within_reach(config, options.volume_factor)?;
     let tz = TimeZone::get(&config.timezone)
         .map_err(|e| Error::Setup(format!("time zone {:?}: {e}", config.timezone)))?;
     let midnight = options
