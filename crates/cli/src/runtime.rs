@@ -67,10 +67,17 @@ pub(crate) async fn serve(
     listen: &str,
     token: Option<String>,
 ) -> anyhow::Result<(tokio::task::JoinHandle<()>, std::net::SocketAddr)> {
+    // Refused before binding when the address says so already.
+    if let Ok(planned) = listen.parse::<std::net::SocketAddr>()
+        && !planned.ip().is_loopback()
+    {
+        unguarded_webhooks(engine, planned)?;
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (choose another with --listen)"))?;
     let addr = listener.local_addr()?;
+    unguarded_webhooks(engine, addr)?;
     let has_token = token.is_some();
     let access = pacer_server::Access::new(token, addr);
     tracing::info!(%addr, "dashboard at http://{addr}/, API at http://{addr}/api/v1, metrics at http://{addr}/metrics");
@@ -90,6 +97,32 @@ pub(crate) async fn serve(
         }
     });
     Ok((server, addr))
+}
+
+/// Webhooks without a secret: refused beyond loopback (anyone who reaches
+/// the port could queue records), a warning on it.
+fn unguarded_webhooks(engine: &Engine, addr: std::net::SocketAddr) -> Result<(), InvalidInput> {
+    let unguarded = engine.unguarded_webhooks();
+    if unguarded.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<String> = unguarded
+        .iter()
+        .map(|name| format!("integrations.{name}.webhook.secret"))
+        .collect();
+    if !addr.ip().is_loopback() {
+        return Err(InvalidInput(format!(
+            "error: {} not set, and --listen {addr} is beyond loopback: anyone who can reach \
+             it could queue records; set a secret (\"${{VARIABLE}}\") or listen on 127.0.0.1",
+            keys.join(", ")
+        )));
+    }
+    tracing::warn!(
+        webhooks = %unguarded.join(", "),
+        "webhooks without a secret are taken on loopback only; set {} before listening beyond it",
+        keys.join(", ")
+    );
+    Ok(())
 }
 
 /// How long running executions get to finish after Ctrl-C or SIGTERM.

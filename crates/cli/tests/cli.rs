@@ -690,3 +690,44 @@ fn a_file_that_is_not_utf8_is_refused_with_its_position() {
         stderr(&out)
     );
 }
+
+#[test]
+fn run_refuses_a_webhook_without_a_secret_beyond_loopback() {
+    let yaml = "systems:\n  shop: { rate: 100/min, base_url: \"http://127.0.0.1:9\" }\n  \
+                erp: { rate: 100/min, base_url: \"http://127.0.0.1:9\" }\n\
+                integrations:\n  orders: { from: shop, to: erp, volume: 180/day, webhook: { key: .id } }\n";
+    let file = temp_file("unguarded", "hooks.yaml", yaml);
+    let out = pacer(&[
+        "run",
+        file.to_str().unwrap(),
+        "--for",
+        "1m",
+        "--listen",
+        "0.0.0.0:0",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "integrations.orders.webhook.secret not set, and --listen 0.0.0.0:0 is beyond loopback"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    // On loopback it runs, and says why that is the only place it would.
+    let out = pacer(&[
+        "run",
+        file.to_str().unwrap(),
+        "--for",
+        "1m",
+        "--speed",
+        "600",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("webhooks without a secret are taken on loopback only"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -376,6 +376,20 @@ impl Engine {
         })
     }
 
+    /// The integrations that take webhooks without a secret: anyone who can
+    /// reach the server can queue records for them.
+    pub fn unguarded_webhooks(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .inner
+            .intakes
+            .iter()
+            .filter(|(_, intake)| !intake.has_secret())
+            .map(|(name, _)| name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
     /// The jobs' names, in plan order.
     pub fn jobs(&self) -> Vec<String> {
         self.inner.jobs.iter().map(|j| j.name.clone()).collect()

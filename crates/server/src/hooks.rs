@@ -1,6 +1,7 @@
 //! `POST /hooks/NAME`: queues the records of an integration whose config has
 //! a `webhook`, answering `202 {"queued", "rejected"}` — 404 for an unknown
-//! integration, 401 for a missing or wrong `X-Pacer-Secret`, 413 above the
+//! integration, 401 for a missing or wrong `X-Pacer-Secret`, 403 for a
+//! webhook without a secret on a server beyond loopback, 413 above the
 //! size limit, 400 for a body that is not JSON or nested deeper than 128
 //! arrays and objects (kept as a rejected record),
 //! 503 when the store failed (nothing was queued).
@@ -23,6 +24,18 @@ pub(crate) async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // Beyond loopback, anyone who reaches the port could queue records.
+    if !app.access.loopback() && app.engine.unguarded_webhooks().contains(&name) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "webhook_unguarded",
+            format!(
+                "the webhook of {name} has no secret and Pacer listens beyond loopback, so it \
+                 takes nothing; set integrations.{name}.webhook.secret"
+            ),
+        )
+        .into_response();
+    }
     let secret = headers.get("x-pacer-secret").and_then(|v| v.to_str().ok());
     match app.engine.receive(&name, &body, secret).await {
         Ok(received) => (

@@ -11,8 +11,17 @@
 //! Every POST under `/api/v1` needs `Authorization: Bearer TOKEN`. Reads are
 //! open only while the server listens on loopback with no token set;
 //! otherwise they need the token too (the dashboard keeps it in a cookie
-//! once signed in). Tokens are compared in constant time. Errors are
-//! `{"error": {"code", "message"}}`.
+//! once signed in). Tokens are compared in constant time. A webhook without
+//! a secret is taken only on loopback. Errors are
+//! `{"error": {"code", "message"}}`, whatever refused the request.
+//!
+//! Every answer carries a Content-Security-Policy that lets pages load only
+//! the dashboard's own script and stylesheet, `X-Frame-Options: DENY`,
+//! `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`;
+//! all but the static assets `Cache-Control: no-store`. Requests are read
+//! up to [`MAX_URI_BYTES`] of path and query, [`MAX_HEADERS`] headers of
+//! [`MAX_HEADER_BYTES`], and bodies of 16 MiB (a webhook's own
+//! `max_bytes` below that).
 
 #![deny(missing_docs)]
 
@@ -28,10 +37,12 @@ use axum::{
 };
 use pacer_engine::Engine;
 
+pub use crate::edge::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES};
 use crate::error::ApiError;
 
 mod api;
 mod dashboard;
+mod edge;
 mod error;
 mod hooks;
 mod metrics;
@@ -46,6 +57,7 @@ const HARD_LIMIT: usize = 16 << 20;
 pub struct Access {
     token: Option<String>,
     open_reads: bool,
+    loopback: bool,
 }
 
 impl std::fmt::Debug for Access {
@@ -53,19 +65,28 @@ impl std::fmt::Debug for Access {
         f.debug_struct("Access")
             .field("token", &self.token.as_ref().map(|_| "***"))
             .field("open_reads", &self.open_reads)
+            .field("loopback", &self.loopback)
             .finish()
     }
 }
 
 impl Access {
     /// The rules for a server on `listen`: actions need `token` (none set:
-    /// no action is allowed); reads are open only on loopback with no token.
+    /// no action is allowed); reads are open only on loopback with no token;
+    /// webhooks without a secret are taken only on loopback.
     pub fn new(token: Option<String>, listen: SocketAddr) -> Access {
         let token = token.filter(|t| !t.is_empty());
+        let loopback = listen.ip().is_loopback();
         Access {
-            open_reads: token.is_none() && listen.ip().is_loopback(),
+            open_reads: token.is_none() && loopback,
             token,
+            loopback,
         }
+    }
+
+    /// Whether the server listens on loopback only.
+    pub fn loopback(&self) -> bool {
+        self.loopback
     }
 
     /// Whether reads need the token.
@@ -110,7 +131,14 @@ pub fn router(engine: Engine, access: Access) -> Router {
                 "this path does not take that method; /api/v1/openapi.json lists what it takes",
             )
         })
+        .fallback(|| async {
+            ApiError::not_found(
+                "no such path: the dashboard is at /, the API under /api/v1 \
+                 (/api/v1/openapi.json lists it), metrics at /metrics",
+            )
+        })
         .layer(DefaultBodyLimit::max(HARD_LIMIT))
+        .layer(middleware::from_fn(edge::edge))
         .with_state(app)
 }
 
