@@ -31,6 +31,9 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let token = runtime::api_token(&config)?;
     runtime::init_logs(args.log_format);
     let url = store_url(&config, &args.file);
+    if let Some(password) = store_password(&url) {
+        pacer_connect::register_secret(password);
+    }
     runtime::block_on(async {
         let store = StoreBuilder::new(&url)
             .open()
@@ -71,6 +74,15 @@ fn store_url(config: &pacer_config::Config, file: &Path) -> String {
     })
 }
 
+/// The password in a store URL (`postgres://user:pw@host/db`), if any.
+fn store_password(url: &str) -> Option<&str> {
+    let (scheme, at) = (url.find("://")?, url.rfind('@')?);
+    (at > scheme)
+        .then(|| url[scheme + 3..at].split_once(':').map(|(_, pw)| pw))
+        .flatten()
+        .filter(|pw| !pw.is_empty())
+}
+
 /// A store URL without its password, for logs and errors.
 pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -100,5 +112,10 @@ mod tests {
             "postgres://postgres@127.0.0.1/test"
         );
         assert_eq!(redact("sqlite://acme.db"), "sqlite://acme.db");
+        assert_eq!(
+            store_password("postgres://pacer:s3cret@db/p"),
+            Some("s3cret")
+        );
+        assert_eq!(store_password("postgres://postgres@127.0.0.1/test"), None);
     }
 }

@@ -23,7 +23,7 @@ pub(crate) fn init_logs(format: Format) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| Redacted(Vec::new()))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false);
     // A second call (tests run commands in one process) keeps the first.
@@ -31,6 +31,32 @@ pub(crate) fn init_logs(format: Format) {
         Format::Text => builder.compact().try_init(),
         Format::Json => builder.json().try_init(),
     };
+}
+
+/// One log line on its way to stderr, written whole once it is complete
+/// and with every registered secret taken out: whatever a field holds —
+/// an answer a system echoed, a URL — no secret reaches the log.
+struct Redacted(Vec<u8>);
+
+impl std::io::Write for Redacted {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Redacted {
+    fn drop(&mut self) {
+        let text = String::from_utf8_lossy(&self.0);
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr().lock(),
+            pacer_connect::redact(&text).as_bytes(),
+        );
+    }
 }
 
 /// "2h", "90m", "1d" as schedule time.
@@ -56,7 +82,8 @@ pub(crate) fn api_token(config: &pacer_config::Config) -> anyhow::Result<Option<
         )),
         None => Ok(std::env::var("PACER_API_TOKEN")
             .ok()
-            .filter(|t| !t.is_empty())),
+            .filter(|t| !t.is_empty())
+            .inspect(|token| pacer_connect::register_secret(token))),
     }
 }
 
