@@ -273,6 +273,14 @@ impl Reader {
         })?;
         let mut page = Page::default();
         for (n, value) in values.iter().enumerate() {
+            // A record that is rejected was read all the same: the cursor
+            // moves past it, or every pull would reject it again.
+            let cursor = self.cursor.first(value).ok().flatten().map(|c| text_of(&c));
+            if let Some(c) = &cursor
+                && page.cursor.as_ref().is_none_or(|max| later(c, max))
+            {
+                page.cursor = Some(c.clone());
+            }
             let key = match keyed(&self.key, value, || format!("record {} of the page", n + 1)) {
                 Ok(key) => key,
                 Err(rejected) => {
@@ -280,12 +288,6 @@ impl Reader {
                     continue;
                 }
             };
-            let cursor = self.cursor.first(value).ok().flatten().map(|c| text_of(&c));
-            if let Some(c) = &cursor
-                && page.cursor.as_ref().is_none_or(|max| later(c, max))
-            {
-                page.cursor = Some(c.clone());
-            }
             page.records.push(Record {
                 key,
                 payload: value.to_string(),

@@ -384,3 +384,35 @@ async fn hostile_pages_fail_the_page_with_a_reason_never_the_process() {
         .unwrap_err();
     assert!(error.to_string().contains("not followed"), "{error}");
 }
+
+/// A regression: a record without the path's field was sent to `/prices/`.
+#[tokio::test]
+async fn a_record_without_the_paths_field_is_rejected_without_a_request() {
+    let shop = mock(0.0, None).await;
+    let config = config(
+        &shop.base_url(),
+        "    push: { request: { path: \"/prices/{{ sku }}\" } }\n",
+    );
+    let outcomes = destination(&config)
+        .deliver(
+            &[
+                Outgoing {
+                    id: 1,
+                    payload: r#"{"key": "a", "amount": 1}"#.into(),
+                },
+                Outgoing {
+                    id: 2,
+                    payload: r#"{"sku": null}"#.into(),
+                },
+            ],
+            Timestamp::now(),
+        )
+        .await;
+    for outcome in outcomes {
+        assert!(
+            matches!(&outcome, Outcome::Reject { error } if error.contains("no `sku` for {{ sku }}")),
+            "{outcome:?}"
+        );
+    }
+    assert_eq!(shop.stats().requests, 0);
+}

@@ -82,6 +82,17 @@ pub struct Received {
     pub rejected: usize,
 }
 
+/// What replaying an integration's dead tasks did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Replayed {
+    /// Tasks queued again.
+    pub replayed: u64,
+    /// Tasks left dead because their record itself cannot be sent — it was
+    /// rejected when read, its transform fails, its path names a field it
+    /// lacks — each with the reason; sending them again fails the same way.
+    pub left: Vec<(i64, String)>,
+}
+
 /// Why a webhook delivery was not queued.
 #[derive(Debug, thiserror::Error)]
 pub enum Refused {
@@ -374,6 +385,55 @@ impl Engine {
             queued: tasks.len(),
             rejected: rejected.len(),
         })
+    }
+
+    /// Queues `integration`'s dead tasks again, but for those whose record
+    /// would fail the same way: each dead task's record goes through the
+    /// push job's transform and path template (as now configured: a fixed
+    /// transform lets its tasks through) before it is replayed.
+    ///
+    /// # Errors
+    ///
+    /// The store failed.
+    pub async fn replay_dead(&self, integration: &str) -> Result<Replayed, Error> {
+        let inner = &self.inner;
+        let destination = inner.jobs.iter().find_map(|job| match &job.work {
+            Work::Push(destination) if job.integration == integration => Some(destination),
+            _ => None,
+        });
+        let mut left = Vec::new();
+        let mut query = pacer_store::TaskQuery {
+            integration: Some(integration.to_string()),
+            status: Some(pacer_store::TaskStatus::Dead),
+            before: None,
+            limit: 500,
+        };
+        loop {
+            let dead = inner.store.tasks(&query).await?;
+            for task in &dead {
+                let reason = if task.attempts == 0 {
+                    Some(task.last_error.clone().unwrap_or_else(|| {
+                        "rejected when read: the record cannot be queued".into()
+                    }))
+                } else {
+                    match destination {
+                        Some(destination) => destination.check(&task.payload).await.err(),
+                        None => None,
+                    }
+                };
+                if let Some(reason) = reason {
+                    left.push((task.id, reason));
+                }
+            }
+            match dead.last() {
+                Some(last) if dead.len() == query.limit as usize => query.before = Some(last.id),
+                _ => break,
+            }
+        }
+        let leave: Vec<i64> = left.iter().map(|(id, _)| *id).collect();
+        let now = inner.clock.now().as_millisecond();
+        let replayed = inner.store.replay_dead(integration, &leave, now).await?;
+        Ok(Replayed { replayed, left })
     }
 
     /// The integrations that take webhooks without a secret: anyone who can

@@ -39,7 +39,7 @@ use pacer_store::RetryPolicy;
 
 pub use crate::{
     clock::{BoxFuture, Clock, RealClock, ScaledClock, VirtualClock},
-    engine::{Engine, EnvironmentView, JobView, Received, Refused},
+    engine::{Engine, EnvironmentView, JobView, Received, Refused, Replayed},
     metrics::{BUCKETS, Histogram, Timings},
 };
 pub use pacer_connect::Refusal;

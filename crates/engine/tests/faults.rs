@@ -153,7 +153,7 @@ async fn a_destination_that_refuses_a_record_sends_it_to_the_dead_letters_with_t
         48
     );
     // Replayed, they go through.
-    assert_eq!(store.replay_dead("prices", 0).await.unwrap(), 2);
+    assert_eq!(engine.replay_dead("prices").await.unwrap().replayed, 2);
     engine
         .run(Some(start + SignedDuration::from_hours(2)))
         .await
@@ -163,6 +163,84 @@ async fn a_destination_that_refuses_a_record_sends_it_to_the_dead_letters_with_t
         50
     );
     assert_eq!(shop.stats().accepted["prices"].distinct, 50);
+}
+
+/// Records whose own content keeps them from being sent — no key, a
+/// transform that fails on them — are dead with the reason and no request;
+/// replaying the dead queues only those a retry could help.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_that_cannot_be_sent_stay_dead_when_the_dead_are_replayed() {
+    let start = midnight();
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start));
+    let erp = mock(
+        "erp",
+        100,
+        &[("prices", 35_000.0, Some(50))],
+        start,
+        clock.clone(),
+    )
+    .await;
+    let shop = mock("webshop", 500, &[], start, clock.clone()).await;
+    shop.inject(Fault {
+        status: 422,
+        count: 2,
+        ..Fault::default()
+    });
+    let prices = "  prices:
+    from: erp
+    to: webshop
+    volume: 35000/day
+    freshness: 30m
+    pull: { key: 'if .seq % 10 == 0 then null else .key end' }
+    push:
+      request: { path: \"/prices/{{ key }}\" }
+      transform: 'if .seq % 7 == 0 then error(\"no price for \\(.key)\") else {key, price: .amount} end'
+";
+    let config = config(&erp, &shop, 2, prices);
+    let db = TempDb::new("unsendable");
+    let store = db.open().await;
+    let engine = engine(&config, store.clone(), clock.clone(), "node-a");
+    engine
+        .run(Some(start + SignedDuration::from_hours(1)))
+        .await
+        .unwrap();
+    // 5 without a key, 7 the transform refuses, 2 the shop refused.
+    assert_eq!(
+        store.count("prices", TaskStatus::Dead).await.unwrap(),
+        5 + 7 + 2
+    );
+    let sent = shop.stats().requests;
+    assert_eq!(
+        sent,
+        50 - 5 - 7,
+        "no request for a record that cannot be sent"
+    );
+
+    let replayed = engine.replay_dead("prices").await.unwrap();
+    assert_eq!(replayed.replayed, 2);
+    assert_eq!(replayed.left.len(), 5 + 7);
+    let reasons: Vec<&str> = replayed.left.iter().map(|(_, r)| r.as_str()).collect();
+    assert_eq!(
+        reasons.iter().filter(|r| r.starts_with("no key")).count(),
+        5
+    );
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|r| r.contains("no price for prices-"))
+            .count(),
+        7,
+        "{reasons:?}"
+    );
+    engine
+        .run(Some(start + SignedDuration::from_hours(2)))
+        .await
+        .unwrap();
+    assert_eq!(shop.stats().accepted["prices"].distinct, 50 - 5 - 7);
+    assert_eq!(
+        store.count("prices", TaskStatus::Dead).await.unwrap(),
+        5 + 7
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -145,14 +145,26 @@ async fn replay_dead(State(app): State<App>, Path(name): Path<String>) -> Answer
             known.join(", ")
         )));
     }
-    let now = app.engine.clock().now().as_millisecond();
-    let replayed = app.engine.store().replay_dead(&name, now).await?;
+    let done = app.engine.replay_dead(&name).await?;
     tracing::info!(
         integration = name,
-        replayed,
+        replayed = done.replayed,
+        left = done.left.len(),
         "dead tasks replayed from the API"
     );
-    Ok(Json(json!({"integration": name, "replayed": replayed})))
+    // The first reasons are enough to act on; the count says how many.
+    let left: Vec<_> = done
+        .left
+        .iter()
+        .take(20)
+        .map(|(task, reason)| json!({"task": task, "reason": reason}))
+        .collect();
+    Ok(Json(json!({
+        "integration": name,
+        "replayed": done.replayed,
+        "left_dead": done.left.len(),
+        "left": left,
+    })))
 }
 
 async fn plan(State(app): State<App>) -> Answer {

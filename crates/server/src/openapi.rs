@@ -114,9 +114,12 @@ pub(crate) fn document() -> Value {
                 &[("404", "No such task"), ("409", "The task cannot be retried in its status")])},
             "/api/v1/tasks/{id}/skip": {"post": action("Set a waiting, failed or dead task aside", vec![task_id()], "200", schema("TaskDetail"),
                 &[("404", "No such task"), ("409", "The task is in flight or done")])},
-            "/api/v1/integrations/{name}/replay-dead": {"post": action("Queue every dead task of an integration again", vec![path_param("name", "The integration", "string")], "200",
-                json!({"type": "object", "required": ["integration", "replayed"], "properties": {
-                    "integration": {"type": "string"}, "replayed": {"type": "integer"}}}),
+            "/api/v1/integrations/{name}/replay-dead": {"post": action("Queue an integration's dead tasks again, but those whose record itself cannot be sent (rejected when read, a transform that fails, a path field it lacks)", vec![path_param("name", "The integration", "string")], "200",
+                json!({"type": "object", "required": ["integration", "replayed", "left_dead", "left"], "properties": {
+                    "integration": {"type": "string"}, "replayed": {"type": "integer"},
+                    "left_dead": {"type": "integer", "description": "Tasks left dead: their record would fail the same way"},
+                    "left": {"type": "array", "description": "The first 20 of them", "items": {"type": "object", "required": ["task", "reason"], "properties": {
+                        "task": {"type": "integer"}, "reason": {"type": "string"}}}}}}),
                 &[("404", "No such integration")])},
             "/api/v1/plan": {"get": read("What `pacer plan --format json` prints, plus today's actual load by minute", vec![], schema("Plan"), &[])},
             "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}}},

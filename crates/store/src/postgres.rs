@@ -405,10 +405,16 @@ impl Postgres {
         Ok(Some(outcome))
     }
 
-    pub(crate) async fn replay_dead(&self, integration: &str, now: i64) -> Result<u64, Error> {
+    pub(crate) async fn replay_dead(
+        &self,
+        integration: &str,
+        leave: &[i64],
+        now: i64,
+    ) -> Result<u64, Error> {
         let done = sqlx::query(
             "UPDATE tasks SET status = 'new', attempts = 0, next_attempt_at = $1, updated_at = $2
-             WHERE integration = $3 AND status = 'dead'
+             WHERE integration = $3 AND status = 'dead' AND attempts > 0
+               AND NOT (id = ANY($4))
                AND id = (SELECT MAX(id) FROM tasks d
                          WHERE d.integration = tasks.integration AND d.dedup_key = tasks.dedup_key
                            AND d.status = 'dead')
@@ -419,6 +425,7 @@ impl Postgres {
         .bind(now)
         .bind(now)
         .bind(integration)
+        .bind(leave)
         .execute(&self.pool)
         .await
         .map_err(Error::database(format!("replaying dead tasks of {integration}")))?;

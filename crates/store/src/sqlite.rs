@@ -507,10 +507,17 @@ impl Sqlite {
         Ok(Some(outcome))
     }
 
-    pub(crate) async fn replay_dead(&self, integration: &str, now: i64) -> Result<u64, Error> {
+    pub(crate) async fn replay_dead(
+        &self,
+        integration: &str,
+        leave: &[i64],
+        now: i64,
+    ) -> Result<u64, Error> {
+        let leave = serde_json::to_string(leave).expect("numbers serialise");
         let query = sqlx::query(
             "UPDATE tasks SET status = 'new', attempts = 0, next_attempt_at = ?, updated_at = ?
-             WHERE integration = ? AND status = 'dead'
+             WHERE integration = ? AND status = 'dead' AND attempts > 0
+               AND id NOT IN (SELECT value FROM json_each(?))
                AND id = (SELECT MAX(id) FROM tasks d
                          WHERE d.integration = tasks.integration AND d.dedup_key = tasks.dedup_key
                            AND d.status = 'dead')
@@ -520,7 +527,8 @@ impl Sqlite {
         )
         .bind(now)
         .bind(now)
-        .bind(integration);
+        .bind(integration)
+        .bind(leave);
         let done = self
             .write(query, &format!("replaying dead tasks of {integration}"))
             .await?;

@@ -190,9 +190,16 @@ impl Store {
     }
 
     /// Queues an integration's dead tasks again (the newest per key, unless a
-    /// pending one has that key); returns how many.
-    pub async fn replay_dead(&self, integration: &str, now: i64) -> Result<u64, Error> {
-        dispatch!(self, b => b.replay_dead(integration, now).await)
+    /// pending one has that key); returns how many. Left dead: those whose
+    /// id is in `leave`, and those never attempted — records rejected when
+    /// read (no key, not JSON), which would be rejected the same way again.
+    pub async fn replay_dead(
+        &self,
+        integration: &str,
+        leave: &[i64],
+        now: i64,
+    ) -> Result<u64, Error> {
+        dispatch!(self, b => b.replay_dead(integration, leave, now).await)
     }
 
     /// The integration's cursor, if a pull has set one.

@@ -123,6 +123,7 @@ on_both_backends!(
     pause_resume_and_trigger_from_any_node,
     a_rejected_record_is_kept_dead_with_its_reason,
     tasks_and_executions_are_listed_for_the_dashboard,
+    replaying_the_dead_leaves_what_cannot_be_sent,
 );
 
 fn task(key: &str, payload: &str) -> NewTask {
@@ -383,13 +384,52 @@ async fn failures_back_off_then_die_and_replay(db: &Db) {
     );
     assert_eq!(store.count("orders", TaskStatus::Dead).await.unwrap(), 1);
     // Replay: back to new, attempts reset, and deliverable.
-    assert_eq!(store.replay_dead("orders", at + 2).await.unwrap(), 1);
+    assert_eq!(store.replay_dead("orders", &[], at + 2).await.unwrap(), 1);
     let replayed = store.task(id).await.unwrap().unwrap();
     assert_eq!((replayed.status, replayed.attempts), (TaskStatus::New, 0));
     assert_eq!(
         store.claim("orders", 1, "b", 60_000, at + 3).await.unwrap()[0].id,
         id
     );
+}
+
+/// Records rejected when read (never attempted) and the tasks the caller
+/// names stay dead; the others are queued again.
+async fn replaying_the_dead_leaves_what_cannot_be_sent(db: &Db) {
+    let store = db.open().await;
+    let once = RetryPolicy {
+        max_attempts: 1,
+        ..RetryPolicy::default()
+    };
+    store
+        .enqueue("orders", &[task("O-1", "{}"), task("O-2", "{}")], None, 0)
+        .await
+        .unwrap();
+    let claimed = store.claim("orders", 2, "a", 60_000, 0).await.unwrap();
+    for t in &claimed {
+        store.fail(t.id, "a", "422", None, &once, 1).await.unwrap();
+    }
+    let keyless = store
+        .reject("orders", "record 3 of the page", "{}", "no key", 2)
+        .await
+        .unwrap();
+    assert_eq!(store.count("orders", TaskStatus::Dead).await.unwrap(), 3);
+    let (refused, unsendable) = (claimed[0].id, claimed[1].id);
+    assert_eq!(
+        store.replay_dead("orders", &[unsendable], 3).await.unwrap(),
+        1
+    );
+    for (id, status) in [
+        (refused, TaskStatus::New),
+        (unsendable, TaskStatus::Dead),
+        (keyless, TaskStatus::Dead),
+    ] {
+        assert_eq!(
+            store.task(id).await.unwrap().unwrap().status,
+            status,
+            "{id}"
+        );
+    }
 }
 
 async fn cursors_move_with_their_tasks(db: &Db) {
