@@ -182,13 +182,33 @@ impl Source {
             );
             return Err((Error::Permanent(message), None));
         }
-        let link = next_link(&headers);
-        let reader = self.reader.clone();
-        let at = at.clone();
-        pool::run(move || reader.read(&body, &at, size, link, &shown))
+        self.read(body, at, size, next_link(&headers), &shown)
             .await
-            .and_then(|read| read)
             .map_err(|e| (e, None))
+    }
+
+    /// Turns an answer's body into a page, on the jq threads: what
+    /// [`fetch`](Source::fetch) does once the request is answered, public so
+    /// the body can be read without a server (the fuzzer does).
+    /// `link` is the answer's `Link: rel="next"` target; `shown` names the
+    /// request in errors.
+    ///
+    /// # Errors
+    ///
+    /// A body that is not JSON ([`Error::Transient`]) or is nested deeper
+    /// than [`pacer_jq::MAX_DEPTH`], a records filter that fails
+    /// ([`Error::Transient`]).
+    pub async fn read(
+        &self,
+        body: Vec<u8>,
+        at: &PageRequest,
+        size: u32,
+        link: Option<String>,
+        shown: &str,
+    ) -> Result<Page, Error> {
+        let reader = self.reader.clone();
+        let (at, shown) = (at.clone(), shown.to_string());
+        pool::run(move || reader.read(&body, &at, size, link, &shown)).await?
     }
 
     fn url(&self, cursor: Option<&str>, at: &PageRequest, size: u32) -> Result<Url, Error> {
