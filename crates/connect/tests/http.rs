@@ -416,3 +416,35 @@ async fn a_record_without_the_paths_field_is_rejected_without_a_request() {
     }
     assert_eq!(shop.stats().requests, 0);
 }
+
+/// A transform that never ends fails its task at the deadline, with the
+/// reason, and the delivery goes on for the others.
+#[tokio::test]
+async fn a_transform_that_never_ends_fails_its_task_not_the_delivery() {
+    let shop = mock(0.0, None).await;
+    let config = config(
+        &shop.base_url(),
+        "    push: { transform: 'if .key == \"loop\" then (def f: f; f) else . end' }\n",
+    );
+    let outcomes = destination(&config)
+        .deliver(
+            &[
+                Outgoing {
+                    id: 1,
+                    payload: r#"{"key": "loop"}"#.into(),
+                },
+                Outgoing {
+                    id: 2,
+                    payload: r#"{"key": "fine"}"#.into(),
+                },
+            ],
+            Timestamp::now(),
+        )
+        .await;
+    assert!(
+        matches!(&outcomes[0], Outcome::Reject { error } if error.contains("does it loop forever?")),
+        "{:?}",
+        outcomes[0]
+    );
+    assert_eq!(outcomes[1], Outcome::Delivered);
+}
