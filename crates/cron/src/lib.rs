@@ -80,6 +80,7 @@
 #![deny(missing_docs)]
 
 pub use crate::{
+    day::{Day, Hour},
     error::Error,
     field::Field,
     schedule::Schedule,
@@ -88,6 +89,7 @@ pub use crate::{
 };
 
 mod calendar;
+mod day;
 mod days;
 mod describe;
 mod error;

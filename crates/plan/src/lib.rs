@@ -51,12 +51,14 @@
 #![deny(missing_docs)]
 
 pub use crate::{
+    day::DayLoad,
     error::Error,
     model::{ActiveHours, Environment, Integration, JobOptions, Rate, System},
     plan::{JobKind, JobPlan, Load, Plan, Warning, plan},
     svg::heat_map,
 };
 
+mod day;
 mod error;
 mod model;
 mod plan;

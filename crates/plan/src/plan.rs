@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::{
     Error,
+    day::DayLoad,
     model::{ActiveHours, Environment, Integration, JobOptions, Rate},
     sizing::{self, Sizing},
     stagger::{self, DAY, Movable},
@@ -82,6 +83,18 @@ pub enum Warning {
         /// Minutes of the day (0 = 00:00) where the load exceeds the capacity.
         minutes: Vec<u32>,
     },
+    /// On a day the clock moves (a repeated hour runs its executions twice),
+    /// more executions at once than the capacity.
+    CapacityExceededOn {
+        /// The day, `YYYY-MM-DD`.
+        date: String,
+        /// The capacity.
+        capacity: u32,
+        /// The peak that day.
+        peak: u32,
+        /// Its minutes over capacity, as wall-clock labels (`02:15+01:00`).
+        minutes: Vec<String>,
+    },
     /// A system too slow for the volume even with a run every minute.
     TooSlow {
         /// The job.
@@ -142,6 +155,25 @@ impl fmt::Display for Warning {
                     f,
                     "capacity exceeded: {peak} executions at once against a capacity of {capacity}, at {}",
                     minute_ranges(minutes)
+                )
+            }
+            Warning::CapacityExceededOn {
+                date,
+                capacity,
+                peak,
+                minutes,
+            } => {
+                let shown: Vec<&str> = minutes.iter().take(8).map(String::as_str).collect();
+                write!(
+                    f,
+                    "capacity exceeded on {date}, when the clock moves: {peak} executions at once \
+                     against a capacity of {capacity}, at {}{}",
+                    shown.join(", "),
+                    if minutes.len() > 8 {
+                        format!(" and {} more minutes", minutes.len() - 8)
+                    } else {
+                        String::new()
+                    }
                 )
             }
             Warning::TooSlow {
@@ -225,6 +257,9 @@ pub struct Plan {
     pub fits: bool,
     /// What does not hold, or deserves a look.
     pub warnings: Vec<Warning>,
+    /// The load of the days the clock moves, once
+    /// [`check_days`](Plan::check_days) has laid the plan on them.
+    pub days: Vec<DayLoad>,
 }
 
 impl Plan {
@@ -355,6 +390,7 @@ pub fn plan(environment: &Environment) -> Result<Plan, Error> {
             by_minute,
         },
         warnings,
+        days: Vec::new(),
     })
 }
 
