@@ -139,9 +139,14 @@ pub(crate) struct PlanArgs {
     /// Exit 1 when the plan does not fit (capacity, freshness, throughput), 0 when it does.
     #[arg(long)]
     pub(crate) check: bool,
-    /// Then simulate a day (as `pacer simulate`) and exit 1 when it contradicts the plan.
+    /// Then simulate a day (as `pacer simulate`), and the zone's next days the
+    /// clock moves, and exit 1 when one contradicts the plan.
     #[arg(long)]
     pub(crate) verify: bool,
+    /// The day to plan from (YYYY-MM-DD; default today): the daylight-saving
+    /// days checked and verified are the zone's next ones after it.
+    #[arg(long, value_name = "DATE")]
+    pub(crate) date: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

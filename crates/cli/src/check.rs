@@ -38,8 +38,7 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> anyhow::Result<Exit
         ))
         .into());
     }
-    let plan =
-        pacer_plan::plan(&config.environment).map_err(|e| InvalidInput(format!("error: {e}")))?;
+    let (plan, _) = crate::plan::plan(&config, None)?;
     let variables: Vec<(String, String, bool)> = config
         .variables()
         .into_iter()

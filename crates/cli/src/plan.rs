@@ -1,19 +1,44 @@
-//! `pacer plan FILE [--format text|json|markdown] [--svg FILE] [--check]`
+//! `pacer plan FILE [--format text|json|markdown] [--svg FILE] [--check] [--verify] [--date DATE]`
 
 use std::{fmt::Write as _, io::Write, process::ExitCode};
 
 use anyhow::Context;
-use pacer_plan::{JobPlan, Plan};
+use jiff::{civil::Date, tz::TimeZone};
+use pacer_cron::Day;
+use pacer_plan::{DayLoad, JobPlan, Plan};
 
 use crate::{
     args::{PlanArgs, PlanFormat},
     input::{self, InvalidInput},
 };
 
+/// The plan of `config`, checked on the zone's next days the clock moves
+/// after `from` (today when `None`); those days, for `--verify`.
+pub(crate) fn plan(
+    config: &pacer_config::Config,
+    from: Option<&str>,
+) -> Result<(Plan, Vec<Day>), InvalidInput> {
+    let mut plan =
+        pacer_plan::plan(&config.environment).map_err(|e| InvalidInput(format!("error: {e}")))?;
+    let zone = TimeZone::get(&config.timezone)
+        .map_err(|e| InvalidInput(format!("error: time zone {:?}: {e}", config.timezone)))?;
+    let from = match from {
+        Some(text) => text.parse::<Date>().map_err(|_| {
+            InvalidInput(format!(
+                "error: --date {text:?}: expected a date such as 2026-11-27"
+            ))
+        })?,
+        None => jiff::Timestamp::now().to_zoned(zone.clone()).date(),
+    };
+    let (spring, autumn) = Day::next_changes(&zone, from);
+    let days: Vec<Day> = [spring, autumn].into_iter().flatten().collect();
+    plan.check_days(&days, &zone);
+    Ok((plan, days))
+}
+
 pub(crate) fn run(args: &PlanArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let config = input::config(&args.file)?;
-    let plan =
-        pacer_plan::plan(&config.environment).map_err(|e| InvalidInput(format!("error: {e}")))?;
+    let (plan, days) = plan(&config, args.date.as_deref())?;
     match args.format {
         PlanFormat::Text => out.write_all(text(&plan, &config.timezone).as_bytes())?,
         PlanFormat::Json => {
@@ -27,26 +52,45 @@ pub(crate) fn run(args: &PlanArgs, out: &mut impl Write) -> anyhow::Result<ExitC
             .with_context(|| format!("cannot write {}", svg.display()))?;
     }
     if args.verify {
-        // The plan's promise, checked by the real engine on a simulated day.
-        let report = crate::simulate::simulate(&config, &plan, &pacer_sim::Options::default())?;
-        match &report.first_problem {
-            None => writeln!(
-                out,
-                "\nVerified: a simulated day ({}) delivered every change within its freshness; \
-                 at most {} executions at once (capacity {}).",
-                &report.start[..10],
-                report.peak_at_once,
-                report.capacity
-            )?,
-            Some(problem) => writeln!(
-                out,
-                "\nNot verified: a simulated day ({}) contradicts the plan — {problem}. \
-                 `pacer simulate {}` shows the day.",
-                &report.start[..10],
-                args.file.display()
-            )?,
+        // The plan's promise, checked by the real engine on a simulated
+        // ordinary day, then on each day the clock moves.
+        let mut starts = vec![pacer_sim::DEFAULT_START];
+        starts.extend(days.iter().map(Day::date));
+        let mut held = true;
+        for start in starts {
+            let options = pacer_sim::Options {
+                start,
+                ..pacer_sim::Options::default()
+            };
+            let report = crate::simulate::simulate(&config, &plan, &options)?;
+            let day = match report.hours.len() {
+                24 => format!("a simulated day ({start})"),
+                n => format!("a simulated day the clock moves ({start}, {n} hours)"),
+            };
+            match &report.first_problem {
+                None => writeln!(
+                    out,
+                    "\nVerified: {day} delivered every change within its freshness; \
+                     at most {} executions at once (capacity {}).",
+                    report.peak_at_once, report.capacity
+                )?,
+                Some(problem) => writeln!(
+                    out,
+                    "\nNot verified: {day} contradicts the plan — {problem}. \
+                     `pacer simulate {} --start {start}` shows the day.",
+                    args.file.display()
+                )?,
+            }
+            held &= report.holds;
         }
-        if !report.holds {
+        if days.is_empty() {
+            writeln!(
+                out,
+                "No day the clock moves in {}: every day has 24 hours.",
+                config.timezone
+            )?;
+        }
+        if !held {
             return Ok(ExitCode::from(1));
         }
     }
@@ -85,16 +129,39 @@ fn row(job: &JobPlan) -> [String; 9] {
 
 fn summary(plan: &Plan, timezone: &str) -> Vec<String> {
     let load = &plan.load;
-    vec![
-        format!(
-            "Peak load: {} executions at once, capacity {} (no offsets can go below {}).",
-            load.peak, load.capacity, load.lower_bound
-        ),
-        format!(
-            "Verdict: {} (schedules read in {timezone}).",
-            if plan.fits { "fits" } else { "does not fit" }
-        ),
-    ]
+    let mut lines = vec![format!(
+        "Peak load: {} executions at once, capacity {} (no offsets can go below {}).",
+        load.peak, load.capacity, load.lower_bound
+    )];
+    lines.extend(plan.days.iter().map(describe_day));
+    lines.push(format!(
+        "Verdict: {} (schedules read in {timezone}).",
+        if plan.fits { "fits" } else { "does not fit" }
+    ));
+    lines
+}
+
+/// A day the clock moves, in a line: what it does to the executions.
+fn describe_day(day: &DayLoad) -> String {
+    let hours = format!(
+        "{}h{}",
+        day.minutes / 60,
+        match day.minutes % 60 {
+            0 => String::new(),
+            m => format!(" {m}m"),
+        }
+    );
+    // A repeated time is labelled with its offset; a skipped one is absent.
+    let what = match day.hours.iter().find(|h| h.len() > 5) {
+        Some(twice) if day.minutes > 1_440 => {
+            format!("{} comes twice, and jobs on an interval run in both", &twice[..5])
+        }
+        _ => "the clock skips forward; what the skipped time held runs after it (fixed times) or not at all (intervals)".to_string(),
+    };
+    format!(
+        "On {} ({hours}): {what}; {} executions against {} on an ordinary day, at most {} at once.",
+        day.date, day.executions, day.ordinary_executions, day.peak
+    )
 }
 
 fn text(plan: &Plan, timezone: &str) -> String {

@@ -14,8 +14,7 @@ use crate::{
 
 pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let config = input::config(&args.file)?;
-    let plan =
-        pacer_plan::plan(&config.environment).map_err(|e| InvalidInput(format!("error: {e}")))?;
+    let (plan, _) = crate::plan::plan(&config, None)?;
     let duration = args
         .duration
         .as_deref()

@@ -544,9 +544,30 @@ fn simulate_says_whether_the_plan_holds_and_what_broke() {
         stdout(&out)
     );
 
-    let out = pacer(&["plan", file, "--verify"]);
+    let out = pacer(&["plan", file, "--verify", "--date", "2026-11-29"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("Verified: a simulated day (2026-03-02)"));
+    let said = stdout(&out);
+    assert!(
+        said.contains("Verified: a simulated day (2026-03-02)"),
+        "{said}"
+    );
+    // And the zone's next days the clock moves, as they are.
+    assert!(
+        said.contains("On 2027-03-28 (23h): the clock skips forward"),
+        "{said}"
+    );
+    assert!(
+        said.contains("On 2027-10-31 (25h): 02:00 comes twice"),
+        "{said}"
+    );
+    assert!(
+        said.contains("Verified: a simulated day the clock moves (2027-03-28, 23 hours)"),
+        "{said}"
+    );
+    assert!(
+        said.contains("Verified: a simulated day the clock moves (2027-10-31, 25 hours)"),
+        "{said}"
+    );
 
     for (flag, value, says) in [
         ("--days", "0", "--days 0: expected 1 to 366"),

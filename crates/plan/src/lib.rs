@@ -55,7 +55,7 @@ pub use crate::{
     error::Error,
     model::{ActiveHours, Environment, Integration, JobOptions, Rate, System},
     plan::{JobKind, JobPlan, Load, Plan, Warning, plan},
-    svg::heat_map,
+    svg::{heat_map, heat_map_of_day},
 };
 
 mod day;

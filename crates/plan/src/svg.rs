@@ -40,9 +40,66 @@ impl Plan {
 /// The planner's heat map for any day's executions by minute (1,440 of them,
 /// 0 = 00:00) — a plan's, or a simulated day's — under a title and a subtitle.
 pub fn heat_map(title: &str, subtitle: &str, by_minute: &[u32], capacity: u32) -> String {
-    let width = LEFT + 60 * CELL + 24;
-    let height = TOP + 24 * CELL + 72;
-    let peak = by_minute.iter().copied().max().unwrap_or(0);
+    let rows: Vec<(String, &[u32])> = (0..24)
+        .map(|hour| {
+            let hour_load = by_minute.get(hour * 60..(hour + 1) * 60).unwrap_or(&[]);
+            (format!("{hour:02}:00"), hour_load)
+        })
+        .collect();
+    draw(title, subtitle, &rows, capacity, &|row, minute| {
+        format!("{row:02}:{minute:02}")
+    })
+}
+
+/// The heat map of a real day, one row per hour it really has: 23 on a
+/// spring-forward day, 25 on a fall-back one (the repeated hour labelled
+/// with its offsets), a row of 30 where the clock moves half an hour.
+/// `by_minute` has a value per minute of `day`.
+pub fn heat_map_of_day(
+    title: &str,
+    subtitle: &str,
+    day: &pacer_cron::Day,
+    by_minute: &[u32],
+    capacity: u32,
+) -> String {
+    let rows: Vec<(String, &[u32])> = day
+        .hours()
+        .iter()
+        .map(|h| {
+            let hour_load = by_minute.get(h.first..h.first + h.len).unwrap_or(&[]);
+            (h.label.clone(), hour_load)
+        })
+        .collect();
+    let hours = day.hours();
+    draw(title, subtitle, &rows, capacity, &|row, minute| {
+        day.label(hours[row].first + minute)
+    })
+}
+
+/// One row per `(label, minutes)`, a cell per minute; `at(row, minute)`
+/// names a cell's minute in its tooltip.
+fn draw(
+    title: &str,
+    subtitle: &str,
+    rows: &[(String, &[u32])],
+    capacity: u32,
+    at: &dyn Fn(usize, usize) -> String,
+) -> String {
+    let label_width = rows
+        .iter()
+        .map(|(label, _)| label.len() as u32)
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let left = LEFT.max(label_width * 7 + 8);
+    let count = rows.len() as u32;
+    let width = left + 60 * CELL + 24;
+    let height = TOP + count * CELL + 72;
+    let peak = rows
+        .iter()
+        .flat_map(|(_, load)| load.iter().copied())
+        .max()
+        .unwrap_or(0);
     let top = peak.max(capacity).max(1);
     let mut svg = String::new();
     let _ = write!(
@@ -55,43 +112,41 @@ pub fn heat_map(title: &str, subtitle: &str, by_minute: &[u32], capacity: u32) -
     );
     let _ = write!(
         svg,
-        r#"<text x="{LEFT}" y="20" font-size="14" font-weight="bold">{}</text>"#,
+        r#"<text x="{left}" y="20" font-size="14" font-weight="bold">{}</text>"#,
         escape(title)
     );
     let _ = write!(
         svg,
-        r#"<text x="{LEFT}" y="38">{}</text>"#,
+        r#"<text x="{left}" y="38">{}</text>"#,
         escape(subtitle)
     );
     for minute in (0..60).step_by(10) {
-        let x = LEFT + minute * CELL;
+        let x = left + minute * CELL;
         let _ = write!(svg, r#"<text x="{x}" y="{}">:{minute:02}</text>"#, TOP - 4);
     }
-    for hour in 0..24u32 {
-        let y = TOP + hour * CELL;
+    for (row, (label, load)) in rows.iter().enumerate() {
+        let y = TOP + row as u32 * CELL;
         let _ = write!(
             svg,
-            r#"<text x="4" y="{}">{hour:02}:00</text>"#,
-            y + CELL - 2
+            r#"<text x="4" y="{}">{}</text>"#,
+            y + CELL - 2,
+            escape(label)
         );
-        for minute in 0..60u32 {
-            let running = by_minute
-                .get((hour * 60 + minute) as usize)
-                .copied()
-                .unwrap_or(0);
-            let x = LEFT + minute * CELL;
+        for (minute, &running) in load.iter().enumerate() {
+            let x = left + minute as u32 * CELL;
             let _ = write!(
                 svg,
-                r#"<rect x="{x}" y="{y}" width="{CELL}" height="{CELL}" fill="{}" stroke="white" stroke-width="1"><title>{hour:02}:{minute:02} — {running} running</title></rect>"#,
-                shade(running, capacity, top)
+                r#"<rect x="{x}" y="{y}" width="{CELL}" height="{CELL}" fill="{}" stroke="white" stroke-width="1"><title>{} — {running} running</title></rect>"#,
+                shade(running, capacity, top),
+                at(row, minute)
             );
         }
     }
     // The legend: one swatch per level from 0 to the peak (or capacity).
-    let y = TOP + 24 * CELL + 24;
+    let y = TOP + count * CELL + 24;
     let _ = write!(svg, r#"<text x="4" y="{}">running</text>"#, y + CELL - 2);
     for level in 0..=top.min(20) {
-        let x = LEFT + 8 + level * (CELL * 2 + 8);
+        let x = left + 8 + level * (CELL * 2 + 8);
         let _ = write!(
             svg,
             r#"<rect x="{x}" y="{y}" width="{}" height="{CELL}" fill="{}" stroke="gray" stroke-width="0.5"/><text x="{x}" y="{}">{level}{}</text>"#,

@@ -36,6 +36,10 @@ pub struct Report {
     pub peak_at_once: u32,
     /// Per integration, in the file's order.
     pub integrations: Vec<IntegrationReport>,
+    /// The simulated hours, in order: the hours each day really has (23 on
+    /// a spring-forward day, 25 on a fall-back one). `backlog_by_hour` has a
+    /// value for each.
+    pub hours: Vec<ReportHour>,
     /// Every minute whose executions differed from the plan's load.
     pub differences: Vec<Difference>,
     /// Every integration delivered its volume within its freshness, and
@@ -46,9 +50,29 @@ pub struct Report {
     /// The plan's executions in each minute of a day.
     #[serde(skip)]
     planned: Vec<u32>,
-    /// Executions running in each minute of each simulated day.
+    /// Each simulated day, the plan laid on it, and the executions running
+    /// in each of its minutes.
     #[serde(skip)]
-    simulated: Vec<Vec<u32>>,
+    simulated: Vec<SimulatedDay>,
+}
+
+/// One hour of the simulation, as the local clock showed it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReportHour {
+    /// Its day, `YYYY-MM-DD`.
+    pub date: String,
+    /// Its wall-clock start, `HH:MM`, with the offset where the hour came
+    /// twice that day (`02:00+01:00`).
+    pub hour: String,
+    /// Its minutes: 60, or 30 where the clock moved half an hour.
+    pub minutes: usize,
+}
+
+#[derive(Clone, Debug)]
+struct SimulatedDay {
+    day: pacer_cron::Day,
+    planned: Vec<u32>,
+    ran: Vec<u32>,
 }
 
 /// One integration's run.
@@ -68,7 +92,8 @@ pub struct IntegrationReport {
     pub due: u64,
     /// Of those, delivered after their deadline or not at all.
     pub late: u64,
-    /// Changes produced and not yet delivered at the end of each hour.
+    /// Changes produced and not yet delivered at the end of each of the
+    /// report's `hours`.
     pub backlog_by_hour: Vec<u64>,
     /// The longest delay from a change to its delivery, in seconds (an
     /// undelivered change counts with its age at the end).
@@ -131,16 +156,37 @@ impl Run<'_> {
             .to_zoned(self.tz.clone())
     }
 
-    /// "14:00", or "day 2 14:00" past the first day.
-    fn when(&self, ms: i64) -> String {
-        let local = self.local(ms);
-        let day = (local.date() - self.local(self.start.as_millisecond()).date()).get_days();
-        let time = local.strftime("%H:%M").to_string();
+    /// "14:00", or "day 2 14:00" past the first day; a time that comes
+    /// twice that day with its offset, "02:00+01:00".
+    fn when(&self, ms: i64, days: &[pacer_cron::Day]) -> String {
+        let at = Timestamp::from_millisecond(ms).unwrap_or(self.start);
+        let Some((n, minute)) = days
+            .iter()
+            .enumerate()
+            .find_map(|(n, d)| Some((n, d.minute_of(at)?)))
+        else {
+            return self.local(ms).strftime("%H:%M").to_string();
+        };
+        let time = days[n].label(minute);
         if self.options.days > 1 {
-            format!("day {} {time}", day + 1)
+            format!("day {} {time}", n + 1)
         } else {
             time
         }
+    }
+
+    /// The simulated days, as the zone has them.
+    fn days(&self) -> Vec<pacer_cron::Day> {
+        (0..i64::from(self.options.days))
+            .filter_map(|n| {
+                let date = self
+                    .options
+                    .start
+                    .checked_add(jiff::Span::new().days(n))
+                    .ok()?;
+                pacer_cron::Day::of(date, self.tz)
+            })
+            .collect()
     }
 
     fn mock(&self, system: &str) -> Option<&Running> {
@@ -158,7 +204,26 @@ pub(crate) async fn build(run: Run<'_>) -> Result<Report, Error> {
     let (start, end) = (run.start.as_millisecond(), run.end.as_millisecond());
     let stats = run.engine.stats();
     let views = run.engine.job_views(0);
-    let hours = ((end - start) / HOUR) as usize;
+    let days = run.days();
+    // The end of each hour each day really has.
+    let hour_ends: Vec<i64> = days
+        .iter()
+        .flat_map(|d| {
+            d.hours()
+                .iter()
+                .map(|h| d.instant(h.first + h.len).as_millisecond())
+        })
+        .collect();
+    let hours: Vec<ReportHour> = days
+        .iter()
+        .flat_map(|d| {
+            d.hours().iter().map(|h| ReportHour {
+                date: d.date().to_string(),
+                hour: h.label.clone(),
+                minutes: h.len,
+            })
+        })
+        .collect();
     let mut integrations = Vec::new();
     for (integration, flow) in run
         .config
@@ -237,14 +302,16 @@ pub(crate) async fn build(run: Run<'_>) -> Result<Report, Error> {
         } else {
             delays[((delays.len() as f64 * 0.95).ceil() as usize).clamp(1, delays.len()) - 1]
         };
-        let backlog_by_hour: Vec<u64> = (1..=hours as i64)
-            .map(|h| produced_by(start + h * HOUR).saturating_sub(delivered_by(start + h * HOUR)))
+        let backlog_by_hour: Vec<u64> = hour_ends
+            .iter()
+            .map(|&at| produced_by(at).saturating_sub(delivered_by(at)))
             .collect();
         let webhook = flow.webhook.is_some();
         let holds = webhook || late == 0;
         let problem = match first_late {
             Some(at) if !holds => Some(explain(
                 &run,
+                &days,
                 integration,
                 &feed,
                 &views,
@@ -280,20 +347,32 @@ pub(crate) async fn build(run: Run<'_>) -> Result<Report, Error> {
 
     let capacity = run.config.environment.capacity;
     let planned = run.plan.load.by_minute.clone();
-    let simulated = occupancy(&run, run.store).await?;
+    let ran = occupancy(&run, run.store, &days).await?;
+    let mut simulated = Vec::new();
     let mut differences = Vec::new();
-    for (day, minutes) in simulated.iter().enumerate() {
-        for (minute, &ran) in minutes.iter().enumerate() {
-            let plan = planned.get(minute).copied().unwrap_or(0);
+    for (n, (day, ran)) in days.iter().zip(ran).enumerate() {
+        // A day the clock moves, or the day after one (its first minutes
+        // hold what ran over from it), has a plan of its own.
+        let ordinary = day.is_ordinary() && (n == 0 || days[n - 1].is_ordinary());
+        let day_plan = if ordinary {
+            planned.clone()
+        } else {
+            run.plan.load_on(day, run.tz)
+        };
+        for (minute, (&plan, &ran)) in day_plan.iter().zip(&ran).enumerate() {
             if plan != ran {
-                let date = run.options.start + jiff::Span::new().days(day as i64);
                 differences.push(Difference {
-                    minute: format!("{date}T{:02}:{:02}", minute / 60, minute % 60),
+                    minute: format!("{}T{}", day.date(), day.label(minute)),
                     planned: plan,
                     simulated: ran,
                 });
             }
         }
+        simulated.push(SimulatedDay {
+            day: day.clone(),
+            planned: day_plan,
+            ran,
+        });
     }
     let peak_at_once = stats.most_at_once;
     let mut first: Option<(i64, String)> = integrations
@@ -320,6 +399,7 @@ pub(crate) async fn build(run: Run<'_>) -> Result<Report, Error> {
         capacity,
         peak_at_once,
         integrations,
+        hours,
         differences,
         holds,
         first_problem: first.map(|(_, p)| p),
@@ -328,10 +408,13 @@ pub(crate) async fn build(run: Run<'_>) -> Result<Report, Error> {
     })
 }
 
-/// Executions running in each wall-clock minute of each simulated day.
-async fn occupancy(run: &Run<'_>, store: &Store) -> Result<Vec<Vec<u32>>, Error> {
-    let mut days = vec![vec![0u32; 1_440]; run.options.days as usize];
-    let first_day = run.local(run.start.as_millisecond()).date();
+/// Executions running in each minute of each simulated day.
+async fn occupancy(
+    run: &Run<'_>,
+    store: &Store,
+    days: &[pacer_cron::Day],
+) -> Result<Vec<Vec<u32>>, Error> {
+    let mut ran: Vec<Vec<u32>> = days.iter().map(|d| vec![0u32; d.minutes()]).collect();
     for e in store
         .executions(run.start.as_millisecond(), u32::MAX)
         .await?
@@ -347,23 +430,23 @@ async fn occupancy(run: &Run<'_>, store: &Store) -> Result<Vec<Vec<u32>>, Error>
             - 1;
         let mut minute = started.div_euclid(MINUTE) * MINUTE;
         while minute <= finished && minute < run.end.as_millisecond() {
-            let local = run.local(minute);
-            let day = (local.date() - first_day).get_days();
-            if let Some(minutes) = usize::try_from(day).ok().and_then(|d| days.get_mut(d)) {
-                let index =
-                    usize::from(local.hour() as u8) * 60 + usize::from(local.minute() as u8);
-                minutes[index] += 1;
+            let at = Timestamp::from_millisecond(minute).unwrap_or(run.start);
+            for (day, ran) in days.iter().zip(ran.iter_mut()) {
+                if let Some(index) = day.minute_of(at) {
+                    ran[index] += 1;
+                }
             }
             minute += MINUTE;
         }
     }
-    Ok(days)
+    Ok(ran)
 }
 
 /// Why an integration's changes went late, in words: which job fell
 /// behind, from when, and what would fix it.
 fn explain(
     run: &Run<'_>,
+    days: &[pacer_cron::Day],
     integration: &pacer_plan::Integration,
     feed: &Feed,
     views: &[pacer_engine::JobView],
@@ -434,7 +517,19 @@ fn explain(
     } else {
         format!("at {}× volume", run.options.volume_factor)
     };
-    let hour = since.div_euclid(HOUR) * HOUR;
+    // The start of the hour, as the day has it, it went late in.
+    let at = Timestamp::from_millisecond(since).unwrap_or(run.start);
+    let hour = days
+        .iter()
+        .find_map(|d| {
+            let minute = d.minute_of(at)?;
+            let h = d
+                .hours()
+                .iter()
+                .find(|h| (h.first..h.first + h.len).contains(&minute))?;
+            Some(d.instant(h.first).as_millisecond())
+        })
+        .unwrap_or(since.div_euclid(HOUR) * HOUR);
     let missed: u64 = executions.values().map(|c| c.missed).sum();
     let reason = match (rate_bound, more_runs > 0) {
         (true, true) => format!(
@@ -458,7 +553,10 @@ fn explain(
             integration.freshness_minutes.unwrap_or(24 * 60)
         ),
     };
-    format!("{name}: backlog grows from {}; {reason}", run.when(hour))
+    format!(
+        "{name}: backlog grows from {}; {reason}",
+        run.when(hour, days)
+    )
 }
 
 impl Report {
@@ -475,24 +573,26 @@ impl Report {
             &self.planned,
             self.capacity,
         )];
-        for (day, load) in self.simulated.iter().enumerate() {
-            let date = self.start.get(..10).unwrap_or_default();
-            maps.push(pacer_plan::heat_map(
+        for (n, simulated) in self.simulated.iter().enumerate() {
+            let date = simulated.day.date().to_string();
+            maps.push(pacer_plan::heat_map_of_day(
                 &format!(
-                    "{} — simulated, day {} from {date}",
+                    "{} — simulated, day {} from {}",
                     self.environment,
-                    day + 1
+                    n + 1,
+                    self.start.get(..10).unwrap_or_default()
                 ),
                 &format!(
                     "peak {} with capacity {}; {} minutes differ from the plan",
-                    peak(load),
+                    peak(&simulated.ran),
                     self.capacity,
                     self.differences
                         .iter()
-                        .filter(|d| d.minute.get(..10) == Some(&offset_date(date, day)))
+                        .filter(|d| d.minute.get(..10) == Some(date.as_str()))
                         .count()
                 ),
-                load,
+                &simulated.day,
+                &simulated.ran,
                 self.capacity,
             ));
         }
@@ -562,22 +662,31 @@ impl Report {
             );
         }
         s.push_str("\nBacklog at the end of each hour (changes produced, not yet delivered):\n");
-        for (day, hours) in (0..self.days as usize).map(|d| (d, d * 24..(d + 1) * 24)) {
-            if self.days > 1 {
-                let _ = writeln!(s, "day {}", day + 1);
+        let mut first_hour = 0;
+        for (n, simulated) in self.simulated.iter().enumerate() {
+            let hours = simulated.day.hours();
+            let heading = day_heading(n, self.days, &simulated.day);
+            if !heading.is_empty() {
+                let _ = writeln!(s, "{heading}");
             }
+            // A column is as wide as its widest label: `02+01` on a day
+            // the clock moves, the hour alone on others.
+            let labels: Vec<String> = hours.iter().map(|h| column(&h.label)).collect();
+            let width = labels.iter().map(String::len).max().unwrap_or(2).max(5);
             let _ = write!(s, "{:<18}", "hour");
-            for h in 0..24 {
-                let _ = write!(s, " {h:>5}");
+            for label in &labels {
+                let _ = write!(s, " {label:>width$}");
             }
             s.push('\n');
+            let range = first_hour..first_hour + hours.len();
             for i in &self.integrations {
                 let _ = write!(s, "{:<18}", i.name);
-                for b in &i.backlog_by_hour[hours.clone()] {
-                    let _ = write!(s, " {b:>5}");
+                for b in i.backlog_by_hour.get(range.clone()).unwrap_or(&[]) {
+                    let _ = write!(s, " {b:>width$}");
                 }
                 s.push('\n');
             }
+            first_hour = range.end;
         }
         let _ = writeln!(
             s,
@@ -587,18 +696,32 @@ impl Report {
         s.push_str(
             "Load by minute — planned | simulated (· none, 1–9 executions, ! above capacity):\n",
         );
-        for (day, simulated) in self.simulated.iter().enumerate() {
-            if self.days > 1 {
-                let _ = writeln!(s, "day {}", day + 1);
+        for (n, simulated) in self.simulated.iter().enumerate() {
+            let heading = day_heading(n, self.days, &simulated.day);
+            if !heading.is_empty() {
+                let _ = writeln!(s, "{heading}");
             }
-            for hour in 0..24 {
+            let hours = simulated.day.hours();
+            let width = hours.iter().map(|h| h.label.len()).max().unwrap_or(5);
+            for hour in hours {
                 let row = |load: &[u32]| -> String {
-                    load[hour * 60..hour * 60 + 60]
+                    load.get(hour.first..hour.first + hour.len)
+                        .unwrap_or(&[])
                         .iter()
                         .map(|&n| cell(n, self.capacity))
                         .collect()
                 };
-                let _ = writeln!(s, "{hour:02}h {} | {}", row(&self.planned), row(simulated));
+                let label = if width == 5 {
+                    format!("{}h", &hour.label[..2])
+                } else {
+                    format!("{:<width$}", hour.label)
+                };
+                let _ = writeln!(
+                    s,
+                    "{label} {} | {}",
+                    row(&simulated.planned),
+                    row(&simulated.ran)
+                );
             }
         }
         match self.differences.len() {
@@ -632,12 +755,41 @@ impl Report {
     }
 }
 
-/// `date` (YYYY-MM-DD) plus `days`, as YYYY-MM-DD.
-fn offset_date(date: &str, days: usize) -> String {
-    date.parse::<jiff::civil::Date>()
-        .ok()
-        .and_then(|d| d.checked_add(jiff::Span::new().days(days as i64)).ok())
-        .map_or_else(String::new, |d| d.to_string())
+/// "day 2" over a day's tables when there are several, and what is odd
+/// about a day the clock moves; nothing for a lone ordinary day.
+fn day_heading(n: usize, days: u32, day: &pacer_cron::Day) -> String {
+    let odd = if day.is_ordinary() {
+        String::new()
+    } else {
+        let minutes = day.minutes();
+        format!(
+            "{} ({}h{} — the clock moves)",
+            day.date(),
+            minutes / 60,
+            if minutes % 60 == 0 {
+                String::new()
+            } else {
+                format!(" {}m", minutes % 60)
+            }
+        )
+    };
+    match (days > 1, odd.is_empty()) {
+        (true, true) => format!("day {}", n + 1),
+        (true, false) => format!("day {}: {odd}", n + 1),
+        (false, _) => odd,
+    }
+}
+
+/// An hour's column heading: its hour (`7`), `HH:MM` where it starts off
+/// the hour, the offset's hours where the hour comes twice (`02+01`).
+fn column(label: &str) -> String {
+    let hour: u32 = label[..2].parse().unwrap_or(0);
+    let minutes = &label[3..5];
+    match (label.get(5..), minutes) {
+        (Some(offset), _) if !offset.is_empty() => format!("{:02}{}", hour, &offset[..3]),
+        (_, "00") => hour.to_string(),
+        _ => label[..5].to_string(),
+    }
 }
 
 fn cell(n: u32, capacity: u32) -> char {

@@ -127,3 +127,76 @@ async fn changes_follow_the_active_hours_or_the_profile() {
     assert_eq!(products.produced, 160);
     assert!(products.holds);
 }
+
+/// A regression: the text report panicked on every spring-forward day
+/// (`range end index 24 out of range for slice of length 23`). Each zone's
+/// days the clock moves — both hemispheres, a 30-minute shift, a zone
+/// without daylight saving, two days across a change — give a report in
+/// both formats, with the hours the day really has, the same in each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn days_the_clock_moves_are_reported_as_long_as_they_are() {
+    use jiff::civil::date;
+    let cases = [
+        ("Europe/Amsterdam", date(2026, 3, 29), 1, 23 * 60),
+        ("Europe/Amsterdam", date(2026, 10, 25), 1, 25 * 60),
+        ("Europe/Amsterdam", date(2026, 3, 28), 2, 47 * 60),
+        ("America/New_York", date(2026, 3, 8), 1, 23 * 60),
+        ("America/New_York", date(2026, 11, 1), 1, 25 * 60),
+        ("Australia/Sydney", date(2026, 10, 4), 1, 23 * 60),
+        ("Australia/Sydney", date(2026, 4, 5), 1, 25 * 60),
+        ("Australia/Lord_Howe", date(2026, 10, 4), 1, 23 * 60 + 30),
+        ("Australia/Lord_Howe", date(2026, 4, 5), 1, 24 * 60 + 30),
+        ("America/Santiago", date(2026, 9, 6), 1, 23 * 60),
+        ("America/Santiago", date(2026, 4, 4), 1, 25 * 60),
+        ("Asia/Kolkata", date(2026, 3, 29), 1, 24 * 60),
+    ];
+    for (zone, start, days, minutes) in cases {
+        let yaml = format!(
+            "environment: {{ name: shop, timezone: {zone}, capacity: 2 }}\n\
+             systems:\n  erp: {{ rate: 10/min }}\n  webshop: {{ rate: 500/min }}\n\
+             integrations:\n{PRICES}  \
+             stock: {{ from: erp, to: webshop, volume: 500/day, pull: {{ schedule: \"30 2 * * *\" }} }}\n"
+        );
+        let config = pacer_config::parse(&yaml, "shop.yaml").unwrap();
+        let options = Options {
+            start,
+            days,
+            ..Options::default()
+        };
+        let report = simulate(&config, &options).await;
+        let text = report.to_text();
+        let json = serde_json::to_value(&report).unwrap();
+        let hours = json["hours"].as_array().unwrap();
+        let listed: usize = hours
+            .iter()
+            .map(|h| h["minutes"].as_u64().unwrap() as usize)
+            .sum();
+        assert_eq!(listed, minutes, "{zone} {start}");
+        for integration in json["integrations"].as_array().unwrap() {
+            assert_eq!(
+                integration["backlog_by_hour"].as_array().unwrap().len(),
+                hours.len(),
+                "{zone} {start}"
+            );
+        }
+        // The text lists the same hours: a row of the load table for each.
+        let rows = text
+            .lines()
+            .skip_while(|l| !l.starts_with("Load by minute"))
+            .skip(1)
+            .filter(|l| l.contains(" | "))
+            .count();
+        assert_eq!(rows, hours.len(), "{zone} {start}\n{text}");
+        // A time the day has twice is told apart by its offset, in both.
+        if minutes > 24 * 60 * days as usize {
+            let twice: Vec<&str> = hours
+                .iter()
+                .filter_map(|h| h["hour"].as_str())
+                .filter(|h| h.len() > 5)
+                .collect();
+            assert_eq!(twice.len(), 2, "{zone} {start}: {hours:?}");
+            assert!(text.contains(twice[0]) && text.contains(twice[1]), "{text}");
+        }
+        assert!(!report.to_svg().is_empty());
+    }
+}
