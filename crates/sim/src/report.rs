@@ -311,7 +311,6 @@ pub(crate) async fn build(run: Run<'_>) -> Result<Report, Error> {
         let problem = match first_late {
             Some(at) if !holds => Some(explain(
                 &run,
-                &days,
                 integration,
                 &feed,
                 &views,
@@ -446,7 +445,6 @@ async fn occupancy(
 /// behind, from when, and what would fix it.
 fn explain(
     run: &Run<'_>,
-    days: &[pacer_cron::Day],
     integration: &pacer_plan::Integration,
     feed: &Feed,
     views: &[pacer_engine::JobView],
@@ -518,6 +516,7 @@ fn explain(
         format!("at {}× volume", run.options.volume_factor)
     };
     // The start of the hour, as the day has it, it went late in.
+    let days = run.days();
     let at = Timestamp::from_millisecond(since).unwrap_or(run.start);
     let hour = days
         .iter()
@@ -555,7 +554,7 @@ fn explain(
     };
     format!(
         "{name}: backlog grows from {}; {reason}",
-        run.when(hour, days)
+        run.when(hour, &days)
     )
 }
 
@@ -766,7 +765,7 @@ fn day_heading(n: usize, days: u32, day: &pacer_cron::Day) -> String {
             "{} ({}h{} — the clock moves)",
             day.date(),
             minutes / 60,
-            if minutes % 60 == 0 {
+            if minutes.is_multiple_of(60) {
                 String::new()
             } else {
                 format!(" {}m", minutes % 60)
