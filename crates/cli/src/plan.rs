@@ -227,3 +227,41 @@ fn markdown(plan: &Plan, timezone: &str) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const ACME: &str = include_str!("../../../examples/acme.yaml");
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// From any date, in zones that move their clocks by an hour, by
+        /// half of one or not at all, the plan renders with a line for each
+        /// day the clock moves, in text and markdown alike.
+        #[test]
+        fn the_days_the_clock_moves_render_from_any_date(
+            zone in prop::sample::select(vec![
+                "Europe/Amsterdam", "America/New_York", "Australia/Sydney",
+                "Australia/Lord_Howe", "America/Santiago", "Asia/Tokyo",
+            ]),
+            day in 0i64..(3 * 366),
+        ) {
+            let yaml = ACME.replace("Europe/Amsterdam", zone);
+            let config = pacer_config::parse(&yaml, "acme.yaml").unwrap();
+            let from = jiff::civil::date(2026, 1, 1)
+                .checked_add(jiff::Span::new().days(day))
+                .unwrap()
+                .to_string();
+            let (plan, days) = plan(&config, Some(&from)).unwrap();
+            prop_assert_eq!(plan.days.len(), days.len());
+            prop_assert_eq!(days.len(), if zone == "Asia/Tokyo" { 0 } else { 2 });
+            for text in [text(&plan, zone), markdown(&plan, zone)] {
+                prop_assert_eq!(text.matches("On 20").count(), days.len());
+            }
+        }
+    }
+}

@@ -233,11 +233,27 @@ fn shade(load: u32, capacity: u32) -> String {
     }
 }
 
-/// 24 rows of 60 minutes: planned load as colour, actual executions as dots,
-/// the current minute outlined.
-fn heat_map(planned: &[u32], actual: &[u32], capacity: u32, now_minute: i64) -> String {
-    let (cell, left, top) = (12, 34, 14);
-    let (width, height) = (left + 60 * cell, top + 24 * cell);
+/// An hour of today as a heat-map row: its label, first minute and length.
+pub(crate) struct Row {
+    label: String,
+    first: usize,
+    minutes: usize,
+}
+
+/// A row per hour today has (23 or 25 when the clock moves), a cell per
+/// minute: planned load as colour, actual executions as dots, the current
+/// minute outlined.
+fn heat_map(
+    planned: &[u32],
+    actual: &[u32],
+    capacity: u32,
+    now_minute: i64,
+    rows: &[Row],
+) -> String {
+    let label = rows.iter().map(|r| r.label.len()).max().unwrap_or(3).max(3) as i64;
+    let (cell, top) = (12, 14);
+    let left = (label * 6 + 4).max(34);
+    let (width, height) = (left + 60 * cell, top + rows.len() as i64 * cell);
     let mut svg = format!(
         "<svg id=\"heat-map\" viewBox=\"0 0 {width} {height}\" role=\"img\" \
          aria-label=\"Planned executions in each minute of the day, with actual executions as dots\">"
@@ -248,22 +264,30 @@ fn heat_map(planned: &[u32], actual: &[u32], capacity: u32, now_minute: i64) -> 
             left + minute * cell
         ));
     }
-    for hour in 0..24 {
-        let y = top + hour * cell;
+    let mut now = None;
+    for (n, row) in rows.iter().enumerate() {
+        let y = top + n as i64 * cell;
+        let short = if row.label.len() == 5 && row.label.ends_with(":00") {
+            format!("{}h", &row.label[..2])
+        } else {
+            row.label.clone()
+        };
         svg.push_str(&format!(
-            "<text x=\"0\" y=\"{}\" class=\"axis\">{hour:02}h</text>",
-            y + cell - 2
+            "<text x=\"0\" y=\"{}\" class=\"axis\">{}</text>",
+            y + cell - 2,
+            esc(&short)
         ));
-        for minute in 0..60 {
-            let i = (hour * 60 + minute) as usize;
-            let x = left + minute * cell;
+        for minute in 0..row.minutes {
+            let i = row.first + minute;
+            let x = left + minute as i64 * cell;
             let load = planned.get(i).copied().unwrap_or(0);
             let ran = actual.get(i).copied().unwrap_or(0);
             svg.push_str(&format!(
-                "<rect x=\"{x}\" y=\"{y}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{hour:02}:{minute:02} planned {load}, ran {ran}</title></rect>",
+                "<rect x=\"{x}\" y=\"{y}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{} planned {load}, ran {ran}</title></rect>",
                 cell - 1,
                 cell - 1,
-                shade(load, capacity)
+                shade(load, capacity),
+                minute_label(&row.label, minute)
             ));
             if ran > 0 {
                 let r = (1.5
@@ -276,19 +300,30 @@ fn heat_map(planned: &[u32], actual: &[u32], capacity: u32, now_minute: i64) -> 
                     y + cell / 2
                 ));
             }
+            if i as i64 == now_minute {
+                now = Some((x, y));
+            }
         }
     }
-    if (0..1_440).contains(&now_minute) {
+    if let Some((x, y)) = now {
         svg.push_str(&format!(
             "<rect id=\"now\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" class=\"now\"/>",
-            left + (now_minute % 60) * cell - 1,
-            top + (now_minute / 60) * cell - 1,
+            x - 1,
+            y - 1,
             cell + 1,
             cell + 1
         ));
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// `02:00+01:00` and 5 minutes: `02:05+01:00`.
+fn minute_label(hour: &str, minute: usize) -> String {
+    let (start, offset) = hour.split_at(hour.len().min(5));
+    let (h, m) = start.split_once(':').unwrap_or((start, "0"));
+    let total = m.parse::<usize>().unwrap_or(0) + minute;
+    format!("{h}:{:02}{offset}", total % 60)
 }
 
 /// The day as a line: planned load as an area, actual as a line, capacity as a rule.
@@ -301,7 +336,7 @@ fn day_line(planned: &[u32], actual: &[u32], capacity: u32) -> String {
         .unwrap_or(0)
         .max(capacity)
         + 1;
-    let (width, height) = (1_440.0, 120.0);
+    let (width, height) = (planned.len().max(1) as f64, 120.0);
     let y = |v: u32| height - f64::from(v) / f64::from(top) * height;
     let mut area = format!("M0,{height}");
     for (i, v) in planned.iter().enumerate() {
@@ -368,8 +403,18 @@ async fn schedule(State(app): State<App>, headers: HeaderMap) -> Result<Response
             })
             .unwrap_or_default()
     };
-    let planned = numbers(&plan["load"]["by_minute"]);
+    let planned = numbers(&plan["actual"]["planned_by_minute"]);
     let actual = numbers(&plan["actual"]["by_minute"]);
+    let rows: Vec<Row> = plan["actual"]["hours"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|h| Row {
+            label: h["label"].as_str().unwrap_or_default().to_string(),
+            first: h["first_minute"].as_u64().unwrap_or(0) as usize,
+            minutes: h["minutes"].as_u64().unwrap_or(0) as usize,
+        })
+        .collect();
     let capacity = plan["load"]["capacity"].as_u64().unwrap_or(1) as u32;
     let now_minute = plan["actual"]["now_minute"].as_i64().unwrap_or(-1);
     let ran_peak = actual.iter().copied().max().unwrap_or(0);
@@ -379,7 +424,7 @@ async fn schedule(State(app): State<App>, headers: HeaderMap) -> Result<Response
          outlined: now.</p><div class=\"scroll\">{}</div>{}",
         show(&plan["actual"]["date"]),
         show(&plan["load"]["peak"]),
-        heat_map(&planned, &actual, capacity, now_minute),
+        heat_map(&planned, &actual, capacity, now_minute, &rows),
         day_line(&planned, &actual, capacity),
     );
     live.push_str("<h2>Systems: items per minute, last hour</h2><div class=\"rates\">");
@@ -627,16 +672,48 @@ mod tests {
         );
     }
 
+    fn rows(date: jiff::civil::Date) -> (Vec<Row>, usize) {
+        let zone = jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap();
+        let day = pacer_cron::Day::of(date, &zone).unwrap();
+        let rows = day
+            .hours()
+            .iter()
+            .map(|h| Row {
+                label: h.label.clone(),
+                first: h.first,
+                minutes: h.len,
+            })
+            .collect();
+        (rows, day.minutes())
+    }
+
     #[test]
     fn the_heat_map_has_a_cell_per_minute_and_marks_now() {
-        let planned = vec![1; 1_440];
-        let mut actual = vec![0; 1_440];
+        let (hours, minutes) = rows(jiff::civil::date(2026, 11, 27));
+        let planned = vec![1; minutes];
+        let mut actual = vec![0; minutes];
         actual[61] = 2;
-        let svg = heat_map(&planned, &actual, 2, 61);
+        let svg = heat_map(&planned, &actual, 2, 61, &hours);
         assert_eq!(svg.matches("<rect x=").count(), 1_440);
         assert_eq!(svg.matches("<circle").count(), 1);
         assert!(svg.contains("01:01 planned 1, ran 2"));
         assert!(svg.contains("id=\"now\""));
+    }
+
+    /// A fall-back day has 25 rows, the repeated hour told apart; a
+    /// spring-forward day 23, and nothing is drawn past either's end.
+    #[test]
+    fn the_heat_map_has_the_hours_the_day_has() {
+        let (hours, minutes) = rows(jiff::civil::date(2026, 10, 25));
+        let svg = heat_map(&vec![1; minutes], &vec![0; minutes], 2, 1_499, &hours);
+        assert_eq!(svg.matches("<rect x=").count(), 1_500);
+        assert!(svg.contains("02:30+02:00 planned 1") && svg.contains("02:30+01:00 planned 1"));
+        assert!(svg.contains("id=\"now\""));
+        let (hours, minutes) = rows(jiff::civil::date(2026, 3, 29));
+        let svg = heat_map(&vec![1; minutes], &vec![0; minutes], 2, 1_400, &hours);
+        assert_eq!(svg.matches("<rect x=").count(), 1_380);
+        assert!(!svg.contains("02:30 planned"));
+        assert!(!svg.contains("id=\"now\""));
     }
 
     #[test]

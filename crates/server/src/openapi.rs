@@ -184,7 +184,16 @@ pub(crate) fn document() -> Value {
                         "items_per_run": {"type": "integer"}, "min_items_per_minute": {"type": "integer"},
                         "duration_minutes": {"type": "integer"}, "headroom_percent": {"type": "number"},
                         "explicit": {"type": "boolean"}}},
-                "Plan": {"type": "object", "required": ["environment", "jobs", "load", "fits", "warnings", "actual"],
+                "Plan": plan_schema(),
+            }
+        }
+    })
+}
+
+/// The plan as `/api/v1/plan` serves it: the planner's plan, the days the
+/// clock moves laid out, and today's actual load.
+fn plan_schema() -> Value {
+    json!({"type": "object", "required": ["environment", "jobs", "load", "fits", "warnings", "days", "actual"],
                     "properties": {
                         "environment": {"type": "string"},
                         "jobs": {"type": "array", "items": schema("PlannedJob")},
@@ -198,10 +207,17 @@ pub(crate) fn document() -> Value {
                             "description": "What does not hold; each kind carries its own figures beside kind and message",
                             "properties": {"kind": {"type": "string"}, "message": {"type": "string"}},
                             "additionalProperties": true}},
-                        "actual": {"type": "object", "required": ["date", "now_minute", "by_minute"], "properties": {
-                            "date": {"type": "string"}, "now_minute": {"type": "integer"},
-                            "by_minute": {"type": "array", "items": {"type": "integer"}}}}}},
-            }
-        }
-    })
+                        "days": {"type": "array", "description": "The zone's next days the clock moves, the plan laid on each",
+                            "items": {"type": "object", "required": ["date", "minutes", "hours", "executions", "ordinary_executions", "peak", "by_minute"], "properties": {
+                                "date": {"type": "string"}, "minutes": {"type": "integer", "description": "1380 on a spring-forward day, 1500 on a fall-back one"},
+                                "hours": {"type": "array", "items": {"type": "string"}, "description": "Wall-clock labels; a repeated hour carries its offset, 02:00+01:00"},
+                                "executions": {"type": "integer"}, "ordinary_executions": {"type": "integer"}, "peak": {"type": "integer"},
+                                "by_minute": {"type": "array", "items": {"type": "integer"}}}}},
+                        "actual": {"type": "object", "required": ["date", "now_minute", "hours", "planned_by_minute", "by_minute"], "properties": {
+                            "date": {"type": "string"}, "now_minute": {"type": "integer", "description": "Minutes since today's start; -1 outside it"},
+                            "hours": {"type": "array", "description": "The hours today really has: 23, 24 or 25", "items": {"type": "object",
+                                "required": ["label", "first_minute", "minutes"], "properties": {
+                                    "label": {"type": "string"}, "first_minute": {"type": "integer"}, "minutes": {"type": "integer"}}}},
+                            "planned_by_minute": {"type": "array", "items": {"type": "integer"}, "description": "The plan laid on today"},
+                            "by_minute": {"type": "array", "items": {"type": "integer"}}}}}})
 }

@@ -321,14 +321,17 @@ pub(crate) async fn recent_errors(engine: &Engine, limit: u32) -> Result<Vec<Val
         .collect())
 }
 
-/// Today in the environment's time zone: its date, the current minute of
-/// the day, and the executions running in each of its 1,440 wall-clock minutes.
+/// Today in the environment's time zone, as long as it really is (23 or
+/// 25 hours on a day the clock moves): its date, its hours, the current
+/// minute, the plan laid on it, and the executions running in each minute.
 pub(crate) async fn actual_today(engine: &Engine) -> Result<Value, ApiError> {
     let now = engine.clock().now();
-    let zoned = now.to_zoned(engine.time_zone().clone());
-    let midnight = zoned
-        .start_of_day()
-        .map_or(now.as_millisecond(), |z| z.timestamp().as_millisecond());
+    let zone = engine.time_zone();
+    let zoned = now.to_zoned(zone.clone());
+    let Some(day) = pacer_cron::Day::of(zoned.date(), zone) else {
+        return Err(ApiError::bad_request("today is beyond the calendar"));
+    };
+    let midnight = day.start().as_millisecond();
     let rows = engine
         .store()
         .history(&ExecutionQuery {
@@ -337,29 +340,47 @@ pub(crate) async fn actual_today(engine: &Engine) -> Result<Value, ApiError> {
             ..ExecutionQuery::default()
         })
         .await?;
-    let mut by_minute = vec![0u32; 1_440];
+    let mut by_minute = vec![0u32; day.minutes()];
     let now_ms = now.as_millisecond();
     for e in &rows {
         let Some(started) = e.started_at else {
             continue;
         };
         let finished = e.finished_at.unwrap_or(now_ms);
-        // Every wall-clock minute it was running in, from its start minute to its end's.
+        // Every minute it was running in, from its start minute to its end's.
         let mut at = started.div_euclid(60_000) * 60_000;
         while at <= finished && at <= now_ms {
-            if at >= midnight
-                && let Ok(t) = Timestamp::from_millisecond(at)
+            if let Ok(t) = Timestamp::from_millisecond(at)
+                && let Some(index) = day.minute_of(t)
             {
-                let wall = t.to_zoned(engine.time_zone().clone());
-                let index = usize::from(wall.hour() as u8) * 60 + usize::from(wall.minute() as u8);
                 by_minute[index] += 1;
             }
             at += 60_000;
         }
     }
+    let plan = engine.plan();
+    // Yesterday's last executions run into today: a day after the clock
+    // moved has a plan of its own too.
+    let yesterday = zoned
+        .date()
+        .yesterday()
+        .ok()
+        .and_then(|d| pacer_cron::Day::of(d, zone));
+    let planned = if day.is_ordinary() && yesterday.is_none_or(|d| d.is_ordinary()) {
+        plan.load.by_minute.clone()
+    } else {
+        plan.load_on(&day, zone)
+    };
+    let hours: Vec<Value> = day
+        .hours()
+        .iter()
+        .map(|h| json!({"label": h.label, "first_minute": h.first, "minutes": h.len}))
+        .collect();
     Ok(json!({
         "date": zoned.date().to_string(),
-        "now_minute": i32::from(zoned.hour()) * 60 + i32::from(zoned.minute()),
+        "now_minute": day.minute_of(now).map_or(-1, |m| m as i64),
+        "hours": hours,
+        "planned_by_minute": planned,
         "by_minute": by_minute,
     }))
 }

@@ -820,6 +820,115 @@ mod tests {
         assert_eq!(change_number("no-digits"), None);
     }
 
+    /// A report over any days — ordinary, or the clock moving by an hour
+    /// or half of one, in either hemisphere — renders as text and SVG
+    /// with a backlog column and a load row for each hour each day has.
+    mod any_days {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        fn report(zone: &str, start: jiff::civil::Date, days: u32, seed: u32) -> Report {
+            let tz = TimeZone::get(zone).unwrap();
+            let simulated: Vec<SimulatedDay> = (0..i64::from(days))
+                .map(|n| {
+                    let date = start.checked_add(jiff::Span::new().days(n)).unwrap();
+                    let day = pacer_cron::Day::of(date, &tz).unwrap();
+                    let load = |k: u32| -> Vec<u32> {
+                        (0..day.minutes() as u32)
+                            .map(|m| (m * k + seed) % 4)
+                            .collect()
+                    };
+                    SimulatedDay {
+                        planned: load(7),
+                        ran: load(11),
+                        day,
+                    }
+                })
+                .collect();
+            let hours: Vec<ReportHour> = simulated
+                .iter()
+                .flat_map(|s| {
+                    s.day.hours().iter().map(|h| ReportHour {
+                        date: s.day.date().to_string(),
+                        hour: h.label.clone(),
+                        minutes: h.len,
+                    })
+                })
+                .collect();
+            let integration = IntegrationReport {
+                name: "prices".into(),
+                freshness_minutes: Some(30),
+                deadline_minutes: 30,
+                produced: 10,
+                delivered: 9,
+                due: 10,
+                late: 1,
+                backlog_by_hour: (0..hours.len() as u64).collect(),
+                worst_delay_s: 90,
+                p95_delay_s: 60,
+                executions: BTreeMap::new(),
+                holds: false,
+                problem: None,
+                webhook: false,
+                late_at: None,
+            };
+            Report {
+                environment: "acme".into(),
+                timezone: zone.into(),
+                start: format!("{start}T00:00:00+00:00"),
+                days,
+                volume_factor: 1.0,
+                request_ms: 200,
+                capacity: 2,
+                peak_at_once: 3,
+                integrations: vec![integration],
+                hours,
+                differences: Vec::new(),
+                holds: false,
+                first_problem: Some("a test".into()),
+                planned: vec![1; 1_440],
+                simulated,
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            #[test]
+            fn renders_every_hour_of_every_day(
+                zone in prop::sample::select(vec![
+                    "Europe/Amsterdam", "America/New_York", "Australia/Lord_Howe",
+                    "America/Santiago", "Asia/Kathmandu", "UTC",
+                ]),
+                day in 0i64..(2 * 366),
+                days in 1u32..4,
+                seed in 0u32..4,
+            ) {
+                let start = jiff::civil::date(2026, 1, 1)
+                    .checked_add(jiff::Span::new().days(day))
+                    .unwrap();
+                let report = report(zone, start, days, seed);
+                let text = report.to_text();
+                let rows = text
+                    .lines()
+                    .skip_while(|l| !l.starts_with("Load by minute"))
+                    .skip(1)
+                    .filter(|l| l.contains(" | "))
+                    .count();
+                prop_assert_eq!(rows, report.hours.len());
+                let columns: usize = text
+                    .lines()
+                    .filter(|l| l.starts_with("hour "))
+                    .map(|l| l.split_whitespace().count() - 1)
+                    .sum();
+                prop_assert_eq!(columns, report.hours.len());
+                let svg = report.to_svg();
+                prop_assert_eq!(svg.matches("<svg").count(), days as usize + 2);
+            }
+        }
+    }
+
     #[test]
     fn durations_read_at_a_glance() {
         assert_eq!(duration(12), "12s");
