@@ -18,7 +18,14 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> anyhow::Result<Exit
     let bytes = std::fs::read(&args.file)
         .map_err(|e| InvalidInput(format!("error: cannot read {file}: {e}")))?;
     let config = match pacer_config::parse_bytes(&bytes, &file) {
-        Ok(config) => config,
+        Ok(config) => {
+            if args.format == Format::Text {
+                for warning in &config.warnings {
+                    writeln!(out, "{warning}")?;
+                }
+            }
+            config
+        }
         Err(e) if args.format == Format::Json => {
             let error = json!({
                 "line": e.line(), "column": e.column(), "key": e.path(), "message": e.message(),
@@ -59,6 +66,7 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> anyhow::Result<Exit
                 "peak": plan.load.peak,
                 "fits": plan.fits,
                 "problems": plan.warnings.iter().filter(|w| w.is_failure()).map(ToString::to_string).collect::<Vec<_>>(),
+                "warnings": config.warnings,
                 "variables": variables.iter().map(|(name, origin, set)| json!({
                     "name": name, "where": origin, "set": set,
                 })).collect::<Vec<_>>(),

@@ -23,6 +23,11 @@ pub(crate) fn schedule(expr: &str, key: Option<&str>) -> Result<Schedule, Invali
         Some(key) => Schedule::parse_with_key(expr, key),
         None => Schedule::parse(expr),
     };
+    if let Ok(schedule) = &parsed {
+        for warning in schedule.warnings() {
+            eprintln!("warning: {warning}");
+        }
+    }
     parsed.map_err(|err| {
         let mut message = format!("error: invalid cron expression: {err}\n  {expr}\n");
         if let Some(span) = err.span() {
@@ -60,6 +65,10 @@ pub(crate) fn instant(text: &str) -> Result<Timestamp, InvalidInput> {
 pub(crate) fn config(path: &std::path::Path) -> Result<pacer_config::Config, InvalidInput> {
     let bytes = std::fs::read(path)
         .map_err(|e| InvalidInput(format!("error: cannot read {}: {e}", path.display())))?;
-    pacer_config::parse_bytes(&bytes, &path.display().to_string())
-        .map_err(|e| InvalidInput(format!("error: {e}")))
+    let config = pacer_config::parse_bytes(&bytes, &path.display().to_string())
+        .map_err(|e| InvalidInput(format!("error: {e}")))?;
+    for warning in &config.warnings {
+        eprintln!("{warning}");
+    }
+    Ok(config)
 }

@@ -752,3 +752,28 @@ fn run_refuses_a_webhook_without_a_secret_beyond_loopback() {
         stderr(&out)
     );
 }
+
+#[test]
+fn explain_reads_crontabs_as_cronie_does() {
+    // A step wider than its range: accepted, the first value, a warning.
+    let out = pacer(&["explain", "0 0 */100 * *"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "at 00:00 on the 1st of the month\n");
+    assert!(
+        stderr(&out).starts_with("warning: day-of-month field, column 5: a step of 100"),
+        "{}",
+        stderr(&out)
+    );
+    // A random value `a~b`, resolved from the key like H.
+    let out = pacer(&["explain", "0~29 3 * * *", "--key", "prices.pull"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("resolved: "), "{}", stdout(&out));
+    // A step after a single value: an error with the range to write.
+    let out = pacer(&["explain", "5/15 * * * *"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("write 5-59/15 (from 5 to the end) or */15"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -35,6 +35,10 @@ pub struct Config {
     pub flows: Vec<Flow>,
     /// When no job may start.
     pub maintenance: Vec<Maintenance>,
+    /// What the file says that Pacer accepts, as cronie does, but its author
+    /// likely did not mean (a cron step wider than its range), each as
+    /// `file:line:column: key: what`.
+    pub warnings: Vec<String>,
 }
 
 impl Config {
@@ -148,7 +152,14 @@ pub fn parse(text: &str, file: &str) -> Result<Config, Error> {
         })
     })
     .map_err(|e| yaml_error(file, &path, &e))?;
-    Check { file, text }.config(raw)
+    let check = Check {
+        file,
+        text,
+        warnings: std::cell::RefCell::new(Vec::new()),
+    };
+    let mut config = check.config(raw)?;
+    config.warnings = check.warnings.into_inner();
+    Ok(config)
 }
 
 /// The JSON Schema of the file, pretty-printed.
@@ -216,6 +227,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 pub(crate) struct Check<'a> {
     file: &'a str,
     text: &'a str,
+    warnings: std::cell::RefCell<Vec<String>>,
 }
 
 impl Check<'_> {
@@ -294,6 +306,25 @@ impl Check<'_> {
                 format!("expected {expected}, found {:?}", spanned.value),
             )
         })
+    }
+
+    /// A schedule as written, its warnings kept with where they are.
+    fn schedule(
+        &self,
+        spanned: &Spanned<String>,
+        path: &str,
+        key: Option<&str>,
+    ) -> Result<Schedule, Error> {
+        let schedule = match key {
+            Some(key) => Schedule::parse_with_key(&spanned.value, key),
+            None => Schedule::parse(&spanned.value),
+        }
+        .map_err(|e| self.cron_error(spanned, path, &e))?;
+        for warning in schedule.warnings() {
+            let at = self.at(spanned, path, warning.clone());
+            self.warnings.borrow_mut().push(format!("warning: {at}"));
+        }
+        Ok(schedule)
     }
 
     /// Points at the offending character inside the expression, not at its start.
@@ -463,6 +494,7 @@ impl Check<'_> {
             connections,
             flows,
             maintenance,
+            warnings: Vec::new(),
         })
     }
 
@@ -489,8 +521,7 @@ impl Check<'_> {
                 })
             }
             (None, None, Some(cron), Some(duration)) => Ok(Maintenance::Every {
-                schedule: Schedule::parse(&cron.value)
-                    .map_err(|e| self.cron_error(cron, &format!("{path}.cron"), &e))?,
+                schedule: self.schedule(cron, &format!("{path}.cron"), None)?,
                 duration_minutes: self.value(
                     duration,
                     &format!("{path}.duration"),
@@ -849,10 +880,9 @@ impl Check<'_> {
             None => None,
         };
         let schedule = match &raw.schedule {
-            Some(s) if s.value.trim() != "auto" => Some(
-                Schedule::parse_with_key(&s.value, &format!("{integration}.{kind}"))
-                    .map_err(|e| self.cron_error(s, &key("schedule"), &e))?,
-            ),
+            Some(s) if s.value.trim() != "auto" => {
+                Some(self.schedule(s, &key("schedule"), Some(&format!("{integration}.{kind}")))?)
+            }
             _ => None,
         };
         Ok(JobOptions {

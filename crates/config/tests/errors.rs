@@ -384,3 +384,30 @@ proptest::proptest! {
         proptest::prop_assert_eq!(plan.load.by_minute.len(), 1440);
     }
 }
+
+/// What cronie accepts but the author likely did not mean is kept as a
+/// warning with where it is written; the file is still read.
+#[test]
+fn a_step_wider_than_its_range_is_a_warning_where_it_is_written() {
+    let config =
+        pacer_config::parse(&GOOD.replace("H/20 * * * *", "0 3 */40 * *"), "acme.yaml").unwrap();
+    assert_eq!(
+        config.warnings,
+        [
+            "warning: acme.yaml:17:34: integrations.prices.push.schedule: day-of-month field, \
+          column 5: a step of 40 is wider than 1-31, so \"*/40\" means 1 only (as cronie reads it)"
+        ]
+    );
+    assert!(
+        pacer_config::parse(GOOD, "acme.yaml")
+            .unwrap()
+            .warnings
+            .is_empty()
+    );
+    assert_eq!(
+        error(&GOOD.replace("H/20 * * * *", "5/20 * * * *")),
+        "acme.yaml:17:36: integrations.prices.push.schedule: invalid cron expression \"5/20 * * * *\": \
+         minute field, column 2: a step needs a range before it, as cronie reads crontabs; \
+         write 5-59/20 (from 5 to the end) or */20"
+    );
+}

@@ -61,8 +61,15 @@ pub(crate) enum ErrorKind {
         found: String,
         expected: &'static str,
     },
-    MissingKey,
+    MissingKey {
+        random: bool,
+    },
     NeverFires,
+    StepWithoutRange {
+        value: u32,
+        max: u32,
+        step: u32,
+    },
 }
 
 impl Error {
@@ -103,12 +110,12 @@ impl Error {
         self.span.clone()
     }
 
-    /// True when the expression uses `H` but no key was given to hash.
+    /// True when the expression uses `H` or `a~b` but no key was given to hash.
     ///
     /// Parse it with [`Schedule::parse_with_key`](crate::Schedule::parse_with_key),
     /// passing the job's name.
     pub fn is_missing_key(&self) -> bool {
-        matches!(self.kind, ErrorKind::MissingKey)
+        matches!(self.kind, ErrorKind::MissingKey { .. })
     }
 
     /// True when the expression is well-formed but matches no date at all,
@@ -160,9 +167,16 @@ impl fmt::Display for Error {
             ErrorKind::Unexpected { found, expected } => {
                 write!(f, "unexpected {found}, expected {expected}")
             }
-            ErrorKind::MissingKey => {
-                f.write_str("H needs a key to hash, such as the job's name, and none was given")
-            }
+            ErrorKind::MissingKey { random } => write!(
+                f,
+                "{} needs a key to hash, such as the job's name, and none was given",
+                if *random { "`a~b`" } else { "H" }
+            ),
+            ErrorKind::StepWithoutRange { value, max, step } => write!(
+                f,
+                "a step needs a range before it, as cronie reads crontabs; \
+                 write {value}-{max}/{step} (from {value} to the end) or */{step}",
+            ),
             ErrorKind::NeverFires => f.write_str(
                 "this day of the month never occurs in the selected months, \
                  so the expression would never fire",

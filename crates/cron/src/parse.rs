@@ -96,9 +96,14 @@ pub(crate) fn parse(expr: &str, key: Option<&str>) -> Result<Schedule, Error> {
         .map(|f| f.resolved.join(","))
         .collect::<Vec<_>>()
         .join(" ");
+    let warnings = [&minute, &hour, &dom, &month, &dow]
+        .iter()
+        .flat_map(|f| f.warnings.iter().cloned())
+        .collect();
     Ok(Schedule {
         source: expr.to_string(),
         resolved,
+        warnings,
         minutes: minute.bits,
         hours: hour.bits as u32,
         months,
@@ -145,6 +150,8 @@ struct ParsedField {
     last_dow: u8,
     /// The items of the field with `H` replaced by what it resolved to.
     resolved: Vec<String>,
+    /// What cronie accepts but the author likely did not mean.
+    warnings: Vec<String>,
 }
 
 struct FieldParser<'a> {
@@ -216,7 +223,7 @@ enum Base {
     /// `a` alone; with a step it means `a` through the field's maximum.
     Single(u32),
     Range(u32, u32),
-    /// `H` or `H(a-b)`: a value hashed into the range.
+    /// `H`, `H(a-b)` or cronie's `a~b`: a value hashed into the range.
     Hash(u32, u32),
 }
 
@@ -282,6 +289,15 @@ impl FieldParser<'_> {
                 Base::All
             }
             Some(b'H' | b'h') => self.hash_base(item)?,
+            Some(b'~') => {
+                let from = item.pos;
+                item.pos += 1;
+                let last = match item.peek() {
+                    Some(b) if b.is_ascii_alphanumeric() => self.value(item)?,
+                    _ => max,
+                };
+                self.random(item, from, min, last)?
+            }
             Some(b'L' | b'l') if self.field == Field::DayOfMonth => {
                 item.pos += 1;
                 if item.eat(b'W') || item.eat(b'w') {
@@ -297,7 +313,13 @@ impl FieldParser<'_> {
                 if self.suffix(item, first)? {
                     return Ok(());
                 }
-                if item.eat(b'-') {
+                if item.eat(b'~') {
+                    let last = match item.peek() {
+                        Some(b) if b.is_ascii_alphanumeric() => self.value(item)?,
+                        _ => max,
+                    };
+                    self.random(item, from, first, last)?
+                } else if item.eat(b'-') {
                     let end_from = item.pos;
                     let mut last = self.value(item)?;
                     // `FRI-SUN` means Friday through Sunday, as croner reads it.
@@ -329,17 +351,47 @@ impl FieldParser<'_> {
                 return Err(self.unexpected(item, "a step (a whole number) after '/'"));
             }
             let step = saturating_number(digits);
-            let size = max - min + 1;
             if step == 0 {
                 return Err(self.error(ErrorKind::ZeroStep, item.span(from)));
             }
-            if step > size {
-                let kind = ErrorKind::OutOfRange {
-                    value: step,
-                    min: 1,
-                    max: size,
-                };
-                return Err(self.error(kind, item.span(from)));
+            match base {
+                // cronie reads a step only after `*` or a range: `5/15` is
+                // an error there, and a crontab that cronie refuses is not
+                // one Pacer should run.
+                Base::Single(value) => {
+                    let kind = ErrorKind::StepWithoutRange {
+                        value,
+                        max: if self.field == Field::DayOfWeek {
+                            6
+                        } else {
+                            max
+                        },
+                        step,
+                    };
+                    return Err(self.error(kind, item.span(from - 1)));
+                }
+                Base::Hash(..) if item.text[..from].contains('~') => {
+                    let expected = "the end of the field: a random value `a~b` takes no step";
+                    let found = "'/'".to_string();
+                    return Err(self.error(
+                        ErrorKind::Unexpected { found, expected },
+                        item.span(from - 1),
+                    ));
+                }
+                _ => {}
+            }
+            let (first, last) = match base {
+                Base::Range(a, b) => (a, b),
+                _ => (min, max),
+            };
+            if step > last - first && first != last && !matches!(base, Base::Hash(..)) {
+                // cronie takes it and runs the range's first value alone.
+                let column = self.expr[..item.start].chars().count() + 1;
+                self.out.warnings.push(format!(
+                    "{} field, column {column}: a step of {step} is wider than {first}-{last}, \
+                     so {:?} means {first} only (as cronie reads it)",
+                    self.field, item.text
+                ));
             }
             Some(step)
         } else {
@@ -348,16 +400,8 @@ impl FieldParser<'_> {
         if item.peek().is_some() {
             return Err(self.unexpected(item, "',', '-', '/' or the end of the field"));
         }
-        // `a/n` runs to the field's maximum; for the day of the week that is
-        // Saturday, so `1/2` is Monday, Wednesday, Friday and not also Sunday.
-        let top = if self.field == Field::DayOfWeek {
-            6
-        } else {
-            max
-        };
         let (first, last, resolved) = match base {
             Base::All => (min, max, item.text.to_string()),
-            Base::Single(v) if step.is_some() => (v, top.max(v), item.text.to_string()),
             Base::Single(v) => (v, v, item.text.to_string()),
             Base::Range(a, b) => (a, b, item.text.to_string()),
             Base::Hash(a, b) => {
@@ -380,12 +424,33 @@ impl FieldParser<'_> {
         Ok(())
     }
 
+    /// cronie's `a~b` (`~b` from the field's first value, `a~` to its
+    /// last): one value in the range, chosen once. cronie draws it at
+    /// random when it reads the crontab; Pacer hashes the job's name, as
+    /// for `H`, so every node and every restart agrees.
+    fn random(&mut self, item: &Item<'_>, from: usize, a: u32, b: u32) -> Result<Base, Error> {
+        if self.key.is_none() {
+            return Err(self.error(ErrorKind::MissingKey { random: true }, item.span(from)));
+        }
+        if b < a {
+            let kind = ErrorKind::ReversedRange { start: a, end: b };
+            return Err(self.error(kind, item.span(from)));
+        }
+        self.out.hashed = true;
+        let b = if self.field == Field::DayOfWeek {
+            b.min(6)
+        } else {
+            b
+        };
+        Ok(Base::Hash(a, b.max(a)))
+    }
+
     /// `H` or `H(a-b)`.
     fn hash_base(&mut self, item: &mut Item<'_>) -> Result<Base, Error> {
         let from = item.pos;
         item.pos += 1;
         if self.key.is_none() {
-            return Err(self.error(ErrorKind::MissingKey, item.span(from)));
+            return Err(self.error(ErrorKind::MissingKey { random: false }, item.span(from)));
         }
         self.out.hashed = true;
         if !item.eat(b'(') {

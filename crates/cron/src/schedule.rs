@@ -43,6 +43,7 @@ pub struct Schedule {
     /// job out of a DST gap and runs it once in a repeated hour.
     pub(crate) fixed_time: bool,
     pub(crate) hashed: bool,
+    pub(crate) warnings: Vec<String>,
 }
 
 impl Schedule {
@@ -100,10 +101,29 @@ impl Schedule {
         &self.source
     }
 
-    /// True when the expression used `H`; its resolved form is then the
-    /// [`Display`](fmt::Display) output.
+    /// True when the expression used `H` or cronie's `a~b`; its resolved
+    /// form is then the [`Display`](fmt::Display) output.
     pub fn uses_hash(&self) -> bool {
         self.hashed
+    }
+
+    /// What the expression says that cronie accepts but its author likely
+    /// did not mean, each naming the field and column: a step wider than
+    /// its range (`*/100` in the day of the month means the 1st only).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use pacer_cron::Schedule;
+    ///
+    /// let monthly = Schedule::parse("0 0 */100 * *")?;
+    /// assert_eq!(monthly.to_string(), "0 0 */100 * *");
+    /// assert!(monthly.warnings()[0].contains("means 1 only"));
+    /// assert!(Schedule::parse("0 0 */10 * *")?.warnings().is_empty());
+    /// # Ok::<(), pacer_cron::Error>(())
+    /// ```
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// True for a fixed-time job: no `*` and no step in the minute and hour

@@ -300,7 +300,7 @@ fn a_day_is_a_calendar_day_not_86400_seconds() {
 #[test]
 fn regression_only_skipped_minutes_never_fire() {
     let tz = TimeZone::get("Europe/Amsterdam").unwrap();
-    let schedule = Schedule::parse("0/7 2 * 3 0L").unwrap();
+    let schedule = Schedule::parse("0-59/7 2 * 3 0L").unwrap();
     let from: Timestamp = "2026-11-27T00:00:00Z".parse().unwrap();
     assert_eq!(schedule.next_after(from, &tz), None);
     // In UTC it fires on the last Sunday of March, 2027-03-28.

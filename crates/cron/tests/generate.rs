@@ -23,7 +23,7 @@ fn item(min: u32, max: u32) -> BoxedStrategy<String> {
         2 => (min..=max, min..=max).prop_map(|(a, b)| format!("{}-{}", a.min(b), a.max(b))),
         1 => (min..=max, min..=max, 1..=(max - min + 1).min(12))
             .prop_map(|(a, b, s)| format!("{}-{}/{s}", a.min(b), a.max(b))),
-        1 => (min..=max, 1..=(max - min + 1).min(12)).prop_map(|(a, s)| format!("{a}/{s}")),
+        1 => (min..=max, 1..=(max - min + 1).min(12)).prop_map(move |(a, s)| format!("{a}-{max}/{s}")),
     ]
     .boxed()
 }

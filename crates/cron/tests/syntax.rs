@@ -40,12 +40,104 @@ fn numbers_ranges_lists_and_steps() {
     assert_eq!(minutes("1,5,59"), [1, 5, 59]);
     assert_eq!(minutes("*/15"), [0, 15, 30, 45]);
     assert_eq!(minutes("10-30/10"), [10, 20, 30]);
-    // `a/n` runs from a to the field's maximum.
-    assert_eq!(minutes("50/3"), [50, 53, 56, 59]);
+    assert_eq!(minutes("50-59/3"), [50, 53, 56, 59]);
     assert_eq!(minutes("1-3,*/30,58-59"), [0, 1, 2, 3, 30, 58, 59]);
     assert_eq!(minutes("*/60"), [0]);
     assert_eq!(minutes_and_hours("0 */6 * * *").1, [0, 6, 12, 18]);
-    assert_eq!(minutes_and_hours("0 22/1 * * *").1, [22, 23]);
+    assert_eq!(minutes_and_hours("0 22-23/1 * * *").1, [22, 23]);
+}
+
+/// cronie reads a step only after `*` or a range; Quartz's `a/n` is an
+/// error there, and here, with the range to write instead.
+#[test]
+fn a_step_after_a_single_value_is_refused_with_the_range_to_write() {
+    for (expr, column, message) in [
+        (
+            "50/3 * * * *",
+            3,
+            "write 50-59/3 (from 50 to the end) or */3",
+        ),
+        (
+            "0 22/1 * * *",
+            5,
+            "write 22-23/1 (from 22 to the end) or */1",
+        ),
+        ("0 0 * * 1/2", 10, "write 1-6/2 (from 1 to the end) or */2"),
+        ("*/61 * * * *", 0, ""),
+    ] {
+        if message.is_empty() {
+            // A step after `*` is fine, however wide (see the next test).
+            assert_eq!(Schedule::parse(expr).unwrap().warnings().len(), 1, "{expr}");
+            continue;
+        }
+        let err = Schedule::parse(expr).unwrap_err();
+        assert_eq!(err.column(), Some(column), "{expr}");
+        assert!(err.to_string().ends_with(message), "{expr}: {err}");
+        assert!(
+            err.to_string().contains("as cronie reads crontabs"),
+            "{err}"
+        );
+    }
+}
+
+/// A step wider than its range is cronie's: the range's first value only,
+/// said in a warning rather than refused.
+#[test]
+fn a_step_wider_than_its_range_means_its_first_value_with_a_warning() {
+    let monthly = Schedule::parse("0 0 */100 * *").unwrap();
+    assert_eq!(days("0 0 */100 * *", 2026, 11), [1]);
+    assert_eq!(
+        monthly.warnings(),
+        [
+            "day-of-month field, column 5: a step of 100 is wider than 1-31, so \"*/100\" \
+          means 1 only (as cronie reads it)"
+        ]
+    );
+    assert_eq!(minutes("5-10/20"), [5]);
+    assert!(
+        Schedule::parse("*/15 * * * *")
+            .unwrap()
+            .warnings()
+            .is_empty()
+    );
+}
+
+/// cronie's `a~b`: one value in the range, chosen once; Pacer hashes the
+/// job's name as for `H`, so it is the same on every node and restart.
+#[test]
+fn a_random_range_is_one_value_resolved_from_the_key() {
+    let a = Schedule::parse_with_key("0~29 * * * *", "prices.pull").unwrap();
+    let again = Schedule::parse_with_key("0~29 * * * *", "prices.pull").unwrap();
+    let resolved = a.to_string();
+    assert_eq!(resolved, again.to_string());
+    let minute: u32 = resolved.split(' ').next().unwrap().parse().unwrap();
+    assert!(minute <= 29, "{resolved}");
+    assert!(a.uses_hash());
+    // `~` alone spans the field, `a~` runs to its end, `~b` from its start.
+    for (expr, low, high) in [
+        ("~ 3 * * *", 0, 59),
+        ("45~ 3 * * *", 45, 59),
+        ("~5 3 * * *", 0, 5),
+    ] {
+        let s = Schedule::parse_with_key(expr, "stock.push")
+            .unwrap()
+            .to_string();
+        let minute: u32 = s.split(' ').next().unwrap().parse().unwrap();
+        assert!((low..=high).contains(&minute), "{expr}: {s}");
+    }
+    let hour = Schedule::parse_with_key("0 1~4 * * *", "orders.pull").unwrap();
+    let h: u32 = hour.to_string().split(' ').nth(1).unwrap().parse().unwrap();
+    assert!((1..=4).contains(&h));
+    let err = Schedule::parse("0~29 * * * *").unwrap_err();
+    assert!(err.is_missing_key());
+    assert_eq!(
+        err.to_string(),
+        "minute field, column 1: `a~b` needs a key to hash, such as the job's name, and none was given"
+    );
+    let err = Schedule::parse_with_key("0~29/5 * * * *", "k").unwrap_err();
+    assert!(err.to_string().contains("takes no step"), "{err}");
+    let err = Schedule::parse_with_key("30~10 * * * *", "k").unwrap_err();
+    assert!(err.to_string().contains("runs backwards"), "{err}");
 }
 
 #[test]
@@ -250,7 +342,7 @@ fn fixed_time_or_wall_clock() {
         "* 2 * * *",
         "*/5 2 * * *",
         "0 */2 * * *",
-        "5/10 2 * * *",
+        "5-59/10 2 * * *",
         "@hourly",
     ] {
         assert!(!Schedule::parse(expr).unwrap().is_fixed_time(), "{expr}");
@@ -388,10 +480,10 @@ fn errors_name_the_field_and_the_column() {
             "minute field, column 3: a step of 0 never advances; use 1 or more",
         ),
         (
-            "*/61 * * * *",
+            "5/15 * * * *",
             Some(Field::Minute),
-            Some(3),
-            "minute field, column 3: 61 is out of range, expected 1-60",
+            Some(2),
+            "minute field, column 2: a step needs a range before it, as cronie reads crontabs; write 5-59/15 (from 5 to the end) or */15",
         ),
         (
             "0 5-2 * * *",
@@ -565,7 +657,7 @@ fn regression_h_before_multibyte_character() {
 /// check shift past 64 bits.
 #[test]
 fn regression_period_of_minutes_late_in_the_hour() {
-    let schedule = Schedule::parse("50/1 2  */7 */1 0").unwrap();
+    let schedule = Schedule::parse("50-59/1 2  */7 */1 0").unwrap();
     assert_eq!(schedule.period_within_hour(), None);
     assert_eq!(
         schedule.describe(),

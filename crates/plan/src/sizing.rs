@@ -81,7 +81,9 @@ pub(crate) fn schedule(interval: u32, offset: u32, hours: ActiveHours) -> String
             if first == 0 {
                 format!("*/{step}")
             } else {
-                format!("{first}/{step}")
+                // `1-23/2`, not `1/2`: cronie (and croner) take a step only
+                // after `*` or a range.
+                format!("{first}-23/{step}")
             }
         } else {
             let last = (hours.end() + 23) % 24;
@@ -164,7 +166,7 @@ mod tests {
             schedule(20, 5, ActiveHours::new(6, 22).unwrap()),
             "5-59/20 6-21 * * *"
         );
-        assert_eq!(schedule(120, 77, day), "17 1/2 * * *");
+        assert_eq!(schedule(120, 77, day), "17 1-23/2 * * *");
         assert_eq!(
             schedule(240, 0, ActiveHours::new(6, 22).unwrap()),
             "0 6-21/4 * * *"
