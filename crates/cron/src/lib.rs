@@ -76,6 +76,16 @@
 //! minute after the gap; in a fall-back overlap it runs once, at the first
 //! occurrence. Any other job follows the wall clock: it does not run in a skipped
 //! hour and runs in both passes of a repeated one. See [`Schedule::next_after`].
+//! A [`Day`] is one date as long as it really is (23, 24 or 25 hours, or a
+//! half hour off), for reports that show a day by the hour or the minute.
+//!
+//! # Reading crontabs as cronie does
+//!
+//! A step wider than its range (`*/100` in the day of the month) means the
+//! range's first value, as cronie reads it, and [`Schedule::warnings`] says
+//! so. cronie's random `a~b` picks one value in the range; here it is hashed
+//! from the key, like `H`. A step after a single value (`5/15`, which Quartz
+//! accepts) is an error in cronie and here, with the range to write.
 
 #![deny(missing_docs)]
 
