@@ -171,7 +171,7 @@ fn a_closed_pipe_is_not_an_error() {
 fn fewer_fires_than_asked_is_noted_on_stderr() {
     let out = pacer(&[
         "next",
-        "0/7 2 * 3 0L",
+        "0-59/7 2 * 3 0L",
         "--tz",
         "Europe/Amsterdam",
         "--format",
