@@ -133,6 +133,12 @@ impl Source {
         })
     }
 
+    /// Whether pages are asked for by number: then every page of a run must
+    /// have the same size, or the numbers count different records.
+    pub fn numbers_pages(&self) -> bool {
+        matches!(self.reader.paging, Paging::Page(_))
+    }
+
     /// Fetches one page of at most `size` records changed after `cursor`.
     ///
     /// # Errors
@@ -367,7 +373,7 @@ pub(crate) fn keyed(
 
 /// Whether cursor `a` comes after `b`: as numbers when both are, else as text
 /// (RFC 3339 times in one format sort as text).
-pub(crate) fn later(a: &str, b: &str) -> bool {
+pub fn later(a: &str, b: &str) -> bool {
     match (a.parse::<f64>(), b.parse::<f64>()) {
         (Ok(x), Ok(y)) => x.partial_cmp(&y) == Some(Ordering::Greater),
         _ => a > b,

@@ -8,7 +8,7 @@ use pacer_connect::{Destination, Outgoing, PageRequest, Source};
 use pacer_plan::JobKind;
 use pacer_store::{ExecutionState, FailOutcome, NewTask, RetryPolicy};
 
-use crate::{Error, Outcome, engine::Inner, engine::Job, minute_floor};
+use crate::{Error, Outcome, engine::Inner, engine::Job, limit::Grant, minute_floor};
 
 /// A capacity slot and a task lease last this long unless renewed; an
 /// execution renews them as it goes, so only a dead node's run out.
@@ -271,23 +271,52 @@ impl Inner {
         Ok(())
     }
 
-    /// Waits until the job's rate budgets grant some of `want`.
-    async fn take(&self, job: &Job, want: u32) -> Result<Option<u32>, Error> {
+    /// Waits until the job's rate budgets grant some of `want` (all of it
+    /// when `exact`).
+    async fn take(&self, job: &Job, want: u32, exact: bool) -> Result<Option<Grant>, Error> {
         let names: Vec<&str> = job.budgets.iter().map(String::as_str).collect();
         let give_up = || self.stopping();
-        self.limits.take(&names, want, &give_up).await
+        self.limits.take(&names, want, exact, &give_up).await
+    }
+
+    /// Gives back to the job's budgets what `grant` held beyond `used`.
+    async fn give_back(&self, job: &Job, grant: Grant, used: u32) -> Result<(), Error> {
+        let names: Vec<&str> = job.budgets.iter().map(String::as_str).collect();
+        self.limits.give_back(&names, grant, used).await
     }
 
     async fn pull(&self, job: &Job, source: &Source, slot: &mut Slot) -> Result<Ran, Error> {
         let store = &self.store;
         let cursor = store.cursor(&job.integration).await?;
+        // The cursor only moves forward: the largest value seen over the
+        // whole execution, committed with its last page.
+        let mut newest = cursor.clone();
         let mut at = PageRequest::First;
         let mut seen = HashSet::new();
         let mut items = 0u64;
+        // Page numbers count pages of one size: a smaller page with the next
+        // number would skip records. Such a source gets pages of one size,
+        // whole, however long the rate makes it wait for one.
+        let names: Vec<&str> = job.budgets.iter().map(String::as_str).collect();
+        let fixed_size = source.numbers_pages().then(|| {
+            self.settings
+                .page_size
+                .min(self.limits.widest_grant(&names))
+                .max(1)
+        });
         while items < job.budget && !self.stopping() {
-            let want = (job.budget - items).min(u64::from(self.settings.page_size)) as u32;
+            let want = fixed_size.unwrap_or_else(|| {
+                (job.budget - items).min(u64::from(self.settings.page_size)) as u32
+            });
             let Some(fetched) = self
-                .fetch(job, source, cursor.as_deref(), &at, want)
+                .fetch(
+                    job,
+                    source,
+                    cursor.as_deref(),
+                    &at,
+                    want,
+                    fixed_size.is_some(),
+                )
                 .await?
             else {
                 break;
@@ -323,10 +352,21 @@ impl Inner {
                     payload: r.payload.clone(),
                 })
                 .collect();
-            store
-                .enqueue(&job.integration, &tasks, page.cursor.as_deref(), now)
-                .await?;
             let received = (page.records.len() + page.rejected.len()) as u64;
+            if let Some(c) = &page.cursor
+                && newest.as_deref().is_none_or(|n| pacer_connect::later(c, n))
+            {
+                newest = Some(c.clone());
+            }
+            let next = match page.next {
+                Some(next) if received > 0 => Some(next),
+                _ => None,
+            };
+            let last = next.is_none() || items + received >= job.budget || self.stopping();
+            let commit = (last && newest != cursor)
+                .then_some(newest.as_deref())
+                .flatten();
+            store.enqueue(&job.integration, &tasks, commit, now).await?;
             items += received;
             self.counters.update(|s| {
                 let moved = s.moved.entry(job.integration.clone()).or_default();
@@ -334,14 +374,19 @@ impl Inner {
                 moved.rejected += page.rejected.len() as u64;
             });
             self.renew(slot).await?;
-            match page.next {
-                Some(next) if received > 0 => {
+            match next {
+                Some(next) if !last => {
                     if !seen.insert(next.clone()) {
                         let error = format!(
                             "the source gave page {next:?} twice: its pagination loops; \
                              stopped after {} pages (the cursor keeps what was read)",
                             seen.len()
                         );
+                        if newest != cursor {
+                            store
+                                .enqueue(&job.integration, &[], newest.as_deref(), now)
+                                .await?;
+                        }
                         return Ok(Ran {
                             items,
                             error: Some(error),
@@ -355,11 +400,12 @@ impl Inner {
         Ok(Ran { items, error: None })
     }
 
-    /// One page of up to `want`, retried on transient failures a few times
-    /// within the execution; `None` once the engine stops. A retry in the
-    /// minute its grant was taken in is still paid for; one sent in a later
-    /// minute (after a 429's `Retry-After`, say) pays again from that
-    /// minute's budget, which counts it as the system does.
+    /// One page of up to `want` (exactly `want` when `exact`), retried on
+    /// transient failures a few times within the execution; `None` once the
+    /// engine stops. A retry in the minute its grant was taken in is still
+    /// paid for; one sent in a later minute (after a 429's `Retry-After`,
+    /// say) pays again from that minute's budget, which counts it as the
+    /// system does. What the page did not fill goes back.
     async fn fetch(
         &self,
         job: &Job,
@@ -367,25 +413,30 @@ impl Inner {
         cursor: Option<&str>,
         at: &PageRequest,
         want: u32,
+        exact: bool,
     ) -> Result<Option<Result<pacer_connect::Page, String>>, Error> {
         const ATTEMPTS: u32 = 3;
         let mut attempt = 1;
-        // The items granted, and the minute they were granted in.
-        let mut grant: Option<(u32, i64)> = None;
+        let mut grant: Option<Grant> = None;
         loop {
-            let size = match grant {
-                Some((size, minute)) if minute == minute_floor(self.clock.now()) => size,
+            let paid = match grant {
+                Some(paid) if paid.window == minute_floor(self.clock.now()) => paid,
                 _ => {
-                    let Some(size) = self.take(job, want).await? else {
+                    let Some(paid) = self.take(job, want, exact).await? else {
                         return Ok(None);
                     };
-                    grant = Some((size, minute_floor(self.clock.now())));
-                    size
+                    grant = Some(paid);
+                    paid
                 }
             };
             let now = self.clock.now();
-            match source.fetch(cursor, at, size, now).await {
-                Ok(page) => return Ok(Some(Ok(page))),
+            match source.fetch(cursor, at, paid.items, now).await {
+                Ok(page) => {
+                    let received = page.records.len() + page.rejected.len();
+                    let used = u32::try_from(received).unwrap_or(u32::MAX);
+                    self.give_back(job, paid, used).await?;
+                    return Ok(Some(Ok(page)));
+                }
                 Err((error, retry_after)) => {
                     if !error.is_transient() || attempt >= ATTEMPTS || self.stopping() {
                         return Ok(Some(Err(error.to_string())));
@@ -421,8 +472,16 @@ impl Inner {
         let mut done: Vec<i64> = Vec::new();
         let mut items = 0u64;
         while items < job.budget && !self.stopping() {
+            // Nothing to deliver: end now, and take no budget for it.
+            if done.is_empty()
+                && !store
+                    .has_work(&job.integration, self.clock.now().as_millisecond())
+                    .await?
+            {
+                break;
+            }
             let want = (job.budget - items).min(u64::from(self.settings.page_size)) as u32;
-            let Some(size) = self.take(job, want).await? else {
+            let Some(grant) = self.take(job, want, false).await? else {
                 break;
             };
             let now = self.clock.now();
@@ -431,11 +490,13 @@ impl Inner {
                 .complete_and_claim(
                     &done,
                     &job.integration,
-                    size,
+                    grant.items,
                     &owner,
                     now_ms + LEASE_MS,
                     now_ms,
                 )
+                .await?;
+            self.give_back(job, grant, u32::try_from(tasks.len()).unwrap_or(u32::MAX))
                 .await?;
             self.delivered(job, done.len());
             done.clear();

@@ -21,6 +21,13 @@ struct Budget {
     blocked_until_ms: AtomicI64,
 }
 
+/// What a take granted: items, and the minute window they count in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Grant {
+    pub(crate) items: u32,
+    pub(crate) window: i64,
+}
+
 /// The rate budgets of every system and of the jobs that set their own.
 #[derive(Debug)]
 pub(crate) struct Limits {
@@ -84,18 +91,38 @@ impl Limits {
         self.clock.sleep_until(until).await;
     }
 
-    /// Waits until every named budget grants part of `want`; returns the
-    /// smallest grant (at least 1), or `None` once `give_up` says so.
+    /// The most any one take from all of `names` can grant: the narrowest
+    /// budget's per-minute rate.
+    pub(crate) fn widest_grant(&self, names: &[&str]) -> u32 {
+        names
+            .iter()
+            .filter_map(|name| self.budgets.get(*name))
+            .map(|b| b.per_minute)
+            .min()
+            .unwrap_or(u32::MAX)
+    }
+
+    /// Waits until every named budget grants part of `want` — all of it
+    /// when `exact` (a page-numbered page must keep its size) — and returns
+    /// the smallest grant (at least 1) with its window, or `None` once
+    /// `give_up` says so. What a wider budget granted beyond the smallest
+    /// goes back at once; what the caller does not use goes back with
+    /// [`give_back`](Limits::give_back).
     pub(crate) async fn take(
         &self,
         names: &[&str],
         want: u32,
+        exact: bool,
         give_up: &(dyn Fn() -> bool + Send + Sync),
-    ) -> Result<Option<u32>, Error> {
+    ) -> Result<Option<Grant>, Error> {
         if !self.enforce {
-            return Ok(Some(want));
+            return Ok(Some(Grant {
+                items: want,
+                window: minute_floor(self.clock.now()),
+            }));
         }
-        let mut want = want.max(1);
+        // An exact take can never be more than the narrowest budget holds.
+        let want = want.max(1).min(self.widest_grant(names));
         let mut asked_again = false;
         'wait: loop {
             if give_up() {
@@ -115,23 +142,36 @@ impl Limits {
                 }
             }
             let window = minute_floor(now);
+            let mut grants: Vec<(&str, u32)> = Vec::new();
+            let mut short = None;
             for name in names {
                 let Some(budget) = self.budgets.get(*name) else {
                     continue;
                 };
-                // What an earlier budget granted but a later one refuses is
-                // lost for this window; narrow budgets come last, so rarely.
                 let granted = self
                     .store
                     .take_rate(name, window, want, budget.per_minute)
                     .await?;
-                if granted == 0 {
-                    let next = Timestamp::from_millisecond(window).unwrap_or(now)
-                        + SignedDuration::from_mins(1);
-                    self.wait(name, now, next).await;
-                    continue 'wait;
+                grants.push((name, granted));
+                if granted == 0 || (exact && granted < want) {
+                    short = Some(*name);
+                    break;
                 }
-                want = want.min(granted);
+            }
+            let smallest = grants.iter().map(|g| g.1).min().unwrap_or(want);
+            // Each budget keeps only what every one of them granted; on a
+            // refusal, nothing.
+            let keep = if short.is_some() { 0 } else { smallest };
+            for (name, granted) in &grants {
+                self.store
+                    .give_back_rate(name, window, granted - keep)
+                    .await?;
+            }
+            if let Some(name) = short {
+                let next = Timestamp::from_millisecond(window).unwrap_or(now)
+                    + SignedDuration::from_mins(1);
+                self.wait(name, now, next).await;
+                continue 'wait;
             }
             // Taking can wait on the store (its one writer); a grant that
             // comes back after its window ended would land in the next one,
@@ -142,8 +182,33 @@ impl Limits {
                 asked_again = true;
                 continue 'wait;
             }
-            return Ok(Some(want));
+            return Ok(Some(Grant {
+                items: keep,
+                window,
+            }));
         }
+    }
+
+    /// Gives back to each of `names` what `grant` held beyond `used`: a
+    /// page that came back short, a batch with fewer tasks than granted.
+    pub(crate) async fn give_back(
+        &self,
+        names: &[&str],
+        grant: Grant,
+        used: u32,
+    ) -> Result<(), Error> {
+        if !self.enforce {
+            return Ok(());
+        }
+        let unused = grant.items.saturating_sub(used);
+        for name in names {
+            if self.budgets.contains_key(*name) {
+                self.store
+                    .give_back_rate(name, grant.window, unused)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     /// A system said 429: nobody on this node asks it before `until_ms`.
@@ -189,7 +254,7 @@ mod tests {
     }
 
     /// Takes 60 of the erp's 100/min on a clock that first reads `start_ms`.
-    async fn take_60(test: &str, start_ms: i64, step_ms: i64) -> (Option<u32>, Vec<(i64, u64)>) {
+    async fn take_60(test: &str, start_ms: i64, step_ms: i64) -> (Option<Grant>, Vec<(i64, u64)>) {
         let path =
             std::env::temp_dir().join(format!("pacer-limit-{test}-{}.db", std::process::id()));
         let store = Arc::new(
@@ -204,7 +269,7 @@ mod tests {
         });
         let limits = Limits::new(store.clone(), clock, [("erp".to_string(), 100.0)], true);
         // Bounded: a limiter that asked until a grant came on time would hang here.
-        let take = limits.take(&["erp"], 60, &|| false);
+        let take = limits.take(&["erp"], 60, false, &|| false);
         let granted = tokio::time::timeout(std::time::Duration::from_secs(10), take)
             .await
             .expect("take returns")
@@ -227,14 +292,14 @@ mod tests {
         // Asked at 00:59.990, granted at 01:00.010: the request would land
         // in the second minute, so that minute pays for it.
         let (granted, used) = take_60("late", 59_990, 20).await;
-        assert_eq!(granted, Some(60));
+        assert_eq!(granted.map(|g| g.items), Some(60));
         assert_eq!(used, [(0, 60), (60_000, 60)]);
     }
 
     #[tokio::test]
     async fn a_grant_in_time_is_taken_once() {
         let (granted, used) = take_60("on-time", 30_000, 20).await;
-        assert_eq!(granted, Some(60));
+        assert_eq!(granted.map(|g| g.items), Some(60));
         assert_eq!(used, [(0, 60)]);
     }
 
@@ -242,7 +307,7 @@ mod tests {
     async fn a_clock_faster_than_the_store_still_gets_a_grant() {
         // Every answer comes a minute late; asking once more is enough.
         let (granted, used) = take_60("fast", 0, 61_000).await;
-        assert_eq!(granted, Some(60));
+        assert_eq!(granted.map(|g| g.items), Some(60));
         assert_eq!(used.len(), 2, "{used:?}");
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use jiff::SignedDuration;
 use pacer_engine::{Clock, Outcome, VirtualClock};
 use pacer_store::StoreBuilder;
-use support::{config, engine, midnight, mock};
+use support::{Schema, config, engine, midnight, mock};
 
 const TWO: &str = "  prices:
     from: erp
@@ -22,44 +22,6 @@ const TWO: &str = "  prices:
     volume: 21000/day
     freshness: 45m
 ";
-
-struct Schema {
-    url: String,
-    name: String,
-}
-
-impl Schema {
-    async fn new() -> Schema {
-        let url = std::env::var("PACER_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
-        let name = format!(
-            "pacer_cluster_{}_{}",
-            std::process::id(),
-            jiff::Timestamp::now().as_nanosecond() % 1_000_000_000
-        );
-        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {url} is needed for this test: {e}"));
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        Schema { url, name }
-    }
-
-    async fn drop(self) {
-        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&self.url)
-            .await
-            .unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP SCHEMA {} CASCADE",
-            self.name
-        )))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_engines_share_minutes_capacity_and_rates() {

@@ -668,6 +668,42 @@ impl Sqlite {
         Ok(granted.max(0) as u32)
     }
 
+    pub(crate) async fn give_back_rate(
+        &self,
+        system: &str,
+        window_start: i64,
+        unused: u32,
+    ) -> Result<(), Error> {
+        let query = sqlx::query(
+            "UPDATE rate_windows SET used = MAX(0, used - ?3) WHERE system = ?1 AND window_start = ?2",
+        )
+        .bind(system)
+        .bind(window_start)
+        .bind(i64::from(unused));
+        self.write(
+            query,
+            &format!("giving {unused} back to {system}'s rate limit"),
+        )
+        .await
+        .map(drop)
+    }
+
+    pub(crate) async fn has_work(&self, integration: &str, now: i64) -> Result<bool, Error> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM tasks
+                 WHERE integration = ?1 AND status IN ('new', 'failed', 'processing')
+                   AND ((status IN ('new', 'failed') AND next_attempt_at <= ?2)
+                        OR (status = 'processing' AND lease_until < ?2)))",
+        )
+        .bind(integration)
+        .bind(now)
+        .fetch_one(&mut *self.reader().await?)
+        .await
+        .map_err(Error::database(format!(
+            "looking for tasks of {integration} to deliver"
+        )))
+    }
+
     pub(crate) async fn set_paused(&self, job: &str, paused: bool) -> Result<(), Error> {
         let query = sqlx::query(
             "INSERT INTO job_controls (job, paused) VALUES (?, ?)

@@ -263,6 +263,25 @@ impl Store {
         dispatch!(self, b => b.take_rate(system, window_start, want, limit).await)
     }
 
+    /// Gives `unused` units back to `system`'s window starting at
+    /// `window_start`: what a page or a batch was granted and did not use.
+    pub async fn give_back_rate(
+        &self,
+        system: &str,
+        window_start: i64,
+        unused: u32,
+    ) -> Result<(), Error> {
+        if unused == 0 {
+            return Ok(());
+        }
+        dispatch!(self, b => b.give_back_rate(system, window_start, unused).await)
+    }
+
+    /// Whether `integration` has a task a push could claim at `now`.
+    pub async fn has_work(&self, integration: &str, now: i64) -> Result<bool, Error> {
+        dispatch!(self, b => b.has_work(integration, now).await)
+    }
+
     /// Pauses (`true`) or resumes a job, for every node.
     pub async fn set_paused(&self, job: &str, paused: bool) -> Result<(), Error> {
         dispatch!(self, b => b.set_paused(job, paused).await)

@@ -48,6 +48,103 @@ impl Drop for TempDb {
     }
 }
 
+/// A PostgreSQL schema of its own at `PACER_TEST_POSTGRES`, dropped by
+/// [`Schema::drop`] (kept when a test fails, for a look).
+pub struct Schema {
+    pub url: String,
+    pub name: String,
+}
+
+impl Schema {
+    pub async fn new() -> Schema {
+        let url = std::env::var("PACER_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            "pacer_engine_{}_{}_{}",
+            std::process::id(),
+            Timestamp::now().as_nanosecond() % 1_000_000_000,
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {url} is needed for this test: {e}"));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        Schema { url, name }
+    }
+
+    pub async fn open(&self) -> Arc<Store> {
+        let mut builder = StoreBuilder::new(&self.url);
+        builder.schema(&self.name);
+        Arc::new(builder.open().await.unwrap())
+    }
+
+    pub async fn drop(self) {
+        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&self.url)
+            .await
+            .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA {} CASCADE",
+            self.name
+        )))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    }
+}
+
+/// A store for a test that runs on both backends.
+pub enum Backend {
+    Sqlite(TempDb),
+    Postgres(Schema),
+}
+
+impl Backend {
+    pub async fn sqlite(test: &str) -> Backend {
+        Backend::Sqlite(TempDb::new(test))
+    }
+
+    pub async fn postgres() -> Backend {
+        Backend::Postgres(Schema::new().await)
+    }
+
+    pub async fn open(&self) -> Arc<Store> {
+        match self {
+            Backend::Sqlite(db) => db.open().await,
+            Backend::Postgres(schema) => schema.open().await,
+        }
+    }
+
+    /// Removes what the test left; call at its end (after it passed).
+    pub async fn finish(self) {
+        if let Backend::Postgres(schema) = self {
+            schema.drop().await;
+        }
+    }
+}
+
+/// Each `async fn NAME(backend: Backend)` as two tests, `NAME::sqlite` and
+/// `NAME::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::support::Backend::sqlite(stringify!($name)).await).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::support::Backend::postgres().await).await
+            }
+        }
+    )*};
+}
+
 /// A mock system on loopback following `clock`.
 pub async fn mock(
     name: &str,
