@@ -29,7 +29,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     let token = runtime::api_token(&config)?;
     runtime::init_logs(args.log_format);
-    let url = store_url(&config, &args.file);
+    let url = store_url(&config, &args.file, args.speed.is_some());
     if let Some(password) = store_password(&url) {
         pacer_connect::register_secret(password);
     }
@@ -38,9 +38,32 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             .open()
             .await
             .with_context(|| format!("cannot open the store {}", redact(&url)))?;
-        let clock: Arc<dyn Clock> = match args.speed {
-            Some(speed) => Arc::new(ScaledClock::new(jiff::Timestamp::now(), speed)),
-            None => Arc::new(RealClock),
+        let now = jiff::Timestamp::now();
+        // A sped-up run records minutes ahead of real time.
+        let latest = store
+            .latest_minute()
+            .await?
+            .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+            .filter(|&latest| latest > now + jiff::SignedDuration::from_mins(1));
+        let clock: Arc<dyn Clock> = match (args.speed, latest) {
+            // Another sped-up run continues where the last one stopped: from
+            // now it would find every minute up to there done, and wait.
+            (Some(speed), Some(latest)) => Arc::new(ScaledClock::new(
+                latest + jiff::SignedDuration::from_mins(1),
+                speed,
+            )),
+            (Some(speed), None) => Arc::new(ScaledClock::new(now, speed)),
+            (None, Some(latest)) => {
+                return Err(InvalidInput(format!(
+                    "error: the store {} holds executions up to {latest}, ahead of now: a \
+                     sped-up run (--speed) used it, and a run in real time would start nothing \
+                     until then; run with --speed again (it goes on from there), or give \
+                     environment.store a store of its own for real time",
+                    redact(&url)
+                ))
+                .into());
+            }
+            (None, None) => Arc::new(RealClock),
         };
         let until = duration.map(|d| clock.now() + d);
         let engine = Engine::new(&config, &plan, Arc::new(store), clock, Settings::default())
@@ -59,8 +82,10 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// `environment.store`, or a SQLite file named after the config, beside it.
-fn store_url(config: &pacer_config::Config, file: &Path) -> String {
+/// `environment.store`, or a SQLite file named after the config, beside it:
+/// `acme.db`, or `acme.speed.db` for a sped-up run, whose minutes run ahead
+/// of real time and would hold a real-time run back.
+fn store_url(config: &pacer_config::Config, file: &Path, sped_up: bool) -> String {
     config.store.clone().unwrap_or_else(|| {
         let stem = file
             .file_stem()
@@ -69,7 +94,12 @@ fn store_url(config: &pacer_config::Config, file: &Path) -> String {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        format!("sqlite://{}", dir.join(format!("{stem}.db")).display())
+        let name = if sped_up {
+            format!("{stem}.speed.db")
+        } else {
+            format!("{stem}.db")
+        };
+        format!("sqlite://{}", dir.join(name).display())
     })
 }
 

@@ -490,6 +490,108 @@ fn sigterm_stops_run_cleanly() {
     let log = String::from_utf8(out.stderr).unwrap();
     assert!(log.contains("execution ended"), "{log}");
     assert!(log.contains("stopping: no new executions"), "{log}");
+    assert!(
+        !log.contains("still running at the end of the grace period"),
+        "{log}"
+    );
+}
+
+/// A regression: an idle runner always waited its whole 30 s grace on
+/// SIGTERM, asleep until its next minute.
+#[test]
+fn sigterm_stops_an_idle_runner_at_once() {
+    let file = temp_file(
+        "idle-term",
+        "idle.yaml",
+        "systems:\n  erp: { rate: 100/min, base_url: \"http://127.0.0.1:9\" }\n  \
+         shop: { rate: 100/min, base_url: \"http://127.0.0.1:9\" }\nintegrations:\n  \
+         prices: { from: erp, to: shop, volume: 100/day, pull: { schedule: \"0 3 * * *\" }, push: { schedule: \"0 3 * * *\" } }\n",
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_pacer"))
+        .args(["run", file.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Up and idle: nothing is due before 03:00.
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    let asked = std::time::Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let took = asked.elapsed();
+    assert!(out.status.success(), "exit {:?}", out.status);
+    // Well under the 30 s grace (1 s when measured; the margin is for a busy CI).
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "stopping took {took:?}"
+    );
+}
+
+/// A sped-up run records minutes ahead of real time; a run in real time on
+/// that store would start nothing until then, silently. It is told.
+#[test]
+fn a_store_ahead_of_real_time_is_named_at_start() {
+    let dir = std::env::temp_dir().join(format!("pacer-cli-{}-ahead", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("ahead.yaml");
+    let store = dir.join("shared.db");
+    std::fs::write(
+        &file,
+        format!(
+            "environment: {{ store: \"sqlite://{}\" }}\n\
+             systems:\n  erp: {{ rate: 100/min, base_url: \"http://127.0.0.1:9\" }}\n  \
+             shop: {{ rate: 100/min, base_url: \"http://127.0.0.1:9\" }}\nintegrations:\n  \
+             prices: {{ from: erp, to: shop, volume: 100/day, pull: {{ schedule: \"* * * * *\", timeout: 200ms }} }}\n",
+            store.display()
+        ),
+    )
+    .unwrap();
+    let sped = pacer(&[
+        "run",
+        file.to_str().unwrap(),
+        "--speed",
+        "600",
+        "--for",
+        "30m",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(sped.status.success(), "{}", stderr(&sped));
+    let real = pacer(&[
+        "run",
+        file.to_str().unwrap(),
+        "--for",
+        "1m",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(real.status.code(), Some(2), "{}", stderr(&real));
+    assert!(
+        stderr(&real).contains("ahead of now: a sped-up run (--speed) used it"),
+        "{}",
+        stderr(&real)
+    );
+    // Another sped-up run goes on from where the last one stopped.
+    let again = pacer(&[
+        "run",
+        file.to_str().unwrap(),
+        "--speed",
+        "600",
+        "--for",
+        "5m",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("execution ended"),
+        "{}",
+        stderr(&again)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -1,6 +1,8 @@
-//! `pacer run` killed with SIGKILL mid-run and started again: every change
-//! is delivered, and a change delivered twice only under the same
-//! idempotency key (a delivery in flight when the process died).
+//! `pacer run` killed with SIGKILL mid-run and started again, ten times:
+//! every change is delivered, a change delivered twice only under the same
+//! idempotency key (a delivery in flight when the process died), nothing a
+//! dead process had waiting or running is left so, and no job is held back
+//! as "still running" by a process that is gone.
 
 use std::{
     process::{Child, Command, Stdio},
@@ -72,7 +74,9 @@ async fn killed_and_restarted_it_loses_nothing() {
     std::fs::write(&config, yaml).unwrap();
 
     let mut run = start(&config);
-    for kill_after in [2_500, 3_100, 2_700] {
+    for kill_after in [
+        1_500, 2_100, 1_700, 900, 2_500, 1_300, 1_900, 1_100, 2_300, 1_600,
+    ] {
         tokio::time::sleep(Duration::from_millis(kill_after)).await;
         run.kill().unwrap(); // SIGKILL: no shutdown, leases left behind
         run.wait().unwrap();
@@ -88,9 +92,41 @@ async fn killed_and_restarted_it_loses_nothing() {
     {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    run.kill().unwrap();
+    // The last one stops as it should, SIGTERM, and must not need its grace.
+    let stopping = Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &run.id().to_string()])
+        .status()
+        .unwrap();
     run.wait().unwrap();
+    let stopped_in = stopping.elapsed();
+
+    let store = pacer_store::StoreBuilder::new(&format!(
+        "sqlite://{}",
+        dir.join("kill.speed.db").display()
+    ))
+    .open()
+    .await
+    .unwrap();
+    let ledger = store.executions(0, u32::MAX).await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
+    let left: Vec<_> = ledger
+        .iter()
+        .filter(|e| e.state == "waiting" || e.state == "running")
+        .collect();
+    assert!(left.is_empty(), "left by dead processes: {left:#?}");
+    let held_back: Vec<_> = ledger
+        .iter()
+        .filter(|e| e.error.as_deref() == Some("the previous execution is still running"))
+        .collect();
+    assert!(
+        held_back.is_empty(),
+        "held back by a process that was gone: {held_back:#?}"
+    );
+    assert!(
+        stopped_in < Duration::from_secs(10),
+        "SIGTERM took {stopped_in:?}"
+    );
 
     let accepted = &shop.stats().accepted["prices"];
     assert_eq!(accepted.distinct, total, "every change was delivered");

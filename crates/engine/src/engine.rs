@@ -57,6 +57,8 @@ pub(crate) struct Inner {
     pub(crate) limits: Limits,
     pub(crate) counters: Counters,
     pub(crate) stopping: AtomicBool,
+    /// Wakes the scheduler and the heartbeat when [`Engine::stop`] is called.
+    stopped: tokio::sync::Notify,
     /// Executions waiting for capacity here, oldest minute first.
     pub(crate) waiting: Mutex<BTreeSet<(i64, u64)>>,
     pub(crate) sequence: AtomicU64,
@@ -268,6 +270,7 @@ impl Engine {
                 limits,
                 counters: Counters::default(),
                 stopping: AtomicBool::new(false),
+                stopped: tokio::sync::Notify::new(),
                 waiting: Mutex::new(BTreeSet::new()),
                 sequence: AtomicU64::new(0),
                 failure: Mutex::new(None),
@@ -283,13 +286,27 @@ impl Engine {
     /// When the store fails in a way the scheduler cannot go on from.
     pub async fn run(&self, until: Option<Timestamp>) -> Result<(), Error> {
         let inner = self.inner.clone();
+        let beating = Arc::new(AtomicBool::new(true));
+        let heart = (self.inner.clone(), beating.clone());
+        // The scheduler first: a heartbeat spawned first could sleep, and
+        // a virtual clock with nothing else to wait for would move on
+        // before the scheduler saw its first minute.
         let scheduler = self.inner.clock.spawn(Box::pin(async move {
             if let Err(e) = inner.schedule(until).await {
                 tracing::error!(error = %e, "the scheduler stopped");
                 *inner.failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
             }
         }));
+        let heartbeat = self.inner.clock.spawn(Box::pin(async move {
+            let (inner, beating) = heart;
+            if let Err(e) = inner.beat(&beating).await {
+                tracing::error!(error = %e, "the heartbeat stopped");
+            }
+        }));
         let _ = scheduler.await;
+        beating.store(false, Ordering::SeqCst);
+        self.inner.stopped.notify_waiters();
+        let _ = heartbeat.await;
         match self
             .inner
             .failure
@@ -302,9 +319,11 @@ impl Engine {
         }
     }
 
-    /// Starts no new executions; running ones end at their next page or batch.
+    /// Starts no new executions; running ones end at their next page or
+    /// batch, and an idle engine's [`run`](Engine::run) returns at once.
     pub fn stop(&self) {
         self.inner.stopping.store(true, Ordering::SeqCst);
+        self.inner.stopped.notify_waiters();
     }
 
     /// What this node did so far.
@@ -580,7 +599,7 @@ impl Inner {
             if until.is_some_and(|u| at >= u) || self.stopping() {
                 break;
             }
-            self.clock.sleep_until(at).await;
+            self.sleep_unless_stopped(at).await;
             if self.stopping() {
                 break;
             }
@@ -633,6 +652,63 @@ impl Inner {
         Ok(())
     }
 
+    /// Sleeps until `at` on the clock, or until the engine is told to stop.
+    async fn sleep_unless_stopped(&self, at: Timestamp) {
+        let stopped = self.stopped.notified();
+        tokio::pin!(stopped);
+        // Registered before the check, so a stop between them is not missed.
+        stopped.as_mut().enable();
+        if self.stopping() {
+            return;
+        }
+        tokio::select! {
+            () = self.clock.sleep_until(at) => {}
+            () = stopped => {}
+        }
+    }
+
+    /// While `beating`, three times a lease: tells the store this node
+    /// lives, keeps its slots and task leases, and marks `interrupted` what
+    /// nodes that stopped beating left waiting or running.
+    async fn beat(&self, beating: &AtomicBool) -> Result<(), Error> {
+        let lease = self.settings.lease;
+        let node = &self.settings.node;
+        while beating.load(Ordering::SeqCst) {
+            let now = self.clock.now();
+            let now_ms = now.as_millisecond();
+            self.store.heartbeat(node, now_ms).await?;
+            self.store
+                .renew_leases(node, (now + lease).as_millisecond(), now_ms)
+                .await?;
+            for (job, minute, gone) in self
+                .store
+                .interrupt_orphans((now - lease).as_millisecond(), now_ms)
+                .await?
+            {
+                tracing::warn!(job, minute = %self.show(minute), node = gone, outcome = "interrupted", "its node stopped");
+                self.counters.update(|s| {
+                    *s.executions
+                        .entry(job)
+                        .or_default()
+                        .entry(Outcome::Interrupted)
+                        .or_default() += 1;
+                });
+            }
+            // Woken early when the engine stops, and when its run ends.
+            let woken = self.stopped.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if !beating.load(Ordering::SeqCst) {
+                break;
+            }
+            tokio::select! {
+                () = self.clock.sleep_until(now + lease / 3) => {}
+                () = woken => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Records a due minute that does not start (paused, maintenance) and says why.
     async fn hold(&self, job: &Job, minute: i64, why: &str) -> Result<(), Error> {
         let now = self.clock.now().as_millisecond();
@@ -649,10 +725,7 @@ impl Inner {
             .set_execution(
                 &job.name,
                 minute,
-                ExecutionState::Skipped,
-                now,
-                0,
-                Some(why),
+                self.change(ExecutionState::Skipped, now, 0, Some(why)),
             )
             .await?;
         self.count(job, Outcome::Skipped);

@@ -6,13 +6,9 @@ use jiff::{SignedDuration, Timestamp};
 use pacer_config::{Connection, Flow};
 use pacer_connect::{Destination, Outgoing, PageRequest, Source};
 use pacer_plan::JobKind;
-use pacer_store::{ExecutionState, FailOutcome, NewTask, RetryPolicy};
+use pacer_store::{ExecutionChange, ExecutionState, FailOutcome, NewTask, RetryPolicy};
 
 use crate::{Error, Outcome, engine::Inner, engine::Job, limit::Grant, minute_floor};
-
-/// A capacity slot and a task lease last this long unless renewed; an
-/// execution renews them as it goes, so only a dead node's run out.
-const LEASE_MS: i64 = 5 * 60_000;
 
 /// What a job does.
 #[derive(Debug)]
@@ -51,11 +47,10 @@ struct Ran {
     error: Option<String>,
 }
 
-/// A held capacity slot.
+/// A held capacity slot; the node's heartbeat keeps its lease.
 struct Slot {
     number: u32,
     holder: String,
-    lease_until: i64,
 }
 
 impl Inner {
@@ -98,7 +93,7 @@ impl Inner {
             .unwrap_or(job.interval_minutes)
             .max(1);
         let deadline = minute + i64::from(deadline_minutes) * 60_000;
-        let Some(mut slot) = self
+        let Some(slot) = self
             .wait_for_capacity(job, minute, &execution, place, deadline)
             .await?
         else {
@@ -108,10 +103,7 @@ impl Inner {
                 .set_execution(
                     &job.name,
                     minute,
-                    ExecutionState::Missed,
-                    now,
-                    0,
-                    Some(&why),
+                    self.change(ExecutionState::Missed, now, 0, Some(&why)),
                 )
                 .await?;
             self.count(job, Outcome::Missed);
@@ -121,7 +113,11 @@ impl Inner {
         let started = self.clock.now().as_millisecond();
         let waited = (started - minute).max(0);
         store
-            .set_execution(&job.name, minute, ExecutionState::Running, started, 0, None)
+            .set_execution(
+                &job.name,
+                minute,
+                self.change(ExecutionState::Running, started, 0, None),
+            )
             .await?;
         self.counters.started();
         self.counters.update(|s| {
@@ -139,8 +135,8 @@ impl Inner {
         tracing::info!(job = %job.name, minute = %self.show(minute), waited_ms = waited, "execution started");
         let real = Instant::now();
         let ran = match &job.work {
-            Work::Pull(source) => self.pull(job, source, &mut slot).await,
-            Work::Push(destination) => self.push(job, destination, &execution, &mut slot).await,
+            Work::Pull(source) => self.pull(job, source).await,
+            Work::Push(destination) => self.push(job, destination, &execution).await,
         };
         self.counters.ended();
         // The slot goes back even when the work failed.
@@ -156,10 +152,7 @@ impl Inner {
             .set_execution(
                 &job.name,
                 minute,
-                state,
-                ended,
-                ran.items,
-                ran.error.as_deref(),
+                self.change(state, ended, ran.items, ran.error.as_deref()),
             )
             .await?;
         self.count(job, outcome);
@@ -218,17 +211,13 @@ impl Inner {
                 )
                 .is_some();
             if first && !held {
-                let lease_until = now + LEASE_MS;
+                let lease_until = now + self.lease_ms();
                 if let Some(number) = self
                     .store
                     .acquire_slot(self.capacity, &holder, execution, lease_until, now)
                     .await?
                 {
-                    break Some(Slot {
-                        number,
-                        holder,
-                        lease_until,
-                    });
+                    break Some(Slot { number, holder });
                 }
             }
             if now >= deadline || self.stopping() {
@@ -236,7 +225,11 @@ impl Inner {
             }
             if !recorded {
                 self.store
-                    .set_execution(&job.name, minute, ExecutionState::Waiting, now, 0, None)
+                    .set_execution(
+                        &job.name,
+                        minute,
+                        self.change(ExecutionState::Waiting, now, 0, None),
+                    )
                     .await?;
                 recorded = true;
             }
@@ -253,22 +246,26 @@ impl Inner {
         self.waiting.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Keeps the slot while the execution works.
-    async fn renew(&self, slot: &mut Slot) -> Result<(), Error> {
-        let now = self.clock.now().as_millisecond();
-        if slot.lease_until - now < LEASE_MS / 2 {
-            let lease_until = now + LEASE_MS;
-            if self
-                .store
-                .renew_slot(slot.number, &slot.holder, lease_until, now)
-                .await?
-            {
-                slot.lease_until = lease_until;
-            } else {
-                tracing::warn!(holder = %slot.holder, "capacity slot lease ran out before it was renewed");
-            }
+    /// A ledger change made on this node.
+    pub(crate) fn change<'a>(
+        &'a self,
+        state: ExecutionState,
+        at: i64,
+        items: u64,
+        error: Option<&'a str>,
+    ) -> ExecutionChange<'a> {
+        ExecutionChange {
+            state,
+            node: &self.settings.node,
+            at,
+            items,
+            error,
         }
-        Ok(())
+    }
+
+    /// How long a slot or a task lease lasts without a heartbeat.
+    pub(crate) fn lease_ms(&self) -> i64 {
+        self.settings.lease.as_millis() as i64
     }
 
     /// Waits until the job's rate budgets grant some of `want` (all of it
@@ -285,7 +282,7 @@ impl Inner {
         self.limits.give_back(&names, grant, used).await
     }
 
-    async fn pull(&self, job: &Job, source: &Source, slot: &mut Slot) -> Result<Ran, Error> {
+    async fn pull(&self, job: &Job, source: &Source) -> Result<Ran, Error> {
         let store = &self.store;
         let cursor = store.cursor(&job.integration).await?;
         // The cursor only moves forward: the largest value seen over the
@@ -373,7 +370,6 @@ impl Inner {
                 moved.queued += page.records.len() as u64;
                 moved.rejected += page.rejected.len() as u64;
             });
-            self.renew(slot).await?;
             match next {
                 Some(next) if !last => {
                     if !seen.insert(next.clone()) {
@@ -461,7 +457,6 @@ impl Inner {
         job: &Job,
         destination: &Destination,
         execution: &str,
-        slot: &mut Slot,
     ) -> Result<Ran, Error> {
         let store = &self.store;
         let owner = format!("{}/{execution}", self.settings.node);
@@ -492,7 +487,7 @@ impl Inner {
                     &job.integration,
                     grant.items,
                     &owner,
-                    now_ms + LEASE_MS,
+                    now_ms + self.lease_ms(),
                     now_ms,
                 )
                 .await?;
@@ -547,7 +542,6 @@ impl Inner {
                 }
             }
             items += tasks.len() as u64;
-            self.renew(slot).await?;
         }
         let now = self.clock.now().as_millisecond();
         store.complete_many(&done, &owner, now).await?;

@@ -79,6 +79,11 @@ pub struct Settings {
     /// fetched, a round of deliveries in flight); requests take no virtual
     /// time otherwise. Real clocks ignore it: their requests take real time.
     pub request_time: Option<jiff::SignedDuration>,
+    /// How long this node's capacity slots, task leases and ledger rows
+    /// outlive its last heartbeat (default 30 s; it beats three times a
+    /// lease): a node that is killed lets go of everything within this,
+    /// and a live node marks its executions `interrupted`.
+    pub lease: jiff::SignedDuration,
 }
 
 impl Default for Settings {
@@ -90,6 +95,7 @@ impl Default for Settings {
             retry: RetryPolicy::default(),
             page_size: 100,
             request_time: None,
+            lease: jiff::SignedDuration::from_secs(30),
         }
     }
 }
@@ -105,6 +111,9 @@ pub enum Outcome {
     Skipped,
     /// Not started: no capacity before its deadline.
     Missed,
+    /// Its node stopped while it waited or ran (counted by the node that
+    /// found it).
+    Interrupted,
 }
 
 impl Outcome {
@@ -115,6 +124,7 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::Skipped => "skipped",
             Outcome::Missed => "missed",
+            Outcome::Interrupted => "interrupted",
         }
     }
 }

@@ -93,7 +93,7 @@ pub(crate) fn document() -> Value {
             "/api/v1/jobs/{name}/trigger": {"post": action("Run a job once, now (the first node to see it runs it)", vec![job_name()], "202", schema("Job"), &unknown_job)},
             "/api/v1/executions": {"get": read("Execution history, newest first", vec![
                     query_param("job", "Only this job's", "string"),
-                    query_param("state", "due, waiting, running, succeeded, failed, skipped or missed", "string"),
+                    query_param("state", "due, waiting, running, succeeded, failed, skipped, missed or interrupted", "string"),
                     query_param("since", "Only minutes from this RFC 3339 instant on (default: a day ago)", "string"),
                     query_param("limit", "At most this many, 1 to 1000 (default 100)", "integer"),
                 ],

@@ -42,8 +42,8 @@
 pub use crate::{
     error::Error,
     model::{
-        Claimed, Execution, ExecutionQuery, ExecutionState, FailOutcome, JobControl, NewTask,
-        Pruned, RetryPolicy, Task, TaskError, TaskQuery, TaskStatus,
+        Claimed, Execution, ExecutionChange, ExecutionQuery, ExecutionState, FailOutcome,
+        JobControl, NewTask, Pruned, RetryPolicy, Task, TaskError, TaskQuery, TaskStatus,
     },
     store::{Store, StoreBuilder},
 };

@@ -17,11 +17,14 @@ pub enum ExecutionState {
     Skipped,
     /// Waited past its deadline.
     Missed,
+    /// Its node stopped (killed, or silent past its lease) while it waited
+    /// or ran; a live node marked it so.
+    Interrupted,
 }
 
 impl ExecutionState {
     /// Every state, in the order an execution goes through them.
-    pub const ALL: [ExecutionState; 7] = [
+    pub const ALL: [ExecutionState; 8] = [
         ExecutionState::Due,
         ExecutionState::Waiting,
         ExecutionState::Running,
@@ -29,6 +32,7 @@ impl ExecutionState {
         ExecutionState::Failed,
         ExecutionState::Skipped,
         ExecutionState::Missed,
+        ExecutionState::Interrupted,
     ];
 
     /// Its lowercase name, as the ledger, the API and the logs say it.
@@ -41,8 +45,25 @@ impl ExecutionState {
             ExecutionState::Failed => "failed",
             ExecutionState::Skipped => "skipped",
             ExecutionState::Missed => "missed",
+            ExecutionState::Interrupted => "interrupted",
         }
     }
+}
+
+/// A change of an execution's state, as the ledger records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExecutionChange<'a> {
+    /// Its new state.
+    pub state: ExecutionState,
+    /// The node it waits or runs on (recorded for `waiting` and `running`,
+    /// so a live node can tell what a stopped one left behind).
+    pub node: &'a str,
+    /// When, Unix ms.
+    pub at: i64,
+    /// Items moved so far.
+    pub items: u64,
+    /// Why it failed, was skipped or missed.
+    pub error: Option<&'a str>,
 }
 
 /// Where a task is, in the words iPaaS users know.

@@ -14,10 +14,11 @@ use sqlx::{
 use crate::{
     Error,
     error::ErrorKind,
+    model::ExecutionChange,
     model::{
-        Claimed, ClaimedRow, Execution, ExecutionQuery, ExecutionRow, ExecutionState, FailOutcome,
-        JobControl, NewTask, RetryPolicy, Task, TaskError, TaskErrorRow, TaskQuery, TaskStatus,
-        granted, latest_per_key,
+        Claimed, ClaimedRow, Execution, ExecutionQuery, ExecutionRow, FailOutcome, JobControl,
+        NewTask, RetryPolicy, Task, TaskError, TaskErrorRow, TaskQuery, TaskStatus, granted,
+        latest_per_key,
     },
 };
 
@@ -110,6 +111,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
     DROP INDEX tasks_by_age;
     CREATE INDEX tasks_finished ON tasks (integration, updated_at) WHERE status = 'finished';
     CREATE INDEX tasks_ended ON tasks (integration, status) WHERE status IN ('dead', 'skipped');",
+    ),
+    (
+        6,
+        // The node an execution waits or runs on: when it stops beating,
+        // a live node marks what it left behind `interrupted`.
+        "ALTER TABLE executions ADD COLUMN node TEXT;",
     ),
 ];
 
@@ -204,16 +211,21 @@ impl Postgres {
         &self,
         job: &str,
         minute: i64,
-        state: ExecutionState,
-        now: i64,
-        items: u64,
-        error: Option<&str>,
+        change: ExecutionChange<'_>,
     ) -> Result<(), Error> {
+        let ExecutionChange {
+            state,
+            node,
+            at: now,
+            items,
+            error,
+        } = change;
         sqlx::query(
             "UPDATE executions SET state = $1,
                 started_at = CASE WHEN $2::text = 'running' THEN $3 ELSE started_at END,
-                finished_at = CASE WHEN $4::text IN ('succeeded', 'failed', 'skipped', 'missed') THEN $5 ELSE finished_at END,
-                items = $6, error = $7
+                finished_at = CASE WHEN $4::text IN ('succeeded', 'failed', 'skipped', 'missed', 'interrupted') THEN $5 ELSE finished_at END,
+                items = $6, error = $7,
+                node = CASE WHEN $1::text IN ('waiting', 'running') THEN $10 ELSE node END
              WHERE job = $8 AND minute = $9",
         )
         .bind(state.as_str())
@@ -225,6 +237,7 @@ impl Postgres {
         .bind(error)
         .bind(job)
         .bind(minute)
+        .bind(node)
         .execute(&self.pool)
         .await
         .map_err(Error::database(format!("updating {job} at {minute}")))?;
@@ -789,6 +802,70 @@ impl Postgres {
             .await
             .map_err(Error::database(format!("recording node {node}'s heartbeat")))?;
         Ok(())
+    }
+
+    pub(crate) async fn renew_leases(
+        &self,
+        node: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> Result<(), Error> {
+        let context = format!("renewing node {node}'s leases");
+        let mut tx = self.pool.begin().await.map_err(Error::database(&context))?;
+        // Prefix compares, not LIKE: node names may hold `_`, a LIKE wildcard.
+        sqlx::query(
+            "UPDATE slots SET lease_until = $2
+             WHERE holder IS NOT NULL AND left(holder, length($1) + 1) = $1 || '/'
+               AND lease_until >= $3",
+        )
+        .bind(node)
+        .bind(lease_until)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::database(&context))?;
+        sqlx::query(
+            "UPDATE tasks SET lease_until = $2
+             WHERE status = 'processing' AND left(lease_owner, length($1) + 1) = $1 || '/'
+               AND lease_until >= $3",
+        )
+        .bind(node)
+        .bind(lease_until)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::database(&context))?;
+        tx.commit().await.map_err(Error::database(&context))
+    }
+
+    pub(crate) async fn interrupt_orphans(
+        &self,
+        alive_since: i64,
+        now: i64,
+    ) -> Result<Vec<(String, i64, String)>, Error> {
+        sqlx::query_as(
+            "UPDATE executions SET state = 'interrupted', finished_at = $2,
+                 error = 'its node (' || COALESCE(node, 'unknown') || ') stopped while it was '
+                         || state || ': no heartbeat within its lease'
+             WHERE (state IN ('waiting', 'running') AND node IS NOT NULL
+                    AND node NOT IN (SELECT node FROM nodes WHERE seen_at >= $1))
+                OR (state IN ('due', 'waiting', 'running') AND node IS NULL AND due_at < $1)
+             RETURNING job, minute, COALESCE(node, 'unknown')",
+        )
+        .bind(alive_since)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::database(
+            "interrupting the executions of stopped nodes",
+        ))
+    }
+
+    pub(crate) async fn latest_minute(&self) -> Result<Option<i64>, Error> {
+        sqlx::query_scalar("SELECT MAX(minute) FROM executions")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(Error::database("reading the ledger's latest minute"))
     }
 
     pub(crate) async fn nodes_alive(&self, since: i64) -> Result<Vec<String>, Error> {

@@ -26,10 +26,10 @@ use tokio::sync::{Mutex, MutexGuard};
 use crate::{
     Error,
     error::ErrorKind,
+    model::ExecutionChange,
     model::{
-        Claimed, ClaimedRow, Execution, ExecutionQuery, ExecutionRow, ExecutionState, FailOutcome,
-        JobControl, NewTask, RetryPolicy, Task, TaskError, TaskErrorRow, TaskQuery, TaskStatus,
-        latest_per_key,
+        Claimed, ClaimedRow, Execution, ExecutionQuery, ExecutionRow, FailOutcome, JobControl,
+        NewTask, RetryPolicy, Task, TaskError, TaskErrorRow, TaskQuery, TaskStatus, latest_per_key,
     },
 };
 
@@ -126,6 +126,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
     DROP INDEX tasks_by_age;
     CREATE INDEX tasks_finished ON tasks (integration, updated_at) WHERE status = 'finished';
     CREATE INDEX tasks_ended ON tasks (integration, status) WHERE status IN ('dead', 'skipped');",
+    ),
+    (
+        7,
+        // The node an execution waits or runs on: when it stops beating,
+        // a live node marks what it left behind `interrupted`.
+        "ALTER TABLE executions ADD COLUMN node TEXT;",
     ),
 ];
 
@@ -313,27 +319,30 @@ impl Sqlite {
         &self,
         job: &str,
         minute: i64,
-        state: ExecutionState,
-        now: i64,
-        items: u64,
-        error: Option<&str>,
+        change: ExecutionChange<'_>,
     ) -> Result<(), Error> {
+        let ExecutionChange {
+            state,
+            node,
+            at: now,
+            items,
+            error,
+        } = change;
         let query = sqlx::query(
-            "UPDATE executions SET state = ?,
-                started_at = CASE WHEN ? = 'running' THEN ? ELSE started_at END,
-                finished_at = CASE WHEN ? IN ('succeeded', 'failed', 'skipped', 'missed') THEN ? ELSE finished_at END,
-                items = ?, error = ?
-             WHERE job = ? AND minute = ?",
+            "UPDATE executions SET state = ?1,
+                started_at = CASE WHEN ?1 = 'running' THEN ?2 ELSE started_at END,
+                finished_at = CASE WHEN ?1 IN ('succeeded', 'failed', 'skipped', 'missed', 'interrupted') THEN ?2 ELSE finished_at END,
+                items = ?3, error = ?4,
+                node = CASE WHEN ?1 IN ('waiting', 'running') THEN ?7 ELSE node END
+             WHERE job = ?5 AND minute = ?6",
         )
-        .bind(state.as_str())
-        .bind(state.as_str())
-        .bind(now)
         .bind(state.as_str())
         .bind(now)
         .bind(items as i64)
         .bind(error)
         .bind(job)
-        .bind(minute);
+        .bind(minute)
+        .bind(node);
         self.write(query, &format!("updating {job} at {minute}"))
             .await?;
         Ok(())
@@ -895,6 +904,74 @@ impl Sqlite {
         self.write(query, &format!("recording node {node}'s heartbeat"))
             .await?;
         Ok(())
+    }
+
+    pub(crate) async fn renew_leases(
+        &self,
+        node: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> Result<(), Error> {
+        let context = format!("renewing node {node}'s leases");
+        let mut writer = self.writer.lock().await;
+        let mut tx = writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(Error::database(&context))?;
+        // Prefix compares, not LIKE: node names may hold `_`, a LIKE wildcard.
+        sqlx::query(
+            "UPDATE slots SET lease_until = ?2
+             WHERE holder IS NOT NULL AND substr(holder, 1, length(?1) + 1) = ?1 || '/'
+               AND lease_until >= ?3",
+        )
+        .bind(node)
+        .bind(lease_until)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::database(&context))?;
+        sqlx::query(
+            "UPDATE tasks SET lease_until = ?2
+             WHERE status = 'processing' AND substr(lease_owner, 1, length(?1) + 1) = ?1 || '/'
+               AND lease_until >= ?3",
+        )
+        .bind(node)
+        .bind(lease_until)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::database(&context))?;
+        tx.commit().await.map_err(Error::database(&context))
+    }
+
+    pub(crate) async fn interrupt_orphans(
+        &self,
+        alive_since: i64,
+        now: i64,
+    ) -> Result<Vec<(String, i64, String)>, Error> {
+        sqlx::query_as(
+            "UPDATE executions SET state = 'interrupted', finished_at = ?2,
+                 error = 'its node (' || COALESCE(node, 'unknown') || ') stopped while it was '
+                         || state || ': no heartbeat within its lease'
+             WHERE (state IN ('waiting', 'running') AND node IS NOT NULL
+                    AND node NOT IN (SELECT node FROM nodes WHERE seen_at >= ?1))
+                OR (state IN ('due', 'waiting', 'running') AND node IS NULL AND due_at < ?1)
+             RETURNING job, minute, COALESCE(node, 'unknown')",
+        )
+        .bind(alive_since)
+        .bind(now)
+        .fetch_all(&mut *self.writer.lock().await)
+        .await
+        .map_err(Error::database(
+            "interrupting the executions of stopped nodes",
+        ))
+    }
+
+    pub(crate) async fn latest_minute(&self) -> Result<Option<i64>, Error> {
+        sqlx::query_scalar("SELECT MAX(minute) FROM executions")
+            .fetch_one(&mut *self.reader().await?)
+            .await
+            .map_err(Error::database("reading the ledger's latest minute"))
     }
 
     pub(crate) async fn nodes_alive(&self, since: i64) -> Result<Vec<String>, Error> {

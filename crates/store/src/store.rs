@@ -4,7 +4,7 @@ use crate::{
     Error,
     error::ErrorKind,
     model::{
-        Claimed, Execution, ExecutionQuery, ExecutionState, FailOutcome, JobControl, NewTask,
+        Claimed, Execution, ExecutionChange, ExecutionQuery, FailOutcome, JobControl, NewTask,
         Pruned, RetryPolicy, Task, TaskError, TaskQuery, TaskStatus,
     },
     postgres::Postgres,
@@ -106,17 +106,15 @@ impl Store {
         dispatch!(self, b => b.record_due(job, minute, now).await)
     }
 
-    /// Moves an execution to `state`, with the items it moved and its error.
+    /// Moves an execution to a new state, with the items it moved and its
+    /// error, and, waiting or running, the node it is on.
     pub async fn set_execution(
         &self,
         job: &str,
         minute: i64,
-        state: ExecutionState,
-        now: i64,
-        items: u64,
-        error: Option<&str>,
+        change: ExecutionChange<'_>,
     ) -> Result<(), Error> {
-        dispatch!(self, b => b.set_execution(job, minute, state, now, items, error).await)
+        dispatch!(self, b => b.set_execution(job, minute, change).await)
     }
 
     /// The state of an execution, as its lowercase name, if it was recorded.
@@ -261,6 +259,29 @@ impl Store {
         limit: u32,
     ) -> Result<u32, Error> {
         dispatch!(self, b => b.take_rate(system, window_start, want, limit).await)
+    }
+
+    /// Keeps every capacity slot and task lease `node` holds until
+    /// `lease_until`: a node's heartbeat, so a node that stops lets go of
+    /// them within one lease.
+    pub async fn renew_leases(&self, node: &str, lease_until: i64, now: i64) -> Result<(), Error> {
+        dispatch!(self, b => b.renew_leases(node, lease_until, now).await)
+    }
+
+    /// Marks `interrupted` every execution left `waiting` or `running` by a
+    /// node not seen since `alive_since` (and any older row without a node);
+    /// returns each as `(job, minute, node)`.
+    pub async fn interrupt_orphans(
+        &self,
+        alive_since: i64,
+        now: i64,
+    ) -> Result<Vec<(String, i64, String)>, Error> {
+        dispatch!(self, b => b.interrupt_orphans(alive_since, now).await)
+    }
+
+    /// The latest minute in the ledger, of any job.
+    pub async fn latest_minute(&self) -> Result<Option<i64>, Error> {
+        dispatch!(self, b => b.latest_minute().await)
     }
 
     /// Gives `unused` units back to `system`'s window starting at

@@ -11,8 +11,8 @@ use std::{
 };
 
 use pacer_store::{
-    ExecutionQuery, ExecutionState, FailOutcome, NewTask, Pruned, RetryPolicy, Store, StoreBuilder,
-    TaskQuery, TaskStatus,
+    ExecutionChange, ExecutionQuery, ExecutionState, FailOutcome, NewTask, Pruned, RetryPolicy,
+    Store, StoreBuilder, TaskQuery, TaskStatus,
 };
 
 /// A fresh database for one test.
@@ -209,14 +209,18 @@ async fn executions_move_through_their_states(db: &Db) {
         .record_due("orders.push", 120_000, 120_000)
         .await
         .unwrap();
+    let change = |state, at, items, error| ExecutionChange {
+        state,
+        node: "node-a",
+        at,
+        items,
+        error,
+    };
     store
         .set_execution(
             "orders.push",
             120_000,
-            pacer_store::ExecutionState::Running,
-            120_500,
-            0,
-            None,
+            change(pacer_store::ExecutionState::Running, 120_500, 0, None),
         )
         .await
         .unwrap();
@@ -224,10 +228,12 @@ async fn executions_move_through_their_states(db: &Db) {
         .set_execution(
             "orders.push",
             120_000,
-            pacer_store::ExecutionState::Failed,
-            121_000,
-            3,
-            Some("webshop answered 500"),
+            change(
+                pacer_store::ExecutionState::Failed,
+                121_000,
+                3,
+                Some("webshop answered 500"),
+            ),
         )
         .await
         .unwrap();
@@ -883,10 +889,14 @@ async fn tasks_and_executions_are_listed_for_the_dashboard(db: &Db) {
         ("stock.push", 120_000, ExecutionState::Succeeded),
     ] {
         store.record_due(job, minute, minute).await.unwrap();
-        store
-            .set_execution(job, minute, state, minute + 1, 0, None)
-            .await
-            .unwrap();
+        let change = ExecutionChange {
+            state,
+            node: "node-a",
+            at: minute + 1,
+            items: 0,
+            error: None,
+        };
+        store.set_execution(job, minute, change).await.unwrap();
     }
     let history = |job: Option<&str>, state: Option<&str>| {
         let query = ExecutionQuery {
