@@ -248,12 +248,15 @@ impl Engine {
                 intakes.insert(flow.integration.clone(), Intake::new(webhook)?);
             }
         }
-        let limits = Limits::new(
+        let mut limits = Limits::new(
             store.clone(),
             clock.clone(),
             budgets,
             settings.enforce_rates,
         );
+        for job in &jobs {
+            limits.share(&job.name, &job.budgets);
+        }
         Ok(Engine {
             inner: Arc::new(Inner {
                 environment: environment.name.clone(),

@@ -93,6 +93,10 @@ impl Inner {
             .unwrap_or(job.interval_minutes)
             .max(1);
         let deadline = minute + i64::from(deadline_minutes) * 60_000;
+        // Its share of each budget is owed to it from now, while it waits
+        // for capacity too: a job that got a slot a second earlier must
+        // not take the whole minute.
+        let _active = self.limits.active(&job.name);
         let Some(slot) = self
             .wait_for_capacity(job, minute, &execution, place, deadline)
             .await?
@@ -273,13 +277,15 @@ impl Inner {
     async fn take(&self, job: &Job, want: u32, exact: bool) -> Result<Option<Grant>, Error> {
         let names: Vec<&str> = job.budgets.iter().map(String::as_str).collect();
         let give_up = || self.stopping();
-        self.limits.take(&names, want, exact, &give_up).await
+        self.limits
+            .take(&job.name, &names, want, exact, &give_up)
+            .await
     }
 
     /// Gives back to the job's budgets what `grant` held beyond `used`.
     async fn give_back(&self, job: &Job, grant: Grant, used: u32) -> Result<(), Error> {
         let names: Vec<&str> = job.budgets.iter().map(String::as_str).collect();
-        self.limits.give_back(&names, grant, used).await
+        self.limits.give_back(&job.name, &names, grant, used).await
     }
 
     async fn pull(&self, job: &Job, source: &Source) -> Result<Ran, Error> {

@@ -37,6 +37,44 @@ pub(crate) struct Limits {
     enforce: bool,
     /// Waits so far by budget: how many, and their seconds in all.
     waits: Mutex<BTreeMap<String, (u64, f64)>>,
+    shares: Shares,
+}
+
+/// How jobs that take from one budget share it within a minute: each is
+/// owed an even part (at least 1) while it has an execution under way,
+/// and what a job is owed but has not taken is kept from the others; an
+/// idle job is owed nothing, so a busy one may take it all.
+#[derive(Debug, Default)]
+struct Shares {
+    /// Budget name → the jobs that take from it.
+    members: HashMap<String, Vec<String>>,
+    /// Jobs with an execution under way on this node, and how many.
+    active: Mutex<HashMap<String, usize>>,
+    /// (job, budget, window) → what the job holds of that window.
+    held: Mutex<HashMap<(String, String, i64), u32>>,
+}
+
+/// A job's execution under way: its share is owed to it until dropped.
+pub(crate) struct Active<'a> {
+    limits: &'a Limits,
+    job: String,
+}
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        let mut active = self
+            .limits
+            .shares
+            .active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = active.get_mut(&self.job) {
+            *n -= 1;
+            if *n == 0 {
+                active.remove(&self.job);
+            }
+        }
+    }
 }
 
 impl Limits {
@@ -64,7 +102,92 @@ impl Limits {
             budgets,
             enforce,
             waits: Mutex::default(),
+            shares: Shares::default(),
         }
+    }
+
+    /// Records that `job` takes from each of `names`.
+    pub(crate) fn share(&mut self, job: &str, names: &[String]) {
+        for name in names {
+            self.shares
+                .members
+                .entry(name.clone())
+                .or_default()
+                .push(job.to_string());
+        }
+    }
+
+    /// Marks `job` as under way until the guard is dropped.
+    pub(crate) fn active(&self, job: &str) -> Active<'_> {
+        *self
+            .shares
+            .active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(job.to_string())
+            .or_default() += 1;
+        Active {
+            limits: self,
+            job: job.to_string(),
+        }
+    }
+
+    /// The most `job` may take of `name`'s `window` now: the budget less
+    /// what the other jobs under way are owed and have not taken, and no
+    /// more than its share at a time — a job that comes a moment later in
+    /// the minute then finds its share still there.
+    fn cap(&self, job: &str, name: &str, window: i64, per_minute: u32) -> u32 {
+        let Some(members) = self.shares.members.get(name).filter(|m| m.len() > 1) else {
+            return per_minute;
+        };
+        let share = (per_minute / members.len() as u32).max(1);
+        let active = self.shares.active.lock().unwrap_or_else(|e| e.into_inner());
+        let held = self.shares.held.lock().unwrap_or_else(|e| e.into_inner());
+        let owed: u32 = members
+            .iter()
+            .filter(|k| *k != job && active.contains_key(*k))
+            .map(|k| {
+                let taken = held
+                    .get(&(k.clone(), name.to_string(), window))
+                    .copied()
+                    .unwrap_or(0);
+                share.saturating_sub(taken)
+            })
+            .sum();
+        let mine = held
+            .get(&(job.to_string(), name.to_string(), window))
+            .copied()
+            .unwrap_or(0);
+        per_minute
+            .saturating_sub(owed)
+            .saturating_sub(mine)
+            .min(share)
+    }
+
+    /// Adds `delta` (negative: gives back) to what `job` holds of `name`'s window.
+    fn hold(&self, job: &str, name: &str, window: i64, delta: i64) {
+        let mut held = self.shares.held.lock().unwrap_or_else(|e| e.into_inner());
+        // Windows more than two minutes old matter to nobody.
+        held.retain(|(_, _, w), _| *w >= window - 120_000);
+        let entry = held
+            .entry((job.to_string(), name.to_string(), window))
+            .or_default();
+        *entry = (i64::from(*entry) + delta).clamp(0, i64::from(u32::MAX)) as u32;
+    }
+
+    /// The most a job can always get of every one of `names` in a minute:
+    /// its share of the narrowest. A page that must keep its size is no
+    /// larger, so it always fits.
+    pub(crate) fn fair_grant(&self, names: &[&str]) -> u32 {
+        names
+            .iter()
+            .filter_map(|name| {
+                let budget = self.budgets.get(*name)?;
+                let members = self.shares.members.get(*name).map_or(1, Vec::len).max(1);
+                Some((budget.per_minute / members as u32).max(1))
+            })
+            .min()
+            .unwrap_or(u32::MAX)
     }
 
     /// Each budget's items per minute, by name.
@@ -110,6 +233,7 @@ impl Limits {
     /// [`give_back`](Limits::give_back).
     pub(crate) async fn take(
         &self,
+        job: &str,
         names: &[&str],
         want: u32,
         exact: bool,
@@ -121,8 +245,12 @@ impl Limits {
                 window: minute_floor(self.clock.now()),
             }));
         }
-        // An exact take can never be more than the narrowest budget holds.
-        let want = want.max(1).min(self.widest_grant(names));
+        // An exact take can never be more than the job's share holds.
+        let want = want.max(1).min(if exact {
+            self.fair_grant(names)
+        } else {
+            self.widest_grant(names)
+        });
         let mut asked_again = false;
         'wait: loop {
             if give_up() {
@@ -148,10 +276,14 @@ impl Limits {
                 let Some(budget) = self.budgets.get(*name) else {
                     continue;
                 };
-                let granted = self
-                    .store
-                    .take_rate(name, window, want, budget.per_minute)
-                    .await?;
+                let ask = want.min(self.cap(job, name, window, budget.per_minute));
+                let granted = if ask == 0 {
+                    0
+                } else {
+                    self.store
+                        .take_rate(name, window, ask, budget.per_minute)
+                        .await?
+                };
                 grants.push((name, granted));
                 if granted == 0 || (exact && granted < want) {
                     short = Some(*name);
@@ -166,6 +298,7 @@ impl Limits {
                 self.store
                     .give_back_rate(name, window, granted - keep)
                     .await?;
+                self.hold(job, name, window, i64::from(keep));
             }
             if let Some(name) = short {
                 let next = Timestamp::from_millisecond(window).unwrap_or(now)
@@ -193,6 +326,7 @@ impl Limits {
     /// page that came back short, a batch with fewer tasks than granted.
     pub(crate) async fn give_back(
         &self,
+        job: &str,
         names: &[&str],
         grant: Grant,
         used: u32,
@@ -206,6 +340,7 @@ impl Limits {
                 self.store
                     .give_back_rate(name, grant.window, unused)
                     .await?;
+                self.hold(job, name, grant.window, -i64::from(unused));
             }
         }
         Ok(())
@@ -269,7 +404,7 @@ mod tests {
         });
         let limits = Limits::new(store.clone(), clock, [("erp".to_string(), 100.0)], true);
         // Bounded: a limiter that asked until a grant came on time would hang here.
-        let take = limits.take(&["erp"], 60, false, &|| false);
+        let take = limits.take("prices.pull", &["erp"], 60, false, &|| false);
         let granted = tokio::time::timeout(std::time::Duration::from_secs(10), take)
             .await
             .expect("take returns")

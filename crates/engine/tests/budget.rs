@@ -16,6 +16,7 @@ on_both_backends!(
     page_numbers_under_a_tight_rate_deliver_every_record_once,
     the_cursor_only_moves_forward,
     an_idle_push_takes_no_budget_and_the_busy_one_gets_the_whole_rate,
+    two_busy_pushes_on_one_system_share_its_rate,
 );
 
 fn parse(yaml: &str) -> pacer_config::Config {
@@ -190,5 +191,83 @@ async fn an_idle_push_takes_no_budget_and_the_busy_one_gets_the_whole_rate(backe
         .map(|(_, _, used)| used)
         .sum();
     assert_eq!(used, busy);
+    backend.finish().await;
+}
+
+/// Two pushes on one 60/min webshop, both with full queues: the first to
+/// ask used to take all 60 each minute and starve the other until its own
+/// queue was empty. Each is owed half while both work.
+async fn two_busy_pushes_on_one_system_share_its_rate(backend: Backend) {
+    let start = midnight();
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start));
+    let erp = mock("erp", 10_000, &[], start, clock.clone()).await;
+    let shop = mock("webshop", 10_000, &[], start, clock.clone()).await;
+    let config = parse(&format!(
+        "environment: {{ name: acme, timezone: Europe/Amsterdam, capacity: 2 }}\n\
+         systems:\n  erp: {{ rate: 500/min, base_url: \"{}\" }}\n  webshop: {{ rate: 60/min, base_url: \"{}\" }}\n\
+         integrations:\n  \
+           first:\n    from: erp\n    to: webshop\n    volume: 100/day\n    \
+             webhook: {{ key: .key }}\n    push: {{ schedule: \"* * * * *\" }}\n  \
+           second:\n    from: erp\n    to: webshop\n    volume: 100/day\n    \
+             webhook: {{ key: .key }}\n    push: {{ schedule: \"* * * * *\" }}\n",
+        erp.base_url(),
+        shop.base_url()
+    ));
+    let store = backend.open().await;
+    for integration in ["first", "second"] {
+        let tasks: Vec<NewTask> = (0..300)
+            .map(|i| NewTask {
+                key: format!("{integration}-{i:04}"),
+                payload: format!(r#"{{"key": "{integration}-{i:04}"}}"#),
+            })
+            .collect();
+        store.enqueue(integration, &tasks, None, 0).await.unwrap();
+    }
+    // Requests take time, as they do: a round of deliveries is not over
+    // before the other job has started.
+    let settings = pacer_engine::Settings {
+        node: "node-a".into(),
+        request_time: Some(SignedDuration::from_millis(200)),
+        ..pacer_engine::Settings::default()
+    };
+    let engine = support::engine_with(&config, store.clone(), clock.clone(), settings);
+    engine
+        .run(Some(start + SignedDuration::from_mins(4)))
+        .await
+        .unwrap();
+    let accepted = shop.stats().accepted;
+    let (first, second) = (accepted["first"].items, accepted["second"].items);
+    assert!(first + second >= 200, "{first} + {second}");
+    assert!(shop.stats().max_per_minute <= 60);
+    // Minute by minute, both got some: not 60 and 0 by turns.
+    let by_minute = |integration: &str| {
+        let mut by_minute = [0u32; 4];
+        for delivery in shop.deliveries(integration) {
+            let minute = (delivery.delivered_at - start.as_millisecond()) / 60_000;
+            if let Some(n) = usize::try_from(minute)
+                .ok()
+                .and_then(|m| by_minute.get_mut(m))
+            {
+                *n += 1;
+            }
+        }
+        by_minute
+    };
+    let (first_by_minute, second_by_minute) = (by_minute("first"), by_minute("second"));
+    for minute in 0..4 {
+        assert!(
+            first_by_minute[minute] > 0 && second_by_minute[minute] > 0,
+            "minute {minute}: first {first_by_minute:?}, second {second_by_minute:?}"
+        );
+    }
+    // And over the four minutes, halves within a sixth.
+    let (first, second) = (
+        first_by_minute.iter().sum::<u32>(),
+        second_by_minute.iter().sum::<u32>(),
+    );
+    assert!(
+        first.abs_diff(second) * 6 <= first + second,
+        "first {first_by_minute:?}, second {second_by_minute:?}"
+    );
     backend.finish().await;
 }
