@@ -78,9 +78,7 @@ async fn run(label: &str, queued: [(&str, usize); 2]) {
         .await
         .unwrap();
     let accepted = shop.stats().accepted;
-    let per_minute = |name: &str| {
-        accepted.get(name).map_or(0, |a| a.items) as f64 / MINUTES as f64
-    };
+    let per_minute = |name: &str| accepted.get(name).map_or(0, |a| a.items) as f64 / MINUTES as f64;
     println!(
         "{label}: {} {:.1}/min, {} {:.1}/min, together {:.1}/min of 60/min",
         queued[0].0,

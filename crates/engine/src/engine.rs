@@ -843,7 +843,12 @@ impl Inner {
         let inner = self.clone();
         let job = job.clone();
         let mut place = (!queued).then(|| self.queue_for_capacity(minute));
+        // Its share of each rate is owed to it from its minute on, while it
+        // waits too: the job dispatched a moment earlier must not take the
+        // whole minute before this one starts.
+        let active = self.limits.active(&job.name);
         Ok(Some(self.clock.spawn(Box::pin(async move {
+            let _active = active;
             if queued {
                 // Wait for the running one, here or elsewhere, then take its place.
                 loop {

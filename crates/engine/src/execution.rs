@@ -93,10 +93,6 @@ impl Inner {
             .unwrap_or(job.interval_minutes)
             .max(1);
         let deadline = minute + i64::from(deadline_minutes) * 60_000;
-        // Its share of each budget is owed to it from now, while it waits
-        // for capacity too: a job that got a slot a second earlier must
-        // not take the whole minute.
-        let _active = self.limits.active(&job.name);
         let Some(slot) = self
             .wait_for_capacity(job, minute, &execution, place, deadline)
             .await?

@@ -49,25 +49,20 @@ struct Shares {
     /// Budget name → the jobs that take from it.
     members: HashMap<String, Vec<String>>,
     /// Jobs with an execution under way on this node, and how many.
-    active: Mutex<HashMap<String, usize>>,
+    active: Arc<Mutex<HashMap<String, usize>>>,
     /// (job, budget, window) → what the job holds of that window.
     held: Mutex<HashMap<(String, String, i64), u32>>,
 }
 
 /// A job's execution under way: its share is owed to it until dropped.
-pub(crate) struct Active<'a> {
-    limits: &'a Limits,
+pub(crate) struct Active {
+    active: Arc<Mutex<HashMap<String, usize>>>,
     job: String,
 }
 
-impl Drop for Active<'_> {
+impl Drop for Active {
     fn drop(&mut self) {
-        let mut active = self
-            .limits
-            .shares
-            .active
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(n) = active.get_mut(&self.job) {
             *n -= 1;
             if *n == 0 {
@@ -118,7 +113,7 @@ impl Limits {
     }
 
     /// Marks `job` as under way until the guard is dropped.
-    pub(crate) fn active(&self, job: &str) -> Active<'_> {
+    pub(crate) fn active(&self, job: &str) -> Active {
         *self
             .shares
             .active
@@ -127,15 +122,15 @@ impl Limits {
             .entry(job.to_string())
             .or_default() += 1;
         Active {
-            limits: self,
+            active: self.shares.active.clone(),
             job: job.to_string(),
         }
     }
 
     /// The most `job` may take of `name`'s `window` now: the budget less
-    /// what the other jobs under way are owed and have not taken, and no
-    /// more than its share at a time — a job that comes a moment later in
-    /// the minute then finds its share still there.
+    /// what the other jobs under way are owed and have not taken. While
+    /// another is under way, no more than a share at a time: a job that
+    /// comes a moment later in the minute finds its share still there.
     fn cap(&self, job: &str, name: &str, window: i64, per_minute: u32) -> u32 {
         let Some(members) = self.shares.members.get(name).filter(|m| m.len() > 1) else {
             return per_minute;
@@ -143,25 +138,22 @@ impl Limits {
         let share = (per_minute / members.len() as u32).max(1);
         let active = self.shares.active.lock().unwrap_or_else(|e| e.into_inner());
         let held = self.shares.held.lock().unwrap_or_else(|e| e.into_inner());
-        let owed: u32 = members
+        let others: Vec<&String> = members
             .iter()
             .filter(|k| *k != job && active.contains_key(*k))
-            .map(|k| {
-                let taken = held
-                    .get(&(k.clone(), name.to_string(), window))
-                    .copied()
-                    .unwrap_or(0);
-                share.saturating_sub(taken)
-            })
-            .sum();
-        let mine = held
-            .get(&(job.to_string(), name.to_string(), window))
-            .copied()
-            .unwrap_or(0);
-        per_minute
-            .saturating_sub(owed)
-            .saturating_sub(mine)
-            .min(share)
+            .collect();
+        let taken = |k: &str| {
+            held.get(&(k.to_string(), name.to_string(), window))
+                .copied()
+                .unwrap_or(0)
+        };
+        let owed: u32 = others.iter().map(|k| share.saturating_sub(taken(k))).sum();
+        let left = per_minute.saturating_sub(owed).saturating_sub(taken(job));
+        if others.is_empty() {
+            left
+        } else {
+            left.min(share)
+        }
     }
 
     /// Adds `delta` (negative: gives back) to what `job` holds of `name`'s window.

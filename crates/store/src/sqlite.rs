@@ -131,7 +131,9 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         // The node an execution waits or runs on: when it stops beating,
         // a live node marks what it left behind `interrupted`.
-        "ALTER TABLE executions ADD COLUMN node TEXT;",
+        "ALTER TABLE executions ADD COLUMN node TEXT;
+    CREATE INDEX executions_open ON executions (minute)
+        WHERE state IN ('due', 'waiting', 'running');",
     ),
 ];
 
@@ -932,7 +934,8 @@ impl Sqlite {
         .map_err(Error::database(&context))?;
         sqlx::query(
             "UPDATE tasks SET lease_until = ?2
-             WHERE status = 'processing' AND substr(lease_owner, 1, length(?1) + 1) = ?1 || '/'
+             WHERE status IN ('new', 'failed', 'processing') AND status = 'processing'
+               AND substr(lease_owner, 1, length(?1) + 1) = ?1 || '/'
                AND lease_until >= ?3",
         )
         .bind(node)
@@ -953,9 +956,10 @@ impl Sqlite {
             "UPDATE executions SET state = 'interrupted', finished_at = ?2,
                  error = 'its node (' || COALESCE(node, 'unknown') || ') stopped while it was '
                          || state || ': no heartbeat within its lease'
-             WHERE (state IN ('waiting', 'running') AND node IS NOT NULL
-                    AND node NOT IN (SELECT node FROM nodes WHERE seen_at >= ?1))
-                OR (state IN ('due', 'waiting', 'running') AND node IS NULL AND due_at < ?1)
+             WHERE state IN ('due', 'waiting', 'running')
+               AND ((state <> 'due' AND node IS NOT NULL
+                     AND node NOT IN (SELECT node FROM nodes WHERE seen_at >= ?1))
+                    OR (node IS NULL AND due_at < ?1))
              RETURNING job, minute, COALESCE(node, 'unknown')",
         )
         .bind(alive_since)
