@@ -17,6 +17,10 @@ pub struct Outgoing {
     pub id: i64,
     /// The record, as JSON.
     pub payload: String,
+    /// The batch it goes in, when the caller formed batches
+    /// ([`Destination::batch_key`]): consecutive tasks with the same key
+    /// are one request under that key. `None`: batched here, in order.
+    pub batch_key: Option<String>,
 }
 
 /// What became of one task.
@@ -153,13 +157,26 @@ impl Destination {
             }
         };
         let mut prepared = prepared.into_iter().enumerate().peekable();
-        while prepared.peek().is_some() {
+        while let Some((first, _)) = prepared.peek() {
             while requests.len() >= IN_FLIGHT {
                 if let Some(joined) = requests.join_next().await {
                     settle(&mut outcomes, joined, &mut throttled);
                 }
             }
-            let chunk: Vec<_> = prepared.by_ref().take(self.inner.batch).collect();
+            // A batch the caller formed is the tasks under one key;
+            // otherwise the next `batch` tasks.
+            let chunk: Vec<_> = match tasks[*first].batch_key.clone() {
+                Some(key) => {
+                    let mut chunk = Vec::new();
+                    while let Some(next) =
+                        prepared.next_if(|(i, _)| tasks[*i].batch_key.as_ref() == Some(&key))
+                    {
+                        chunk.push(next);
+                    }
+                    chunk
+                }
+                None => prepared.by_ref().take(self.inner.batch).collect(),
+            };
             if let Some(held) = &throttled {
                 assign(&mut outcomes, chunk.iter().map(|(i, _)| *i).collect(), held);
                 continue;
@@ -182,9 +199,13 @@ impl Destination {
                 continue;
             };
             let ids: Vec<i64> = members.iter().map(|&i| tasks[i].id).collect();
+            let key = tasks[members[0]]
+                .batch_key
+                .clone()
+                .unwrap_or_else(|| self.batch_key(&ids));
             let this = self.clone();
             requests.spawn(async move {
-                let outcome = this.send(&ids, &path, bodies, now).await;
+                let outcome = this.send(&key, &path, bodies, now).await;
                 (members, outcome)
             });
         }
@@ -262,9 +283,27 @@ impl Destination {
         Ok(Prepared { path, body })
     }
 
+    /// The `Idempotency-Key` of a request carrying tasks `ids`, in order:
+    /// `prices-12` for one, `prices-12-19-8` (first, last, how many) for a
+    /// batch. A caller that stores it before sending sends the same tasks
+    /// under it again after a crash.
+    pub fn batch_key(&self, ids: &[i64]) -> String {
+        let integration = &self.inner.integration;
+        match ids {
+            [] => integration.clone(),
+            [one] => format!("{integration}-{one}"),
+            many => format!(
+                "{integration}-{}-{}-{}",
+                many[0],
+                many[many.len() - 1],
+                many.len()
+            ),
+        }
+    }
+
     async fn send(
         &self,
-        ids: &[i64],
+        idempotency_key: &str,
         path: &str,
         mut bodies: Vec<String>,
         now: jiff::Timestamp,
@@ -279,16 +318,6 @@ impl Destination {
             bodies.remove(0)
         } else {
             format!("[{}]", bodies.join(","))
-        };
-        let idempotency_key = match ids {
-            [one] => format!("{}-{one}", inner.integration),
-            many => format!(
-                "{}-{}-{}-{}",
-                inner.integration,
-                many[0],
-                many[many.len() - 1],
-                many.len()
-            ),
         };
         let result = endpoint
             .start(url.clone())

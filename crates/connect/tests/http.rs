@@ -178,6 +178,7 @@ fn outgoing(n: i64) -> Vec<Outgoing> {
         .map(|id| Outgoing {
             id,
             payload: format!(r#"{{"key": "prices-{id:06}", "sku": "SKU-{id}", "amount": "1.00"}}"#),
+            batch_key: None,
         })
         .collect()
 }
@@ -294,6 +295,7 @@ async fn destination_failures_retry_or_reject() {
     let garbage = Outgoing {
         id: 9,
         payload: "{not json".into(),
+        batch_key: None,
     };
     assert!(matches!(&destination.deliver(&[garbage], now).await[0],
         Outcome::Reject { error } if error.starts_with("the record is not JSON")));
@@ -399,10 +401,12 @@ async fn a_record_without_the_paths_field_is_rejected_without_a_request() {
                 Outgoing {
                     id: 1,
                     payload: r#"{"key": "a", "amount": 1}"#.into(),
+                    batch_key: None,
                 },
                 Outgoing {
                     id: 2,
                     payload: r#"{"sku": null}"#.into(),
+                    batch_key: None,
                 },
             ],
             Timestamp::now(),
@@ -432,10 +436,12 @@ async fn a_transform_that_never_ends_fails_its_task_not_the_delivery() {
                 Outgoing {
                     id: 1,
                     payload: r#"{"key": "loop"}"#.into(),
+                    batch_key: None,
                 },
                 Outgoing {
                     id: 2,
                     payload: r#"{"key": "fine"}"#.into(),
+                    batch_key: None,
                 },
             ],
             Timestamp::now(),

@@ -1,6 +1,10 @@
 //! One execution: wait for capacity, then pull pages or deliver tasks.
 
-use std::{collections::HashSet, sync::Arc, time::Instant};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Instant,
+};
 
 use jiff::{SignedDuration, Timestamp};
 use pacer_config::{Connection, Flow};
@@ -483,7 +487,7 @@ impl Inner {
             };
             let now = self.clock.now();
             let now_ms = now.as_millisecond();
-            let (_, tasks) = store
+            let (_, mut tasks) = store
                 .complete_and_claim(
                     &done,
                     &job.integration,
@@ -500,16 +504,26 @@ impl Inner {
             if tasks.is_empty() {
                 break;
             }
+            if destination.batch() > 1 {
+                let Some(batched) = self.whole_batches(job, destination, &owner, tasks).await?
+                else {
+                    break;
+                };
+                tasks = batched;
+            }
             let outgoing: Vec<Outgoing> = tasks
                 .iter()
                 .map(|t| Outgoing {
                     id: t.id,
                     payload: t.payload.clone(),
+                    batch_key: t.batch_key.clone(),
                 })
                 .collect();
             let outcomes = destination.deliver(&outgoing, now).await;
             self.take_time(destination.rounds(outgoing.len())).await;
             let now_ms = self.clock.now().as_millisecond();
+            // A batch that failed comes back whole: its tasks retry together.
+            let mut batch_retry: HashMap<String, i64> = HashMap::new();
             for (task, outcome) in tasks.iter().zip(outcomes) {
                 match outcome {
                     pacer_connect::Outcome::Delivered => done.push(task.id),
@@ -522,7 +536,11 @@ impl Inner {
                             self.limits
                                 .throttle(&job.system, now_ms + retry_after_ms.unwrap_or(1_000));
                         }
-                        let retry_at = retry_after_ms.map(|ms| now_ms + ms);
+                        let retry_at = retry_after_ms.map(|ms| now_ms + ms).or_else(|| {
+                            task.batch_key
+                                .as_ref()
+                                .and_then(|k| batch_retry.get(k).copied())
+                        });
                         let fate = store
                             .fail(
                                 task.id,
@@ -533,6 +551,10 @@ impl Inner {
                                 now_ms,
                             )
                             .await?;
+                        if let (Some(key), Some(FailOutcome::RetryAt(at))) = (&task.batch_key, fate)
+                        {
+                            batch_retry.entry(key.clone()).or_insert(at);
+                        }
                         self.failed(job, task.id, fate, &error);
                     }
                     pacer_connect::Outcome::Reject { error } => {
@@ -549,6 +571,74 @@ impl Inner {
         store.complete_many(&done, &owner, now).await?;
         self.delivered(job, done.len());
         Ok(Ran { items, error: None })
+    }
+
+    /// `tasks` formed into the batches they are sent in, each task's
+    /// `batch_key` set and stored before anything is sent: a batch some of
+    /// these were sent in before (and that comes back, after a crash or a
+    /// failure) is completed from the queue and goes again whole under its
+    /// key; the rest, in order, make new batches. The members claimed to
+    /// complete a batch are paid from the rate too; `None` once the engine
+    /// stops while it waits for that.
+    async fn whole_batches(
+        &self,
+        job: &Job,
+        destination: &Destination,
+        owner: &str,
+        mut tasks: Vec<pacer_store::Claimed>,
+    ) -> Result<Option<Vec<pacer_store::Claimed>>, Error> {
+        let store = &self.store;
+        let members = |tasks: &[pacer_store::Claimed], key: &str| {
+            tasks
+                .iter()
+                .filter(|t| t.batch_key.as_deref() == Some(key))
+                .count()
+        };
+        let mut short: Vec<String> = tasks
+            .iter()
+            .filter_map(|t| t.batch_key.clone())
+            .filter(|key| members(&tasks, key) < batch_size(&job.integration, key))
+            .collect();
+        short.sort();
+        short.dedup();
+        let now_ms = self.clock.now().as_millisecond();
+        let rest = store
+            .claim_batches(
+                &job.integration,
+                &short,
+                owner,
+                now_ms + self.lease_ms(),
+                now_ms,
+            )
+            .await?;
+        let mut owed = u32::try_from(rest.len()).unwrap_or(u32::MAX);
+        while owed > 0 {
+            let Some(grant) = self.take(job, owed, false).await? else {
+                return Ok(None);
+            };
+            owed -= grant.items.min(owed);
+        }
+        tasks.extend(rest);
+        // Whole batches first, as they were sent; then the rest in order.
+        let whole = |t: &pacer_store::Claimed| {
+            t.batch_key
+                .as_deref()
+                .is_some_and(|key| members(&tasks, key) == batch_size(&job.integration, key))
+        };
+        let (mut batched, mut loose): (Vec<_>, Vec<_>) =
+            tasks.iter().cloned().partition(|t| whole(t));
+        batched.sort_by(|a, b| a.batch_key.cmp(&b.batch_key).then(a.id.cmp(&b.id)));
+        loose.sort_by_key(|t| t.id);
+        for chunk in loose.chunks_mut(destination.batch()) {
+            let ids: Vec<i64> = chunk.iter().map(|t| t.id).collect();
+            let key = destination.batch_key(&ids);
+            store.set_batch_key(&ids, &key).await?;
+            for task in chunk.iter_mut() {
+                task.batch_key = Some(key.clone());
+            }
+        }
+        batched.extend(loose);
+        Ok(Some(batched))
     }
 
     /// Lets `requests` requests' worth of schedule time pass, when the
@@ -588,5 +678,31 @@ impl Inner {
             // The lease was lost: another execution owns the task now.
             None => {}
         }
+    }
+}
+
+/// How many tasks a batch key of `integration` stands for: `prices-12` one,
+/// `prices-12-19-8` eight.
+fn batch_size(integration: &str, key: &str) -> usize {
+    let parts: Vec<&str> = key
+        .strip_prefix(integration)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .map_or_else(Vec::new, |rest| rest.split('-').collect());
+    match parts[..] {
+        [_, _, n] => n.parse().unwrap_or(1),
+        _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batch_size;
+
+    #[test]
+    fn batch_keys_say_how_many_tasks_they_stand_for() {
+        assert_eq!(batch_size("prices", "prices-12-19-8"), 8);
+        assert_eq!(batch_size("prices", "prices-12"), 1);
+        assert_eq!(batch_size("a-b-c", "a-b-c-12"), 1);
+        assert_eq!(batch_size("a-b-c", "a-b-c-12-20-9"), 9);
     }
 }

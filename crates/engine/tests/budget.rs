@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use jiff::SignedDuration;
 use pacer_engine::{Clock, VirtualClock};
+use pacer_mock::Fault;
 use pacer_store::{ExecutionQuery, NewTask};
 use support::{Backend, engine, midnight, mock};
 
@@ -17,6 +18,8 @@ on_both_backends!(
     the_cursor_only_moves_forward,
     an_idle_push_takes_no_budget_and_the_busy_one_gets_the_whole_rate,
     two_busy_pushes_on_one_system_share_its_rate,
+    a_batch_sent_again_goes_whole_under_its_key,
+    a_batch_a_dead_node_sent_goes_whole_under_its_key,
 );
 
 fn parse(yaml: &str) -> pacer_config::Config {
@@ -269,5 +272,118 @@ async fn two_busy_pushes_on_one_system_share_its_rate(backend: Backend) {
         first.abs_diff(second) * 6 <= first + second,
         "first {first_by_minute:?}, second {second_by_minute:?}"
     );
+    backend.finish().await;
+}
+
+/// A batch a destination took but answered 500 goes again whole, its
+/// tasks retried together, under the key it went under.
+async fn a_batch_sent_again_goes_whole_under_its_key(backend: Backend) {
+    let start = midnight();
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start));
+    let erp = mock("erp", 10_000, &[], start, clock.clone()).await;
+    let shop = mock("webshop", 10_000, &[], start, clock.clone()).await;
+    // The first three batches are taken, then answered 500: the webshop
+    // committed them and failed to say so.
+    shop.inject(Fault {
+        status: 500,
+        count: 3,
+        applied: true,
+        ..Fault::default()
+    });
+    let config = parse(&format!(
+        "environment: {{ name: acme, timezone: Europe/Amsterdam, capacity: 2 }}\n\
+         systems:\n  erp: {{ rate: 500/min, base_url: \"{}\" }}\n  webshop: {{ rate: 500/min, base_url: \"{}\" }}\n\
+         integrations:\n  \
+           orders:\n    from: erp\n    to: webshop\n    volume: 100/day\n    \
+             webhook: {{ key: .key }}\n    push: {{ schedule: \"* * * * *\", batch: 5 }}\n",
+        erp.base_url(),
+        shop.base_url()
+    ));
+    let store = backend.open().await;
+    let tasks: Vec<NewTask> = (0..50)
+        .map(|i| NewTask {
+            key: format!("order-{i:03}"),
+            payload: format!(r#"{{"key": "order-{i:03}"}}"#),
+        })
+        .collect();
+    store.enqueue("orders", &tasks, None, 0).await.unwrap();
+    let engine = engine(&config, store.clone(), clock.clone(), "node-a");
+    engine
+        .run(Some(start + SignedDuration::from_mins(10)))
+        .await
+        .unwrap();
+    let orders = &shop.stats().accepted["orders"];
+    assert_eq!(orders.distinct, 50);
+    assert_eq!(orders.repeated_idempotency_keys, 3, "the three sent again");
+    assert_eq!(orders.duplicates_without_key, 0, "and each under its key");
+    backend.finish().await;
+}
+
+/// A regression: after a crash, tasks a node had sent in a batch came back
+/// and were regrouped by whatever the rate granted, so the ones the
+/// destination had taken went again under a key it had never seen (2
+/// records in one run). The batch now goes whole, under its key, though
+/// the rate grants fewer at a time.
+async fn a_batch_a_dead_node_sent_goes_whole_under_its_key(backend: Backend) {
+    let start = midnight();
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start));
+    let erp = mock("erp", 10_000, &[], start, clock.clone()).await;
+    let shop = mock("webshop", 10_000, &[], start, clock.clone()).await;
+    let config = parse(&format!(
+        "environment: {{ name: acme, timezone: Europe/Amsterdam, capacity: 2 }}\n\
+         systems:\n  erp: {{ rate: 500/min, base_url: \"{}\" }}\n  webshop: {{ rate: 3/min, base_url: \"{}\" }}\n\
+         integrations:\n  \
+           orders:\n    from: erp\n    to: webshop\n    volume: 100/day\n    \
+             webhook: {{ key: .key }}\n    push: {{ schedule: \"* * * * *\", batch: 5 }}\n",
+        erp.base_url(),
+        shop.base_url()
+    ));
+    let store = backend.open().await;
+    let tasks: Vec<NewTask> = (0..10)
+        .map(|i| NewTask {
+            key: format!("order-{i:03}"),
+            payload: format!(r#"{{"key": "order-{i:03}"}}"#),
+        })
+        .collect();
+    store.enqueue("orders", &tasks, None, 0).await.unwrap();
+    // Node "gone" claimed the first five, recorded their batch, sent it —
+    // the webshop took it — and was killed before it heard back.
+    let claimed = store
+        .claim("orders", 5, "gone/orders.push@0", 30_000, 0)
+        .await
+        .unwrap();
+    let ids: Vec<i64> = claimed.iter().map(|t| t.id).collect();
+    let key = format!("orders-{}-{}-5", ids[0], ids[4]);
+    store.set_batch_key(&ids, &key).await.unwrap();
+    let body = format!(
+        "[{}]",
+        claimed
+            .iter()
+            .map(|t| t.payload.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let sent = reqwest::Client::new()
+        .put(format!("{}/orders", shop.base_url()))
+        .header("idempotency-key", &key)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(sent.status().is_success());
+
+    let engine = engine(&config, store.clone(), clock.clone(), "node-a");
+    engine
+        .run(Some(start + SignedDuration::from_mins(8)))
+        .await
+        .unwrap();
+    let orders = &shop.stats().accepted["orders"];
+    assert_eq!(orders.distinct, 10);
+    assert_eq!(
+        orders.repeated_idempotency_keys, 1,
+        "the batch went again under its key"
+    );
+    assert_eq!(orders.duplicates_without_key, 0);
     backend.finish().await;
 }

@@ -84,6 +84,11 @@ pub struct Fault {
     /// The body; default a short JSON error.
     #[serde(default)]
     pub body: Option<String>,
+    /// A delivery is taken before the fault answers: a destination that
+    /// commits, then fails to say so (a crash, a lost answer). A retry of
+    /// it is a duplicate the destination can only tell by its key.
+    #[serde(default)]
+    pub applied: bool,
 }
 
 fn one() -> u32 {
@@ -98,6 +103,7 @@ impl Default for Fault {
             retry_after: None,
             delay_ms: 0,
             body: None,
+            applied: false,
         }
     }
 }
@@ -328,9 +334,10 @@ impl Shared {
         }
     }
 
-    /// Counts a request and answers the next queued fault instead, if any:
-    /// first, before the request is even read, as a failing system would.
-    async fn fault(&self) -> Option<Response> {
+    /// Counts a request and takes the next queued fault, if any, after its
+    /// delay: first, before the request is even read, as a failing system
+    /// would.
+    async fn next_fault(&self) -> Option<Fault> {
         let fault = {
             let mut counts = self.counts();
             counts.requests += 1;
@@ -346,23 +353,17 @@ impl Shared {
             }
             fault
         };
-        if let Some(fault) = fault {
-            if fault.delay_ms > 0 {
-                tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
-            }
-            let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::BAD_GATEWAY);
-            let body = fault
-                .body
-                .unwrap_or_else(|| json!({"error": "injected fault"}).to_string());
-            let mut response = (status, body).into_response();
-            if let Some(seconds) = fault.retry_after {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-            }
-            return Some(response);
+        if let Some(fault) = &fault
+            && fault.delay_ms > 0
+        {
+            tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
         }
-        None
+        fault
+    }
+
+    /// The answer of the next queued fault, if any.
+    async fn fault(&self) -> Option<Response> {
+        self.next_fault().await.map(fault_answer)
     }
 
     /// Answers 429 when `items` more would exceed this minute's rate; else counts them.
@@ -390,6 +391,21 @@ impl Shared {
         *counts.admitted_by_minute.entry(minute).or_default() += items;
         None
     }
+}
+
+/// What a fault answers: its status, body and `Retry-After`.
+fn fault_answer(fault: Fault) -> Response {
+    let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let body = fault
+        .body
+        .unwrap_or_else(|| json!({"error": "injected fault"}).to_string());
+    let mut response = (status, body).into_response();
+    if let Some(seconds) = fault.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 async fn stats(State(shared): State<Arc<Shared>>) -> Json<Stats> {
@@ -517,8 +533,10 @@ async fn accept(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Response {
-    if let Some(response) = shared.fault().await {
-        return response;
+    let fault = shared.next_fault().await;
+    let answer_now = fault.as_ref().filter(|f| !f.applied).cloned();
+    if let Some(fault) = answer_now {
+        return fault_answer(fault);
     }
     let value: Value = match serde_json::from_slice(body) {
         Ok(value) => value,
@@ -577,5 +595,8 @@ async fn accept(
             accepted.duplicates_without_key += 1;
         }
     }
-    StatusCode::OK.into_response()
+    match fault {
+        Some(fault) => fault_answer(fault),
+        None => StatusCode::OK.into_response(),
+    }
 }

@@ -58,6 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         payload: format!(
                             r#"{{"key":"{i}","sku":"SKU-{i}","amount":12.5,"currency":"EUR","updated_at":"{start}"}}"#
                         ),
+                        batch_key: None,
                     })
                     .collect();
                 id += page.len() as i64;

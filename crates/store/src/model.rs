@@ -183,19 +183,23 @@ pub struct Claimed {
     pub payload: String,
     /// Deliveries attempted, this one included.
     pub attempts: u32,
+    /// The `Idempotency-Key` of the batch it was sent in, if it was sent in
+    /// one: sent again, it goes with the same tasks under the same key.
+    pub batch_key: Option<String>,
 }
 
-/// A claim's `RETURNING id, dedup_key, payload, attempts`.
-pub(crate) type ClaimedRow = (i64, String, String, i64);
+/// A claim's `RETURNING id, dedup_key, payload, attempts, batch_key`.
+pub(crate) type ClaimedRow = (i64, String, String, i64, Option<String>);
 
 impl Claimed {
     pub(crate) fn from_row(row: ClaimedRow) -> Claimed {
-        let (id, key, payload, attempts) = row;
+        let (id, key, payload, attempts, batch_key) = row;
         Claimed {
             id,
             key,
             payload,
             attempts: attempts as u32,
+            batch_key,
         }
     }
 }

@@ -120,6 +120,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX executions_open ON executions (minute)
         WHERE state IN ('due', 'waiting', 'running');",
     ),
+    (
+        7,
+        // The Idempotency-Key a task was sent under in a batch: after a
+        // crash the same tasks go again, together, under the same key.
+        "ALTER TABLE tasks ADD COLUMN batch_key TEXT;
+    CREATE INDEX tasks_by_batch ON tasks (integration, batch_key)
+        WHERE batch_key IS NOT NULL AND status IN ('new', 'failed', 'processing');",
+    ),
 ];
 
 pub(crate) struct Postgres {
@@ -274,7 +282,7 @@ impl Postgres {
             "INSERT INTO tasks (integration, dedup_key, payload, status, attempts, next_attempt_at, created_at, updated_at)
              SELECT $1, k, p, 'new', 0, $2, $2, $2 FROM UNNEST($3::text[], $4::text[]) AS batch (k, p)
              ON CONFLICT (integration, dedup_key) WHERE status IN ('new', 'failed')
-             DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at",
+             DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at, batch_key = NULL",
         )
         .bind(integration)
         .bind(now)
@@ -338,7 +346,7 @@ impl Postgres {
                         OR (status = 'processing' AND lease_until < $6))
                  ORDER BY id LIMIT $7
                  FOR UPDATE SKIP LOCKED)
-             RETURNING id, dedup_key, payload, attempts",
+             RETURNING id, dedup_key, payload, attempts, batch_key",
         )
         .bind(owner)
         .bind(lease_until)
@@ -427,7 +435,7 @@ impl Postgres {
         now: i64,
     ) -> Result<u64, Error> {
         let done = sqlx::query(
-            "UPDATE tasks SET status = 'new', attempts = 0, next_attempt_at = $1, updated_at = $2
+            "UPDATE tasks SET status = 'new', attempts = 0, next_attempt_at = $1, updated_at = $2, batch_key = NULL
              WHERE integration = $3 AND status = 'dead' AND attempts > 0
                AND NOT (id = ANY($4))
                AND id = (SELECT MAX(id) FROM tasks d
@@ -512,7 +520,7 @@ impl Postgres {
 
     pub(crate) async fn replay(&self, id: i64, now: i64) -> Result<bool, Error> {
         let done = sqlx::query(
-            "UPDATE tasks SET status = 'new', attempts = 0, next_attempt_at = $1, updated_at = $2
+            "UPDATE tasks SET status = 'new', attempts = 0, next_attempt_at = $1, updated_at = $2, batch_key = NULL
              WHERE id = $3 AND status IN ('dead', 'skipped', 'failed')
                AND NOT EXISTS (SELECT 1 FROM tasks p
                                WHERE p.integration = tasks.integration AND p.dedup_key = tasks.dedup_key
@@ -586,6 +594,48 @@ impl Postgres {
         .map_err(Error::database(&context))?;
         tx.commit().await.map_err(Error::database(&context))?;
         Ok(granted)
+    }
+
+    pub(crate) async fn set_batch_key(&self, ids: &[i64], key: &str) -> Result<(), Error> {
+        sqlx::query("UPDATE tasks SET batch_key = $2 WHERE id = ANY($1)")
+            .bind(ids)
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(Error::database(format!("recording batch {key}")))?;
+        Ok(())
+    }
+
+    pub(crate) async fn claim_batches(
+        &self,
+        integration: &str,
+        keys: &[String],
+        owner: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> Result<Vec<Claimed>, Error> {
+        let rows: Vec<ClaimedRow> = sqlx::query_as(
+            "UPDATE tasks SET status = 'processing', lease_owner = $1, lease_until = $2,
+                 attempts = attempts + 1, updated_at = $3
+             WHERE integration = $4 AND batch_key = ANY($5)
+               AND batch_key IS NOT NULL AND status IN ('new', 'failed', 'processing')
+               AND ((status IN ('new', 'failed') AND next_attempt_at <= $3)
+                    OR (status = 'processing' AND lease_until < $3))
+             RETURNING id, dedup_key, payload, attempts, batch_key",
+        )
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .bind(integration)
+        .bind(keys)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::database(format!(
+            "claiming the rest of {integration}'s batches"
+        )))?;
+        let mut tasks: Vec<Claimed> = rows.into_iter().map(Claimed::from_row).collect();
+        tasks.sort_by_key(|t| t.id);
+        Ok(tasks)
     }
 
     pub(crate) async fn give_back_rate(

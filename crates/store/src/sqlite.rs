@@ -135,6 +135,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX executions_open ON executions (minute)
         WHERE state IN ('due', 'waiting', 'running');",
     ),
+    (
+        8,
+        // The Idempotency-Key a task was sent under in a batch: after a
+        // crash the same tasks go again, together, under the same key.
+        "ALTER TABLE tasks ADD COLUMN batch_key TEXT;
+    CREATE INDEX tasks_by_batch ON tasks (integration, batch_key)
+        WHERE batch_key IS NOT NULL AND status IN ('new', 'failed', 'processing');",
+    ),
 ];
 
 pub(crate) struct Sqlite {
@@ -383,7 +391,8 @@ impl Sqlite {
              SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), 'new', 0, ?, ?, ?
              FROM json_each(?) WHERE true
              ON CONFLICT (integration, dedup_key) WHERE status IN ('new', 'failed')
-             DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at",
+             DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at,
+                 batch_key = NULL",
         )
         .bind(integration)
         .bind(now)
@@ -438,7 +447,7 @@ impl Sqlite {
                    AND ((status IN ('new', 'failed') AND next_attempt_at <= ?3)
                         OR (status = 'processing' AND lease_until < ?3))
                  ORDER BY id LIMIT ?5)
-             RETURNING id, dedup_key, payload, attempts",
+             RETURNING id, dedup_key, payload, attempts, batch_key",
         )
         .bind(owner)
         .bind(lease_until)
@@ -526,7 +535,7 @@ impl Sqlite {
     ) -> Result<u64, Error> {
         let leave = serde_json::to_string(leave).expect("numbers serialise");
         let query = sqlx::query(
-            "UPDATE tasks SET status = 'new', attempts = 0, next_attempt_at = ?, updated_at = ?
+            "UPDATE tasks SET status = 'new', attempts = 0, next_attempt_at = ?, updated_at = ?, batch_key = NULL
              WHERE integration = ? AND status = 'dead' AND attempts > 0
                AND id NOT IN (SELECT value FROM json_each(?))
                AND id = (SELECT MAX(id) FROM tasks d
@@ -609,7 +618,7 @@ impl Sqlite {
 
     pub(crate) async fn replay(&self, id: i64, now: i64) -> Result<bool, Error> {
         let query = sqlx::query(
-            "UPDATE tasks SET status = 'new', attempts = 0, next_attempt_at = ?, updated_at = ?
+            "UPDATE tasks SET status = 'new', attempts = 0, next_attempt_at = ?, updated_at = ?, batch_key = NULL
              WHERE id = ? AND status IN ('dead', 'skipped', 'failed')
                AND NOT EXISTS (SELECT 1 FROM tasks p
                                WHERE p.integration = tasks.integration AND p.dedup_key = tasks.dedup_key
@@ -677,6 +686,51 @@ impl Sqlite {
             self.write(stale, &context).await?;
         }
         Ok(granted.max(0) as u32)
+    }
+
+    pub(crate) async fn set_batch_key(&self, ids: &[i64], key: &str) -> Result<(), Error> {
+        let ids = serde_json::to_string(ids).expect("numbers serialise");
+        let query = sqlx::query(
+            "UPDATE tasks SET batch_key = ?2 WHERE id IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(ids)
+        .bind(key);
+        self.write(query, &format!("recording batch {key}"))
+            .await
+            .map(drop)
+    }
+
+    pub(crate) async fn claim_batches(
+        &self,
+        integration: &str,
+        keys: &[String],
+        owner: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> Result<Vec<Claimed>, Error> {
+        let keys = serde_json::to_string(keys).expect("strings serialise");
+        let rows: Vec<ClaimedRow> = sqlx::query_as(
+            "UPDATE tasks SET status = 'processing', lease_owner = ?1, lease_until = ?2,
+                 attempts = attempts + 1, updated_at = ?3
+             WHERE integration = ?4 AND batch_key IN (SELECT value FROM json_each(?5))
+               AND batch_key IS NOT NULL AND status IN ('new', 'failed', 'processing')
+               AND ((status IN ('new', 'failed') AND next_attempt_at <= ?3)
+                    OR (status = 'processing' AND lease_until < ?3))
+             RETURNING id, dedup_key, payload, attempts, batch_key",
+        )
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .bind(integration)
+        .bind(keys)
+        .fetch_all(&mut *self.writer.lock().await)
+        .await
+        .map_err(Error::database(format!(
+            "claiming the rest of {integration}'s batches"
+        )))?;
+        let mut tasks: Vec<Claimed> = rows.into_iter().map(Claimed::from_row).collect();
+        tasks.sort_by_key(|t| t.id);
+        Ok(tasks)
     }
 
     pub(crate) async fn give_back_rate(

@@ -284,6 +284,28 @@ impl Store {
         dispatch!(self, b => b.latest_minute().await)
     }
 
+    /// Records that tasks `ids` were sent together under `key`, before
+    /// they are sent: sent again, they go together under it.
+    pub async fn set_batch_key(&self, ids: &[i64], key: &str) -> Result<(), Error> {
+        dispatch!(self, b => b.set_batch_key(ids, key).await)
+    }
+
+    /// Claims the claimable tasks of `integration` sent in the batches
+    /// `keys`, so a batch that comes back goes whole.
+    pub async fn claim_batches(
+        &self,
+        integration: &str,
+        keys: &[String],
+        owner: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> Result<Vec<Claimed>, Error> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        dispatch!(self, b => b.claim_batches(integration, keys, owner, lease_until, now).await)
+    }
+
     /// Gives `unused` units back to `system`'s window starting at
     /// `window_start`: what a page or a batch was granted and did not use.
     pub async fn give_back_rate(
