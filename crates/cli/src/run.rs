@@ -39,21 +39,37 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("cannot open the store {}", redact(&url)))?;
         let now = jiff::Timestamp::now();
-        // A sped-up run records minutes ahead of real time.
         let latest = store
             .latest_minute()
             .await?
-            .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
-            .filter(|&latest| latest > now + jiff::SignedDuration::from_mins(1));
+            .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok());
+        // A sped-up run records minutes ahead of real time; a run in real
+        // time, never past now.
         let clock: Arc<dyn Clock> = match (args.speed, latest) {
             // Another sped-up run continues where the last one stopped: from
-            // now it would find every minute up to there done, and wait.
-            (Some(speed), Some(latest)) => Arc::new(ScaledClock::new(
-                latest + jiff::SignedDuration::from_mins(1),
+            // now it would find every minute up to there done, and wait. It
+            // starts a little before the latest minute and runs it again: a
+            // run killed part-way through starting that minute's jobs left
+            // the rest unrecorded, and those start now (the others are
+            // recorded, and do not start twice).
+            (Some(speed), Some(latest)) if latest > now => Arc::new(ScaledClock::new(
+                latest - jiff::SignedDuration::from_secs(59),
                 speed,
             )),
-            (Some(speed), None) => Arc::new(ScaledClock::new(now, speed)),
-            (None, Some(latest)) => {
+            (Some(_), Some(latest)) if config.store.is_some() => {
+                return Err(InvalidInput(format!(
+                    "error: the store {} holds executions up to {latest}, recorded in real \
+                     time: a sped-up run would record minutes ahead of them and hold the \
+                     real-time runs back; leave environment.store out for --speed (it then \
+                     uses a SQLite file of its own beside the config), or give it a store \
+                     of its own",
+                    redact(&url)
+                ))
+                .into());
+            }
+            (Some(speed), _) => Arc::new(ScaledClock::new(now, speed)),
+            // A minute of leeway for clocks that differ between nodes.
+            (None, Some(latest)) if latest > now + jiff::SignedDuration::from_mins(1) => {
                 return Err(InvalidInput(format!(
                     "error: the store {} holds executions up to {latest}, ahead of now: a \
                      sped-up run (--speed) used it, and a run in real time would start nothing \
@@ -63,7 +79,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                 ))
                 .into());
             }
-            (None, None) => Arc::new(RealClock),
+            (None, _) => Arc::new(RealClock),
         };
         let until = duration.map(|d| clock.now() + d);
         let engine = Engine::new(&config, &plan, Arc::new(store), clock, Settings::default())

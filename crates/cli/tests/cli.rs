@@ -531,6 +531,82 @@ fn sigterm_stops_an_idle_runner_at_once() {
 
 /// A sped-up run records minutes ahead of real time; a run in real time on
 /// that store would start nothing until then, silently. It is told.
+/// A sped-up run on a store a real-time run writes would record minutes
+/// ahead of it and hold it back until real time caught up: refused.
+#[test]
+fn a_sped_up_run_on_a_real_time_store_is_refused() {
+    let dir = std::env::temp_dir().join(format!("pacer-cli-{}-real", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("real.yaml");
+    let store = dir.join("shared.db");
+    std::fs::write(
+        &file,
+        format!(
+            "environment: {{ store: \"sqlite://{}\" }}\n\
+             systems:\n  erp: {{ rate: 100/min, base_url: \"http://127.0.0.1:9\" }}\n  \
+             shop: {{ rate: 100/min, base_url: \"http://127.0.0.1:9\" }}\nintegrations:\n  \
+             prices: {{ from: erp, to: shop, volume: 100/day, pull: {{ schedule: \"* * * * *\" }} }}\n",
+            store.display()
+        ),
+    )
+    .unwrap();
+    // The minute before this one, recorded in real time.
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let opened = pacer_store::StoreBuilder::new(&format!("sqlite://{}", store.display()))
+            .open()
+            .await
+            .unwrap();
+        let now = jiff::Timestamp::now().as_millisecond();
+        let minute = now - now.rem_euclid(60_000) - 60_000;
+        assert!(
+            opened
+                .record_due("prices.pull", minute, "real-time", now)
+                .await
+                .unwrap()
+        );
+    });
+    let sped = pacer(&[
+        "run",
+        file.to_str().unwrap(),
+        "--speed",
+        "600",
+        "--for",
+        "5m",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(sped.status.code(), Some(2), "{}", stderr(&sped));
+    assert!(
+        stderr(&sped).contains("recorded in real time: a sped-up run would record minutes ahead"),
+        "{}",
+        stderr(&sped)
+    );
+    assert!(!dir.join("real.speed.db").exists());
+    // Without environment.store it runs on a file of its own.
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(&file).unwrap().replace(
+            &format!("environment: {{ store: \"sqlite://{}\" }}", store.display()),
+            "environment: {}",
+        ),
+    )
+    .unwrap();
+    let apart = pacer(&[
+        "run",
+        file.to_str().unwrap(),
+        "--speed",
+        "600",
+        "--for",
+        "5m",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(apart.status.success(), "{}", stderr(&apart));
+    assert!(dir.join("real.speed.db").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_store_ahead_of_real_time_is_named_at_start() {
     let dir = std::env::temp_dir().join(format!("pacer-cli-{}-ahead", std::process::id()));

@@ -291,6 +291,8 @@ impl Engine {
         let inner = self.inner.clone();
         let beating = Arc::new(AtomicBool::new(true));
         let heart = (self.inner.clone(), beating.clone());
+        let heartbeat_slot: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let slot = heartbeat_slot.clone();
         // The scheduler first: a heartbeat spawned first could sleep, and
         // a virtual clock with nothing else to wait for would move on
         // before the scheduler saw its first minute.
@@ -299,6 +301,14 @@ impl Engine {
                 tracing::error!(error = %e, "the scheduler stopped");
                 *inner.failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
             }
+            // The heartbeat ends while the scheduler still counts as busy: a
+            // virtual clock must not move past the run's end to wake it.
+            beating.store(false, Ordering::SeqCst);
+            inner.stopped.notify_waiters();
+            let heartbeat = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(heartbeat) = heartbeat {
+                let _ = heartbeat.await;
+            }
         }));
         let heartbeat = self.inner.clock.spawn(Box::pin(async move {
             let (inner, beating) = heart;
@@ -306,10 +316,16 @@ impl Engine {
                 tracing::error!(error = %e, "the heartbeat stopped");
             }
         }));
+        *heartbeat_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(heartbeat);
         let _ = scheduler.await;
-        beating.store(false, Ordering::SeqCst);
-        self.inner.stopped.notify_waiters();
-        let _ = heartbeat.await;
+        // Set after the scheduler ended, if it ended at once: it ends soon.
+        let heartbeat = heartbeat_slot
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(heartbeat) = heartbeat {
+            let _ = heartbeat.await;
+        }
         match self
             .inner
             .failure
@@ -591,10 +607,15 @@ impl Inner {
         if minute < now.as_millisecond() {
             minute += 60_000;
         }
-        self.catch_up(minute).await?;
+        // On the clock, as the scheduler: a virtual clock must not move
+        // while a restart frees what its predecessor held.
+        self.free_dead_predecessors().await?;
+        // Alive before it records anything: rows of a node never seen are
+        // taken for a dead node's.
         self.store
             .heartbeat(&self.settings.node, now.as_millisecond())
             .await?;
+        self.catch_up(minute).await?;
         let mut executions = Vec::new();
         loop {
             let at =
@@ -620,9 +641,20 @@ impl Inner {
                 .map(|c| (c.job, (c.paused, c.triggered_at.is_some())))
                 .collect();
             let window = self.maintenance_at(at);
-            for job in &self.jobs {
+            // Every job due this minute is owed its share from the start:
+            // the first one dispatched must not take the whole minute while
+            // the next is still being recorded.
+            let due: Vec<bool> = self.jobs.iter().map(|job| self.fires_at(job, at)).collect();
+            let _owed: Vec<_> = self
+                .jobs
+                .iter()
+                .zip(&due)
+                .filter(|(_, due)| **due)
+                .map(|(job, _)| self.limits.active(&job.name))
+                .collect();
+            for (job, due) in self.jobs.iter().zip(due) {
                 let (paused, triggered) = controls.get(&job.name).copied().unwrap_or_default();
-                if self.fires_at(job, at) {
+                if due {
                     let held = if paused {
                         Some("paused".to_string())
                     } else {
@@ -683,20 +715,11 @@ impl Inner {
             self.store
                 .renew_leases(node, (now + lease).as_millisecond(), now_ms)
                 .await?;
-            for (job, minute, gone) in self
+            let orphans = self
                 .store
                 .interrupt_orphans((now - lease).as_millisecond(), now_ms)
-                .await?
-            {
-                tracing::warn!(job, minute = %self.show(minute), node = gone, outcome = "interrupted", "its node stopped");
-                self.counters.update(|s| {
-                    *s.executions
-                        .entry(job)
-                        .or_default()
-                        .entry(Outcome::Interrupted)
-                        .or_default() += 1;
-                });
-            }
+                .await?;
+            self.interrupted(orphans);
             // Woken early when the engine stops, and when its run ends.
             let woken = self.stopped.notified();
             tokio::pin!(woken);
@@ -712,10 +735,56 @@ impl Inner {
         Ok(())
     }
 
+    /// Frees at once what this node's dead predecessors on this machine
+    /// held — a restart after a crash finds them — rather than after their
+    /// leases: the jobs they ran are due again at their next minute.
+    async fn free_dead_predecessors(&self) -> Result<(), Error> {
+        let Some(machine) = &self.settings.machine else {
+            return Ok(());
+        };
+        let node = &self.settings.node;
+        let now = self.clock.now().as_millisecond();
+        self.store
+            .register_node(node, machine, std::process::id(), now)
+            .await?;
+        for (other, pid) in self.store.nodes_on(machine).await? {
+            if other == *node || process_alive(pid) {
+                continue;
+            }
+            let orphans = self.store.release_node(&other, now).await?;
+            tracing::info!(
+                node = other,
+                pid,
+                interrupted = orphans.len(),
+                "freed what a stopped node on this machine held"
+            );
+            self.interrupted(orphans);
+        }
+        Ok(())
+    }
+
+    /// Logs and counts executions found left by a stopped node.
+    fn interrupted(&self, orphans: Vec<(String, i64, String)>) {
+        for (job, minute, gone) in orphans {
+            tracing::warn!(job, minute = %self.show(minute), node = gone, outcome = "interrupted", "its node stopped");
+            self.counters.update(|s| {
+                *s.executions
+                    .entry(job)
+                    .or_default()
+                    .entry(Outcome::Interrupted)
+                    .or_default() += 1;
+            });
+        }
+    }
+
     /// Records a due minute that does not start (paused, maintenance) and says why.
     async fn hold(&self, job: &Job, minute: i64, why: &str) -> Result<(), Error> {
         let now = self.clock.now().as_millisecond();
-        if self.store.record_due(&job.name, minute, now).await? {
+        if self
+            .store
+            .record_due(&job.name, minute, &self.settings.node, now)
+            .await?
+        {
             self.skip(job, minute, why).await?;
         }
         Ok(())
@@ -814,7 +883,11 @@ impl Inner {
         minute: i64,
     ) -> Result<Option<tokio::task::JoinHandle<()>>, Error> {
         let now = self.clock.now().as_millisecond();
-        if !self.store.record_due(&job.name, minute, now).await? {
+        if !self
+            .store
+            .record_due(&job.name, minute, &self.settings.node, now)
+            .await?
+        {
             return Ok(None);
         }
         // Running on another node counts too: its slot names the job.
@@ -892,4 +965,10 @@ impl Inner {
             },
         )
     }
+}
+
+/// Whether process `pid` on this machine still runs (a zombie counts: its
+/// parent has not yet seen it end).
+fn process_alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
 }

@@ -102,16 +102,19 @@ impl Inner {
             .await?
         else {
             let now = self.clock.now().as_millisecond();
-            let why = format!("no capacity within {deadline_minutes} min");
+            // Stopped, it did not miss its deadline: its node went away.
+            let (state, outcome, why) = if self.stopping() {
+                let why = "its node stopped while it was waiting".to_string();
+                (ExecutionState::Interrupted, Outcome::Interrupted, why)
+            } else {
+                let why = format!("no capacity within {deadline_minutes} min");
+                (ExecutionState::Missed, Outcome::Missed, why)
+            };
             store
-                .set_execution(
-                    &job.name,
-                    minute,
-                    self.change(ExecutionState::Missed, now, 0, Some(&why)),
-                )
+                .set_execution(&job.name, minute, self.change(state, now, 0, Some(&why)))
                 .await?;
-            self.count(job, Outcome::Missed);
-            tracing::warn!(job = %job.name, minute = %self.show(minute), outcome = "missed", "{why}");
+            self.count(job, outcome);
+            tracing::warn!(job = %job.name, minute = %self.show(minute), outcome = outcome.as_str(), "{why}");
             return Ok(());
         };
         let started = self.clock.now().as_millisecond();

@@ -84,6 +84,11 @@ pub struct Settings {
     /// lease): a node that is killed lets go of everything within this,
     /// and a live node marks its executions `interrupted`.
     pub lease: jiff::SignedDuration,
+    /// The kernel boot and process namespace this process runs in, where a
+    /// pid names one process: a node restarted here frees what its dead
+    /// predecessor held at once. `None` (other systems than Linux) leaves
+    /// that to the lease.
+    pub machine: Option<String>,
 }
 
 impl Default for Settings {
@@ -96,8 +101,18 @@ impl Default for Settings {
             page_size: 100,
             request_time: None,
             lease: jiff::SignedDuration::from_secs(30),
+            machine: this_machine(),
         }
     }
+}
+
+/// This kernel boot and process namespace, on Linux: two processes that see
+/// the same have pids from one space, and `/proc/<pid>` says whether one
+/// still runs.
+fn this_machine() -> Option<String> {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let namespace = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    Some(format!("{}/{}", boot.trim(), namespace.display()))
 }
 
 /// How an execution ended, as the ledger records it.

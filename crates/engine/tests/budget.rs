@@ -316,6 +316,10 @@ async fn a_batch_sent_again_goes_whole_under_its_key(backend: Backend) {
     assert_eq!(orders.distinct, 50);
     assert_eq!(orders.repeated_idempotency_keys, 3, "the three sent again");
     assert_eq!(orders.duplicates_without_key, 0, "and each under its key");
+    assert_eq!(
+        orders.conflicting_idempotency_keys, 0,
+        "with the same records"
+    );
     backend.finish().await;
 }
 
@@ -385,5 +389,6 @@ async fn a_batch_a_dead_node_sent_goes_whole_under_its_key(backend: Backend) {
         "the batch went again under its key"
     );
     assert_eq!(orders.duplicates_without_key, 0);
+    assert_eq!(orders.conflicting_idempotency_keys, 0);
     backend.finish().await;
 }

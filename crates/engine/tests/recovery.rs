@@ -8,11 +8,14 @@ mod support;
 use std::sync::Arc;
 
 use jiff::SignedDuration;
-use pacer_engine::{Clock, Outcome, VirtualClock};
+use pacer_engine::{Clock, Outcome, Settings, VirtualClock};
 use pacer_store::{ExecutionChange, ExecutionState, NewTask};
 use support::{Backend, config, engine, midnight, mock};
 
-on_both_backends!(what_a_stopped_node_held_comes_back_within_a_lease);
+on_both_backends!(
+    what_a_stopped_node_held_comes_back_within_a_lease,
+    a_restarted_node_frees_what_its_dead_predecessor_held_at_once,
+);
 
 const PRICES: &str = "  prices:
     from: erp
@@ -45,7 +48,7 @@ async fn what_a_stopped_node_held_comes_back_within_a_lease(backend: Backend) {
     store.heartbeat("gone", killed).await.unwrap();
     assert!(
         store
-            .record_due("prices.pull", minute, minute)
+            .record_due("prices.pull", minute, "gone", minute)
             .await
             .unwrap()
     );
@@ -115,6 +118,112 @@ async fn what_a_stopped_node_held_comes_back_within_a_lease(backend: Backend) {
         .unwrap();
     assert_eq!(next.state, "succeeded", "{next:?}");
     // The five it had claimed came back and were delivered, with the rest.
+    assert_eq!(shop.stats().accepted["prices"].distinct, 50);
+    backend.finish().await;
+}
+
+/// A node restarted on the same machine finds its predecessor's process
+/// gone and frees what it held at once, not a lease later: killed at
+/// 00:00:50, its lease would hold the pull's slot past 00:01, and the pull
+/// would be skipped then as "still running". A node whose process still
+/// runs keeps its rows until its lease ends.
+async fn a_restarted_node_frees_what_its_dead_predecessor_held_at_once(backend: Backend) {
+    let machine = Settings::default()
+        .machine
+        .expect("Linux: /proc says which processes run");
+    let mut exited = std::process::Command::new("true").spawn().unwrap();
+    exited.wait().unwrap();
+    let dead_pid = exited.id();
+
+    let start = midnight();
+    let (minute, killed) = (start.as_millisecond(), start.as_millisecond() + 50_000);
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start + SignedDuration::from_secs(55)));
+    let erp = mock(
+        "erp",
+        100,
+        &[("prices", 35_000.0, Some(50))],
+        start,
+        clock.clone(),
+    )
+    .await;
+    let shop = mock("webshop", 500, &[], start, clock.clone()).await;
+    let store = backend.open().await;
+    let lease = killed + 30_000;
+    // "gone" ran the pull, its process has exited; "busy", another node on
+    // this machine whose process (this one) runs, ran the push.
+    store
+        .register_node("gone", &machine, dead_pid, killed)
+        .await
+        .unwrap();
+    store
+        .register_node("busy", &machine, std::process::id(), killed)
+        .await
+        .unwrap();
+    for (job, node, slot) in [("prices.pull", "gone", 0), ("prices.push", "busy", 1)] {
+        assert!(store.record_due(job, minute, node, minute).await.unwrap());
+        let running = ExecutionChange {
+            state: ExecutionState::Running,
+            node,
+            at: minute,
+            items: 0,
+            error: None,
+        };
+        store.set_execution(job, minute, running).await.unwrap();
+        store
+            .acquire_slot(
+                3,
+                &format!("{node}/{job}@{slot}"),
+                &format!("{job}@{slot}"),
+                lease,
+                killed,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
+    let config = config(&erp, &shop, 3, PRICES);
+    let engine = engine(&config, store.clone(), clock.clone(), "restarted");
+    engine
+        .run(Some(start + SignedDuration::from_mins(6)))
+        .await
+        .unwrap();
+
+    let ledger = store.executions(minute, 100).await.unwrap();
+    let at = |job: &str, m: i64| {
+        ledger
+            .iter()
+            .find(|e| e.job == job && e.minute == m)
+            .unwrap_or_else(|| panic!("no {job} at {m} in {ledger:#?}"))
+    };
+    let pull = at("prices.pull", minute);
+    assert_eq!(pull.state, "interrupted", "{pull:?}");
+    assert!(
+        pull.error
+            .as_deref()
+            .unwrap()
+            .contains("its process is gone"),
+        "{pull:?}"
+    );
+    assert_eq!(
+        at("prices.pull", minute + 60_000).state,
+        "succeeded",
+        "the pull ran again at its next minute"
+    );
+    let push = at("prices.push", minute);
+    assert_eq!(push.state, "interrupted", "{push:?}");
+    assert!(
+        push.error
+            .as_deref()
+            .unwrap()
+            .contains("no heartbeat within its lease"),
+        "a live process's node is left to its lease: {push:?}"
+    );
+    assert_eq!(
+        at("prices.push", minute + 60_000).state,
+        "skipped",
+        "its slot was still leased at 00:01"
+    );
     assert_eq!(shop.stats().accepted["prices"].distinct, 50);
     backend.finish().await;
 }

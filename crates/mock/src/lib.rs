@@ -16,7 +16,7 @@
 #![deny(missing_docs)]
 
 use std::{
-    collections::{BTreeMap, HashMap, HashSet, VecDeque},
+    collections::{BTreeMap, HashMap, VecDeque},
     net::SocketAddr,
     sync::{Arc, Mutex},
     time::Duration,
@@ -152,6 +152,10 @@ pub struct AcceptedStats {
     pub repeated_idempotency_keys: u64,
     /// Records accepted more than once under different idempotency keys.
     pub duplicates_without_key: u64,
+    /// Requests whose `Idempotency-Key` had been accepted before with other
+    /// records: a real destination would answer the first request again
+    /// and drop these records.
+    pub conflicting_idempotency_keys: u64,
 }
 
 #[derive(Default)]
@@ -183,14 +187,18 @@ struct Accepted {
     /// First acceptances, in order.
     deliveries: Vec<Delivery>,
     keys: HashMap<String, u64>,
-    idempotency: HashSet<String>,
+    /// The record keys each idempotency key came with, sorted.
+    idempotency: HashMap<String, Vec<String>>,
     repeated_idempotency_keys: u64,
     duplicates_without_key: u64,
+    conflicting_idempotency_keys: u64,
 }
 
 struct Shared {
     system: MockSystem,
     counts: Mutex<Counts>,
+    /// Real milliseconds every answer takes.
+    latency_ms: std::sync::atomic::AtomicU64,
 }
 
 /// A mock system serving on loopback; dropping it stops the server.
@@ -233,6 +241,14 @@ impl Running {
             .unwrap_or_default()
     }
 
+    /// Makes every answer from now on take `ms` real milliseconds more: a
+    /// slow system, whose requests are in flight long enough to be cut.
+    pub fn slow_down(&self, ms: u64) {
+        self.shared
+            .latency_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Queues a fault for the next requests.
     pub fn inject(&self, fault: Fault) {
         self.shared.counts().faults_queued.push_back(fault);
@@ -251,6 +267,7 @@ pub fn serve(system: MockSystem, listener: tokio::net::TcpListener) -> std::io::
     let shared = Arc::new(Shared {
         system,
         counts: Mutex::new(Counts::default()),
+        latency_ms: std::sync::atomic::AtomicU64::new(0),
     });
     let app = Router::new()
         .route("/_stats", get(stats))
@@ -327,6 +344,7 @@ impl Shared {
                         distinct: a.keys.len() as u64,
                         repeated_idempotency_keys: a.repeated_idempotency_keys,
                         duplicates_without_key: a.duplicates_without_key,
+                        conflicting_idempotency_keys: a.conflicting_idempotency_keys,
                     };
                     (entity.clone(), stats)
                 })
@@ -353,10 +371,10 @@ impl Shared {
             }
             fault
         };
-        if let Some(fault) = &fault
-            && fault.delay_ms > 0
-        {
-            tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
+        let delay = self.latency_ms.load(std::sync::atomic::Ordering::Relaxed)
+            + fault.as_ref().map_or(0, |f| f.delay_ms);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
         }
         fault
     }
@@ -574,9 +592,23 @@ async fn accept(
         .map(String::from);
     let mut counts = shared.counts();
     let accepted = counts.accepted.entry(entity).or_default();
-    let repeated = idempotency
-        .as_ref()
-        .is_some_and(|k| !accepted.idempotency.insert(k.clone()));
+    let mut sorted = keys.clone();
+    sorted.sort();
+    let repeated = match &idempotency {
+        Some(k) => match accepted.idempotency.get(k) {
+            Some(first) => {
+                if *first != sorted {
+                    accepted.conflicting_idempotency_keys += 1;
+                }
+                true
+            }
+            None => {
+                accepted.idempotency.insert(k.clone(), sorted);
+                false
+            }
+        },
+        None => false,
+    };
     if repeated {
         accepted.repeated_idempotency_keys += 1;
     }

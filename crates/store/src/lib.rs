@@ -24,8 +24,8 @@
 //! let url = format!("sqlite://{}", dir.join("pacer.db").display());
 //! let store = StoreBuilder::new(&url).open().await?;
 //!
-//! assert!(store.record_due("prices.pull", 1_700_000_040_000, 0).await?);
-//! assert!(!store.record_due("prices.pull", 1_700_000_040_000, 0).await?);
+//! assert!(store.record_due("prices.pull", 1_700_000_040_000, "node-1", 0).await?);
+//! assert!(!store.record_due("prices.pull", 1_700_000_040_000, "node-1", 0).await?);
 //!
 //! let price = NewTask { key: "SKU-1".into(), payload: r#"{"amount": 10}"#.into() };
 //! store.enqueue("prices", &[price], Some("2026-11-27T10:00:00Z"), 0).await?;

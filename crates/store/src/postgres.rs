@@ -128,6 +128,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX tasks_by_batch ON tasks (integration, batch_key)
         WHERE batch_key IS NOT NULL AND status IN ('new', 'failed', 'processing');",
     ),
+    (
+        8,
+        // Where a node's process runs: a node restarted on the same machine
+        // finds its dead predecessor's rows and frees them at once.
+        "ALTER TABLE nodes ADD COLUMN machine TEXT, ADD COLUMN pid BIGINT;",
+    ),
 ];
 
 pub(crate) struct Postgres {
@@ -203,14 +209,22 @@ impl Postgres {
         tx.commit().await.map_err(Error::database(context))
     }
 
-    pub(crate) async fn record_due(&self, job: &str, minute: i64, now: i64) -> Result<bool, Error> {
+    pub(crate) async fn record_due(
+        &self,
+        job: &str,
+        minute: i64,
+        node: &str,
+        now: i64,
+    ) -> Result<bool, Error> {
         let done = sqlx::query(
-            "INSERT INTO executions (job, minute, state, due_at) VALUES ($1, $2, 'due', $3)
+            "INSERT INTO executions (job, minute, state, due_at, node)
+             VALUES ($1, $2, 'due', $3, $4)
              ON CONFLICT (job, minute) DO NOTHING",
         )
         .bind(job)
         .bind(minute)
         .bind(now)
+        .bind(node)
         .execute(&self.pool)
         .await
         .map_err(Error::database(format!("recording {job} due at {minute}")))?;
@@ -856,6 +870,87 @@ impl Postgres {
         Ok(())
     }
 
+    pub(crate) async fn register_node(
+        &self,
+        node: &str,
+        machine: &str,
+        pid: u32,
+        now: i64,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO nodes (node, seen_at, machine, pid) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (node) DO UPDATE SET seen_at = GREATEST(nodes.seen_at, excluded.seen_at),
+                 machine = excluded.machine, pid = excluded.pid",
+        )
+        .bind(node)
+        .bind(now)
+        .bind(machine)
+        .bind(i64::from(pid))
+        .execute(&self.pool)
+        .await
+        .map_err(Error::database(format!("registering node {node}")))?;
+        Ok(())
+    }
+
+    pub(crate) async fn nodes_on(&self, machine: &str) -> Result<Vec<(String, u32)>, Error> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT node, pid FROM nodes WHERE machine = $1 ORDER BY node")
+                .bind(machine)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(Error::database(format!("reading the nodes on {machine}")))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(node, pid)| Some((node, u32::try_from(pid).ok()?)))
+            .collect())
+    }
+
+    pub(crate) async fn release_node(
+        &self,
+        node: &str,
+        now: i64,
+    ) -> Result<Vec<(String, i64, String)>, Error> {
+        let context = format!("freeing what node {node} held");
+        let mut tx = self.pool.begin().await.map_err(Error::database(&context))?;
+        sqlx::query(
+            "UPDATE slots SET holder = NULL, execution = NULL, lease_until = NULL
+             WHERE holder IS NOT NULL AND left(holder, length($1) + 1) = $1 || '/'",
+        )
+        .bind(node)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::database(&context))?;
+        sqlx::query(
+            "UPDATE tasks SET lease_until = $2 - 1
+             WHERE status IN ('new', 'failed', 'processing') AND status = 'processing'
+               AND left(lease_owner, length($1) + 1) = $1 || '/'",
+        )
+        .bind(node)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::database(&context))?;
+        let interrupted = sqlx::query_as(
+            "UPDATE executions SET state = 'interrupted', finished_at = $2,
+                 error = 'its node (' || node || ') stopped while it was ' || state
+                         || ': its process is gone'
+             WHERE state IN ('due', 'waiting', 'running') AND node = $1
+             RETURNING job, minute, node",
+        )
+        .bind(node)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(Error::database(&context))?;
+        sqlx::query("DELETE FROM nodes WHERE node = $1")
+            .bind(node)
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::database(&context))?;
+        tx.commit().await.map_err(Error::database(&context))?;
+        Ok(interrupted)
+    }
+
     pub(crate) async fn renew_leases(
         &self,
         node: &str,
@@ -901,7 +996,7 @@ impl Postgres {
                  error = 'its node (' || COALESCE(node, 'unknown') || ') stopped while it was '
                          || state || ': no heartbeat within its lease'
              WHERE state IN ('due', 'waiting', 'running')
-               AND ((state <> 'due' AND node IS NOT NULL
+               AND ((node IS NOT NULL
                      AND node NOT IN (SELECT node FROM nodes WHERE seen_at >= $1))
                     OR (node IS NULL AND due_at < $1))
              RETURNING job, minute, COALESCE(node, 'unknown')",

@@ -100,10 +100,17 @@ macro_rules! dispatch {
 }
 
 impl Store {
-    /// Records that `job`'s scheduled `minute` is due. Of any number of nodes
-    /// recording the same minute, exactly one gets `true`: that one runs it.
-    pub async fn record_due(&self, job: &str, minute: i64, now: i64) -> Result<bool, Error> {
-        dispatch!(self, b => b.record_due(job, minute, now).await)
+    /// Records that `job`'s scheduled `minute` is due, on `node`. Of any
+    /// number of nodes recording the same minute, exactly one gets `true`:
+    /// that one runs it.
+    pub async fn record_due(
+        &self,
+        job: &str,
+        minute: i64,
+        node: &str,
+        now: i64,
+    ) -> Result<bool, Error> {
+        dispatch!(self, b => b.record_due(job, minute, node, now).await)
     }
 
     /// Moves an execution to a new state, with the items it moved and its
@@ -261,6 +268,36 @@ impl Store {
         dispatch!(self, b => b.take_rate(system, window_start, want, limit).await)
     }
 
+    /// Says `node` is alive at `now`, and where its process runs: process
+    /// `pid` on `machine` (a name for one kernel boot and process
+    /// namespace, in which a pid names one process).
+    pub async fn register_node(
+        &self,
+        node: &str,
+        machine: &str,
+        pid: u32,
+        now: i64,
+    ) -> Result<(), Error> {
+        dispatch!(self, b => b.register_node(node, machine, pid, now).await)
+    }
+
+    /// The nodes registered on `machine`, with their pids, by name.
+    pub async fn nodes_on(&self, machine: &str) -> Result<Vec<(String, u32)>, Error> {
+        dispatch!(self, b => b.nodes_on(machine).await)
+    }
+
+    /// Frees at once what `node` held, known dead: its capacity slots and
+    /// task leases, and its executions still due, waiting or running, which
+    /// end `interrupted` and are returned as `(job, minute, node)`. Its tasks
+    /// go back to the queue; the node is forgotten.
+    pub async fn release_node(
+        &self,
+        node: &str,
+        now: i64,
+    ) -> Result<Vec<(String, i64, String)>, Error> {
+        dispatch!(self, b => b.release_node(node, now).await)
+    }
+
     /// Keeps every capacity slot and task lease `node` holds until
     /// `lease_until`: a node's heartbeat, so a node that stops lets go of
     /// them within one lease.
@@ -268,7 +305,7 @@ impl Store {
         dispatch!(self, b => b.renew_leases(node, lease_until, now).await)
     }
 
-    /// Marks `interrupted` every execution left `waiting` or `running` by a
+    /// Marks `interrupted` every execution left due, waiting or running by a
     /// node not seen since `alive_since` (and any older row without a node);
     /// returns each as `(job, minute, node)`.
     pub async fn interrupt_orphans(

@@ -137,19 +137,19 @@ async fn a_due_minute_is_recorded_once(db: &Db) {
     let store = db.open().await;
     assert!(
         store
-            .record_due("prices.pull", 60_000, 60_001)
+            .record_due("prices.pull", 60_000, "node-1", 60_001)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .record_due("prices.pull", 60_000, 60_002)
+            .record_due("prices.pull", 60_000, "node-1", 60_002)
             .await
             .unwrap()
     );
     assert!(
         store
-            .record_due("prices.push", 60_000, 60_001)
+            .record_due("prices.push", 60_000, "node-1", 60_001)
             .await
             .unwrap()
     );
@@ -165,7 +165,7 @@ async fn a_due_minute_is_recorded_once(db: &Db) {
     let again = db.open().await;
     assert!(
         !again
-            .record_due("prices.pull", 60_000, 60_003)
+            .record_due("prices.pull", 60_000, "node-1", 60_003)
             .await
             .unwrap()
     );
@@ -181,7 +181,7 @@ async fn three_nodes_race_for_a_thousand_minutes(db: &Db) {
             let mut won = Vec::new();
             for minute in 0..1000i64 {
                 if node
-                    .record_due("stock.pull", minute * 60_000, 0)
+                    .record_due("stock.pull", minute * 60_000, "node-1", 0)
                     .await
                     .unwrap()
                 {
@@ -206,7 +206,7 @@ async fn three_nodes_race_for_a_thousand_minutes(db: &Db) {
 async fn executions_move_through_their_states(db: &Db) {
     let store = db.open().await;
     store
-        .record_due("orders.push", 120_000, 120_000)
+        .record_due("orders.push", 120_000, "node-1", 120_000)
         .await
         .unwrap();
     let change = |state, at, items, error| ExecutionChange {
@@ -640,7 +640,7 @@ async fn pruning_deletes_old_rows_in_batches(db: &Db) {
     store.complete_many(&ids[15..], "a", 5_000).await.unwrap();
     for minute in 0..30 {
         store
-            .record_due("prices.pull", minute * 60_000, 0)
+            .record_due("prices.pull", minute * 60_000, "node-1", 0)
             .await
             .unwrap();
     }
@@ -659,12 +659,15 @@ async fn pruning_deletes_old_rows_in_batches(db: &Db) {
     );
     assert_eq!(store.count("prices", TaskStatus::New).await.unwrap(), 5);
     assert!(
-        store.record_due("prices.pull", 0, 1).await.unwrap(),
+        store
+            .record_due("prices.pull", 0, "node-1", 1)
+            .await
+            .unwrap(),
         "pruned minutes are gone"
     );
     assert!(
         !store
-            .record_due("prices.pull", 25 * 60_000, 1)
+            .record_due("prices.pull", 25 * 60_000, "node-1", 1)
             .await
             .unwrap()
     );
@@ -888,7 +891,10 @@ async fn tasks_and_executions_are_listed_for_the_dashboard(db: &Db) {
         ("prices.pull", 120_000, ExecutionState::Missed),
         ("stock.push", 120_000, ExecutionState::Succeeded),
     ] {
-        store.record_due(job, minute, minute).await.unwrap();
+        store
+            .record_due(job, minute, "node-1", minute)
+            .await
+            .unwrap();
         let change = ExecutionChange {
             state,
             node: "node-a",
