@@ -529,8 +529,6 @@ fn sigterm_stops_an_idle_runner_at_once() {
     );
 }
 
-/// A sped-up run records minutes ahead of real time; a run in real time on
-/// that store would start nothing until then, silently. It is told.
 /// A sped-up run on a store a real-time run writes would record minutes
 /// ahead of it and hold it back until real time caught up: refused.
 #[test]
@@ -607,6 +605,8 @@ fn a_sped_up_run_on_a_real_time_store_is_refused() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A sped-up run records minutes ahead of real time; a run in real time on
+/// that store would start nothing until then, silently. It is told.
 #[test]
 fn a_store_ahead_of_real_time_is_named_at_start() {
     let dir = std::env::temp_dir().join(format!("pacer-cli-{}-ahead", std::process::id()));
