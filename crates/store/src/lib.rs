@@ -51,5 +51,7 @@ pub use crate::{
 mod error;
 mod model;
 mod postgres;
+mod shared;
+mod sql;
 mod sqlite;
 mod store;

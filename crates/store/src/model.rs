@@ -171,6 +171,50 @@ pub struct Task {
     pub updated_at: i64,
 }
 
+/// A task's `id, integration, dedup_key, payload, status, attempts,
+/// last_error, next_attempt_at, created_at, updated_at`.
+pub(crate) type TaskRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+);
+
+impl Task {
+    pub(crate) fn from_row(row: TaskRow) -> Task {
+        let (
+            id,
+            integration,
+            key,
+            payload,
+            status,
+            attempts,
+            last_error,
+            next_attempt_at,
+            created_at,
+            updated_at,
+        ) = row;
+        Task {
+            id,
+            integration,
+            key,
+            payload,
+            status: TaskStatus::parse(&status),
+            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            last_error,
+            next_attempt_at,
+            created_at,
+            updated_at,
+        }
+    }
+}
+
 /// A task claimed for delivery: what a push needs of it, and no more (each
 /// column read costs every claimed row a copy).
 #[derive(Clone, Debug, PartialEq, Eq)]

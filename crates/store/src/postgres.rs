@@ -7,19 +7,15 @@
 use std::str::FromStr;
 
 use sqlx::{
-    PgPool, Row,
-    postgres::{PgConnectOptions, PgPoolOptions, PgRow},
+    PgPool,
+    postgres::{PgConnectOptions, PgPoolOptions},
 };
 
 use crate::{
     Error,
     error::ErrorKind,
-    model::ExecutionChange,
-    model::{
-        Claimed, ClaimedRow, Execution, ExecutionQuery, ExecutionRow, FailOutcome, JobControl,
-        NewTask, RetryPolicy, Task, TaskError, TaskErrorRow, TaskQuery, TaskStatus, granted,
-        latest_per_key,
-    },
+    model::{Claimed, ClaimedRow, NewTask, granted, latest_per_key},
+    sql::{Decode, Run, Statement, Tx},
 };
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -140,18 +136,39 @@ pub(crate) struct Postgres {
     pool: PgPool,
 }
 
-fn task(row: &PgRow) -> Task {
-    Task {
-        id: row.get("id"),
-        integration: row.get("integration"),
-        key: row.get("dedup_key"),
-        payload: row.get("payload"),
-        status: TaskStatus::parse(row.get("status")),
-        attempts: row.get::<i64, _>("attempts") as u32,
-        last_error: row.get("last_error"),
-        next_attempt_at: row.get("next_attempt_at"),
-        created_at: row.get("created_at"),
-        updated_at: row.get("updated_at"),
+impl Run for Postgres {
+    async fn transaction<T>(
+        &self,
+        context: &str,
+        work: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let tx = self.pool.begin().await.map_err(Error::database(context))?;
+        let mut tx = Tx::Postgres(tx);
+        let value = work(&mut tx).await?;
+        tx.commit(context).await?;
+        Ok(value)
+    }
+
+    async fn execute(&self, statement: Statement<'_>) -> Result<u64, Error> {
+        sqlx::query_with(statement.sql, statement.arguments::<sqlx::Postgres>()?)
+            .execute(&self.pool)
+            .await
+            .map(|done| done.rows_affected())
+            .map_err(Error::database(statement.context))
+    }
+
+    async fn execute_returning<R: Decode>(
+        &self,
+        statement: Statement<'_>,
+    ) -> Result<Vec<R>, Error> {
+        self.fetch(statement).await
+    }
+
+    async fn fetch<R: Decode>(&self, statement: Statement<'_>) -> Result<Vec<R>, Error> {
+        sqlx::query_as_with(statement.sql, statement.arguments::<sqlx::Postgres>()?)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(Error::database(statement.context))
     }
 }
 
@@ -207,78 +224,6 @@ impl Postgres {
                 .map_err(Error::database(context))?;
         }
         tx.commit().await.map_err(Error::database(context))
-    }
-
-    pub(crate) async fn record_due(
-        &self,
-        job: &str,
-        minute: i64,
-        node: &str,
-        now: i64,
-    ) -> Result<bool, Error> {
-        let done = sqlx::query(
-            "INSERT INTO executions (job, minute, state, due_at, node)
-             VALUES ($1, $2, 'due', $3, $4)
-             ON CONFLICT (job, minute) DO NOTHING",
-        )
-        .bind(job)
-        .bind(minute)
-        .bind(now)
-        .bind(node)
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database(format!("recording {job} due at {minute}")))?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    pub(crate) async fn set_execution(
-        &self,
-        job: &str,
-        minute: i64,
-        change: ExecutionChange<'_>,
-    ) -> Result<(), Error> {
-        let ExecutionChange {
-            state,
-            node,
-            at: now,
-            items,
-            error,
-        } = change;
-        sqlx::query(
-            "UPDATE executions SET state = $1,
-                started_at = CASE WHEN $2::text = 'running' THEN $3 ELSE started_at END,
-                finished_at = CASE WHEN $4::text IN ('succeeded', 'failed', 'skipped', 'missed', 'interrupted') THEN $5 ELSE finished_at END,
-                items = $6, error = $7,
-                node = CASE WHEN $1::text IN ('waiting', 'running') THEN $10 ELSE node END
-             WHERE job = $8 AND minute = $9",
-        )
-        .bind(state.as_str())
-        .bind(state.as_str())
-        .bind(now)
-        .bind(state.as_str())
-        .bind(now)
-        .bind(items as i64)
-        .bind(error)
-        .bind(job)
-        .bind(minute)
-        .bind(node)
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database(format!("updating {job} at {minute}")))?;
-        Ok(())
-    }
-
-    pub(crate) async fn execution_state(
-        &self,
-        job: &str,
-        minute: i64,
-    ) -> Result<Option<String>, Error> {
-        sqlx::query_scalar("SELECT state FROM executions WHERE job = $1 AND minute = $2")
-            .bind(job)
-            .bind(minute)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(Error::database(format!("reading {job} at {minute}")))
     }
 
     pub(crate) async fn enqueue(
@@ -378,70 +323,6 @@ impl Postgres {
         Ok((completed, tasks))
     }
 
-    pub(crate) async fn complete(&self, id: i64, owner: &str, now: i64) -> Result<bool, Error> {
-        let done = sqlx::query(
-            "UPDATE tasks SET status = 'finished', lease_owner = NULL, lease_until = NULL, updated_at = $1
-             WHERE id = $2 AND status = 'processing' AND lease_owner = $3",
-        )
-        .bind(now)
-        .bind(id)
-        .bind(owner)
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database(format!("completing task {id}")))?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    pub(crate) async fn fail(
-        &self,
-        id: i64,
-        owner: &str,
-        error: &str,
-        retry_after: Option<i64>,
-        policy: &RetryPolicy,
-        now: i64,
-    ) -> Result<Option<FailOutcome>, Error> {
-        let context = format!("failing task {id}");
-        let mut tx = self.pool.begin().await.map_err(Error::database(&context))?;
-        let attempts: Option<i64> =
-            sqlx::query_scalar("SELECT attempts FROM tasks WHERE id = $1 AND status = 'processing' AND lease_owner = $2")
-                .bind(id)
-                .bind(owner)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(Error::database(&context))?;
-        let Some(attempts) = attempts else {
-            return Ok(None);
-        };
-        let outcome = policy.after_failure(attempts as u32, retry_after, now, id as u64);
-        let (status, next) = outcome.status_and_next_attempt(now);
-        sqlx::query(
-            "UPDATE tasks SET status = $1, next_attempt_at = $2, last_error = $3, lease_owner = NULL,
-                 lease_until = NULL, updated_at = $4
-             WHERE id = $5",
-        )
-        .bind(status)
-        .bind(next)
-        .bind(error)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(Error::database(&context))?;
-        sqlx::query(
-            "INSERT INTO task_errors (task_id, attempt, at, error) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(id)
-        .bind(attempts)
-        .bind(now)
-        .bind(error)
-        .execute(&mut *tx)
-        .await
-        .map_err(Error::database(&context))?;
-        tx.commit().await.map_err(Error::database(&context))?;
-        Ok(Some(outcome))
-    }
-
     pub(crate) async fn replay_dead(
         &self,
         integration: &str,
@@ -469,37 +350,6 @@ impl Postgres {
         Ok(done.rows_affected())
     }
 
-    pub(crate) async fn cursor(&self, integration: &str) -> Result<Option<String>, Error> {
-        sqlx::query_scalar("SELECT value FROM cursors WHERE integration = $1")
-            .bind(integration)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(Error::database(format!(
-                "reading the cursor of {integration}"
-            )))
-    }
-
-    pub(crate) async fn task(&self, id: i64) -> Result<Option<Task>, Error> {
-        let row = sqlx::query(
-            "SELECT id, integration, dedup_key, payload, status, attempts, last_error, next_attempt_at, created_at, updated_at FROM tasks WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(Error::database(format!("reading task {id}")))?;
-        Ok(row.as_ref().map(task))
-    }
-
-    pub(crate) async fn count(&self, integration: &str, status: TaskStatus) -> Result<u64, Error> {
-        let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE integration = $1 AND status = $2")
-                .bind(integration)
-                .bind(status.as_str())
-                .fetch_one(&self.pool)
-                .await
-                .map_err(Error::database(format!("counting tasks of {integration}")))?;
-        Ok(n as u64)
-    }
     pub(crate) async fn complete_many(
         &self,
         ids: &[i64],
@@ -517,57 +367,6 @@ impl Postgres {
         .await
         .map_err(Error::database(format!("completing {} tasks", ids.len())))?;
         Ok(done.rows_affected())
-    }
-
-    pub(crate) async fn skip(&self, id: i64, now: i64) -> Result<bool, Error> {
-        let done = sqlx::query(
-            "UPDATE tasks SET status = 'skipped', lease_owner = NULL, lease_until = NULL, updated_at = $1
-             WHERE id = $2 AND status IN ('new', 'failed', 'dead')",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database(format!("skipping task {id}")))?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    pub(crate) async fn replay(&self, id: i64, now: i64) -> Result<bool, Error> {
-        let done = sqlx::query(
-            "UPDATE tasks SET status = 'new', attempts = 0, next_attempt_at = $1, updated_at = $2, batch_key = NULL
-             WHERE id = $3 AND status IN ('dead', 'skipped', 'failed')
-               AND NOT EXISTS (SELECT 1 FROM tasks p
-                               WHERE p.integration = tasks.integration AND p.dedup_key = tasks.dedup_key
-                                 AND p.status IN ('new', 'failed') AND p.id <> tasks.id)",
-        )
-        .bind(now)
-        .bind(now)
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database(format!("replaying task {id}")))?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    pub(crate) async fn executions(&self, since: i64, limit: u32) -> Result<Vec<Execution>, Error> {
-        let rows: Vec<ExecutionRow> = sqlx::query_as(
-            "SELECT job, minute, state, due_at, started_at, finished_at, items, error
-             FROM executions WHERE minute >= $1 ORDER BY minute, job LIMIT $2",
-        )
-        .bind(since)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(Error::database("reading executions"))?;
-        Ok(rows.into_iter().map(Execution::from_row).collect())
-    }
-
-    pub(crate) async fn last_due(&self, job: &str) -> Result<Option<i64>, Error> {
-        sqlx::query_scalar("SELECT MAX(minute) FROM executions WHERE job = $1")
-            .bind(job)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(Error::database(format!("reading {job}'s last execution")))
     }
 
     pub(crate) async fn take_rate(
@@ -652,394 +451,6 @@ impl Postgres {
         Ok(tasks)
     }
 
-    pub(crate) async fn give_back_rate(
-        &self,
-        system: &str,
-        window_start: i64,
-        unused: u32,
-    ) -> Result<(), Error> {
-        sqlx::query(
-            "UPDATE rate_windows SET used = GREATEST(0, used - $3) WHERE system = $1 AND window_start = $2",
-        )
-        .bind(system)
-        .bind(window_start)
-        .bind(i64::from(unused))
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database(format!("giving {unused} back to {system}'s rate limit")))?;
-        Ok(())
-    }
-
-    pub(crate) async fn has_work(&self, integration: &str, now: i64) -> Result<bool, Error> {
-        sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM tasks
-                 WHERE integration = $1 AND status IN ('new', 'failed', 'processing')
-                   AND ((status IN ('new', 'failed') AND next_attempt_at <= $2)
-                        OR (status = 'processing' AND lease_until < $2)))",
-        )
-        .bind(integration)
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(Error::database(format!(
-            "looking for tasks of {integration} to deliver"
-        )))
-    }
-
-    pub(crate) async fn set_paused(&self, job: &str, paused: bool) -> Result<(), Error> {
-        sqlx::query(
-            "INSERT INTO job_controls (job, paused) VALUES ($1, $2)
-             ON CONFLICT (job) DO UPDATE SET paused = excluded.paused",
-        )
-        .bind(job)
-        .bind(paused)
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database(format!("pausing or resuming {job}")))
-        .map(drop)
-    }
-
-    pub(crate) async fn trigger(&self, job: &str, now: i64) -> Result<(), Error> {
-        sqlx::query(
-            "INSERT INTO job_controls (job, triggered_at) VALUES ($1, $2)
-             ON CONFLICT (job) DO UPDATE SET triggered_at = excluded.triggered_at",
-        )
-        .bind(job)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database(format!("triggering {job}")))
-        .map(drop)
-    }
-
-    pub(crate) async fn take_trigger(&self, job: &str) -> Result<bool, Error> {
-        let done = sqlx::query(
-            "UPDATE job_controls SET triggered_at = NULL WHERE job = $1 AND triggered_at IS NOT NULL",
-        )
-        .bind(job)
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database(format!("taking {job}'s trigger")))?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    pub(crate) async fn job_controls(&self) -> Result<Vec<JobControl>, Error> {
-        let rows: Vec<(String, bool, Option<i64>)> =
-            sqlx::query_as("SELECT job, paused, triggered_at FROM job_controls ORDER BY job")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(Error::database("reading job controls"))?;
-        Ok(rows.into_iter().map(JobControl::from_row).collect())
-    }
-
-    pub(crate) async fn reject(
-        &self,
-        integration: &str,
-        key: &str,
-        raw: &str,
-        reason: &str,
-        now: i64,
-    ) -> Result<i64, Error> {
-        sqlx::query_scalar(
-            "WITH rejected AS (
-                 INSERT INTO tasks (integration, dedup_key, payload, status, next_attempt_at,
-                                    last_error, created_at, updated_at)
-                 VALUES ($1, $2, $3, 'dead', $4, $5, $4, $4) RETURNING id)
-             INSERT INTO task_errors (task_id, attempt, at, error)
-             SELECT id, 0, $4, $5 FROM rejected RETURNING task_id",
-        )
-        .bind(integration)
-        .bind(key)
-        .bind(raw)
-        .bind(now)
-        .bind(reason)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(Error::database(format!(
-            "recording a rejected {integration} record"
-        )))
-    }
-
-    pub(crate) async fn tasks(&self, query: &TaskQuery) -> Result<Vec<Task>, Error> {
-        let rows = sqlx::query(
-            "SELECT id, integration, dedup_key, payload, status, attempts, last_error,
-                    next_attempt_at, created_at, updated_at
-             FROM tasks
-             WHERE ($1::text IS NULL OR integration = $1)
-               AND ($2::text IS NULL OR status = $2)
-               AND ($3::bigint IS NULL OR id < $3)
-             ORDER BY id DESC LIMIT $4",
-        )
-        .bind(query.integration.as_deref())
-        .bind(query.status.map(TaskStatus::as_str))
-        .bind(query.before)
-        .bind(i64::from(query.limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(Error::database("listing tasks"))?;
-        Ok(rows.iter().map(task).collect())
-    }
-
-    pub(crate) async fn queued_times(&self, integration: &str) -> Result<Vec<i64>, Error> {
-        sqlx::query_scalar(
-            "SELECT created_at FROM tasks WHERE integration = $1 ORDER BY created_at",
-        )
-        .bind(integration)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(Error::database(format!(
-            "reading when the tasks of {integration} were queued"
-        )))
-    }
-
-    pub(crate) async fn task_counts(&self) -> Result<Vec<(String, TaskStatus, u64)>, Error> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            // One part per partial index, so no part reads the whole table;
-            // together they cover every status (TaskStatus::ALL).
-            "SELECT integration, status, COUNT(*) FROM tasks
-             WHERE status IN ('new', 'failed', 'processing') GROUP BY integration, status
-             UNION ALL
-             SELECT integration, status, COUNT(*) FROM tasks
-             WHERE status = 'finished' GROUP BY integration, status
-             UNION ALL
-             SELECT integration, status, COUNT(*) FROM tasks
-             WHERE status IN ('dead', 'skipped') GROUP BY integration, status
-             ORDER BY 1, 2",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(Error::database("counting tasks"))?;
-        Ok(rows
-            .into_iter()
-            .map(|(integration, status, n)| (integration, TaskStatus::parse(&status), n as u64))
-            .collect())
-    }
-
-    pub(crate) async fn task_errors(&self, task: i64) -> Result<Vec<TaskError>, Error> {
-        let rows: Vec<TaskErrorRow> = sqlx::query_as(
-            "SELECT e.task_id, t.integration, e.attempt, e.at, e.error
-             FROM task_errors e JOIN tasks t ON t.id = e.task_id
-             WHERE e.task_id = $1 ORDER BY e.at, e.attempt",
-        )
-        .bind(task)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(Error::database(format!("reading task {task}'s errors")))?;
-        Ok(rows.into_iter().map(TaskError::from_row).collect())
-    }
-
-    pub(crate) async fn recent_errors(&self, limit: u32) -> Result<Vec<TaskError>, Error> {
-        let rows: Vec<TaskErrorRow> = sqlx::query_as(
-            "SELECT e.task_id, t.integration, e.attempt, e.at, e.error
-             FROM task_errors e JOIN tasks t ON t.id = e.task_id
-             ORDER BY e.at DESC, e.task_id DESC LIMIT $1",
-        )
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(Error::database("reading the latest errors"))?;
-        Ok(rows.into_iter().map(TaskError::from_row).collect())
-    }
-
-    pub(crate) async fn history(&self, query: &ExecutionQuery) -> Result<Vec<Execution>, Error> {
-        let rows: Vec<ExecutionRow> = sqlx::query_as(
-            "SELECT job, minute, state, due_at, started_at, finished_at, items, error
-             FROM executions
-             WHERE minute >= $1
-               AND ($2::text IS NULL OR job = $2)
-               AND ($3::text IS NULL OR state = $3)
-             ORDER BY minute DESC, job LIMIT $4",
-        )
-        .bind(query.since)
-        .bind(query.job.as_deref())
-        .bind(query.state.as_deref())
-        .bind(i64::from(query.limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(Error::database("reading the execution history"))?;
-        Ok(rows.into_iter().map(Execution::from_row).collect())
-    }
-
-    pub(crate) async fn heartbeat(&self, node: &str, now: i64) -> Result<(), Error> {
-        sqlx::query("INSERT INTO nodes (node, seen_at) VALUES ($1, $2) ON CONFLICT (node) DO UPDATE SET seen_at = GREATEST(nodes.seen_at, excluded.seen_at)")
-            .bind(node)
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(Error::database(format!("recording node {node}'s heartbeat")))?;
-        Ok(())
-    }
-
-    pub(crate) async fn register_node(
-        &self,
-        node: &str,
-        machine: &str,
-        pid: u32,
-        now: i64,
-    ) -> Result<(), Error> {
-        sqlx::query(
-            "INSERT INTO nodes (node, seen_at, machine, pid) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (node) DO UPDATE SET seen_at = GREATEST(nodes.seen_at, excluded.seen_at),
-                 machine = excluded.machine, pid = excluded.pid",
-        )
-        .bind(node)
-        .bind(now)
-        .bind(machine)
-        .bind(i64::from(pid))
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database(format!("registering node {node}")))?;
-        Ok(())
-    }
-
-    pub(crate) async fn nodes_on(&self, machine: &str) -> Result<Vec<(String, u32)>, Error> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT node, pid FROM nodes WHERE machine = $1 ORDER BY node")
-                .bind(machine)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(Error::database(format!("reading the nodes on {machine}")))?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(node, pid)| Some((node, u32::try_from(pid).ok()?)))
-            .collect())
-    }
-
-    pub(crate) async fn release_node(
-        &self,
-        node: &str,
-        now: i64,
-    ) -> Result<Vec<(String, i64, String)>, Error> {
-        let context = format!("freeing what node {node} held");
-        let mut tx = self.pool.begin().await.map_err(Error::database(&context))?;
-        sqlx::query(
-            "UPDATE slots SET holder = NULL, execution = NULL, lease_until = NULL
-             WHERE holder IS NOT NULL AND left(holder, length($1) + 1) = $1 || '/'",
-        )
-        .bind(node)
-        .execute(&mut *tx)
-        .await
-        .map_err(Error::database(&context))?;
-        sqlx::query(
-            "UPDATE tasks SET lease_until = $2 - 1
-             WHERE status IN ('new', 'failed', 'processing') AND status = 'processing'
-               AND left(lease_owner, length($1) + 1) = $1 || '/'",
-        )
-        .bind(node)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(Error::database(&context))?;
-        let interrupted = sqlx::query_as(
-            "UPDATE executions SET state = 'interrupted', finished_at = $2,
-                 error = 'its node (' || node || ') stopped while it was ' || state
-                         || ': its process is gone'
-             WHERE state IN ('due', 'waiting', 'running') AND node = $1
-             RETURNING job, minute, node",
-        )
-        .bind(node)
-        .bind(now)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(Error::database(&context))?;
-        sqlx::query("DELETE FROM nodes WHERE node = $1")
-            .bind(node)
-            .execute(&mut *tx)
-            .await
-            .map_err(Error::database(&context))?;
-        tx.commit().await.map_err(Error::database(&context))?;
-        Ok(interrupted)
-    }
-
-    pub(crate) async fn renew_leases(
-        &self,
-        node: &str,
-        lease_until: i64,
-        now: i64,
-    ) -> Result<(), Error> {
-        let context = format!("renewing node {node}'s leases");
-        let mut tx = self.pool.begin().await.map_err(Error::database(&context))?;
-        // Prefix compares, not LIKE: node names may hold `_`, a LIKE wildcard.
-        sqlx::query(
-            "UPDATE slots SET lease_until = $2
-             WHERE holder IS NOT NULL AND left(holder, length($1) + 1) = $1 || '/'
-               AND lease_until >= $3",
-        )
-        .bind(node)
-        .bind(lease_until)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(Error::database(&context))?;
-        sqlx::query(
-            "UPDATE tasks SET lease_until = $2
-             WHERE status IN ('new', 'failed', 'processing') AND status = 'processing'
-               AND left(lease_owner, length($1) + 1) = $1 || '/'
-               AND lease_until >= $3",
-        )
-        .bind(node)
-        .bind(lease_until)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(Error::database(&context))?;
-        tx.commit().await.map_err(Error::database(&context))
-    }
-
-    pub(crate) async fn interrupt_orphans(
-        &self,
-        alive_since: i64,
-        now: i64,
-    ) -> Result<Vec<(String, i64, String)>, Error> {
-        sqlx::query_as(
-            "UPDATE executions SET state = 'interrupted', finished_at = $2,
-                 error = 'its node (' || COALESCE(node, 'unknown') || ') stopped while it was '
-                         || state || ': no heartbeat within its lease'
-             WHERE state IN ('due', 'waiting', 'running')
-               AND ((node IS NOT NULL
-                     AND node NOT IN (SELECT node FROM nodes WHERE seen_at >= $1))
-                    OR (node IS NULL AND due_at < $1))
-             RETURNING job, minute, COALESCE(node, 'unknown')",
-        )
-        .bind(alive_since)
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(Error::database(
-            "interrupting the executions of stopped nodes",
-        ))
-    }
-
-    pub(crate) async fn latest_minute(&self) -> Result<Option<i64>, Error> {
-        sqlx::query_scalar("SELECT MAX(minute) FROM executions")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(Error::database("reading the ledger's latest minute"))
-    }
-
-    pub(crate) async fn nodes_alive(&self, since: i64) -> Result<Vec<String>, Error> {
-        sqlx::query_scalar("SELECT node FROM nodes WHERE seen_at >= $1 ORDER BY node")
-            .bind(since)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(Error::database("reading the nodes alive"))
-    }
-
-    pub(crate) async fn rate_usage(&self, since: i64) -> Result<Vec<(String, i64, u64)>, Error> {
-        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-            "SELECT system, window_start, used FROM rate_windows WHERE window_start >= $1
-             ORDER BY system, window_start",
-        )
-        .bind(since)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(Error::database("reading rate usage"))?;
-        Ok(rows
-            .into_iter()
-            .map(|(system, window, used)| (system, window, used.max(0) as u64))
-            .collect())
-    }
-
     pub(crate) async fn acquire_slot(
         &self,
         capacity: u32,
@@ -1075,116 +486,5 @@ impl Postgres {
         .map_err(Error::database(&context))?;
         tx.commit().await.map_err(Error::database(&context))?;
         Ok(slot.map(|s| s as u32))
-    }
-
-    pub(crate) async fn renew_slot(
-        &self,
-        slot: u32,
-        holder: &str,
-        lease_until: i64,
-        now: i64,
-    ) -> Result<bool, Error> {
-        let done = sqlx::query(
-            "UPDATE slots SET lease_until = $1 WHERE slot = $2 AND holder = $3 AND lease_until >= $4",
-        )
-        .bind(lease_until)
-        .bind(i64::from(slot))
-        .bind(holder)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database(format!("renewing slot {slot}")))?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    pub(crate) async fn release_slot(&self, slot: u32, holder: &str) -> Result<bool, Error> {
-        let done = sqlx::query(
-            "UPDATE slots SET holder = NULL, execution = NULL, lease_until = NULL WHERE slot = $1 AND holder = $2",
-        )
-        .bind(i64::from(slot))
-        .bind(holder)
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database(format!("releasing slot {slot}")))?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    pub(crate) async fn running(&self, job: &str, now: i64) -> Result<bool, Error> {
-        // A prefix compare, not LIKE: job names may hold `_`, a LIKE wildcard.
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM slots
-             WHERE holder IS NOT NULL AND lease_until >= $2
-               AND substr(execution, 1, length($1) + 1) = $1 || '@'",
-        )
-        .bind(job)
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(Error::database(format!("checking whether {job} runs")))?;
-        Ok(n > 0)
-    }
-
-    pub(crate) async fn slots_in_use(&self, capacity: u32, now: i64) -> Result<u32, Error> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM slots WHERE slot < $1 AND holder IS NOT NULL AND lease_until >= $2",
-        )
-        .bind(i64::from(capacity))
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(Error::database("counting capacity slots in use"))?;
-        Ok(n as u32)
-    }
-
-    pub(crate) async fn prune(
-        &self,
-        tasks_before: i64,
-        executions_before: i64,
-        batch: u32,
-    ) -> Result<(u64, u64), Error> {
-        let context = "pruning old tasks and executions";
-        let (mut tasks, mut executions) = (0, 0);
-        loop {
-            let deleted = sqlx::query(
-                "DELETE FROM tasks WHERE id IN (
-                     SELECT id FROM tasks WHERE status = 'finished' AND updated_at < $1 LIMIT $2)",
-            )
-            .bind(tasks_before)
-            .bind(i64::from(batch))
-            .execute(&self.pool)
-            .await
-            .map_err(Error::database(context))?
-            .rows_affected();
-            tasks += deleted;
-            if deleted < u64::from(batch) {
-                break;
-            }
-        }
-        loop {
-            let deleted = sqlx::query(
-                "DELETE FROM executions WHERE (job, minute) IN (
-                     SELECT job, minute FROM executions WHERE minute < $1 LIMIT $2)",
-            )
-            .bind(executions_before)
-            .bind(i64::from(batch))
-            .execute(&self.pool)
-            .await
-            .map_err(Error::database(context))?
-            .rows_affected();
-            executions += deleted;
-            if deleted < u64::from(batch) {
-                break;
-            }
-        }
-        // The errors of tasks pruned above go with them.
-        sqlx::query(
-            "DELETE FROM task_errors WHERE at < $1
-               AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = task_errors.task_id)",
-        )
-        .bind(tasks_before)
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database(context))?;
-        Ok((tasks, executions))
     }
 }

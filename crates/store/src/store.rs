@@ -8,6 +8,7 @@ use crate::{
         Pruned, RetryPolicy, Task, TaskError, TaskQuery, TaskStatus,
     },
     postgres::Postgres,
+    shared,
     sqlite::Sqlite,
 };
 
@@ -110,7 +111,7 @@ impl Store {
         node: &str,
         now: i64,
     ) -> Result<bool, Error> {
-        dispatch!(self, b => b.record_due(job, minute, node, now).await)
+        dispatch!(self, b => shared::record_due(b, job, minute, node, now).await)
     }
 
     /// Moves an execution to a new state, with the items it moved and its
@@ -121,12 +122,12 @@ impl Store {
         minute: i64,
         change: ExecutionChange<'_>,
     ) -> Result<(), Error> {
-        dispatch!(self, b => b.set_execution(job, minute, change).await)
+        dispatch!(self, b => shared::set_execution(b, job, minute, change).await)
     }
 
     /// The state of an execution, as its lowercase name, if it was recorded.
     pub async fn execution_state(&self, job: &str, minute: i64) -> Result<Option<String>, Error> {
-        dispatch!(self, b => b.execution_state(job, minute).await)
+        dispatch!(self, b => shared::execution_state(b, job, minute).await)
     }
 
     /// Queues records for an integration and, in the same transaction, moves
@@ -176,7 +177,7 @@ impl Store {
 
     /// Marks a claimed task delivered. `false` when `owner` no longer holds it.
     pub async fn complete(&self, id: i64, owner: &str, now: i64) -> Result<bool, Error> {
-        dispatch!(self, b => b.complete(id, owner, now).await)
+        dispatch!(self, b => shared::complete(b, id, owner, now).await)
     }
 
     /// Records a failed delivery: a retry after the policy's backoff (or at
@@ -191,7 +192,7 @@ impl Store {
         policy: &RetryPolicy,
         now: i64,
     ) -> Result<Option<FailOutcome>, Error> {
-        dispatch!(self, b => b.fail(id, owner, error, retry_after, policy, now).await)
+        dispatch!(self, b => shared::fail(b, id, owner, error, retry_after, policy, now).await)
     }
 
     /// Queues an integration's dead tasks again (the newest per key, unless a
@@ -209,17 +210,17 @@ impl Store {
 
     /// The integration's cursor, if a pull has set one.
     pub async fn cursor(&self, integration: &str) -> Result<Option<String>, Error> {
-        dispatch!(self, b => b.cursor(integration).await)
+        dispatch!(self, b => shared::cursor(b, integration).await)
     }
 
     /// One task, by id.
     pub async fn task(&self, id: i64) -> Result<Option<Task>, Error> {
-        dispatch!(self, b => b.task(id).await)
+        dispatch!(self, b => shared::task(b, id).await)
     }
 
     /// How many of an integration's tasks have `status`.
     pub async fn count(&self, integration: &str, status: TaskStatus) -> Result<u64, Error> {
-        dispatch!(self, b => b.count(integration, status).await)
+        dispatch!(self, b => shared::count(b, integration, status).await)
     }
 
     /// Marks several claimed tasks delivered (a batch); returns how many
@@ -230,29 +231,29 @@ impl Store {
 
     /// Sets a waiting, failed or dead task aside; `false` if it is in flight or done.
     pub async fn skip(&self, id: i64, now: i64) -> Result<bool, Error> {
-        dispatch!(self, b => b.skip(id, now).await)
+        dispatch!(self, b => shared::skip(b, id, now).await)
     }
 
     /// Queues one dead or skipped task again, or makes a failed one due now,
     /// with its attempts reset — unless another pending task has its key.
     pub async fn replay(&self, id: i64, now: i64) -> Result<bool, Error> {
-        dispatch!(self, b => b.replay(id, now).await)
+        dispatch!(self, b => shared::replay(b, id, now).await)
     }
 
     /// Ledger rows from minute `since` on, oldest first, at most `limit`.
     pub async fn executions(&self, since: i64, limit: u32) -> Result<Vec<Execution>, Error> {
-        dispatch!(self, b => b.executions(since, limit).await)
+        dispatch!(self, b => shared::executions(b, since, limit).await)
     }
 
     /// Whether an execution of `job` holds a live capacity slot on any node
     /// (slots name their execution `job@minute`).
     pub async fn running(&self, job: &str, now: i64) -> Result<bool, Error> {
-        dispatch!(self, b => b.running(job, now).await)
+        dispatch!(self, b => shared::running(b, job, now).await)
     }
 
     /// The latest minute recorded for `job`, to find what was missed while no node ran.
     pub async fn last_due(&self, job: &str) -> Result<Option<i64>, Error> {
-        dispatch!(self, b => b.last_due(job).await)
+        dispatch!(self, b => shared::last_due(b, job).await)
     }
 
     /// Takes up to `want` units from `system`'s budget of `limit` for the
@@ -278,12 +279,12 @@ impl Store {
         pid: u32,
         now: i64,
     ) -> Result<(), Error> {
-        dispatch!(self, b => b.register_node(node, machine, pid, now).await)
+        dispatch!(self, b => shared::register_node(b, node, machine, pid, now).await)
     }
 
     /// The nodes registered on `machine`, with their pids, by name.
     pub async fn nodes_on(&self, machine: &str) -> Result<Vec<(String, u32)>, Error> {
-        dispatch!(self, b => b.nodes_on(machine).await)
+        dispatch!(self, b => shared::nodes_on(b, machine).await)
     }
 
     /// Frees at once what `node` held, known dead: its capacity slots and
@@ -295,14 +296,14 @@ impl Store {
         node: &str,
         now: i64,
     ) -> Result<Vec<(String, i64, String)>, Error> {
-        dispatch!(self, b => b.release_node(node, now).await)
+        dispatch!(self, b => shared::release_node(b, node, now).await)
     }
 
     /// Keeps every capacity slot and task lease `node` holds until
     /// `lease_until`: a node's heartbeat, so a node that stops lets go of
     /// them within one lease.
     pub async fn renew_leases(&self, node: &str, lease_until: i64, now: i64) -> Result<(), Error> {
-        dispatch!(self, b => b.renew_leases(node, lease_until, now).await)
+        dispatch!(self, b => shared::renew_leases(b, node, lease_until, now).await)
     }
 
     /// Marks `interrupted` every execution left due, waiting or running by a
@@ -313,12 +314,12 @@ impl Store {
         alive_since: i64,
         now: i64,
     ) -> Result<Vec<(String, i64, String)>, Error> {
-        dispatch!(self, b => b.interrupt_orphans(alive_since, now).await)
+        dispatch!(self, b => shared::interrupt_orphans(b, alive_since, now).await)
     }
 
     /// The latest minute in the ledger, of any job.
     pub async fn latest_minute(&self) -> Result<Option<i64>, Error> {
-        dispatch!(self, b => b.latest_minute().await)
+        dispatch!(self, b => shared::latest_minute(b).await)
     }
 
     /// Records that tasks `ids` were sent together under `key`, before
@@ -354,32 +355,32 @@ impl Store {
         if unused == 0 {
             return Ok(());
         }
-        dispatch!(self, b => b.give_back_rate(system, window_start, unused).await)
+        dispatch!(self, b => shared::give_back_rate(b, system, window_start, unused).await)
     }
 
     /// Whether `integration` has a task a push could claim at `now`.
     pub async fn has_work(&self, integration: &str, now: i64) -> Result<bool, Error> {
-        dispatch!(self, b => b.has_work(integration, now).await)
+        dispatch!(self, b => shared::has_work(b, integration, now).await)
     }
 
     /// Pauses (`true`) or resumes a job, for every node.
     pub async fn set_paused(&self, job: &str, paused: bool) -> Result<(), Error> {
-        dispatch!(self, b => b.set_paused(job, paused).await)
+        dispatch!(self, b => shared::set_paused(b, job, paused).await)
     }
 
     /// Asks for one run of `job` now; the first node to [`take_trigger`](Store::take_trigger) runs it.
     pub async fn trigger(&self, job: &str, now: i64) -> Result<(), Error> {
-        dispatch!(self, b => b.trigger(job, now).await)
+        dispatch!(self, b => shared::trigger(b, job, now).await)
     }
 
     /// Clears a pending trigger; `true` for the one caller that cleared it.
     pub async fn take_trigger(&self, job: &str) -> Result<bool, Error> {
-        dispatch!(self, b => b.take_trigger(job).await)
+        dispatch!(self, b => shared::take_trigger(b, job).await)
     }
 
     /// Every job's switches that were ever set, by job name.
     pub async fn job_controls(&self) -> Result<Vec<JobControl>, Error> {
-        dispatch!(self, b => b.job_controls().await)
+        dispatch!(self, b => shared::job_controls(b).await)
     }
 
     /// Keeps a record that could not be read (not JSON, no key) as a dead task
@@ -392,55 +393,55 @@ impl Store {
         reason: &str,
         now: i64,
     ) -> Result<i64, Error> {
-        dispatch!(self, b => b.reject(integration, key, raw, reason, now).await)
+        dispatch!(self, b => shared::reject(b, integration, key, raw, reason, now).await)
     }
 
     /// Tasks matching `query`, newest first.
     pub async fn tasks(&self, query: &TaskQuery) -> Result<Vec<Task>, Error> {
-        dispatch!(self, b => b.tasks(query).await)
+        dispatch!(self, b => shared::tasks(b, query).await)
     }
 
     /// When each task of `integration` was queued, in any status, oldest
     /// first: what a simulation's delays are measured from, without reading
     /// every payload back.
     pub async fn queued_times(&self, integration: &str) -> Result<Vec<i64>, Error> {
-        dispatch!(self, b => b.queued_times(integration).await)
+        dispatch!(self, b => shared::queued_times(b, integration).await)
     }
 
     /// How many tasks each integration has in each status (only pairs with some).
     pub async fn task_counts(&self) -> Result<Vec<(String, TaskStatus, u64)>, Error> {
-        dispatch!(self, b => b.task_counts().await)
+        dispatch!(self, b => shared::task_counts(b).await)
     }
 
     /// A task's failed attempts, first first.
     pub async fn task_errors(&self, task: i64) -> Result<Vec<TaskError>, Error> {
-        dispatch!(self, b => b.task_errors(task).await)
+        dispatch!(self, b => shared::task_errors(b, task).await)
     }
 
     /// The latest failed attempts across all integrations, newest first.
     pub async fn recent_errors(&self, limit: u32) -> Result<Vec<TaskError>, Error> {
-        dispatch!(self, b => b.recent_errors(limit).await)
+        dispatch!(self, b => shared::recent_errors(b, limit).await)
     }
 
     /// Ledger rows matching `query`, newest minute first.
     pub async fn history(&self, query: &ExecutionQuery) -> Result<Vec<Execution>, Error> {
-        dispatch!(self, b => b.history(query).await)
+        dispatch!(self, b => shared::history(b, query).await)
     }
 
     /// Units taken from each rate budget per minute window, from `since` on:
     /// (budget, window start, used), by budget then window.
     pub async fn rate_usage(&self, since: i64) -> Result<Vec<(String, i64, u64)>, Error> {
-        dispatch!(self, b => b.rate_usage(since).await)
+        dispatch!(self, b => shared::rate_usage(b, since).await)
     }
 
     /// Says `node` is alive at `now`.
     pub async fn heartbeat(&self, node: &str, now: i64) -> Result<(), Error> {
-        dispatch!(self, b => b.heartbeat(node, now).await)
+        dispatch!(self, b => shared::heartbeat(b, node, now).await)
     }
 
     /// The nodes whose last heartbeat is at `since` or later, by name.
     pub async fn nodes_alive(&self, since: i64) -> Result<Vec<String>, Error> {
-        dispatch!(self, b => b.nodes_alive(since).await)
+        dispatch!(self, b => shared::nodes_alive(b, since).await)
     }
 
     /// `sqlite` or `postgres`.
@@ -474,17 +475,17 @@ impl Store {
         lease_until: i64,
         now: i64,
     ) -> Result<bool, Error> {
-        dispatch!(self, b => b.renew_slot(slot, holder, lease_until, now).await)
+        dispatch!(self, b => shared::renew_slot(b, slot, holder, lease_until, now).await)
     }
 
     /// Gives a slot back.
     pub async fn release_slot(&self, slot: u32, holder: &str) -> Result<bool, Error> {
-        dispatch!(self, b => b.release_slot(slot, holder).await)
+        dispatch!(self, b => shared::release_slot(b, slot, holder).await)
     }
 
     /// How many of the `capacity` slots are held under a live lease.
     pub async fn slots_in_use(&self, capacity: u32, now: i64) -> Result<u32, Error> {
-        dispatch!(self, b => b.slots_in_use(capacity, now).await)
+        dispatch!(self, b => shared::slots_in_use(b, capacity, now).await)
     }
 
     /// Deletes finished tasks last updated before `tasks_before` and
@@ -496,8 +497,7 @@ impl Store {
         executions_before: i64,
         batch: u32,
     ) -> Result<Pruned, Error> {
-        let (tasks, executions) =
-            dispatch!(self, b => b.prune(tasks_before, executions_before, batch.max(1)).await)?;
+        let (tasks, executions) = dispatch!(self, b => shared::prune(b, tasks_before, executions_before, batch.max(1)).await)?;
         Ok(Pruned { tasks, executions })
     }
 }

@@ -1,0 +1,740 @@
+//! The statements both backends run alike, written once: the ledger, task
+//! reads and single-task moves, controls, nodes, slots and rate usage.
+//! [`crate::Store`] documents what each does.
+
+use crate::{
+    Error,
+    model::{
+        Execution, ExecutionChange, ExecutionQuery, ExecutionRow, FailOutcome, JobControl,
+        RetryPolicy, Task, TaskError, TaskErrorRow, TaskQuery, TaskRow, TaskStatus,
+    },
+    sql::{Run, Statement},
+};
+
+const TASK_COLUMNS_BY_ID: &str = "SELECT id, integration, dedup_key, payload, status, attempts, last_error, next_attempt_at, created_at, updated_at FROM tasks WHERE id = $1";
+
+pub(crate) async fn record_due(
+    db: &impl Run,
+    job: &str,
+    minute: i64,
+    node: &str,
+    now: i64,
+) -> Result<bool, Error> {
+    let statement = Statement::new(
+        "INSERT INTO executions (job, minute, state, due_at, node) VALUES ($1, $2, 'due', $3, $4)
+         ON CONFLICT (job, minute) DO NOTHING",
+        format!("recording {job} due at {minute}"),
+    )
+    .bind(job)
+    .bind(minute)
+    .bind(now)
+    .bind(node);
+    Ok(db.execute(statement).await? == 1)
+}
+
+pub(crate) async fn set_execution(
+    db: &impl Run,
+    job: &str,
+    minute: i64,
+    change: ExecutionChange<'_>,
+) -> Result<(), Error> {
+    let ExecutionChange {
+        state,
+        node,
+        at,
+        items,
+        error,
+    } = change;
+    let statement = Statement::new(
+        "UPDATE executions SET state = $1,
+            started_at = CASE WHEN $1 = 'running' THEN $2 ELSE started_at END,
+            finished_at = CASE WHEN $1 IN ('succeeded', 'failed', 'skipped', 'missed', 'interrupted') THEN $2 ELSE finished_at END,
+            items = $3, error = $4,
+            node = CASE WHEN $1 IN ('waiting', 'running') THEN $7 ELSE node END
+         WHERE job = $5 AND minute = $6",
+        format!("updating {job} at {minute}"),
+    )
+    .bind(state.as_str())
+    .bind(at)
+    .bind(items as i64)
+    .bind(error)
+    .bind(job)
+    .bind(minute)
+    .bind(node);
+    db.execute(statement).await.map(drop)
+}
+
+pub(crate) async fn execution_state(
+    db: &impl Run,
+    job: &str,
+    minute: i64,
+) -> Result<Option<String>, Error> {
+    let statement = Statement::new(
+        "SELECT state FROM executions WHERE job = $1 AND minute = $2",
+        format!("reading {job} at {minute}"),
+    )
+    .bind(job)
+    .bind(minute);
+    Ok(db
+        .fetch_optional::<(String,)>(statement)
+        .await?
+        .map(|r| r.0))
+}
+
+pub(crate) async fn complete(db: &impl Run, id: i64, owner: &str, now: i64) -> Result<bool, Error> {
+    let statement = Statement::new(
+        "UPDATE tasks SET status = 'finished', lease_owner = NULL, lease_until = NULL, updated_at = $1
+         WHERE id = $2 AND status = 'processing' AND lease_owner = $3",
+        format!("completing task {id}"),
+    )
+    .bind(now)
+    .bind(id)
+    .bind(owner);
+    Ok(db.execute(statement).await? == 1)
+}
+
+pub(crate) async fn cursor(db: &impl Run, integration: &str) -> Result<Option<String>, Error> {
+    let statement = Statement::new(
+        "SELECT value FROM cursors WHERE integration = $1",
+        format!("reading the cursor of {integration}"),
+    )
+    .bind(integration);
+    Ok(db
+        .fetch_optional::<(String,)>(statement)
+        .await?
+        .map(|r| r.0))
+}
+
+pub(crate) async fn task(db: &impl Run, id: i64) -> Result<Option<Task>, Error> {
+    let statement = Statement::new(TASK_COLUMNS_BY_ID, format!("reading task {id}")).bind(id);
+    Ok(db
+        .fetch_optional::<TaskRow>(statement)
+        .await?
+        .map(Task::from_row))
+}
+
+pub(crate) async fn count(
+    db: &impl Run,
+    integration: &str,
+    status: TaskStatus,
+) -> Result<u64, Error> {
+    let statement = Statement::new(
+        "SELECT COUNT(*) FROM tasks WHERE integration = $1 AND status = $2",
+        format!("counting tasks of {integration}"),
+    )
+    .bind(integration)
+    .bind(status.as_str());
+    let (n,): (i64,) = db.fetch_one(statement).await?;
+    Ok(n.max(0) as u64)
+}
+
+pub(crate) async fn skip(db: &impl Run, id: i64, now: i64) -> Result<bool, Error> {
+    let statement = Statement::new(
+        "UPDATE tasks SET status = 'skipped', lease_owner = NULL, lease_until = NULL, updated_at = $1
+         WHERE id = $2 AND status IN ('new', 'failed', 'dead')",
+        format!("skipping task {id}"),
+    )
+    .bind(now)
+    .bind(id);
+    Ok(db.execute(statement).await? == 1)
+}
+
+pub(crate) async fn replay(db: &impl Run, id: i64, now: i64) -> Result<bool, Error> {
+    let statement = Statement::new(
+        "UPDATE tasks SET status = 'new', attempts = 0, next_attempt_at = $1, updated_at = $1, batch_key = NULL
+         WHERE id = $2 AND status IN ('dead', 'skipped', 'failed')
+           AND NOT EXISTS (SELECT 1 FROM tasks p
+                           WHERE p.integration = tasks.integration AND p.dedup_key = tasks.dedup_key
+                             AND p.status IN ('new', 'failed') AND p.id <> tasks.id)",
+        format!("replaying task {id}"),
+    )
+    .bind(now)
+    .bind(id);
+    Ok(db.execute(statement).await? == 1)
+}
+
+pub(crate) async fn executions(
+    db: &impl Run,
+    since: i64,
+    limit: u32,
+) -> Result<Vec<Execution>, Error> {
+    let statement = Statement::new(
+        "SELECT job, minute, state, due_at, started_at, finished_at, items, error
+         FROM executions WHERE minute >= $1 ORDER BY minute, job LIMIT $2",
+        "reading executions",
+    )
+    .bind(since)
+    .bind(limit);
+    let rows: Vec<ExecutionRow> = db.fetch(statement).await?;
+    Ok(rows.into_iter().map(Execution::from_row).collect())
+}
+
+pub(crate) async fn last_due(db: &impl Run, job: &str) -> Result<Option<i64>, Error> {
+    let statement = Statement::new(
+        "SELECT MAX(minute) FROM executions WHERE job = $1",
+        format!("reading {job}'s last execution"),
+    )
+    .bind(job);
+    Ok(db.fetch_one::<(Option<i64>,)>(statement).await?.0)
+}
+
+pub(crate) async fn give_back_rate(
+    db: &impl Run,
+    system: &str,
+    window_start: i64,
+    unused: u32,
+) -> Result<(), Error> {
+    let statement = Statement::new(
+        "UPDATE rate_windows SET used = CASE WHEN used > $3 THEN used - $3 ELSE 0 END
+         WHERE system = $1 AND window_start = $2",
+        format!("giving {unused} back to {system}'s rate limit"),
+    )
+    .bind(system)
+    .bind(window_start)
+    .bind(unused);
+    db.execute(statement).await.map(drop)
+}
+
+pub(crate) async fn has_work(db: &impl Run, integration: &str, now: i64) -> Result<bool, Error> {
+    let statement = Statement::new(
+        "SELECT EXISTS (SELECT 1 FROM tasks
+             WHERE integration = $1 AND status IN ('new', 'failed', 'processing')
+               AND ((status IN ('new', 'failed') AND next_attempt_at <= $2)
+                    OR (status = 'processing' AND lease_until < $2)))",
+        format!("looking for tasks of {integration} to deliver"),
+    )
+    .bind(integration)
+    .bind(now);
+    Ok(db.fetch_one::<(bool,)>(statement).await?.0)
+}
+
+pub(crate) async fn set_paused(db: &impl Run, job: &str, paused: bool) -> Result<(), Error> {
+    let statement = Statement::new(
+        "INSERT INTO job_controls (job, paused) VALUES ($1, $2)
+         ON CONFLICT (job) DO UPDATE SET paused = excluded.paused",
+        format!("pausing or resuming {job}"),
+    )
+    .bind(job)
+    .bind(paused);
+    db.execute(statement).await.map(drop)
+}
+
+pub(crate) async fn trigger(db: &impl Run, job: &str, now: i64) -> Result<(), Error> {
+    let statement = Statement::new(
+        "INSERT INTO job_controls (job, triggered_at) VALUES ($1, $2)
+         ON CONFLICT (job) DO UPDATE SET triggered_at = excluded.triggered_at",
+        format!("triggering {job}"),
+    )
+    .bind(job)
+    .bind(now);
+    db.execute(statement).await.map(drop)
+}
+
+pub(crate) async fn take_trigger(db: &impl Run, job: &str) -> Result<bool, Error> {
+    let statement = Statement::new(
+        "UPDATE job_controls SET triggered_at = NULL WHERE job = $1 AND triggered_at IS NOT NULL",
+        format!("taking {job}'s trigger"),
+    )
+    .bind(job);
+    Ok(db.execute(statement).await? == 1)
+}
+
+pub(crate) async fn job_controls(db: &impl Run) -> Result<Vec<JobControl>, Error> {
+    let statement = Statement::new(
+        "SELECT job, paused, triggered_at FROM job_controls ORDER BY job",
+        "reading job controls",
+    );
+    let rows: Vec<(String, bool, Option<i64>)> = db.fetch(statement).await?;
+    Ok(rows.into_iter().map(JobControl::from_row).collect())
+}
+
+pub(crate) async fn tasks(db: &impl Run, query: &TaskQuery) -> Result<Vec<Task>, Error> {
+    let statement = Statement::new(
+        "SELECT id, integration, dedup_key, payload, status, attempts, last_error,
+                next_attempt_at, created_at, updated_at
+         FROM tasks
+         WHERE ($1 IS NULL OR integration = $1)
+           AND ($2 IS NULL OR status = $2)
+           AND ($3 IS NULL OR id < $3)
+         ORDER BY id DESC LIMIT $4",
+        "listing tasks",
+    )
+    .bind(query.integration.as_deref())
+    .bind(query.status.map(TaskStatus::as_str))
+    .bind(query.before)
+    .bind(query.limit);
+    let rows: Vec<TaskRow> = db.fetch(statement).await?;
+    Ok(rows.into_iter().map(Task::from_row).collect())
+}
+
+pub(crate) async fn queued_times(db: &impl Run, integration: &str) -> Result<Vec<i64>, Error> {
+    let statement = Statement::new(
+        "SELECT created_at FROM tasks WHERE integration = $1 ORDER BY created_at",
+        format!("reading when the tasks of {integration} were queued"),
+    )
+    .bind(integration);
+    let rows: Vec<(i64,)> = db.fetch(statement).await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+pub(crate) async fn task_counts(db: &impl Run) -> Result<Vec<(String, TaskStatus, u64)>, Error> {
+    let statement = Statement::new(
+        // One part per partial index, so no part reads the whole table;
+        // together they cover every status (TaskStatus::ALL).
+        "SELECT integration, status, COUNT(*) FROM tasks
+         WHERE status IN ('new', 'failed', 'processing') GROUP BY integration, status
+         UNION ALL
+         SELECT integration, status, COUNT(*) FROM tasks
+         WHERE status = 'finished' GROUP BY integration, status
+         UNION ALL
+         SELECT integration, status, COUNT(*) FROM tasks
+         WHERE status IN ('dead', 'skipped') GROUP BY integration, status
+         ORDER BY 1, 2",
+        "counting tasks",
+    );
+    let rows: Vec<(String, String, i64)> = db.fetch(statement).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(integration, status, n)| (integration, TaskStatus::parse(&status), n.max(0) as u64))
+        .collect())
+}
+
+pub(crate) async fn task_errors(db: &impl Run, task: i64) -> Result<Vec<TaskError>, Error> {
+    let statement = Statement::new(
+        "SELECT e.task_id, t.integration, e.attempt, e.at, e.error
+         FROM task_errors e JOIN tasks t ON t.id = e.task_id
+         WHERE e.task_id = $1 ORDER BY e.at, e.attempt",
+        format!("reading task {task}'s errors"),
+    )
+    .bind(task);
+    let rows: Vec<TaskErrorRow> = db.fetch(statement).await?;
+    Ok(rows.into_iter().map(TaskError::from_row).collect())
+}
+
+pub(crate) async fn recent_errors(db: &impl Run, limit: u32) -> Result<Vec<TaskError>, Error> {
+    let statement = Statement::new(
+        "SELECT e.task_id, t.integration, e.attempt, e.at, e.error
+         FROM task_errors e JOIN tasks t ON t.id = e.task_id
+         ORDER BY e.at DESC, e.task_id DESC LIMIT $1",
+        "reading the latest errors",
+    )
+    .bind(limit);
+    let rows: Vec<TaskErrorRow> = db.fetch(statement).await?;
+    Ok(rows.into_iter().map(TaskError::from_row).collect())
+}
+
+pub(crate) async fn history(
+    db: &impl Run,
+    query: &ExecutionQuery,
+) -> Result<Vec<Execution>, Error> {
+    let statement = Statement::new(
+        "SELECT job, minute, state, due_at, started_at, finished_at, items, error
+         FROM executions
+         WHERE minute >= $1
+           AND ($2 IS NULL OR job = $2)
+           AND ($3 IS NULL OR state = $3)
+         ORDER BY minute DESC, job LIMIT $4",
+        "reading the execution history",
+    )
+    .bind(query.since)
+    .bind(query.job.as_deref())
+    .bind(query.state.as_deref())
+    .bind(query.limit);
+    let rows: Vec<ExecutionRow> = db.fetch(statement).await?;
+    Ok(rows.into_iter().map(Execution::from_row).collect())
+}
+
+pub(crate) async fn heartbeat(db: &impl Run, node: &str, now: i64) -> Result<(), Error> {
+    let statement = Statement::new(
+        "INSERT INTO nodes (node, seen_at) VALUES ($1, $2)
+         ON CONFLICT (node) DO UPDATE SET seen_at = CASE
+             WHEN excluded.seen_at > nodes.seen_at THEN excluded.seen_at ELSE nodes.seen_at END",
+        format!("recording node {node}'s heartbeat"),
+    )
+    .bind(node)
+    .bind(now);
+    db.execute(statement).await.map(drop)
+}
+
+pub(crate) async fn register_node(
+    db: &impl Run,
+    node: &str,
+    machine: &str,
+    pid: u32,
+    now: i64,
+) -> Result<(), Error> {
+    let statement = Statement::new(
+        "INSERT INTO nodes (node, seen_at, machine, pid) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (node) DO UPDATE SET seen_at = CASE
+                 WHEN excluded.seen_at > nodes.seen_at THEN excluded.seen_at ELSE nodes.seen_at END,
+             machine = excluded.machine, pid = excluded.pid",
+        format!("registering node {node}"),
+    )
+    .bind(node)
+    .bind(now)
+    .bind(machine)
+    .bind(pid);
+    db.execute(statement).await.map(drop)
+}
+
+pub(crate) async fn nodes_on(db: &impl Run, machine: &str) -> Result<Vec<(String, u32)>, Error> {
+    let statement = Statement::new(
+        "SELECT node, pid FROM nodes WHERE machine = $1 ORDER BY node",
+        format!("reading the nodes on {machine}"),
+    )
+    .bind(machine);
+    let rows: Vec<(String, i64)> = db.fetch(statement).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(node, pid)| Some((node, u32::try_from(pid).ok()?)))
+        .collect())
+}
+
+pub(crate) async fn interrupt_orphans(
+    db: &impl Run,
+    alive_since: i64,
+    now: i64,
+) -> Result<Vec<(String, i64, String)>, Error> {
+    let statement = Statement::new(
+        "UPDATE executions SET state = 'interrupted', finished_at = $2,
+             error = 'its node (' || COALESCE(node, 'unknown') || ') stopped while it was '
+                     || state || ': no heartbeat within its lease'
+         WHERE state IN ('due', 'waiting', 'running')
+           AND ((node IS NOT NULL
+                 AND node NOT IN (SELECT node FROM nodes WHERE seen_at >= $1))
+                OR (node IS NULL AND due_at < $1))
+         RETURNING job, minute, COALESCE(node, 'unknown')",
+        "interrupting the executions of stopped nodes",
+    )
+    .bind(alive_since)
+    .bind(now);
+    db.execute_returning(statement).await
+}
+
+pub(crate) async fn latest_minute(db: &impl Run) -> Result<Option<i64>, Error> {
+    let statement = Statement::new(
+        "SELECT MAX(minute) FROM executions",
+        "reading the ledger's latest minute",
+    );
+    Ok(db.fetch_one::<(Option<i64>,)>(statement).await?.0)
+}
+
+pub(crate) async fn nodes_alive(db: &impl Run, since: i64) -> Result<Vec<String>, Error> {
+    let statement = Statement::new(
+        "SELECT node FROM nodes WHERE seen_at >= $1 ORDER BY node",
+        "reading the nodes alive",
+    )
+    .bind(since);
+    let rows: Vec<(String,)> = db.fetch(statement).await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+pub(crate) async fn rate_usage(
+    db: &impl Run,
+    since: i64,
+) -> Result<Vec<(String, i64, u64)>, Error> {
+    let statement = Statement::new(
+        "SELECT system, window_start, used FROM rate_windows WHERE window_start >= $1
+         ORDER BY system, window_start",
+        "reading rate usage",
+    )
+    .bind(since);
+    let rows: Vec<(String, i64, i64)> = db.fetch(statement).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(system, window, used)| (system, window, used.max(0) as u64))
+        .collect())
+}
+
+pub(crate) async fn renew_slot(
+    db: &impl Run,
+    slot: u32,
+    holder: &str,
+    lease_until: i64,
+    now: i64,
+) -> Result<bool, Error> {
+    let statement = Statement::new(
+        "UPDATE slots SET lease_until = $1 WHERE slot = $2 AND holder = $3 AND lease_until >= $4",
+        format!("renewing slot {slot}"),
+    )
+    .bind(lease_until)
+    .bind(slot)
+    .bind(holder)
+    .bind(now);
+    Ok(db.execute(statement).await? == 1)
+}
+
+pub(crate) async fn release_slot(db: &impl Run, slot: u32, holder: &str) -> Result<bool, Error> {
+    let statement = Statement::new(
+        "UPDATE slots SET holder = NULL, execution = NULL, lease_until = NULL
+         WHERE slot = $1 AND holder = $2",
+        format!("releasing slot {slot}"),
+    )
+    .bind(slot)
+    .bind(holder);
+    Ok(db.execute(statement).await? == 1)
+}
+
+pub(crate) async fn running(db: &impl Run, job: &str, now: i64) -> Result<bool, Error> {
+    // A prefix compare, not LIKE: job names may hold `_`, a LIKE wildcard.
+    let statement = Statement::new(
+        "SELECT COUNT(*) FROM slots
+         WHERE holder IS NOT NULL AND lease_until >= $2
+           AND substr(execution, 1, length($1) + 1) = $1 || '@'",
+        format!("checking whether {job} runs"),
+    )
+    .bind(job)
+    .bind(now);
+    Ok(db.fetch_one::<(i64,)>(statement).await?.0 > 0)
+}
+
+pub(crate) async fn slots_in_use(db: &impl Run, capacity: u32, now: i64) -> Result<u32, Error> {
+    let statement = Statement::new(
+        "SELECT COUNT(*) FROM slots WHERE slot < $1 AND holder IS NOT NULL AND lease_until >= $2",
+        "counting capacity slots in use",
+    )
+    .bind(capacity)
+    .bind(now);
+    let (n,): (i64,) = db.fetch_one(statement).await?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+pub(crate) async fn prune(
+    db: &impl Run,
+    tasks_before: i64,
+    executions_before: i64,
+    batch: u32,
+) -> Result<(u64, u64), Error> {
+    let context = "pruning old tasks and executions";
+    let mut tasks = 0;
+    loop {
+        let statement = Statement::new(
+            "DELETE FROM tasks WHERE id IN (
+                 SELECT id FROM tasks WHERE status = 'finished' AND updated_at < $1 LIMIT $2)",
+            context,
+        )
+        .bind(tasks_before)
+        .bind(batch);
+        let deleted = db.execute(statement).await?;
+        tasks += deleted;
+        if deleted < u64::from(batch) {
+            break;
+        }
+    }
+    let mut executions = 0;
+    loop {
+        let statement = Statement::new(
+            "DELETE FROM executions WHERE (job, minute) IN (
+                 SELECT job, minute FROM executions WHERE minute < $1 LIMIT $2)",
+            context,
+        )
+        .bind(executions_before)
+        .bind(batch);
+        let deleted = db.execute(statement).await?;
+        executions += deleted;
+        if deleted < u64::from(batch) {
+            break;
+        }
+    }
+    // The errors of tasks pruned above go with them.
+    let statement = Statement::new(
+        "DELETE FROM task_errors WHERE at < $1
+           AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = task_errors.task_id)",
+        context,
+    )
+    .bind(tasks_before);
+    db.execute(statement).await?;
+    Ok((tasks, executions))
+}
+
+pub(crate) async fn fail(
+    db: &impl Run,
+    id: i64,
+    owner: &str,
+    error: &str,
+    retry_after: Option<i64>,
+    policy: &RetryPolicy,
+    now: i64,
+) -> Result<Option<FailOutcome>, Error> {
+    let context = format!("failing task {id}");
+    db.transaction(&context, async |tx| {
+        let attempts: Vec<(i64,)> = tx
+            .fetch(
+                Statement::new(
+                    "SELECT attempts FROM tasks WHERE id = $1 AND status = 'processing' AND lease_owner = $2",
+                    &context,
+                )
+                .bind(id)
+                .bind(owner),
+            )
+            .await?;
+        let Some(&(attempts,)) = attempts.first() else {
+            return Ok(None);
+        };
+        let outcome = policy.after_failure(
+            u32::try_from(attempts).unwrap_or(u32::MAX),
+            retry_after,
+            now,
+            id.unsigned_abs(),
+        );
+        let (status, next) = outcome.status_and_next_attempt(now);
+        tx.execute(
+            Statement::new(
+                "UPDATE tasks SET status = $1, next_attempt_at = $2, last_error = $3,
+                     lease_owner = NULL, lease_until = NULL, updated_at = $4
+                 WHERE id = $5",
+                &context,
+            )
+            .bind(status)
+            .bind(next)
+            .bind(error)
+            .bind(now)
+            .bind(id),
+        )
+        .await?;
+        tx.execute(
+            Statement::new(
+                "INSERT INTO task_errors (task_id, attempt, at, error) VALUES ($1, $2, $3, $4)",
+                &context,
+            )
+            .bind(id)
+            .bind(attempts)
+            .bind(now)
+            .bind(error),
+        )
+        .await?;
+        Ok(Some(outcome))
+    })
+    .await
+}
+
+pub(crate) async fn reject(
+    db: &impl Run,
+    integration: &str,
+    key: &str,
+    raw: &str,
+    reason: &str,
+    now: i64,
+) -> Result<i64, Error> {
+    let context = format!("recording a rejected {integration} record");
+    db.transaction(&context, async |tx| {
+        let ids: Vec<(i64,)> = tx
+            .fetch(
+                Statement::new(
+                    "INSERT INTO tasks (integration, dedup_key, payload, status, next_attempt_at,
+                                        last_error, created_at, updated_at)
+                     VALUES ($1, $2, $3, 'dead', $4, $5, $4, $4) RETURNING id",
+                    &context,
+                )
+                .bind(integration)
+                .bind(key)
+                .bind(raw)
+                .bind(now)
+                .bind(reason),
+            )
+            .await?;
+        let Some(&(id,)) = ids.first() else {
+            return Err(Error::database(context.as_str())(sqlx::Error::RowNotFound));
+        };
+        tx.execute(
+            Statement::new(
+                "INSERT INTO task_errors (task_id, attempt, at, error) VALUES ($1, 0, $2, $3)",
+                &context,
+            )
+            .bind(id)
+            .bind(now)
+            .bind(reason),
+        )
+        .await?;
+        Ok(id)
+    })
+    .await
+}
+
+pub(crate) async fn release_node(
+    db: &impl Run,
+    node: &str,
+    now: i64,
+) -> Result<Vec<(String, i64, String)>, Error> {
+    let context = format!("freeing what node {node} held");
+    db.transaction(&context, async |tx| {
+        // Prefix compares, not LIKE: node names may hold `_`, a LIKE wildcard.
+        tx.execute(
+            Statement::new(
+                "UPDATE slots SET holder = NULL, execution = NULL, lease_until = NULL
+                 WHERE holder IS NOT NULL AND substr(holder, 1, length($1) + 1) = $1 || '/'",
+                &context,
+            )
+            .bind(node),
+        )
+        .await?;
+        tx.execute(
+            Statement::new(
+                "UPDATE tasks SET lease_until = $2 - 1
+                 WHERE status IN ('new', 'failed', 'processing') AND status = 'processing'
+                   AND substr(lease_owner, 1, length($1) + 1) = $1 || '/'",
+                &context,
+            )
+            .bind(node)
+            .bind(now),
+        )
+        .await?;
+        let interrupted = tx
+            .fetch(
+                Statement::new(
+                    "UPDATE executions SET state = 'interrupted', finished_at = $2,
+                         error = 'its node (' || node || ') stopped while it was ' || state
+                                 || ': its process is gone'
+                     WHERE state IN ('due', 'waiting', 'running') AND node = $1
+                     RETURNING job, minute, node",
+                    &context,
+                )
+                .bind(node)
+                .bind(now),
+            )
+            .await?;
+        tx.execute(Statement::new("DELETE FROM nodes WHERE node = $1", &context).bind(node))
+            .await?;
+        Ok(interrupted)
+    })
+    .await
+}
+
+pub(crate) async fn renew_leases(
+    db: &impl Run,
+    node: &str,
+    lease_until: i64,
+    now: i64,
+) -> Result<(), Error> {
+    let context = format!("renewing node {node}'s leases");
+    db.transaction(&context, async |tx| {
+        // Prefix compares, not LIKE: node names may hold `_`, a LIKE wildcard.
+        tx.execute(
+            Statement::new(
+                "UPDATE slots SET lease_until = $2
+                 WHERE holder IS NOT NULL AND substr(holder, 1, length($1) + 1) = $1 || '/'
+                   AND lease_until >= $3",
+                &context,
+            )
+            .bind(node)
+            .bind(lease_until)
+            .bind(now),
+        )
+        .await?;
+        tx.execute(
+            Statement::new(
+                "UPDATE tasks SET lease_until = $2
+                 WHERE status IN ('new', 'failed', 'processing') AND status = 'processing'
+                   AND substr(lease_owner, 1, length($1) + 1) = $1 || '/'
+                   AND lease_until >= $3",
+                &context,
+            )
+            .bind(node)
+            .bind(lease_until)
+            .bind(now),
+        )
+        .await?;
+        Ok(())
+    })
+    .await
+}

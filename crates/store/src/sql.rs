@@ -1,0 +1,231 @@
+//! What both backends run alike: a [`Statement`] and the [`Run`] trait.
+//!
+//! SQLite reads `$1` as PostgreSQL does, so a statement whose text both
+//! accept is written once, in [`crate::shared`], with its values. A backend
+//! only says how it binds a statement's values and where the statement runs
+//! (SQLite: writes through its one writer, reads on a reader; PostgreSQL:
+//! its pool). What truly differs — array values, claims, transactions of
+//! several statements — stays in `sqlite.rs` and `postgres.rs`.
+
+use sqlx::{
+    Arguments, Database, Encode, FromRow, Type, error::BoxDynError, postgres::PgRow,
+    sqlite::SqliteRow,
+};
+
+use crate::Error;
+
+/// A value bound to a statement.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Value<'a> {
+    Int(i64),
+    Text(&'a str),
+    Bool(bool),
+    MaybeInt(Option<i64>),
+    MaybeText(Option<&'a str>),
+}
+
+impl From<i64> for Value<'_> {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+
+impl From<u32> for Value<'_> {
+    fn from(v: u32) -> Self {
+        Value::Int(i64::from(v))
+    }
+}
+
+impl From<bool> for Value<'_> {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+
+impl<'a> From<&'a str> for Value<'a> {
+    fn from(v: &'a str) -> Self {
+        Value::Text(v)
+    }
+}
+
+impl From<Option<i64>> for Value<'_> {
+    fn from(v: Option<i64>) -> Self {
+        Value::MaybeInt(v)
+    }
+}
+
+impl<'a> From<Option<&'a str>> for Value<'a> {
+    fn from(v: Option<&'a str>) -> Self {
+        Value::MaybeText(v)
+    }
+}
+
+/// One SQL statement both backends accept (`$1`… for its values, no casts
+/// with `::`, no functions only one of them has), with its values and what
+/// it does, for errors.
+#[derive(Debug)]
+pub(crate) struct Statement<'a> {
+    pub(crate) sql: &'static str,
+    pub(crate) values: Vec<Value<'a>>,
+    pub(crate) context: String,
+}
+
+impl<'a> Statement<'a> {
+    /// `sql`, doing `context` (the error says "while {context}").
+    pub(crate) fn new(sql: &'static str, context: impl Into<String>) -> Statement<'a> {
+        Statement {
+            sql,
+            values: Vec::new(),
+            context: context.into(),
+        }
+    }
+
+    /// Binds the next `$n`.
+    pub(crate) fn bind(mut self, value: impl Into<Value<'a>>) -> Statement<'a> {
+        self.values.push(value.into());
+        self
+    }
+}
+
+/// A row both backends decode: tuples of `i64`, `String`, `bool` and their
+/// `Option`s.
+pub(crate) trait Decode:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+
+impl<T> Decode for T where
+    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+
+/// A transaction on either backend, open until [`Tx::commit`]; dropped
+/// before, it rolls back.
+pub(crate) enum Tx<'c> {
+    Sqlite(sqlx::Transaction<'c, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'c, sqlx::Postgres>),
+}
+
+impl Tx<'_> {
+    /// Runs a write in the transaction; returns the rows it changed.
+    pub(crate) async fn execute(&mut self, statement: Statement<'_>) -> Result<u64, Error> {
+        let done = match self {
+            Tx::Sqlite(tx) => {
+                sqlx::query_with(statement.sql, statement.arguments::<sqlx::Sqlite>()?)
+                    .execute(&mut **tx)
+                    .await
+                    .map(|done| done.rows_affected())
+            }
+            Tx::Postgres(tx) => {
+                sqlx::query_with(statement.sql, statement.arguments::<sqlx::Postgres>()?)
+                    .execute(&mut **tx)
+                    .await
+                    .map(|done| done.rows_affected())
+            }
+        };
+        done.map_err(Error::database(statement.context))
+    }
+
+    /// Runs a statement that returns rows in the transaction.
+    pub(crate) async fn fetch<R: Decode>(
+        &mut self,
+        statement: Statement<'_>,
+    ) -> Result<Vec<R>, Error> {
+        let rows = match self {
+            Tx::Sqlite(tx) => {
+                sqlx::query_as_with(statement.sql, statement.arguments::<sqlx::Sqlite>()?)
+                    .fetch_all(&mut **tx)
+                    .await
+            }
+            Tx::Postgres(tx) => {
+                sqlx::query_as_with(statement.sql, statement.arguments::<sqlx::Postgres>()?)
+                    .fetch_all(&mut **tx)
+                    .await
+            }
+        };
+        rows.map_err(Error::database(statement.context))
+    }
+
+    /// Commits what the transaction did.
+    pub(crate) async fn commit(self, context: &str) -> Result<(), Error> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+        .map_err(Error::database(context))
+    }
+}
+
+/// Where a backend runs a [`Statement`].
+pub(crate) trait Run {
+    /// Runs `work` in one transaction, committed when it returns `Ok`.
+    async fn transaction<T>(
+        &self,
+        context: &str,
+        work: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error>;
+
+    /// Runs a write; returns the rows it changed.
+    async fn execute(&self, statement: Statement<'_>) -> Result<u64, Error>;
+
+    /// Runs a write that returns rows (`RETURNING`).
+    async fn execute_returning<R: Decode>(&self, statement: Statement<'_>)
+    -> Result<Vec<R>, Error>;
+
+    /// Runs a read.
+    async fn fetch<R: Decode>(&self, statement: Statement<'_>) -> Result<Vec<R>, Error>;
+
+    /// Runs a read of one row, which is there (an aggregate, `EXISTS`).
+    async fn fetch_one<R: Decode>(&self, statement: Statement<'_>) -> Result<R, Error> {
+        let context = statement.context.clone();
+        self.fetch(statement)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::database(context)(sqlx::Error::RowNotFound))
+    }
+
+    /// Runs a read of at most one row.
+    async fn fetch_optional<R: Decode>(
+        &self,
+        statement: Statement<'_>,
+    ) -> Result<Option<R>, Error> {
+        Ok(self.fetch(statement).await?.into_iter().next())
+    }
+}
+
+impl Statement<'_> {
+    /// Its values as `DB`'s arguments.
+    pub(crate) fn arguments<DB: Database>(&self) -> Result<DB::Arguments, Error>
+    where
+        for<'t> i64: Encode<'t, DB> + Type<DB>,
+        for<'t> &'t str: Encode<'t, DB> + Type<DB>,
+        for<'t> bool: Encode<'t, DB> + Type<DB>,
+        for<'t> Option<i64>: Encode<'t, DB> + Type<DB>,
+        for<'t> Option<&'t str>: Encode<'t, DB> + Type<DB>,
+    {
+        arguments::<DB>(&self.values)
+            .map_err(|e| Error::database(self.context.clone())(sqlx::Error::Encode(e)))
+    }
+}
+
+fn arguments<DB: Database>(values: &[Value<'_>]) -> Result<DB::Arguments, BoxDynError>
+where
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
+    for<'t> bool: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<i64>: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<&'t str>: Encode<'t, DB> + Type<DB>,
+{
+    let mut arguments = DB::Arguments::default();
+    for value in values {
+        match *value {
+            Value::Int(v) => arguments.add(v)?,
+            Value::Text(v) => arguments.add(v)?,
+            Value::Bool(v) => arguments.add(v)?,
+            Value::MaybeInt(v) => arguments.add(v)?,
+            Value::MaybeText(v) => arguments.add(v)?,
+        }
+    }
+    Ok(arguments)
+}
