@@ -323,10 +323,11 @@ impl Limits {
         grant: Grant,
         used: u32,
     ) -> Result<(), Error> {
-        if !self.enforce {
+        let unused = grant.items.saturating_sub(used);
+        // Nothing unused is the common case: a full page, a full batch.
+        if !self.enforce || unused == 0 {
             return Ok(());
         }
-        let unused = grant.items.saturating_sub(used);
         for name in names {
             if self.budgets.contains_key(*name) {
                 self.store
