@@ -13,8 +13,8 @@ use sqlx::{
 
 use crate::{
     Error,
-    error::ErrorKind,
     model::{Claimed, ClaimedRow, NewTask, granted, latest_per_key},
+    shared,
     sql::{Decode, Run, Statement, Tx},
 };
 
@@ -189,41 +189,15 @@ impl Postgres {
         Ok(store)
     }
 
+    // Any constant in the lock: nodes starting together take turns.
     async fn migrate(&self) -> Result<(), Error> {
-        let context = "migrating the PostgreSQL store";
-        let mut tx = self.pool.begin().await.map_err(Error::database(context))?;
-        // Any constant: nodes starting together take turns.
-        sqlx::query("SELECT pg_advisory_xact_lock(7061636572)")
-            .execute(&mut *tx)
-            .await
-            .map_err(Error::database(context))?;
-        sqlx::query("CREATE TABLE IF NOT EXISTS pacer_schema (version BIGINT NOT NULL)")
-            .execute(&mut *tx)
-            .await
-            .map_err(Error::database(context))?;
-        let found: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM pacer_schema")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(Error::database(context))?;
-        let supported = MIGRATIONS.last().map_or(0, |m| m.0);
-        if found > supported {
-            return Err(Error::new(
-                ErrorKind::NewerSchema { found, supported },
-                context,
-            ));
-        }
-        for &(version, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
-            sqlx::raw_sql(sql)
-                .execute(&mut *tx)
-                .await
-                .map_err(Error::database(context))?;
-            sqlx::query("INSERT INTO pacer_schema (version) VALUES ($1)")
-                .bind(version)
-                .execute(&mut *tx)
-                .await
-                .map_err(Error::database(context))?;
-        }
-        tx.commit().await.map_err(Error::database(context))
+        shared::migrate(
+            self,
+            MIGRATIONS,
+            Some("SELECT pg_advisory_xact_lock(7061636572)"),
+            "migrating the PostgreSQL store",
+        )
+        .await
     }
 
     pub(crate) async fn enqueue(

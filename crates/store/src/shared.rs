@@ -4,6 +4,7 @@
 
 use crate::{
     Error,
+    error::ErrorKind,
     model::{
         Execution, ExecutionChange, ExecutionQuery, ExecutionRow, FailOutcome, JobControl,
         RetryPolicy, Task, TaskError, TaskErrorRow, TaskQuery, TaskRow, TaskStatus,
@@ -734,6 +735,51 @@ pub(crate) async fn renew_leases(
             .bind(now),
         )
         .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Brings the schema to the newest of `migrations` (version, script), in
+/// one transaction that starts with `first` (PostgreSQL: an advisory lock,
+/// so nodes starting together migrate once).
+pub(crate) async fn migrate(
+    db: &impl Run,
+    migrations: &[(i64, &'static str)],
+    first: Option<&'static str>,
+    context: &str,
+) -> Result<(), Error> {
+    db.transaction(context, async |tx| {
+        if let Some(first) = first {
+            tx.execute(Statement::new(first, context)).await?;
+        }
+        tx.execute(Statement::new(
+            "CREATE TABLE IF NOT EXISTS pacer_schema (version BIGINT NOT NULL)",
+            context,
+        ))
+        .await?;
+        let found: Vec<(i64,)> = tx
+            .fetch(Statement::new(
+                "SELECT COALESCE(MAX(version), 0) FROM pacer_schema",
+                context,
+            ))
+            .await?;
+        let found = found.first().map_or(0, |r| r.0);
+        let supported = migrations.last().map_or(0, |m| m.0);
+        if found > supported {
+            return Err(Error::new(
+                ErrorKind::NewerSchema { found, supported },
+                context,
+            ));
+        }
+        for &(version, script) in migrations.iter().filter(|m| m.0 > found) {
+            tx.execute_script(script, context).await?;
+            tx.execute(
+                Statement::new("INSERT INTO pacer_schema (version) VALUES ($1)", context)
+                    .bind(version),
+            )
+            .await?;
+        }
         Ok(())
     })
     .await

@@ -146,6 +146,19 @@ impl Tx<'_> {
         rows.map_err(Error::database(statement.context))
     }
 
+    /// Runs a script of statements without values (a migration).
+    pub(crate) async fn execute_script(
+        &mut self,
+        sql: &'static str,
+        context: &str,
+    ) -> Result<(), Error> {
+        match self {
+            Tx::Sqlite(tx) => sqlx::raw_sql(sql).execute(&mut **tx).await.map(drop),
+            Tx::Postgres(tx) => sqlx::raw_sql(sql).execute(&mut **tx).await.map(drop),
+        }
+        .map_err(Error::database(context))
+    }
+
     /// Commits what the transaction did.
     pub(crate) async fn commit(self, context: &str) -> Result<(), Error> {
         match self {

@@ -25,8 +25,8 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use crate::{
     Error,
-    error::ErrorKind,
     model::{Claimed, ClaimedRow, NewTask, latest_per_key},
+    shared,
     sql::{Decode, Run, Statement, Tx},
 };
 
@@ -275,39 +275,7 @@ impl Sqlite {
     }
 
     async fn migrate(&self) -> Result<(), Error> {
-        let context = "migrating the SQLite store";
-        let mut writer = self.writer.lock().await;
-        let mut tx = writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(Error::database(context))?;
-        sqlx::query("CREATE TABLE IF NOT EXISTS pacer_schema (version INTEGER NOT NULL)")
-            .execute(&mut *tx)
-            .await
-            .map_err(Error::database(context))?;
-        let found: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM pacer_schema")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(Error::database(context))?;
-        let supported = MIGRATIONS.last().map_or(0, |m| m.0);
-        if found > supported {
-            return Err(Error::new(
-                ErrorKind::NewerSchema { found, supported },
-                context,
-            ));
-        }
-        for &(version, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
-            sqlx::raw_sql(sql)
-                .execute(&mut *tx)
-                .await
-                .map_err(Error::database(context))?;
-            sqlx::query("INSERT INTO pacer_schema (version) VALUES (?)")
-                .bind(version)
-                .execute(&mut *tx)
-                .await
-                .map_err(Error::database(context))?;
-        }
-        tx.commit().await.map_err(Error::database(context))
+        shared::migrate(self, MIGRATIONS, None, "migrating the SQLite store").await
     }
 
     /// Runs one write statement in its own `BEGIN IMMEDIATE` transaction and
