@@ -18,6 +18,8 @@ use std::{
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::oneshot;
 
+use crate::lock::Locked;
+
 /// A boxed future, as the clock takes and gives them.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -142,7 +144,7 @@ impl VirtualClock {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.locked()
     }
 }
 

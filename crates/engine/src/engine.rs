@@ -17,7 +17,7 @@ use pacer_store::{ExecutionState, Store};
 
 use crate::{
     Counters, Error, Outcome, Settings, Stats, Timings, clock::Clock, execution::Work,
-    limit::Limits, minute_floor,
+    limit::Limits, lock::Locked, minute_floor,
 };
 
 /// A node that has not beaten for this long is not counted alive.
@@ -299,13 +299,13 @@ impl Engine {
         let scheduler = self.inner.clock.spawn(Box::pin(async move {
             if let Err(e) = inner.schedule(until).await {
                 tracing::error!(error = %e, "the scheduler stopped");
-                *inner.failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+                *inner.failure.locked() = Some(e);
             }
             // The heartbeat ends while the scheduler still counts as busy: a
             // virtual clock must not move past the run's end to wake it.
             beating.store(false, Ordering::SeqCst);
             inner.stopped.notify_waiters();
-            let heartbeat = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+            let heartbeat = slot.locked().take();
             if let Some(heartbeat) = heartbeat {
                 let _ = heartbeat.await;
             }
@@ -316,23 +316,14 @@ impl Engine {
                 tracing::error!(error = %e, "the heartbeat stopped");
             }
         }));
-        *heartbeat_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(heartbeat);
+        *heartbeat_slot.locked() = Some(heartbeat);
         let _ = scheduler.await;
         // Set after the scheduler ended, if it ended at once: it ends soon.
-        let heartbeat = heartbeat_slot
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        let heartbeat = heartbeat_slot.locked().take();
         if let Some(heartbeat) = heartbeat {
             let _ = heartbeat.await;
         }
-        match self
-            .inner
-            .failure
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
+        match self.inner.failure.locked().take() {
             Some(e) => Err(e),
             None => Ok(()),
         }
@@ -807,7 +798,7 @@ impl Inner {
 
     /// Whether `job` fires at `at`, keeping its next fire time to avoid searching each minute.
     fn fires_at(&self, job: &Job, at: Timestamp) -> bool {
-        let mut next = job.next_fire.lock().unwrap_or_else(|e| e.into_inner());
+        let mut next = job.next_fire.locked();
         if next.is_none_or(|n| n < at) {
             *next = job
                 .schedule
@@ -894,7 +885,7 @@ impl Inner {
         let elsewhere =
             job.policy.overlap != Overlap::Allow && self.store.running(&job.name, now).await?;
         let queued = {
-            let mut state = job.state.lock().unwrap_or_else(|e| e.into_inner());
+            let mut state = job.state.locked();
             let (running, queued) = &mut *state;
             match (job.policy.overlap, *running > 0 || elsewhere) {
                 (_, false) | (Overlap::Allow, true) => {
@@ -927,10 +918,10 @@ impl Inner {
                 loop {
                     let now = inner.clock.now();
                     inner.clock.sleep_until(now + SignedDuration::from_secs(1)).await;
-                    let idle_here = job.state.lock().unwrap_or_else(|e| e.into_inner()).0 == 0;
+                    let idle_here = job.state.locked().0 == 0;
                     let now_ms = inner.clock.now().as_millisecond();
                     if idle_here && !inner.store.running(&job.name, now_ms).await.unwrap_or(true) {
-                        let mut state = job.state.lock().unwrap_or_else(|e| e.into_inner());
+                        let mut state = job.state.locked();
                         if state.0 == 0 {
                             *state = (1, false);
                             break;
@@ -942,7 +933,7 @@ impl Inner {
             if let Err(e) = inner.execute(&job, minute, place).await {
                 tracing::error!(job = %job.name, minute = %inner.show(minute), error = %e, "execution could not be recorded");
             }
-            job.state.lock().unwrap_or_else(|e| e.into_inner()).0 -= 1;
+            job.state.locked().0 -= 1;
         }))))
     }
 

@@ -12,7 +12,7 @@ use pacer_connect::{Destination, Outgoing, PageRequest, Source};
 use pacer_plan::JobKind;
 use pacer_store::{ExecutionChange, ExecutionState, FailOutcome, NewTask, RetryPolicy};
 
-use crate::{Error, Outcome, engine::Inner, engine::Job, limit::Grant, minute_floor};
+use crate::{Error, Outcome, engine::Inner, engine::Job, limit::Grant, lock::Locked, minute_floor};
 
 /// What a job does.
 #[derive(Debug)]
@@ -250,7 +250,7 @@ impl Inner {
     }
 
     fn lock_waiting(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<(i64, u64)>> {
-        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+        self.waiting.locked()
     }
 
     /// A ledger change made on this node.

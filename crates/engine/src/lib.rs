@@ -37,6 +37,8 @@ use std::{collections::BTreeMap, sync::Mutex};
 use jiff::Timestamp;
 use pacer_store::RetryPolicy;
 
+use crate::lock::Locked;
+
 pub use crate::{
     clock::{BoxFuture, Clock, RealClock, ScaledClock, VirtualClock},
     engine::{Engine, EnvironmentView, JobView, Received, Refused, Replayed},
@@ -48,6 +50,7 @@ mod clock;
 mod engine;
 mod execution;
 mod limit;
+mod lock;
 mod metrics;
 
 /// Why the engine could not start or go on.
@@ -184,38 +187,35 @@ pub(crate) struct Counters {
 
 impl Counters {
     pub(crate) fn update(&self, f: impl FnOnce(&mut Stats)) {
-        f(&mut self.stats.lock().unwrap_or_else(|e| e.into_inner()));
+        f(&mut self.stats.locked());
     }
 
     pub(crate) fn snapshot(&self) -> Stats {
-        self.stats.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.stats.locked().clone()
     }
 
     pub(crate) fn time(&self, f: impl FnOnce(&mut Timings)) {
-        f(&mut self.timings.lock().unwrap_or_else(|e| e.into_inner()));
+        f(&mut self.timings.locked());
     }
 
     pub(crate) fn timings(&self) -> Timings {
-        self.timings
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.timings.locked().clone()
     }
 
     /// Executions running on this node now.
     pub(crate) fn running(&self) -> u32 {
-        *self.running.lock().unwrap_or_else(|e| e.into_inner())
+        *self.running.locked()
     }
 
     pub(crate) fn started(&self) {
-        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        let mut running = self.running.locked();
         *running += 1;
         let now = *running;
         self.update(|s| s.most_at_once = s.most_at_once.max(now));
     }
 
     pub(crate) fn ended(&self) {
-        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        let mut running = self.running.locked();
         *running = running.saturating_sub(1);
     }
 }

@@ -12,7 +12,7 @@ use std::{
 use jiff::{SignedDuration, Timestamp};
 use pacer_store::Store;
 
-use crate::{Error, clock::Clock, minute_floor};
+use crate::{Error, clock::Clock, lock::Locked, minute_floor};
 
 #[derive(Debug)]
 struct Budget {
@@ -62,7 +62,7 @@ pub(crate) struct Active {
 
 impl Drop for Active {
     fn drop(&mut self) {
-        let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        let mut active = self.active.locked();
         if let Some(n) = active.get_mut(&self.job) {
             *n -= 1;
             if *n == 0 {
@@ -117,8 +117,7 @@ impl Limits {
         *self
             .shares
             .active
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .locked()
             .entry(job.to_string())
             .or_default() += 1;
         Active {
@@ -136,8 +135,8 @@ impl Limits {
             return per_minute;
         };
         let share = (per_minute / members.len() as u32).max(1);
-        let active = self.shares.active.lock().unwrap_or_else(|e| e.into_inner());
-        let held = self.shares.held.lock().unwrap_or_else(|e| e.into_inner());
+        let active = self.shares.active.locked();
+        let held = self.shares.held.locked();
         let others: Vec<&String> = members
             .iter()
             .filter(|k| *k != job && active.contains_key(*k))
@@ -158,7 +157,7 @@ impl Limits {
 
     /// Adds `delta` (negative: gives back) to what `job` holds of `name`'s window.
     fn hold(&self, job: &str, name: &str, window: i64, delta: i64) {
-        let mut held = self.shares.held.lock().unwrap_or_else(|e| e.into_inner());
+        let mut held = self.shares.held.locked();
         // Windows more than two minutes old matter to nobody.
         held.retain(|(_, _, w), _| *w >= window - 120_000);
         let entry = held
@@ -192,13 +191,13 @@ impl Limits {
 
     /// Waits so far by budget: how many, and their seconds in all.
     pub(crate) fn waits(&self) -> BTreeMap<String, (u64, f64)> {
-        self.waits.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.waits.locked().clone()
     }
 
     /// Sleeps until `until`, counted as a wait for `name`'s budget.
     async fn wait(&self, name: &str, now: Timestamp, until: Timestamp) {
         {
-            let mut waits = self.waits.lock().unwrap_or_else(|e| e.into_inner());
+            let mut waits = self.waits.locked();
             let (n, seconds) = waits.entry(name.to_string()).or_default();
             *n += 1;
             *seconds += until.duration_since(now).as_secs_f64().max(0.0);
