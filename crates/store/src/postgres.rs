@@ -15,7 +15,7 @@ use crate::{
     Error,
     model::{Claimed, ClaimedRow, NewTask, granted, latest_per_key},
     shared,
-    sql::{Decode, Run, Statement, Tx},
+    sql::{Decode, Dialect, Run, Statement, Tx},
 };
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -150,11 +150,14 @@ impl Run for Postgres {
     }
 
     async fn execute(&self, statement: Statement<'_>) -> Result<u64, Error> {
-        sqlx::query_with(statement.sql, statement.arguments::<sqlx::Postgres>()?)
-            .execute(&self.pool)
-            .await
-            .map(|done| done.rows_affected())
-            .map_err(Error::database(statement.context))
+        sqlx::query_with(
+            sqlx::Postgres::sql(statement.sql),
+            statement.arguments::<sqlx::Postgres>()?,
+        )
+        .execute(&self.pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(Error::database(statement.context))
     }
 
     async fn execute_returning<R: Decode>(
@@ -165,10 +168,13 @@ impl Run for Postgres {
     }
 
     async fn fetch<R: Decode>(&self, statement: Statement<'_>) -> Result<Vec<R>, Error> {
-        sqlx::query_as_with(statement.sql, statement.arguments::<sqlx::Postgres>()?)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(Error::database(statement.context))
+        sqlx::query_as_with(
+            sqlx::Postgres::sql(statement.sql),
+            statement.arguments::<sqlx::Postgres>()?,
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::database(statement.context))
     }
 }
 
@@ -297,52 +303,6 @@ impl Postgres {
         Ok((completed, tasks))
     }
 
-    pub(crate) async fn replay_dead(
-        &self,
-        integration: &str,
-        leave: &[i64],
-        now: i64,
-    ) -> Result<u64, Error> {
-        let done = sqlx::query(
-            "UPDATE tasks SET status = 'new', attempts = 0, next_attempt_at = $1, updated_at = $2, batch_key = NULL
-             WHERE integration = $3 AND status = 'dead' AND attempts > 0
-               AND NOT (id = ANY($4))
-               AND id = (SELECT MAX(id) FROM tasks d
-                         WHERE d.integration = tasks.integration AND d.dedup_key = tasks.dedup_key
-                           AND d.status = 'dead')
-               AND NOT EXISTS (SELECT 1 FROM tasks p
-                               WHERE p.integration = tasks.integration AND p.dedup_key = tasks.dedup_key
-                                 AND p.status IN ('new', 'failed'))",
-        )
-        .bind(now)
-        .bind(now)
-        .bind(integration)
-        .bind(leave)
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database(format!("replaying dead tasks of {integration}")))?;
-        Ok(done.rows_affected())
-    }
-
-    pub(crate) async fn complete_many(
-        &self,
-        ids: &[i64],
-        owner: &str,
-        now: i64,
-    ) -> Result<u64, Error> {
-        let done = sqlx::query(
-            "UPDATE tasks SET status = 'finished', lease_owner = NULL, lease_until = NULL, updated_at = $1
-             WHERE id = ANY($2) AND status = 'processing' AND lease_owner = $3",
-        )
-        .bind(now)
-        .bind(ids)
-        .bind(owner)
-        .execute(&self.pool)
-        .await
-        .map_err(Error::database(format!("completing {} tasks", ids.len())))?;
-        Ok(done.rows_affected())
-    }
-
     pub(crate) async fn take_rate(
         &self,
         system: &str,
@@ -381,48 +341,6 @@ impl Postgres {
         .map_err(Error::database(&context))?;
         tx.commit().await.map_err(Error::database(&context))?;
         Ok(granted)
-    }
-
-    pub(crate) async fn set_batch_key(&self, ids: &[i64], key: &str) -> Result<(), Error> {
-        sqlx::query("UPDATE tasks SET batch_key = $2 WHERE id = ANY($1)")
-            .bind(ids)
-            .bind(key)
-            .execute(&self.pool)
-            .await
-            .map_err(Error::database(format!("recording batch {key}")))?;
-        Ok(())
-    }
-
-    pub(crate) async fn claim_batches(
-        &self,
-        integration: &str,
-        keys: &[String],
-        owner: &str,
-        lease_until: i64,
-        now: i64,
-    ) -> Result<Vec<Claimed>, Error> {
-        let rows: Vec<ClaimedRow> = sqlx::query_as(
-            "UPDATE tasks SET status = 'processing', lease_owner = $1, lease_until = $2,
-                 attempts = attempts + 1, updated_at = $3
-             WHERE integration = $4 AND batch_key = ANY($5)
-               AND batch_key IS NOT NULL AND status IN ('new', 'failed', 'processing')
-               AND ((status IN ('new', 'failed') AND next_attempt_at <= $3)
-                    OR (status = 'processing' AND lease_until < $3))
-             RETURNING id, dedup_key, payload, attempts, batch_key",
-        )
-        .bind(owner)
-        .bind(lease_until)
-        .bind(now)
-        .bind(integration)
-        .bind(keys)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(Error::database(format!(
-            "claiming the rest of {integration}'s batches"
-        )))?;
-        let mut tasks: Vec<Claimed> = rows.into_iter().map(Claimed::from_row).collect();
-        tasks.sort_by_key(|t| t.id);
-        Ok(tasks)
     }
 
     pub(crate) async fn acquire_slot(

@@ -6,8 +6,8 @@ use crate::{
     Error,
     error::ErrorKind,
     model::{
-        Execution, ExecutionChange, ExecutionQuery, ExecutionRow, FailOutcome, JobControl,
-        RetryPolicy, Task, TaskError, TaskErrorRow, TaskQuery, TaskRow, TaskStatus,
+        Claimed, ClaimedRow, Execution, ExecutionChange, ExecutionQuery, ExecutionRow, FailOutcome,
+        JobControl, RetryPolicy, Task, TaskError, TaskErrorRow, TaskQuery, TaskRow, TaskStatus,
     },
     sql::{Run, Statement},
 };
@@ -783,4 +783,84 @@ pub(crate) async fn migrate(
         Ok(())
     })
     .await
+}
+
+pub(crate) async fn complete_many(
+    db: &impl Run,
+    ids: &[i64],
+    owner: &str,
+    now: i64,
+) -> Result<u64, Error> {
+    let statement = Statement::new(
+        "UPDATE tasks SET status = 'finished', lease_owner = NULL, lease_until = NULL, updated_at = $1
+         WHERE id IN (SELECT value FROM elements($2)) AND status = 'processing' AND lease_owner = $3",
+        format!("completing {} tasks", ids.len()),
+    )
+    .bind(now)
+    .bind(ids)
+    .bind(owner);
+    db.execute(statement).await
+}
+
+pub(crate) async fn replay_dead(
+    db: &impl Run,
+    integration: &str,
+    leave: &[i64],
+    now: i64,
+) -> Result<u64, Error> {
+    let statement = Statement::new(
+        "UPDATE tasks SET status = 'new', attempts = 0, next_attempt_at = $1, updated_at = $1, batch_key = NULL
+         WHERE integration = $2 AND status = 'dead' AND attempts > 0
+           AND id NOT IN (SELECT value FROM elements($3))
+           AND id = (SELECT MAX(id) FROM tasks d
+                     WHERE d.integration = tasks.integration AND d.dedup_key = tasks.dedup_key
+                       AND d.status = 'dead')
+           AND NOT EXISTS (SELECT 1 FROM tasks p
+                           WHERE p.integration = tasks.integration AND p.dedup_key = tasks.dedup_key
+                             AND p.status IN ('new', 'failed'))",
+        format!("replaying dead tasks of {integration}"),
+    )
+    .bind(now)
+    .bind(integration)
+    .bind(leave);
+    db.execute(statement).await
+}
+
+pub(crate) async fn set_batch_key(db: &impl Run, ids: &[i64], key: &str) -> Result<(), Error> {
+    let statement = Statement::new(
+        "UPDATE tasks SET batch_key = $2 WHERE id IN (SELECT value FROM elements($1))",
+        format!("recording batch {key}"),
+    )
+    .bind(ids)
+    .bind(key);
+    db.execute(statement).await.map(drop)
+}
+
+pub(crate) async fn claim_batches(
+    db: &impl Run,
+    integration: &str,
+    keys: &[String],
+    owner: &str,
+    lease_until: i64,
+    now: i64,
+) -> Result<Vec<Claimed>, Error> {
+    let statement = Statement::new(
+        "UPDATE tasks SET status = 'processing', lease_owner = $1, lease_until = $2,
+             attempts = attempts + 1, updated_at = $3
+         WHERE integration = $4 AND batch_key IN (SELECT value FROM elements($5))
+           AND batch_key IS NOT NULL AND status IN ('new', 'failed', 'processing')
+           AND ((status IN ('new', 'failed') AND next_attempt_at <= $3)
+                OR (status = 'processing' AND lease_until < $3))
+         RETURNING id, dedup_key, payload, attempts, batch_key",
+        format!("claiming the rest of {integration}'s batches"),
+    )
+    .bind(owner)
+    .bind(lease_until)
+    .bind(now)
+    .bind(integration)
+    .bind(keys);
+    let rows: Vec<ClaimedRow> = db.execute_returning(statement).await?;
+    let mut tasks: Vec<Claimed> = rows.into_iter().map(Claimed::from_row).collect();
+    tasks.sort_by_key(|t| t.id);
+    Ok(tasks)
 }

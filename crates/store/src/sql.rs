@@ -7,8 +7,10 @@
 //! its pool). What truly differs — array values, claims, transactions of
 //! several statements — stays in `sqlite.rs` and `postgres.rs`.
 
+use std::borrow::Cow;
+
 use sqlx::{
-    Arguments, Database, Encode, FromRow, Type, error::BoxDynError, postgres::PgRow,
+    Arguments, AssertSqlSafe, Database, Encode, FromRow, Type, error::BoxDynError, postgres::PgRow,
     sqlite::SqliteRow,
 };
 
@@ -22,6 +24,84 @@ pub(crate) enum Value<'a> {
     Bool(bool),
     MaybeInt(Option<i64>),
     MaybeText(Option<&'a str>),
+    /// A list, read in SQL as `elements($n)`: see [`Dialect`].
+    Ints(&'a [i64]),
+    /// A list of text, read as `elements($n)`.
+    Texts(&'a [String]),
+}
+
+impl<'a> From<&'a [i64]> for Value<'a> {
+    fn from(v: &'a [i64]) -> Self {
+        Value::Ints(v)
+    }
+}
+
+impl<'a> From<&'a [String]> for Value<'a> {
+    fn from(v: &'a [String]) -> Self {
+        Value::Texts(v)
+    }
+}
+
+/// What the two backends spell differently: a list. A statement reads list
+/// `$n` as the table `elements($n)`, of one column, `value`.
+pub(crate) trait Dialect: Database {
+    /// `sql` with each `elements($n)` as this backend writes it.
+    fn sql(sql: &'static str) -> AssertSqlSafe<Cow<'static, str>>;
+
+    /// Binds a list.
+    fn add_list(arguments: &mut Self::Arguments, list: Value<'_>) -> Result<(), BoxDynError>;
+}
+
+impl Dialect for sqlx::Sqlite {
+    fn sql(sql: &'static str) -> AssertSqlSafe<Cow<'static, str>> {
+        AssertSqlSafe(if sql.contains("elements(") {
+            Cow::Owned(sql.replace("elements(", "json_each("))
+        } else {
+            Cow::Borrowed(sql)
+        })
+    }
+
+    /// A list goes as JSON text, which `json_each` reads.
+    fn add_list(arguments: &mut Self::Arguments, list: Value<'_>) -> Result<(), BoxDynError> {
+        let json = match list {
+            Value::Ints(v) => serde_json::to_string(v)?,
+            Value::Texts(v) => serde_json::to_string(v)?,
+            _ => return Err("not a list".into()),
+        };
+        arguments.add(json)
+    }
+}
+
+impl Dialect for sqlx::Postgres {
+    fn sql(sql: &'static str) -> AssertSqlSafe<Cow<'static, str>> {
+        let mut rest = sql;
+        let mut out = String::new();
+        while let Some(at) = rest.find("elements(") {
+            let (before, after) = rest.split_at(at);
+            let Some(end) = after.find(')') else {
+                break;
+            };
+            out.push_str(before);
+            out.push_str("UNNEST(");
+            out.push_str(&after["elements(".len()..end]);
+            out.push_str(") AS elements(value)");
+            rest = &after[end + 1..];
+        }
+        if out.is_empty() {
+            return AssertSqlSafe(Cow::Borrowed(sql));
+        }
+        out.push_str(rest);
+        AssertSqlSafe(Cow::Owned(out))
+    }
+
+    /// A list goes as a PostgreSQL array.
+    fn add_list(arguments: &mut Self::Arguments, list: Value<'_>) -> Result<(), BoxDynError> {
+        match list {
+            Value::Ints(v) => arguments.add(v),
+            Value::Texts(v) => arguments.add(v),
+            _ => Err("not a list".into()),
+        }
+    }
 }
 
 impl From<i64> for Value<'_> {
@@ -110,18 +190,20 @@ impl Tx<'_> {
     /// Runs a write in the transaction; returns the rows it changed.
     pub(crate) async fn execute(&mut self, statement: Statement<'_>) -> Result<u64, Error> {
         let done = match self {
-            Tx::Sqlite(tx) => {
-                sqlx::query_with(statement.sql, statement.arguments::<sqlx::Sqlite>()?)
-                    .execute(&mut **tx)
-                    .await
-                    .map(|done| done.rows_affected())
-            }
-            Tx::Postgres(tx) => {
-                sqlx::query_with(statement.sql, statement.arguments::<sqlx::Postgres>()?)
-                    .execute(&mut **tx)
-                    .await
-                    .map(|done| done.rows_affected())
-            }
+            Tx::Sqlite(tx) => sqlx::query_with(
+                sqlx::Sqlite::sql(statement.sql),
+                statement.arguments::<sqlx::Sqlite>()?,
+            )
+            .execute(&mut **tx)
+            .await
+            .map(|done| done.rows_affected()),
+            Tx::Postgres(tx) => sqlx::query_with(
+                sqlx::Postgres::sql(statement.sql),
+                statement.arguments::<sqlx::Postgres>()?,
+            )
+            .execute(&mut **tx)
+            .await
+            .map(|done| done.rows_affected()),
         };
         done.map_err(Error::database(statement.context))
     }
@@ -133,14 +215,20 @@ impl Tx<'_> {
     ) -> Result<Vec<R>, Error> {
         let rows = match self {
             Tx::Sqlite(tx) => {
-                sqlx::query_as_with(statement.sql, statement.arguments::<sqlx::Sqlite>()?)
-                    .fetch_all(&mut **tx)
-                    .await
+                sqlx::query_as_with(
+                    sqlx::Sqlite::sql(statement.sql),
+                    statement.arguments::<sqlx::Sqlite>()?,
+                )
+                .fetch_all(&mut **tx)
+                .await
             }
             Tx::Postgres(tx) => {
-                sqlx::query_as_with(statement.sql, statement.arguments::<sqlx::Postgres>()?)
-                    .fetch_all(&mut **tx)
-                    .await
+                sqlx::query_as_with(
+                    sqlx::Postgres::sql(statement.sql),
+                    statement.arguments::<sqlx::Postgres>()?,
+                )
+                .fetch_all(&mut **tx)
+                .await
             }
         };
         rows.map_err(Error::database(statement.context))
@@ -209,7 +297,7 @@ pub(crate) trait Run {
 
 impl Statement<'_> {
     /// Its values as `DB`'s arguments.
-    pub(crate) fn arguments<DB: Database>(&self) -> Result<DB::Arguments, Error>
+    pub(crate) fn arguments<DB: Dialect>(&self) -> Result<DB::Arguments, Error>
     where
         for<'t> i64: Encode<'t, DB> + Type<DB>,
         for<'t> &'t str: Encode<'t, DB> + Type<DB>,
@@ -222,7 +310,7 @@ impl Statement<'_> {
     }
 }
 
-fn arguments<DB: Database>(values: &[Value<'_>]) -> Result<DB::Arguments, BoxDynError>
+fn arguments<DB: Dialect>(values: &[Value<'_>]) -> Result<DB::Arguments, BoxDynError>
 where
     for<'t> i64: Encode<'t, DB> + Type<DB>,
     for<'t> &'t str: Encode<'t, DB> + Type<DB>,
@@ -238,7 +326,31 @@ where
             Value::Bool(v) => arguments.add(v)?,
             Value::MaybeInt(v) => arguments.add(v)?,
             Value::MaybeText(v) => arguments.add(v)?,
+            list @ (Value::Ints(_) | Value::Texts(_)) => DB::add_list(&mut arguments, list)?,
         }
     }
     Ok(arguments)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_backend_reads_a_list_its_own_way() {
+        let sql = "UPDATE t SET a = $1 WHERE id IN (SELECT value FROM elements($2))
+                   AND key IN (SELECT value FROM elements($10))";
+        assert_eq!(
+            sqlx::Postgres::sql(sql).0,
+            "UPDATE t SET a = $1 WHERE id IN (SELECT value FROM UNNEST($2) AS elements(value))
+                   AND key IN (SELECT value FROM UNNEST($10) AS elements(value))"
+        );
+        assert_eq!(
+            sqlx::Sqlite::sql(sql).0,
+            "UPDATE t SET a = $1 WHERE id IN (SELECT value FROM json_each($2))
+                   AND key IN (SELECT value FROM json_each($10))"
+        );
+        // Without a list, the text goes as it is.
+        assert!(matches!(sqlx::Postgres::sql("SELECT 1").0, Cow::Borrowed(_)));
+    }
 }

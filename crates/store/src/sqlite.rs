@@ -27,7 +27,7 @@ use crate::{
     Error,
     model::{Claimed, ClaimedRow, NewTask, latest_per_key},
     shared,
-    sql::{Decode, Run, Statement, Tx},
+    sql::{Decode, Dialect, Run, Statement, Tx},
 };
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -206,7 +206,10 @@ impl Run for Sqlite {
     }
 
     async fn execute(&self, statement: Statement<'_>) -> Result<u64, Error> {
-        let query = sqlx::query_with(statement.sql, statement.arguments::<sqlx::Sqlite>()?);
+        let query = sqlx::query_with(
+            sqlx::Sqlite::sql(statement.sql),
+            statement.arguments::<sqlx::Sqlite>()?,
+        );
         self.write(query, &statement.context).await
     }
 
@@ -214,17 +217,23 @@ impl Run for Sqlite {
         &self,
         statement: Statement<'_>,
     ) -> Result<Vec<R>, Error> {
-        sqlx::query_as_with(statement.sql, statement.arguments::<sqlx::Sqlite>()?)
-            .fetch_all(&mut *self.writer.lock().await)
-            .await
-            .map_err(Error::database(statement.context))
+        sqlx::query_as_with(
+            sqlx::Sqlite::sql(statement.sql),
+            statement.arguments::<sqlx::Sqlite>()?,
+        )
+        .fetch_all(&mut *self.writer.lock().await)
+        .await
+        .map_err(Error::database(statement.context))
     }
 
     async fn fetch<R: Decode>(&self, statement: Statement<'_>) -> Result<Vec<R>, Error> {
-        sqlx::query_as_with(statement.sql, statement.arguments::<sqlx::Sqlite>()?)
-            .fetch_all(&mut *self.reader().await?)
-            .await
-            .map_err(Error::database(statement.context))
+        sqlx::query_as_with(
+            sqlx::Sqlite::sql(statement.sql),
+            statement.arguments::<sqlx::Sqlite>()?,
+        )
+        .fetch_all(&mut *self.reader().await?)
+        .await
+        .map_err(Error::database(statement.context))
     }
 }
 
@@ -371,7 +380,7 @@ impl Sqlite {
         let completed = if done.is_empty() {
             0
         } else {
-            self.complete_many(done, owner, now).await?
+            shared::complete_many(self, done, owner, now).await?
         };
         let rows: Vec<ClaimedRow> = sqlx::query_as(
             "UPDATE tasks SET status = 'processing', lease_owner = ?1, lease_until = ?2,
@@ -397,52 +406,6 @@ impl Sqlite {
         let mut tasks: Vec<Claimed> = rows.into_iter().map(Claimed::from_row).collect();
         tasks.sort_by_key(|t| t.id);
         Ok((completed, tasks))
-    }
-
-    pub(crate) async fn replay_dead(
-        &self,
-        integration: &str,
-        leave: &[i64],
-        now: i64,
-    ) -> Result<u64, Error> {
-        let leave = serde_json::to_string(leave).expect("numbers serialise");
-        let query = sqlx::query(
-            "UPDATE tasks SET status = 'new', attempts = 0, next_attempt_at = ?, updated_at = ?, batch_key = NULL
-             WHERE integration = ? AND status = 'dead' AND attempts > 0
-               AND id NOT IN (SELECT value FROM json_each(?))
-               AND id = (SELECT MAX(id) FROM tasks d
-                         WHERE d.integration = tasks.integration AND d.dedup_key = tasks.dedup_key
-                           AND d.status = 'dead')
-               AND NOT EXISTS (SELECT 1 FROM tasks p
-                               WHERE p.integration = tasks.integration AND p.dedup_key = tasks.dedup_key
-                                 AND p.status IN ('new', 'failed'))",
-        )
-        .bind(now)
-        .bind(now)
-        .bind(integration)
-        .bind(leave);
-        let done = self
-            .write(query, &format!("replaying dead tasks of {integration}"))
-            .await?;
-        Ok(done)
-    }
-
-    pub(crate) async fn complete_many(
-        &self,
-        ids: &[i64],
-        owner: &str,
-        now: i64,
-    ) -> Result<u64, Error> {
-        let ids = serde_json::to_string(ids).expect("numbers serialise");
-        let query = sqlx::query(
-            "UPDATE tasks SET status = 'finished', lease_owner = NULL, lease_until = NULL, updated_at = ?
-             WHERE id IN (SELECT value FROM json_each(?)) AND status = 'processing' AND lease_owner = ?",
-        )
-        .bind(now)
-        .bind(ids)
-        .bind(owner);
-        let done = self.write(query, "completing a batch of tasks").await?;
-        Ok(done)
     }
 
     pub(crate) async fn take_rate(
@@ -479,51 +442,6 @@ impl Sqlite {
             self.write(stale, &context).await?;
         }
         Ok(granted.max(0) as u32)
-    }
-
-    pub(crate) async fn set_batch_key(&self, ids: &[i64], key: &str) -> Result<(), Error> {
-        let ids = serde_json::to_string(ids).expect("numbers serialise");
-        let query = sqlx::query(
-            "UPDATE tasks SET batch_key = ?2 WHERE id IN (SELECT value FROM json_each(?1))",
-        )
-        .bind(ids)
-        .bind(key);
-        self.write(query, &format!("recording batch {key}"))
-            .await
-            .map(drop)
-    }
-
-    pub(crate) async fn claim_batches(
-        &self,
-        integration: &str,
-        keys: &[String],
-        owner: &str,
-        lease_until: i64,
-        now: i64,
-    ) -> Result<Vec<Claimed>, Error> {
-        let keys = serde_json::to_string(keys).expect("strings serialise");
-        let rows: Vec<ClaimedRow> = sqlx::query_as(
-            "UPDATE tasks SET status = 'processing', lease_owner = ?1, lease_until = ?2,
-                 attempts = attempts + 1, updated_at = ?3
-             WHERE integration = ?4 AND batch_key IN (SELECT value FROM json_each(?5))
-               AND batch_key IS NOT NULL AND status IN ('new', 'failed', 'processing')
-               AND ((status IN ('new', 'failed') AND next_attempt_at <= ?3)
-                    OR (status = 'processing' AND lease_until < ?3))
-             RETURNING id, dedup_key, payload, attempts, batch_key",
-        )
-        .bind(owner)
-        .bind(lease_until)
-        .bind(now)
-        .bind(integration)
-        .bind(keys)
-        .fetch_all(&mut *self.writer.lock().await)
-        .await
-        .map_err(Error::database(format!(
-            "claiming the rest of {integration}'s batches"
-        )))?;
-        let mut tasks: Vec<Claimed> = rows.into_iter().map(Claimed::from_row).collect();
-        tasks.sort_by_key(|t| t.id);
-        Ok(tasks)
     }
 
     pub(crate) async fn acquire_slot(

@@ -205,7 +205,7 @@ impl Store {
         leave: &[i64],
         now: i64,
     ) -> Result<u64, Error> {
-        dispatch!(self, b => b.replay_dead(integration, leave, now).await)
+        dispatch!(self, b => shared::replay_dead(b, integration, leave, now).await)
     }
 
     /// The integration's cursor, if a pull has set one.
@@ -226,7 +226,7 @@ impl Store {
     /// Marks several claimed tasks delivered (a batch); returns how many
     /// `owner` still held.
     pub async fn complete_many(&self, ids: &[i64], owner: &str, now: i64) -> Result<u64, Error> {
-        dispatch!(self, b => b.complete_many(ids, owner, now).await)
+        dispatch!(self, b => shared::complete_many(b, ids, owner, now).await)
     }
 
     /// Sets a waiting, failed or dead task aside; `false` if it is in flight or done.
@@ -325,7 +325,7 @@ impl Store {
     /// Records that tasks `ids` were sent together under `key`, before
     /// they are sent: sent again, they go together under it.
     pub async fn set_batch_key(&self, ids: &[i64], key: &str) -> Result<(), Error> {
-        dispatch!(self, b => b.set_batch_key(ids, key).await)
+        dispatch!(self, b => shared::set_batch_key(b, ids, key).await)
     }
 
     /// Claims the claimable tasks of `integration` sent in the batches
@@ -341,7 +341,7 @@ impl Store {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        dispatch!(self, b => b.claim_batches(integration, keys, owner, lease_until, now).await)
+        dispatch!(self, b => shared::claim_batches(b, integration, keys, owner, lease_until, now).await)
     }
 
     /// Gives `unused` units back to `system`'s window starting at
