@@ -213,36 +213,20 @@ impl Postgres {
         cursor: Option<&str>,
         now: i64,
     ) -> Result<(), Error> {
-        let context = format!("queueing {} tasks for {integration}", tasks.len());
-        let mut tx = self.pool.begin().await.map_err(Error::database(&context))?;
         // One statement for the whole batch: keys and payloads as two arrays.
         let (keys, payloads): (Vec<&str>, Vec<&str>) = latest_per_key(tasks).into_iter().unzip();
-        sqlx::query(
+        let insert = Statement::new(
             "INSERT INTO tasks (integration, dedup_key, payload, status, attempts, next_attempt_at, created_at, updated_at)
              SELECT $1, k, p, 'new', 0, $2, $2, $2 FROM UNNEST($3::text[], $4::text[]) AS batch (k, p)
              ON CONFLICT (integration, dedup_key) WHERE status IN ('new', 'failed')
              DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at, batch_key = NULL",
+            format!("queueing {} tasks for {integration}", tasks.len()),
         )
         .bind(integration)
         .bind(now)
-        .bind(keys)
-        .bind(payloads)
-        .execute(&mut *tx)
-        .await
-        .map_err(Error::database(&context))?;
-        if let Some(value) = cursor {
-            sqlx::query(
-                "INSERT INTO cursors (integration, value, updated_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (integration) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            )
-            .bind(integration)
-            .bind(value)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(Error::database(&context))?;
-        }
-        tx.commit().await.map_err(Error::database(&context))
+        .bind(keys.as_slice())
+        .bind(payloads.as_slice());
+        shared::enqueue(self, insert, integration, cursor, now).await
     }
 
     /// Completes `done` (when any) and claims the next tasks in one

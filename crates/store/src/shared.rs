@@ -864,3 +864,32 @@ pub(crate) async fn claim_batches(
     tasks.sort_by_key(|t| t.id);
     Ok(tasks)
 }
+
+/// Runs `insert` (a backend's statement queueing a batch of tasks) and, in
+/// the same transaction, moves the cursor: a crash never advances a cursor
+/// past records not queued.
+pub(crate) async fn enqueue(
+    db: &impl Run,
+    insert: Statement<'_>,
+    integration: &str,
+    cursor: Option<&str>,
+    now: i64,
+) -> Result<(), Error> {
+    let context = insert.context.clone();
+    db.transaction(&context, async |tx| {
+        tx.execute(insert).await?;
+        if let Some(value) = cursor {
+            let statement = Statement::new(
+                "INSERT INTO cursors (integration, value, updated_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (integration) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                &context,
+            )
+            .bind(integration)
+            .bind(value)
+            .bind(now);
+            tx.execute(statement).await?;
+        }
+        Ok(())
+    })
+    .await
+}

@@ -28,6 +28,14 @@ pub(crate) enum Value<'a> {
     Ints(&'a [i64]),
     /// A list of text, read as `elements($n)`.
     Texts(&'a [String]),
+    /// The same, borrowed.
+    Strs(&'a [&'a str]),
+}
+
+impl<'a> From<&'a [&'a str]> for Value<'a> {
+    fn from(v: &'a [&'a str]) -> Self {
+        Value::Strs(v)
+    }
 }
 
 impl<'a> From<&'a [i64]> for Value<'a> {
@@ -66,6 +74,7 @@ impl Dialect for sqlx::Sqlite {
         let json = match list {
             Value::Ints(v) => serde_json::to_string(v)?,
             Value::Texts(v) => serde_json::to_string(v)?,
+            Value::Strs(v) => serde_json::to_string(v)?,
             _ => return Err("not a list".into()),
         };
         arguments.add(json)
@@ -99,6 +108,7 @@ impl Dialect for sqlx::Postgres {
         match list {
             Value::Ints(v) => arguments.add(v),
             Value::Texts(v) => arguments.add(v),
+            Value::Strs(v) => arguments.add(v),
             _ => Err("not a list".into()),
         }
     }
@@ -326,7 +336,9 @@ where
             Value::Bool(v) => arguments.add(v)?,
             Value::MaybeInt(v) => arguments.add(v)?,
             Value::MaybeText(v) => arguments.add(v)?,
-            list @ (Value::Ints(_) | Value::Texts(_)) => DB::add_list(&mut arguments, list)?,
+            list @ (Value::Ints(_) | Value::Texts(_) | Value::Strs(_)) => {
+                DB::add_list(&mut arguments, list)?
+            }
         }
     }
     Ok(arguments)
@@ -351,6 +363,9 @@ mod tests {
                    AND key IN (SELECT value FROM json_each($10))"
         );
         // Without a list, the text goes as it is.
-        assert!(matches!(sqlx::Postgres::sql("SELECT 1").0, Cow::Borrowed(_)));
+        assert!(matches!(
+            sqlx::Postgres::sql("SELECT 1").0,
+            Cow::Borrowed(_)
+        ));
     }
 }

@@ -324,43 +324,21 @@ impl Sqlite {
         cursor: Option<&str>,
         now: i64,
     ) -> Result<(), Error> {
-        let context = format!("queueing {} tasks for {integration}", tasks.len());
-        let mut writer = self.writer.lock().await;
-        let mut tx = writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(Error::database(&context))?;
         // One statement for the whole batch: the rows travel as a JSON array.
         let rows = serde_json::to_string(&latest_per_key(tasks)).expect("strings serialise");
-        sqlx::query(
+        let insert = Statement::new(
             "INSERT INTO tasks (integration, dedup_key, payload, status, attempts, next_attempt_at, created_at, updated_at)
-             SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), 'new', 0, ?, ?, ?
-             FROM json_each(?) WHERE true
+             SELECT $1, json_extract(value, '$[0]'), json_extract(value, '$[1]'), 'new', 0, $2, $2, $2
+             FROM json_each($3) WHERE true
              ON CONFLICT (integration, dedup_key) WHERE status IN ('new', 'failed')
              DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at,
                  batch_key = NULL",
+            format!("queueing {} tasks for {integration}", tasks.len()),
         )
         .bind(integration)
         .bind(now)
-        .bind(now)
-        .bind(now)
-        .bind(rows)
-        .execute(&mut *tx)
-        .await
-        .map_err(Error::database(&context))?;
-        if let Some(value) = cursor {
-            sqlx::query(
-                "INSERT INTO cursors (integration, value, updated_at) VALUES (?, ?, ?)
-                 ON CONFLICT (integration) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            )
-            .bind(integration)
-            .bind(value)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(Error::database(&context))?;
-        }
-        tx.commit().await.map_err(Error::database(&context))
+        .bind(rows.as_str());
+        shared::enqueue(self, insert, integration, cursor, now).await
     }
 
     /// Completes `done` (when any), then claims the next tasks. Each commits
