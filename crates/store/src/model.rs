@@ -35,6 +35,11 @@ impl ExecutionState {
         ExecutionState::Interrupted,
     ];
 
+    /// The state named `name` (lowercase, as [`as_str`](Self::as_str) says it).
+    pub fn parse(name: &str) -> Option<ExecutionState> {
+        ExecutionState::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
     /// Its lowercase name, as the ledger, the API and the logs say it.
     pub fn as_str(self) -> &'static str {
         match self {

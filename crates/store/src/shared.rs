@@ -6,8 +6,9 @@ use crate::{
     Error,
     error::ErrorKind,
     model::{
-        Claimed, ClaimedRow, Execution, ExecutionChange, ExecutionQuery, ExecutionRow, FailOutcome,
-        JobControl, RetryPolicy, Task, TaskError, TaskErrorRow, TaskQuery, TaskRow, TaskStatus,
+        Claimed, ClaimedRow, Execution, ExecutionChange, ExecutionQuery, ExecutionRow,
+        ExecutionState, FailOutcome, JobControl, RetryPolicy, Task, TaskError, TaskErrorRow,
+        TaskQuery, TaskRow, TaskStatus,
     },
     sql::{Run, Statement},
 };
@@ -69,17 +70,16 @@ pub(crate) async fn execution_state(
     db: &impl Run,
     job: &str,
     minute: i64,
-) -> Result<Option<String>, Error> {
+) -> Result<Option<ExecutionState>, Error> {
     let statement = Statement::new(
         "SELECT state FROM executions WHERE job = $1 AND minute = $2",
         format!("reading {job} at {minute}"),
     )
     .bind(job)
     .bind(minute);
-    Ok(db
-        .fetch_optional::<(String,)>(statement)
-        .await?
-        .map(|r| r.0))
+    // A state this Pacer does not know (a newer one wrote it) reads as none.
+    let state = db.fetch_optional::<(String,)>(statement).await?;
+    Ok(state.and_then(|(name,)| ExecutionState::parse(&name)))
 }
 
 pub(crate) async fn complete(db: &impl Run, id: i64, owner: &str, now: i64) -> Result<bool, Error> {

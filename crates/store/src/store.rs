@@ -4,8 +4,8 @@ use crate::{
     Error,
     error::ErrorKind,
     model::{
-        Claimed, Execution, ExecutionChange, ExecutionQuery, FailOutcome, JobControl, NewTask,
-        Pruned, RetryPolicy, Task, TaskError, TaskQuery, TaskStatus,
+        Claimed, Execution, ExecutionChange, ExecutionQuery, ExecutionState, FailOutcome,
+        JobControl, NewTask, Pruned, RetryPolicy, Task, TaskError, TaskQuery, TaskStatus,
     },
     postgres::Postgres,
     shared,
@@ -125,8 +125,12 @@ impl Store {
         dispatch!(self, b => shared::set_execution(b, job, minute, change).await)
     }
 
-    /// The state of an execution, as its lowercase name, if it was recorded.
-    pub async fn execution_state(&self, job: &str, minute: i64) -> Result<Option<String>, Error> {
+    /// The state of an execution, if it was recorded.
+    pub async fn execution_state(
+        &self,
+        job: &str,
+        minute: i64,
+    ) -> Result<Option<ExecutionState>, Error> {
         dispatch!(self, b => shared::execution_state(b, job, minute).await)
     }
 

@@ -154,12 +154,8 @@ async fn a_due_minute_is_recorded_once(db: &Db) {
             .unwrap()
     );
     assert_eq!(
-        store
-            .execution_state("prices.pull", 60_000)
-            .await
-            .unwrap()
-            .as_deref(),
-        Some("due")
+        store.execution_state("prices.pull", 60_000).await.unwrap(),
+        Some(ExecutionState::Due)
     );
     // Opening again migrates nothing and keeps the data.
     let again = db.open().await;
@@ -238,12 +234,8 @@ async fn executions_move_through_their_states(db: &Db) {
         .await
         .unwrap();
     assert_eq!(
-        store
-            .execution_state("orders.push", 120_000)
-            .await
-            .unwrap()
-            .as_deref(),
-        Some("failed")
+        store.execution_state("orders.push", 120_000).await.unwrap(),
+        Some(ExecutionState::Failed)
     );
 }
 
