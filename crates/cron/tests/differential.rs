@@ -108,7 +108,7 @@ fn compare(expr: &str, zone_name: &str, start: Timestamp) -> Result<(), TestCase
 }
 
 /// Every fire within two days of `start` equals the reference model's.
-pub fn compare_with_reference(
+pub(crate) fn compare_with_reference(
     schedule: &Schedule,
     zone: &TimeZone,
     start: Timestamp,

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 /// The zones the issue names: a European, an American and a southern-hemisphere
 /// DST zone, a half-hour zone without DST, and Chatham's 45-minute offsets and
 /// transitions at 02:45.
-pub const ZONES: [&str; 6] = [
+pub(crate) const ZONES: [&str; 6] = [
     "UTC",
     "Europe/Amsterdam",
     "America/New_York",
@@ -38,15 +38,15 @@ fn steps(max: u32) -> BoxedStrategy<String> {
     (1..=max.min(30)).prop_map(|s| format!("*/{s}")).boxed()
 }
 
-pub fn minute() -> BoxedStrategy<String> {
+pub(crate) fn minute() -> BoxedStrategy<String> {
     prop_oneof![2 => Just("*".to_string()), 3 => steps(60), 4 => list(0, 59)].boxed()
 }
 
-pub fn hour() -> BoxedStrategy<String> {
+pub(crate) fn hour() -> BoxedStrategy<String> {
     prop_oneof![4 => Just("*".to_string()), 2 => steps(24), 4 => list(0, 23)].boxed()
 }
 
-pub fn day_of_month() -> BoxedStrategy<String> {
+pub(crate) fn day_of_month() -> BoxedStrategy<String> {
     prop_oneof![
         8 => Just("*".to_string()),
         1 => Just("?".to_string()),
@@ -59,7 +59,7 @@ pub fn day_of_month() -> BoxedStrategy<String> {
     .boxed()
 }
 
-pub fn month() -> BoxedStrategy<String> {
+pub(crate) fn month() -> BoxedStrategy<String> {
     const NAMES: [&str; 12] = [
         "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
     ];
@@ -72,7 +72,7 @@ pub fn month() -> BoxedStrategy<String> {
     .boxed()
 }
 
-pub fn day_of_week() -> BoxedStrategy<String> {
+pub(crate) fn day_of_week() -> BoxedStrategy<String> {
     const NAMES: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
     prop_oneof![
         8 => Just("*".to_string()),
@@ -88,7 +88,7 @@ pub fn day_of_week() -> BoxedStrategy<String> {
 }
 
 /// Five-field expressions.
-pub fn expression() -> BoxedStrategy<String> {
+pub(crate) fn expression() -> BoxedStrategy<String> {
     (minute(), hour(), day_of_month(), month(), day_of_week())
         .prop_map(|(m, h, dom, mon, dow)| format!("{m} {h} {dom} {mon} {dow}"))
         .boxed()
@@ -96,7 +96,7 @@ pub fn expression() -> BoxedStrategy<String> {
 
 /// Expressions that fire on most days, so that a window of a few days around
 /// a transition holds many fires.
-pub fn daily_expression() -> BoxedStrategy<String> {
+pub(crate) fn daily_expression() -> BoxedStrategy<String> {
     (minute(), hour())
         .prop_map(|(m, h)| format!("{m} {h} * * *"))
         .boxed()
@@ -104,7 +104,7 @@ pub fn daily_expression() -> BoxedStrategy<String> {
 
 /// An instant between 2000 and 2040, with a third of them within 36 hours of
 /// one of the zone's transitions.
-pub fn instant(zone: &'static str) -> BoxedStrategy<Timestamp> {
+pub(crate) fn instant(zone: &'static str) -> BoxedStrategy<Timestamp> {
     let tz = TimeZone::get(zone).unwrap();
     let lo = Timestamp::from_second(946_684_800).unwrap(); // 2000-01-01
     let hi = Timestamp::from_second(2_208_988_800).unwrap(); // 2040-01-01
@@ -126,7 +126,7 @@ pub fn instant(zone: &'static str) -> BoxedStrategy<Timestamp> {
 }
 
 /// A zone and an instant in it.
-pub fn zoned_instant() -> BoxedStrategy<(&'static str, Timestamp)> {
+pub(crate) fn zoned_instant() -> BoxedStrategy<(&'static str, Timestamp)> {
     (0..ZONES.len())
         .prop_flat_map(|i| (Just(ZONES[i]), instant(ZONES[i])))
         .boxed()

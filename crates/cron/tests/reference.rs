@@ -14,7 +14,7 @@ use pacer_cron::Schedule;
 const MINUTE: SignedDuration = SignedDuration::from_mins(1);
 
 /// Whether cronie runs `schedule` at the absolute minute `at`.
-pub fn fires_at(schedule: &Schedule, at: Timestamp, zone: &TimeZone) -> bool {
+pub(crate) fn fires_at(schedule: &Schedule, at: Timestamp, zone: &TimeZone) -> bool {
     let wall = zone.to_datetime(at);
     if schedule.matches(wall) {
         let second_pass = match zone.to_ambiguous_timestamp(wall).offset() {
@@ -45,7 +45,7 @@ pub fn fires_at(schedule: &Schedule, at: Timestamp, zone: &TimeZone) -> bool {
 }
 
 /// Every fire in `[from, to)` (both on whole minutes), minute by minute.
-pub fn fires_between(
+pub(crate) fn fires_between(
     schedule: &Schedule,
     from: Timestamp,
     to: Timestamp,
@@ -63,6 +63,6 @@ pub fn fires_between(
 }
 
 /// The instant rounded down to a whole minute (all zones tested have whole-minute offsets).
-pub fn floor_minute(at: Timestamp) -> Timestamp {
+pub(crate) fn floor_minute(at: Timestamp) -> Timestamp {
     Timestamp::from_second(at.as_second().div_euclid(60) * 60).unwrap()
 }

@@ -2,7 +2,7 @@
 
 use pacer_plan::{ActiveHours, Environment, Integration, JobOptions, Rate, System};
 
-pub fn integration(name: &str, from: &str, to: &str, volume_per_day: f64) -> Integration {
+pub(crate) fn integration(name: &str, from: &str, to: &str, volume_per_day: f64) -> Integration {
     Integration {
         name: name.to_string(),
         from: from.to_string(),
@@ -17,7 +17,7 @@ pub fn integration(name: &str, from: &str, to: &str, volume_per_day: f64) -> Int
 }
 
 /// The guide's environment: an ERP at 100/min, a webshop at 500/min.
-pub fn guide(capacity: u32) -> Environment {
+pub(crate) fn guide(capacity: u32) -> Environment {
     Environment {
         name: "acme".to_string(),
         capacity,
@@ -43,7 +43,7 @@ pub fn guide(capacity: u32) -> Environment {
 
 /// A deterministic pseudo-random environment of `jobs / 2` integrations
 /// between `systems` systems with varied rates, volumes and windows.
-pub fn generated(seed: u64, jobs: usize, capacity: u32) -> Environment {
+pub(crate) fn generated(seed: u64, jobs: usize, capacity: u32) -> Environment {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut next = move |n: u64| {
         state ^= state << 13;

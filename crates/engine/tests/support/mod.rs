@@ -16,12 +16,12 @@ use pacer_mock::{Feed, MockSystem, Running};
 use pacer_store::{Store, StoreBuilder};
 
 /// A SQLite file of its own, removed when dropped.
-pub struct TempDb {
+pub(crate) struct TempDb {
     pub path: PathBuf,
 }
 
 impl TempDb {
-    pub fn new(test: &str) -> TempDb {
+    pub(crate) fn new(test: &str) -> TempDb {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let path = std::env::temp_dir().join(format!(
             "pacer-engine-{test}-{}-{}.db",
@@ -31,11 +31,11 @@ impl TempDb {
         TempDb { path }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("sqlite://{}", self.path.display())
     }
 
-    pub async fn open(&self) -> Arc<Store> {
+    pub(crate) async fn open(&self) -> Arc<Store> {
         Arc::new(StoreBuilder::new(&self.url()).open().await.unwrap())
     }
 }
@@ -50,13 +50,13 @@ impl Drop for TempDb {
 
 /// A PostgreSQL schema of its own at `PACER_TEST_POSTGRES`, dropped by
 /// [`Schema::drop`] (kept when a test fails, for a look).
-pub struct Schema {
+pub(crate) struct Schema {
     pub url: String,
     pub name: String,
 }
 
 impl Schema {
-    pub async fn new() -> Schema {
+    pub(crate) async fn new() -> Schema {
         let url = std::env::var("PACER_TEST_POSTGRES")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
         static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -76,13 +76,13 @@ impl Schema {
         Schema { url, name }
     }
 
-    pub async fn open(&self) -> Arc<Store> {
+    pub(crate) async fn open(&self) -> Arc<Store> {
         let mut builder = StoreBuilder::new(&self.url);
         builder.schema(&self.name);
         Arc::new(builder.open().await.unwrap())
     }
 
-    pub async fn drop(self) {
+    pub(crate) async fn drop(self) {
         let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&self.url)
             .await
             .unwrap();
@@ -97,21 +97,21 @@ impl Schema {
 }
 
 /// A store for a test that runs on both backends.
-pub enum Backend {
+pub(crate) enum Backend {
     Sqlite(TempDb),
     Postgres(Schema),
 }
 
 impl Backend {
-    pub async fn sqlite(test: &str) -> Backend {
+    pub(crate) async fn sqlite(test: &str) -> Backend {
         Backend::Sqlite(TempDb::new(test))
     }
 
-    pub async fn postgres() -> Backend {
+    pub(crate) async fn postgres() -> Backend {
         Backend::Postgres(Schema::new().await)
     }
 
-    pub async fn open(&self) -> Arc<Store> {
+    pub(crate) async fn open(&self) -> Arc<Store> {
         match self {
             Backend::Sqlite(db) => db.open().await,
             Backend::Postgres(schema) => schema.open().await,
@@ -119,7 +119,7 @@ impl Backend {
     }
 
     /// Removes what the test left; call at its end (after it passed).
-    pub async fn finish(self) {
+    pub(crate) async fn finish(self) {
         if let Backend::Postgres(schema) = self {
             schema.drop().await;
         }
@@ -146,7 +146,7 @@ macro_rules! on_both_backends {
 }
 
 /// A mock system on loopback following `clock`.
-pub async fn mock(
+pub(crate) async fn mock(
     name: &str,
     rate: u32,
     feeds: &[(&str, f64, Option<u64>)],
@@ -173,7 +173,7 @@ pub async fn mock(
 }
 
 /// The guide's ERP and webshop with `integrations` (YAML) between them.
-pub fn config(
+pub(crate) fn config(
     erp: &Running,
     shop: &Running,
     capacity: u32,
@@ -189,7 +189,7 @@ pub fn config(
     pacer_config::parse(&yaml, "test.yaml").unwrap()
 }
 
-pub fn engine(
+pub(crate) fn engine(
     config: &pacer_config::Config,
     store: Arc<Store>,
     clock: Arc<dyn Clock>,
@@ -203,7 +203,7 @@ pub fn engine(
 }
 
 /// An engine for `config` with the planner's schedules and these settings.
-pub fn engine_with(
+pub(crate) fn engine_with(
     config: &pacer_config::Config,
     store: Arc<Store>,
     clock: Arc<dyn Clock>,
@@ -214,6 +214,6 @@ pub fn engine_with(
 }
 
 /// Midnight in Amsterdam on the test day.
-pub fn midnight() -> Timestamp {
+pub(crate) fn midnight() -> Timestamp {
     "2026-11-26T23:00:00Z".parse().unwrap()
 }
