@@ -576,7 +576,8 @@ impl Check<'_> {
         })
     }
 
-    fn auth(&self, raw: &RawAuth, path: &str) -> Result<Auth, Error> {
+    fn auth(&self, spanned: &Spanned<RawAuth>, path: &str) -> Result<Auth, Error> {
+        let raw = &spanned.value;
         let mut found = Vec::new();
         if let Some(token) = &raw.bearer {
             found.push(Auth::Bearer(self.expr(
@@ -599,10 +600,8 @@ impl Check<'_> {
         }
         match found.len() {
             1 => Ok(found.remove(0)),
-            n => Err(Error::new(
-                self.file,
-                0,
-                0,
+            n => Err(self.at(
+                spanned,
                 path,
                 format!("expected exactly one of bearer, basic or header, found {n}"),
             )),
@@ -617,7 +616,8 @@ impl Check<'_> {
                 token: self.expr(None, &key("pull.paginate.next"), ".next_page_token"),
                 param: "page_token".into(),
             },
-            Some(p) => {
+            Some(spanned) => {
+                let p = &spanned.value;
                 let param = p.param.clone().unwrap_or_else(|| "page_token".into());
                 let mut kinds = Vec::new();
                 if let Some(next) = &p.next {
@@ -637,10 +637,8 @@ impl Check<'_> {
                     kinds.push(Paginate::Link);
                 }
                 if kinds.len() != 1 {
-                    return Err(Error::new(
-                        self.file,
-                        0,
-                        0,
+                    return Err(self.at(
+                        spanned,
                         &key("pull.paginate"),
                         format!(
                             "expected exactly one of next, page, offset or link: true, found {}",
@@ -654,7 +652,7 @@ impl Check<'_> {
         let size_param = pull
             .paginate
             .as_ref()
-            .and_then(|p| p.size_param.clone())
+            .and_then(|p| p.value.size_param.clone())
             .unwrap_or_else(|| "limit".into());
         let default_query = [("changed_since".to_string(), "{{ cursor }}".to_string())];
         for (expr, name) in [

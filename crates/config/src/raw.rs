@@ -81,7 +81,8 @@ pub(crate) struct RawSystem {
     #[schemars(with = "Option<String>", regex(pattern = r"^https?://"))]
     pub(crate) base_url: Option<Spanned<String>>,
     /// How to authenticate; secrets as "${VARIABLE}", read from the environment.
-    pub(crate) auth: Option<RawAuth>,
+    #[schemars(with = "Option<RawAuth>")]
+    pub(crate) auth: Option<Spanned<RawAuth>>,
 }
 
 /// One of `bearer`, `basic` or `header`.
@@ -181,7 +182,8 @@ pub(crate) struct RawJob {
     #[schemars(with = "Option<String>")]
     pub(crate) cursor: Option<Spanned<String>>,
     /// Pull: how pages follow each other; default `{ next: .next_page_token }`.
-    pub(crate) paginate: Option<RawPaginate>,
+    #[schemars(with = "Option<RawPaginate>")]
+    pub(crate) paginate: Option<Spanned<RawPaginate>>,
     /// Push: jq turning a record into what the destination takes; default `.`.
     #[schemars(with = "Option<String>")]
     pub(crate) transform: Option<Spanned<String>>,

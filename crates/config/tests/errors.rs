@@ -411,3 +411,29 @@ fn a_step_wider_than_its_range_is_a_warning_where_it_is_written() {
          write 5-59/20 (from 5 to the end) or */20"
     );
 }
+
+/// A regression: these two said line 0, because their check runs after
+/// the YAML is read, where the position was no longer kept.
+#[test]
+fn two_ways_to_authenticate_or_paginate_say_where() {
+    let message = error(&GOOD.replace(
+        "erp: { rate: 100/min }",
+        "erp: { rate: 100/min, auth: { bearer: x, header: { name: a, value: b } } }",
+    ));
+    assert!(
+        message.starts_with(
+            "acme.yaml:6:31: systems.erp.auth: expected exactly one of bearer, basic or header, found 2"
+        ),
+        "{message}"
+    );
+    let message = error(&GOOD.replace(
+        "pull: { max_items: 50, schedule: auto }",
+        "pull: { paginate: { next: .n, offset: o } }",
+    ));
+    assert!(
+        message.starts_with(
+            "acme.yaml:16:23: integrations.prices.pull.paginate: expected exactly one of next, page, offset or link: true, found 2"
+        ),
+        "{message}"
+    );
+}
