@@ -23,9 +23,10 @@ pub struct Outgoing {
     pub batch_key: Option<String>,
 }
 
-/// What became of one task.
+/// What became of one task's delivery. (An execution's end is
+/// `pacer_engine::Outcome`.)
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Delivery {
     /// The destination accepted it (2xx).
     Delivered,
     /// Worth another attempt: 429, 5xx, a timeout, a connection error.
@@ -112,7 +113,7 @@ impl Destination {
     /// retries with its `Retry-After`. A task whose record cannot be sent
     /// (its transform fails, its path names a field it lacks) is rejected
     /// without a request.
-    pub async fn deliver(&self, tasks: &[Outgoing], now: jiff::Timestamp) -> Vec<Outcome> {
+    pub async fn deliver(&self, tasks: &[Outgoing], now: jiff::Timestamp) -> Vec<Delivery> {
         let payloads: Vec<String> = tasks.iter().map(|t| t.payload.clone()).collect();
         let this = self.clone();
         let prepared = match pool::run(move || {
@@ -126,7 +127,7 @@ impl Destination {
             Ok(prepared) => prepared,
             // Not the records' fault: they are tried again.
             Err(e) => {
-                let retry = Outcome::Retry {
+                let retry = Delivery::Retry {
                     error: e.to_string(),
                     retry_after_ms: None,
                     throttled: false,
@@ -136,18 +137,18 @@ impl Destination {
         };
         let mut outcomes = vec![None; tasks.len()];
         let mut requests = tokio::task::JoinSet::new();
-        let mut throttled: Option<Outcome> = None;
-        let settle = |outcomes: &mut [Option<Outcome>],
-                      joined: Result<(Vec<usize>, Outcome), tokio::task::JoinError>,
-                      throttled: &mut Option<Outcome>| {
+        let mut throttled: Option<Delivery> = None;
+        let settle = |outcomes: &mut [Option<Delivery>],
+                      joined: Result<(Vec<usize>, Delivery), tokio::task::JoinError>,
+                      throttled: &mut Option<Delivery>| {
             if let Ok((done, outcome)) = joined {
-                if let Outcome::Retry {
+                if let Delivery::Retry {
                     throttled: true,
                     retry_after_ms,
                     ..
                 } = &outcome
                 {
-                    throttled.get_or_insert(Outcome::Retry {
+                    throttled.get_or_insert(Delivery::Retry {
                         error: "not sent: the destination asked to slow down (429)".into(),
                         retry_after_ms: *retry_after_ms,
                         throttled: true,
@@ -192,7 +193,7 @@ impl Destination {
                         bodies.push(body);
                         members.push(i);
                     }
-                    Err(error) => outcomes[i] = Some(Outcome::Reject { error }),
+                    Err(error) => outcomes[i] = Some(Delivery::Reject { error }),
                 }
             }
             let Some(path) = path else {
@@ -215,7 +216,7 @@ impl Destination {
         outcomes
             .into_iter()
             .map(|o| {
-                o.unwrap_or(Outcome::Retry {
+                o.unwrap_or(Delivery::Retry {
                     error: "the delivery was interrupted".into(),
                     retry_after_ms: None,
                     throttled: false,
@@ -307,12 +308,12 @@ impl Destination {
         path: &str,
         mut bodies: Vec<String>,
         now: jiff::Timestamp,
-    ) -> Outcome {
+    ) -> Delivery {
         let inner = &self.inner;
         let endpoint = &inner.endpoint;
         let url = match endpoint.url(path) {
             Ok(url) => url,
-            Err(error) => return Outcome::Reject { error },
+            Err(error) => return Delivery::Reject { error },
         };
         let body = if inner.batch == 1 {
             bodies.remove(0)
@@ -331,7 +332,7 @@ impl Destination {
             Ok(response) => response,
             Err(e) => {
                 self.answered(0);
-                return Outcome::Retry {
+                return Delivery::Retry {
                     error: transport_error(&e, url.as_str()).to_string(),
                     retry_after_ms: None,
                     throttled: false,
@@ -341,7 +342,7 @@ impl Destination {
         let status = response.status();
         self.answered(status.as_u16());
         if status.is_success() {
-            return Outcome::Delivered;
+            return Delivery::Delivered;
         }
         let headers = response.headers().clone();
         let body = read_body(response, crate::MAX_EXCERPT_BYTES)
@@ -349,18 +350,18 @@ impl Destination {
             .unwrap_or_default();
         let error = format!("{} {url}: {status}: {}", endpoint.method, excerpt(&body));
         if status.as_u16() == 429 || status.as_u16() == 408 || status.is_server_error() {
-            Outcome::Retry {
+            Delivery::Retry {
                 error,
                 retry_after_ms: retry_after(&headers, now),
                 throttled: status.as_u16() == 429,
             }
         } else {
-            Outcome::Reject { error }
+            Delivery::Reject { error }
         }
     }
 }
 
-fn assign(outcomes: &mut [Option<Outcome>], members: Vec<usize>, outcome: &Outcome) {
+fn assign(outcomes: &mut [Option<Delivery>], members: Vec<usize>, outcome: &Delivery) {
     for i in members {
         outcomes[i] = Some(outcome.clone());
     }

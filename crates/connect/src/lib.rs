@@ -30,7 +30,7 @@ use pacer_config::{Auth, Connection, Expr};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 pub use crate::{
-    destination::{Destination, Outcome, Outgoing},
+    destination::{Delivery, Destination, Outgoing},
     intake::{Intake, Refusal, same as same_secret},
     secret::{redact, register as register_secret},
     source::{MAX_KEY_BYTES, MAX_PAGE_BYTES, Page, PageRequest, Record, Rejected, Source, later},

@@ -4,7 +4,7 @@ use std::{collections::HashSet, sync::Arc};
 
 use jiff::Timestamp;
 use pacer_config::{Config, Connection, Paginate};
-use pacer_connect::{Destination, Outcome, Outgoing, PageRequest, Source};
+use pacer_connect::{Delivery, Destination, Outgoing, PageRequest, Source};
 use pacer_mock::{Fault, Feed, MockSystem, Running};
 
 async fn mock(volume: f64, rate: Option<u32>) -> Running {
@@ -193,12 +193,12 @@ async fn deliveries_single_and_batched_carry_idempotency_keys() {
     let outcomes = destination(&single)
         .deliver(&outgoing(20), Timestamp::now())
         .await;
-    assert!(outcomes.iter().all(|o| *o == Outcome::Delivered));
+    assert!(outcomes.iter().all(|o| *o == Delivery::Delivered));
     let batched = config(&shop.base_url(), "    push: { batch: 7 }\n");
     let outcomes = destination(&batched)
         .deliver(&outgoing(20), Timestamp::now())
         .await;
-    assert!(outcomes.iter().all(|o| *o == Outcome::Delivered));
+    assert!(outcomes.iter().all(|o| *o == Delivery::Delivered));
     let stats = shop.stats();
     assert_eq!(stats.requests, 20 + 3);
     let accepted = &stats.accepted["prices"];
@@ -223,12 +223,12 @@ async fn over_the_rate_the_rest_is_told_to_come_back() {
     assert_eq!(
         outcomes
             .iter()
-            .filter(|o| **o == Outcome::Delivered)
+            .filter(|o| **o == Delivery::Delivered)
             .count(),
         5
     );
     assert!(outcomes.iter().any(|o| matches!(o,
-        Outcome::Retry { throttled: true, retry_after_ms: Some(ms), .. } if *ms > 0)));
+        Delivery::Retry { throttled: true, retry_after_ms: Some(ms), .. } if *ms > 0)));
 
     // Told to slow down, it stops sending: only what was already in flight went.
     let shop = mock(0.0, Some(5)).await;
@@ -240,7 +240,7 @@ async fn over_the_rate_the_rest_is_told_to_come_back() {
     assert_eq!(
         outcomes
             .iter()
-            .filter(|o| **o == Outcome::Delivered)
+            .filter(|o| **o == Delivery::Delivered)
             .count(),
         5
     );
@@ -250,7 +250,7 @@ async fn over_the_rate_the_rest_is_told_to_come_back() {
         shop.stats().requests
     );
     assert!(outcomes.iter().any(|o| matches!(o,
-        Outcome::Retry { error, .. } if error.starts_with("not sent"))));
+        Delivery::Retry { error, .. } if error.starts_with("not sent"))));
 }
 
 #[tokio::test]
@@ -273,14 +273,14 @@ async fn destination_failures_retry_or_reject() {
             ..Fault::default()
         });
         match destination.deliver(&outgoing(1), now).await.remove(0) {
-            Outcome::Retry { error, .. } => {
+            Delivery::Retry { error, .. } => {
                 assert!(transient && error.contains("500"), "{error}")
             }
-            Outcome::Reject { error } => assert!(
+            Delivery::Reject { error } => assert!(
                 !transient && error.contains("price must be positive"),
                 "{error}"
             ),
-            Outcome::Delivered => panic!("a {status} was delivered"),
+            Delivery::Delivered => panic!("a {status} was delivered"),
         }
     }
     shop.inject(Fault {
@@ -290,7 +290,7 @@ async fn destination_failures_retry_or_reject() {
     });
     assert!(matches!(
         destination.deliver(&outgoing(1), now).await[0],
-        Outcome::Retry { .. }
+        Delivery::Retry { .. }
     ));
     let garbage = Outgoing {
         id: 9,
@@ -298,7 +298,7 @@ async fn destination_failures_retry_or_reject() {
         batch_key: None,
     };
     assert!(matches!(&destination.deliver(&[garbage], now).await[0],
-        Outcome::Reject { error } if error.starts_with("the record is not JSON")));
+        Delivery::Reject { error } if error.starts_with("the record is not JSON")));
 }
 
 /// A source that answers what it was told to: a body, with headers.
@@ -414,7 +414,7 @@ async fn a_record_without_the_paths_field_is_rejected_without_a_request() {
         .await;
     for outcome in outcomes {
         assert!(
-            matches!(&outcome, Outcome::Reject { error } if error.contains("no `sku` for {{ sku }}")),
+            matches!(&outcome, Delivery::Reject { error } if error.contains("no `sku` for {{ sku }}")),
             "{outcome:?}"
         );
     }
@@ -448,9 +448,9 @@ async fn a_transform_that_never_ends_fails_its_task_not_the_delivery() {
         )
         .await;
     assert!(
-        matches!(&outcomes[0], Outcome::Reject { error } if error.contains("does it loop forever?")),
+        matches!(&outcomes[0], Delivery::Reject { error } if error.contains("does it loop forever?")),
         "{:?}",
         outcomes[0]
     );
-    assert_eq!(outcomes[1], Outcome::Delivered);
+    assert_eq!(outcomes[1], Delivery::Delivered);
 }

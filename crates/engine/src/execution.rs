@@ -529,8 +529,8 @@ impl Inner {
             let mut batch_retry: HashMap<String, i64> = HashMap::new();
             for (task, outcome) in tasks.iter().zip(outcomes) {
                 match outcome {
-                    pacer_connect::Outcome::Delivered => done.push(task.id),
-                    pacer_connect::Outcome::Retry {
+                    pacer_connect::Delivery::Delivered => done.push(task.id),
+                    pacer_connect::Delivery::Retry {
                         error,
                         retry_after_ms,
                         throttled,
@@ -560,7 +560,7 @@ impl Inner {
                         }
                         self.failed(job, task.id, fate, &error);
                     }
-                    pacer_connect::Outcome::Reject { error } => {
+                    pacer_connect::Delivery::Reject { error } => {
                         let fate = store
                             .fail(task.id, &owner, &error, None, &reject_now, now_ms)
                             .await?;

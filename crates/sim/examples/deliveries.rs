@@ -13,7 +13,7 @@
 use std::{sync::Arc, time::Instant};
 
 use pacer_config::Connection;
-use pacer_connect::{Destination, Outcome, Outgoing};
+use pacer_connect::{Delivery, Destination, Outgoing};
 use pacer_engine::{Clock, ScaledClock};
 
 /// Claimed tasks handed to one delivery call, about what a push claims.
@@ -65,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let outcomes = destination.deliver(&page, clock.now()).await;
                 delivered += outcomes
                     .iter()
-                    .filter(|o| matches!(o, Outcome::Delivered))
+                    .filter(|o| matches!(o, Delivery::Delivered))
                     .count();
             }
         }
