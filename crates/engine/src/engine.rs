@@ -882,8 +882,8 @@ impl Inner {
             return Ok(None);
         }
         // Running on another node counts too: its slot names the job.
-        let elsewhere =
-            job.policy.overlap != Overlap::Allow && self.store.running(&job.name, now).await?;
+        let elsewhere = job.policy.overlap != Overlap::Allow
+            && self.store.has_live_slot(&job.name, now).await?;
         let queued = {
             let mut state = job.state.locked();
             let (running, queued) = &mut *state;
@@ -920,7 +920,7 @@ impl Inner {
                     inner.clock.sleep_until(now + SignedDuration::from_secs(1)).await;
                     let idle_here = job.state.locked().0 == 0;
                     let now_ms = inner.clock.now().as_millisecond();
-                    if idle_here && !inner.store.running(&job.name, now_ms).await.unwrap_or(true) {
+                    if idle_here && !inner.store.has_live_slot(&job.name, now_ms).await.unwrap_or(true) {
                         let mut state = job.state.locked();
                         if state.0 == 0 {
                             *state = (1, false);

@@ -476,7 +476,7 @@ pub(crate) async fn release_slot(db: &impl Run, slot: u32, holder: &str) -> Resu
     Ok(db.execute(statement).await? == 1)
 }
 
-pub(crate) async fn running(db: &impl Run, job: &str, now: i64) -> Result<bool, Error> {
+pub(crate) async fn has_live_slot(db: &impl Run, job: &str, now: i64) -> Result<bool, Error> {
     // A prefix compare, not LIKE: job names may hold `_`, a LIKE wildcard.
     let statement = Statement::new(
         "SELECT COUNT(*) FROM slots

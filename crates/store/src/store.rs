@@ -251,8 +251,8 @@ impl Store {
 
     /// Whether an execution of `job` holds a live capacity slot on any node
     /// (slots name their execution `job@minute`).
-    pub async fn running(&self, job: &str, now: i64) -> Result<bool, Error> {
-        dispatch!(self, b => shared::running(b, job, now).await)
+    pub async fn has_live_slot(&self, job: &str, now: i64) -> Result<bool, Error> {
+        dispatch!(self, b => shared::has_live_slot(b, job, now).await)
     }
 
     /// The latest minute recorded for `job`, to find what was missed while no node ran.

@@ -541,12 +541,12 @@ async fn capacity_slots_are_shared_and_come_back(db: &Db) {
         .unwrap();
     assert!(first.is_some() && second.is_some() && first != second);
     // Any node sees which jobs run: by whole job name, while the lease lives.
-    assert!(b.running("prices.pull", 10).await.unwrap());
-    assert!(a.running("stock.pull", 10).await.unwrap());
-    assert!(!a.running("prices.pul", 10).await.unwrap());
-    assert!(!a.running("prices", 10).await.unwrap());
-    assert!(!a.running("orders.pull", 10).await.unwrap());
-    assert!(!a.running("prices.pull", 1_001).await.unwrap());
+    assert!(b.has_live_slot("prices.pull", 10).await.unwrap());
+    assert!(a.has_live_slot("stock.pull", 10).await.unwrap());
+    assert!(!a.has_live_slot("prices.pul", 10).await.unwrap());
+    assert!(!a.has_live_slot("prices", 10).await.unwrap());
+    assert!(!a.has_live_slot("orders.pull", 10).await.unwrap());
+    assert!(!a.has_live_slot("prices.pull", 1_001).await.unwrap());
     assert_eq!(
         b.acquire_slot(2, "node-b", "orders.pull@0", 1_000, 10)
             .await
