@@ -37,9 +37,17 @@ pub(crate) struct Job {
     pub(crate) system: String,
     pub(crate) policy: JobPolicy,
     pub(crate) work: Work,
-    /// Executions reserved or running on this node, and whether one is queued.
-    pub(crate) state: Mutex<(u32, bool)>,
+    /// What of the job is under way on this node.
+    pub(crate) occupancy: Mutex<Occupancy>,
     next_fire: Mutex<Option<Timestamp>>,
+}
+
+/// A job's executions on this node: how many are reserved or running, and
+/// whether one waits for them (overlap `queue_one`).
+#[derive(Debug, Default)]
+pub(crate) struct Occupancy {
+    pub(crate) running: u32,
+    pub(crate) queued: bool,
 }
 
 pub(crate) struct Inner {
@@ -238,7 +246,7 @@ impl Engine {
                 system: system.clone(),
                 policy,
                 work,
-                state: Mutex::new((0, false)),
+                occupancy: Mutex::default(),
                 next_fire: Mutex::new(None),
             }));
         }
@@ -885,15 +893,14 @@ impl Inner {
         let elsewhere = job.policy.overlap != Overlap::Allow
             && self.store.has_live_slot(&job.name, now).await?;
         let queued = {
-            let mut state = job.state.locked();
-            let (running, queued) = &mut *state;
-            match (job.policy.overlap, *running > 0 || elsewhere) {
+            let mut occupancy = job.occupancy.locked();
+            match (job.policy.overlap, occupancy.running > 0 || elsewhere) {
                 (_, false) | (Overlap::Allow, true) => {
-                    *running += 1;
+                    occupancy.running += 1;
                     Some(false)
                 }
-                (Overlap::QueueOne, true) if !*queued => {
-                    *queued = true;
+                (Overlap::QueueOne, true) if !occupancy.queued => {
+                    occupancy.queued = true;
                     Some(true)
                 }
                 _ => None,
@@ -918,12 +925,15 @@ impl Inner {
                 loop {
                     let now = inner.clock.now();
                     inner.clock.sleep_until(now + SignedDuration::from_secs(1)).await;
-                    let idle_here = job.state.locked().0 == 0;
+                    let idle_here = job.occupancy.locked().running == 0;
                     let now_ms = inner.clock.now().as_millisecond();
                     if idle_here && !inner.store.has_live_slot(&job.name, now_ms).await.unwrap_or(true) {
-                        let mut state = job.state.locked();
-                        if state.0 == 0 {
-                            *state = (1, false);
+                        let mut occupancy = job.occupancy.locked();
+                        if occupancy.running == 0 {
+                            *occupancy = Occupancy {
+                                running: 1,
+                                queued: false,
+                            };
                             break;
                         }
                     }
@@ -933,7 +943,7 @@ impl Inner {
             if let Err(e) = inner.execute(&job, minute, place).await {
                 tracing::error!(job = %job.name, minute = %inner.show(minute), error = %e, "execution could not be recorded");
             }
-            job.state.locked().0 -= 1;
+            job.occupancy.locked().running -= 1;
         }))))
     }
 
