@@ -2,6 +2,7 @@
 
 use std::{
     io::{BufRead, BufReader},
+    path::{Path, PathBuf},
     process::{Command, Output, Stdio},
 };
 
@@ -529,14 +530,14 @@ fn sigterm_stops_an_idle_runner_at_once() {
     );
 }
 
-/// A sped-up run on a store a real-time run writes would record minutes
-/// ahead of it and hold it back until real time caught up: refused.
-#[test]
-fn a_sped_up_run_on_a_real_time_store_is_refused() {
-    let dir = std::env::temp_dir().join(format!("pacer-cli-{}-real", std::process::id()));
+/// A fresh directory with NAME.yaml, whose `environment.store` is
+/// shared.db beside it and whose one pull runs every minute (`pull`: more
+/// of its keys); returns the directory, the file and the store.
+fn with_a_store_of_its_own(name: &str, pull: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("pacer-cli-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("real.yaml");
+    let file = dir.join(format!("{name}.yaml"));
     let store = dir.join("shared.db");
     std::fs::write(
         &file,
@@ -544,11 +545,33 @@ fn a_sped_up_run_on_a_real_time_store_is_refused() {
             "environment: {{ store: \"sqlite://{}\" }}\n\
              systems:\n  erp: {{ rate: 100/min, base_url: \"http://127.0.0.1:9\" }}\n  \
              shop: {{ rate: 100/min, base_url: \"http://127.0.0.1:9\" }}\nintegrations:\n  \
-             prices: {{ from: erp, to: shop, volume: 100/day, pull: {{ schedule: \"* * * * *\" }} }}\n",
+             prices: {{ from: erp, to: shop, volume: 100/day, pull: {{ schedule: \"* * * * *\"{pull} }} }}\n",
             store.display()
         ),
     )
     .unwrap();
+    (dir, file, store)
+}
+
+/// `pacer run FILE --speed 600 --for DURATION`, on a free port.
+fn run_sped_up(file: &Path, duration: &str) -> Output {
+    pacer(&[
+        "run",
+        file.to_str().unwrap(),
+        "--speed",
+        "600",
+        "--for",
+        duration,
+        "--listen",
+        "127.0.0.1:0",
+    ])
+}
+
+/// A sped-up run on a store a real-time run writes would record minutes
+/// ahead of it and hold it back until real time caught up: refused.
+#[test]
+fn a_sped_up_run_on_a_real_time_store_is_refused() {
+    let (dir, file, store) = with_a_store_of_its_own("real", "");
     // The minute before this one, recorded in real time.
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let opened = pacer_store::StoreBuilder::new(&format!("sqlite://{}", store.display()))
@@ -564,16 +587,7 @@ fn a_sped_up_run_on_a_real_time_store_is_refused() {
                 .unwrap()
         );
     });
-    let sped = pacer(&[
-        "run",
-        file.to_str().unwrap(),
-        "--speed",
-        "600",
-        "--for",
-        "5m",
-        "--listen",
-        "127.0.0.1:0",
-    ]);
+    let sped = run_sped_up(&file, "5m");
     assert_eq!(sped.status.code(), Some(2), "{}", stderr(&sped));
     assert!(
         stderr(&sped).contains("recorded in real time: a sped-up run would record minutes ahead"),
@@ -590,16 +604,7 @@ fn a_sped_up_run_on_a_real_time_store_is_refused() {
         ),
     )
     .unwrap();
-    let apart = pacer(&[
-        "run",
-        file.to_str().unwrap(),
-        "--speed",
-        "600",
-        "--for",
-        "5m",
-        "--listen",
-        "127.0.0.1:0",
-    ]);
+    let apart = run_sped_up(&file, "5m");
     assert!(apart.status.success(), "{}", stderr(&apart));
     assert!(dir.join("real.speed.db").exists());
     let _ = std::fs::remove_dir_all(&dir);
@@ -609,32 +614,8 @@ fn a_sped_up_run_on_a_real_time_store_is_refused() {
 /// that store would start nothing until then, silently. It is told.
 #[test]
 fn a_store_ahead_of_real_time_is_named_at_start() {
-    let dir = std::env::temp_dir().join(format!("pacer-cli-{}-ahead", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("ahead.yaml");
-    let store = dir.join("shared.db");
-    std::fs::write(
-        &file,
-        format!(
-            "environment: {{ store: \"sqlite://{}\" }}\n\
-             systems:\n  erp: {{ rate: 100/min, base_url: \"http://127.0.0.1:9\" }}\n  \
-             shop: {{ rate: 100/min, base_url: \"http://127.0.0.1:9\" }}\nintegrations:\n  \
-             prices: {{ from: erp, to: shop, volume: 100/day, pull: {{ schedule: \"* * * * *\", timeout: 200ms }} }}\n",
-            store.display()
-        ),
-    )
-    .unwrap();
-    let sped = pacer(&[
-        "run",
-        file.to_str().unwrap(),
-        "--speed",
-        "600",
-        "--for",
-        "30m",
-        "--listen",
-        "127.0.0.1:0",
-    ]);
+    let (dir, file, _) = with_a_store_of_its_own("ahead", ", timeout: 200ms");
+    let sped = run_sped_up(&file, "30m");
     assert!(sped.status.success(), "{}", stderr(&sped));
     let real = pacer(&[
         "run",
@@ -651,16 +632,7 @@ fn a_store_ahead_of_real_time_is_named_at_start() {
         stderr(&real)
     );
     // Another sped-up run goes on from where the last one stopped.
-    let again = pacer(&[
-        "run",
-        file.to_str().unwrap(),
-        "--speed",
-        "600",
-        "--for",
-        "5m",
-        "--listen",
-        "127.0.0.1:0",
-    ]);
+    let again = run_sped_up(&file, "5m");
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(
         stderr(&again).contains("execution ended"),
