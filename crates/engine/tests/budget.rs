@@ -26,6 +26,40 @@ fn parse(yaml: &str) -> pacer_config::Config {
     pacer_config::parse(yaml, "budget.yaml").unwrap()
 }
 
+/// Capacity 2, an erp of 500/min and a webshop of `shop_rate`, and one
+/// integration fed by webhook per `(name, more push keys)`, its push every
+/// minute.
+fn pushes(
+    erp: &str,
+    shop: &str,
+    shop_rate: &str,
+    integrations: &[(&str, &str)],
+) -> pacer_config::Config {
+    let mut yaml = format!(
+        "environment: {{ name: acme, timezone: Europe/Amsterdam, capacity: 2 }}\n\
+         systems:\n  erp: {{ rate: 500/min, base_url: \"{erp}\" }}\n  \
+         webshop: {{ rate: {shop_rate}, base_url: \"{shop}\" }}\nintegrations:\n"
+    );
+    for (name, push) in integrations {
+        yaml.push_str(&format!(
+            "  {name}:\n    from: erp\n    to: webshop\n    volume: 100/day\n    \
+             webhook: {{ key: .key }}\n    push: {{ schedule: \"* * * * *\"{push} }}\n"
+        ));
+    }
+    parse(&yaml)
+}
+
+/// Queues `n` records for `integration`, keyed `INTEGRATION-I`.
+async fn queue(store: &pacer_store::Store, integration: &str, n: usize) {
+    let tasks: Vec<NewTask> = (0..n)
+        .map(|i| NewTask {
+            key: format!("{integration}-{i:04}"),
+            payload: format!(r#"{{"key": "{integration}-{i:04}"}}"#),
+        })
+        .collect();
+    store.enqueue(integration, &tasks, None, 0).await.unwrap();
+}
+
 /// A regression: with `paginate: { page }`, a partial grant asked for a
 /// smaller page with the next number, so page boundaries shifted and whole
 /// blocks were never read (149 of 400 in one run against a real server).
@@ -133,25 +167,14 @@ async fn an_idle_push_takes_no_budget_and_the_busy_one_gets_the_whole_rate(backe
     let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start));
     let erp = mock("erp", 10_000, &[], start, clock.clone()).await;
     let shop = mock("webshop", 10_000, &[], start, clock.clone()).await;
-    let config = parse(&format!(
-        "environment: {{ name: acme, timezone: Europe/Amsterdam, capacity: 2 }}\n\
-         systems:\n  erp: {{ rate: 500/min, base_url: \"{}\" }}\n  webshop: {{ rate: 60/min, base_url: \"{}\" }}\n\
-         integrations:\n  \
-           idle:\n    from: erp\n    to: webshop\n    volume: 100/day\n    \
-             webhook: {{ key: .key }}\n    push: {{ schedule: \"* * * * *\" }}\n  \
-           busy:\n    from: erp\n    to: webshop\n    volume: 100/day\n    \
-             webhook: {{ key: .key }}\n    push: {{ schedule: \"* * * * *\" }}\n",
-        erp.base_url(),
-        shop.base_url()
-    ));
+    let config = pushes(
+        &erp.base_url(),
+        &shop.base_url(),
+        "60/min",
+        &[("idle", ""), ("busy", "")],
+    );
     let store = backend.open().await;
-    let tasks: Vec<NewTask> = (0..300)
-        .map(|i| NewTask {
-            key: format!("busy-{i:04}"),
-            payload: format!(r#"{{"key": "busy-{i:04}"}}"#),
-        })
-        .collect();
-    store.enqueue("busy", &tasks, None, 0).await.unwrap();
+    queue(&store, "busy", 300).await;
     let engine = engine(&config, store.clone(), clock.clone(), "node-a");
     engine
         .run(Some(start + SignedDuration::from_mins(5)))
@@ -205,27 +228,15 @@ async fn two_busy_pushes_on_one_system_share_its_rate(backend: Backend) {
     let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start));
     let erp = mock("erp", 10_000, &[], start, clock.clone()).await;
     let shop = mock("webshop", 10_000, &[], start, clock.clone()).await;
-    let config = parse(&format!(
-        "environment: {{ name: acme, timezone: Europe/Amsterdam, capacity: 2 }}\n\
-         systems:\n  erp: {{ rate: 500/min, base_url: \"{}\" }}\n  webshop: {{ rate: 60/min, base_url: \"{}\" }}\n\
-         integrations:\n  \
-           first:\n    from: erp\n    to: webshop\n    volume: 100/day\n    \
-             webhook: {{ key: .key }}\n    push: {{ schedule: \"* * * * *\" }}\n  \
-           second:\n    from: erp\n    to: webshop\n    volume: 100/day\n    \
-             webhook: {{ key: .key }}\n    push: {{ schedule: \"* * * * *\" }}\n",
-        erp.base_url(),
-        shop.base_url()
-    ));
+    let config = pushes(
+        &erp.base_url(),
+        &shop.base_url(),
+        "60/min",
+        &[("first", ""), ("second", "")],
+    );
     let store = backend.open().await;
-    for integration in ["first", "second"] {
-        let tasks: Vec<NewTask> = (0..300)
-            .map(|i| NewTask {
-                key: format!("{integration}-{i:04}"),
-                payload: format!(r#"{{"key": "{integration}-{i:04}"}}"#),
-            })
-            .collect();
-        store.enqueue(integration, &tasks, None, 0).await.unwrap();
-    }
+    queue(&store, "first", 300).await;
+    queue(&store, "second", 300).await;
     // Requests take time, as they do: a round of deliveries is not over
     // before the other job has started.
     let settings = pacer_engine::Settings {
@@ -290,23 +301,14 @@ async fn a_batch_sent_again_goes_whole_under_its_key(backend: Backend) {
         applied: true,
         ..Fault::default()
     });
-    let config = parse(&format!(
-        "environment: {{ name: acme, timezone: Europe/Amsterdam, capacity: 2 }}\n\
-         systems:\n  erp: {{ rate: 500/min, base_url: \"{}\" }}\n  webshop: {{ rate: 500/min, base_url: \"{}\" }}\n\
-         integrations:\n  \
-           orders:\n    from: erp\n    to: webshop\n    volume: 100/day\n    \
-             webhook: {{ key: .key }}\n    push: {{ schedule: \"* * * * *\", batch: 5 }}\n",
-        erp.base_url(),
-        shop.base_url()
-    ));
+    let config = pushes(
+        &erp.base_url(),
+        &shop.base_url(),
+        "500/min",
+        &[("orders", ", batch: 5")],
+    );
     let store = backend.open().await;
-    let tasks: Vec<NewTask> = (0..50)
-        .map(|i| NewTask {
-            key: format!("order-{i:03}"),
-            payload: format!(r#"{{"key": "order-{i:03}"}}"#),
-        })
-        .collect();
-    store.enqueue("orders", &tasks, None, 0).await.unwrap();
+    queue(&store, "orders", 50).await;
     let engine = engine(&config, store.clone(), clock.clone(), "node-a");
     engine
         .run(Some(start + SignedDuration::from_mins(10)))
@@ -333,23 +335,14 @@ async fn a_batch_a_dead_node_sent_goes_whole_under_its_key(backend: Backend) {
     let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start));
     let erp = mock("erp", 10_000, &[], start, clock.clone()).await;
     let shop = mock("webshop", 10_000, &[], start, clock.clone()).await;
-    let config = parse(&format!(
-        "environment: {{ name: acme, timezone: Europe/Amsterdam, capacity: 2 }}\n\
-         systems:\n  erp: {{ rate: 500/min, base_url: \"{}\" }}\n  webshop: {{ rate: 3/min, base_url: \"{}\" }}\n\
-         integrations:\n  \
-           orders:\n    from: erp\n    to: webshop\n    volume: 100/day\n    \
-             webhook: {{ key: .key }}\n    push: {{ schedule: \"* * * * *\", batch: 5 }}\n",
-        erp.base_url(),
-        shop.base_url()
-    ));
+    let config = pushes(
+        &erp.base_url(),
+        &shop.base_url(),
+        "3/min",
+        &[("orders", ", batch: 5")],
+    );
     let store = backend.open().await;
-    let tasks: Vec<NewTask> = (0..10)
-        .map(|i| NewTask {
-            key: format!("order-{i:03}"),
-            payload: format!(r#"{{"key": "order-{i:03}"}}"#),
-        })
-        .collect();
-    store.enqueue("orders", &tasks, None, 0).await.unwrap();
+    queue(&store, "orders", 10).await;
     // Node "gone" claimed the first five, recorded their batch, sent it —
     // the webshop took it — and was killed before it heard back.
     let claimed = store

@@ -13,6 +13,20 @@ use crate::{
     sql::{Run, Statement},
 };
 
+/// A migration both backends run as written (each at its own version):
+/// the node an execution waits or runs on, so that when it stops beating a
+/// live node marks what it left behind `interrupted`.
+pub(crate) const EXECUTION_NODE: &str = "ALTER TABLE executions ADD COLUMN node TEXT;
+    CREATE INDEX executions_open ON executions (minute)
+        WHERE state IN ('due', 'waiting', 'running');";
+
+/// A migration both backends run as written: the Idempotency-Key a task
+/// was sent under in a batch, so after a crash the same tasks go again,
+/// together, under the same key.
+pub(crate) const BATCH_KEY: &str = "ALTER TABLE tasks ADD COLUMN batch_key TEXT;
+    CREATE INDEX tasks_by_batch ON tasks (integration, batch_key)
+        WHERE batch_key IS NOT NULL AND status IN ('new', 'failed', 'processing');";
+
 const TASK_COLUMNS_BY_ID: &str = "SELECT id, integration, dedup_key, payload, status, attempts, last_error, next_attempt_at, created_at, updated_at FROM tasks WHERE id = $1";
 
 pub(crate) async fn record_due(

@@ -124,22 +124,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX tasks_finished ON tasks (integration, updated_at) WHERE status = 'finished';
     CREATE INDEX tasks_ended ON tasks (integration, status) WHERE status IN ('dead', 'skipped');",
     ),
-    (
-        7,
-        // The node an execution waits or runs on: when it stops beating,
-        // a live node marks what it left behind `interrupted`.
-        "ALTER TABLE executions ADD COLUMN node TEXT;
-    CREATE INDEX executions_open ON executions (minute)
-        WHERE state IN ('due', 'waiting', 'running');",
-    ),
-    (
-        8,
-        // The Idempotency-Key a task was sent under in a batch: after a
-        // crash the same tasks go again, together, under the same key.
-        "ALTER TABLE tasks ADD COLUMN batch_key TEXT;
-    CREATE INDEX tasks_by_batch ON tasks (integration, batch_key)
-        WHERE batch_key IS NOT NULL AND status IN ('new', 'failed', 'processing');",
-    ),
+    (7, shared::EXECUTION_NODE),
+    (8, shared::BATCH_KEY),
     (
         9,
         // Where a node's process runs: a node restarted on the same machine
