@@ -51,6 +51,7 @@ pub use crate::{
 mod error;
 mod model;
 mod postgres;
+mod schema;
 mod shared;
 mod sql;
 mod sqlite;

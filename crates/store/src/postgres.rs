@@ -14,109 +14,9 @@ use sqlx::{
 use crate::{
     Error,
     model::{Claimed, ClaimedRow, NewTask, granted, latest_per_key},
-    shared,
+    schema, shared,
     sql::{Decode, Dialect, Run, Statement, Tx},
 };
-
-const MIGRATIONS: &[(i64, &str)] = &[
-    (
-        1,
-        "CREATE TABLE executions (
-        job TEXT NOT NULL,
-        minute BIGINT NOT NULL,
-        state TEXT NOT NULL,
-        due_at BIGINT NOT NULL,
-        started_at BIGINT,
-        finished_at BIGINT,
-        items BIGINT NOT NULL DEFAULT 0,
-        error TEXT,
-        PRIMARY KEY (job, minute)
-    );
-    CREATE TABLE tasks (
-        id BIGSERIAL PRIMARY KEY,
-        integration TEXT NOT NULL,
-        dedup_key TEXT NOT NULL,
-        payload TEXT NOT NULL,
-        status TEXT NOT NULL,
-        attempts BIGINT NOT NULL DEFAULT 0,
-        next_attempt_at BIGINT NOT NULL,
-        lease_owner TEXT,
-        lease_until BIGINT,
-        last_error TEXT,
-        created_at BIGINT NOT NULL,
-        updated_at BIGINT NOT NULL
-    );
-    CREATE UNIQUE INDEX tasks_pending_key ON tasks (integration, dedup_key)
-        WHERE status IN ('new', 'failed');
-    CREATE INDEX tasks_claimable ON tasks (integration, status, next_attempt_at);
-    CREATE TABLE cursors (
-        integration TEXT PRIMARY KEY,
-        value TEXT NOT NULL,
-        updated_at BIGINT NOT NULL
-    );",
-    ),
-    (
-        2,
-        "CREATE TABLE slots (
-        slot BIGINT PRIMARY KEY,
-        holder TEXT,
-        execution TEXT,
-        lease_until BIGINT
-    );
-    CREATE INDEX executions_by_age ON executions (minute);
-    CREATE INDEX tasks_live ON tasks (integration, id)
-        WHERE status IN ('new', 'failed', 'processing');
-    CREATE INDEX tasks_by_age ON tasks (status, updated_at);",
-    ),
-    (
-        3,
-        "CREATE TABLE rate_windows (
-        system TEXT NOT NULL,
-        window_start BIGINT NOT NULL,
-        used BIGINT NOT NULL,
-        PRIMARY KEY (system, window_start)
-    );
-    CREATE TABLE job_controls (
-        job TEXT PRIMARY KEY,
-        paused BOOLEAN NOT NULL DEFAULT FALSE,
-        triggered_at BIGINT
-    );",
-    ),
-    (
-        4,
-        "CREATE TABLE task_errors (
-        task_id BIGINT NOT NULL,
-        attempt BIGINT NOT NULL,
-        at BIGINT NOT NULL,
-        error TEXT NOT NULL
-    );
-    CREATE INDEX task_errors_by_task ON task_errors (task_id, attempt);
-    CREATE INDEX task_errors_by_age ON task_errors (at);
-    CREATE TABLE nodes (
-        node TEXT PRIMARY KEY,
-        seen_at BIGINT NOT NULL
-    );",
-    ),
-    (
-        5,
-        // Every index over all tasks is written on each change of status —
-        // three per task — so the ones no claim needs go. Finished tasks
-        // (prunes, counts) and dead or skipped ones (counts) get partial
-        // indexes, written once per task when it ends.
-        "DROP INDEX tasks_claimable;
-    DROP INDEX tasks_by_age;
-    CREATE INDEX tasks_finished ON tasks (integration, updated_at) WHERE status = 'finished';
-    CREATE INDEX tasks_ended ON tasks (integration, status) WHERE status IN ('dead', 'skipped');",
-    ),
-    (6, shared::EXECUTION_NODE),
-    (7, shared::BATCH_KEY),
-    (
-        8,
-        // Where a node's process runs: a node restarted on the same machine
-        // finds its dead predecessor's rows and frees them at once.
-        "ALTER TABLE nodes ADD COLUMN machine TEXT, ADD COLUMN pid BIGINT;",
-    ),
-];
 
 pub(crate) struct Postgres {
     pool: PgPool,
@@ -185,7 +85,7 @@ impl Postgres {
     async fn migrate(&self) -> Result<(), Error> {
         shared::migrate(
             self,
-            MIGRATIONS,
+            schema::Backend::Postgres,
             Some("SELECT pg_advisory_xact_lock(7061636572)"),
             "migrating the PostgreSQL store",
         )

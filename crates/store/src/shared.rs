@@ -10,22 +10,9 @@ use crate::{
         ExecutionState, FailOutcome, JobControl, RetryPolicy, Task, TaskError, TaskErrorRow,
         TaskQuery, TaskRow, TaskStatus,
     },
+    schema,
     sql::{Run, Statement},
 };
-
-/// A migration both backends run as written (each at its own version):
-/// the node an execution waits or runs on, so that when it stops beating a
-/// live node marks what it left behind `interrupted`.
-pub(crate) const EXECUTION_NODE: &str = "ALTER TABLE executions ADD COLUMN node TEXT;
-    CREATE INDEX executions_open ON executions (minute)
-        WHERE state IN ('due', 'waiting', 'running');";
-
-/// A migration both backends run as written: the Idempotency-Key a task
-/// was sent under in a batch, so after a crash the same tasks go again,
-/// together, under the same key.
-pub(crate) const BATCH_KEY: &str = "ALTER TABLE tasks ADD COLUMN batch_key TEXT;
-    CREATE INDEX tasks_by_batch ON tasks (integration, batch_key)
-        WHERE batch_key IS NOT NULL AND status IN ('new', 'failed', 'processing');";
 
 const TASK_COLUMNS_BY_ID: &str = "SELECT id, integration, dedup_key, payload, status, attempts, last_error, next_attempt_at, created_at, updated_at FROM tasks WHERE id = $1";
 
@@ -754,15 +741,16 @@ pub(crate) async fn renew_leases(
     .await
 }
 
-/// Brings the schema to the newest of `migrations` (version, script), in
-/// one transaction that starts with `first` (PostgreSQL: an advisory lock,
-/// so nodes starting together migrate once).
+/// Brings the schema to the newest of `backend`'s migrations, in one
+/// transaction that starts with `first` (PostgreSQL: an advisory lock, so
+/// nodes starting together migrate once).
 pub(crate) async fn migrate(
     db: &impl Run,
-    migrations: &[(i64, &'static str)],
+    backend: schema::Backend,
     first: Option<&'static str>,
     context: &str,
 ) -> Result<(), Error> {
+    let migrations = schema::migrations(backend);
     db.transaction(context, async |tx| {
         if let Some(first) = first {
             tx.execute(Statement::new(first, context)).await?;
@@ -786,11 +774,11 @@ pub(crate) async fn migrate(
                 context,
             ));
         }
-        for &(version, script) in migrations.iter().filter(|m| m.0 > found) {
+        for (version, script) in migrations.iter().filter(|m| m.0 > found) {
             tx.execute_script(script, context).await?;
             tx.execute(
                 Statement::new("INSERT INTO pacer_schema (version) VALUES ($1)", context)
-                    .bind(version),
+                    .bind(*version),
             )
             .await?;
         }

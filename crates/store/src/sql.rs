@@ -245,11 +245,9 @@ impl Tx<'_> {
     }
 
     /// Runs a script of statements without values (a migration).
-    pub(crate) async fn execute_script(
-        &mut self,
-        sql: &'static str,
-        context: &str,
-    ) -> Result<(), Error> {
+    pub(crate) async fn execute_script(&mut self, sql: &str, context: &str) -> Result<(), Error> {
+        // A script is one of the crate's own migrations, never user text.
+        let sql = AssertSqlSafe(sql.to_owned());
         match self {
             Tx::Sqlite(tx) => sqlx::raw_sql(sql).execute(&mut **tx).await.map(drop),
             Tx::Postgres(tx) => sqlx::raw_sql(sql).execute(&mut **tx).await.map(drop),

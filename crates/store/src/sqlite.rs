@@ -26,114 +26,9 @@ use tokio::sync::{Mutex, MutexGuard};
 use crate::{
     Error,
     model::{Claimed, ClaimedRow, NewTask, latest_per_key},
-    shared,
+    schema, shared,
     sql::{Decode, Dialect, Run, Statement, Tx},
 };
-
-const MIGRATIONS: &[(i64, &str)] = &[
-    (
-        1,
-        "CREATE TABLE executions (
-        job TEXT NOT NULL,
-        minute INTEGER NOT NULL,
-        state TEXT NOT NULL,
-        due_at INTEGER NOT NULL,
-        started_at INTEGER,
-        finished_at INTEGER,
-        items INTEGER NOT NULL DEFAULT 0,
-        error TEXT,
-        PRIMARY KEY (job, minute)
-    );
-    CREATE TABLE tasks (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        integration TEXT NOT NULL,
-        dedup_key TEXT NOT NULL,
-        payload TEXT NOT NULL,
-        status TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at INTEGER NOT NULL,
-        lease_owner TEXT,
-        lease_until INTEGER,
-        last_error TEXT,
-        created_at INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL
-    );
-    CREATE UNIQUE INDEX tasks_pending_key ON tasks (integration, dedup_key)
-        WHERE status IN ('new', 'failed');
-    CREATE INDEX tasks_claimable ON tasks (integration, status, next_attempt_at);
-    CREATE TABLE cursors (
-        integration TEXT PRIMARY KEY,
-        value TEXT NOT NULL,
-        updated_at INTEGER NOT NULL
-    );",
-    ),
-    (
-        2,
-        "CREATE TABLE slots (
-        slot INTEGER PRIMARY KEY,
-        holder TEXT,
-        execution TEXT,
-        lease_until INTEGER
-    );
-    CREATE INDEX executions_by_age ON executions (minute);
-    CREATE INDEX tasks_live ON tasks (integration, id)
-        WHERE status IN ('new', 'failed', 'processing');
-    CREATE INDEX tasks_by_age ON tasks (status, updated_at);",
-    ),
-    (
-        3,
-        "CREATE TABLE rate_windows (
-        system TEXT NOT NULL,
-        window_start INTEGER NOT NULL,
-        used INTEGER NOT NULL,
-        PRIMARY KEY (system, window_start)
-    );
-    CREATE TABLE job_controls (
-        job TEXT PRIMARY KEY,
-        paused INTEGER NOT NULL DEFAULT 0,
-        triggered_at INTEGER
-    );",
-    ),
-    (
-        4,
-        "CREATE TABLE task_errors (
-        task_id INTEGER NOT NULL,
-        attempt INTEGER NOT NULL,
-        at INTEGER NOT NULL,
-        error TEXT NOT NULL
-    );
-    CREATE INDEX task_errors_by_task ON task_errors (task_id, attempt);
-    CREATE INDEX task_errors_by_age ON task_errors (at);
-    CREATE TABLE nodes (
-        node TEXT PRIMARY KEY,
-        seen_at INTEGER NOT NULL
-    );",
-    ),
-    (
-        5,
-        "ALTER TABLE rate_windows ADD COLUMN granted INTEGER NOT NULL DEFAULT 0;",
-    ),
-    (
-        6,
-        // Every index over all tasks is written on each change of status —
-        // three per task — so the ones no claim needs go. Finished tasks
-        // (prunes, counts) and dead or skipped ones (counts) get partial
-        // indexes, written once per task when it ends.
-        "DROP INDEX tasks_claimable;
-    DROP INDEX tasks_by_age;
-    CREATE INDEX tasks_finished ON tasks (integration, updated_at) WHERE status = 'finished';
-    CREATE INDEX tasks_ended ON tasks (integration, status) WHERE status IN ('dead', 'skipped');",
-    ),
-    (7, shared::EXECUTION_NODE),
-    (8, shared::BATCH_KEY),
-    (
-        9,
-        // Where a node's process runs: a node restarted on the same machine
-        // finds its dead predecessor's rows and frees them at once.
-        "ALTER TABLE nodes ADD COLUMN machine TEXT;
-    ALTER TABLE nodes ADD COLUMN pid INTEGER;",
-    ),
-];
 
 pub(crate) struct Sqlite {
     /// Every write, through one held connection. SQLite lets one writer in
@@ -270,7 +165,13 @@ impl Sqlite {
     }
 
     async fn migrate(&self) -> Result<(), Error> {
-        shared::migrate(self, MIGRATIONS, None, "migrating the SQLite store").await
+        shared::migrate(
+            self,
+            schema::Backend::Sqlite,
+            None,
+            "migrating the SQLite store",
+        )
+        .await
     }
 
     /// Runs one write statement in its own `BEGIN IMMEDIATE` transaction and
