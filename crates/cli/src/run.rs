@@ -4,7 +4,7 @@ use std::{path::Path, process::ExitCode, sync::Arc};
 
 use anyhow::Context;
 use pacer_engine::{Clock, Engine, RealClock, ScaledClock, Settings};
-use pacer_store::StoreBuilder;
+use pacer_store::{Minute, StoreBuilder};
 
 use crate::{
     args::RunArgs,
@@ -39,10 +39,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("cannot open the store {}", redact(&url)))?;
         let now = jiff::Timestamp::now();
-        let latest = store
-            .latest_minute()
-            .await?
-            .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok());
+        let latest = store.latest_minute().await?.map(Minute::start);
         // A sped-up run records minutes ahead of real time; a run in real
         // time, never past now.
         let clock: Arc<dyn Clock> = match (args.speed, latest) {

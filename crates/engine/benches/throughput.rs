@@ -16,7 +16,7 @@ use std::{
 use jiff::{SignedDuration, Timestamp};
 use pacer_engine::{Clock, Engine, Settings, VirtualClock};
 use pacer_mock::{Feed, MockSystem, Running};
-use pacer_store::{NewTask, Store, StoreBuilder};
+use pacer_store::{Lease, NewTask, Store, StoreBuilder};
 
 const RECORDS: u64 = 50_000;
 
@@ -98,14 +98,20 @@ async fn store_only(store: Store) -> Duration {
             })
             .collect();
         store
-            .enqueue("prices", &tasks, Some("cursor"), 0)
+            .enqueue("prices", &tasks, Some("cursor"), Timestamp::UNIX_EPOCH)
             .await
             .unwrap();
     }
     let mut done = Vec::new();
+    // A lease that never runs out: the clock stands still.
+    let lease = Lease {
+        holder: "bench",
+        from: Timestamp::UNIX_EPOCH,
+        until: Timestamp::MAX,
+    };
     loop {
         let (_, tasks) = store
-            .complete_and_claim(&done, "prices", 1_000, "bench", i64::MAX, 0)
+            .complete_and_claim(&done, "prices", 1_000, &lease)
             .await
             .unwrap();
         if tasks.is_empty() {

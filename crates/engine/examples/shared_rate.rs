@@ -65,7 +65,10 @@ async fn run(label: &str, queued: [(&str, usize); 2]) {
                 payload: format!(r#"{{"key": "{name}-{i:05}"}}"#),
             })
             .collect();
-        store.enqueue(name, &tasks, None, 0).await.unwrap();
+        store
+            .enqueue(name, &tasks, None, jiff::Timestamp::UNIX_EPOCH)
+            .await
+            .unwrap();
     }
     let settings = Settings {
         node: "bench".into(),

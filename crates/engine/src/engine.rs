@@ -13,15 +13,15 @@ use pacer_config::{CatchUp, Config, JobPolicy, Maintenance, Overlap};
 use pacer_connect::{Intake, Refusal};
 use pacer_cron::Schedule;
 use pacer_plan::{JobKind, Plan};
-use pacer_store::{ExecutionState, Store};
+use pacer_store::{ExecutionState, Interrupted, Lease, Minute, Rejected, Store};
 
 use crate::{
     Counters, Error, Outcome, Settings, Stats, Timings, clock::Clock, execution::Work,
-    limit::Limits, lock::Locked, minute_floor,
+    limit::Limits, lock::Locked,
 };
 
 /// A node that has not beaten for this long is not counted alive.
-const NODE_SILENCE_MS: i64 = 3 * 60_000;
+const NODE_SILENCE: SignedDuration = SignedDuration::from_mins(3);
 
 /// A job as the engine runs it.
 #[derive(Debug)]
@@ -68,7 +68,7 @@ pub(crate) struct Inner {
     /// Wakes the scheduler and the heartbeat when [`Engine::stop`] is called.
     stopped: tokio::sync::Notify,
     /// Executions waiting for capacity here, oldest minute first.
-    pub(crate) waiting: Mutex<BTreeSet<(i64, u64)>>,
+    pub(crate) waiting: Mutex<BTreeSet<(Minute, u64)>>,
     pub(crate) sequence: AtomicU64,
     failure: Mutex<Option<Error>>,
 }
@@ -373,7 +373,7 @@ impl Engine {
             .intakes
             .get(integration)
             .ok_or_else(|| Refused::NoWebhook(integration.to_string()))?;
-        let now = inner.clock.now().as_millisecond();
+        let now = inner.clock.now();
         let (records, rejected) = match intake.read(body, secret).await {
             Ok(read) => read,
             Err(refusal @ (Refusal::NotJson(_) | Refusal::TooDeep)) => {
@@ -381,7 +381,15 @@ impl Engine {
                 let raw = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]);
                 inner
                     .store
-                    .reject(integration, "webhook body", &raw, &reason, now)
+                    .reject(
+                        integration,
+                        &Rejected {
+                            key: "webhook body",
+                            raw: &raw,
+                            reason: &reason,
+                        },
+                        now,
+                    )
                     .await
                     .map_err(|e| Refused::Store(e.into()))?;
                 return Err(Refused::Intake(refusal));
@@ -391,7 +399,15 @@ impl Engine {
         for r in &rejected {
             inner
                 .store
-                .reject(integration, &r.key, &r.raw, &r.reason, now)
+                .reject(
+                    integration,
+                    &Rejected {
+                        key: &r.key,
+                        raw: &r.raw,
+                        reason: &r.reason,
+                    },
+                    now,
+                )
                 .await
                 .map_err(|e| Refused::Store(e.into()))?;
         }
@@ -468,7 +484,7 @@ impl Engine {
             }
         }
         let leave: Vec<i64> = left.iter().map(|(id, _)| *id).collect();
-        let now = inner.clock.now().as_millisecond();
+        let now = inner.clock.now();
         let replayed = inner.store.replay_dead(integration, &leave, now).await?;
         Ok(Replayed { replayed, left })
     }
@@ -560,8 +576,8 @@ impl Engine {
     ///
     /// When the store cannot be read.
     pub async fn nodes_alive(&self) -> Result<Vec<String>, Error> {
-        let now = self.inner.clock.now().as_millisecond();
-        Ok(self.inner.store.nodes_alive(now - NODE_SILENCE_MS).await?)
+        let now = self.inner.clock.now();
+        Ok(self.inner.store.nodes_alive(now - NODE_SILENCE).await?)
     }
 
     /// Executions running on this node now.
@@ -602,23 +618,20 @@ impl Inner {
 
     async fn schedule(self: &Arc<Self>, until: Option<Timestamp>) -> Result<(), Error> {
         let now = self.clock.now();
-        let mut minute = minute_floor(now);
-        if minute < now.as_millisecond() {
-            minute += 60_000;
+        let mut minute = Minute::containing(now);
+        if minute.start() < now {
+            minute += 1;
         }
         // On the clock, as the scheduler: a virtual clock must not move
         // while a restart frees what its predecessor held.
         self.free_dead_predecessors().await?;
         // Alive before it records anything: rows of a node never seen are
         // taken for a dead node's.
-        self.store
-            .heartbeat(&self.settings.node, now.as_millisecond())
-            .await?;
+        self.store.heartbeat(&self.settings.node, now).await?;
         self.catch_up(minute).await?;
         let mut executions = Vec::new();
         loop {
-            let at =
-                Timestamp::from_millisecond(minute).map_err(|e| Error::Config(e.to_string()))?;
+            let at = minute.start();
             if until.is_some_and(|u| at >= u) || self.stopping() {
                 break;
             }
@@ -629,9 +642,7 @@ impl Inner {
             let woke = self.clock.now();
             let lag = woke.duration_since(at).as_secs_f64().max(0.0);
             self.counters.time(|t| t.scheduler_lag.observe(lag));
-            self.store
-                .heartbeat(&self.settings.node, woke.as_millisecond())
-                .await?;
+            self.store.heartbeat(&self.settings.node, woke).await?;
             let controls: HashMap<String, (bool, bool)> = self
                 .store
                 .job_controls()
@@ -671,12 +682,12 @@ impl Inner {
                 {
                     // A manual run is recorded at the instant it started, so it
                     // never takes the place of a scheduled minute.
-                    let now = self.clock.now().as_millisecond().max(minute + 1);
-                    executions.extend(self.dispatch(job, now).await?);
+                    let manual = Minute::manual(self.clock.now(), minute);
+                    executions.extend(self.dispatch(job, manual).await?);
                 }
             }
             executions.retain(|h: &tokio::task::JoinHandle<()>| !h.is_finished());
-            minute += 60_000;
+            minute += 1;
         }
         // Waiting on the clock, not on the handles: executions sleep on it too.
         while executions.iter().any(|h| !h.is_finished()) {
@@ -709,15 +720,15 @@ impl Inner {
         let node = &self.settings.node;
         while beating.load(Ordering::SeqCst) {
             let now = self.clock.now();
-            let now_ms = now.as_millisecond();
-            self.store.heartbeat(node, now_ms).await?;
+            self.store.heartbeat(node, now).await?;
             self.store
-                .renew_leases(node, (now + lease).as_millisecond(), now_ms)
+                .renew_leases(&Lease {
+                    holder: node,
+                    from: now,
+                    until: now + lease,
+                })
                 .await?;
-            let orphans = self
-                .store
-                .interrupt_orphans((now - lease).as_millisecond(), now_ms)
-                .await?;
+            let orphans = self.store.interrupt_orphans(now - lease, now).await?;
             self.interrupted(orphans);
             // Woken early when the engine stops, and when its run ends.
             let woken = self.stopped.notified();
@@ -742,7 +753,7 @@ impl Inner {
             return Ok(());
         };
         let node = &self.settings.node;
-        let now = self.clock.now().as_millisecond();
+        let now = self.clock.now();
         self.store
             .register_node(node, machine, std::process::id(), now)
             .await?;
@@ -763,9 +774,9 @@ impl Inner {
     }
 
     /// Logs and counts executions found left by a stopped node.
-    fn interrupted(&self, orphans: Vec<(String, i64, String)>) {
-        for (job, minute, gone) in orphans {
-            tracing::warn!(job, minute = %self.show(minute), node = gone, outcome = "interrupted", "its node stopped");
+    fn interrupted(&self, orphans: Vec<Interrupted>) {
+        for Interrupted { job, minute, node } in orphans {
+            tracing::warn!(job, minute = %self.show(minute), node, outcome = "interrupted", "its node stopped");
             self.counters.update(|s| {
                 *s.executions
                     .entry(job)
@@ -777,8 +788,8 @@ impl Inner {
     }
 
     /// Records a due minute that does not start (paused, maintenance) and says why.
-    async fn hold(&self, job: &Job, minute: i64, why: &str) -> Result<(), Error> {
-        let now = self.clock.now().as_millisecond();
+    async fn hold(&self, job: &Job, minute: Minute, why: &str) -> Result<(), Error> {
+        let now = self.clock.now();
         if self
             .store
             .record_due(&job.name, minute, &self.settings.node, now)
@@ -790,8 +801,8 @@ impl Inner {
     }
 
     /// Marks a recorded minute skipped, counts and logs it.
-    async fn skip(&self, job: &Job, minute: i64, why: &str) -> Result<(), Error> {
-        let now = self.clock.now().as_millisecond();
+    async fn skip(&self, job: &Job, minute: Minute, why: &str) -> Result<(), Error> {
+        let now = self.clock.now();
         self.store
             .set_execution(
                 &job.name,
@@ -822,21 +833,19 @@ impl Inner {
     }
 
     /// Minutes missed while no node ran, handled by each job's `catch_up`.
-    async fn catch_up(self: &Arc<Self>, first_minute: i64) -> Result<(), Error> {
-        let now =
-            Timestamp::from_millisecond(first_minute).map_err(|e| Error::Config(e.to_string()))?;
+    async fn catch_up(self: &Arc<Self>, first_minute: Minute) -> Result<(), Error> {
+        let now = first_minute.start();
         for job in &self.jobs {
             let Some(last) = self.store.last_due(&job.name).await? else {
                 continue; // Never ran: nothing was missed.
             };
             let mut missed = std::collections::VecDeque::new();
-            let mut at =
-                Timestamp::from_millisecond(last).map_err(|e| Error::Config(e.to_string()))?;
+            let mut at = last.start();
             while let Some(next) = job.schedule.next_after(at, &self.tz).map(|z| z.timestamp()) {
                 if next >= now {
                     break;
                 }
-                missed.push_back(next.as_millisecond());
+                missed.push_back(Minute::containing(next));
                 at = next;
                 // A long outage of a frequent job: only the recent end matters.
                 // (From a Vec, each removal moved the other 100,000: a year
@@ -848,15 +857,16 @@ impl Inner {
             if missed.is_empty() {
                 continue;
             }
-            let run: Vec<i64> = match job.policy.catch_up {
+            let run: Vec<Minute> = match job.policy.catch_up {
                 CatchUp::None => Vec::new(),
                 CatchUp::Latest => missed.back().copied().into_iter().collect(),
                 CatchUp::All {
                     window_minutes,
                     max,
                 } => {
-                    let from = first_minute - i64::from(window_minutes) * 60_000;
-                    let recent: Vec<i64> = missed.iter().copied().filter(|&m| m >= from).collect();
+                    let from = first_minute - i64::from(window_minutes);
+                    let recent: Vec<Minute> =
+                        missed.iter().copied().filter(|&m| m >= from).collect();
                     recent[recent.len().saturating_sub(max as usize)..].to_vec()
                 }
             };
@@ -879,9 +889,9 @@ impl Inner {
     async fn dispatch(
         self: &Arc<Self>,
         job: &Arc<Job>,
-        minute: i64,
+        minute: Minute,
     ) -> Result<Option<tokio::task::JoinHandle<()>>, Error> {
-        let now = self.clock.now().as_millisecond();
+        let now = self.clock.now();
         if !self
             .store
             .record_due(&job.name, minute, &self.settings.node, now)
@@ -926,8 +936,8 @@ impl Inner {
                     let now = inner.clock.now();
                     inner.clock.sleep_until(now + SignedDuration::from_secs(1)).await;
                     let idle_here = job.occupancy.locked().running == 0;
-                    let now_ms = inner.clock.now().as_millisecond();
-                    if idle_here && !inner.store.has_live_slot(&job.name, now_ms).await.unwrap_or(true) {
+                    let now = inner.clock.now();
+                    if idle_here && !inner.store.has_live_slot(&job.name, now).await.unwrap_or(true) {
                         let mut occupancy = job.occupancy.locked();
                         if occupancy.running == 0 {
                             *occupancy = Occupancy {
@@ -956,15 +966,12 @@ impl Inner {
     }
 
     /// A minute as people read it, in the environment's time zone.
-    pub(crate) fn show(&self, ms: i64) -> String {
-        Timestamp::from_millisecond(ms).map_or_else(
-            |_| ms.to_string(),
-            |t| {
-                t.to_zoned(self.tz.clone())
-                    .strftime("%Y-%m-%d %H:%M:%S %Z")
-                    .to_string()
-            },
-        )
+    pub(crate) fn show(&self, minute: Minute) -> String {
+        minute
+            .start()
+            .to_zoned(self.tz.clone())
+            .strftime("%Y-%m-%d %H:%M:%S %Z")
+            .to_string()
     }
 }
 

@@ -10,9 +10,12 @@ use jiff::{SignedDuration, Timestamp};
 use pacer_config::{Connection, Flow};
 use pacer_connect::{Destination, Outgoing, PageRequest, Source};
 use pacer_plan::JobKind;
-use pacer_store::{ExecutionChange, ExecutionState, FailOutcome, NewTask, RetryPolicy};
+use pacer_store::{
+    ExecutionChange, ExecutionState, FailOutcome, Failure, Lease, Minute, NewTask, Rejected,
+    RetryPolicy,
+};
 
-use crate::{Error, Outcome, engine::Inner, engine::Job, limit::Grant, lock::Locked, minute_floor};
+use crate::{Error, Outcome, engine::Inner, engine::Job, limit::Grant, lock::Locked};
 
 /// What a job does.
 #[derive(Debug)]
@@ -60,7 +63,7 @@ struct Slot {
 impl Inner {
     /// Takes a place in this node's queue for capacity: oldest minute first,
     /// then in the order the scheduler dispatched them.
-    pub(crate) fn queue_for_capacity(&self, minute: i64) -> (i64, u64) {
+    pub(crate) fn queue_for_capacity(&self, minute: Minute) -> (Minute, u64) {
         let place = (
             minute,
             self.sequence
@@ -74,8 +77,8 @@ impl Inner {
     pub(crate) async fn execute(
         self: &Arc<Self>,
         job: &Job,
-        minute: i64,
-        place: (i64, u64),
+        minute: Minute,
+        place: (Minute, u64),
     ) -> Result<(), Error> {
         let result = self.run_execution(job, minute, place).await;
         // However it ended, it no longer waits.
@@ -86,8 +89,8 @@ impl Inner {
     async fn run_execution(
         self: &Arc<Self>,
         job: &Job,
-        minute: i64,
-        place: (i64, u64),
+        minute: Minute,
+        place: (Minute, u64),
     ) -> Result<(), Error> {
         let store = &self.store;
         let execution = format!("{}@{minute}", job.name);
@@ -96,12 +99,12 @@ impl Inner {
             .deadline_minutes
             .unwrap_or(job.interval_minutes)
             .max(1);
-        let deadline = minute + i64::from(deadline_minutes) * 60_000;
+        let deadline = (minute + i64::from(deadline_minutes)).start();
         let Some(slot) = self
             .wait_for_capacity(job, minute, &execution, place, deadline)
             .await?
         else {
-            let now = self.clock.now().as_millisecond();
+            let now = self.clock.now();
             // Stopped, it did not miss its deadline: its node went away.
             let (state, outcome, why) = if self.stopping() {
                 let why = "its node stopped while it was waiting".to_string();
@@ -117,8 +120,8 @@ impl Inner {
             tracing::warn!(job = %job.name, minute = %self.show(minute), outcome = outcome.as_str(), "{why}");
             return Ok(());
         };
-        let started = self.clock.now().as_millisecond();
-        let waited = (started - minute).max(0);
+        let started = self.clock.now();
+        let waited = started.duration_since(minute.start()).as_millis().max(0) as i64;
         store
             .set_execution(
                 &job.name,
@@ -129,7 +132,7 @@ impl Inner {
         self.counters.started();
         self.counters.update(|s| {
             s.longest_wait_ms = s.longest_wait_ms.max(waited);
-            if started >= minute + 60_000 {
+            if started >= (minute + 1).start() {
                 s.waited += 1;
             }
         });
@@ -150,7 +153,7 @@ impl Inner {
         let released = store.release_slot(slot.number, &slot.holder).await;
         let ran = ran?;
         released?;
-        let ended = self.clock.now().as_millisecond();
+        let ended = self.clock.now();
         let (state, outcome) = match &ran.error {
             None => (ExecutionState::Succeeded, Outcome::Succeeded),
             Some(_) => (ExecutionState::Failed, Outcome::Failed),
@@ -163,7 +166,7 @@ impl Inner {
             )
             .await?;
         self.count(job, outcome);
-        let duration = ended - started;
+        let duration = ended.duration_since(started).as_millis() as i64;
         self.counters.time(|t| {
             t.duration
                 .entry(job.name.clone())
@@ -201,31 +204,26 @@ impl Inner {
     async fn wait_for_capacity(
         &self,
         job: &Job,
-        minute: i64,
+        minute: Minute,
         execution: &str,
-        place: (i64, u64),
-        deadline: i64,
+        place: (Minute, u64),
+        deadline: Timestamp,
     ) -> Result<Option<Slot>, Error> {
         let holder = format!("{}/{execution}", self.settings.node);
         let mut recorded = false;
         let result = loop {
-            let now = self.clock.now().as_millisecond();
+            let now = self.clock.now();
             let first = self.lock_waiting().first() == Some(&place);
             // Nothing starts inside a maintenance window, not even a waiting execution.
-            let held = self
-                .maintenance_at(
-                    Timestamp::from_millisecond(now).unwrap_or_else(|_| self.clock.now()),
-                )
-                .is_some();
-            if first && !held {
-                let lease_until = now + self.lease_ms();
-                if let Some(number) = self
+            let held = self.maintenance_at(now).is_some();
+            if first
+                && !held
+                && let Some(number) = self
                     .store
-                    .acquire_slot(self.capacity, &holder, execution, lease_until, now)
+                    .acquire_slot(self.capacity, execution, &self.lease(&holder, now))
                     .await?
-                {
-                    break Some(Slot { number, holder });
-                }
+            {
+                break Some(Slot { number, holder });
             }
             if now >= deadline || self.stopping() {
                 break None;
@@ -240,16 +238,14 @@ impl Inner {
                     .await?;
                 recorded = true;
             }
-            let next = (now + 1_000).min(deadline);
-            self.clock
-                .sleep_until(Timestamp::from_millisecond(next).unwrap_or_else(|_| self.clock.now()))
-                .await;
+            let next = (now + SignedDuration::from_secs(1)).min(deadline);
+            self.clock.sleep_until(next).await;
         };
         self.lock_waiting().remove(&place);
         Ok(result)
     }
 
-    fn lock_waiting(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<(i64, u64)>> {
+    fn lock_waiting(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<(Minute, u64)>> {
         self.waiting.locked()
     }
 
@@ -257,7 +253,7 @@ impl Inner {
     pub(crate) fn change<'a>(
         &'a self,
         state: ExecutionState,
-        at: i64,
+        at: Timestamp,
         items: u64,
         error: Option<&'a str>,
     ) -> ExecutionChange<'a> {
@@ -270,9 +266,14 @@ impl Inner {
         }
     }
 
-    /// How long a slot or a task lease lasts without a heartbeat.
-    pub(crate) fn lease_ms(&self) -> i64 {
-        self.settings.lease.as_millis() as i64
+    /// A lease `holder` takes at `now` on a slot or tasks: it lasts this
+    /// node's lease without a heartbeat.
+    pub(crate) fn lease<'a>(&self, holder: &'a str, now: Timestamp) -> Lease<'a> {
+        Lease {
+            holder,
+            from: now,
+            until: now + self.settings.lease,
+        }
     }
 
     /// Waits until the job's rate budgets grant some of `want` (all of it
@@ -337,14 +338,16 @@ impl Inner {
                     });
                 }
             };
-            let now = self.clock.now().as_millisecond();
+            let now = self.clock.now();
             for rejected in &page.rejected {
                 store
                     .reject(
                         &job.integration,
-                        &rejected.key,
-                        &rejected.raw,
-                        &rejected.reason,
+                        &Rejected {
+                            key: &rejected.key,
+                            raw: &rejected.raw,
+                            reason: &rejected.reason,
+                        },
                         now,
                     )
                     .await?;
@@ -425,7 +428,7 @@ impl Inner {
         let mut grant: Option<Grant> = None;
         loop {
             let paid = match grant {
-                Some(paid) if paid.window == minute_floor(self.clock.now()) => paid,
+                Some(paid) if paid.window == Minute::containing(self.clock.now()) => paid,
                 _ => {
                     let Some(paid) = self.take(job, want, exact).await? else {
                         return Ok(None);
@@ -449,7 +452,7 @@ impl Inner {
                     let wait = retry_after.unwrap_or(1_000 << (attempt - 1));
                     if retry_after.is_some() {
                         self.limits
-                            .throttle(&job.system, now.as_millisecond() + wait);
+                            .throttle(&job.system, now + SignedDuration::from_millis(wait));
                     }
                     tracing::info!(job = %job.name, attempt, wait_ms = wait, error = %error, "pull retried");
                     self.clock
@@ -477,11 +480,7 @@ impl Inner {
         let mut items = 0u64;
         while items < job.budget && !self.stopping() {
             // Nothing to deliver: end now, and take no budget for it.
-            if done.is_empty()
-                && !store
-                    .has_work(&job.integration, self.clock.now().as_millisecond())
-                    .await?
-            {
+            if done.is_empty() && !store.has_work(&job.integration, self.clock.now()).await? {
                 break;
             }
             let want = (job.budget - items).min(u64::from(self.settings.page_size)) as u32;
@@ -489,15 +488,12 @@ impl Inner {
                 break;
             };
             let now = self.clock.now();
-            let now_ms = now.as_millisecond();
             let (_, mut tasks) = store
                 .complete_and_claim(
                     &done,
                     &job.integration,
                     grant.items,
-                    &owner,
-                    now_ms + self.lease_ms(),
-                    now_ms,
+                    &self.lease(&owner, now),
                 )
                 .await?;
             self.give_back(job, grant, u32::try_from(tasks.len()).unwrap_or(u32::MAX))
@@ -524,9 +520,9 @@ impl Inner {
                 .collect();
             let outcomes = destination.deliver(&outgoing, now).await;
             self.take_time(destination.rounds(outgoing.len())).await;
-            let now_ms = self.clock.now().as_millisecond();
+            let now = self.clock.now();
             // A batch that failed comes back whole: its tasks retry together.
-            let mut batch_retry: HashMap<String, i64> = HashMap::new();
+            let mut batch_retry: HashMap<String, Timestamp> = HashMap::new();
             for (task, outcome) in tasks.iter().zip(outcomes) {
                 match outcome {
                     pacer_connect::Delivery::Delivered => done.push(task.id),
@@ -535,25 +531,22 @@ impl Inner {
                         retry_after_ms,
                         throttled,
                     } => {
+                        let after = |ms: i64| now + SignedDuration::from_millis(ms);
                         if throttled {
                             self.limits
-                                .throttle(&job.system, now_ms + retry_after_ms.unwrap_or(1_000));
+                                .throttle(&job.system, after(retry_after_ms.unwrap_or(1_000)));
                         }
-                        let retry_at = retry_after_ms.map(|ms| now_ms + ms).or_else(|| {
+                        let retry_after = retry_after_ms.map(after).or_else(|| {
                             task.batch_key
                                 .as_ref()
                                 .and_then(|k| batch_retry.get(k).copied())
                         });
-                        let fate = store
-                            .fail(
-                                task.id,
-                                &owner,
-                                &error,
-                                retry_at,
-                                &self.settings.retry,
-                                now_ms,
-                            )
-                            .await?;
+                        let failure = Failure {
+                            error: &error,
+                            retry_after,
+                            policy: &self.settings.retry,
+                        };
+                        let fate = store.fail(task.id, &owner, &failure, now).await?;
                         if let (Some(key), Some(FailOutcome::RetryAt(at))) = (&task.batch_key, fate)
                         {
                             batch_retry.entry(key.clone()).or_insert(at);
@@ -561,16 +554,19 @@ impl Inner {
                         self.failed(job, task.id, fate, &error);
                     }
                     pacer_connect::Delivery::Reject { error } => {
-                        let fate = store
-                            .fail(task.id, &owner, &error, None, &reject_now, now_ms)
-                            .await?;
+                        let failure = Failure {
+                            error: &error,
+                            retry_after: None,
+                            policy: &reject_now,
+                        };
+                        let fate = store.fail(task.id, &owner, &failure, now).await?;
                         self.failed(job, task.id, fate, &error);
                     }
                 }
             }
             items += tasks.len() as u64;
         }
-        let now = self.clock.now().as_millisecond();
+        let now = self.clock.now();
         store.complete_many(&done, &owner, now).await?;
         self.delivered(job, done.len());
         Ok(Ran { items, error: None })
@@ -604,15 +600,9 @@ impl Inner {
             .collect();
         short.sort();
         short.dedup();
-        let now_ms = self.clock.now().as_millisecond();
+        let lease = self.lease(owner, self.clock.now());
         let rest = store
-            .claim_batches(
-                &job.integration,
-                &short,
-                owner,
-                now_ms + self.lease_ms(),
-                now_ms,
-            )
+            .claim_batches(&job.integration, &short, &lease)
             .await?;
         let mut owed = u32::try_from(rest.len()).unwrap_or(u32::MAX);
         while owed > 0 {
@@ -674,7 +664,7 @@ impl Inner {
                     .update(|s| s.moved.entry(job.integration.clone()).or_default().dead += 1);
             }
             Some(FailOutcome::RetryAt(at)) => {
-                tracing::info!(job = %job.name, task, retry_at = at, error, "delivery retried");
+                tracing::info!(job = %job.name, task, retry_at = %at, error, "delivery retried");
                 self.counters
                     .update(|s| s.moved.entry(job.integration.clone()).or_default().retried += 1);
             }

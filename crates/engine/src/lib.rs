@@ -34,7 +34,6 @@
 
 use std::{collections::BTreeMap, sync::Mutex};
 
-use jiff::Timestamp;
 use pacer_store::RetryPolicy;
 
 use crate::lock::Locked;
@@ -218,8 +217,4 @@ impl Counters {
         let mut running = self.running.locked();
         *running = running.saturating_sub(1);
     }
-}
-
-fn minute_floor(at: Timestamp) -> i64 {
-    at.as_millisecond().div_euclid(60_000) * 60_000
 }

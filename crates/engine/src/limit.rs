@@ -9,15 +9,16 @@ use std::{
     },
 };
 
-use jiff::{SignedDuration, Timestamp};
-use pacer_store::Store;
+use jiff::Timestamp;
+use pacer_store::{Minute, Store};
 
-use crate::{Error, clock::Clock, lock::Locked, minute_floor};
+use crate::{Error, clock::Clock, lock::Locked};
 
 #[derive(Debug)]
 struct Budget {
     per_minute: u32,
-    /// Set when the system answered 429: nobody asks it before then.
+    /// Set when the system answered 429: nobody asks it before then (Unix
+    /// ms, as an atomic holds it).
     blocked_until_ms: AtomicI64,
 }
 
@@ -25,7 +26,7 @@ struct Budget {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Grant {
     pub(crate) items: u32,
-    pub(crate) window: i64,
+    pub(crate) window: Minute,
 }
 
 /// The rate budgets of every system and of the jobs that set their own.
@@ -51,7 +52,7 @@ struct Shares {
     /// Jobs with an execution under way on this node, and how many.
     active: Arc<Mutex<HashMap<String, usize>>>,
     /// (job, budget, window) → what the job holds of that window.
-    held: Mutex<HashMap<(String, String, i64), u32>>,
+    held: Mutex<HashMap<(String, String, Minute), u32>>,
 }
 
 /// A job's execution under way: its share is owed to it until dropped.
@@ -130,7 +131,7 @@ impl Limits {
     /// what the other jobs under way are owed and have not taken. While
     /// another is under way, no more than a share at a time: a job that
     /// comes a moment later in the minute finds its share still there.
-    fn cap(&self, job: &str, name: &str, window: i64, per_minute: u32) -> u32 {
+    fn cap(&self, job: &str, name: &str, window: Minute, per_minute: u32) -> u32 {
         let Some(members) = self.shares.members.get(name).filter(|m| m.len() > 1) else {
             return per_minute;
         };
@@ -156,10 +157,10 @@ impl Limits {
     }
 
     /// Adds `delta` (negative: gives back) to what `job` holds of `name`'s window.
-    fn hold(&self, job: &str, name: &str, window: i64, delta: i64) {
+    fn hold(&self, job: &str, name: &str, window: Minute, delta: i64) {
         let mut held = self.shares.held.locked();
         // Windows more than two minutes old matter to nobody.
-        held.retain(|(_, _, w), _| *w >= window - 120_000);
+        held.retain(|(_, _, w), _| *w >= window - 2);
         let entry = held
             .entry((job.to_string(), name.to_string(), window))
             .or_default();
@@ -233,7 +234,7 @@ impl Limits {
         if !self.enforce {
             return Ok(Some(Grant {
                 items: want,
-                window: minute_floor(self.clock.now()),
+                window: Minute::containing(self.clock.now()),
             }));
         }
         // An exact take can never be more than the job's share holds.
@@ -260,7 +261,7 @@ impl Limits {
                     continue 'wait;
                 }
             }
-            let window = minute_floor(now);
+            let window = Minute::containing(now);
             let mut grants: Vec<(&str, u32)> = Vec::new();
             let mut short = None;
             for name in names {
@@ -292,9 +293,7 @@ impl Limits {
                 self.hold(job, name, window, i64::from(keep));
             }
             if let Some(name) = short {
-                let next = Timestamp::from_millisecond(window).unwrap_or(now)
-                    + SignedDuration::from_mins(1);
-                self.wait(name, now, next).await;
+                self.wait(name, now, (window + 1).start()).await;
                 continue 'wait;
             }
             // Taking can wait on the store (its one writer); a grant that
@@ -302,7 +301,7 @@ impl Limits {
             // on top of that window's own budget. It is spent; ask again,
             // once: on a clock sped up until a minute passes faster than the
             // store answers, asking until a grant is on time never ends.
-            if !asked_again && minute_floor(self.clock.now()) > window {
+            if !asked_again && Minute::containing(self.clock.now()) > window {
                 asked_again = true;
                 continue 'wait;
             }
@@ -338,12 +337,12 @@ impl Limits {
         Ok(())
     }
 
-    /// A system said 429: nobody on this node asks it before `until_ms`.
-    pub(crate) fn throttle(&self, name: &str, until_ms: i64) {
+    /// A system said 429: nobody on this node asks it before `until`.
+    pub(crate) fn throttle(&self, name: &str, until: Timestamp) {
         if let Some(budget) = self.budgets.get(name) {
             budget
                 .blocked_until_ms
-                .fetch_max(until_ms, Ordering::SeqCst);
+                .fetch_max(until.as_millisecond(), Ordering::SeqCst);
         }
     }
 }
@@ -381,7 +380,11 @@ mod tests {
     }
 
     /// Takes 60 of the erp's 100/min on a clock that first reads `start_ms`.
-    async fn take_60(test: &str, start_ms: i64, step_ms: i64) -> (Option<Grant>, Vec<(i64, u64)>) {
+    async fn take_60(
+        test: &str,
+        start_ms: i64,
+        step_ms: i64,
+    ) -> (Option<Grant>, Vec<(Minute, u64)>) {
         let path =
             std::env::temp_dir().join(format!("pacer-limit-{test}-{}.db", std::process::id()));
         let store = Arc::new(
@@ -402,7 +405,7 @@ mod tests {
             .expect("take returns")
             .unwrap();
         let used = store
-            .rate_usage(0)
+            .rate_usage(Minute::default())
             .await
             .unwrap()
             .into_iter()
@@ -420,14 +423,15 @@ mod tests {
         // in the second minute, so that minute pays for it.
         let (granted, used) = take_60("late", 59_990, 20).await;
         assert_eq!(granted.map(|g| g.items), Some(60));
-        assert_eq!(used, [(0, 60), (60_000, 60)]);
+        let first = Minute::default();
+        assert_eq!(used, [(first, 60), (first + 1, 60)]);
     }
 
     #[tokio::test]
     async fn a_grant_in_time_is_taken_once() {
         let (granted, used) = take_60("on-time", 30_000, 20).await;
         assert_eq!(granted.map(|g| g.items), Some(60));
-        assert_eq!(used, [(0, 60)]);
+        assert_eq!(used, [(Minute::default(), 60)]);
     }
 
     #[tokio::test]

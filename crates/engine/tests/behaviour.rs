@@ -8,7 +8,7 @@ use std::{collections::BTreeMap, sync::Arc};
 use jiff::{SignedDuration, Timestamp};
 use pacer_engine::{Clock, Engine, Outcome, Settings, VirtualClock};
 use pacer_mock::Running;
-use pacer_store::Store;
+use pacer_store::{Minute, Store};
 use support::{TempDb, engine_with, midnight, mock};
 
 struct World {
@@ -72,8 +72,8 @@ fn at(minutes: i64) -> Timestamp {
 /// Ledger states by job: minute (from midnight) → state.
 async fn ledger(store: &Store) -> BTreeMap<String, Vec<(i64, String)>> {
     let mut by_job: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
-    for e in store.executions(0, 100_000).await.unwrap() {
-        let minute = (e.minute - midnight().as_millisecond()) / 60_000;
+    for e in store.executions(Minute::default(), 100_000).await.unwrap() {
+        let minute = e.minute.minutes_since(Minute::containing(midnight()));
         by_job.entry(e.job).or_default().push((minute, e.state));
     }
     by_job
@@ -107,12 +107,12 @@ async fn at_capacity_executions_wait_in_order_then_miss_their_deadline() {
     assert_eq!(states["a.pull"], [(0, "succeeded".to_string())]);
     assert_eq!(states["b.pull"], [(0, "succeeded".to_string())]);
     assert_eq!(states["c.pull"], [(0, "missed".to_string())]);
-    let rows = store.executions(0, 100).await.unwrap();
+    let rows = store.executions(Minute::default(), 100).await.unwrap();
     let started = |job: &str| {
         rows.iter()
             .find(|e| e.job == job)
             .and_then(|e| e.started_at)
-            .map(|s| (s - at(0).as_millisecond()) / 1000)
+            .map(|s| s.duration_since(at(0)).as_secs())
     };
     assert_eq!(started("a.pull"), Some(0));
     assert!(
@@ -244,9 +244,12 @@ async fn paused_jobs_do_not_start_and_a_trigger_runs_one_now() {
         pull("a", "*/5 * * * *", ", max_items: 10") + &pull("b", "0 0 1 1 *", ", max_items: 10");
     let (engine, store) = w.engine(", capacity: 2", &jobs).await;
     store.set_paused("a.pull", true).await.unwrap();
-    store.trigger("b.pull", 0).await.unwrap();
+    store
+        .trigger("b.pull", Timestamp::UNIX_EPOCH)
+        .await
+        .unwrap();
     engine.run(Some(at(11))).await.unwrap();
-    let rows = store.executions(0, 100).await.unwrap();
+    let rows = store.executions(Minute::default(), 100).await.unwrap();
     let a: Vec<_> = rows.iter().filter(|e| e.job == "a.pull").collect();
     assert_eq!(a.len(), 3);
     assert!(
@@ -263,7 +266,7 @@ async fn paused_jobs_do_not_start_and_a_trigger_runs_one_now() {
     store.set_paused("a.pull", false).await.unwrap();
     engine.run(Some(at(16))).await.unwrap();
     let resumed = store
-        .executions(at(15).as_millisecond(), 100)
+        .executions(Minute::containing(at(15)), 100)
         .await
         .unwrap();
     assert_eq!(resumed[0].job, "a.pull");
@@ -279,9 +282,9 @@ async fn nothing_starts_inside_a_maintenance_window() {
         .engine(environment, &pull("a", "*/5 * * * *", ", max_items: 10"))
         .await;
     engine.run(Some(at(40))).await.unwrap();
-    let rows = store.executions(0, 100).await.unwrap();
+    let rows = store.executions(Minute::default(), 100).await.unwrap();
     for e in &rows {
-        let minute = (e.minute - at(0).as_millisecond()) / 60_000;
+        let minute = e.minute.minutes_since(Minute::containing(at(0)));
         if (10..30).contains(&minute) {
             assert_eq!(e.state, "skipped", "minute {minute}");
             assert!(
@@ -322,7 +325,11 @@ async fn stop_takes_no_new_executions() {
     ran.unwrap();
     stopped.unwrap();
     assert_eq!(
-        store.executions(0, 100).await.unwrap().len(),
+        store
+            .executions(Minute::default(), 100)
+            .await
+            .unwrap()
+            .len(),
         4,
         "minutes 0-3 only"
     );
@@ -353,7 +360,7 @@ async fn night(
     let (engine, store) = w.engine(", capacity: 4", &jobs).await;
     let end = start + SignedDuration::from_hours(hours);
     engine.run(Some(end)).await.unwrap();
-    let rows = store.executions(0, 10_000).await.unwrap();
+    let rows = store.executions(Minute::default(), 10_000).await.unwrap();
     let zone = jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap();
     schedules
         .iter()
@@ -361,7 +368,7 @@ async fn night(
             let ran: Vec<Timestamp> = rows
                 .iter()
                 .filter(|e| e.job == format!("{name}.pull"))
-                .map(|e| Timestamp::from_millisecond(e.minute).unwrap())
+                .map(|e| e.minute.start())
                 .collect();
             let cron = pacer_cron::Schedule::parse(schedule).unwrap();
             let mut due = Vec::new();

@@ -13,6 +13,26 @@ use pacer_mock::Fault;
 use pacer_store::{ExecutionQuery, NewTask};
 use support::{Backend, engine, midnight, mock};
 
+/// The instant `ms` milliseconds after the Unix epoch: the test counts
+/// time in small numbers from there.
+fn at(ms: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_millisecond(ms).unwrap()
+}
+
+/// The minute `ms` milliseconds after the epoch falls in.
+fn minute_at(ms: i64) -> pacer_store::Minute {
+    pacer_store::Minute::containing(at(ms))
+}
+
+/// A lease `holder` takes at `from_ms` until `until_ms`.
+fn lease(holder: &str, from_ms: i64, until_ms: i64) -> pacer_store::Lease<'_> {
+    pacer_store::Lease {
+        holder,
+        from: at(from_ms),
+        until: at(until_ms),
+    }
+}
+
 on_both_backends!(
     page_numbers_under_a_tight_rate_deliver_every_record_once,
     the_cursor_only_moves_forward,
@@ -57,7 +77,10 @@ async fn queue(store: &pacer_store::Store, integration: &str, n: usize) {
             payload: format!(r#"{{"key": "{integration}-{i:04}"}}"#),
         })
         .collect();
-    store.enqueue(integration, &tasks, None, 0).await.unwrap();
+    store
+        .enqueue(integration, &tasks, None, at(0))
+        .await
+        .unwrap();
 }
 
 /// A regression: with `paginate: { page }`, a partial grant asked for a
@@ -201,15 +224,12 @@ async fn an_idle_push_takes_no_budget_and_the_busy_one_gets_the_whole_rate(backe
             panic!("{e:?}");
         };
         assert_eq!(e.items, 0);
-        assert!(
-            finished - started < 1_000,
-            "held its slot {} ms",
-            finished - started
-        );
+        let held = finished.duration_since(started).as_millis();
+        assert!(held < 1_000, "held its slot {held} ms");
     }
     // And the webshop's windows count what was delivered, nothing more.
     let used: u64 = store
-        .rate_usage(start.as_millisecond())
+        .rate_usage(minute_at(start.as_millisecond()))
         .await
         .unwrap()
         .iter()
@@ -346,7 +366,7 @@ async fn a_batch_a_dead_node_sent_goes_whole_under_its_key(backend: Backend) {
     // Node "gone" claimed the first five, recorded their batch, sent it —
     // the webshop took it — and was killed before it heard back.
     let claimed = store
-        .claim("orders", 5, "gone/orders.push@0", 30_000, 0)
+        .claim("orders", 5, &lease("gone/orders.push@0", 0, 30_000))
         .await
         .unwrap();
     let ids: Vec<i64> = claimed.iter().map(|t| t.id).collect();

@@ -5,10 +5,21 @@ mod support;
 
 use std::sync::Arc;
 
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use pacer_engine::{Clock, Outcome, VirtualClock};
 use pacer_store::StoreBuilder;
 use support::{Schema, config, engine, midnight, mock};
+
+/// The instant `ms` milliseconds after the Unix epoch: the test counts
+/// time in small numbers from there.
+fn at(ms: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_millisecond(ms).unwrap()
+}
+
+/// The minute `ms` milliseconds after the epoch falls in.
+fn minute_at(ms: i64) -> pacer_store::Minute {
+    pacer_store::Minute::containing(at(ms))
+}
 
 const TWO: &str = "  prices:
     from: erp
@@ -61,7 +72,7 @@ async fn two_engines_share_minutes_capacity_and_rates() {
         .map(|j| 60 / u64::from(j.interval_minutes))
         .sum();
     let ledger = store_a
-        .executions(start.as_millisecond(), 10_000)
+        .executions(minute_at(start.as_millisecond()), 10_000)
         .await
         .unwrap();
     assert_eq!(
@@ -102,14 +113,16 @@ async fn two_engines_share_minutes_capacity_and_rates() {
     );
 
     // Capacity 1 in total: no two executions' [start, end) overlap.
-    let mut spans: Vec<(i64, i64)> = ledger
+    let mut spans: Vec<(Timestamp, Timestamp)> = ledger
         .iter()
         .filter_map(|e| Some((e.started_at?, e.finished_at?)))
         .collect();
     spans.sort();
     assert_eq!(spans.len() as u64, finished);
     assert!(
-        spans.iter().any(|(s, e)| e - s >= 60_000),
+        spans
+            .iter()
+            .any(|(s, e)| e.duration_since(*s) >= SignedDuration::from_mins(1)),
         "some executions lasted minutes"
     );
     for pair in spans.windows(2) {

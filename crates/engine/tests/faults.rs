@@ -11,6 +11,17 @@ use pacer_mock::Fault;
 use pacer_store::{Execution, Store, TaskStatus};
 use support::{TempDb, config, engine, midnight, mock};
 
+/// The instant `ms` milliseconds after the Unix epoch: the test counts
+/// time in small numbers from there.
+fn at(ms: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_millisecond(ms).unwrap()
+}
+
+/// The minute `ms` milliseconds after the epoch falls in.
+fn minute_at(ms: i64) -> pacer_store::Minute {
+    pacer_store::Minute::containing(at(ms))
+}
+
 const PRICES: &str = "  prices:
     from: erp
     to: webshop
@@ -357,7 +368,7 @@ async fn run_prices(
 /// The first prices.pull execution.
 async fn first_pull(store: &Store) -> Execution {
     store
-        .executions(0, 100)
+        .executions(minute_at(0), 100)
         .await
         .unwrap()
         .into_iter()
@@ -403,12 +414,12 @@ async fn a_request_retried_after_a_429_is_paid_from_the_budget_of_its_minute() {
     assert!(erp.rate_limited > 0, "the erp refused some pages: {erp:?}");
     let paid: std::collections::BTreeMap<i64, u64> = run
         .store
-        .rate_usage(0)
+        .rate_usage(minute_at(0))
         .await
         .unwrap()
         .into_iter()
         .filter(|(system, _, _)| system == "erp")
-        .map(|(_, window, used)| (window, used))
+        .map(|(_, window, used)| (window.start().as_millisecond(), used))
         .collect();
     for (minute, asked) in &erp.by_minute {
         let paid = paid.get(minute).copied().unwrap_or(0);
@@ -435,6 +446,10 @@ async fn a_page_retried_within_its_minute_is_not_paid_for_twice() {
     let pull = first_pull(&run.store).await;
     assert_eq!((pull.state.as_str(), pull.items), ("succeeded", 100));
     // Retried a second later on the same grant: no wait for the next minute.
-    let took = pull.finished_at.unwrap() - pull.started_at.unwrap();
+    let took = pull
+        .finished_at
+        .unwrap()
+        .duration_since(pull.started_at.unwrap())
+        .as_millis();
     assert!(took < 10_000, "the pull took {took} ms");
 }

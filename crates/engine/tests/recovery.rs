@@ -12,6 +12,26 @@ use pacer_engine::{Clock, Outcome, Settings, VirtualClock};
 use pacer_store::{ExecutionChange, ExecutionState, NewTask};
 use support::{Backend, config, engine, midnight, mock};
 
+/// The instant `ms` milliseconds after the Unix epoch: the test counts
+/// time in small numbers from there.
+fn at(ms: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_millisecond(ms).unwrap()
+}
+
+/// The minute `ms` milliseconds after the epoch falls in.
+fn minute_at(ms: i64) -> pacer_store::Minute {
+    pacer_store::Minute::containing(at(ms))
+}
+
+/// A lease `holder` takes at `from_ms` until `until_ms`.
+fn lease(holder: &str, from_ms: i64, until_ms: i64) -> pacer_store::Lease<'_> {
+    pacer_store::Lease {
+        holder,
+        from: at(from_ms),
+        until: at(until_ms),
+    }
+}
+
 on_both_backends!(
     what_a_stopped_node_held_comes_back_within_a_lease,
     a_restarted_node_frees_what_its_dead_predecessor_held_at_once,
@@ -44,27 +64,31 @@ async fn what_a_stopped_node_held_comes_back_within_a_lease(backend: Backend) {
     // What node "gone" left when it was killed at 00:00:05: a running pull
     // holding a slot, and five prices it had claimed to deliver.
     let (minute, killed) = (start.as_millisecond(), start.as_millisecond() + 5_000);
-    let lease = killed + 30_000;
-    store.heartbeat("gone", killed).await.unwrap();
+    let lease_end = killed + 30_000;
+    store.heartbeat("gone", at(killed)).await.unwrap();
     assert!(
         store
-            .record_due("prices.pull", minute, "gone", minute)
+            .record_due("prices.pull", minute_at(minute), "gone", at(minute))
             .await
             .unwrap()
     );
     let running = ExecutionChange {
         state: ExecutionState::Running,
         node: "gone",
-        at: minute,
+        at: at(minute),
         items: 0,
         error: None,
     };
     store
-        .set_execution("prices.pull", minute, running)
+        .set_execution("prices.pull", minute_at(minute), running)
         .await
         .unwrap();
     store
-        .acquire_slot(1, "gone/prices.pull@0", "prices.pull@0", lease, killed)
+        .acquire_slot(
+            1,
+            "prices.pull@0",
+            &lease("gone/prices.pull@0", killed, lease_end),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -74,9 +98,12 @@ async fn what_a_stopped_node_held_comes_back_within_a_lease(backend: Backend) {
             payload: format!(r#"{{"key": "prices-{i:06}"}}"#),
         })
         .collect();
-    store.enqueue("prices", &tasks, None, minute).await.unwrap();
+    store
+        .enqueue("prices", &tasks, None, at(minute))
+        .await
+        .unwrap();
     let claimed = store
-        .claim("prices", 5, "gone/prices.push@0", lease, killed)
+        .claim("prices", 5, &lease("gone/prices.push@0", killed, lease_end))
         .await
         .unwrap();
     assert_eq!(claimed.len(), 5);
@@ -90,10 +117,10 @@ async fn what_a_stopped_node_held_comes_back_within_a_lease(backend: Backend) {
         .await
         .unwrap();
 
-    let ledger = store.executions(minute, 100).await.unwrap();
+    let ledger = store.executions(minute_at(minute), 100).await.unwrap();
     let first = ledger
         .iter()
-        .find(|e| e.job == "prices.pull" && e.minute == minute)
+        .find(|e| e.job == "prices.pull" && e.minute == minute_at(minute))
         .unwrap();
     assert_eq!(first.state, "interrupted", "{first:?}");
     assert!(
@@ -114,7 +141,7 @@ async fn what_a_stopped_node_held_comes_back_within_a_lease(backend: Backend) {
     );
     let next = ledger
         .iter()
-        .find(|e| e.job == "prices.pull" && e.minute == minute + 60_000)
+        .find(|e| e.job == "prices.pull" && e.minute == minute_at(minute) + 1)
         .unwrap();
     assert_eq!(next.state, "succeeded", "{next:?}");
     // The five it had claimed came back and were delivered, with the rest.
@@ -148,34 +175,40 @@ async fn a_restarted_node_frees_what_its_dead_predecessor_held_at_once(backend: 
     .await;
     let shop = mock("webshop", 500, &[], start, clock.clone()).await;
     let store = backend.open().await;
-    let lease = killed + 30_000;
+    let lease_end = killed + 30_000;
     // "gone" ran the pull, its process has exited; "busy", another node on
     // this machine whose process (this one) runs, ran the push.
     store
-        .register_node("gone", &machine, dead_pid, killed)
+        .register_node("gone", &machine, dead_pid, at(killed))
         .await
         .unwrap();
     store
-        .register_node("busy", &machine, std::process::id(), killed)
+        .register_node("busy", &machine, std::process::id(), at(killed))
         .await
         .unwrap();
     for (job, node, slot) in [("prices.pull", "gone", 0), ("prices.push", "busy", 1)] {
-        assert!(store.record_due(job, minute, node, minute).await.unwrap());
+        assert!(
+            store
+                .record_due(job, minute_at(minute), node, at(minute))
+                .await
+                .unwrap()
+        );
         let running = ExecutionChange {
             state: ExecutionState::Running,
             node,
-            at: minute,
+            at: at(minute),
             items: 0,
             error: None,
         };
-        store.set_execution(job, minute, running).await.unwrap();
+        store
+            .set_execution(job, minute_at(minute), running)
+            .await
+            .unwrap();
         store
             .acquire_slot(
                 3,
-                &format!("{node}/{job}@{slot}"),
                 &format!("{job}@{slot}"),
-                lease,
-                killed,
+                &lease(&format!("{node}/{job}@{slot}"), killed, lease_end),
             )
             .await
             .unwrap()
@@ -189,11 +222,11 @@ async fn a_restarted_node_frees_what_its_dead_predecessor_held_at_once(backend: 
         .await
         .unwrap();
 
-    let ledger = store.executions(minute, 100).await.unwrap();
+    let ledger = store.executions(minute_at(minute), 100).await.unwrap();
     let at = |job: &str, m: i64| {
         ledger
             .iter()
-            .find(|e| e.job == job && e.minute == m)
+            .find(|e| e.job == job && e.minute == minute_at(m))
             .unwrap_or_else(|| panic!("no {job} at {m} in {ledger:#?}"))
     };
     let pull = at("prices.pull", minute);

@@ -74,7 +74,7 @@ async fn set_paused(app: &App, name: &str, paused: bool) -> Answer {
 
 async fn trigger(State(app): State<App>, Path(name): Path<String>) -> Result<Response, ApiError> {
     known_job(&app, &name)?;
-    let now = app.engine.clock().now().as_millisecond();
+    let now = app.engine.clock().now();
     app.engine.store().trigger(&name, now).await?;
     tracing::info!(job = name, "run asked for from the API");
     let job = views::one_job(&app.engine, &name).await?;
@@ -111,7 +111,7 @@ async fn task(State(app): State<App>, Path(id): Path<String>) -> Answer {
 async fn retry(State(app): State<App>, Path(id): Path<String>) -> Answer {
     let id = views::task_id(&id)?;
     let before = views::task_detail(&app.engine, id).await?;
-    let now = app.engine.clock().now().as_millisecond();
+    let now = app.engine.clock().now();
     if !app.engine.store().replay(id, now).await? {
         return Err(ApiError::conflict(format!(
             "task {id} is {}: only a failed, dead or skipped task can be retried, and only \
@@ -126,7 +126,7 @@ async fn retry(State(app): State<App>, Path(id): Path<String>) -> Answer {
 async fn skip(State(app): State<App>, Path(id): Path<String>) -> Answer {
     let id = views::task_id(&id)?;
     let before = views::task_detail(&app.engine, id).await?;
-    let now = app.engine.clock().now().as_millisecond();
+    let now = app.engine.clock().now();
     if !app.engine.store().skip(id, now).await? {
         return Err(ApiError::conflict(format!(
             "task {id} is {}: only a new, failed or dead task can be skipped",

@@ -139,7 +139,7 @@ pub(crate) fn sign_in(message: &str) -> Response {
 }
 
 fn today(engine: &pacer_engine::Engine) -> String {
-    views::time(engine, engine.clock().now().as_millisecond())[..10].to_string()
+    views::time(engine, engine.clock().now())[..10].to_string()
 }
 
 fn button(label: &str, action: &str, confirm: Option<&str>) -> String {

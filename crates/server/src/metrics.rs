@@ -16,7 +16,7 @@ pub(crate) async fn render(State(app): State<App>) -> Result<Response, ApiError>
     let stats = engine.stats();
     let timings = engine.timings();
     let env = engine.environment();
-    let now = engine.clock().now().as_millisecond();
+    let now = engine.clock().now();
     let in_use = engine.store().slots_in_use(env.capacity, now).await?;
     let counts = views::task_counts(engine).await?;
     let mut out = Text::default();

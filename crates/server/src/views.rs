@@ -3,9 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use pacer_engine::{Engine, JobView};
-use pacer_store::{Execution, ExecutionQuery, ExecutionState, Task, TaskQuery, TaskStatus};
+use pacer_store::{Execution, ExecutionQuery, ExecutionState, Minute, Task, TaskQuery, TaskStatus};
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
@@ -13,20 +13,20 @@ use crate::error::ApiError;
 /// Most rows one request lists.
 pub(crate) const MAX_LIMIT: u32 = 1_000;
 
-/// Unix milliseconds as RFC 3339 in the environment's time zone.
-pub(crate) fn time(engine: &Engine, ms: i64) -> String {
-    Timestamp::from_millisecond(ms).map_or_else(
-        |_| ms.to_string(),
-        |t| {
-            t.to_zoned(engine.time_zone().clone())
-                .strftime("%Y-%m-%dT%H:%M:%S%:z")
-                .to_string()
-        },
-    )
+/// An instant as RFC 3339 in the environment's time zone.
+pub(crate) fn time(engine: &Engine, at: Timestamp) -> String {
+    at.to_zoned(engine.time_zone().clone())
+        .strftime("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
 }
 
-fn optional_time(engine: &Engine, ms: Option<i64>) -> Value {
-    ms.map_or(Value::Null, |ms| time(engine, ms).into())
+fn optional_time(engine: &Engine, at: Option<Timestamp>) -> Value {
+    at.map_or(Value::Null, |at| time(engine, at).into())
+}
+
+/// Whole milliseconds from `from` to `to`, none when `to` is earlier.
+fn millis_between(from: Timestamp, to: Timestamp) -> i64 {
+    (to.duration_since(from).as_millis() as i64).max(0)
 }
 
 /// The integrations the engine's jobs belong to, in plan order.
@@ -42,7 +42,7 @@ pub(crate) fn integrations(engine: &Engine) -> Vec<String> {
 
 pub(crate) async fn environment(engine: &Engine) -> Result<Value, ApiError> {
     let env = engine.environment();
-    let now = engine.clock().now().as_millisecond();
+    let now = engine.clock().now();
     let in_use = engine.store().slots_in_use(env.capacity, now).await?;
     Ok(json!({
         "name": env.name,
@@ -57,14 +57,14 @@ pub(crate) async fn environment(engine: &Engine) -> Result<Value, ApiError> {
 }
 
 pub(crate) fn execution(engine: &Engine, e: &Execution) -> Value {
-    let waited = e.started_at.map(|s| (s - e.minute).max(0));
+    let waited = e.started_at.map(|s| millis_between(e.minute.start(), s));
     let duration = match (e.started_at, e.finished_at) {
-        (Some(s), Some(f)) => Some((f - s).max(0)),
+        (Some(s), Some(f)) => Some(millis_between(s, f)),
         _ => None,
     };
     json!({
         "job": e.job,
-        "minute": time(engine, e.minute),
+        "minute": time(engine, e.minute.start()),
         "state": e.state,
         "due_at": time(engine, e.due_at),
         "started_at": optional_time(engine, e.started_at),
@@ -179,17 +179,14 @@ pub(crate) fn execution_query(
             names.join(", ")
         )));
     }
-    let now = engine.clock().now().as_millisecond();
+    let now = engine.clock().now();
     let since = match param(params, "since") {
-        None => now - 24 * 3_600_000,
-        Some(text) => text
-            .parse::<Timestamp>()
-            .map(Timestamp::as_millisecond)
-            .map_err(|_| {
-                ApiError::bad_request(format!(
-                    "since={text:?}: expected an RFC 3339 instant such as 2026-11-27T08:00:00Z"
-                ))
-            })?,
+        None => now - SignedDuration::from_hours(24),
+        Some(text) => text.parse::<Timestamp>().map_err(|_| {
+            ApiError::bad_request(format!(
+                "since={text:?}: expected an RFC 3339 instant such as 2026-11-27T08:00:00Z"
+            ))
+        })?,
     };
     Ok(ExecutionQuery {
         job: param(params, "job").map(str::to_string),
@@ -331,31 +328,27 @@ pub(crate) async fn actual_today(engine: &Engine) -> Result<Value, ApiError> {
     let Some(day) = pacer_cron::Day::of(zoned.date(), zone) else {
         return Err(ApiError::bad_request("today is beyond the calendar"));
     };
-    let midnight = day.start().as_millisecond();
     let rows = engine
         .store()
         .history(&ExecutionQuery {
-            since: midnight - 24 * 3_600_000,
+            since: day.start() - SignedDuration::from_hours(24),
             limit: 100_000,
             ..ExecutionQuery::default()
         })
         .await?;
     let mut by_minute = vec![0u32; day.minutes()];
-    let now_ms = now.as_millisecond();
     for e in &rows {
         let Some(started) = e.started_at else {
             continue;
         };
-        let finished = e.finished_at.unwrap_or(now_ms);
+        let finished = e.finished_at.unwrap_or(now);
         // Every minute it was running in, from its start minute to its end's.
-        let mut at = started.div_euclid(60_000) * 60_000;
-        while at <= finished && at <= now_ms {
-            if let Ok(t) = Timestamp::from_millisecond(at)
-                && let Some(index) = day.minute_of(t)
-            {
+        let mut minute = Minute::containing(started);
+        while minute.start() <= finished && minute.start() <= now {
+            if let Some(index) = day.minute_of(minute.start()) {
                 by_minute[index] += 1;
             }
-            at += 60_000;
+            minute += 1;
         }
     }
     let plan = engine.plan();
@@ -394,12 +387,10 @@ pub(crate) async fn plan(engine: &Engine) -> Result<Value, ApiError> {
 
 /// Items taken from each rate budget in each of the last 60 minutes, with its limit.
 pub(crate) async fn rate_usage(engine: &Engine) -> Result<Vec<Value>, ApiError> {
-    let now = engine.clock().now().as_millisecond();
-    let current = now.div_euclid(60_000) * 60_000;
-    let first = current - 59 * 60_000;
+    let first = Minute::containing(engine.clock().now()) - 59;
     let mut used: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for (budget, window, n) in engine.store().rate_usage(first).await? {
-        let index = ((window - first) / 60_000) as usize;
+        let index = window.minutes_since(first) as usize;
         if let Some(slot) = used
             .entry(budget)
             .or_insert_with(|| vec![0; 60])
@@ -416,7 +407,7 @@ pub(crate) async fn rate_usage(engine: &Engine) -> Result<Vec<Value>, ApiError> 
             json!({
                 "budget": budget,
                 "limit_per_minute": limit,
-                "from": time(engine, first),
+                "from": time(engine, first.start()),
                 "per_minute": per_minute,
             })
         })

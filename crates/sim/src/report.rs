@@ -2,12 +2,12 @@
 
 use std::{collections::BTreeMap, fmt::Write};
 
-use jiff::{Timestamp, tz::TimeZone};
+use jiff::{SignedDuration, Timestamp, tz::TimeZone};
 use pacer_config::Config;
 use pacer_engine::{Engine, Outcome};
 use pacer_mock::{Feed, Running};
 use pacer_plan::{JobKind, Plan};
-use pacer_store::Store;
+use pacer_store::{Minute, Store};
 use serde::Serialize;
 
 use crate::{Error, Options};
@@ -273,7 +273,10 @@ pub(crate) async fn build(run: Run<'_>) -> Result<Report, Error> {
         let mut times: Vec<i64> = delivered_at.values().copied().collect();
         times.sort_unstable();
         let delivered_by = |t: i64| times.partition_point(|&at| at <= t) as u64;
-        let queued_at = run.store.queued_times(&integration.name).await?;
+        let queued_at: Vec<i64> = (run.store.queued_times(&integration.name).await?)
+            .iter()
+            .map(|at| at.as_millisecond())
+            .collect();
         let queued_by = |t: i64| queued_at.partition_point(|&at| at <= t) as u64;
 
         let mut delays = Vec::with_capacity(delivered_at.len());
@@ -414,28 +417,24 @@ async fn occupancy(
     days: &[pacer_cron::Day],
 ) -> Result<Vec<Vec<u32>>, Error> {
     let mut ran: Vec<Vec<u32>> = days.iter().map(|d| vec![0u32; d.minutes()]).collect();
+    let instant = SignedDuration::from_millis(1);
     for e in store
-        .executions(run.start.as_millisecond(), u32::MAX)
+        .executions(Minute::containing(run.start), u32::MAX)
         .await?
     {
         let Some(started) = e.started_at else {
             continue;
         };
         // A run ending on a minute's first instant does not occupy that minute.
-        let finished = e
-            .finished_at
-            .unwrap_or(run.end.as_millisecond())
-            .max(started + 1)
-            - 1;
-        let mut minute = started.div_euclid(MINUTE) * MINUTE;
-        while minute <= finished && minute < run.end.as_millisecond() {
-            let at = Timestamp::from_millisecond(minute).unwrap_or(run.start);
+        let finished = e.finished_at.unwrap_or(run.end).max(started + instant) - instant;
+        let mut minute = Minute::containing(started);
+        while minute.start() <= finished && minute.start() < run.end {
             for (day, ran) in days.iter().zip(ran.iter_mut()) {
-                if let Some(index) = day.minute_of(at) {
+                if let Some(index) = day.minute_of(minute.start()) {
                     ran[index] += 1;
                 }
             }
-            minute += MINUTE;
+            minute += 1;
         }
     }
     Ok(ran)

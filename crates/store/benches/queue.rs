@@ -14,6 +14,21 @@ use std::{
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pacer_store::{NewTask, Store, StoreBuilder};
 
+/// The instant `ms` milliseconds after the Unix epoch: the test counts
+/// time in small numbers from there.
+fn at(ms: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_millisecond(ms).unwrap()
+}
+
+/// A lease `holder` takes at `from_ms` until `until_ms`.
+fn lease(holder: &str, from_ms: i64, until_ms: i64) -> pacer_store::Lease<'_> {
+    pacer_store::Lease {
+        holder,
+        from: at(from_ms),
+        until: at(until_ms),
+    }
+}
+
 const BATCH: usize = 100;
 /// Batches each worker moves per iteration.
 const ROUNDS: usize = 10;
@@ -64,16 +79,16 @@ async fn run(store: Arc<Store>, workers: usize, iteration: u64) {
                     })
                     .collect();
                 store
-                    .enqueue(&integration, &tasks, Some("cursor"), 0)
+                    .enqueue(&integration, &tasks, Some("cursor"), at(0))
                     .await
                     .unwrap();
                 let claimed = store
-                    .claim(&integration, BATCH as u32, "bench", i64::MAX, 1)
+                    .claim(&integration, BATCH as u32, &lease("bench", 1, i64::MAX))
                     .await
                     .unwrap();
                 let ids: Vec<i64> = claimed.iter().map(|t| t.id).collect();
                 assert_eq!(
-                    store.complete_many(&ids, "bench", 2).await.unwrap(),
+                    store.complete_many(&ids, "bench", at(2)).await.unwrap(),
                     BATCH as u64
                 );
             }

@@ -17,21 +17,25 @@
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use pacer_store::{NewTask, StoreBuilder};
+//! use jiff::{SignedDuration, Timestamp};
+//! use pacer_store::{Lease, Minute, NewTask, StoreBuilder};
 //!
 //! let dir = std::env::temp_dir().join(format!("pacer-doc-{}", std::process::id()));
 //! std::fs::create_dir_all(&dir).unwrap();
 //! let url = format!("sqlite://{}", dir.join("pacer.db").display());
 //! let store = StoreBuilder::new(&url).open().await?;
 //!
-//! assert!(store.record_due("prices.pull", 1_700_000_040_000, "node-1", 0).await?);
-//! assert!(!store.record_due("prices.pull", 1_700_000_040_000, "node-1", 0).await?);
+//! let now: Timestamp = "2026-11-27T10:00:05Z".parse().unwrap();
+//! let minute = Minute::containing(now);
+//! assert!(store.record_due("prices.pull", minute, "node-1", now).await?);
+//! assert!(!store.record_due("prices.pull", minute, "node-1", now).await?);
 //!
 //! let price = NewTask { key: "SKU-1".into(), payload: r#"{"amount": 10}"#.into() };
-//! store.enqueue("prices", &[price], Some("2026-11-27T10:00:00Z"), 0).await?;
-//! let claimed = store.claim("prices", 10, "node-1", 60_000, 0).await?;
+//! store.enqueue("prices", &[price], Some("2026-11-27T10:00:00Z"), now).await?;
+//! let lease = Lease { holder: "node-1", from: now, until: now + SignedDuration::from_mins(1) };
+//! let claimed = store.claim("prices", 10, &lease).await?;
 //! assert_eq!(claimed.len(), 1);
-//! assert!(store.complete(claimed[0].id, "node-1", 1).await?);
+//! assert!(store.complete(claimed[0].id, "node-1", now).await?);
 //! assert_eq!(store.cursor("prices").await?.as_deref(), Some("2026-11-27T10:00:00Z"));
 //! # Ok::<(), pacer_store::Error>(())
 //! # }).unwrap();
@@ -42,10 +46,12 @@
 pub use crate::{
     error::Error,
     model::{
-        Claimed, Execution, ExecutionChange, ExecutionQuery, ExecutionState, FailOutcome,
-        JobControl, NewTask, Pruned, RetryPolicy, Task, TaskError, TaskQuery, TaskStatus,
+        Claimed, Execution, ExecutionChange, ExecutionQuery, ExecutionState, FailOutcome, Failure,
+        Interrupted, JobControl, Lease, NewTask, Pruned, Rejected, RetryPolicy, Task, TaskError,
+        TaskQuery, TaskStatus,
     },
     store::{Store, StoreBuilder},
+    time::Minute,
 };
 
 mod error;
@@ -56,3 +62,4 @@ mod shared;
 mod sql;
 mod sqlite;
 mod store;
+mod time;

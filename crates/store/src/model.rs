@@ -1,5 +1,9 @@
 //! What the store keeps: executions, tasks and cursors.
 
+use jiff::{SignedDuration, Timestamp};
+
+use crate::time::{Minute, later, millis, millis_to_timestamp};
+
 /// The state of one execution of a job for one scheduled minute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExecutionState {
@@ -63,8 +67,8 @@ pub struct ExecutionChange<'a> {
     /// The node it waits or runs on (recorded for `waiting` and `running`,
     /// so a live node can tell what a stopped one left behind).
     pub node: &'a str,
-    /// When, Unix ms.
-    pub at: i64,
+    /// When.
+    pub at: Timestamp,
     /// Items moved so far.
     pub items: u64,
     /// Why it failed, was skipped or missed.
@@ -168,12 +172,12 @@ pub struct Task {
     pub attempts: u32,
     /// The last delivery's error, if any.
     pub last_error: Option<String>,
-    /// When it may be claimed (again), Unix ms.
-    pub next_attempt_at: i64,
-    /// When it was queued, Unix ms.
-    pub created_at: i64,
-    /// When it last changed, Unix ms.
-    pub updated_at: i64,
+    /// When it may be claimed (again).
+    pub next_attempt_at: Timestamp,
+    /// When it was queued.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
 }
 
 /// A task's `id, integration, dedup_key, payload, status, attempts,
@@ -213,9 +217,9 @@ impl Task {
             status: TaskStatus::parse(&status),
             attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
             last_error,
-            next_attempt_at,
-            created_at,
-            updated_at,
+            next_attempt_at: millis_to_timestamp(next_attempt_at),
+            created_at: millis_to_timestamp(created_at),
+            updated_at: millis_to_timestamp(updated_at),
         }
     }
 }
@@ -235,6 +239,80 @@ pub struct Claimed {
     /// The `Idempotency-Key` of the batch it was sent in, if it was sent in
     /// one: sent again, it goes with the same tasks under the same key.
     pub batch_key: Option<String>,
+}
+
+/// A lease a node takes on tasks or a capacity slot: who holds it, from
+/// when (what is claimable is judged at that instant), and until when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lease<'a> {
+    /// Who holds it: a node, or a worker of a node (`node/worker`).
+    pub holder: &'a str,
+    /// When it is taken: `now`.
+    pub from: Timestamp,
+    /// When it expires unless renewed.
+    pub until: Timestamp,
+}
+
+impl<'a> Lease<'a> {
+    pub(crate) fn in_millis(&self) -> LeaseMillis<'a> {
+        LeaseMillis {
+            holder: self.holder,
+            from: millis(self.from),
+            until: millis(self.until),
+        }
+    }
+}
+
+/// A [`Lease`] as the tables keep its times.
+pub(crate) struct LeaseMillis<'a> {
+    pub(crate) holder: &'a str,
+    pub(crate) from: i64,
+    pub(crate) until: i64,
+}
+
+/// A failed delivery, as [`Store::fail`](crate::Store::fail) records it.
+#[derive(Clone, Copy, Debug)]
+pub struct Failure<'a> {
+    /// What went wrong, kept on the task and in its errors.
+    pub error: &'a str,
+    /// When the destination asked to be tried again (`Retry-After`), if it did.
+    pub retry_after: Option<Timestamp>,
+    /// The integration's retries.
+    pub policy: &'a RetryPolicy,
+}
+
+/// A record that could not be read (not JSON, no key), as
+/// [`Store::reject`](crate::Store::reject) keeps it.
+#[derive(Clone, Copy, Debug)]
+pub struct Rejected<'a> {
+    /// Its key, or a stand-in when it had none.
+    pub key: &'a str,
+    /// The record as it came.
+    pub raw: &'a str,
+    /// Why it was rejected.
+    pub reason: &'a str,
+}
+
+/// An execution a stopped node left due, waiting or running, now marked
+/// `interrupted`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interrupted {
+    /// The job.
+    pub job: String,
+    /// Its scheduled minute.
+    pub minute: Minute,
+    /// The node it was on (empty when the row named none).
+    pub node: String,
+}
+
+impl Interrupted {
+    pub(crate) fn from_row((job, minute, node): (String, i64, String)) -> Interrupted {
+        Interrupted {
+            job,
+            minute: Minute::from_millis(minute),
+            node,
+        }
+    }
 }
 
 /// A claim's `RETURNING id, dedup_key, payload, attempts, batch_key`.
@@ -273,8 +351,8 @@ pub struct ExecutionQuery {
     pub job: Option<String>,
     /// Only those in this state (`succeeded`, `missed`, …).
     pub state: Option<String>,
-    /// Only minutes from this one on (Unix ms).
-    pub since: i64,
+    /// Only minutes from this instant on.
+    pub since: Timestamp,
     /// At most this many.
     pub limit: u32,
 }
@@ -288,8 +366,8 @@ pub struct TaskError {
     pub integration: String,
     /// Which attempt failed (0: the record was rejected before any delivery).
     pub attempt: u32,
-    /// When, Unix ms.
-    pub at: i64,
+    /// When.
+    pub at: Timestamp,
     /// What went wrong.
     pub error: String,
 }
@@ -302,7 +380,7 @@ impl TaskError {
             task,
             integration,
             attempt: attempt as u32,
-            at,
+            at: millis_to_timestamp(at),
             error,
         }
     }
@@ -311,8 +389,8 @@ impl TaskError {
 /// What happened to a task whose delivery failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FailOutcome {
-    /// It will be retried at this time (Unix milliseconds).
-    RetryAt(i64),
+    /// It will be retried at this time.
+    RetryAt(Timestamp),
     /// It reached its maximum attempts and is dead.
     Dead,
 }
@@ -322,7 +400,7 @@ impl FailOutcome {
     pub(crate) fn status_and_next_attempt(self, now: i64) -> (&'static str, i64) {
         match self {
             FailOutcome::Dead => ("dead", now),
-            FailOutcome::RetryAt(at) => ("failed", at),
+            FailOutcome::RetryAt(at) => ("failed", millis(at)),
         }
     }
 }
@@ -332,18 +410,18 @@ impl FailOutcome {
 pub struct RetryPolicy {
     /// Attempts before a task is dead.
     pub max_attempts: u32,
-    /// The first retry's delay, in milliseconds.
-    pub base_delay_ms: i64,
-    /// No delay is longer than this, in milliseconds.
-    pub max_delay_ms: i64,
+    /// The first retry's delay.
+    pub base_delay: SignedDuration,
+    /// No delay is longer than this.
+    pub max_delay: SignedDuration,
 }
 
 impl Default for RetryPolicy {
     fn default() -> RetryPolicy {
         RetryPolicy {
             max_attempts: 8,
-            base_delay_ms: 1_000,
-            max_delay_ms: 3_600_000,
+            base_delay: SignedDuration::from_secs(1),
+            max_delay: SignedDuration::from_hours(1),
         }
     }
 }
@@ -355,28 +433,32 @@ impl RetryPolicy {
     pub(crate) fn after_failure(
         &self,
         attempts: u32,
-        retry_after: Option<i64>,
-        now: i64,
+        retry_after: Option<Timestamp>,
+        now: Timestamp,
         seed: u64,
     ) -> FailOutcome {
         if attempts >= self.max_attempts {
             return FailOutcome::Dead;
         }
-        FailOutcome::RetryAt(retry_after.unwrap_or_else(|| now + self.delay_ms(attempts, seed)))
+        FailOutcome::RetryAt(
+            retry_after
+                .unwrap_or_else(|| later(now, self.delay(attempts, seed).as_millis() as i64)),
+        )
     }
 
     /// The delay before retry number `attempt` (1 = after the first failure):
     /// `base × 2^(attempt-1)`, capped, then "equal jitter" — between half and
     /// all of it — drawn from `seed` so that many tasks failing together do
     /// not retry together.
-    pub fn delay_ms(&self, attempt: u32, seed: u64) -> i64 {
-        let exponential = self
-            .base_delay_ms
+    pub fn delay(&self, attempt: u32, seed: u64) -> SignedDuration {
+        let base = self.base_delay.as_millis() as i64;
+        let max = self.max_delay.as_millis() as i64;
+        let exponential = base
             .saturating_mul(1i64 << attempt.saturating_sub(1).min(40))
-            .min(self.max_delay_ms);
+            .min(max);
         let half = exponential / 2;
         let mixed = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(attempt);
-        half + (mixed % (half.max(0) as u64 + 1)) as i64
+        SignedDuration::from_millis(half + (mixed % (half.max(0) as u64 + 1)) as i64)
     }
 }
 
@@ -385,16 +467,16 @@ impl RetryPolicy {
 pub struct Execution {
     /// The job.
     pub job: String,
-    /// The scheduled minute (Unix ms).
-    pub minute: i64,
+    /// The scheduled minute.
+    pub minute: Minute,
     /// `due`, `waiting`, `running`, `succeeded`, `failed`, `skipped` or `missed`.
     pub state: String,
     /// When a node recorded it due.
-    pub due_at: i64,
+    pub due_at: Timestamp,
     /// When it started running.
-    pub started_at: Option<i64>,
+    pub started_at: Option<Timestamp>,
     /// When it ended.
-    pub finished_at: Option<i64>,
+    pub finished_at: Option<Timestamp>,
     /// Items it moved.
     pub items: i64,
     /// Why it failed, was skipped or missed.
@@ -417,11 +499,11 @@ impl Execution {
         let (job, minute, state, due_at, started_at, finished_at, items, error) = row;
         Execution {
             job,
-            minute,
+            minute: Minute::from_millis(minute),
             state,
-            due_at,
-            started_at,
-            finished_at,
+            due_at: millis_to_timestamp(due_at),
+            started_at: started_at.map(millis_to_timestamp),
+            finished_at: finished_at.map(millis_to_timestamp),
             items,
             error,
         }
@@ -436,7 +518,7 @@ pub struct JobControl {
     /// No new executions start while set.
     pub paused: bool,
     /// When someone asked for a run now that no node has started yet.
-    pub triggered_at: Option<i64>,
+    pub triggered_at: Option<Timestamp>,
 }
 
 impl JobControl {
@@ -444,7 +526,7 @@ impl JobControl {
         JobControl {
             job,
             paused,
-            triggered_at,
+            triggered_at: triggered_at.map(millis_to_timestamp),
         }
     }
 }
@@ -472,8 +554,8 @@ mod tests {
     fn backoff_doubles_with_jitter_and_a_cap() {
         let policy = RetryPolicy {
             max_attempts: 10,
-            base_delay_ms: 1_000,
-            max_delay_ms: 30_000,
+            base_delay: SignedDuration::from_secs(1),
+            max_delay: SignedDuration::from_secs(30),
         };
         for seed in 0..200 {
             for (attempt, full) in [
@@ -484,7 +566,7 @@ mod tests {
                 (6, 30_000),
                 (9, 30_000),
             ] {
-                let delay = policy.delay_ms(attempt, seed);
+                let delay = policy.delay(attempt, seed).as_millis() as i64;
                 assert!(
                     (full / 2..=full).contains(&delay),
                     "attempt {attempt}: {delay}"
@@ -492,8 +574,9 @@ mod tests {
             }
         }
         // Jitter spreads tasks that failed together.
-        let distinct: std::collections::HashSet<i64> =
-            (0..100).map(|seed| policy.delay_ms(4, seed)).collect();
+        let distinct: std::collections::HashSet<i64> = (0..100)
+            .map(|seed| policy.delay(4, seed).as_millis() as i64)
+            .collect();
         assert!(distinct.len() > 50);
     }
 
@@ -503,15 +586,16 @@ mod tests {
             max_attempts: 3,
             ..RetryPolicy::default()
         };
+        let at = |ms| millis_to_timestamp(ms);
         assert_eq!(
-            policy.after_failure(1, Some(9_000), 100, 7),
-            FailOutcome::RetryAt(9_000)
+            policy.after_failure(1, Some(at(9_000)), at(100), 7),
+            FailOutcome::RetryAt(at(9_000))
         );
         assert!(
-            matches!(policy.after_failure(2, None, 100, 7), FailOutcome::RetryAt(at) if at > 100)
+            matches!(policy.after_failure(2, None, at(100), 7), FailOutcome::RetryAt(when) if when > at(100))
         );
         assert_eq!(
-            policy.after_failure(3, Some(9_000), 100, 7),
+            policy.after_failure(3, Some(at(9_000)), at(100), 7),
             FailOutcome::Dead
         );
     }

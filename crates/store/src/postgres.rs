@@ -13,7 +13,7 @@ use sqlx::{
 
 use crate::{
     Error,
-    model::{Claimed, ClaimedRow, NewTask, granted, latest_per_key},
+    model::{Claimed, ClaimedRow, LeaseMillis, NewTask, granted, latest_per_key},
     schema, shared,
     sql::{Decode, Dialect, Run, Statement, Tx},
 };
@@ -122,10 +122,13 @@ impl Postgres {
         done: &[i64],
         integration: &str,
         limit: u32,
-        owner: &str,
-        lease_until: i64,
-        now: i64,
+        lease: &LeaseMillis<'_>,
     ) -> Result<(u64, Vec<Claimed>), Error> {
+        let &LeaseMillis {
+            holder: owner,
+            from: now,
+            until: lease_until,
+        } = lease;
         let context = format!("claiming tasks of {integration}");
         let mut tx = self.pool.begin().await.map_err(Error::database(&context))?;
         let completed = if done.is_empty() {
@@ -216,11 +219,14 @@ impl Postgres {
     pub(crate) async fn acquire_slot(
         &self,
         capacity: u32,
-        holder: &str,
         execution: &str,
-        lease_until: i64,
-        now: i64,
+        lease: &LeaseMillis<'_>,
     ) -> Result<Option<u32>, Error> {
+        let &LeaseMillis {
+            holder,
+            from: now,
+            until: lease_until,
+        } = lease;
         let context = format!("acquiring a capacity slot for {execution}");
         let mut tx = self.pool.begin().await.map_err(Error::database(&context))?;
         sqlx::query(

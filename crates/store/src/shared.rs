@@ -7,11 +7,12 @@ use crate::{
     error::ErrorKind,
     model::{
         Claimed, ClaimedRow, Execution, ExecutionChange, ExecutionQuery, ExecutionRow,
-        ExecutionState, FailOutcome, JobControl, RetryPolicy, Task, TaskError, TaskErrorRow,
-        TaskQuery, TaskRow, TaskStatus,
+        ExecutionState, FailOutcome, Failure, JobControl, LeaseMillis, Rejected, Task, TaskError,
+        TaskErrorRow, TaskQuery, TaskRow, TaskStatus,
     },
     schema,
     sql::{Run, Statement},
+    time::{Minute, millis, millis_to_timestamp},
 };
 
 const TASK_COLUMNS_BY_ID: &str = "SELECT id, integration, dedup_key, payload, status, attempts, last_error, next_attempt_at, created_at, updated_at FROM tasks WHERE id = $1";
@@ -55,10 +56,10 @@ pub(crate) async fn set_execution(
             items = $3, error = $4,
             node = CASE WHEN $1 IN ('waiting', 'running') THEN $7 ELSE node END
          WHERE job = $5 AND minute = $6",
-        format!("updating {job} at {minute}"),
+        format!("updating {job} at {}", Minute::from_millis(minute)),
     )
     .bind(state.as_str())
-    .bind(at)
+    .bind(millis(at))
     .bind(items as i64)
     .bind(error)
     .bind(job)
@@ -338,7 +339,7 @@ pub(crate) async fn history(
          ORDER BY minute DESC, job LIMIT $4",
         "reading the execution history",
     )
-    .bind(query.since)
+    .bind(millis(query.since))
     .bind(query.job.as_deref())
     .bind(query.state.as_deref())
     .bind(query.limit);
@@ -451,18 +452,16 @@ pub(crate) async fn rate_usage(
 pub(crate) async fn renew_slot(
     db: &impl Run,
     slot: u32,
-    holder: &str,
-    lease_until: i64,
-    now: i64,
+    lease: &LeaseMillis<'_>,
 ) -> Result<bool, Error> {
     let statement = Statement::new(
         "UPDATE slots SET lease_until = $1 WHERE slot = $2 AND holder = $3 AND lease_until >= $4",
         format!("renewing slot {slot}"),
     )
-    .bind(lease_until)
+    .bind(lease.until)
     .bind(slot)
-    .bind(holder)
-    .bind(now);
+    .bind(lease.holder)
+    .bind(lease.from);
     Ok(db.execute(statement).await? == 1)
 }
 
@@ -553,11 +552,14 @@ pub(crate) async fn fail(
     db: &impl Run,
     id: i64,
     owner: &str,
-    error: &str,
-    retry_after: Option<i64>,
-    policy: &RetryPolicy,
+    failure: &Failure<'_>,
     now: i64,
 ) -> Result<Option<FailOutcome>, Error> {
+    let &Failure {
+        error,
+        retry_after,
+        policy,
+    } = failure;
     let context = format!("failing task {id}");
     db.transaction(&context, async |tx| {
         let attempts: Vec<(i64,)> = tx
@@ -576,7 +578,7 @@ pub(crate) async fn fail(
         let outcome = policy.after_failure(
             u32::try_from(attempts).unwrap_or(u32::MAX),
             retry_after,
-            now,
+            millis_to_timestamp(now),
             id.unsigned_abs(),
         );
         let (status, next) = outcome.status_and_next_attempt(now);
@@ -613,11 +615,10 @@ pub(crate) async fn fail(
 pub(crate) async fn reject(
     db: &impl Run,
     integration: &str,
-    key: &str,
-    raw: &str,
-    reason: &str,
+    rejected: &Rejected<'_>,
     now: i64,
 ) -> Result<i64, Error> {
+    let &Rejected { key, raw, reason } = rejected;
     let context = format!("recording a rejected {integration} record");
     db.transaction(&context, async |tx| {
         let ids: Vec<(i64,)> = tx
@@ -702,12 +703,12 @@ pub(crate) async fn release_node(
     .await
 }
 
-pub(crate) async fn renew_leases(
-    db: &impl Run,
-    node: &str,
-    lease_until: i64,
-    now: i64,
-) -> Result<(), Error> {
+pub(crate) async fn renew_leases(db: &impl Run, lease: &LeaseMillis<'_>) -> Result<(), Error> {
+    let &LeaseMillis {
+        holder: node,
+        from: now,
+        until: lease_until,
+    } = lease;
     let context = format!("renewing node {node}'s leases");
     db.transaction(&context, async |tx| {
         // Prefix compares, not LIKE: node names may hold `_`, a LIKE wildcard.
@@ -842,9 +843,7 @@ pub(crate) async fn claim_batches(
     db: &impl Run,
     integration: &str,
     keys: &[String],
-    owner: &str,
-    lease_until: i64,
-    now: i64,
+    lease: &LeaseMillis<'_>,
 ) -> Result<Vec<Claimed>, Error> {
     let statement = Statement::new(
         "UPDATE tasks SET status = 'processing', lease_owner = $1, lease_until = $2,
@@ -856,9 +855,9 @@ pub(crate) async fn claim_batches(
          RETURNING id, dedup_key, payload, attempts, batch_key",
         format!("claiming the rest of {integration}'s batches"),
     )
-    .bind(owner)
-    .bind(lease_until)
-    .bind(now)
+    .bind(lease.holder)
+    .bind(lease.until)
+    .bind(lease.from)
     .bind(integration)
     .bind(keys);
     let rows: Vec<ClaimedRow> = db.execute_returning(statement).await?;

@@ -25,7 +25,7 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use crate::{
     Error,
-    model::{Claimed, ClaimedRow, NewTask, latest_per_key},
+    model::{Claimed, ClaimedRow, LeaseMillis, NewTask, latest_per_key},
     schema, shared,
     sql::{Decode, Dialect, Run, Statement, Tx},
 };
@@ -238,10 +238,13 @@ impl Sqlite {
         done: &[i64],
         integration: &str,
         limit: u32,
-        owner: &str,
-        lease_until: i64,
-        now: i64,
+        lease: &LeaseMillis<'_>,
     ) -> Result<(u64, Vec<Claimed>), Error> {
+        let &LeaseMillis {
+            holder: owner,
+            from: now,
+            until: lease_until,
+        } = lease;
         let completed = if done.is_empty() {
             0
         } else {
@@ -312,11 +315,14 @@ impl Sqlite {
     pub(crate) async fn acquire_slot(
         &self,
         capacity: u32,
-        holder: &str,
         execution: &str,
-        lease_until: i64,
-        now: i64,
+        lease: &LeaseMillis<'_>,
     ) -> Result<Option<u32>, Error> {
+        let &LeaseMillis {
+            holder,
+            from: now,
+            until: lease_until,
+        } = lease;
         let context = format!("acquiring a capacity slot for {execution}");
         let take = || {
             sqlx::query_scalar(

@@ -1,23 +1,27 @@
 //! [`Store`]: one API over both backends.
 
+use jiff::Timestamp;
+
 use crate::{
     Error,
     error::ErrorKind,
     model::{
-        Claimed, Execution, ExecutionChange, ExecutionQuery, ExecutionState, FailOutcome,
-        JobControl, NewTask, Pruned, RetryPolicy, Task, TaskError, TaskQuery, TaskStatus,
+        Claimed, Execution, ExecutionChange, ExecutionQuery, ExecutionState, FailOutcome, Failure,
+        Interrupted, JobControl, Lease, NewTask, Pruned, Rejected, Task, TaskError, TaskQuery,
+        TaskStatus,
     },
     postgres::Postgres,
     shared,
     sqlite::Sqlite,
+    time::{Minute, millis, millis_to_timestamp},
 };
 
 /// Pacer's durable state: the executions ledger, the task queue and cursors.
 ///
 /// Opened from a URL: `sqlite://pacer.db` (the embedded default) or
 /// `postgres://user@host/database` (several nodes on one database). The
-/// schema is created and migrated on first use. All times are Unix
-/// milliseconds passed in by the caller, so a virtual clock drives the store
+/// schema is created and migrated on first use. Every time is passed in by
+/// the caller (`now`, a lease's end), so a virtual clock drives the store
 /// like a real one.
 #[derive(Debug)]
 pub struct Store {
@@ -107,11 +111,11 @@ impl Store {
     pub async fn record_due(
         &self,
         job: &str,
-        minute: i64,
+        minute: Minute,
         node: &str,
-        now: i64,
+        now: Timestamp,
     ) -> Result<bool, Error> {
-        dispatch!(self, b => shared::record_due(b, job, minute, node, now).await)
+        dispatch!(self, b => shared::record_due(b, job, minute.millis(), node, millis(now)).await)
     }
 
     /// Moves an execution to a new state, with the items it moved and its
@@ -119,19 +123,19 @@ impl Store {
     pub async fn set_execution(
         &self,
         job: &str,
-        minute: i64,
+        minute: Minute,
         change: ExecutionChange<'_>,
     ) -> Result<(), Error> {
-        dispatch!(self, b => shared::set_execution(b, job, minute, change).await)
+        dispatch!(self, b => shared::set_execution(b, job, minute.millis(), change).await)
     }
 
     /// The state of an execution, if it was recorded.
     pub async fn execution_state(
         &self,
         job: &str,
-        minute: i64,
+        minute: Minute,
     ) -> Result<Option<ExecutionState>, Error> {
-        dispatch!(self, b => shared::execution_state(b, job, minute).await)
+        dispatch!(self, b => shared::execution_state(b, job, minute.millis()).await)
     }
 
     /// Queues records for an integration and, in the same transaction, moves
@@ -143,60 +147,56 @@ impl Store {
         integration: &str,
         tasks: &[NewTask],
         cursor: Option<&str>,
-        now: i64,
+        now: Timestamp,
     ) -> Result<(), Error> {
-        dispatch!(self, b => b.enqueue(integration, tasks, cursor, now).await)
+        dispatch!(self, b => b.enqueue(integration, tasks, cursor, millis(now)).await)
     }
 
-    /// Claims up to `limit` tasks of an integration for `owner` until
-    /// `lease_until`: new tasks, failed ones due for a retry, and processing
-    /// ones whose lease expired (their claimer is gone).
+    /// Claims up to `limit` tasks of an integration under `lease`: new
+    /// tasks, failed ones due for a retry by the lease's start, and
+    /// processing ones whose lease expired (their claimer is gone).
     pub async fn claim(
         &self,
         integration: &str,
         limit: u32,
-        owner: &str,
-        lease_until: i64,
-        now: i64,
+        lease: &Lease<'_>,
     ) -> Result<Vec<Claimed>, Error> {
         let (_, tasks) =
-            dispatch!(self, b => b.claim(&[], integration, limit, owner, lease_until, now).await)?;
+            dispatch!(self, b => b.claim(&[], integration, limit, &lease.in_millis()).await)?;
         Ok(tasks)
     }
 
     /// Marks the claimed tasks `done` delivered and claims the next ones: a
     /// push loop pays one call per batch (and on PostgreSQL one durable
-    /// commit). Returns how many of `done` `owner` still held, and the new tasks.
+    /// commit). Returns how many of `done` the lease's holder still held,
+    /// and the new tasks.
     pub async fn complete_and_claim(
         &self,
         done: &[i64],
         integration: &str,
         limit: u32,
-        owner: &str,
-        lease_until: i64,
-        now: i64,
+        lease: &Lease<'_>,
     ) -> Result<(u64, Vec<Claimed>), Error> {
-        dispatch!(self, b => b.claim(done, integration, limit, owner, lease_until, now).await)
+        dispatch!(self, b => b.claim(done, integration, limit, &lease.in_millis()).await)
     }
 
     /// Marks a claimed task delivered. `false` when `owner` no longer holds it.
-    pub async fn complete(&self, id: i64, owner: &str, now: i64) -> Result<bool, Error> {
-        dispatch!(self, b => shared::complete(b, id, owner, now).await)
+    pub async fn complete(&self, id: i64, owner: &str, now: Timestamp) -> Result<bool, Error> {
+        dispatch!(self, b => shared::complete(b, id, owner, millis(now)).await)
     }
 
     /// Records a failed delivery: a retry after the policy's backoff (or at
-    /// `retry_after`, e.g. from a `Retry-After` header), or dead after the
-    /// policy's maximum attempts. `None` when `owner` no longer holds it.
+    /// the failure's `retry_after`, e.g. from a `Retry-After` header), or
+    /// dead after the policy's maximum attempts. `None` when `owner` no
+    /// longer holds it.
     pub async fn fail(
         &self,
         id: i64,
         owner: &str,
-        error: &str,
-        retry_after: Option<i64>,
-        policy: &RetryPolicy,
-        now: i64,
+        failure: &Failure<'_>,
+        now: Timestamp,
     ) -> Result<Option<FailOutcome>, Error> {
-        dispatch!(self, b => shared::fail(b, id, owner, error, retry_after, policy, now).await)
+        dispatch!(self, b => shared::fail(b, id, owner, failure, millis(now)).await)
     }
 
     /// Queues an integration's dead tasks again (the newest per key, unless a
@@ -207,9 +207,9 @@ impl Store {
         &self,
         integration: &str,
         leave: &[i64],
-        now: i64,
+        now: Timestamp,
     ) -> Result<u64, Error> {
-        dispatch!(self, b => shared::replay_dead(b, integration, leave, now).await)
+        dispatch!(self, b => shared::replay_dead(b, integration, leave, millis(now)).await)
     }
 
     /// The integration's cursor, if a pull has set one.
@@ -229,48 +229,54 @@ impl Store {
 
     /// Marks several claimed tasks delivered (a batch); returns how many
     /// `owner` still held.
-    pub async fn complete_many(&self, ids: &[i64], owner: &str, now: i64) -> Result<u64, Error> {
-        dispatch!(self, b => shared::complete_many(b, ids, owner, now).await)
+    pub async fn complete_many(
+        &self,
+        ids: &[i64],
+        owner: &str,
+        now: Timestamp,
+    ) -> Result<u64, Error> {
+        dispatch!(self, b => shared::complete_many(b, ids, owner, millis(now)).await)
     }
 
     /// Sets a waiting, failed or dead task aside; `false` if it is in flight or done.
-    pub async fn skip(&self, id: i64, now: i64) -> Result<bool, Error> {
-        dispatch!(self, b => shared::skip(b, id, now).await)
+    pub async fn skip(&self, id: i64, now: Timestamp) -> Result<bool, Error> {
+        dispatch!(self, b => shared::skip(b, id, millis(now)).await)
     }
 
     /// Queues one dead or skipped task again, or makes a failed one due now,
     /// with its attempts reset — unless another pending task has its key.
-    pub async fn replay(&self, id: i64, now: i64) -> Result<bool, Error> {
-        dispatch!(self, b => shared::replay(b, id, now).await)
+    pub async fn replay(&self, id: i64, now: Timestamp) -> Result<bool, Error> {
+        dispatch!(self, b => shared::replay(b, id, millis(now)).await)
     }
 
     /// Ledger rows from minute `since` on, oldest first, at most `limit`.
-    pub async fn executions(&self, since: i64, limit: u32) -> Result<Vec<Execution>, Error> {
-        dispatch!(self, b => shared::executions(b, since, limit).await)
+    pub async fn executions(&self, since: Minute, limit: u32) -> Result<Vec<Execution>, Error> {
+        dispatch!(self, b => shared::executions(b, since.millis(), limit).await)
     }
 
     /// Whether an execution of `job` holds a live capacity slot on any node
     /// (slots name their execution `job@minute`).
-    pub async fn has_live_slot(&self, job: &str, now: i64) -> Result<bool, Error> {
-        dispatch!(self, b => shared::has_live_slot(b, job, now).await)
+    pub async fn has_live_slot(&self, job: &str, now: Timestamp) -> Result<bool, Error> {
+        dispatch!(self, b => shared::has_live_slot(b, job, millis(now)).await)
     }
 
     /// The latest minute recorded for `job`, to find what was missed while no node ran.
-    pub async fn last_due(&self, job: &str) -> Result<Option<i64>, Error> {
-        dispatch!(self, b => shared::last_due(b, job).await)
+    pub async fn last_due(&self, job: &str) -> Result<Option<Minute>, Error> {
+        let minute = dispatch!(self, b => shared::last_due(b, job).await)?;
+        Ok(minute.map(Minute::from_millis))
     }
 
     /// Takes up to `want` units from `system`'s budget of `limit` for the
-    /// window starting at `window_start`, shared by every node on this store;
-    /// returns how many it got (0 when the window is spent).
+    /// minute `window`, shared by every node on this store; returns how many
+    /// it got (0 when the window is spent).
     pub async fn take_rate(
         &self,
         system: &str,
-        window_start: i64,
+        window: Minute,
         want: u32,
         limit: u32,
     ) -> Result<u32, Error> {
-        dispatch!(self, b => b.take_rate(system, window_start, want, limit).await)
+        dispatch!(self, b => b.take_rate(system, window.millis(), want, limit).await)
     }
 
     /// Says `node` is alive at `now`, and where its process runs: process
@@ -281,9 +287,9 @@ impl Store {
         node: &str,
         machine: &str,
         pid: u32,
-        now: i64,
+        now: Timestamp,
     ) -> Result<(), Error> {
-        dispatch!(self, b => shared::register_node(b, node, machine, pid, now).await)
+        dispatch!(self, b => shared::register_node(b, node, machine, pid, millis(now)).await)
     }
 
     /// The nodes registered on `machine`, with their pids, by name.
@@ -293,37 +299,40 @@ impl Store {
 
     /// Frees at once what `node` held, known dead: its capacity slots and
     /// task leases, and its executions still due, waiting or running, which
-    /// end `interrupted` and are returned as `(job, minute, node)`. Its tasks
-    /// go back to the queue; the node is forgotten.
+    /// end `interrupted` and are returned. Its tasks go back to the queue;
+    /// the node is forgotten.
     pub async fn release_node(
         &self,
         node: &str,
-        now: i64,
-    ) -> Result<Vec<(String, i64, String)>, Error> {
-        dispatch!(self, b => shared::release_node(b, node, now).await)
+        now: Timestamp,
+    ) -> Result<Vec<Interrupted>, Error> {
+        let rows = dispatch!(self, b => shared::release_node(b, node, millis(now)).await)?;
+        Ok(rows.into_iter().map(Interrupted::from_row).collect())
     }
 
-    /// Keeps every capacity slot and task lease `node` holds until
-    /// `lease_until`: a node's heartbeat, so a node that stops lets go of
-    /// them within one lease.
-    pub async fn renew_leases(&self, node: &str, lease_until: i64, now: i64) -> Result<(), Error> {
-        dispatch!(self, b => shared::renew_leases(b, node, lease_until, now).await)
+    /// Keeps every capacity slot and task lease the lease's holder (a node)
+    /// holds until the lease's end: a node's heartbeat, so a node that stops
+    /// lets go of them within one lease.
+    pub async fn renew_leases(&self, lease: &Lease<'_>) -> Result<(), Error> {
+        dispatch!(self, b => shared::renew_leases(b, &lease.in_millis()).await)
     }
 
     /// Marks `interrupted` every execution left due, waiting or running by a
-    /// node not seen since `alive_since` (and any older row without a node);
-    /// returns each as `(job, minute, node)`.
+    /// node not seen since `alive_since` (and any older row without a node),
+    /// and returns them.
     pub async fn interrupt_orphans(
         &self,
-        alive_since: i64,
-        now: i64,
-    ) -> Result<Vec<(String, i64, String)>, Error> {
-        dispatch!(self, b => shared::interrupt_orphans(b, alive_since, now).await)
+        alive_since: Timestamp,
+        now: Timestamp,
+    ) -> Result<Vec<Interrupted>, Error> {
+        let rows = dispatch!(self, b => shared::interrupt_orphans(b, millis(alive_since), millis(now)).await)?;
+        Ok(rows.into_iter().map(Interrupted::from_row).collect())
     }
 
     /// The latest minute in the ledger, of any job.
-    pub async fn latest_minute(&self) -> Result<Option<i64>, Error> {
-        dispatch!(self, b => shared::latest_minute(b).await)
+    pub async fn latest_minute(&self) -> Result<Option<Minute>, Error> {
+        let minute = dispatch!(self, b => shared::latest_minute(b).await)?;
+        Ok(minute.map(Minute::from_millis))
     }
 
     /// Records that tasks `ids` were sent together under `key`, before
@@ -338,33 +347,31 @@ impl Store {
         &self,
         integration: &str,
         keys: &[String],
-        owner: &str,
-        lease_until: i64,
-        now: i64,
+        lease: &Lease<'_>,
     ) -> Result<Vec<Claimed>, Error> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        dispatch!(self, b => shared::claim_batches(b, integration, keys, owner, lease_until, now).await)
+        dispatch!(self, b => shared::claim_batches(b, integration, keys, &lease.in_millis()).await)
     }
 
-    /// Gives `unused` units back to `system`'s window starting at
-    /// `window_start`: what a page or a batch was granted and did not use.
+    /// Gives `unused` units back to `system`'s minute `window`: what a page
+    /// or a batch was granted and did not use.
     pub async fn give_back_rate(
         &self,
         system: &str,
-        window_start: i64,
+        window: Minute,
         unused: u32,
     ) -> Result<(), Error> {
         if unused == 0 {
             return Ok(());
         }
-        dispatch!(self, b => shared::give_back_rate(b, system, window_start, unused).await)
+        dispatch!(self, b => shared::give_back_rate(b, system, window.millis(), unused).await)
     }
 
     /// Whether `integration` has a task a push could claim at `now`.
-    pub async fn has_work(&self, integration: &str, now: i64) -> Result<bool, Error> {
-        dispatch!(self, b => shared::has_work(b, integration, now).await)
+    pub async fn has_work(&self, integration: &str, now: Timestamp) -> Result<bool, Error> {
+        dispatch!(self, b => shared::has_work(b, integration, millis(now)).await)
     }
 
     /// Pauses (`true`) or resumes a job, for every node.
@@ -373,8 +380,8 @@ impl Store {
     }
 
     /// Asks for one run of `job` now; the first node to [`take_trigger`](Store::take_trigger) runs it.
-    pub async fn trigger(&self, job: &str, now: i64) -> Result<(), Error> {
-        dispatch!(self, b => shared::trigger(b, job, now).await)
+    pub async fn trigger(&self, job: &str, now: Timestamp) -> Result<(), Error> {
+        dispatch!(self, b => shared::trigger(b, job, millis(now)).await)
     }
 
     /// Clears a pending trigger; `true` for the one caller that cleared it.
@@ -392,12 +399,10 @@ impl Store {
     pub async fn reject(
         &self,
         integration: &str,
-        key: &str,
-        raw: &str,
-        reason: &str,
-        now: i64,
+        rejected: &Rejected<'_>,
+        now: Timestamp,
     ) -> Result<i64, Error> {
-        dispatch!(self, b => shared::reject(b, integration, key, raw, reason, now).await)
+        dispatch!(self, b => shared::reject(b, integration, rejected, millis(now)).await)
     }
 
     /// Tasks matching `query`, newest first.
@@ -408,8 +413,9 @@ impl Store {
     /// When each task of `integration` was queued, in any status, oldest
     /// first: what a simulation's delays are measured from, without reading
     /// every payload back.
-    pub async fn queued_times(&self, integration: &str) -> Result<Vec<i64>, Error> {
-        dispatch!(self, b => shared::queued_times(b, integration).await)
+    pub async fn queued_times(&self, integration: &str) -> Result<Vec<Timestamp>, Error> {
+        let times = dispatch!(self, b => shared::queued_times(b, integration).await)?;
+        Ok(times.into_iter().map(millis_to_timestamp).collect())
     }
 
     /// How many tasks each integration has in each status (only pairs with some).
@@ -434,18 +440,22 @@ impl Store {
 
     /// Units taken from each rate budget per minute window, from `since` on:
     /// (budget, window start, used), by budget then window.
-    pub async fn rate_usage(&self, since: i64) -> Result<Vec<(String, i64, u64)>, Error> {
-        dispatch!(self, b => shared::rate_usage(b, since).await)
+    pub async fn rate_usage(&self, since: Minute) -> Result<Vec<(String, Minute, u64)>, Error> {
+        let rows = dispatch!(self, b => shared::rate_usage(b, since.millis()).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(budget, window, used)| (budget, Minute::from_millis(window), used))
+            .collect())
     }
 
     /// Says `node` is alive at `now`.
-    pub async fn heartbeat(&self, node: &str, now: i64) -> Result<(), Error> {
-        dispatch!(self, b => shared::heartbeat(b, node, now).await)
+    pub async fn heartbeat(&self, node: &str, now: Timestamp) -> Result<(), Error> {
+        dispatch!(self, b => shared::heartbeat(b, node, millis(now)).await)
     }
 
     /// The nodes whose last heartbeat is at `since` or later, by name.
-    pub async fn nodes_alive(&self, since: i64) -> Result<Vec<String>, Error> {
-        dispatch!(self, b => shared::nodes_alive(b, since).await)
+    pub async fn nodes_alive(&self, since: Timestamp) -> Result<Vec<String>, Error> {
+        dispatch!(self, b => shared::nodes_alive(b, millis(since)).await)
     }
 
     /// `sqlite` or `postgres`.
@@ -457,29 +467,21 @@ impl Store {
     }
 
     /// Takes one of the environment's `capacity` execution slots for
-    /// `execution` until `lease_until`, across all nodes; `None` when all are
-    /// held. A slot whose lease expired (its node died) is free again.
+    /// `execution` under `lease`, across all nodes; `None` when all are held.
+    /// A slot whose lease expired (its node died) is free again.
     pub async fn acquire_slot(
         &self,
         capacity: u32,
-        holder: &str,
         execution: &str,
-        lease_until: i64,
-        now: i64,
+        lease: &Lease<'_>,
     ) -> Result<Option<u32>, Error> {
-        dispatch!(self, b => b.acquire_slot(capacity, holder, execution, lease_until, now).await)
+        dispatch!(self, b => b.acquire_slot(capacity, execution, &lease.in_millis()).await)
     }
 
     /// The heartbeat: extends a held slot's lease. `false` when the lease had
     /// already expired or another holder took the slot.
-    pub async fn renew_slot(
-        &self,
-        slot: u32,
-        holder: &str,
-        lease_until: i64,
-        now: i64,
-    ) -> Result<bool, Error> {
-        dispatch!(self, b => shared::renew_slot(b, slot, holder, lease_until, now).await)
+    pub async fn renew_slot(&self, slot: u32, lease: &Lease<'_>) -> Result<bool, Error> {
+        dispatch!(self, b => shared::renew_slot(b, slot, &lease.in_millis()).await)
     }
 
     /// Gives a slot back.
@@ -488,8 +490,8 @@ impl Store {
     }
 
     /// How many of the `capacity` slots are held under a live lease.
-    pub async fn slots_in_use(&self, capacity: u32, now: i64) -> Result<u32, Error> {
-        dispatch!(self, b => shared::slots_in_use(b, capacity, now).await)
+    pub async fn slots_in_use(&self, capacity: u32, now: Timestamp) -> Result<u32, Error> {
+        dispatch!(self, b => shared::slots_in_use(b, capacity, millis(now)).await)
     }
 
     /// Deletes finished tasks last updated before `tasks_before` and
@@ -497,11 +499,11 @@ impl Store {
     /// statement so no lock is held for long.
     pub async fn prune(
         &self,
-        tasks_before: i64,
-        executions_before: i64,
+        tasks_before: Timestamp,
+        executions_before: Minute,
         batch: u32,
     ) -> Result<Pruned, Error> {
-        let (tasks, executions) = dispatch!(self, b => shared::prune(b, tasks_before, executions_before, batch.max(1)).await)?;
+        let (tasks, executions) = dispatch!(self, b => shared::prune(b, millis(tasks_before), executions_before.millis(), batch.max(1)).await)?;
         Ok(Pruned { tasks, executions })
     }
 }

@@ -13,6 +13,21 @@ use std::{
 
 use pacer_store::{NewTask, Store, StoreBuilder, TaskStatus};
 
+/// The instant `ms` milliseconds after the Unix epoch: the test counts
+/// time in small numbers from there.
+fn at(ms: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_millisecond(ms).unwrap()
+}
+
+/// A lease `holder` takes at `from_ms` until `until_ms`.
+fn lease(holder: &str, from_ms: i64, until_ms: i64) -> pacer_store::Lease<'_> {
+    pacer_store::Lease {
+        holder,
+        from: at(from_ms),
+        until: at(until_ms),
+    }
+}
+
 const URL_VAR: &str = "PACER_CRASH_URL";
 const SCHEMA_VAR: &str = "PACER_CRASH_SCHEMA";
 
@@ -66,7 +81,7 @@ async fn child_holding_leases() {
     let store = open(&url, schema.as_deref()).await;
     assert_eq!(
         store
-            .claim("prices", 10, "doomed", 1_000, 0)
+            .claim("prices", 10, &lease("doomed", 0, 1_000))
             .await
             .unwrap()
             .len(),
@@ -74,7 +89,7 @@ async fn child_holding_leases() {
     );
     assert!(
         store
-            .acquire_slot(1, "doomed", "prices.push@0", 1_000, 0)
+            .acquire_slot(1, "prices.push@0", &lease("doomed", 0, 1_000))
             .await
             .unwrap()
             .is_some()
@@ -99,7 +114,7 @@ async fn child_in_a_transaction() {
         .collect();
     println!("ready");
     store
-        .enqueue("stock", &tasks, Some("after-the-batch"), 0)
+        .enqueue("stock", &tasks, Some("after-the-batch"), at(0))
         .await
         .unwrap();
     println!("finished");
@@ -114,7 +129,7 @@ async fn leases_come_back(url: &str, schema: Option<&str>) {
             payload: "{}".into(),
         })
         .collect();
-    store.enqueue("prices", &tasks, None, 0).await.unwrap();
+    store.enqueue("prices", &tasks, None, at(0)).await.unwrap();
     run_and_kill("child_holding_leases", url, schema, Duration::ZERO);
     // Held while the leases last…
     assert_eq!(
@@ -123,14 +138,14 @@ async fn leases_come_back(url: &str, schema: Option<&str>) {
     );
     assert!(
         store
-            .claim("prices", 10, "survivor", 2_000, 999)
+            .claim("prices", 10, &lease("survivor", 999, 2_000))
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(
         store
-            .acquire_slot(1, "survivor", "prices.push@1", 2_000, 999)
+            .acquire_slot(1, "prices.push@1", &lease("survivor", 999, 2_000))
             .await
             .unwrap(),
         None
@@ -138,7 +153,7 @@ async fn leases_come_back(url: &str, schema: Option<&str>) {
     // …and back once they run out.
     assert_eq!(
         store
-            .claim("prices", 10, "survivor", 3_000, 1_001)
+            .claim("prices", 10, &lease("survivor", 1_001, 3_000))
             .await
             .unwrap()
             .len(),
@@ -146,7 +161,7 @@ async fn leases_come_back(url: &str, schema: Option<&str>) {
     );
     assert!(
         store
-            .acquire_slot(1, "survivor", "prices.push@1", 3_000, 1_001)
+            .acquire_slot(1, "prices.push@1", &lease("survivor", 1_001, 3_000))
             .await
             .unwrap()
             .is_some()
@@ -179,7 +194,7 @@ async fn half_written_batches_never_appear(url: &str, schema: Option<&str>) {
                 payload: "{}".into(),
             }],
             None,
-            1,
+            at(1),
         )
         .await
         .unwrap();

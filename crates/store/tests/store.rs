@@ -10,10 +10,44 @@ use std::{
     sync::atomic::{AtomicU64, Ordering},
 };
 
+use jiff::Timestamp;
 use pacer_store::{
-    ExecutionChange, ExecutionQuery, ExecutionState, FailOutcome, NewTask, Pruned, RetryPolicy,
-    Store, StoreBuilder, TaskQuery, TaskStatus,
+    ExecutionChange, ExecutionQuery, ExecutionState, FailOutcome, Failure, Lease, Minute, NewTask,
+    Pruned, Rejected, RetryPolicy, Store, StoreBuilder, TaskQuery, TaskStatus,
 };
+
+/// The instant `ms` milliseconds after the Unix epoch: the tests count
+/// time in small numbers from there.
+fn at(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap()
+}
+
+/// The minute `ms` milliseconds after the epoch falls in.
+fn minute_at(ms: i64) -> Minute {
+    Minute::containing(at(ms))
+}
+
+/// A lease `holder` takes at `from_ms` until `until_ms`.
+fn lease(holder: &str, from_ms: i64, until_ms: i64) -> Lease<'_> {
+    Lease {
+        holder,
+        from: at(from_ms),
+        until: at(until_ms),
+    }
+}
+
+/// A failed delivery, retried at `retry_after_ms` when given.
+fn failure<'a>(
+    error: &'a str,
+    retry_after_ms: Option<i64>,
+    policy: &'a RetryPolicy,
+) -> Failure<'a> {
+    Failure {
+        error,
+        retry_after: retry_after_ms.map(at),
+        policy,
+    }
+}
 
 /// A fresh database for one test.
 struct Db {
@@ -137,31 +171,34 @@ async fn a_due_minute_is_recorded_once(db: &Db) {
     let store = db.open().await;
     assert!(
         store
-            .record_due("prices.pull", 60_000, "node-1", 60_001)
+            .record_due("prices.pull", minute_at(60_000), "node-1", at(60_001))
             .await
             .unwrap()
     );
     assert!(
         !store
-            .record_due("prices.pull", 60_000, "node-1", 60_002)
+            .record_due("prices.pull", minute_at(60_000), "node-1", at(60_002))
             .await
             .unwrap()
     );
     assert!(
         store
-            .record_due("prices.push", 60_000, "node-1", 60_001)
+            .record_due("prices.push", minute_at(60_000), "node-1", at(60_001))
             .await
             .unwrap()
     );
     assert_eq!(
-        store.execution_state("prices.pull", 60_000).await.unwrap(),
+        store
+            .execution_state("prices.pull", minute_at(60_000))
+            .await
+            .unwrap(),
         Some(ExecutionState::Due)
     );
     // Opening again migrates nothing and keeps the data.
     let again = db.open().await;
     assert!(
         !again
-            .record_due("prices.pull", 60_000, "node-1", 60_003)
+            .record_due("prices.pull", minute_at(60_000), "node-1", at(60_003))
             .await
             .unwrap()
     );
@@ -175,13 +212,13 @@ async fn three_nodes_race_for_a_thousand_minutes(db: &Db) {
         let node = node.clone();
         handles.push(tokio::spawn(async move {
             let mut won = Vec::new();
-            for minute in 0..1000i64 {
+            for n in 0..1000i64 {
                 if node
-                    .record_due("stock.pull", minute * 60_000, "node-1", 0)
+                    .record_due("stock.pull", minute_at(n * 60_000), "node-1", at(0))
                     .await
                     .unwrap()
                 {
-                    won.push(minute);
+                    won.push(n);
                 }
             }
             won
@@ -202,20 +239,20 @@ async fn three_nodes_race_for_a_thousand_minutes(db: &Db) {
 async fn executions_move_through_their_states(db: &Db) {
     let store = db.open().await;
     store
-        .record_due("orders.push", 120_000, "node-1", 120_000)
+        .record_due("orders.push", minute_at(120_000), "node-1", at(120_000))
         .await
         .unwrap();
-    let change = |state, at, items, error| ExecutionChange {
+    let change = |state, ms, items, error| ExecutionChange {
         state,
         node: "node-a",
-        at,
+        at: at(ms),
         items,
         error,
     };
     store
         .set_execution(
             "orders.push",
-            120_000,
+            minute_at(120_000),
             change(pacer_store::ExecutionState::Running, 120_500, 0, None),
         )
         .await
@@ -223,7 +260,7 @@ async fn executions_move_through_their_states(db: &Db) {
     store
         .set_execution(
             "orders.push",
-            120_000,
+            minute_at(120_000),
             change(
                 pacer_store::ExecutionState::Failed,
                 121_000,
@@ -234,7 +271,10 @@ async fn executions_move_through_their_states(db: &Db) {
         .await
         .unwrap();
     assert_eq!(
-        store.execution_state("orders.push", 120_000).await.unwrap(),
+        store
+            .execution_state("orders.push", minute_at(120_000))
+            .await
+            .unwrap(),
         Some(ExecutionState::Failed)
     );
 }
@@ -246,21 +286,24 @@ async fn a_newer_payload_replaces_the_pending_one(db: &Db) {
             "prices",
             &[task("SKU-1", "10"), task("SKU-2", "20")],
             None,
-            0,
+            at(0),
         )
         .await
         .unwrap();
     store
-        .enqueue("prices", &[task("SKU-1", "11")], None, 1)
+        .enqueue("prices", &[task("SKU-1", "11")], None, at(1))
         .await
         .unwrap();
     assert_eq!(store.count("prices", TaskStatus::New).await.unwrap(), 2);
-    let claimed = store.claim("prices", 10, "a", 1_000, 2).await.unwrap();
+    let claimed = store
+        .claim("prices", 10, &lease("a", 2, 1_000))
+        .await
+        .unwrap();
     let sku1 = claimed.iter().find(|t| t.key == "SKU-1").unwrap();
     assert_eq!(sku1.payload, "11");
     // While SKU-1 is in flight, a newer change queues beside it: it is not lost.
     store
-        .enqueue("prices", &[task("SKU-1", "12")], None, 3)
+        .enqueue("prices", &[task("SKU-1", "12")], None, at(3))
         .await
         .unwrap();
     assert_eq!(store.count("prices", TaskStatus::New).await.unwrap(), 1);
@@ -270,47 +313,66 @@ async fn a_newer_payload_replaces_the_pending_one(db: &Db) {
     );
     // Keys are per integration.
     store
-        .enqueue("stock", &[task("SKU-1", "5")], None, 3)
+        .enqueue("stock", &[task("SKU-1", "5")], None, at(3))
         .await
         .unwrap();
     assert_eq!(store.count("stock", TaskStatus::New).await.unwrap(), 1);
 
     // A replaced change keeps the time it was first queued; the one queued
     // beside an in-flight task has its own. Oldest first, whatever the ids.
-    assert_eq!(store.queued_times("prices").await.unwrap(), [0, 0, 3]);
+    assert_eq!(
+        store.queued_times("prices").await.unwrap(),
+        [at(0), at(0), at(3)]
+    );
     store
-        .enqueue("stock", &[task("SKU-2", "6")], None, 2)
+        .enqueue("stock", &[task("SKU-2", "6")], None, at(2))
         .await
         .unwrap();
-    assert_eq!(store.queued_times("stock").await.unwrap(), [2, 3]);
+    assert_eq!(store.queued_times("stock").await.unwrap(), [at(2), at(3)]);
     assert!(store.queued_times("orders").await.unwrap().is_empty());
 }
 
 async fn leases_expire_and_owners_are_checked(db: &Db) {
     let store = db.open().await;
     store
-        .enqueue("stock", &[task("A", "1")], None, 0)
+        .enqueue("stock", &[task("A", "1")], None, at(0))
         .await
         .unwrap();
-    let first = store.claim("stock", 10, "node-1", 100, 0).await.unwrap();
+    let first = store
+        .claim("stock", 10, &lease("node-1", 0, 100))
+        .await
+        .unwrap();
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].attempts, 1);
     // Leased: nobody else gets it before the lease ends.
     assert!(
         store
-            .claim("stock", 10, "node-2", 200, 50)
+            .claim("stock", 10, &lease("node-2", 50, 200))
             .await
             .unwrap()
             .is_empty()
     );
     // node-1 died; after its lease, node-2 takes the task over.
-    let second = store.claim("stock", 10, "node-2", 300, 101).await.unwrap();
+    let second = store
+        .claim("stock", 10, &lease("node-2", 101, 300))
+        .await
+        .unwrap();
     assert_eq!(second.len(), 1);
     assert_eq!(second[0].id, first[0].id);
     assert_eq!(second[0].attempts, 2);
     // node-1 comes back: its completion no longer counts.
-    assert!(!store.complete(first[0].id, "node-1", 150).await.unwrap());
-    assert!(store.complete(first[0].id, "node-2", 150).await.unwrap());
+    assert!(
+        !store
+            .complete(first[0].id, "node-1", at(150))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .complete(first[0].id, "node-2", at(150))
+            .await
+            .unwrap()
+    );
     assert_eq!(
         store.task(first[0].id).await.unwrap().unwrap().status,
         TaskStatus::Finished
@@ -321,48 +383,53 @@ async fn failures_back_off_then_die_and_replay(db: &Db) {
     let store = db.open().await;
     let policy = RetryPolicy {
         max_attempts: 3,
-        base_delay_ms: 1_000,
-        max_delay_ms: 10_000,
+        base_delay: jiff::SignedDuration::from_secs(1),
+        max_delay: jiff::SignedDuration::from_secs(10),
     };
     store
-        .enqueue("orders", &[task("O-1", "{}")], None, 0)
+        .enqueue("orders", &[task("O-1", "{}")], None, at(0))
         .await
         .unwrap();
-    let id = store.claim("orders", 1, "a", 60_000, 0).await.unwrap()[0].id;
+    let id = store
+        .claim("orders", 1, &lease("a", 0, 60_000))
+        .await
+        .unwrap()[0]
+        .id;
     // An explicit Retry-After wins over the backoff.
     assert_eq!(
         store
-            .fail(id, "a", "429", Some(5_000), &policy, 10)
+            .fail(id, "a", &failure("429", Some(5_000), &policy), at(10))
             .await
             .unwrap(),
-        Some(FailOutcome::RetryAt(5_000))
+        Some(FailOutcome::RetryAt(at(5_000)))
     );
     assert!(
         store
-            .claim("orders", 1, "a", 60_000, 4_999)
+            .claim("orders", 1, &lease("a", 4_999, 60_000))
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(
         store
-            .claim("orders", 1, "a", 60_000, 5_000)
+            .claim("orders", 1, &lease("a", 5_000, 60_000))
             .await
             .unwrap()
             .len(),
         1
     );
     // Backoff: between half and all of base × 2^(attempt-1).
-    let Some(FailOutcome::RetryAt(at)) = store
-        .fail(id, "a", "500", None, &policy, 6_000)
+    let Some(FailOutcome::RetryAt(retry)) = store
+        .fail(id, "a", &failure("500", None, &policy), at(6_000))
         .await
         .unwrap()
     else {
         panic!("expected a retry")
     };
+    let retry = retry.as_millisecond();
     assert!(
-        (6_000 + 1_000..=6_000 + 2_000).contains(&at),
-        "retry at {at}"
+        (6_000 + 1_000..=6_000 + 2_000).contains(&retry),
+        "retry at {retry}"
     );
     assert_eq!(
         store.task(id).await.unwrap().unwrap().status,
@@ -372,21 +439,34 @@ async fn failures_back_off_then_die_and_replay(db: &Db) {
         store.task(id).await.unwrap().unwrap().last_error.as_deref(),
         Some("500")
     );
-    store.claim("orders", 1, "a", 60_000, at).await.unwrap();
+    store
+        .claim("orders", 1, &lease("a", retry, 60_000))
+        .await
+        .unwrap();
     assert_eq!(
         store
-            .fail(id, "a", "500 again", None, &policy, at + 1)
+            .fail(id, "a", &failure("500 again", None, &policy), at(retry + 1))
             .await
             .unwrap(),
         Some(FailOutcome::Dead)
     );
     assert_eq!(store.count("orders", TaskStatus::Dead).await.unwrap(), 1);
     // Replay: back to new, attempts reset, and deliverable.
-    assert_eq!(store.replay_dead("orders", &[], at + 2).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .replay_dead("orders", &[], at(retry + 2))
+            .await
+            .unwrap(),
+        1
+    );
     let replayed = store.task(id).await.unwrap().unwrap();
     assert_eq!((replayed.status, replayed.attempts), (TaskStatus::New, 0));
     assert_eq!(
-        store.claim("orders", 1, "b", 60_000, at + 3).await.unwrap()[0].id,
+        store
+            .claim("orders", 1, &lease("b", retry + 3, 60_000))
+            .await
+            .unwrap()[0]
+            .id,
         id
     );
 }
@@ -400,21 +480,43 @@ async fn replaying_the_dead_leaves_what_cannot_be_sent(db: &Db) {
         ..RetryPolicy::default()
     };
     store
-        .enqueue("orders", &[task("O-1", "{}"), task("O-2", "{}")], None, 0)
+        .enqueue(
+            "orders",
+            &[task("O-1", "{}"), task("O-2", "{}")],
+            None,
+            at(0),
+        )
         .await
         .unwrap();
-    let claimed = store.claim("orders", 2, "a", 60_000, 0).await.unwrap();
+    let claimed = store
+        .claim("orders", 2, &lease("a", 0, 60_000))
+        .await
+        .unwrap();
     for t in &claimed {
-        store.fail(t.id, "a", "422", None, &once, 1).await.unwrap();
+        store
+            .fail(t.id, "a", &failure("422", None, &once), at(1))
+            .await
+            .unwrap();
     }
     let keyless = store
-        .reject("orders", "record 3 of the page", "{}", "no key", 2)
+        .reject(
+            "orders",
+            &Rejected {
+                key: "record 3 of the page",
+                raw: "{}",
+                reason: "no key",
+            },
+            at(2),
+        )
         .await
         .unwrap();
     assert_eq!(store.count("orders", TaskStatus::Dead).await.unwrap(), 3);
     let (refused, unsendable) = (claimed[0].id, claimed[1].id);
     assert_eq!(
-        store.replay_dead("orders", &[unsendable], 3).await.unwrap(),
+        store
+            .replay_dead("orders", &[unsendable], at(3))
+            .await
+            .unwrap(),
         1
     );
     for (id, status) in [
@@ -434,11 +536,16 @@ async fn cursors_move_with_their_tasks(db: &Db) {
     let store = db.open().await;
     assert_eq!(store.cursor("prices").await.unwrap(), None);
     store
-        .enqueue("prices", &[task("A", "1")], Some("2026-11-27T10:00:00Z"), 0)
+        .enqueue(
+            "prices",
+            &[task("A", "1")],
+            Some("2026-11-27T10:00:00Z"),
+            at(0),
+        )
         .await
         .unwrap();
     store
-        .enqueue("prices", &[], Some("2026-11-27T10:05:00Z"), 1)
+        .enqueue("prices", &[], Some("2026-11-27T10:05:00Z"), at(1))
         .await
         .unwrap();
     assert_eq!(
@@ -452,7 +559,7 @@ async fn eight_claimers_complete_ten_thousand_tasks_once(db: &Db) {
     let store = std::sync::Arc::new(db.open().await);
     let tasks: Vec<NewTask> = (0..10_000).map(|i| task(&format!("K{i}"), "{}")).collect();
     for batch in tasks.chunks(1_000) {
-        store.enqueue("bulk", batch, None, 0).await.unwrap();
+        store.enqueue("bulk", batch, None, at(0)).await.unwrap();
     }
     let mut handles = Vec::new();
     for worker in 0..8 {
@@ -464,10 +571,13 @@ async fn eight_claimers_complete_ten_thousand_tasks_once(db: &Db) {
             let mut in_flight: Vec<i64> = Vec::new();
             loop {
                 let claimed = if worker % 2 == 0 {
-                    store.claim("bulk", 100, &owner, i64::MAX, 1).await.unwrap()
+                    store
+                        .claim("bulk", 100, &lease(&owner, 1, 3_600_000))
+                        .await
+                        .unwrap()
                 } else {
                     let (completed, claimed) = store
-                        .complete_and_claim(&in_flight, "bulk", 100, &owner, i64::MAX, 1)
+                        .complete_and_claim(&in_flight, "bulk", 100, &lease(&owner, 1, 3_600_000))
                         .await
                         .unwrap();
                     assert_eq!(completed, in_flight.len() as u64);
@@ -479,7 +589,7 @@ async fn eight_claimers_complete_ten_thousand_tasks_once(db: &Db) {
                 }
                 for t in claimed {
                     if worker % 2 == 0 {
-                        assert!(store.complete(t.id, &owner, 2).await.unwrap());
+                        assert!(store.complete(t.id, &owner, at(2)).await.unwrap());
                         done.push(t.id);
                     } else {
                         in_flight.push(t.id);
@@ -532,112 +642,129 @@ async fn capacity_slots_are_shared_and_come_back(db: &Db) {
     let (a, b) = (db.open().await, db.open().await);
     // Capacity 2 across two nodes.
     let first = a
-        .acquire_slot(2, "node-a", "prices.pull@0", 1_000, 0)
+        .acquire_slot(2, "prices.pull@0", &lease("node-a", 0, 1_000))
         .await
         .unwrap();
     let second = b
-        .acquire_slot(2, "node-b", "stock.pull@0", 1_000, 0)
+        .acquire_slot(2, "stock.pull@0", &lease("node-b", 0, 1_000))
         .await
         .unwrap();
     assert!(first.is_some() && second.is_some() && first != second);
     // Any node sees which jobs run: by whole job name, while the lease lives.
-    assert!(b.has_live_slot("prices.pull", 10).await.unwrap());
-    assert!(a.has_live_slot("stock.pull", 10).await.unwrap());
-    assert!(!a.has_live_slot("prices.pul", 10).await.unwrap());
-    assert!(!a.has_live_slot("prices", 10).await.unwrap());
-    assert!(!a.has_live_slot("orders.pull", 10).await.unwrap());
-    assert!(!a.has_live_slot("prices.pull", 1_001).await.unwrap());
+    assert!(b.has_live_slot("prices.pull", at(10)).await.unwrap());
+    assert!(a.has_live_slot("stock.pull", at(10)).await.unwrap());
+    assert!(!a.has_live_slot("prices.pul", at(10)).await.unwrap());
+    assert!(!a.has_live_slot("prices", at(10)).await.unwrap());
+    assert!(!a.has_live_slot("orders.pull", at(10)).await.unwrap());
+    assert!(!a.has_live_slot("prices.pull", at(1_001)).await.unwrap());
     assert_eq!(
-        b.acquire_slot(2, "node-b", "orders.pull@0", 1_000, 10)
+        b.acquire_slot(2, "orders.pull@0", &lease("node-b", 10, 1_000))
             .await
             .unwrap(),
         None
     );
-    assert_eq!(a.slots_in_use(2, 10).await.unwrap(), 2);
+    assert_eq!(a.slots_in_use(2, at(10)).await.unwrap(), 2);
     // node-a heartbeats; node-b dies and its lease runs out.
     assert!(
-        a.renew_slot(first.unwrap(), "node-a", 5_000, 900)
+        a.renew_slot(first.unwrap(), &lease("node-a", 900, 5_000))
             .await
             .unwrap()
     );
-    assert_eq!(a.slots_in_use(2, 1_001).await.unwrap(), 1);
+    assert_eq!(a.slots_in_use(2, at(1_001)).await.unwrap(), 1);
     let taken_over = a
-        .acquire_slot(2, "node-a", "orders.pull@0", 6_000, 1_001)
+        .acquire_slot(2, "orders.pull@0", &lease("node-a", 1_001, 6_000))
         .await
         .unwrap();
     assert_eq!(taken_over, second);
     // node-b's late heartbeat is refused: it lost the slot.
     assert!(
-        !b.renew_slot(second.unwrap(), "node-b", 9_000, 1_002)
+        !b.renew_slot(second.unwrap(), &lease("node-b", 1_002, 9_000))
             .await
             .unwrap()
     );
     assert!(a.release_slot(first.unwrap(), "node-a").await.unwrap());
-    assert_eq!(a.slots_in_use(2, 1_003).await.unwrap(), 1);
+    assert_eq!(a.slots_in_use(2, at(1_003)).await.unwrap(), 1);
 }
 
 async fn skip_replay_and_batch_completion(db: &Db) {
     let store = db.open().await;
     let tasks: Vec<NewTask> = (0..5).map(|i| task(&format!("K{i}"), "{}")).collect();
-    store.enqueue("stock", &tasks, None, 0).await.unwrap();
-    let claimed = store.claim("stock", 3, "a", 1_000, 0).await.unwrap();
+    store.enqueue("stock", &tasks, None, at(0)).await.unwrap();
+    let claimed = store
+        .claim("stock", 3, &lease("a", 0, 1_000))
+        .await
+        .unwrap();
     let ids: Vec<i64> = claimed.iter().map(|t| t.id).collect();
-    assert_eq!(store.complete_many(&ids, "a", 1).await.unwrap(), 3);
-    assert_eq!(store.complete_many(&ids, "a", 2).await.unwrap(), 0);
+    assert_eq!(store.complete_many(&ids, "a", at(1)).await.unwrap(), 3);
+    assert_eq!(store.complete_many(&ids, "a", at(2)).await.unwrap(), 0);
     let (completed, rest) = store
-        .complete_and_claim(&[], "stock", 10, "a", 1_000, 3)
+        .complete_and_claim(&[], "stock", 10, &lease("a", 3, 1_000))
         .await
         .unwrap();
     assert_eq!((completed, rest.len()), (0, 2));
     assert_eq!(
         store
-            .complete_many(&[rest[0].id], "someone-else", 4)
+            .complete_many(&[rest[0].id], "someone-else", at(4))
             .await
             .unwrap(),
         0
     );
     // A task in flight cannot be skipped; a failed one can, and comes back by replay.
-    assert!(!store.skip(rest[0].id, 5).await.unwrap());
+    assert!(!store.skip(rest[0].id, at(5)).await.unwrap());
     let policy = RetryPolicy::default();
     store
-        .fail(rest[0].id, "a", "boom", Some(10_000), &policy, 5)
+        .fail(
+            rest[0].id,
+            "a",
+            &failure("boom", Some(10_000), &policy),
+            at(5),
+        )
         .await
         .unwrap();
-    assert!(store.skip(rest[0].id, 6).await.unwrap());
+    assert!(store.skip(rest[0].id, at(6)).await.unwrap());
     assert_eq!(
         store.task(rest[0].id).await.unwrap().unwrap().status,
         TaskStatus::Skipped
     );
-    assert!(store.replay(rest[0].id, 7).await.unwrap());
+    assert!(store.replay(rest[0].id, at(7)).await.unwrap());
     assert_eq!(
         store.task(rest[0].id).await.unwrap().unwrap().status,
         TaskStatus::New
     );
     // Not while a newer change with its key waits.
-    assert!(store.skip(rest[0].id, 8).await.unwrap());
+    assert!(store.skip(rest[0].id, at(8)).await.unwrap());
     store
-        .enqueue("stock", &[task(&rest[0].key, "newer")], None, 9)
+        .enqueue("stock", &[task(&rest[0].key, "newer")], None, at(9))
         .await
         .unwrap();
-    assert!(!store.replay(rest[0].id, 10).await.unwrap());
+    assert!(!store.replay(rest[0].id, at(10)).await.unwrap());
 }
 
 async fn pruning_deletes_old_rows_in_batches(db: &Db) {
     let store = db.open().await;
     let tasks: Vec<NewTask> = (0..25).map(|i| task(&format!("K{i}"), "{}")).collect();
-    store.enqueue("prices", &tasks, None, 0).await.unwrap();
-    let claimed = store.claim("prices", 20, "a", 1_000, 0).await.unwrap();
+    store.enqueue("prices", &tasks, None, at(0)).await.unwrap();
+    let claimed = store
+        .claim("prices", 20, &lease("a", 0, 1_000))
+        .await
+        .unwrap();
     let ids: Vec<i64> = claimed.iter().map(|t| t.id).collect();
-    store.complete_many(&ids[..15], "a", 100).await.unwrap();
-    store.complete_many(&ids[15..], "a", 5_000).await.unwrap();
+    store.complete_many(&ids[..15], "a", at(100)).await.unwrap();
+    store
+        .complete_many(&ids[15..], "a", at(5_000))
+        .await
+        .unwrap();
     for minute in 0..30 {
         store
-            .record_due("prices.pull", minute * 60_000, "node-1", 0)
+            .record_due("prices.pull", minute_at(minute * 60_000), "node-1", at(0))
             .await
             .unwrap();
     }
     // Batches of 4: 15 old finished tasks and 20 old executions go, in several statements.
-    let pruned = store.prune(1_000, 20 * 60_000, 4).await.unwrap();
+    let pruned = store
+        .prune(at(1_000), minute_at(20 * 60_000), 4)
+        .await
+        .unwrap();
     assert_eq!(
         pruned,
         Pruned {
@@ -652,14 +779,14 @@ async fn pruning_deletes_old_rows_in_batches(db: &Db) {
     assert_eq!(store.count("prices", TaskStatus::New).await.unwrap(), 5);
     assert!(
         store
-            .record_due("prices.pull", 0, "node-1", 1)
+            .record_due("prices.pull", minute_at(0), "node-1", at(1))
             .await
             .unwrap(),
         "pruned minutes are gone"
     );
     assert!(
         !store
-            .record_due("prices.pull", 25 * 60_000, "node-1", 1)
+            .record_due("prices.pull", minute_at(25 * 60_000), "node-1", at(1))
             .await
             .unwrap()
     );
@@ -671,11 +798,19 @@ async fn rate_windows_are_shared_by_nodes(db: &Db) {
         std::sync::Arc::new(db.open().await),
     );
     // 100 a minute between them: 60 + 40, then nothing until the next window.
-    assert_eq!(a.take_rate("erp", 0, 60, 100).await.unwrap(), 60);
-    assert_eq!(b.take_rate("erp", 0, 60, 100).await.unwrap(), 40);
-    assert_eq!(a.take_rate("erp", 0, 1, 100).await.unwrap(), 0);
-    assert_eq!(b.take_rate("webshop", 0, 5, 500).await.unwrap(), 5);
-    assert_eq!(a.take_rate("erp", 60_000, 100, 100).await.unwrap(), 100);
+    assert_eq!(a.take_rate("erp", minute_at(0), 60, 100).await.unwrap(), 60);
+    assert_eq!(b.take_rate("erp", minute_at(0), 60, 100).await.unwrap(), 40);
+    assert_eq!(a.take_rate("erp", minute_at(0), 1, 100).await.unwrap(), 0);
+    assert_eq!(
+        b.take_rate("webshop", minute_at(0), 5, 500).await.unwrap(),
+        5
+    );
+    assert_eq!(
+        a.take_rate("erp", minute_at(60_000), 100, 100)
+            .await
+            .unwrap(),
+        100
+    );
 
     // Sixteen takers racing for one window never get more than the limit together.
     let mut racers = Vec::new();
@@ -684,7 +819,10 @@ async fn rate_windows_are_shared_by_nodes(db: &Db) {
         racers.push(tokio::spawn(async move {
             let mut got = 0;
             for _ in 0..20 {
-                got += store.take_rate("erp", 120_000, 3, 500).await.unwrap();
+                got += store
+                    .take_rate("erp", minute_at(120_000), 3, 500)
+                    .await
+                    .unwrap();
             }
             got
         }));
@@ -700,11 +838,11 @@ async fn pause_resume_and_trigger_from_any_node(db: &Db) {
     let (a, b) = (db.open().await, db.open().await);
     assert!(a.job_controls().await.unwrap().is_empty());
     a.set_paused("prices.pull", true).await.unwrap();
-    b.trigger("stock.push", 5_000).await.unwrap();
+    b.trigger("stock.push", at(5_000)).await.unwrap();
     let controls = b.job_controls().await.unwrap();
     assert_eq!(controls.len(), 2);
     assert!(controls[0].paused && controls[0].job == "prices.pull");
-    assert_eq!(controls[1].triggered_at, Some(5_000));
+    assert_eq!(controls[1].triggered_at, Some(at(5_000)));
     // Exactly one node takes a trigger.
     assert!(a.take_trigger("stock.push").await.unwrap());
     assert!(!b.take_trigger("stock.push").await.unwrap());
@@ -717,10 +855,12 @@ async fn a_rejected_record_is_kept_dead_with_its_reason(db: &Db) {
     let id = store
         .reject(
             "prices",
-            "page 3, record 7",
-            "{not json",
-            "not JSON: expected a value",
-            9,
+            &Rejected {
+                key: "page 3, record 7",
+                raw: "{not json",
+                reason: "not JSON: expected a value",
+            },
+            at(9),
         )
         .await
         .unwrap();
@@ -734,7 +874,7 @@ async fn a_rejected_record_is_kept_dead_with_its_reason(db: &Db) {
     assert_eq!(store.count("prices", TaskStatus::Dead).await.unwrap(), 1);
     // A rejected record does not block a good one with the same key.
     store
-        .enqueue("prices", &[task("page 3, record 7", "{}")], None, 10)
+        .enqueue("prices", &[task("page 3, record 7", "{}")], None, at(10))
         .await
         .unwrap();
     assert_eq!(store.count("prices", TaskStatus::New).await.unwrap(), 1);
@@ -747,27 +887,46 @@ async fn tasks_and_executions_are_listed_for_the_dashboard(db: &Db) {
         ..RetryPolicy::default()
     };
     let batch: Vec<NewTask> = (0..5).map(|i| task(&format!("P-{i}"), "{}")).collect();
-    store.enqueue("prices", &batch, None, 100).await.unwrap();
     store
-        .enqueue("stock", &[task("S-1", "{}")], None, 100)
+        .enqueue("prices", &batch, None, at(100))
         .await
         .unwrap();
-    let claimed = store.claim("prices", 1, "a", 60_000, 200).await.unwrap();
+    store
+        .enqueue("stock", &[task("S-1", "{}")], None, at(100))
+        .await
+        .unwrap();
+    let claimed = store
+        .claim("prices", 1, &lease("a", 200, 60_000))
+        .await
+        .unwrap();
     let failing = claimed[0].id;
     store
-        .fail(failing, "a", "503 busy", None, &policy, 300)
+        .fail(failing, "a", &failure("503 busy", None, &policy), at(300))
         .await
         .unwrap();
     store
-        .claim("prices", 5, "a", 60_000, 1_000_000)
+        .claim("prices", 5, &lease("a", 1_000_000, 60_000))
         .await
         .unwrap();
     store
-        .fail(failing, "a", "400 bad price", None, &policy, 400)
+        .fail(
+            failing,
+            "a",
+            &failure("400 bad price", None, &policy),
+            at(400),
+        )
         .await
         .unwrap();
     let rejected = store
-        .reject("stock", "record 2", "{", "not JSON", 500)
+        .reject(
+            "stock",
+            &Rejected {
+                key: "record 2",
+                raw: "{",
+                reason: "not JSON",
+            },
+            at(500),
+        )
         .await
         .unwrap();
 
@@ -782,7 +941,7 @@ async fn tasks_and_executions_are_listed_for_the_dashboard(db: &Db) {
         .unwrap();
     assert_eq!(prices.len(), 3);
     assert!(prices.windows(2).all(|w| w[0].id > w[1].id));
-    assert_eq!(prices[0].created_at, 100);
+    assert_eq!(prices[0].created_at, at(100));
     let rest = store
         .tasks(&TaskQuery {
             integration: Some("prices".into()),
@@ -818,7 +977,7 @@ async fn tasks_and_executions_are_listed_for_the_dashboard(db: &Db) {
             .iter()
             .map(|e| (e.attempt, e.at, e.error.as_str()))
             .collect::<Vec<_>>(),
-        [(1, 300, "503 busy"), (2, 400, "400 bad price")]
+        [(1, at(300), "503 busy"), (2, at(400), "400 bad price")]
     );
     let recent = store.recent_errors(2).await.unwrap();
     assert_eq!(
@@ -842,23 +1001,26 @@ async fn tasks_and_executions_are_listed_for_the_dashboard(db: &Db) {
         }
     };
     let processing = listed(TaskStatus::Processing).await;
-    assert!(store.complete(processing[0].id, "a", 600).await.unwrap());
+    assert!(
+        store
+            .complete(processing[0].id, "a", at(600))
+            .await
+            .unwrap()
+    );
     let retried = store
         .fail(
             processing[1].id,
             "a",
-            "503 busy",
-            Some(60_000),
-            &policy,
-            600,
+            &failure("503 busy", Some(60_000), &policy),
+            at(600),
         )
         .await
         .unwrap();
     assert!(matches!(retried, Some(FailOutcome::RetryAt(_))));
     let stock = listed(TaskStatus::New).await;
-    assert!(store.skip(stock[0].id, 600).await.unwrap());
+    assert!(store.skip(stock[0].id, at(600)).await.unwrap());
     store
-        .enqueue("stock", &[task("S-2", "{}")], None, 600)
+        .enqueue("stock", &[task("S-2", "{}")], None, at(600))
         .await
         .unwrap();
     let mut expected = HashMap::new();
@@ -884,23 +1046,26 @@ async fn tasks_and_executions_are_listed_for_the_dashboard(db: &Db) {
         ("stock.push", 120_000, ExecutionState::Succeeded),
     ] {
         store
-            .record_due(job, minute, "node-1", minute)
+            .record_due(job, minute_at(minute), "node-1", at(minute))
             .await
             .unwrap();
         let change = ExecutionChange {
             state,
             node: "node-a",
-            at: minute + 1,
+            at: at(minute + 1),
             items: 0,
             error: None,
         };
-        store.set_execution(job, minute, change).await.unwrap();
+        store
+            .set_execution(job, minute_at(minute), change)
+            .await
+            .unwrap();
     }
     let history = |job: Option<&str>, state: Option<&str>| {
         let query = ExecutionQuery {
             job: job.map(str::to_string),
             state: state.map(str::to_string),
-            since: 0,
+            since: at(0),
             limit: 10,
         };
         let store = &store;
@@ -910,7 +1075,7 @@ async fn tasks_and_executions_are_listed_for_the_dashboard(db: &Db) {
                 .await
                 .unwrap()
                 .into_iter()
-                .map(|e| (e.job, e.minute))
+                .map(|e| (e.job, e.minute.start().as_millisecond()))
                 .collect::<Vec<_>>()
         }
     };
@@ -927,40 +1092,55 @@ async fn tasks_and_executions_are_listed_for_the_dashboard(db: &Db) {
         [("prices.pull".into(), 60_000)]
     );
 
-    store.heartbeat("node-a", 1_000).await.unwrap();
-    store.heartbeat("node-b", 5_000).await.unwrap();
-    store.heartbeat("node-a", 900).await.unwrap();
+    store.heartbeat("node-a", at(1_000)).await.unwrap();
+    store.heartbeat("node-b", at(5_000)).await.unwrap();
+    store.heartbeat("node-a", at(900)).await.unwrap();
     assert_eq!(
-        store.nodes_alive(1_000).await.unwrap(),
+        store.nodes_alive(at(1_000)).await.unwrap(),
         ["node-a", "node-b"]
     );
-    assert_eq!(store.nodes_alive(2_000).await.unwrap(), ["node-b"]);
+    assert_eq!(store.nodes_alive(at(2_000)).await.unwrap(), ["node-b"]);
 
     // A manual retry makes a failed task due now.
     store
-        .enqueue("stock", &[task("S-9", "{}")], None, 600)
+        .enqueue("stock", &[task("S-9", "{}")], None, at(600))
         .await
         .unwrap();
-    let waiting = store.claim("stock", 1, "a", 60_000, 600).await.unwrap()[0].id;
+    let waiting = store
+        .claim("stock", 1, &lease("a", 600, 60_000))
+        .await
+        .unwrap()[0]
+        .id;
     store
-        .fail(waiting, "a", "503", Some(9_999_999), &policy, 700)
+        .fail(
+            waiting,
+            "a",
+            &failure("503", Some(9_999_999), &policy),
+            at(700),
+        )
         .await
         .unwrap();
-    assert!(store.replay(waiting, 800).await.unwrap());
+    assert!(store.replay(waiting, at(800)).await.unwrap());
     let retried = store.task(waiting).await.unwrap().unwrap();
     assert_eq!(
         (retried.status, retried.next_attempt_at),
-        (TaskStatus::New, 800)
+        (TaskStatus::New, at(800))
     );
 
-    store.take_rate("webshop", 60_000, 30, 500).await.unwrap();
-    store.take_rate("webshop", 120_000, 70, 500).await.unwrap();
-    store.take_rate("erp", 0, 5, 10).await.unwrap();
+    store
+        .take_rate("webshop", minute_at(60_000), 30, 500)
+        .await
+        .unwrap();
+    store
+        .take_rate("webshop", minute_at(120_000), 70, 500)
+        .await
+        .unwrap();
+    store.take_rate("erp", minute_at(0), 5, 10).await.unwrap();
     assert_eq!(
-        store.rate_usage(60_000).await.unwrap(),
+        store.rate_usage(minute_at(60_000)).await.unwrap(),
         [
-            ("webshop".to_string(), 60_000, 30),
-            ("webshop".to_string(), 120_000, 70)
+            ("webshop".to_string(), minute_at(60_000), 30),
+            ("webshop".to_string(), minute_at(120_000), 70)
         ]
     );
 }
