@@ -270,6 +270,39 @@ pub(crate) struct LeaseMillis<'a> {
     pub(crate) until: i64,
 }
 
+/// A batch of records to queue, with the cursor that moves with it.
+pub(crate) struct Batch<'a> {
+    pub(crate) integration: &'a str,
+    pub(crate) tasks: &'a [NewTask],
+    pub(crate) cursor: Option<&'a str>,
+    pub(crate) now: i64,
+}
+
+/// A claim as a backend runs it: completes `done` (when any), then claims
+/// up to `limit` of the integration's tasks under `lease`.
+pub(crate) struct ClaimRequest<'a> {
+    pub(crate) done: &'a [i64],
+    pub(crate) integration: &'a str,
+    pub(crate) limit: u32,
+    pub(crate) lease: LeaseMillis<'a>,
+}
+
+/// A take of up to `want` units from `system`'s `limit` for the minute
+/// starting at `window`.
+pub(crate) struct RateTake<'a> {
+    pub(crate) system: &'a str,
+    pub(crate) window: i64,
+    pub(crate) want: u32,
+    pub(crate) limit: u32,
+}
+
+/// One of `capacity` slots, asked for `execution` under `lease`.
+pub(crate) struct SlotRequest<'a> {
+    pub(crate) capacity: u32,
+    pub(crate) execution: &'a str,
+    pub(crate) lease: LeaseMillis<'a>,
+}
+
 /// A failed delivery, as [`Store::fail`](crate::Store::fail) records it.
 #[derive(Clone, Copy, Debug)]
 pub struct Failure<'a> {

@@ -13,9 +13,9 @@ use sqlx::{
 
 use crate::{
     Error,
-    model::{Claimed, ClaimedRow, LeaseMillis, NewTask, granted, latest_per_key},
+    model::{Batch, ClaimRequest, Claimed, RateTake, SlotRequest, granted, latest_per_key},
     schema, shared,
-    sql::{Decode, Dialect, Run, Statement, Tx},
+    sql::{Decode, Dialect, Run, Statement, Tx, Work},
 };
 
 pub(crate) struct Postgres {
@@ -23,11 +23,7 @@ pub(crate) struct Postgres {
 }
 
 impl Run for Postgres {
-    async fn transaction<T>(
-        &self,
-        context: &str,
-        work: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T, Error>,
-    ) -> Result<T, Error> {
+    async fn transaction<T>(&self, context: &str, work: impl Work<T>) -> Result<T, Error> {
         let tx = self.pool.begin().await.map_err(Error::database(context))?;
         let mut tx = Tx::Postgres(tx);
         let value = work(&mut tx).await?;
@@ -77,182 +73,93 @@ impl Postgres {
             .await
             .map_err(Error::database(context))?;
         let store = Postgres { pool };
-        store.migrate().await?;
+        // Any constant in the lock: nodes starting together take turns.
+        let lock = "SELECT pg_advisory_xact_lock(7061636572)";
+        let context = "migrating the PostgreSQL store";
+        shared::migrate(&store, schema::Backend::Postgres, Some(lock), context).await?;
         Ok(store)
     }
 
-    // Any constant in the lock: nodes starting together take turns.
-    async fn migrate(&self) -> Result<(), Error> {
-        shared::migrate(
-            self,
-            schema::Backend::Postgres,
-            Some("SELECT pg_advisory_xact_lock(7061636572)"),
-            "migrating the PostgreSQL store",
-        )
-        .await
-    }
-
-    pub(crate) async fn enqueue(
-        &self,
-        integration: &str,
-        tasks: &[NewTask],
-        cursor: Option<&str>,
-        now: i64,
-    ) -> Result<(), Error> {
+    pub(crate) async fn enqueue(&self, batch: &Batch<'_>) -> Result<(), Error> {
         // One statement for the whole batch: keys and payloads as two arrays.
-        let (keys, payloads): (Vec<&str>, Vec<&str>) = latest_per_key(tasks).into_iter().unzip();
-        let insert = Statement::new(
-            "INSERT INTO tasks (integration, dedup_key, payload, status, attempts, next_attempt_at, created_at, updated_at)
+        let (keys, payloads): (Vec<&str>, Vec<&str>) =
+            latest_per_key(batch.tasks).into_iter().unzip();
+        let insert = "INSERT INTO tasks (integration, dedup_key, payload, status, attempts, next_attempt_at, created_at, updated_at)
              SELECT $1, k, p, 'new', 0, $2, $2, $2 FROM UNNEST($3::text[], $4::text[]) AS batch (k, p)
              ON CONFLICT (integration, dedup_key) WHERE status IN ('new', 'failed')
-             DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at, batch_key = NULL",
-            format!("queueing {} tasks for {integration}", tasks.len()),
-        )
-        .bind(integration)
-        .bind(now)
-        .bind(keys.as_slice())
-        .bind(payloads.as_slice());
-        shared::enqueue(self, insert, integration, cursor, now).await
+             DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at, batch_key = NULL";
+        shared::enqueue(self, batch, insert, |s| {
+            s.bind(keys.as_slice()).bind(payloads.as_slice())
+        })
+        .await
     }
 
     /// Completes `done` (when any) and claims the next tasks in one
     /// transaction: a push loop pays one durable commit per batch, not two.
     pub(crate) async fn claim(
         &self,
-        done: &[i64],
-        integration: &str,
-        limit: u32,
-        lease: &LeaseMillis<'_>,
+        claim: &ClaimRequest<'_>,
     ) -> Result<(u64, Vec<Claimed>), Error> {
-        let &LeaseMillis {
-            holder: owner,
-            from: now,
-            until: lease_until,
-        } = lease;
-        let context = format!("claiming tasks of {integration}");
-        let mut tx = self.pool.begin().await.map_err(Error::database(&context))?;
-        let completed = if done.is_empty() {
-            0
-        } else {
-            sqlx::query(
-                "UPDATE tasks SET status = 'finished', lease_owner = NULL, lease_until = NULL, updated_at = $1
-                 WHERE id = ANY($2) AND status = 'processing' AND lease_owner = $3",
-            )
-            .bind(now)
-            .bind(done)
-            .bind(owner)
-            .execute(&mut *tx)
-            .await
-            .map_err(Error::database(&context))?
-            .rows_affected()
-        };
-        let rows: Vec<ClaimedRow> = sqlx::query_as(
-            "UPDATE tasks SET status = 'processing', lease_owner = $1, lease_until = $2,
-                 attempts = attempts + 1, updated_at = $3
-             WHERE id IN (
-                 SELECT id FROM tasks
-                 -- The first condition lets the partial index tasks_live skip
-                 -- finished tasks: without it each claim reads them all.
-                 WHERE integration = $4 AND status IN ('new', 'failed', 'processing')
-                   AND ((status IN ('new', 'failed') AND next_attempt_at <= $5)
-                        OR (status = 'processing' AND lease_until < $6))
-                 ORDER BY id LIMIT $7
-                 FOR UPDATE SKIP LOCKED)
-             RETURNING id, dedup_key, payload, attempts, batch_key",
-        )
-        .bind(owner)
-        .bind(lease_until)
-        .bind(now)
-        .bind(integration)
-        .bind(now)
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
+        let lease = &claim.lease;
+        let context = format!("claiming tasks of {}", claim.integration);
+        self.transaction(&context, async |tx| {
+            let completed = match claim.done {
+                [] => 0,
+                done => {
+                    let statement = shared::complete_many_statement(done, lease.holder, lease.from);
+                    tx.execute(statement).await?
+                }
+            };
+            let rows = tx
+                .fetch(shared::claim(claim.integration, claim.limit, lease))
+                .await?;
+            Ok((completed, shared::claimed(rows)))
+        })
         .await
-        .map_err(Error::database(&context))?;
-        tx.commit().await.map_err(Error::database(&context))?;
-        let mut tasks: Vec<Claimed> = rows.into_iter().map(Claimed::from_row).collect();
-        tasks.sort_by_key(|t| t.id);
-        Ok((completed, tasks))
     }
 
-    pub(crate) async fn take_rate(
-        &self,
-        system: &str,
-        window_start: i64,
-        want: u32,
-        limit: u32,
-    ) -> Result<u32, Error> {
-        let context = format!("taking {want} from {system}'s rate limit");
-        let mut tx = self.pool.begin().await.map_err(Error::database(&context))?;
-        sqlx::query("DELETE FROM rate_windows WHERE system = $1 AND window_start < $2")
-            .bind(system)
-            .bind(window_start - 3_600_000)
-            .execute(&mut *tx)
-            .await
-            .map_err(Error::database(&context))?;
-        // The row lock makes nodes taking from one window wait for each other.
-        let used: i64 = sqlx::query_scalar(
-            "INSERT INTO rate_windows (system, window_start, used) VALUES ($1, $2, 0)
-             ON CONFLICT (system, window_start) DO UPDATE SET used = rate_windows.used
-             RETURNING used",
-        )
-        .bind(system)
-        .bind(window_start)
-        .fetch_one(&mut *tx)
+    pub(crate) async fn take_rate(&self, take: &RateTake<'_>) -> Result<u32, Error> {
+        let context = format!("taking {} from {}'s rate limit", take.want, take.system);
+        self.transaction(&context, async |tx| {
+            let stale = Statement::new(
+                "DELETE FROM rate_windows WHERE system = $1 AND window_start < $2",
+                &context,
+            );
+            tx.execute(stale.bind(take.system).bind(take.window - 3_600_000))
+                .await?;
+            // The row lock makes nodes taking from one window wait for each other.
+            let window = Statement::new(
+                "INSERT INTO rate_windows (system, window_start, used) VALUES ($1, $2, 0)
+                 ON CONFLICT (system, window_start) DO UPDATE SET used = rate_windows.used
+                 RETURNING used",
+                &context,
+            );
+            let used: Vec<(i64,)> = tx.fetch(window.bind(take.system).bind(take.window)).await?;
+            let granted = granted(used.first().map_or(0, |r| r.0), take.want, take.limit);
+            let count = Statement::new(
+                "UPDATE rate_windows SET used = used + $1 WHERE system = $2 AND window_start = $3",
+                &context,
+            );
+            tx.execute(count.bind(granted).bind(take.system).bind(take.window))
+                .await?;
+            Ok(granted)
+        })
         .await
-        .map_err(Error::database(&context))?;
-        let granted = granted(used, want, limit);
-        sqlx::query(
-            "UPDATE rate_windows SET used = used + $1 WHERE system = $2 AND window_start = $3",
-        )
-        .bind(i64::from(granted))
-        .bind(system)
-        .bind(window_start)
-        .execute(&mut *tx)
-        .await
-        .map_err(Error::database(&context))?;
-        tx.commit().await.map_err(Error::database(&context))?;
-        Ok(granted)
     }
 
     pub(crate) async fn acquire_slot(
         &self,
-        capacity: u32,
-        execution: &str,
-        lease: &LeaseMillis<'_>,
+        request: &SlotRequest<'_>,
     ) -> Result<Option<u32>, Error> {
-        let &LeaseMillis {
-            holder,
-            from: now,
-            until: lease_until,
-        } = lease;
-        let context = format!("acquiring a capacity slot for {execution}");
-        let mut tx = self.pool.begin().await.map_err(Error::database(&context))?;
-        sqlx::query(
-            "INSERT INTO slots (slot) SELECT generate_series(0, $1 - 1) ON CONFLICT (slot) DO NOTHING",
-        )
-        .bind(i64::from(capacity))
-        .execute(&mut *tx)
+        let context = format!("acquiring a capacity slot for {}", request.execution);
+        self.transaction(&context, async |tx| {
+            let make = Statement::new(
+                "INSERT INTO slots (slot) SELECT generate_series(0, $1 - 1) ON CONFLICT (slot) DO NOTHING",
+                &context,
+            );
+            tx.execute(make.bind(request.capacity)).await?;
+            shared::take_slot(tx, request).await
+        })
         .await
-        .map_err(Error::database(&context))?;
-        let slot: Option<i64> = sqlx::query_scalar(
-            "UPDATE slots SET holder = $1, execution = $2, lease_until = $3
-             WHERE slot = (SELECT slot FROM slots
-                           WHERE slot < $4 AND (holder IS NULL OR lease_until < $5)
-                           ORDER BY slot LIMIT 1
-                           FOR UPDATE SKIP LOCKED)
-             RETURNING slot",
-        )
-        .bind(holder)
-        .bind(execution)
-        .bind(lease_until)
-        .bind(i64::from(capacity))
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(Error::database(&context))?;
-        tx.commit().await.map_err(Error::database(&context))?;
-        Ok(slot.map(|s| s as u32))
     }
 }

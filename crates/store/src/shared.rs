@@ -6,12 +6,12 @@ use crate::{
     Error,
     error::ErrorKind,
     model::{
-        Claimed, ClaimedRow, Execution, ExecutionChange, ExecutionQuery, ExecutionRow,
-        ExecutionState, FailOutcome, Failure, JobControl, LeaseMillis, Rejected, Task, TaskError,
-        TaskErrorRow, TaskQuery, TaskRow, TaskStatus,
+        Batch, Claimed, ClaimedRow, Execution, ExecutionChange, ExecutionQuery, ExecutionRow,
+        ExecutionState, FailOutcome, Failure, JobControl, LeaseMillis, Rejected, SlotRequest, Task,
+        TaskError, TaskErrorRow, TaskQuery, TaskRow, TaskStatus,
     },
     schema,
-    sql::{Run, Statement},
+    sql::{Run, Statement, Tx},
     time::{Minute, millis, millis_to_timestamp},
 };
 
@@ -788,21 +788,94 @@ pub(crate) async fn migrate(
     .await
 }
 
+/// Claims up to `limit` tasks of `integration` under `lease`: new ones,
+/// failed ones due for a retry, and processing ones whose lease expired.
+pub(crate) fn claim<'a>(
+    integration: &'a str,
+    limit: u32,
+    lease: &LeaseMillis<'a>,
+) -> Statement<'a> {
+    Statement::new(
+        "UPDATE tasks SET status = 'processing', lease_owner = $1, lease_until = $2,
+             attempts = attempts + 1, updated_at = $3
+         WHERE id IN (
+             SELECT id FROM tasks
+             -- The first condition lets the partial index tasks_live skip
+             -- finished tasks: without it each claim reads them all.
+             WHERE integration = $4 AND status IN ('new', 'failed', 'processing')
+               AND ((status IN ('new', 'failed') AND next_attempt_at <= $3)
+                    OR (status = 'processing' AND lease_until < $3))
+             ORDER BY id LIMIT $5
+             FOR UPDATE SKIP LOCKED)
+         RETURNING id, dedup_key, payload, attempts, batch_key",
+        format!("claiming tasks of {integration}"),
+    )
+    .bind(lease.holder)
+    .bind(lease.until)
+    .bind(lease.from)
+    .bind(integration)
+    .bind(limit)
+}
+
+/// Takes the first free one of the request's slots (never held, or its
+/// lease expired), if any.
+pub(crate) fn take_slot_statement<'a>(request: &SlotRequest<'a>, context: &str) -> Statement<'a> {
+    Statement::new(
+        "UPDATE slots SET holder = $1, execution = $2, lease_until = $3
+         WHERE slot = (SELECT slot FROM slots
+                       WHERE slot < $4 AND (holder IS NULL OR lease_until < $5)
+                       ORDER BY slot LIMIT 1
+                       FOR UPDATE SKIP LOCKED)
+         RETURNING slot",
+        context,
+    )
+    .bind(request.lease.holder)
+    .bind(request.execution)
+    .bind(request.lease.until)
+    .bind(request.capacity)
+    .bind(request.lease.from)
+}
+
+/// [`take_slot_statement`] in a transaction that made sure the slots exist.
+pub(crate) async fn take_slot(
+    tx: &mut Tx<'_>,
+    request: &SlotRequest<'_>,
+) -> Result<Option<u32>, Error> {
+    let context = format!("acquiring a capacity slot for {}", request.execution);
+    let taken: Vec<(i64,)> = tx.fetch(take_slot_statement(request, &context)).await?;
+    Ok(taken.first().map(|&(slot,)| slot as u32))
+}
+
+/// Claimed rows as tasks, by id (`RETURNING` keeps no order).
+pub(crate) fn claimed(rows: Vec<ClaimedRow>) -> Vec<Claimed> {
+    let mut tasks: Vec<Claimed> = rows.into_iter().map(Claimed::from_row).collect();
+    tasks.sort_by_key(|t| t.id);
+    tasks
+}
+
 pub(crate) async fn complete_many(
     db: &impl Run,
     ids: &[i64],
     owner: &str,
     now: i64,
 ) -> Result<u64, Error> {
-    let statement = Statement::new(
+    db.execute(complete_many_statement(ids, owner, now)).await
+}
+
+/// Marks the claimed tasks `ids` finished, those `owner` still holds.
+pub(crate) fn complete_many_statement<'a>(
+    ids: &'a [i64],
+    owner: &'a str,
+    now: i64,
+) -> Statement<'a> {
+    Statement::new(
         "UPDATE tasks SET status = 'finished', lease_owner = NULL, lease_until = NULL, updated_at = $1
          WHERE id IN (SELECT value FROM elements($2)) AND status = 'processing' AND lease_owner = $3",
         format!("completing {} tasks", ids.len()),
     )
     .bind(now)
     .bind(ids)
-    .bind(owner);
-    db.execute(statement).await
+    .bind(owner)
 }
 
 pub(crate) async fn replay_dead(
@@ -860,23 +933,27 @@ pub(crate) async fn claim_batches(
     .bind(lease.from)
     .bind(integration)
     .bind(keys);
-    let rows: Vec<ClaimedRow> = db.execute_returning(statement).await?;
-    let mut tasks: Vec<Claimed> = rows.into_iter().map(Claimed::from_row).collect();
-    tasks.sort_by_key(|t| t.id);
-    Ok(tasks)
+    Ok(claimed(db.execute_returning(statement).await?))
 }
 
-/// Runs `insert` (a backend's statement queueing a batch of tasks) and, in
-/// the same transaction, moves the cursor: a crash never advances a cursor
-/// past records not queued.
-pub(crate) async fn enqueue(
+/// Runs `insert` (a backend's statement queueing a batch of tasks: `$1`
+/// the integration, `$2` now, then the values `rows` binds) and, in the
+/// same transaction, moves the cursor: a crash never advances a cursor past
+/// records not queued.
+pub(crate) async fn enqueue<'a>(
     db: &impl Run,
-    insert: Statement<'_>,
-    integration: &str,
-    cursor: Option<&str>,
-    now: i64,
+    batch: &Batch<'a>,
+    insert: &'static str,
+    rows: impl FnOnce(Statement<'a>) -> Statement<'a>,
 ) -> Result<(), Error> {
-    let context = insert.context.clone();
+    let &Batch {
+        integration,
+        tasks,
+        cursor,
+        now,
+    } = batch;
+    let context = format!("queueing {} tasks for {integration}", tasks.len());
+    let insert = rows(Statement::new(insert, &context).bind(integration).bind(now));
     db.transaction(&context, async |tx| {
         tx.execute(insert).await?;
         if let Some(value) = cursor {

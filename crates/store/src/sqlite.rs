@@ -25,9 +25,9 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use crate::{
     Error,
-    model::{Claimed, ClaimedRow, LeaseMillis, NewTask, latest_per_key},
+    model::{Batch, ClaimRequest, Claimed, RateTake, SlotRequest, latest_per_key},
     schema, shared,
-    sql::{Decode, Dialect, Run, Statement, Tx},
+    sql::{Decode, Dialect, Run, Statement, Tx, Work},
 };
 
 pub(crate) struct Sqlite {
@@ -70,11 +70,7 @@ impl DerefMut for Reader<'_> {
 }
 
 impl Run for Sqlite {
-    async fn transaction<T>(
-        &self,
-        context: &str,
-        work: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T, Error>,
-    ) -> Result<T, Error> {
+    async fn transaction<T>(&self, context: &str, work: impl Work<T>) -> Result<T, Error> {
         let mut writer = self.writer.lock().await;
         let tx = writer
             .begin_with("BEGIN IMMEDIATE")
@@ -160,18 +156,9 @@ impl Sqlite {
             writer: Mutex::new(writer),
             readers,
         };
-        store.migrate().await?;
+        let context = "migrating the SQLite store";
+        shared::migrate(&store, schema::Backend::Sqlite, None, context).await?;
         Ok(store)
-    }
-
-    async fn migrate(&self) -> Result<(), Error> {
-        shared::migrate(
-            self,
-            schema::Backend::Sqlite,
-            None,
-            "migrating the SQLite store",
-        )
-        .await
     }
 
     /// Runs one write statement in its own `BEGIN IMMEDIATE` transaction and
@@ -204,28 +191,16 @@ impl Sqlite {
         })
     }
 
-    pub(crate) async fn enqueue(
-        &self,
-        integration: &str,
-        tasks: &[NewTask],
-        cursor: Option<&str>,
-        now: i64,
-    ) -> Result<(), Error> {
+    pub(crate) async fn enqueue(&self, batch: &Batch<'_>) -> Result<(), Error> {
         // One statement for the whole batch: the rows travel as a JSON array.
-        let rows = serde_json::to_string(&latest_per_key(tasks)).expect("strings serialise");
-        let insert = Statement::new(
-            "INSERT INTO tasks (integration, dedup_key, payload, status, attempts, next_attempt_at, created_at, updated_at)
+        let rows = serde_json::to_string(&latest_per_key(batch.tasks)).expect("strings serialise");
+        let insert = "INSERT INTO tasks (integration, dedup_key, payload, status, attempts, next_attempt_at, created_at, updated_at)
              SELECT $1, json_extract(value, '$[0]'), json_extract(value, '$[1]'), 'new', 0, $2, $2, $2
              FROM json_each($3) WHERE true
              ON CONFLICT (integration, dedup_key) WHERE status IN ('new', 'failed')
              DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at,
-                 batch_key = NULL",
-            format!("queueing {} tasks for {integration}", tasks.len()),
-        )
-        .bind(integration)
-        .bind(now)
-        .bind(rows.as_str());
-        shared::enqueue(self, insert, integration, cursor, now).await
+                 batch_key = NULL";
+        shared::enqueue(self, batch, insert, |s| s.bind(rows.as_str())).await
     }
 
     /// Completes `done` (when any), then claims the next tasks. Each commits
@@ -235,54 +210,26 @@ impl Sqlite {
     /// commit waits for no disk at `synchronous = NORMAL`).
     pub(crate) async fn claim(
         &self,
-        done: &[i64],
-        integration: &str,
-        limit: u32,
-        lease: &LeaseMillis<'_>,
+        claim: &ClaimRequest<'_>,
     ) -> Result<(u64, Vec<Claimed>), Error> {
-        let &LeaseMillis {
-            holder: owner,
-            from: now,
-            until: lease_until,
-        } = lease;
-        let completed = if done.is_empty() {
-            0
-        } else {
-            shared::complete_many(self, done, owner, now).await?
+        let lease = &claim.lease;
+        let completed = match claim.done {
+            [] => 0,
+            done => shared::complete_many(self, done, lease.holder, lease.from).await?,
         };
-        let rows: Vec<ClaimedRow> = sqlx::query_as(
-            "UPDATE tasks SET status = 'processing', lease_owner = ?1, lease_until = ?2,
-                 attempts = attempts + 1, updated_at = ?3
-             WHERE id IN (
-                 SELECT id FROM tasks
-                 -- The first condition lets the partial index tasks_live skip
-                 -- finished tasks: without it each claim reads them all.
-                 WHERE integration = ?4 AND status IN ('new', 'failed', 'processing')
-                   AND ((status IN ('new', 'failed') AND next_attempt_at <= ?3)
-                        OR (status = 'processing' AND lease_until < ?3))
-                 ORDER BY id LIMIT ?5)
-             RETURNING id, dedup_key, payload, attempts, batch_key",
-        )
-        .bind(owner)
-        .bind(lease_until)
-        .bind(now)
-        .bind(integration)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *self.writer.lock().await)
-        .await
-        .map_err(Error::database(format!("claiming tasks of {integration}")))?;
-        let mut tasks: Vec<Claimed> = rows.into_iter().map(Claimed::from_row).collect();
-        tasks.sort_by_key(|t| t.id);
-        Ok((completed, tasks))
+        let rows = self
+            .execute_returning(shared::claim(claim.integration, claim.limit, lease))
+            .await?;
+        Ok((completed, shared::claimed(rows)))
     }
 
-    pub(crate) async fn take_rate(
-        &self,
-        system: &str,
-        window_start: i64,
-        want: u32,
-        limit: u32,
-    ) -> Result<u32, Error> {
+    pub(crate) async fn take_rate(&self, take: &RateTake<'_>) -> Result<u32, Error> {
+        let &RateTake {
+            system,
+            window: window_start,
+            want,
+            limit,
+        } = take;
         let context = format!("taking {want} from {system}'s rate limit");
         // One statement: what is left of the window (as it was) is granted and
         // counted at once, so concurrent takers never share a unit.
@@ -314,56 +261,27 @@ impl Sqlite {
 
     pub(crate) async fn acquire_slot(
         &self,
-        capacity: u32,
-        execution: &str,
-        lease: &LeaseMillis<'_>,
+        request: &SlotRequest<'_>,
     ) -> Result<Option<u32>, Error> {
-        let &LeaseMillis {
-            holder,
-            from: now,
-            until: lease_until,
-        } = lease;
-        let context = format!("acquiring a capacity slot for {execution}");
-        let take = || {
-            sqlx::query_scalar(
-                "UPDATE slots SET holder = ?, execution = ?, lease_until = ?
-                 WHERE slot = (SELECT slot FROM slots
-                               WHERE slot < ? AND (holder IS NULL OR lease_until < ?)
-                               ORDER BY slot LIMIT 1)
-                 RETURNING slot",
-            )
-            .bind(holder)
-            .bind(execution)
-            .bind(lease_until)
-            .bind(i64::from(capacity))
-            .bind(now)
-        };
+        let context = format!("acquiring a capacity slot for {}", request.execution);
         // Once the slots exist, one statement takes a free one.
-        let slot: Option<i64> = take()
-            .fetch_optional(&mut *self.writer.lock().await)
-            .await
-            .map_err(Error::database(&context))?;
-        if let Some(slot) = slot {
+        let taken: Vec<(i64,)> = self
+            .execute_returning(shared::take_slot_statement(request, &context))
+            .await?;
+        if let Some(&(slot,)) = taken.first() {
             return Ok(Some(slot as u32));
         }
         // None free, or not all made yet (the first run, a larger capacity).
-        let mut writer = self.writer.lock().await;
-        let mut tx = writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(Error::database(&context))?;
-        for slot in 0..i64::from(capacity) {
-            sqlx::query("INSERT INTO slots (slot) VALUES (?) ON CONFLICT (slot) DO NOTHING")
-                .bind(slot)
-                .execute(&mut *tx)
-                .await
-                .map_err(Error::database(&context))?;
-        }
-        let slot: Option<i64> = take()
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(Error::database(&context))?;
-        tx.commit().await.map_err(Error::database(&context))?;
-        Ok(slot.map(|s| s as u32))
+        self.transaction(&context, async |tx| {
+            for slot in 0..i64::from(request.capacity) {
+                let make = Statement::new(
+                    "INSERT INTO slots (slot) VALUES ($1) ON CONFLICT (slot) DO NOTHING",
+                    &context,
+                );
+                tx.execute(make.bind(slot)).await?;
+            }
+            shared::take_slot(tx, request).await
+        })
+        .await
     }
 }

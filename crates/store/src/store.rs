@@ -6,9 +6,9 @@ use crate::{
     Error,
     error::ErrorKind,
     model::{
-        Claimed, Execution, ExecutionChange, ExecutionQuery, ExecutionState, FailOutcome, Failure,
-        Interrupted, JobControl, Lease, NewTask, Pruned, Rejected, Task, TaskError, TaskQuery,
-        TaskStatus,
+        Batch, ClaimRequest, Claimed, Execution, ExecutionChange, ExecutionQuery, ExecutionState,
+        FailOutcome, Failure, Interrupted, JobControl, Lease, NewTask, Pruned, RateTake, Rejected,
+        SlotRequest, Task, TaskError, TaskQuery, TaskStatus,
     },
     postgres::Postgres,
     shared,
@@ -149,7 +149,13 @@ impl Store {
         cursor: Option<&str>,
         now: Timestamp,
     ) -> Result<(), Error> {
-        dispatch!(self, b => b.enqueue(integration, tasks, cursor, millis(now)).await)
+        let batch = Batch {
+            integration,
+            tasks,
+            cursor,
+            now: millis(now),
+        };
+        dispatch!(self, b => b.enqueue(&batch).await)
     }
 
     /// Claims up to `limit` tasks of an integration under `lease`: new
@@ -161,8 +167,9 @@ impl Store {
         limit: u32,
         lease: &Lease<'_>,
     ) -> Result<Vec<Claimed>, Error> {
-        let (_, tasks) =
-            dispatch!(self, b => b.claim(&[], integration, limit, &lease.in_millis()).await)?;
+        let (_, tasks) = self
+            .complete_and_claim(&[], integration, limit, lease)
+            .await?;
         Ok(tasks)
     }
 
@@ -177,7 +184,13 @@ impl Store {
         limit: u32,
         lease: &Lease<'_>,
     ) -> Result<(u64, Vec<Claimed>), Error> {
-        dispatch!(self, b => b.claim(done, integration, limit, &lease.in_millis()).await)
+        let request = ClaimRequest {
+            done,
+            integration,
+            limit,
+            lease: lease.in_millis(),
+        };
+        dispatch!(self, b => b.claim(&request).await)
     }
 
     /// Marks a claimed task delivered. `false` when `owner` no longer holds it.
@@ -276,7 +289,13 @@ impl Store {
         want: u32,
         limit: u32,
     ) -> Result<u32, Error> {
-        dispatch!(self, b => b.take_rate(system, window.millis(), want, limit).await)
+        let take = RateTake {
+            system,
+            window: window.millis(),
+            want,
+            limit,
+        };
+        dispatch!(self, b => b.take_rate(&take).await)
     }
 
     /// Says `node` is alive at `now`, and where its process runs: process
@@ -475,7 +494,12 @@ impl Store {
         execution: &str,
         lease: &Lease<'_>,
     ) -> Result<Option<u32>, Error> {
-        dispatch!(self, b => b.acquire_slot(capacity, execution, &lease.in_millis()).await)
+        let request = SlotRequest {
+            capacity,
+            execution,
+            lease: lease.in_millis(),
+        };
+        dispatch!(self, b => b.acquire_slot(&request).await)
     }
 
     /// The heartbeat: extends a held slot's lease. `false` when the lease had
