@@ -39,6 +39,7 @@ pub use crate::{
     },
 };
 
+mod check;
 mod error;
 mod load;
 mod raw;

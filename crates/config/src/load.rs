@@ -8,6 +8,7 @@ use serde_saphyr::Spanned;
 
 use crate::{
     Error,
+    check::Check,
     raw::{RawAuth, RawConfig, RawIntegration, RawJob, RawMaintenance, RawRequest, RawSystem},
     run::{
         Auth, CatchUp, Connection, Expr, Flow, JobPolicy, Maintenance, Overlap, Paginate, Pull,
@@ -152,13 +153,9 @@ pub fn parse(text: &str, file: &str) -> Result<Config, Error> {
         })
     })
     .map_err(|e| yaml_error(file, &path, &e))?;
-    let check = Check {
-        file,
-        text,
-        warnings: std::cell::RefCell::new(Vec::new()),
-    };
+    let check = Check::new(file, text);
     let mut config = check.config(raw)?;
-    config.warnings = check.warnings.into_inner();
+    config.warnings = check.into_warnings();
     Ok(config)
 }
 
@@ -224,53 +221,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-pub(crate) struct Check<'a> {
-    file: &'a str,
-    text: &'a str,
-    warnings: std::cell::RefCell<Vec<String>>,
-}
-
 impl Check<'_> {
-    pub(crate) fn at<T>(&self, spanned: &Spanned<T>, path: &str, message: String) -> Error {
-        let location = spanned.referenced;
-        Error::new(self.file, location.line(), location.column(), path, message)
-    }
-
-    /// Points at the `chars`-th character inside a scalar, past its opening
-    /// quote if it has one (the start, for a scalar over several lines).
-    pub(crate) fn inside(
-        &self,
-        spanned: &Spanned<String>,
-        chars: usize,
-        path: &str,
-        message: String,
-    ) -> Error {
-        let location = spanned.referenced;
-        let line = self
-            .text
-            .lines()
-            .nth(location.line().saturating_sub(1) as usize)
-            .unwrap_or("");
-        let start = location.column().saturating_sub(1) as usize;
-        let quoted = line
-            .chars()
-            .nth(start)
-            .is_some_and(|c| c == '"' || c == '\'');
-        let fits = line.chars().count() >= start + usize::from(quoted) + chars;
-        let inside = if fits && !spanned.value.contains('\n') {
-            chars as u64 + u64::from(quoted)
-        } else {
-            0
-        };
-        Error::new(
-            self.file,
-            location.line(),
-            location.column() + inside,
-            path,
-            message,
-        )
-    }
-
     /// A bound no sane file exceeds; a larger number made the planner, the
     /// store or the engine work without end.
     fn at_most<T: PartialOrd + std::fmt::Display + Copy>(
@@ -322,7 +273,7 @@ impl Check<'_> {
         .map_err(|e| self.cron_error(spanned, path, &e))?;
         for warning in schedule.warnings() {
             let at = self.at(spanned, path, warning.clone());
-            self.warnings.borrow_mut().push(format!("warning: {at}"));
+            self.warn(format!("warning: {at}"));
         }
         Ok(schedule)
     }
@@ -370,7 +321,7 @@ impl Check<'_> {
             None => 1,
         };
         let name = env.name.unwrap_or_else(|| {
-            Path::new(self.file)
+            Path::new(self.file())
                 .file_stem()
                 .map_or_else(|| "pacer".to_string(), |s| s.to_string_lossy().into_owned())
         });
@@ -529,7 +480,7 @@ impl Check<'_> {
                 )?,
             }),
             _ => Err(Error::new(
-                self.file,
+                self.file(),
                 0,
                 0,
                 path,
@@ -545,7 +496,7 @@ impl Check<'_> {
                 let at = spanned.referenced;
                 Expr {
                     text: spanned.value.clone(),
-                    origin: format!("{}:{}:{}: {path}", self.file, at.line(), at.column()),
+                    origin: format!("{}:{}:{}: {path}", self.file(), at.line(), at.column()),
                 }
             }
             None => Expr {

@@ -7,7 +7,7 @@
 
 use serde_saphyr::Spanned;
 
-use crate::{Error, load::Check};
+use crate::{Error, check::Check};
 
 /// What a request's templates may name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! What both backends run alike: a [`Statement`] and the [`Run`] trait.
 //!
 //! SQLite reads `$1` as PostgreSQL does, so a statement whose text both
-//! accept is written once, in [`crate::shared`], with its values. A backend
+//! accept is written once, in `shared.rs`, with its values. A backend
 //! only says how it binds a statement's values and where the statement runs
 //! (SQLite: writes through its one writer, reads on a reader; PostgreSQL:
 //! its pool). What truly differs — array values, claims, transactions of
