@@ -9,79 +9,22 @@ use std::{
 };
 
 use jiff::{SignedDuration, Timestamp, tz::TimeZone};
-use pacer_config::{CatchUp, Config, JobPolicy, Maintenance, Overlap};
+use pacer_config::{CatchUp, Config, Overlap};
 use pacer_connect::{Intake, Refusal};
-use pacer_cron::Schedule;
-use pacer_plan::{JobKind, Plan};
+use pacer_plan::Plan;
 use pacer_store::{ExecutionState, Interrupted, Lease, Minute, Rejected, Store};
 
 use crate::{
-    Counters, Error, Outcome, Settings, Stats, Timings, clock::Clock, execution::Work,
-    limit::Limits, lock::Locked,
+    Counters, Error, Outcome, Settings, Stats, Timings,
+    clock::Clock,
+    job::{self, Job, Occupancy, Work},
+    limit::Limits,
+    lock::Locked,
+    state::Inner,
 };
 
 /// A node that has not beaten for this long is not counted alive.
 const NODE_SILENCE: SignedDuration = SignedDuration::from_mins(3);
-
-/// A job as the engine runs it.
-#[derive(Debug)]
-pub(crate) struct Job {
-    pub(crate) name: String,
-    pub(crate) integration: String,
-    pub(crate) schedule: Schedule,
-    pub(crate) interval_minutes: u32,
-    /// Items one execution moves at most.
-    pub(crate) budget: u64,
-    /// The rate budgets it takes from: its system's, then its own if set.
-    pub(crate) budgets: Vec<String>,
-    pub(crate) system: String,
-    pub(crate) policy: JobPolicy,
-    pub(crate) work: Work,
-    /// What of the job is under way on this node.
-    pub(crate) occupancy: Mutex<Occupancy>,
-    next_fire: Mutex<Option<Timestamp>>,
-}
-
-/// A job's executions on this node: how many are reserved or running, and
-/// whether one waits for them (overlap `queue_one`).
-#[derive(Debug, Default)]
-pub(crate) struct Occupancy {
-    pub(crate) running: u32,
-    pub(crate) queued: bool,
-}
-
-pub(crate) struct Inner {
-    environment: String,
-    timezone: String,
-    plan: Plan,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) store: Arc<Store>,
-    pub(crate) settings: Settings,
-    pub(crate) tz: TimeZone,
-    pub(crate) capacity: u32,
-    pub(crate) jobs: Vec<Arc<Job>>,
-    pub(crate) maintenance: Vec<Maintenance>,
-    intakes: HashMap<String, Intake>,
-    pub(crate) limits: Limits,
-    pub(crate) counters: Counters,
-    pub(crate) stopping: AtomicBool,
-    /// Wakes the scheduler and the heartbeat when [`Engine::stop`] is called.
-    stopped: tokio::sync::Notify,
-    /// Executions waiting for capacity here, oldest minute first.
-    pub(crate) waiting: Mutex<BTreeSet<(Minute, u64)>>,
-    pub(crate) sequence: AtomicU64,
-    failure: Mutex<Option<Error>>,
-}
-
-impl std::fmt::Debug for Inner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine")
-            .field("node", &self.settings.node)
-            .field("capacity", &self.capacity)
-            .field("jobs", &self.jobs.len())
-            .finish_non_exhaustive()
-    }
-}
 
 /// What a webhook delivery queued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,70 +129,7 @@ impl Engine {
         let tz = TimeZone::get(&config.timezone)
             .map_err(|e| Error::Config(format!("time zone {:?}: {e}", config.timezone)))?;
         let environment = &config.environment;
-        let mut budgets: Vec<(String, f64)> = environment
-            .systems
-            .iter()
-            .map(|s| (s.name.clone(), s.rate.items_per_minute()))
-            .collect();
-        let mut jobs = Vec::new();
-        for job in &plan.jobs {
-            let (integration, flow) = environment
-                .integrations
-                .iter()
-                .zip(&config.flows)
-                .find(|(i, _)| i.name == job.integration)
-                .ok_or_else(|| {
-                    Error::Config(format!("the plan's job {} has no integration", job.job))
-                })?;
-            let (system, options, policy) = match job.kind {
-                JobKind::Pull => (&integration.from, &integration.pull, flow.pull.policy),
-                JobKind::Push => (&integration.to, &integration.push, flow.push.policy),
-            };
-            let connection = config
-                .connections
-                .iter()
-                .find(|c| c.system == *system)
-                .ok_or_else(|| Error::Config(format!("no system named {system}")))?;
-            let rate = options.rate.map_or_else(
-                || {
-                    environment
-                        .systems
-                        .iter()
-                        .find(|s| s.name == *system)
-                        .map_or(1.0, |s| s.rate.items_per_minute())
-                },
-                |r| r.items_per_minute(),
-            );
-            let mut job_budgets = vec![system.clone()];
-            if let Some(own) = options.rate {
-                job_budgets.push(job.job.clone());
-                budgets.push((job.job.clone(), own.items_per_minute()));
-            }
-            let budget = options.max_items.unwrap_or_else(|| {
-                job.items_per_run
-                    .max((rate * f64::from(job.duration_minutes)).floor() as u64)
-                    .max(1)
-            });
-            let Some(work) = Work::new(job.kind, &job.integration, connection, flow)? else {
-                continue;
-            };
-            let schedule = Schedule::parse_with_key(&job.schedule, &job.job).map_err(|e| {
-                Error::Config(format!("{}: schedule {:?}: {e}", job.job, job.schedule))
-            })?;
-            jobs.push(Arc::new(Job {
-                name: job.job.clone(),
-                integration: job.integration.clone(),
-                schedule,
-                interval_minutes: job.interval_minutes,
-                budget,
-                budgets: job_budgets,
-                system: system.clone(),
-                policy,
-                work,
-                occupancy: Mutex::default(),
-                next_fire: Mutex::new(None),
-            }));
-        }
+        let job::Jobs { jobs, budgets } = job::build(config, plan)?;
         let mut intakes = HashMap::new();
         for flow in &config.flows {
             if let Some(webhook) = &flow.webhook {
@@ -612,10 +492,6 @@ impl Engine {
 }
 
 impl Inner {
-    pub(crate) fn stopping(&self) -> bool {
-        self.stopping.load(Ordering::SeqCst)
-    }
-
     async fn schedule(self: &Arc<Self>, until: Option<Timestamp>) -> Result<(), Error> {
         let now = self.clock.now();
         let mut minute = Minute::containing(now);
@@ -654,7 +530,11 @@ impl Inner {
             // Every job due this minute is owed its share from the start:
             // the first one dispatched must not take the whole minute while
             // the next is still being recorded.
-            let due: Vec<bool> = self.jobs.iter().map(|job| self.fires_at(job, at)).collect();
+            let due: Vec<bool> = self
+                .jobs
+                .iter()
+                .map(|job| job.fires_at(at, &self.tz))
+                .collect();
             let _owed: Vec<_> = self
                 .jobs
                 .iter()
@@ -815,23 +695,6 @@ impl Inner {
         Ok(())
     }
 
-    /// Whether `job` fires at `at`, keeping its next fire time to avoid searching each minute.
-    fn fires_at(&self, job: &Job, at: Timestamp) -> bool {
-        let mut next = job.next_fire.locked();
-        if next.is_none_or(|n| n < at) {
-            *next = job
-                .schedule
-                .next_after(at - SignedDuration::from_millis(1), &self.tz)
-                .map(|z| z.timestamp());
-        }
-        if *next == Some(at) {
-            *next = job.schedule.next_after(at, &self.tz).map(|z| z.timestamp());
-            true
-        } else {
-            false
-        }
-    }
-
     /// Minutes missed while no node ran, handled by each job's `catch_up`.
     async fn catch_up(self: &Arc<Self>, first_minute: Minute) -> Result<(), Error> {
         let now = first_minute.start();
@@ -955,23 +818,6 @@ impl Inner {
             }
             job.occupancy.locked().running -= 1;
         }))))
-    }
-
-    /// The maintenance window `at` falls in, described.
-    pub(crate) fn maintenance_at(&self, at: Timestamp) -> Option<String> {
-        self.maintenance
-            .iter()
-            .find(|w| w.contains(at, &self.tz))
-            .map(Maintenance::describe)
-    }
-
-    /// A minute as people read it, in the environment's time zone.
-    pub(crate) fn show(&self, minute: Minute) -> String {
-        minute
-            .start()
-            .to_zoned(self.tz.clone())
-            .strftime("%Y-%m-%d %H:%M:%S %Z")
-            .to_string()
     }
 }
 

@@ -7,46 +7,19 @@ use std::{
 };
 
 use jiff::{SignedDuration, Timestamp};
-use pacer_config::{Connection, Flow};
 use pacer_connect::{Destination, Outgoing, PageRequest, Source};
-use pacer_plan::JobKind;
 use pacer_store::{
     ExecutionChange, ExecutionState, FailOutcome, Failure, Lease, Minute, NewTask, Rejected,
     RetryPolicy,
 };
 
-use crate::{Error, Outcome, engine::Inner, engine::Job, limit::Grant, lock::Locked};
-
-/// What a job does.
-#[derive(Debug)]
-pub(crate) enum Work {
-    Pull(Box<Source>),
-    Push(Destination),
-}
-
-impl Work {
-    pub(crate) fn new(
-        kind: JobKind,
-        integration: &str,
-        connection: &Connection,
-        flow: &Flow,
-    ) -> Result<Option<Work>, Error> {
-        Ok(match kind {
-            // The records come by webhook: the pull job has nothing to fetch.
-            JobKind::Pull if flow.webhook.is_some() => None,
-            JobKind::Pull => Some(Work::Pull(Box::new(Source::new(
-                integration,
-                connection,
-                &flow.pull,
-            )?))),
-            JobKind::Push => Some(Work::Push(Destination::new(
-                integration,
-                connection,
-                &flow.push,
-            )?)),
-        })
-    }
-}
+use crate::{
+    Error, Outcome,
+    job::{Job, Work},
+    limit::Grant,
+    lock::Locked,
+    state::Inner,
+};
 
 /// How an execution's work ended.
 struct Ran {

@@ -48,9 +48,11 @@ pub use pacer_connect::Refusal;
 mod clock;
 mod engine;
 mod execution;
+mod job;
 mod limit;
 mod lock;
 mod metrics;
+mod state;
 
 /// Why the engine could not start or go on.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,167 @@
+//! A job as the engine runs it: built once from the config and its plan,
+//! with what it does (pull or push), its budgets and its occupancy here.
+
+use std::sync::{Arc, Mutex};
+
+use jiff::{SignedDuration, Timestamp, tz::TimeZone};
+use pacer_config::{Config, Connection, Flow, JobPolicy};
+use pacer_connect::{Destination, Source};
+use pacer_cron::Schedule;
+use pacer_plan::{JobKind, Plan};
+
+use crate::{Error, lock::Locked};
+
+/// A job as the engine runs it.
+#[derive(Debug)]
+pub(crate) struct Job {
+    pub(crate) name: String,
+    pub(crate) integration: String,
+    pub(crate) schedule: Schedule,
+    pub(crate) interval_minutes: u32,
+    /// Items one execution moves at most.
+    pub(crate) budget: u64,
+    /// The rate budgets it takes from: its system's, then its own if set.
+    pub(crate) budgets: Vec<String>,
+    pub(crate) system: String,
+    pub(crate) policy: JobPolicy,
+    pub(crate) work: Work,
+    /// What of the job is under way on this node.
+    pub(crate) occupancy: Mutex<Occupancy>,
+    /// Its next fire time, kept so each minute's check needs no search.
+    next_fire: Mutex<Option<Timestamp>>,
+}
+
+/// A job's executions on this node: how many are reserved or running, and
+/// whether one waits for them (overlap `queue_one`).
+#[derive(Debug, Default)]
+pub(crate) struct Occupancy {
+    pub(crate) running: u32,
+    pub(crate) queued: bool,
+}
+
+impl Job {
+    /// Whether `job` fires at `at`, keeping its next fire time to avoid searching each minute.
+    pub(crate) fn fires_at(&self, at: Timestamp, tz: &TimeZone) -> bool {
+        let mut next = self.next_fire.locked();
+        if next.is_none_or(|n| n < at) {
+            *next = self
+                .schedule
+                .next_after(at - SignedDuration::from_millis(1), tz)
+                .map(|z| z.timestamp());
+        }
+        if *next == Some(at) {
+            *next = self.schedule.next_after(at, tz).map(|z| z.timestamp());
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// What a job does.
+#[derive(Debug)]
+pub(crate) enum Work {
+    Pull(Box<Source>),
+    Push(Destination),
+}
+
+impl Work {
+    pub(crate) fn new(
+        kind: JobKind,
+        integration: &str,
+        connection: &Connection,
+        flow: &Flow,
+    ) -> Result<Option<Work>, Error> {
+        Ok(match kind {
+            // The records come by webhook: the pull job has nothing to fetch.
+            JobKind::Pull if flow.webhook.is_some() => None,
+            JobKind::Pull => Some(Work::Pull(Box::new(Source::new(
+                integration,
+                connection,
+                &flow.pull,
+            )?))),
+            JobKind::Push => Some(Work::Push(Destination::new(
+                integration,
+                connection,
+                &flow.push,
+            )?)),
+        })
+    }
+}
+
+/// The jobs of a plan as the engine runs them.
+pub(crate) struct Jobs {
+    pub(crate) jobs: Vec<Arc<Job>>,
+    /// Every rate budget the jobs take from (each system's, and each job's
+    /// own where it sets one): name, items per minute.
+    pub(crate) budgets: Vec<(String, f64)>,
+}
+
+/// Builds the jobs of `plan`, each with its connector and budgets.
+pub(crate) fn build(config: &Config, plan: &Plan) -> Result<Jobs, Error> {
+    let environment = &config.environment;
+    let mut budgets: Vec<(String, f64)> = environment
+        .systems
+        .iter()
+        .map(|s| (s.name.clone(), s.rate.items_per_minute()))
+        .collect();
+    let mut jobs = Vec::new();
+    for job in &plan.jobs {
+        let (integration, flow) = environment
+            .integrations
+            .iter()
+            .zip(&config.flows)
+            .find(|(i, _)| i.name == job.integration)
+            .ok_or_else(|| {
+                Error::Config(format!("the plan's job {} has no integration", job.job))
+            })?;
+        let (system, options, policy) = match job.kind {
+            JobKind::Pull => (&integration.from, &integration.pull, flow.pull.policy),
+            JobKind::Push => (&integration.to, &integration.push, flow.push.policy),
+        };
+        let connection = config
+            .connections
+            .iter()
+            .find(|c| c.system == *system)
+            .ok_or_else(|| Error::Config(format!("no system named {system}")))?;
+        let rate = options.rate.map_or_else(
+            || {
+                environment
+                    .systems
+                    .iter()
+                    .find(|s| s.name == *system)
+                    .map_or(1.0, |s| s.rate.items_per_minute())
+            },
+            |r| r.items_per_minute(),
+        );
+        let mut job_budgets = vec![system.clone()];
+        if let Some(own) = options.rate {
+            job_budgets.push(job.job.clone());
+            budgets.push((job.job.clone(), own.items_per_minute()));
+        }
+        let budget = options.max_items.unwrap_or_else(|| {
+            job.items_per_run
+                .max((rate * f64::from(job.duration_minutes)).floor() as u64)
+                .max(1)
+        });
+        let Some(work) = Work::new(job.kind, &job.integration, connection, flow)? else {
+            continue;
+        };
+        let schedule = Schedule::parse_with_key(&job.schedule, &job.job)
+            .map_err(|e| Error::Config(format!("{}: schedule {:?}: {e}", job.job, job.schedule)))?;
+        jobs.push(Arc::new(Job {
+            name: job.job.clone(),
+            integration: job.integration.clone(),
+            schedule,
+            interval_minutes: job.interval_minutes,
+            budget,
+            budgets: job_budgets,
+            system: system.clone(),
+            policy,
+            work,
+            occupancy: Mutex::default(),
+            next_fire: Mutex::new(None),
+        }));
+    }
+    Ok(Jobs { jobs, budgets })
+}

@@ -1,0 +1,78 @@
+//! What one node's scheduler, heartbeat and executions share: the store,
+//! the clock, the jobs, capacity and rate limits, counters, and the queue
+//! of executions waiting for capacity here.
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+};
+
+use jiff::{Timestamp, tz::TimeZone};
+use pacer_config::Maintenance;
+use pacer_connect::Intake;
+use pacer_plan::Plan;
+use pacer_store::{Minute, Store};
+
+use crate::{Counters, Error, Settings, clock::Clock, job::Job, limit::Limits};
+
+/// An engine's state on this node, shared by its scheduler, heartbeat and
+/// executions.
+pub(crate) struct Inner {
+    pub(crate) environment: String,
+    pub(crate) timezone: String,
+    pub(crate) plan: Plan,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) store: Arc<Store>,
+    pub(crate) settings: Settings,
+    pub(crate) tz: TimeZone,
+    pub(crate) capacity: u32,
+    pub(crate) jobs: Vec<Arc<Job>>,
+    pub(crate) maintenance: Vec<Maintenance>,
+    pub(crate) intakes: HashMap<String, Intake>,
+    pub(crate) limits: Limits,
+    pub(crate) counters: Counters,
+    pub(crate) stopping: AtomicBool,
+    /// Wakes the scheduler and the heartbeat when [`Engine::stop`] is called.
+    pub(crate) stopped: tokio::sync::Notify,
+    /// Executions waiting for capacity here, oldest minute first.
+    pub(crate) waiting: Mutex<BTreeSet<(Minute, u64)>>,
+    pub(crate) sequence: AtomicU64,
+    pub(crate) failure: Mutex<Option<Error>>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("node", &self.settings.node)
+            .field("capacity", &self.capacity)
+            .field("jobs", &self.jobs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inner {
+    /// Whether the engine was told to stop.
+    pub(crate) fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// The maintenance window `at` falls in, described.
+    pub(crate) fn maintenance_at(&self, at: Timestamp) -> Option<String> {
+        self.maintenance
+            .iter()
+            .find(|w| w.contains(at, &self.tz))
+            .map(Maintenance::describe)
+    }
+
+    /// A minute as people read it, in the environment's time zone.
+    pub(crate) fn show(&self, minute: Minute) -> String {
+        minute
+            .start()
+            .to_zoned(self.tz.clone())
+            .strftime("%Y-%m-%d %H:%M:%S %Z")
+            .to_string()
+    }
+}
