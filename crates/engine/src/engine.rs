@@ -17,6 +17,7 @@ use pacer_store::{ExecutionState, Interrupted, Lease, Minute, Rejected, Store};
 use crate::{
     Counters, Error, Outcome, Settings, Stats, Timings,
     clock::Clock,
+    execution::Execution,
     job::{self, Job, Occupancy, Work},
     limit::Limits,
     lock::Locked,
@@ -813,7 +814,7 @@ impl Inner {
                 }
             }
             let place = place.take().unwrap_or_else(|| inner.queue_for_capacity(minute));
-            if let Err(e) = inner.execute(&job, minute, place).await {
+            if let Err(e) = Execution::new(&inner, &job, minute, place).run().await {
                 tracing::error!(job = %job.name, minute = %inner.show(minute), error = %e, "execution could not be recorded");
             }
             job.occupancy.locked().running -= 1;

@@ -2,22 +2,17 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::Arc,
     time::Instant,
 };
 
 use jiff::{SignedDuration, Timestamp};
 use pacer_connect::{Destination, Outgoing, PageRequest, Source};
-use pacer_store::{
-    ExecutionChange, ExecutionState, FailOutcome, Failure, Lease, Minute, NewTask, Rejected,
-    RetryPolicy,
-};
+use pacer_store::{ExecutionState, FailOutcome, Failure, Minute, NewTask, Rejected, RetryPolicy};
 
 use crate::{
     Error, Outcome,
     job::{Job, Work},
     limit::Grant,
-    lock::Locked,
     state::Inner,
 };
 
@@ -33,53 +28,58 @@ struct Slot {
     holder: String,
 }
 
-impl Inner {
-    /// Takes a place in this node's queue for capacity: oldest minute first,
-    /// then in the order the scheduler dispatched them.
-    pub(crate) fn queue_for_capacity(&self, minute: Minute) -> (Minute, u64) {
-        let place = (
-            minute,
-            self.sequence
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst),
-        );
-        self.lock_waiting().insert(place);
-        place
-    }
+/// One execution of a job for one scheduled minute, on this node: it waits
+/// for capacity, pulls or pushes under the rate limits, and records each
+/// step in the ledger.
+pub(crate) struct Execution<'a> {
+    node: &'a Inner,
+    job: &'a Job,
+    minute: Minute,
+    /// Its place in this node's queue for capacity.
+    place: (Minute, u64),
+    /// `job@minute`: the name its slot and its task leases carry.
+    name: String,
+}
 
-    /// Runs one execution of `job` for `minute`, queued at `place`, and records how it went.
-    pub(crate) async fn execute(
-        self: &Arc<Self>,
-        job: &Job,
+impl<'a> Execution<'a> {
+    /// `job`'s execution for `minute`, queued for capacity at `place`.
+    pub(crate) fn new(
+        node: &'a Inner,
+        job: &'a Job,
         minute: Minute,
         place: (Minute, u64),
-    ) -> Result<(), Error> {
-        let result = self.run_execution(job, minute, place).await;
+    ) -> Execution<'a> {
+        Execution {
+            node,
+            job,
+            minute,
+            place,
+            name: format!("{}@{minute}", job.name),
+        }
+    }
+
+    /// Runs it and records how it went.
+    pub(crate) async fn run(self) -> Result<(), Error> {
+        let result = self.start_and_work().await;
         // However it ended, it no longer waits.
-        self.lock_waiting().remove(&place);
+        self.node.lock_waiting().remove(&self.place);
         result
     }
 
-    async fn run_execution(
-        self: &Arc<Self>,
-        job: &Job,
-        minute: Minute,
-        place: (Minute, u64),
-    ) -> Result<(), Error> {
-        let store = &self.store;
-        let execution = format!("{}@{minute}", job.name);
+    /// Waits for capacity, then does the job's work.
+    async fn start_and_work(&self) -> Result<(), Error> {
+        let (job, minute) = (self.job, self.minute);
+        let store = &self.node.store;
         let deadline_minutes = job
             .policy
             .deadline_minutes
             .unwrap_or(job.interval_minutes)
             .max(1);
         let deadline = (minute + i64::from(deadline_minutes)).start();
-        let Some(slot) = self
-            .wait_for_capacity(job, minute, &execution, place, deadline)
-            .await?
-        else {
-            let now = self.clock.now();
+        let Some(slot) = self.wait_for_capacity(deadline).await? else {
+            let now = self.node.clock.now();
             // Stopped, it did not miss its deadline: its node went away.
-            let (state, outcome, why) = if self.stopping() {
+            let (state, outcome, why) = if self.node.stopping() {
                 let why = "its node stopped while it was waiting".to_string();
                 (ExecutionState::Interrupted, Outcome::Interrupted, why)
             } else {
@@ -87,46 +87,50 @@ impl Inner {
                 (ExecutionState::Missed, Outcome::Missed, why)
             };
             store
-                .set_execution(&job.name, minute, self.change(state, now, 0, Some(&why)))
+                .set_execution(
+                    &job.name,
+                    minute,
+                    self.node.change(state, now, 0, Some(&why)),
+                )
                 .await?;
-            self.count(job, outcome);
-            tracing::warn!(job = %job.name, minute = %self.show(minute), outcome = outcome.as_str(), "{why}");
+            self.node.count(job, outcome);
+            tracing::warn!(job = %job.name, minute = %self.node.show(minute), outcome = outcome.as_str(), "{why}");
             return Ok(());
         };
-        let started = self.clock.now();
+        let started = self.node.clock.now();
         let waited = started.duration_since(minute.start()).as_millis().max(0) as i64;
         store
             .set_execution(
                 &job.name,
                 minute,
-                self.change(ExecutionState::Running, started, 0, None),
+                self.node.change(ExecutionState::Running, started, 0, None),
             )
             .await?;
-        self.counters.started();
-        self.counters.update(|s| {
+        self.node.counters.started();
+        self.node.counters.update(|s| {
             s.longest_wait_ms = s.longest_wait_ms.max(waited);
             if started >= (minute + 1).start() {
                 s.waited += 1;
             }
         });
-        self.counters.time(|t| {
+        self.node.counters.time(|t| {
             t.wait
                 .entry(job.name.clone())
                 .or_default()
                 .observe(waited as f64 / 1_000.0);
         });
-        tracing::info!(job = %job.name, minute = %self.show(minute), waited_ms = waited, "execution started");
+        tracing::info!(job = %job.name, minute = %self.node.show(minute), waited_ms = waited, "execution started");
         let real = Instant::now();
         let ran = match &job.work {
-            Work::Pull(source) => self.pull(job, source).await,
-            Work::Push(destination) => self.push(job, destination, &execution).await,
+            Work::Pull(source) => self.pull(source).await,
+            Work::Push(destination) => self.push(destination).await,
         };
-        self.counters.ended();
+        self.node.counters.ended();
         // The slot goes back even when the work failed.
         let released = store.release_slot(slot.number, &slot.holder).await;
         let ran = ran?;
         released?;
-        let ended = self.clock.now();
+        let ended = self.node.clock.now();
         let (state, outcome) = match &ran.error {
             None => (ExecutionState::Succeeded, Outcome::Succeeded),
             Some(_) => (ExecutionState::Failed, Outcome::Failed),
@@ -135,12 +139,13 @@ impl Inner {
             .set_execution(
                 &job.name,
                 minute,
-                self.change(state, ended, ran.items, ran.error.as_deref()),
+                self.node
+                    .change(state, ended, ran.items, ran.error.as_deref()),
             )
             .await?;
-        self.count(job, outcome);
+        self.node.count(job, outcome);
         let duration = ended.duration_since(started).as_millis() as i64;
-        self.counters.time(|t| {
+        self.node.counters.time(|t| {
             t.duration
                 .entry(job.name.clone())
                 .or_default()
@@ -148,12 +153,12 @@ impl Inner {
         });
         match &ran.error {
             None => tracing::info!(
-                job = %job.name, minute = %self.show(minute), waited_ms = waited,
+                job = %job.name, minute = %self.node.show(minute), waited_ms = waited,
                 duration_ms = duration, real_ms = real.elapsed().as_millis() as u64,
                 items = ran.items, outcome = outcome.as_str(), "execution ended"
             ),
             Some(error) => tracing::warn!(
-                job = %job.name, minute = %self.show(minute), waited_ms = waited,
+                job = %job.name, minute = %self.node.show(minute), waited_ms = waited,
                 duration_ms = duration, items = ran.items, outcome = outcome.as_str(),
                 error = %error, "execution ended"
             ),
@@ -161,112 +166,78 @@ impl Inner {
         Ok(())
     }
 
-    pub(crate) fn count(&self, job: &Job, outcome: Outcome) {
-        self.counters.update(|s| {
-            *s.executions
-                .entry(job.name.clone())
-                .or_default()
-                .entry(outcome)
-                .or_default() += 1;
-        });
-    }
-
     /// Waits for a capacity slot, oldest minute first among this node's
     /// waiters; `None` once the deadline passed (or the engine stops). The
     /// ledger says `waiting` from the first time it has to wait.
-    async fn wait_for_capacity(
-        &self,
-        job: &Job,
-        minute: Minute,
-        execution: &str,
-        place: (Minute, u64),
-        deadline: Timestamp,
-    ) -> Result<Option<Slot>, Error> {
-        let holder = format!("{}/{execution}", self.settings.node);
+    async fn wait_for_capacity(&self, deadline: Timestamp) -> Result<Option<Slot>, Error> {
+        let (job, minute, place, execution) = (self.job, self.minute, self.place, &self.name);
+        let holder = format!("{}/{execution}", self.node.settings.node);
         let mut recorded = false;
         let result = loop {
-            let now = self.clock.now();
-            let first = self.lock_waiting().first() == Some(&place);
+            let now = self.node.clock.now();
+            let first = self.node.lock_waiting().first() == Some(&place);
             // Nothing starts inside a maintenance window, not even a waiting execution.
-            let held = self.maintenance_at(now).is_some();
+            let held = self.node.maintenance_at(now).is_some();
             if first
                 && !held
                 && let Some(number) = self
+                    .node
                     .store
-                    .acquire_slot(self.capacity, execution, &self.lease(&holder, now))
+                    .acquire_slot(
+                        self.node.capacity,
+                        execution,
+                        &self.node.lease(&holder, now),
+                    )
                     .await?
             {
                 break Some(Slot { number, holder });
             }
-            if now >= deadline || self.stopping() {
+            if now >= deadline || self.node.stopping() {
                 break None;
             }
             if !recorded {
-                self.store
+                self.node
+                    .store
                     .set_execution(
                         &job.name,
                         minute,
-                        self.change(ExecutionState::Waiting, now, 0, None),
+                        self.node.change(ExecutionState::Waiting, now, 0, None),
                     )
                     .await?;
                 recorded = true;
             }
             let next = (now + SignedDuration::from_secs(1)).min(deadline);
-            self.clock.sleep_until(next).await;
+            self.node.clock.sleep_until(next).await;
         };
-        self.lock_waiting().remove(&place);
+        self.node.lock_waiting().remove(&place);
         Ok(result)
-    }
-
-    fn lock_waiting(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<(Minute, u64)>> {
-        self.waiting.locked()
-    }
-
-    /// A ledger change made on this node.
-    pub(crate) fn change<'a>(
-        &'a self,
-        state: ExecutionState,
-        at: Timestamp,
-        items: u64,
-        error: Option<&'a str>,
-    ) -> ExecutionChange<'a> {
-        ExecutionChange {
-            state,
-            node: &self.settings.node,
-            at,
-            items,
-            error,
-        }
-    }
-
-    /// A lease `holder` takes at `now` on a slot or tasks: it lasts this
-    /// node's lease without a heartbeat.
-    pub(crate) fn lease<'a>(&self, holder: &'a str, now: Timestamp) -> Lease<'a> {
-        Lease {
-            holder,
-            from: now,
-            until: now + self.settings.lease,
-        }
     }
 
     /// Waits until the job's rate budgets grant some of `want` (all of it
     /// when `exact`).
-    async fn take(&self, job: &Job, want: u32, exact: bool) -> Result<Option<Grant>, Error> {
+    async fn take(&self, want: u32, exact: bool) -> Result<Option<Grant>, Error> {
+        let job = self.job;
         let names: Vec<&str> = job.budgets.iter().map(String::as_str).collect();
-        let give_up = || self.stopping();
-        self.limits
+        let give_up = || self.node.stopping();
+        self.node
+            .limits
             .take(&job.name, &names, want, exact, &give_up)
             .await
     }
 
     /// Gives back to the job's budgets what `grant` held beyond `used`.
-    async fn give_back(&self, job: &Job, grant: Grant, used: u32) -> Result<(), Error> {
+    async fn give_back(&self, grant: Grant, used: u32) -> Result<(), Error> {
+        let job = self.job;
         let names: Vec<&str> = job.budgets.iter().map(String::as_str).collect();
-        self.limits.give_back(&job.name, &names, grant, used).await
+        self.node
+            .limits
+            .give_back(&job.name, &names, grant, used)
+            .await
     }
 
-    async fn pull(&self, job: &Job, source: &Source) -> Result<Ran, Error> {
-        let store = &self.store;
+    async fn pull(&self, source: &Source) -> Result<Ran, Error> {
+        let job = self.job;
+        let store = &self.node.store;
         let cursor = store.cursor(&job.integration).await?;
         // The cursor only moves forward: the largest value seen over the
         // whole execution, committed with its last page.
@@ -279,24 +250,18 @@ impl Inner {
         // whole, however long the rate makes it wait for one.
         let names: Vec<&str> = job.budgets.iter().map(String::as_str).collect();
         let fixed_size = source.numbers_pages().then(|| {
-            self.settings
+            self.node
+                .settings
                 .page_size
-                .min(self.limits.widest_grant(&names))
+                .min(self.node.limits.widest_grant(&names))
                 .max(1)
         });
-        while items < job.budget && !self.stopping() {
+        while items < job.budget && !self.node.stopping() {
             let want = fixed_size.unwrap_or_else(|| {
-                (job.budget - items).min(u64::from(self.settings.page_size)) as u32
+                (job.budget - items).min(u64::from(self.node.settings.page_size)) as u32
             });
             let Some(fetched) = self
-                .fetch(
-                    job,
-                    source,
-                    cursor.as_deref(),
-                    &at,
-                    want,
-                    fixed_size.is_some(),
-                )
+                .fetch(source, cursor.as_deref(), &at, want, fixed_size.is_some())
                 .await?
             else {
                 break;
@@ -311,7 +276,7 @@ impl Inner {
                     });
                 }
             };
-            let now = self.clock.now();
+            let now = self.node.clock.now();
             for rejected in &page.rejected {
                 store
                     .reject(
@@ -344,13 +309,13 @@ impl Inner {
                 Some(next) if received > 0 => Some(next),
                 _ => None,
             };
-            let last = next.is_none() || items + received >= job.budget || self.stopping();
+            let last = next.is_none() || items + received >= job.budget || self.node.stopping();
             let commit = (last && newest != cursor)
                 .then_some(newest.as_deref())
                 .flatten();
             store.enqueue(&job.integration, &tasks, commit, now).await?;
             items += received;
-            self.counters.update(|s| {
+            self.node.counters.update(|s| {
                 let moved = s.moved.entry(job.integration.clone()).or_default();
                 moved.queued += page.records.len() as u64;
                 moved.rejected += page.rejected.len() as u64;
@@ -389,46 +354,48 @@ impl Inner {
     /// system does. What the page did not fill goes back.
     async fn fetch(
         &self,
-        job: &Job,
         source: &Source,
         cursor: Option<&str>,
         at: &PageRequest,
         want: u32,
         exact: bool,
     ) -> Result<Option<Result<pacer_connect::Page, String>>, Error> {
+        let job = self.job;
         const ATTEMPTS: u32 = 3;
         let mut attempt = 1;
         let mut grant: Option<Grant> = None;
         loop {
             let paid = match grant {
-                Some(paid) if paid.window == Minute::containing(self.clock.now()) => paid,
+                Some(paid) if paid.window == Minute::containing(self.node.clock.now()) => paid,
                 _ => {
-                    let Some(paid) = self.take(job, want, exact).await? else {
+                    let Some(paid) = self.take(want, exact).await? else {
                         return Ok(None);
                     };
                     grant = Some(paid);
                     paid
                 }
             };
-            let now = self.clock.now();
+            let now = self.node.clock.now();
             match source.fetch(cursor, at, paid.items, now).await {
                 Ok(page) => {
                     let received = page.records.len() + page.rejected.len();
                     let used = u32::try_from(received).unwrap_or(u32::MAX);
-                    self.give_back(job, paid, used).await?;
+                    self.give_back(paid, used).await?;
                     return Ok(Some(Ok(page)));
                 }
                 Err((error, retry_after)) => {
-                    if !error.is_transient() || attempt >= ATTEMPTS || self.stopping() {
+                    if !error.is_transient() || attempt >= ATTEMPTS || self.node.stopping() {
                         return Ok(Some(Err(error.to_string())));
                     }
                     let wait = retry_after.unwrap_or(1_000 << (attempt - 1));
                     if retry_after.is_some() {
-                        self.limits
+                        self.node
+                            .limits
                             .throttle(&job.system, now + SignedDuration::from_millis(wait));
                     }
                     tracing::info!(job = %job.name, attempt, wait_ms = wait, error = %error, "pull retried");
-                    self.clock
+                    self.node
+                        .clock
                         .sleep_until(now + SignedDuration::from_millis(wait))
                         .await;
                     attempt += 1;
@@ -437,48 +404,47 @@ impl Inner {
         }
     }
 
-    async fn push(
-        &self,
-        job: &Job,
-        destination: &Destination,
-        execution: &str,
-    ) -> Result<Ran, Error> {
-        let store = &self.store;
-        let owner = format!("{}/{execution}", self.settings.node);
+    async fn push(&self, destination: &Destination) -> Result<Ran, Error> {
+        let job = self.job;
+        let store = &self.node.store;
+        let owner = format!("{}/{}", self.node.settings.node, self.name);
         let reject_now = RetryPolicy {
             max_attempts: 1,
-            ..self.settings.retry
+            ..self.node.settings.retry
         };
         let mut done: Vec<i64> = Vec::new();
         let mut items = 0u64;
-        while items < job.budget && !self.stopping() {
+        while items < job.budget && !self.node.stopping() {
             // Nothing to deliver: end now, and take no budget for it.
-            if done.is_empty() && !store.has_work(&job.integration, self.clock.now()).await? {
+            if done.is_empty()
+                && !store
+                    .has_work(&job.integration, self.node.clock.now())
+                    .await?
+            {
                 break;
             }
-            let want = (job.budget - items).min(u64::from(self.settings.page_size)) as u32;
-            let Some(grant) = self.take(job, want, false).await? else {
+            let want = (job.budget - items).min(u64::from(self.node.settings.page_size)) as u32;
+            let Some(grant) = self.take(want, false).await? else {
                 break;
             };
-            let now = self.clock.now();
+            let now = self.node.clock.now();
             let (_, mut tasks) = store
                 .complete_and_claim(
                     &done,
                     &job.integration,
                     grant.items,
-                    &self.lease(&owner, now),
+                    &self.node.lease(&owner, now),
                 )
                 .await?;
-            self.give_back(job, grant, u32::try_from(tasks.len()).unwrap_or(u32::MAX))
+            self.give_back(grant, u32::try_from(tasks.len()).unwrap_or(u32::MAX))
                 .await?;
-            self.delivered(job, done.len());
+            self.delivered(done.len());
             done.clear();
             if tasks.is_empty() {
                 break;
             }
             if destination.batch() > 1 {
-                let Some(batched) = self.whole_batches(job, destination, &owner, tasks).await?
-                else {
+                let Some(batched) = self.whole_batches(destination, &owner, tasks).await? else {
                     break;
                 };
                 tasks = batched;
@@ -493,7 +459,7 @@ impl Inner {
                 .collect();
             let outcomes = destination.deliver(&outgoing, now).await;
             self.take_time(destination.rounds(outgoing.len())).await;
-            let now = self.clock.now();
+            let now = self.node.clock.now();
             // A batch that failed comes back whole: its tasks retry together.
             let mut batch_retry: HashMap<String, Timestamp> = HashMap::new();
             for (task, outcome) in tasks.iter().zip(outcomes) {
@@ -506,7 +472,8 @@ impl Inner {
                     } => {
                         let after = |ms: i64| now + SignedDuration::from_millis(ms);
                         if throttled {
-                            self.limits
+                            self.node
+                                .limits
                                 .throttle(&job.system, after(retry_after_ms.unwrap_or(1_000)));
                         }
                         let retry_after = retry_after_ms.map(after).or_else(|| {
@@ -517,14 +484,14 @@ impl Inner {
                         let failure = Failure {
                             error: &error,
                             retry_after,
-                            policy: &self.settings.retry,
+                            policy: &self.node.settings.retry,
                         };
                         let fate = store.fail(task.id, &owner, &failure, now).await?;
                         if let (Some(key), Some(FailOutcome::RetryAt(at))) = (&task.batch_key, fate)
                         {
                             batch_retry.entry(key.clone()).or_insert(at);
                         }
-                        self.failed(job, task.id, fate, &error);
+                        self.failed(task.id, fate, &error);
                     }
                     pacer_connect::Delivery::Reject { error } => {
                         let failure = Failure {
@@ -533,15 +500,15 @@ impl Inner {
                             policy: &reject_now,
                         };
                         let fate = store.fail(task.id, &owner, &failure, now).await?;
-                        self.failed(job, task.id, fate, &error);
+                        self.failed(task.id, fate, &error);
                     }
                 }
             }
             items += tasks.len() as u64;
         }
-        let now = self.clock.now();
+        let now = self.node.clock.now();
         store.complete_many(&done, &owner, now).await?;
-        self.delivered(job, done.len());
+        self.delivered(done.len());
         Ok(Ran { items, error: None })
     }
 
@@ -554,12 +521,12 @@ impl Inner {
     /// stops while it waits for that.
     async fn whole_batches(
         &self,
-        job: &Job,
         destination: &Destination,
         owner: &str,
         mut tasks: Vec<pacer_store::Claimed>,
     ) -> Result<Option<Vec<pacer_store::Claimed>>, Error> {
-        let store = &self.store;
+        let job = self.job;
+        let store = &self.node.store;
         let members = |tasks: &[pacer_store::Claimed], key: &str| {
             tasks
                 .iter()
@@ -573,13 +540,13 @@ impl Inner {
             .collect();
         short.sort();
         short.dedup();
-        let lease = self.lease(owner, self.clock.now());
+        let lease = self.node.lease(owner, self.node.clock.now());
         let rest = store
             .claim_batches(&job.integration, &short, &lease)
             .await?;
         let mut owed = u32::try_from(rest.len()).unwrap_or(u32::MAX);
         while owed > 0 {
-            let Some(grant) = self.take(job, owed, false).await? else {
+            let Some(grant) = self.take(owed, false).await? else {
                 return Ok(None);
             };
             owed -= grant.items.min(owed);
@@ -610,17 +577,18 @@ impl Inner {
     /// Lets `requests` requests' worth of schedule time pass, when the
     /// settings give requests a time (a simulation); else nothing.
     async fn take_time(&self, requests: usize) {
-        if let Some(each) = self.settings.request_time
+        if let Some(each) = self.node.settings.request_time
             && requests > 0
         {
-            let until = self.clock.now() + each * requests as i32;
-            self.clock.sleep_until(until).await;
+            let until = self.node.clock.now() + each * requests as i32;
+            self.node.clock.sleep_until(until).await;
         }
     }
 
-    fn delivered(&self, job: &Job, n: usize) {
+    fn delivered(&self, n: usize) {
+        let job = self.job;
         if n > 0 {
-            self.counters.update(|s| {
+            self.node.counters.update(|s| {
                 s.moved
                     .entry(job.integration.clone())
                     .or_default()
@@ -629,16 +597,19 @@ impl Inner {
         }
     }
 
-    fn failed(&self, job: &Job, task: i64, fate: Option<FailOutcome>, error: &str) {
+    fn failed(&self, task: i64, fate: Option<FailOutcome>, error: &str) {
+        let job = self.job;
         match fate {
             Some(FailOutcome::Dead) => {
                 tracing::warn!(job = %job.name, task, error, "task dead");
-                self.counters
+                self.node
+                    .counters
                     .update(|s| s.moved.entry(job.integration.clone()).or_default().dead += 1);
             }
             Some(FailOutcome::RetryAt(at)) => {
                 tracing::info!(job = %job.name, task, retry_at = %at, error, "delivery retried");
-                self.counters
+                self.node
+                    .counters
                     .update(|s| s.moved.entry(job.integration.clone()).or_default().retried += 1);
             }
             // The lease was lost: another execution owns the task now.

@@ -14,9 +14,11 @@ use jiff::{Timestamp, tz::TimeZone};
 use pacer_config::Maintenance;
 use pacer_connect::Intake;
 use pacer_plan::Plan;
-use pacer_store::{Minute, Store};
+use pacer_store::{ExecutionChange, ExecutionState, Lease, Minute, Store};
 
-use crate::{Counters, Error, Settings, clock::Clock, job::Job, limit::Limits};
+use crate::{
+    Counters, Error, Outcome, Settings, clock::Clock, job::Job, limit::Limits, lock::Locked,
+};
 
 /// An engine's state on this node, shared by its scheduler, heartbeat and
 /// executions.
@@ -74,5 +76,61 @@ impl Inner {
             .to_zoned(self.tz.clone())
             .strftime("%Y-%m-%d %H:%M:%S %Z")
             .to_string()
+    }
+
+    /// Takes a place in this node's queue for capacity: oldest minute first,
+    /// then in the order the scheduler dispatched them.
+    pub(crate) fn queue_for_capacity(&self, minute: Minute) -> (Minute, u64) {
+        let place = (
+            minute,
+            self.sequence
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+        );
+        self.lock_waiting().insert(place);
+        place
+    }
+
+    pub(crate) fn count(&self, job: &Job, outcome: Outcome) {
+        self.counters.update(|s| {
+            *s.executions
+                .entry(job.name.clone())
+                .or_default()
+                .entry(outcome)
+                .or_default() += 1;
+        });
+    }
+
+    /// This node's queue for capacity, locked.
+    pub(crate) fn lock_waiting(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<(Minute, u64)>> {
+        self.waiting.locked()
+    }
+
+    /// A ledger change made on this node.
+    pub(crate) fn change<'a>(
+        &'a self,
+        state: ExecutionState,
+        at: Timestamp,
+        items: u64,
+        error: Option<&'a str>,
+    ) -> ExecutionChange<'a> {
+        ExecutionChange {
+            state,
+            node: &self.settings.node,
+            at,
+            items,
+            error,
+        }
+    }
+
+    /// A lease `holder` takes at `now` on a slot or tasks: it lasts this
+    /// node's lease without a heartbeat.
+    pub(crate) fn lease<'a>(&self, holder: &'a str, now: Timestamp) -> Lease<'a> {
+        Lease {
+            holder,
+            from: now,
+            until: now + self.settings.lease,
+        }
     }
 }
