@@ -3,7 +3,7 @@
 use std::{fmt::Write as _, io::Write, process::ExitCode};
 
 use anyhow::Context;
-use jiff::{civil::Date, tz::TimeZone};
+use jiff::civil::Date;
 use pacer_cron::Day;
 use pacer_plan::{DayLoad, JobPlan, Plan};
 
@@ -20,8 +20,7 @@ pub(crate) fn plan(
 ) -> Result<(Plan, Vec<Day>), InvalidInput> {
     let mut plan =
         pacer_plan::plan(&config.environment).map_err(|e| InvalidInput(format!("error: {e}")))?;
-    let zone = TimeZone::get(&config.timezone)
-        .map_err(|e| InvalidInput(format!("error: time zone {:?}: {e}", config.timezone)))?;
+    let zone = config.time_zone.clone();
     let from = match from {
         Some(text) => text.parse::<Date>().map_err(|_| {
             InvalidInput(format!(

@@ -32,7 +32,7 @@
 
 pub use crate::{
     error::Error,
-    load::{Config, parse, parse_bytes, schema},
+    load::{Config, IntegrationConfig, parse, parse_bytes, schema},
     run::{
         Auth, CatchUp, Connection, Expr, Flow, JobPolicy, Maintenance, Overlap, Paginate, Pull,
         Push, Request, Webhook,

@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use jiff::tz::TimeZone;
+
 use pacer_cron::Schedule;
 use pacer_plan::{ActiveHours, Environment, Integration, JobOptions, System};
 use serde_saphyr::Spanned;
@@ -23,8 +25,10 @@ use crate::{
 pub struct Config {
     /// The environment, its systems and integrations, as the planner takes them.
     pub environment: Environment,
-    /// The IANA time zone schedules are read in.
+    /// The IANA time zone schedules are read in, as written.
     pub timezone: String,
+    /// That time zone, found.
+    pub time_zone: TimeZone,
     /// `environment.store` as written: `sqlite://…` or `postgres://…`; `None`
     /// means a SQLite file next to the config.
     pub store: Option<String>,
@@ -42,7 +46,42 @@ pub struct Config {
     pub warnings: Vec<String>,
 }
 
+/// One integration as the file declares it, found by name: what the
+/// planner reads of it and how its records move.
+#[derive(Clone, Copy, Debug)]
+pub struct IntegrationConfig<'a> {
+    /// Its systems, volume, peak and jobs, as the planner takes them.
+    pub plan: &'a Integration,
+    /// How its records move: requests, transforms, webhook, profile.
+    pub flow: &'a Flow,
+}
+
 impl Config {
+    /// Every integration, in the file's order.
+    pub fn integrations(&self) -> impl Iterator<Item = IntegrationConfig<'_>> {
+        // Both lists are made from the file's integrations, in its order.
+        self.environment
+            .integrations
+            .iter()
+            .zip(&self.flows)
+            .map(|(plan, flow)| IntegrationConfig { plan, flow })
+    }
+
+    /// The integration named `name`.
+    pub fn integration(&self, name: &str) -> Option<IntegrationConfig<'_>> {
+        self.integrations().find(|i| i.plan.name == name)
+    }
+
+    /// How to reach the system named `system`.
+    pub fn connection(&self, system: &str) -> Option<&Connection> {
+        self.connections.iter().find(|c| c.system == system)
+    }
+
+    /// The system named `name`, as the planner takes it (its rate).
+    pub fn system(&self, name: &str) -> Option<&System> {
+        self.environment.systems.iter().find(|s| s.name == name)
+    }
+
     /// The environment variables `pacer run` reads secrets from (`${NAME}`
     /// in auth, API token, webhook secrets and request headers), each with
     /// where it is first written; planning and simulating need none.
@@ -292,9 +331,9 @@ impl Check<'_> {
 
     fn config(&self, raw: RawConfig) -> Result<Config, Error> {
         let env = raw.environment;
-        let timezone = match &env.timezone {
+        let (timezone, time_zone) = match &env.timezone {
             Some(zone) => {
-                jiff::tz::TimeZone::get(&zone.value).map_err(|_| {
+                let time_zone = jiff::tz::TimeZone::get(&zone.value).map_err(|_| {
                     self.at(
                         zone,
                         "environment.timezone",
@@ -305,9 +344,9 @@ impl Check<'_> {
                         ),
                     )
                 })?;
-                zone.value.clone()
+                (zone.value.clone(), time_zone)
             }
-            None => "UTC".to_string(),
+            None => ("UTC".to_string(), jiff::tz::TimeZone::UTC),
         };
         let capacity = match &env.capacity {
             Some(c) if c.value == 0 => {
@@ -440,6 +479,7 @@ impl Check<'_> {
                 integrations,
             },
             timezone,
+            time_zone,
             store,
             api_token,
             connections,

@@ -170,3 +170,29 @@ fn maintenance_windows_once_or_recurring() {
         "environment.maintenance[1]: expected either `start` and `end`, or `cron` and `duration`"
     ));
 }
+
+#[test]
+fn an_integration_is_found_by_name_with_its_flow_and_systems() {
+    let config = pacer_config::parse(FILE, "acme.yaml").unwrap();
+    let names: Vec<&str> = config
+        .integrations()
+        .map(|i| i.plan.name.as_str())
+        .collect();
+    assert_eq!(names, ["prices", "orders"]);
+    let orders = config.integration("orders").unwrap();
+    assert_eq!(orders.flow.integration, "orders");
+    assert!(orders.flow.webhook.is_some());
+    assert_eq!(
+        config.connection(&orders.plan.to).unwrap().system,
+        "erp",
+        "orders go to the erp"
+    );
+    assert_eq!(
+        config.system("webshop").unwrap().rate.items_per_minute(),
+        500.0
+    );
+    assert!(config.integration("stock").is_none());
+    assert!(config.connection("crm").is_none());
+    // No time zone in the file: schedules are read in UTC, already found.
+    assert_eq!(config.time_zone, jiff::tz::TimeZone::UTC);
+}

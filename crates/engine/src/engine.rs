@@ -127,8 +127,7 @@ impl Engine {
         clock: Arc<dyn Clock>,
         settings: Settings,
     ) -> Result<Engine, Error> {
-        let tz = TimeZone::get(&config.timezone)
-            .map_err(|e| Error::Config(format!("time zone {:?}: {e}", config.timezone)))?;
+        let tz = config.time_zone.clone();
         let environment = &config.environment;
         let job::Jobs { jobs, budgets } = job::build(config, plan)?;
         let mut intakes = HashMap::new();

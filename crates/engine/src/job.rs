@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use jiff::{SignedDuration, Timestamp, tz::TimeZone};
-use pacer_config::{Config, Connection, Flow, JobPolicy};
+use pacer_config::{Config, Connection, Flow, IntegrationConfig, JobPolicy};
 use pacer_connect::{Destination, Source};
 use pacer_cron::Schedule;
 use pacer_plan::{JobKind, Plan};
@@ -99,37 +99,31 @@ pub(crate) struct Jobs {
 
 /// Builds the jobs of `plan`, each with its connector and budgets.
 pub(crate) fn build(config: &Config, plan: &Plan) -> Result<Jobs, Error> {
-    let environment = &config.environment;
-    let mut budgets: Vec<(String, f64)> = environment
+    let mut budgets: Vec<(String, f64)> = config
+        .environment
         .systems
         .iter()
         .map(|s| (s.name.clone(), s.rate.items_per_minute()))
         .collect();
     let mut jobs = Vec::new();
     for job in &plan.jobs {
-        let (integration, flow) = environment
-            .integrations
-            .iter()
-            .zip(&config.flows)
-            .find(|(i, _)| i.name == job.integration)
-            .ok_or_else(|| {
-                Error::Config(format!("the plan's job {} has no integration", job.job))
-            })?;
+        let IntegrationConfig {
+            plan: integration,
+            flow,
+        } = config.integration(&job.integration).ok_or_else(|| {
+            Error::Config(format!("the plan's job {} has no integration", job.job))
+        })?;
         let (system, options, policy) = match job.kind {
             JobKind::Pull => (&integration.from, &integration.pull, flow.pull.policy),
             JobKind::Push => (&integration.to, &integration.push, flow.push.policy),
         };
         let connection = config
-            .connections
-            .iter()
-            .find(|c| c.system == *system)
+            .connection(system)
             .ok_or_else(|| Error::Config(format!("no system named {system}")))?;
         let rate = options.rate.map_or_else(
             || {
-                environment
-                    .systems
-                    .iter()
-                    .find(|s| s.name == *system)
+                config
+                    .system(system)
                     .map_or(1.0, |s| s.rate.items_per_minute())
             },
             |r| r.items_per_minute(),

@@ -25,7 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| "examples/acme.yaml".into());
     let config = pacer_config::parse(&std::fs::read_to_string(&file)?, &file)?;
     let start = pacer_sim::DEFAULT_START
-        .to_zoned(jiff::tz::TimeZone::get(&config.timezone)?)?
+        .to_zoned(config.time_zone.clone())?
         .timestamp();
     // A minute of schedule time passes every real microsecond or so: no
     // mock's per-minute rate is reached, so every request is a delivery.
@@ -37,7 +37,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     runtime.block_on(async {
         let started = Instant::now();
         let mut delivered = 0usize;
-        for (integration, flow) in config.environment.integrations.iter().zip(&config.flows) {
+        for pacer_config::IntegrationConfig {
+            plan: integration,
+            flow,
+        } in config.integrations()
+        {
             let Some((_, mock)) = mocks.iter().find(|(name, _)| *name == integration.to) else {
                 continue;
             };

@@ -25,8 +25,8 @@ use std::sync::{
     atomic::{AtomicU64, Ordering},
 };
 
-use jiff::{Timestamp, civil::Date, tz::TimeZone};
-use pacer_config::{Config, Expr, Flow, Paginate, Request};
+use jiff::{Timestamp, civil::Date};
+use pacer_config::{Config, Expr, Flow, IntegrationConfig, Paginate, Request};
 use pacer_engine::{Clock, Engine, Settings, VirtualClock};
 use pacer_mock::{Feed, MockSystem, Running};
 use pacer_plan::Plan;
@@ -138,12 +138,7 @@ pub fn mocks(
 
 /// The changes an integration's source produces in the simulation.
 pub(crate) fn feed(config: &Config, integration: &str, volume_factor: f64) -> Option<Feed> {
-    let (i, flow) = config
-        .environment
-        .integrations
-        .iter()
-        .zip(&config.flows)
-        .find(|(i, _)| i.name == integration)?;
+    let IntegrationConfig { plan: i, flow } = config.integration(integration)?;
     let hours = i.active_hours;
     let active = (hours.hours() < 24)
         .then(|| std::array::from_fn(|h| f64::from(u8::from(hours.contains(h as u32)))));
@@ -157,17 +152,14 @@ pub(crate) fn feed(config: &Config, integration: &str, volume_factor: f64) -> Op
 /// each integration moves its produced volume or what its source's rate
 /// lets through in a day, whichever is less.
 fn within_reach(config: &Config, volume_factor: f64) -> Result<(), Error> {
-    let environment = &config.environment;
     let mut moved = Vec::new();
-    for (i, flow) in environment.integrations.iter().zip(&config.flows) {
+    for IntegrationConfig { plan: i, flow } in config.integrations() {
         if flow.webhook.is_some() {
             continue;
         }
         let produced = i.volume_per_day * i.peak_factor * volume_factor;
-        let rate = environment
-            .systems
-            .iter()
-            .find(|s| s.name == i.from)
+        let rate = config
+            .system(&i.from)
             .map_or(f64::INFINITY, |s| s.rate.items_per_minute() * 1440.0);
         moved.push((i.name.as_str(), produced.min(rate), produced));
     }
@@ -259,8 +251,7 @@ impl Drop for TempDir {
 /// unknown time zone), the temporary store fails, or no loopback port can be had.
 pub async fn simulate(config: &Config, plan: &Plan, options: &Options) -> Result<Report, Error> {
     within_reach(config, options.volume_factor)?;
-    let tz = TimeZone::get(&config.timezone)
-        .map_err(|e| Error::Setup(format!("time zone {:?}: {e}", config.timezone)))?;
+    let tz = config.time_zone.clone();
     let midnight = options
         .start
         .to_zoned(tz.clone())

@@ -3,7 +3,7 @@
 use std::{collections::BTreeMap, fmt::Write};
 
 use jiff::{SignedDuration, Timestamp, tz::TimeZone};
-use pacer_config::Config;
+use pacer_config::{Config, IntegrationConfig};
 use pacer_engine::{Engine, Outcome};
 use pacer_mock::{Feed, Running};
 use pacer_plan::{JobKind, Plan};
@@ -225,12 +225,10 @@ pub(crate) async fn build(run: Run<'_>) -> Result<Report, Error> {
         })
         .collect();
     let mut integrations = Vec::new();
-    for (integration, flow) in run
-        .config
-        .environment
-        .integrations
-        .iter()
-        .zip(&run.config.flows)
+    for IntegrationConfig {
+        plan: integration,
+        flow,
+    } in run.config.integrations()
     {
         let jobs: Vec<&pacer_plan::JobPlan> = run
             .plan
