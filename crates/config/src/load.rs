@@ -331,54 +331,15 @@ impl Check<'_> {
 
     fn config(&self, raw: RawConfig) -> Result<Config, Error> {
         let env = raw.environment;
-        let (timezone, time_zone) = match &env.timezone {
-            Some(zone) => {
-                let time_zone = jiff::tz::TimeZone::get(&zone.value).map_err(|_| {
-                    self.at(
-                        zone,
-                        "environment.timezone",
-                        format!(
-                            "unknown time zone {:?}; expected an IANA name such as UTC, \
-                             Europe/Amsterdam or America/New_York",
-                            zone.value
-                        ),
-                    )
-                })?;
-                (zone.value.clone(), time_zone)
-            }
-            None => ("UTC".to_string(), jiff::tz::TimeZone::UTC),
-        };
-        let capacity = match &env.capacity {
-            Some(c) if c.value == 0 => {
-                return Err(self.at(
-                    c,
-                    "environment.capacity",
-                    "expected at least 1 execution at once, found 0".into(),
-                ));
-            }
-            Some(c) => self.at_most(c, "environment.capacity", 1, 1_000, "executions at once")?,
-            None => 1,
-        };
+        let (timezone, time_zone) = self.time_zone(env.timezone.as_ref())?;
+        let capacity = self.capacity(env.capacity.as_ref())?;
         let name = env.name.unwrap_or_else(|| {
             Path::new(self.file())
                 .file_stem()
                 .map_or_else(|| "pacer".to_string(), |s| s.to_string_lossy().into_owned())
         });
 
-        let store = env.store.as_ref().map(|store| store.value.clone());
-        if let Some(store) = &env.store {
-            let known = ["sqlite://", "postgres://", "postgresql://"];
-            if !known.iter().any(|p| store.value.starts_with(p)) {
-                return Err(self.at(
-                    store,
-                    "environment.store",
-                    format!(
-                        "expected \"sqlite://FILE\" or \"postgres://…\", found {:?}",
-                        store.value
-                    ),
-                ));
-            }
-        }
+        let store = self.store(env.store.as_ref())?;
 
         let api_token = env
             .api_token
@@ -409,67 +370,8 @@ impl Check<'_> {
         let mut integrations = Vec::new();
         let mut flows = Vec::new();
         for (integration, settings) in &raw.integrations.0 {
-            let key = |k: &str| format!("integrations.{integration}.{k}");
-            for (field, system) in [("from", &settings.from), ("to", &settings.to)] {
-                if !names.contains(&system.value.as_str()) {
-                    let hint = did_you_mean(&system.value, names.iter().copied())
-                        .map(|close| format!("did you mean {close:?}? "))
-                        .unwrap_or_default();
-                    let known = if names.is_empty() {
-                        "none".to_string()
-                    } else {
-                        names.join(", ")
-                    };
-                    return Err(self.at(
-                        system,
-                        &key(field),
-                        format!(
-                            "no system named {:?}; {hint}the systems are: {known}",
-                            system.value
-                        ),
-                    ));
-                }
-            }
-            let volume_per_day = self.value(&settings.volume, &key("volume"), values::volume)?;
-            let peak_factor = match &settings.peak_factor {
-                Some(p) if !(p.value.is_finite() && p.value > 0.0 && p.value <= 100.0) => {
-                    return Err(self.at(
-                        p,
-                        &key("peak_factor"),
-                        format!(
-                            "expected a number above 0 and at most 100, found {}",
-                            shown(p.value)
-                        ),
-                    ));
-                }
-                Some(p) => p.value,
-                None => 1.0,
-            };
-            let freshness_minutes = settings
-                .freshness
-                .as_ref()
-                .map(|f| self.value(f, &key("freshness"), values::duration_minutes))
-                .transpose()?;
-            let active_hours = settings
-                .active_hours
-                .as_ref()
-                .map(|h| self.value(h, &key("active_hours"), values::active_hours))
-                .transpose()?
-                .unwrap_or(ActiveHours::ALL_DAY);
-            let pull = self.job(&settings.pull, integration, "pull")?;
-            let push = self.job(&settings.push, integration, "push")?;
+            integrations.push(self.integration(integration, settings, &names)?);
             flows.push(self.flow(integration, settings)?);
-            integrations.push(Integration {
-                name: integration.clone(),
-                from: settings.from.value.clone(),
-                to: settings.to.value.clone(),
-                volume_per_day,
-                peak_factor,
-                freshness_minutes,
-                active_hours,
-                pull,
-                push,
-            });
         }
         Ok(Config {
             environment: Environment {
@@ -486,6 +388,127 @@ impl Check<'_> {
             flows,
             maintenance,
             warnings: Vec::new(),
+        })
+    }
+
+    /// `environment.timezone`, as written and found; UTC when not set.
+    fn time_zone(&self, zone: Option<&Spanned<String>>) -> Result<(String, TimeZone), Error> {
+        let Some(zone) = zone else {
+            return Ok(("UTC".to_string(), TimeZone::UTC));
+        };
+        let time_zone = TimeZone::get(&zone.value).map_err(|_| {
+            self.at(
+                zone,
+                "environment.timezone",
+                format!(
+                    "unknown time zone {:?}; expected an IANA name such as UTC, \
+                     Europe/Amsterdam or America/New_York",
+                    zone.value
+                ),
+            )
+        })?;
+        Ok((zone.value.clone(), time_zone))
+    }
+
+    /// `environment.capacity`: executions at once, 1 when not set.
+    fn capacity(&self, capacity: Option<&Spanned<u32>>) -> Result<u32, Error> {
+        match capacity {
+            Some(c) if c.value == 0 => Err(self.at(
+                c,
+                "environment.capacity",
+                "expected at least 1 execution at once, found 0".into(),
+            )),
+            Some(c) => self.at_most(c, "environment.capacity", 1, 1_000, "executions at once"),
+            None => Ok(1),
+        }
+    }
+
+    /// `environment.store`, one of the URLs a store opens.
+    fn store(&self, store: Option<&Spanned<String>>) -> Result<Option<String>, Error> {
+        let Some(store) = store else {
+            return Ok(None);
+        };
+        let known = ["sqlite://", "postgres://", "postgresql://"];
+        if !known.iter().any(|p| store.value.starts_with(p)) {
+            return Err(self.at(
+                store,
+                "environment.store",
+                format!(
+                    "expected \"sqlite://FILE\" or \"postgres://…\", found {:?}",
+                    store.value
+                ),
+            ));
+        }
+        Ok(Some(store.value.clone()))
+    }
+
+    /// An integration as the planner takes it: its systems (each one of
+    /// `names`), volume, peak, freshness, active hours and jobs.
+    fn integration(
+        &self,
+        integration: &str,
+        settings: &RawIntegration,
+        names: &[&str],
+    ) -> Result<Integration, Error> {
+        let key = |k: &str| format!("integrations.{integration}.{k}");
+        for (field, system) in [("from", &settings.from), ("to", &settings.to)] {
+            if !names.contains(&system.value.as_str()) {
+                let hint = did_you_mean(&system.value, names.iter().copied())
+                    .map(|close| format!("did you mean {close:?}? "))
+                    .unwrap_or_default();
+                let known = if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                };
+                return Err(self.at(
+                    system,
+                    &key(field),
+                    format!(
+                        "no system named {:?}; {hint}the systems are: {known}",
+                        system.value
+                    ),
+                ));
+            }
+        }
+        let volume_per_day = self.value(&settings.volume, &key("volume"), values::volume)?;
+        let peak_factor = match &settings.peak_factor {
+            Some(p) if !(p.value.is_finite() && p.value > 0.0 && p.value <= 100.0) => {
+                return Err(self.at(
+                    p,
+                    &key("peak_factor"),
+                    format!(
+                        "expected a number above 0 and at most 100, found {}",
+                        shown(p.value)
+                    ),
+                ));
+            }
+            Some(p) => p.value,
+            None => 1.0,
+        };
+        let freshness_minutes = settings
+            .freshness
+            .as_ref()
+            .map(|f| self.value(f, &key("freshness"), values::duration_minutes))
+            .transpose()?;
+        let active_hours = settings
+            .active_hours
+            .as_ref()
+            .map(|h| self.value(h, &key("active_hours"), values::active_hours))
+            .transpose()?
+            .unwrap_or(ActiveHours::ALL_DAY);
+        let pull = self.job(&settings.pull, integration, "pull")?;
+        let push = self.job(&settings.push, integration, "push")?;
+        Ok(Integration {
+            name: integration.to_string(),
+            from: settings.from.value.clone(),
+            to: settings.to.value.clone(),
+            volume_per_day,
+            peak_factor,
+            freshness_minutes,
+            active_hours,
+            pull,
+            push,
         })
     }
 

@@ -4,7 +4,7 @@ use std::{collections::BTreeMap, fmt::Write};
 
 use jiff::{SignedDuration, Timestamp, tz::TimeZone};
 use pacer_config::{Config, IntegrationConfig};
-use pacer_engine::{Engine, Outcome};
+use pacer_engine::{Engine, Outcome, Stats};
 use pacer_mock::{Feed, Running};
 use pacer_plan::{JobKind, Plan};
 use pacer_store::{Minute, Store};
@@ -225,155 +225,16 @@ pub(crate) async fn build(run: Run<'_>) -> Result<Report, Error> {
         })
         .collect();
     let mut integrations = Vec::new();
-    for IntegrationConfig {
-        plan: integration,
-        flow,
-    } in run.config.integrations()
-    {
-        let jobs: Vec<&pacer_plan::JobPlan> = run
-            .plan
-            .jobs
-            .iter()
-            .filter(|j| j.integration == integration.name)
-            .collect();
-        let mut executions = BTreeMap::new();
-        for job in &jobs {
-            let outcomes = stats.executions.get(&job.job);
-            let n = |o: Outcome| outcomes.and_then(|m| m.get(&o)).copied().unwrap_or(0);
-            executions.insert(
-                job.job.clone(),
-                JobCounts {
-                    run: n(Outcome::Succeeded) + n(Outcome::Failed),
-                    failed: n(Outcome::Failed),
-                    skipped: n(Outcome::Skipped),
-                    missed: n(Outcome::Missed),
-                },
-            );
-        }
-        // Without a freshness the file asks only that each day's changes arrive.
-        let deadline_minutes = integration.freshness_minutes.unwrap_or(24 * 60);
-        let deadline = i64::from(deadline_minutes) * MINUTE;
-        let feed = crate::feed(run.config, &integration.name, run.options.volume_factor)
-            .unwrap_or_else(|| Feed::even(&integration.name, 0.0));
-        let produced_by = |t: i64| feed.produced(start, t);
-        let produced = produced_by(end);
-        let deliveries = run
-            .mock(&integration.to)
-            .map(|m| m.deliveries(&integration.name))
-            .unwrap_or_default();
-        // The first delivery of each change, by change number.
-        let mut delivered_at: BTreeMap<u64, i64> = BTreeMap::new();
-        for d in &deliveries {
-            if let Some(i) = change_number(&d.key) {
-                delivered_at.entry(i).or_insert(d.delivered_at);
-            }
-        }
-        let mut times: Vec<i64> = delivered_at.values().copied().collect();
-        times.sort_unstable();
-        let delivered_by = |t: i64| times.partition_point(|&at| at <= t) as u64;
-        let queued_at: Vec<i64> = (run.store.queued_times(&integration.name).await?)
-            .iter()
-            .map(|at| at.as_millisecond())
-            .collect();
-        let queued_by = |t: i64| queued_at.partition_point(|&at| at <= t) as u64;
-
-        let mut delays = Vec::with_capacity(delivered_at.len());
-        let (mut due, mut late, mut worst) = (0u64, 0u64, 0i64);
-        let mut first_late: Option<i64> = None;
-        for i in 1..=produced {
-            let changed = feed.changed_at(start, i);
-            let delivered = delivered_at.get(&i).copied();
-            let delay = delivered.map(|at| at - changed);
-            if let Some(delay) = delay {
-                delays.push(delay);
-            }
-            let must_by = changed + deadline;
-            worst = worst.max(delay.unwrap_or(end - changed));
-            if must_by <= end {
-                due += 1;
-                if delivered.is_none_or(|at| at > must_by) {
-                    late += 1;
-                    first_late = Some(first_late.map_or(changed, |f| f.min(changed)));
-                }
-            }
-        }
-        delays.sort_unstable();
-        let p95 = if delays.is_empty() {
-            0
-        } else {
-            delays[((delays.len() as f64 * 0.95).ceil() as usize).clamp(1, delays.len()) - 1]
-        };
-        let backlog_by_hour: Vec<u64> = hour_ends
-            .iter()
-            .map(|&at| produced_by(at).saturating_sub(delivered_by(at)))
-            .collect();
-        let webhook = flow.webhook.is_some();
-        let holds = webhook || late == 0;
-        let problem = match first_late {
-            Some(at) if !holds => Some(explain(
-                &run,
-                integration,
-                &feed,
-                &views,
-                at,
-                // Where the changes were when the first one went late.
-                (
-                    produced_by(at + deadline),
-                    queued_by(at + deadline),
-                    delivered_by(at + deadline),
-                ),
-                &executions,
-            )),
-            _ => None,
-        };
-        integrations.push(IntegrationReport {
-            name: integration.name.clone(),
-            freshness_minutes: integration.freshness_minutes,
-            deadline_minutes,
-            produced,
-            delivered: delivered_at.len() as u64,
-            due,
-            late,
-            backlog_by_hour,
-            worst_delay_s: worst / 1_000,
-            p95_delay_s: p95 / 1_000,
-            executions,
-            holds,
-            problem,
-            webhook,
-            late_at: first_late.filter(|_| !holds),
-        });
+    for integration in run.config.integrations() {
+        let executions = job_counts(&run, &stats, &integration.plan.name);
+        integrations
+            .push(integration_report(&run, integration, executions, &views, &hour_ends).await?);
     }
 
     let capacity = run.config.environment.capacity;
     let planned = run.plan.load.by_minute.clone();
     let ran = occupancy(&run, run.store, &days).await?;
-    let mut simulated = Vec::new();
-    let mut differences = Vec::new();
-    for (n, (day, ran)) in days.iter().zip(ran).enumerate() {
-        // A day the clock moves, or the day after one (its first minutes
-        // hold what ran over from it), has a plan of its own.
-        let ordinary = day.is_ordinary() && (n == 0 || days[n - 1].is_ordinary());
-        let day_plan = if ordinary {
-            planned.clone()
-        } else {
-            run.plan.load_on(day, run.tz)
-        };
-        for (minute, (&plan, &ran)) in day_plan.iter().zip(&ran).enumerate() {
-            if plan != ran {
-                differences.push(Difference {
-                    minute: format!("{}T{}", day.date(), day.label(minute)),
-                    planned: plan,
-                    simulated: ran,
-                });
-            }
-        }
-        simulated.push(SimulatedDay {
-            day: day.clone(),
-            planned: day_plan,
-            ran,
-        });
-    }
+    let (simulated, differences) = compare_days(&run, &days, &planned, ran);
     let peak_at_once = stats.most_at_once;
     let mut first: Option<(i64, String)> = integrations
         .iter()
@@ -406,6 +267,211 @@ pub(crate) async fn build(run: Run<'_>) -> Result<Report, Error> {
         planned,
         simulated,
     })
+}
+
+/// How each job of `integration` ran, by job name.
+fn job_counts(run: &Run<'_>, stats: &Stats, integration: &str) -> BTreeMap<String, JobCounts> {
+    let mut executions = BTreeMap::new();
+    for job in run
+        .plan
+        .jobs
+        .iter()
+        .filter(|j| j.integration == integration)
+    {
+        let outcomes = stats.executions.get(&job.job);
+        let n = |o: Outcome| outcomes.and_then(|m| m.get(&o)).copied().unwrap_or(0);
+        executions.insert(
+            job.job.clone(),
+            JobCounts {
+                run: n(Outcome::Succeeded) + n(Outcome::Failed),
+                failed: n(Outcome::Failed),
+                skipped: n(Outcome::Skipped),
+                missed: n(Outcome::Missed),
+            },
+        );
+    }
+    executions
+}
+
+/// What became of one integration's changes: produced, delivered, on time,
+/// the backlog hour by hour, and, when they went late, why.
+async fn integration_report(
+    run: &Run<'_>,
+    IntegrationConfig {
+        plan: integration,
+        flow,
+    }: IntegrationConfig<'_>,
+    executions: BTreeMap<String, JobCounts>,
+    views: &[pacer_engine::JobView],
+    hour_ends: &[i64],
+) -> Result<IntegrationReport, Error> {
+    let (start, end) = (run.start.as_millisecond(), run.end.as_millisecond());
+    // Without a freshness the file asks only that each day's changes arrive.
+    let deadline_minutes = integration.freshness_minutes.unwrap_or(24 * 60);
+    let deadline = i64::from(deadline_minutes) * MINUTE;
+    let feed = crate::feed(run.config, &integration.name, run.options.volume_factor)
+        .unwrap_or_else(|| Feed::even(&integration.name, 0.0));
+    let produced_by = |t: i64| feed.produced(start, t);
+    let produced = produced_by(end);
+    let deliveries = run
+        .mock(&integration.to)
+        .map(|m| m.deliveries(&integration.name))
+        .unwrap_or_default();
+    // The first delivery of each change, by change number.
+    let mut delivered_at: BTreeMap<u64, i64> = BTreeMap::new();
+    for d in &deliveries {
+        if let Some(i) = change_number(&d.key) {
+            delivered_at.entry(i).or_insert(d.delivered_at);
+        }
+    }
+    let mut times: Vec<i64> = delivered_at.values().copied().collect();
+    times.sort_unstable();
+    let delivered_by = |t: i64| times.partition_point(|&at| at <= t) as u64;
+    let queued_at: Vec<i64> = (run.store.queued_times(&integration.name).await?)
+        .iter()
+        .map(|at| at.as_millisecond())
+        .collect();
+    let queued_by = |t: i64| queued_at.partition_point(|&at| at <= t) as u64;
+
+    let timeliness = Timeliness::of(&feed, start, end, deadline, produced, &delivered_at);
+    let backlog_by_hour: Vec<u64> = hour_ends
+        .iter()
+        .map(|&at| produced_by(at).saturating_sub(delivered_by(at)))
+        .collect();
+    let webhook = flow.webhook.is_some();
+    let holds = webhook || timeliness.late == 0;
+    let problem = match timeliness.first_late {
+        Some(at) if !holds => Some(explain(
+            run,
+            integration,
+            &feed,
+            views,
+            at,
+            // Where the changes were when the first one went late.
+            (
+                produced_by(at + deadline),
+                queued_by(at + deadline),
+                delivered_by(at + deadline),
+            ),
+            &executions,
+        )),
+        _ => None,
+    };
+    Ok(IntegrationReport {
+        name: integration.name.clone(),
+        freshness_minutes: integration.freshness_minutes,
+        deadline_minutes,
+        produced,
+        delivered: delivered_at.len() as u64,
+        due: timeliness.due,
+        late: timeliness.late,
+        backlog_by_hour,
+        worst_delay_s: timeliness.worst / 1_000,
+        p95_delay_s: timeliness.p95 / 1_000,
+        executions,
+        holds,
+        problem,
+        webhook,
+        late_at: timeliness.first_late.filter(|_| !holds),
+    })
+}
+
+/// How late an integration's changes arrived, in milliseconds.
+struct Timeliness {
+    /// Changes whose deadline fell within the run.
+    due: u64,
+    /// Of those, how many arrived after it, or not at all.
+    late: u64,
+    /// The longest any change took (or has waited, undelivered, at the end).
+    worst: i64,
+    /// The 95th percentile of the delivered changes' delays.
+    p95: i64,
+    /// When the first change that went late was made.
+    first_late: Option<i64>,
+}
+
+impl Timeliness {
+    /// Changes 1 to `produced` of `feed` against when each was first
+    /// delivered, each due `deadline` after it was made.
+    fn of(
+        feed: &Feed,
+        start: i64,
+        end: i64,
+        deadline: i64,
+        produced: u64,
+        delivered_at: &BTreeMap<u64, i64>,
+    ) -> Timeliness {
+        let mut delays = Vec::with_capacity(delivered_at.len());
+        let (mut due, mut late, mut worst) = (0u64, 0u64, 0i64);
+        let mut first_late: Option<i64> = None;
+        for i in 1..=produced {
+            let changed = feed.changed_at(start, i);
+            let delivered = delivered_at.get(&i).copied();
+            let delay = delivered.map(|at| at - changed);
+            if let Some(delay) = delay {
+                delays.push(delay);
+            }
+            let must_by = changed + deadline;
+            worst = worst.max(delay.unwrap_or(end - changed));
+            if must_by <= end {
+                due += 1;
+                if delivered.is_none_or(|at| at > must_by) {
+                    late += 1;
+                    first_late = Some(first_late.map_or(changed, |f| f.min(changed)));
+                }
+            }
+        }
+        delays.sort_unstable();
+        let p95 = if delays.is_empty() {
+            0
+        } else {
+            delays[((delays.len() as f64 * 0.95).ceil() as usize).clamp(1, delays.len()) - 1]
+        };
+        Timeliness {
+            due,
+            late,
+            worst,
+            p95,
+            first_late,
+        }
+    }
+}
+
+/// Each simulated day's load beside its plan, and every minute where the
+/// two differ.
+fn compare_days(
+    run: &Run<'_>,
+    days: &[pacer_cron::Day],
+    planned: &[u32],
+    ran: Vec<Vec<u32>>,
+) -> (Vec<SimulatedDay>, Vec<Difference>) {
+    let mut simulated = Vec::new();
+    let mut differences = Vec::new();
+    for (n, (day, ran)) in days.iter().zip(ran).enumerate() {
+        // A day the clock moves, or the day after one (its first minutes
+        // hold what ran over from it), has a plan of its own.
+        let ordinary = day.is_ordinary() && (n == 0 || days[n - 1].is_ordinary());
+        let day_plan = if ordinary {
+            planned.to_vec()
+        } else {
+            run.plan.load_on(day, run.tz)
+        };
+        for (minute, (&plan, &ran)) in day_plan.iter().zip(&ran).enumerate() {
+            if plan != ran {
+                differences.push(Difference {
+                    minute: format!("{}T{}", day.date(), day.label(minute)),
+                    planned: plan,
+                    simulated: ran,
+                });
+            }
+        }
+        simulated.push(SimulatedDay {
+            day: day.clone(),
+            planned: day_plan,
+            ran,
+        });
+    }
+    (simulated, differences)
 }
 
 /// Executions running in each minute of each simulated day.
@@ -611,7 +677,17 @@ impl Report {
     /// The report for people: a table per integration, the backlog by hour,
     /// the plan's heat map beside the simulated one, and the verdict.
     pub fn to_text(&self) -> String {
-        let mut s = format!(
+        let mut s = String::new();
+        self.write_integrations(&mut s);
+        self.write_backlog(&mut s);
+        self.write_load(&mut s);
+        self.write_verdict(&mut s);
+        s
+    }
+
+    /// The heading, and a row of figures per integration.
+    fn write_integrations(&self, s: &mut String) {
+        *s = format!(
             "Simulation of {}: {} day{} from {} ({}), volumes × peak factor × {}, {} ms a request\n\n",
             self.environment,
             self.days,
@@ -657,6 +733,10 @@ impl Report {
                 }
             );
         }
+    }
+
+    /// Each day's backlog at the end of each hour, per integration.
+    fn write_backlog(&self, s: &mut String) {
         s.push_str("\nBacklog at the end of each hour (changes produced, not yet delivered):\n");
         let mut first_hour = 0;
         for (n, simulated) in self.simulated.iter().enumerate() {
@@ -684,6 +764,11 @@ impl Report {
             }
             first_hour = range.end;
         }
+    }
+
+    /// The executions at once, and each day's load minute by minute,
+    /// planned beside simulated.
+    fn write_load(&self, s: &mut String) {
         let _ = writeln!(
             s,
             "\nExecutions at once: at most {} (capacity {}).",
@@ -720,6 +805,10 @@ impl Report {
                 );
             }
         }
+    }
+
+    /// The minutes that differed from the plan, and the verdict.
+    fn write_verdict(&self, s: &mut String) {
         match self.differences.len() {
             0 => s.push_str("Every minute ran as planned.\n"),
             n => {
@@ -747,7 +836,6 @@ impl Report {
                 let _ = writeln!(s, "Verdict: the plan does not hold — {problem}.");
             }
         }
-        s
     }
 }
 
