@@ -11,7 +11,10 @@ use serde_saphyr::Spanned;
 use crate::{
     Error,
     check::Check,
-    raw::{RawAuth, RawConfig, RawIntegration, RawJob, RawMaintenance, RawRequest, RawSystem},
+    raw::{
+        RawAuth, RawConfig, RawIntegration, RawJob, RawMaintenance, RawPaginate, RawRequest,
+        RawSystem, RawWebhook,
+    },
     run::{
         Auth, CatchUp, Connection, Expr, Flow, JobPolicy, Maintenance, Overlap, Paginate, Pull,
         Push, Request, Webhook,
@@ -624,8 +627,45 @@ impl Check<'_> {
 
     fn flow(&self, integration: &str, raw: &RawIntegration) -> Result<Flow, Error> {
         let key = |k: &str| format!("integrations.{integration}.{k}");
-        let pull = &raw.pull;
-        let paginate = match &pull.paginate {
+        let paginate = self.paginate(raw.pull.paginate.as_ref(), integration)?;
+        for (expr, name) in [
+            (&raw.pull.records, "pull.records"),
+            (&raw.pull.key, "pull.key"),
+            (&raw.pull.cursor, "pull.cursor"),
+            (&raw.push.transform, "push.transform"),
+        ] {
+            if let Some(expr) = expr {
+                self.jq(expr, &key(name))?;
+            }
+        }
+        let pull = self.pull(integration, &raw.pull, paginate)?;
+        let push = self.push(integration, &raw.push)?;
+        let webhook = match &raw.webhook {
+            None => None,
+            Some(hook) => Some(self.webhook(integration, hook)?),
+        };
+        let profile = match &raw.profile {
+            None => None,
+            Some(spanned) => Some(self.profile(spanned, &key("profile"))?),
+        };
+        Ok(Flow {
+            integration: integration.to_string(),
+            pull,
+            push,
+            webhook,
+            profile,
+        })
+    }
+
+    /// `pull.paginate`: exactly one way to ask for the next page; a
+    /// `next_page_token` when not set.
+    fn paginate(
+        &self,
+        paginate: Option<&Spanned<RawPaginate>>,
+        integration: &str,
+    ) -> Result<Paginate, Error> {
+        let key = |k: &str| format!("integrations.{integration}.{k}");
+        Ok(match paginate {
             None => Paginate::Next {
                 token: self.expr(None, &key("pull.paginate.next"), ".next_page_token"),
                 param: "page_token".into(),
@@ -662,24 +702,20 @@ impl Check<'_> {
                 }
                 kinds.remove(0)
             }
-        };
+        })
+    }
+
+    /// How a pull asks its source, reads its records and keys, and moves
+    /// its cursor.
+    fn pull(&self, integration: &str, pull: &RawJob, paginate: Paginate) -> Result<Pull, Error> {
+        let key = |k: &str| format!("integrations.{integration}.{k}");
         let size_param = pull
             .paginate
             .as_ref()
             .and_then(|p| p.value.size_param.clone())
             .unwrap_or_else(|| "limit".into());
         let default_query = [("changed_since".to_string(), "{{ cursor }}".to_string())];
-        for (expr, name) in [
-            (&pull.records, "pull.records"),
-            (&pull.key, "pull.key"),
-            (&pull.cursor, "pull.cursor"),
-            (&raw.push.transform, "push.transform"),
-        ] {
-            if let Some(expr) = expr {
-                self.jq(expr, &key(name))?;
-            }
-        }
-        let pull = Pull {
+        Ok(Pull {
             request: self.request(
                 pull.request.as_ref(),
                 &key("pull.request"),
@@ -694,8 +730,12 @@ impl Check<'_> {
             size_param,
             timeout_ms: self.timeout(pull, &key("pull.timeout"))?,
             policy: self.policy(pull, &key("pull"))?,
-        };
-        let push = &raw.push;
+        })
+    }
+
+    /// How a push sends a record: its request, transform and batch.
+    fn push(&self, integration: &str, push: &RawJob) -> Result<Push, Error> {
+        let key = |k: &str| format!("integrations.{integration}.{k}");
         let batch = match &push.batch {
             Some(b) if b.value == 0 => {
                 return Err(self.at(
@@ -707,7 +747,7 @@ impl Check<'_> {
             Some(b) => self.at_most(b, &key("push.batch"), 1, 10_000, "records per request")?,
             None => 1,
         };
-        let push = Push {
+        Ok(Push {
             request: self.request(
                 push.request.as_ref(),
                 &key("push.request"),
@@ -719,57 +759,50 @@ impl Check<'_> {
             batch,
             timeout_ms: self.timeout(push, &key("push.timeout"))?,
             policy: self.policy(push, &key("push"))?,
-        };
-        let webhook = match &raw.webhook {
-            None => None,
-            Some(hook) => {
-                if let Some(expr) = &hook.key {
-                    self.jq(expr, &key("webhook.key"))?;
-                }
-                let max_bytes = match &hook.max_bytes {
-                    Some(m) => self.at_most(m, &key("webhook.max_bytes"), 1, 16 << 20, "bytes")?,
-                    None => 1 << 20,
-                };
-                Some(Webhook {
-                    secret: hook.secret.as_ref().map(|secret| Expr {
-                        text: secret.clone(),
-                        origin: key("webhook.secret"),
-                    }),
-                    max_bytes,
-                    key: self.expr(hook.key.as_ref(), &key("webhook.key"), ".key"),
-                })
-            }
-        };
-        let profile = match &raw.profile {
-            None => None,
-            Some(spanned) => {
-                let weights = &spanned.value;
-                let valid = weights.len() == 24
-                    && weights.iter().all(|w| w.is_finite() && *w >= 0.0)
-                    && weights.iter().sum::<f64>() > 0.0;
-                if !valid {
-                    return Err(self.at(
-                        spanned,
-                        &key("profile"),
-                        format!(
-                            "expected 24 weights, one per hour from 00:00, none negative and not all 0, \
-                             found {} values",
-                            weights.len()
-                        ),
-                    ));
-                }
-                let mut hours = [0.0; 24];
-                hours.copy_from_slice(weights);
-                Some(hours)
-            }
-        };
-        Ok(Flow {
-            integration: integration.to_string(),
-            pull,
-            push,
-            webhook,
-            profile,
         })
+    }
+
+    /// A webhook that queues records as they come: its secret, size limit
+    /// and key.
+    fn webhook(&self, integration: &str, hook: &RawWebhook) -> Result<Webhook, Error> {
+        let key = |k: &str| format!("integrations.{integration}.{k}");
+        if let Some(expr) = &hook.key {
+            self.jq(expr, &key("webhook.key"))?;
+        }
+        let max_bytes = match &hook.max_bytes {
+            Some(m) => self.at_most(m, &key("webhook.max_bytes"), 1, 16 << 20, "bytes")?,
+            None => 1 << 20,
+        };
+        Ok(Webhook {
+            secret: hook.secret.as_ref().map(|secret| Expr {
+                text: secret.clone(),
+                origin: key("webhook.secret"),
+            }),
+            max_bytes,
+            key: self.expr(hook.key.as_ref(), &key("webhook.key"), ".key"),
+        })
+    }
+
+    /// `profile`: 24 hourly weights the changes follow.
+    fn profile(&self, spanned: &Spanned<Vec<f64>>, path: &str) -> Result<[f64; 24], Error> {
+        let weights = &spanned.value;
+        let valid = weights.len() == 24
+            && weights.iter().all(|w| w.is_finite() && *w >= 0.0)
+            && weights.iter().sum::<f64>() > 0.0;
+        if !valid {
+            return Err(self.at(
+                spanned,
+                path,
+                format!(
+                    "expected 24 weights, one per hour from 00:00, none negative and not all 0, \
+                     found {} values",
+                    weights.len()
+                ),
+            ));
+        }
+        let mut hours = [0.0; 24];
+        hours.copy_from_slice(weights);
+        Ok(hours)
     }
 
     /// A request as written, or the defaults (`path` from the integration's
