@@ -1,13 +1,13 @@
 //! `/metrics`: the engine's counters in Prometheus' text format (0.0.4).
 
-use std::fmt::Write;
+use std::{collections::BTreeMap, fmt::Write};
 
 use axum::{
     extract::State,
     http::header,
     response::{IntoResponse, Response},
 };
-use pacer_engine::{BUCKETS, Histogram};
+use pacer_engine::{BUCKETS, Engine, Histogram, Stats, Timings};
 
 use crate::{App, error::ApiError, views};
 
@@ -20,7 +20,24 @@ pub(crate) async fn render(State(app): State<App>) -> Result<Response, ApiError>
     let in_use = engine.store().slots_in_use(env.capacity, now).await?;
     let counts = views::task_counts(engine).await?;
     let mut out = Text::default();
+    executions(&mut out, &stats, &timings);
+    tasks(&mut out, &counts);
+    items(&mut out, &stats);
+    deliveries(&mut out, engine);
+    rate_waits(&mut out, &timings);
+    capacity(&mut out, env.capacity, in_use, &timings);
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out.0,
+    )
+        .into_response())
+}
 
+/// Executions ended, by job and outcome, and their waits and durations.
+fn executions(out: &mut Text, stats: &Stats, timings: &Timings) {
     out.family(
         "pacer_executions_total",
         "counter",
@@ -45,12 +62,16 @@ pub(crate) async fn render(State(app): State<App>) -> Result<Response, ApiError>
         "From an execution's start to its end.",
         &timings.duration,
     );
+}
+
+/// Tasks in the store, by integration and status.
+fn tasks(out: &mut Text, counts: &BTreeMap<String, BTreeMap<&'static str, u64>>) {
     out.family(
         "pacer_tasks",
         "gauge",
         "Tasks in the store, by integration and status.",
     );
-    for (integration, statuses) in &counts {
+    for (integration, statuses) in counts {
         for (status, n) in statuses {
             out.sample(
                 "pacer_tasks",
@@ -59,6 +80,10 @@ pub(crate) async fn render(State(app): State<App>) -> Result<Response, ApiError>
             );
         }
     }
+}
+
+/// Records moved, by integration and what became of them.
+fn items(out: &mut Text, stats: &Stats) {
     out.family(
         "pacer_items_total",
         "counter",
@@ -79,6 +104,10 @@ pub(crate) async fn render(State(app): State<App>) -> Result<Response, ApiError>
             );
         }
     }
+}
+
+/// Delivery requests sent, by system and answer.
+fn deliveries(out: &mut Text, engine: &Engine) {
     out.family(
         "pacer_deliveries_total",
         "counter",
@@ -96,6 +125,10 @@ pub(crate) async fn render(State(app): State<App>) -> Result<Response, ApiError>
             n as f64,
         );
     }
+}
+
+/// Waits for rate budgets: how many, and how long in all.
+fn rate_waits(out: &mut Text, timings: &Timings) {
     out.family(
         "pacer_rate_limit_waits_total",
         "counter",
@@ -120,12 +153,16 @@ pub(crate) async fn render(State(app): State<App>) -> Result<Response, ApiError>
             *seconds,
         );
     }
+}
+
+/// Capacity, what of it is held now, and the scheduler's lag.
+fn capacity(out: &mut Text, capacity: u32, in_use: u32, timings: &Timings) {
     out.family(
         "pacer_capacity",
         "gauge",
         "Executions that may run at once, across all nodes.",
     );
-    out.sample("pacer_capacity", &[], f64::from(env.capacity));
+    out.sample("pacer_capacity", &[], f64::from(capacity));
     out.family(
         "pacer_capacity_in_use",
         "gauge",
@@ -138,15 +175,6 @@ pub(crate) async fn render(State(app): State<App>) -> Result<Response, ApiError>
         "How late each minute's dispatch started.",
     );
     out.histogram("pacer_scheduler_lag_seconds", &[], &timings.scheduler_lag);
-
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        out.0,
-    )
-        .into_response())
 }
 
 /// The exposition text being written.
