@@ -10,11 +10,19 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::{App, error::ApiError, openapi, views};
+use crate::{
+    App,
+    answers::{
+        EnvironmentAnswer, ExecutionList, JobAnswer, JobList, LeftDead, ReplayAnswer, TaskDetail,
+        TaskPage,
+    },
+    error::ApiError,
+    openapi, views,
+};
 
-type Answer = Result<Json<Value>, ApiError>;
+type Answer<T> = Result<Json<T>, ApiError>;
 
 pub(crate) fn routes() -> Router<App> {
     Router::new()
@@ -45,27 +53,29 @@ async fn unknown(Path(rest): Path<String>) -> ApiError {
     ))
 }
 
-async fn environment(State(app): State<App>) -> Answer {
+async fn environment(State(app): State<App>) -> Answer<EnvironmentAnswer> {
     Ok(Json(views::environment(&app.engine).await?))
 }
 
-async fn jobs(State(app): State<App>) -> Answer {
-    Ok(Json(json!({"jobs": views::jobs(&app.engine).await?})))
+async fn jobs(State(app): State<App>) -> Answer<JobList> {
+    Ok(Json(JobList {
+        jobs: views::jobs(&app.engine).await?,
+    }))
 }
 
-async fn job(State(app): State<App>, Path(name): Path<String>) -> Answer {
+async fn job(State(app): State<App>, Path(name): Path<String>) -> Answer<JobAnswer> {
     Ok(Json(views::one_job(&app.engine, &name).await?))
 }
 
-async fn pause(State(app): State<App>, Path(name): Path<String>) -> Answer {
+async fn pause(State(app): State<App>, Path(name): Path<String>) -> Answer<JobAnswer> {
     set_paused(&app, &name, true).await
 }
 
-async fn resume(State(app): State<App>, Path(name): Path<String>) -> Answer {
+async fn resume(State(app): State<App>, Path(name): Path<String>) -> Answer<JobAnswer> {
     set_paused(&app, &name, false).await
 }
 
-async fn set_paused(app: &App, name: &str, paused: bool) -> Answer {
+async fn set_paused(app: &App, name: &str, paused: bool) -> Answer<JobAnswer> {
     known_job(app, name)?;
     app.engine.store().set_paused(name, paused).await?;
     tracing::info!(job = name, paused, "job switched from the API");
@@ -92,23 +102,26 @@ fn known_job(app: &App, name: &str) -> Result<(), ApiError> {
 async fn executions(
     State(app): State<App>,
     Query(params): Query<HashMap<String, String>>,
-) -> Answer {
+) -> Answer<ExecutionList> {
     let query = views::execution_query(&app.engine, &params)?;
-    let rows = views::executions(&app.engine, &query).await?;
-    Ok(Json(json!({"executions": rows})))
+    let executions = views::executions(&app.engine, &query).await?;
+    Ok(Json(ExecutionList { executions }))
 }
 
-async fn tasks(State(app): State<App>, Query(params): Query<HashMap<String, String>>) -> Answer {
+async fn tasks(
+    State(app): State<App>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Answer<TaskPage> {
     let query = views::task_query(&params)?;
     Ok(Json(views::tasks(&app.engine, &query).await?))
 }
 
-async fn task(State(app): State<App>, Path(id): Path<String>) -> Answer {
+async fn task(State(app): State<App>, Path(id): Path<String>) -> Answer<TaskDetail> {
     let id = views::task_id(&id)?;
     Ok(Json(views::task_detail(&app.engine, id).await?))
 }
 
-async fn retry(State(app): State<App>, Path(id): Path<String>) -> Answer {
+async fn retry(State(app): State<App>, Path(id): Path<String>) -> Answer<TaskDetail> {
     let id = views::task_id(&id)?;
     let before = views::task_detail(&app.engine, id).await?;
     let now = app.engine.clock().now();
@@ -116,28 +129,28 @@ async fn retry(State(app): State<App>, Path(id): Path<String>) -> Answer {
         return Err(ApiError::conflict(format!(
             "task {id} is {}: only a failed, dead or skipped task can be retried, and only \
              while no other pending task has its key",
-            before["status"].as_str().unwrap_or("?")
+            before.task.status
         )));
     }
     tracing::info!(task = id, "task retried from the API");
     Ok(Json(views::task_detail(&app.engine, id).await?))
 }
 
-async fn skip(State(app): State<App>, Path(id): Path<String>) -> Answer {
+async fn skip(State(app): State<App>, Path(id): Path<String>) -> Answer<TaskDetail> {
     let id = views::task_id(&id)?;
     let before = views::task_detail(&app.engine, id).await?;
     let now = app.engine.clock().now();
     if !app.engine.store().skip(id, now).await? {
         return Err(ApiError::conflict(format!(
             "task {id} is {}: only a new, failed or dead task can be skipped",
-            before["status"].as_str().unwrap_or("?")
+            before.task.status
         )));
     }
     tracing::info!(task = id, "task skipped from the API");
     Ok(Json(views::task_detail(&app.engine, id).await?))
 }
 
-async fn replay_dead(State(app): State<App>, Path(name): Path<String>) -> Answer {
+async fn replay_dead(State(app): State<App>, Path(name): Path<String>) -> Answer<ReplayAnswer> {
     let known = views::integrations(&app.engine);
     if !known.contains(&name) {
         return Err(ApiError::not_found(format!(
@@ -157,16 +170,19 @@ async fn replay_dead(State(app): State<App>, Path(name): Path<String>) -> Answer
         .left
         .iter()
         .take(20)
-        .map(|(task, reason)| json!({"task": task, "reason": reason}))
+        .map(|(task, reason)| LeftDead {
+            task: *task,
+            reason: reason.clone(),
+        })
         .collect();
-    Ok(Json(json!({
-        "integration": name,
-        "replayed": done.replayed,
-        "left_dead": done.left.len(),
-        "left": left,
-    })))
+    Ok(Json(ReplayAnswer {
+        integration: name,
+        replayed: done.replayed,
+        left_dead: done.left.len(),
+        left,
+    }))
 }
 
-async fn plan(State(app): State<App>) -> Answer {
+async fn plan(State(app): State<App>) -> Answer<Value> {
     Ok(Json(views::plan(&app.engine).await?))
 }

@@ -14,7 +14,12 @@ use axum::{
 };
 use serde_json::Value;
 
-use crate::{App, error::ApiError, views};
+use crate::{
+    App,
+    answers::{Instant, RateUsage},
+    error::ApiError,
+    views,
+};
 
 const SCRIPT: &str = include_str!("../assets/dashboard.js");
 const STYLE: &str = include_str!("../assets/dashboard.css");
@@ -58,31 +63,77 @@ fn esc(text: &str) -> String {
     out
 }
 
-/// A JSON value as table text: strings bare, null as a dash.
-fn show(value: &Value) -> String {
-    match value {
-        Value::Null => "–".into(),
-        Value::String(s) => esc(s),
-        other => esc(&other.to_string()),
+/// What a table cell shows of a value: text escaped, numbers as written,
+/// nothing as a dash.
+trait Cell {
+    fn cell(&self) -> String;
+}
+
+impl Cell for str {
+    fn cell(&self) -> String {
+        esc(self)
     }
 }
 
-/// An RFC 3339 time as `HH:MM:SS` (the date when it is not today's).
-fn clock(value: &Value, today: &str) -> String {
-    match value.as_str() {
-        Some(t) if t.len() >= 19 => {
-            if t.starts_with(today) {
-                esc(&t[11..19])
-            } else {
-                esc(&t[..16].replace('T', " "))
-            }
+impl Cell for String {
+    fn cell(&self) -> String {
+        esc(self)
+    }
+}
+
+impl Cell for Instant {
+    fn cell(&self) -> String {
+        esc(&self.0)
+    }
+}
+
+/// The plan is still JSON from the planner: its figures show as written.
+impl Cell for Value {
+    fn cell(&self) -> String {
+        match self {
+            Value::Null => "–".into(),
+            Value::String(s) => esc(s),
+            other => esc(&other.to_string()),
         }
-        _ => show(value),
     }
 }
 
-fn millis(value: &Value) -> String {
-    match value.as_i64() {
+macro_rules! number_cells {
+    ($($t:ty),*) => {
+        $(impl Cell for $t {
+            fn cell(&self) -> String {
+                self.to_string()
+            }
+        })*
+    };
+}
+
+number_cells!(i64, u64, u32, usize);
+
+impl<T: Cell> Cell for Option<T> {
+    fn cell(&self) -> String {
+        self.as_ref().map_or_else(|| "–".into(), Cell::cell)
+    }
+}
+
+fn show(value: &(impl Cell + ?Sized)) -> String {
+    value.cell()
+}
+
+/// An instant as `HH:MM:SS` (the date when it is not today's).
+fn clock(at: &Instant, today: &str) -> String {
+    let t = &at.0;
+    if t.len() < 19 {
+        esc(t)
+    } else if t.starts_with(today) {
+        esc(&t[11..19])
+    } else {
+        esc(&t[..16].replace('T', " "))
+    }
+}
+
+fn millis(value: Option<i64>) -> String {
+    match value {
         None => "–".into(),
         Some(ms) if ms < 1_000 => format!("{ms} ms"),
         Some(ms) if ms < 120_000 => format!("{:.1} s", ms as f64 / 1_000.0),
@@ -172,11 +223,11 @@ async fn overview(State(app): State<App>, headers: HeaderMap) -> Result<Response
         "<section class=\"cards\"><div><span>Environment</span><b>{}</b></div>\
          <div><span>Capacity in use</span><b>{} / {}</b></div>\
          <div><span>Nodes alive</span><b>{}</b></div><div><span>Store</span><b>{}</b></div></section>",
-        show(&env["name"]),
-        show(&env["capacity_in_use"]),
-        show(&env["capacity"]),
-        env["nodes_alive"].as_array().map_or(0, Vec::len),
-        show(&env["store"]),
+        show(&env.name),
+        env.capacity_in_use,
+        env.capacity,
+        env.nodes_alive.len(),
+        show(env.store),
     );
     live.push_str(
         "<h2>Tasks by integration</h2><div class=\"scroll\"><table id=\"task-counts\"><thead><tr>\
@@ -206,12 +257,12 @@ async fn overview(State(app): State<App>, headers: HeaderMap) -> Result<Response
         for e in &errors {
             live.push_str(&format!(
                 "<li><time>{}</time> <a href=\"/tasks/{}\">{} task {}</a> attempt {}: <code>{}</code></li>",
-                clock(&e["at"], &today),
-                show(&e["task"]),
-                show(&e["integration"]),
-                show(&e["task"]),
-                show(&e["attempt"]),
-                show(&e["error"]),
+                clock(&e.at, &today),
+                e.task,
+                show(&e.integration),
+                e.task,
+                e.attempt,
+                show(&e.error),
             ));
         }
         live.push_str("</ul>");
@@ -359,12 +410,9 @@ fn day_line(planned: &[u32], actual: &[u32], capacity: u32) -> String {
 }
 
 /// A system's items per minute over the last hour against its limit.
-fn rate_bars(usage: &Value) -> String {
-    let limit = usage["limit_per_minute"].as_u64().unwrap_or(1).max(1);
-    let per_minute: Vec<u64> = usage["per_minute"]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_u64).collect())
-        .unwrap_or_default();
+fn rate_bars(usage: &RateUsage) -> String {
+    let limit = u64::from(usage.limit_per_minute).max(1);
+    let per_minute = &usage.per_minute;
     let busiest = per_minute.iter().copied().max().unwrap_or(0);
     let top = busiest.max(limit) as f64 * 1.1;
     let (width, height) = (600.0, 80.0);
@@ -387,7 +435,7 @@ fn rate_bars(usage: &Value) -> String {
     ));
     format!(
         "<figure class=\"rate\"><figcaption><b>{}</b> busiest minute {busiest} of {limit}/min</figcaption>{svg}</figure>",
-        show(&usage["budget"])
+        show(&usage.budget)
     )
 }
 
@@ -443,27 +491,27 @@ async fn jobs(State(app): State<App>, headers: HeaderMap) -> Result<Response, Ap
          <th>Last result</th><th>State</th><th></th></tr></thead><tbody>",
     );
     for job in views::jobs(engine).await? {
-        let name = job["name"].as_str().unwrap_or_default();
-        let next: Vec<String> = job["next_runs"]
-            .as_array()
-            .map(|a| a.iter().take(3).map(|t| clock(t, &today)).collect())
-            .unwrap_or_default();
-        let last = &job["last_execution"];
-        let last = if last.is_null() {
-            "never ran".to_string()
-        } else {
-            format!(
+        let name = job.name.as_str();
+        let next: Vec<String> = job
+            .next_runs
+            .iter()
+            .take(3)
+            .map(|t| clock(t, &today))
+            .collect();
+        let last = match &job.last_execution {
+            None => "never ran".to_string(),
+            Some(last) => format!(
                 "<span class=\"state {0}\">{0}</span> {1} · {2} items",
-                show(&last["state"]),
-                clock(&last["minute"], &today),
-                show(&last["items"])
-            )
+                show(&last.state),
+                clock(&last.minute, &today),
+                last.items
+            ),
         };
-        let paused = job["paused"].as_bool().unwrap_or(false);
+        let paused = job.paused;
         let state = if paused {
             "<span class=\"state paused\">paused</span>".to_string()
         } else {
-            format!("<span class=\"state {0}\">{0}</span>", show(&job["state"]))
+            format!("<span class=\"state {0}\">{0}</span>", show(job.state))
         };
         let path = format!("/api/v1/jobs/{name}");
         let toggle = if paused {
@@ -476,8 +524,8 @@ async fn jobs(State(app): State<App>, headers: HeaderMap) -> Result<Response, Ap
              <td>{state}</td><td class=\"actions\">{toggle}{}</td></tr>",
             esc(name),
             esc(name),
-            show(&job["schedule"]),
-            show(&job["description"]),
+            show(&job.schedule),
+            show(&job.description),
             next.join("<br>"),
             button("Run now", &format!("{path}/trigger"), None),
         ));
@@ -537,21 +585,21 @@ async fn tasks(
         "<div class=\"scroll\"><table id=\"tasks\"><thead><tr><th>Id</th><th>Integration</th><th>Key</th>\
          <th>Status</th><th>Attempts</th><th>Last error</th><th>Updated</th></tr></thead><tbody>",
     );
-    for t in answer["tasks"].as_array().into_iter().flatten() {
+    for t in &answer.tasks {
         live.push_str(&format!(
             "<tr><td><a href=\"/tasks/{0}\">{0}</a></td><td>{1}</td><td>{2}</td>\
              <td><span class=\"state {3}\">{3}</span></td><td class=\"num\">{4}</td><td><code>{5}</code></td><td>{6}</td></tr>",
-            show(&t["id"]),
-            show(&t["integration"]),
-            show(&t["key"]),
-            show(&t["status"]),
-            show(&t["attempts"]),
-            show(&t["last_error"]),
-            clock(&t["updated_at"], &today),
+            t.id,
+            show(&t.integration),
+            show(&t.key),
+            show(t.status),
+            t.attempts,
+            show(&t.last_error),
+            clock(&t.updated_at, &today),
         ));
     }
     live.push_str("</tbody></table></div>");
-    if let Some(cursor) = answer["next_cursor"].as_str() {
+    if let Some(cursor) = answer.next_cursor.as_deref() {
         let mut next: Vec<(String, String)> = params
             .iter()
             .filter(|(k, _)| *k != "cursor")
@@ -580,7 +628,7 @@ async fn task(
     let today = today(engine);
     let id = views::task_id(&id)?;
     let t = views::task_detail(engine, id).await?;
-    let payload = serde_json::to_string_pretty(&t["payload"]).unwrap_or_default();
+    let payload = serde_json::to_string_pretty(&t.payload).unwrap_or_default();
     let fixed = format!(
         "<p class=\"actions\">{}{}</p>",
         button("Retry", &format!("/api/v1/tasks/{id}/retry"), None),
@@ -590,25 +638,25 @@ async fn task(
         "<dl class=\"facts\"><dt>Integration</dt><dd>{0}</dd><dt>Key</dt><dd>{1}</dd><dt>Status</dt>\
          <dd><span class=\"state {2}\">{2}</span></dd><dt>Attempts</dt><dd>{3}</dd><dt>Queued</dt><dd>{4}</dd>\
          <dt>Next attempt</dt><dd>{5}</dd></dl><h2>Payload</h2><pre id=\"payload\">{6}</pre><h2>Failed attempts</h2>",
-        show(&t["integration"]),
-        show(&t["key"]),
-        show(&t["status"]),
-        show(&t["attempts"]),
-        clock(&t["created_at"], &today),
-        clock(&t["next_attempt_at"], &today),
+        show(&t.task.integration),
+        show(&t.task.key),
+        show(t.task.status),
+        t.task.attempts,
+        clock(&t.task.created_at, &today),
+        clock(&t.task.next_attempt_at, &today),
         esc(&payload),
     );
-    let errors = t["errors"].as_array().cloned().unwrap_or_default();
+    let errors = &t.errors;
     if errors.is_empty() {
         live.push_str("<p class=\"quiet\">None.</p>");
     } else {
         live.push_str("<ol class=\"errors\">");
-        for e in &errors {
+        for e in errors {
             live.push_str(&format!(
                 "<li><time>{}</time> attempt {}: <code>{}</code></li>",
-                clock(&e["at"], &today),
-                show(&e["attempt"]),
-                show(&e["error"])
+                clock(&e.at, &today),
+                e.attempt,
+                show(&e.error)
             ));
         }
         live.push_str("</ol>");
@@ -647,13 +695,13 @@ async fn executions(
         live.push_str(&format!(
             "<tr><td>{0}</td><td>{1}</td><td><span class=\"state {2}\">{2}</span></td><td class=\"num\">{3}</td>\
              <td class=\"num\">{4}</td><td class=\"num\">{5}</td><td><code>{6}</code></td></tr>",
-            clock(&e["minute"], &today),
-            show(&e["job"]),
-            show(&e["state"]),
-            millis(&e["waited_ms"]),
-            millis(&e["duration_ms"]),
-            show(&e["items"]),
-            show(&e["error"]),
+            clock(&e.minute, &today),
+            show(&e.job),
+            show(&e.state),
+            millis(e.waited_ms),
+            millis(e.duration_ms),
+            e.items,
+            show(&e.error),
         ));
     }
     live.push_str("</tbody></table></div>");

@@ -1,11 +1,11 @@
 //! Errors as the API answers them: `{"error": {"code", "message"}}`.
 
+use crate::answers::{ErrorAnswer, ErrorBody};
 use axum::{
     Json,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use serde_json::json;
 
 /// An error answer: its status, a stable code, and a message for people.
 #[derive(Debug)]
@@ -68,7 +68,12 @@ impl From<pacer_engine::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code, "message": self.message}});
+        let body = ErrorAnswer {
+            error: ErrorBody {
+                code: self.code,
+                message: self.message,
+            },
+        };
         (self.status, Json(body)).into_response()
     }
 }

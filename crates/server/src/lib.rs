@@ -40,6 +40,7 @@ use pacer_engine::Engine;
 pub use crate::edge::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES};
 use crate::error::ApiError;
 
+mod answers;
 mod api;
 mod dashboard;
 mod edge;

@@ -1,8 +1,43 @@
-//! The OpenAPI 3.1 document of `/api/v1`. The API tests call every
-//! operation listed here and check each answer against its schema, so the
-//! document cannot drift from what is served.
+//! The OpenAPI 3.1 document of `/api/v1`. Its schemas are generated from
+//! the types the handlers serialize ([`crate::answers`]); the API tests
+//! call every operation listed here and check each answer against its
+//! schema, so the document cannot drift from what is served. Only the
+//! plan, which is the planner's own JSON, is described by hand.
 
-use serde_json::{Value, json};
+use schemars::{
+    JsonSchema,
+    generate::{Contract, SchemaSettings},
+};
+use serde_json::{Map, Value, json};
+
+use crate::answers::{
+    EnvironmentAnswer, ErrorAnswer, ExecutionList, JobAnswer, JobList, ReplayAnswer, TaskDetail,
+    TaskPage,
+};
+
+/// The schema of each answer, named as the paths refer to them.
+fn answer_schemas() -> Map<String, Value> {
+    let mut generator = SchemaSettings::draft2020_12()
+        .with(|settings| {
+            settings.definitions_path = "/components/schemas".into();
+            settings.contract = Contract::Serialize;
+        })
+        .into_generator();
+    register::<ErrorAnswer>(&mut generator);
+    register::<EnvironmentAnswer>(&mut generator);
+    register::<JobAnswer>(&mut generator);
+    register::<JobList>(&mut generator);
+    register::<ExecutionList>(&mut generator);
+    register::<TaskPage>(&mut generator);
+    register::<TaskDetail>(&mut generator);
+    register::<ReplayAnswer>(&mut generator);
+    generator.take_definitions(true)
+}
+
+/// Adds `T`'s schema, and those it refers to, to the generator's definitions.
+fn register<T: JsonSchema>(generator: &mut schemars::SchemaGenerator) {
+    generator.subschema_for::<T>();
+}
 
 fn schema(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
@@ -58,10 +93,6 @@ fn action(
            "security": [{"bearer": []}]})
 }
 
-fn nullable(kind: &str) -> Value {
-    json!({"type": [kind, "null"]})
-}
-
 /// The document, as served at `/api/v1/openapi.json`.
 pub(crate) fn document() -> Value {
     let job_name = || {
@@ -74,7 +105,9 @@ pub(crate) fn document() -> Value {
     let task_id = || path_param("id", "The task's id", "integer");
     let unknown_job = [("404", "No such job")];
     let unknown_task = [("404", "No such task")];
-    let time = json!({"type": "string", "format": "date-time"});
+    let mut schemas = answer_schemas();
+    schemas.insert("PlannedJob".into(), planned_job_schema());
+    schemas.insert("Plan".into(), plan_schema());
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -85,8 +118,7 @@ pub(crate) fn document() -> Value {
         },
         "paths": {
             "/api/v1/environment": {"get": read("The environment: name, time zone, capacity, nodes alive, store", vec![], schema("Environment"), &[])},
-            "/api/v1/jobs": {"get": read("Every job", vec![],
-                json!({"type": "object", "required": ["jobs"], "properties": {"jobs": {"type": "array", "items": schema("Job")}}}), &[])},
+            "/api/v1/jobs": {"get": read("Every job", vec![], schema("JobList"), &[])},
             "/api/v1/jobs/{name}": {"get": read("One job", vec![job_name()], schema("Job"), &unknown_job)},
             "/api/v1/jobs/{name}/pause": {"post": action("Pause a job on every node", vec![job_name()], "200", schema("Job"), &unknown_job)},
             "/api/v1/jobs/{name}/resume": {"post": action("Resume a paused job", vec![job_name()], "200", schema("Job"), &unknown_job)},
@@ -97,7 +129,7 @@ pub(crate) fn document() -> Value {
                     query_param("since", "Only minutes from this RFC 3339 instant on (default: a day ago)", "string"),
                     query_param("limit", "At most this many, 1 to 1000 (default 100)", "integer"),
                 ],
-                json!({"type": "object", "required": ["executions"], "properties": {"executions": {"type": "array", "items": schema("Execution")}}}),
+                schema("ExecutionList"),
                 &[("400", "A filter that is not understood")])},
             "/api/v1/tasks": {"get": read("Tasks, newest first, a page at a time", vec![
                     query_param("integration", "Only this integration's", "string"),
@@ -105,9 +137,7 @@ pub(crate) fn document() -> Value {
                     query_param("limit", "At most this many, 1 to 1000 (default 50)", "integer"),
                     query_param("cursor", "The next_cursor of the previous page", "string"),
                 ],
-                json!({"type": "object", "required": ["tasks", "next_cursor"], "properties": {
-                    "tasks": {"type": "array", "items": schema("Task")},
-                    "next_cursor": nullable("string")}}),
+                schema("TaskPage"),
                 &[("400", "A filter that is not understood")])},
             "/api/v1/tasks/{id}": {"get": read("One task with its payload and failed attempts", vec![task_id()], schema("TaskDetail"), &unknown_task)},
             "/api/v1/tasks/{id}/retry": {"post": action("Queue a failed, dead or skipped task again, due now", vec![task_id()], "200", schema("TaskDetail"),
@@ -115,11 +145,7 @@ pub(crate) fn document() -> Value {
             "/api/v1/tasks/{id}/skip": {"post": action("Set a waiting, failed or dead task aside", vec![task_id()], "200", schema("TaskDetail"),
                 &[("404", "No such task"), ("409", "The task is in flight or done")])},
             "/api/v1/integrations/{name}/replay-dead": {"post": action("Queue an integration's dead tasks again, but those whose record itself cannot be sent (rejected when read, a transform that fails, a path field it lacks)", vec![path_param("name", "The integration", "string")], "200",
-                json!({"type": "object", "required": ["integration", "replayed", "left_dead", "left"], "properties": {
-                    "integration": {"type": "string"}, "replayed": {"type": "integer"},
-                    "left_dead": {"type": "integer", "description": "Tasks left dead: their record would fail the same way"},
-                    "left": {"type": "array", "description": "The first 20 of them", "items": {"type": "object", "required": ["task", "reason"], "properties": {
-                        "task": {"type": "integer"}, "reason": {"type": "string"}}}}}}),
+                schema("ReplayAnswer"),
                 &[("404", "No such integration")])},
             "/api/v1/plan": {"get": read("What `pacer plan --format json` prints, plus today's actual load by minute", vec![], schema("Plan"), &[])},
             "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
@@ -127,51 +153,14 @@ pub(crate) fn document() -> Value {
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                 "description": "environment.api_token or PACER_API_TOKEN"}},
-            "schemas": {
-                "Error": {"type": "object", "required": ["error"], "properties": {"error": {
-                    "type": "object", "required": ["code", "message"], "properties": {
-                        "code": {"type": "string"}, "message": {"type": "string"}}}}},
-                "Environment": {"type": "object",
-                    "required": ["name", "timezone", "capacity", "capacity_in_use", "node", "nodes_alive", "store", "now"],
-                    "properties": {
-                        "name": {"type": "string"}, "timezone": {"type": "string"},
-                        "capacity": {"type": "integer"}, "capacity_in_use": {"type": "integer"},
-                        "node": {"type": "string"},
-                        "nodes_alive": {"type": "array", "items": {"type": "string"}},
-                        "store": {"type": "string", "enum": ["sqlite", "postgres"]},
-                        "now": time}},
-                "Job": {"type": "object",
-                    "required": ["name", "integration", "kind", "system", "schedule", "description", "items_per_run",
-                                 "next_runs", "last_execution", "state", "paused", "triggered_at"],
-                    "properties": {
-                        "name": {"type": "string"}, "integration": {"type": "string"},
-                        "kind": {"type": "string", "enum": ["pull", "push"]},
-                        "system": {"type": "string"}, "schedule": {"type": "string"},
-                        "description": {"type": "string"}, "items_per_run": {"type": "integer"},
-                        "next_runs": {"type": "array", "items": time},
-                        "last_execution": {"oneOf": [schema("Execution"), {"type": "null"}]},
-                        "state": {"type": "string", "enum": ["idle", "due", "waiting", "running"]},
-                        "paused": {"type": "boolean"},
-                        "triggered_at": nullable("string")}},
-                "Execution": {"type": "object",
-                    "required": ["job", "minute", "state", "due_at", "started_at", "finished_at", "waited_ms", "duration_ms", "items", "error"],
-                    "properties": {
-                        "job": {"type": "string"}, "minute": time, "state": {"type": "string"},
-                        "due_at": time, "started_at": nullable("string"), "finished_at": nullable("string"),
-                        "waited_ms": nullable("integer"), "duration_ms": nullable("integer"),
-                        "items": {"type": "integer"}, "error": nullable("string")}},
-                "Task": {"type": "object",
-                    "required": ["id", "integration", "key", "status", "attempts", "last_error", "next_attempt_at", "created_at", "updated_at"],
-                    "properties": {
-                        "id": {"type": "integer"}, "integration": {"type": "string"}, "key": {"type": "string"},
-                        "status": {"type": "string", "enum": ["new", "processing", "finished", "failed", "dead", "skipped"]},
-                        "attempts": {"type": "integer"}, "last_error": nullable("string"),
-                        "next_attempt_at": time, "created_at": time, "updated_at": time}},
-                "TaskDetail": {"allOf": [schema("Task"), {"type": "object", "required": ["payload", "errors"], "properties": {
-                    "payload": {"description": "The record: JSON when it is, else the text as it came"},
-                    "errors": {"type": "array", "items": {"type": "object", "required": ["attempt", "at", "error"], "properties": {
-                        "attempt": {"type": "integer"}, "at": time, "error": {"type": "string"}}}}}}]},
-                "PlannedJob": {"type": "object",
+            "schemas": schemas,
+        }
+    })
+}
+
+/// A job as the planner plans it (the plan is the planner's own JSON).
+fn planned_job_schema() -> Value {
+    json!({"type": "object",
                     "required": ["job", "integration", "kind", "executions_per_day", "runs_per_hour", "runs_per_day",
                                  "interval_minutes", "schedule", "description", "items_per_run", "min_items_per_minute",
                                  "duration_minutes", "headroom_percent", "explicit"],
@@ -183,11 +172,7 @@ pub(crate) fn document() -> Value {
                         "schedule": {"type": "string"}, "description": {"type": "string"},
                         "items_per_run": {"type": "integer"}, "min_items_per_minute": {"type": "integer"},
                         "duration_minutes": {"type": "integer"}, "headroom_percent": {"type": "number"},
-                        "explicit": {"type": "boolean"}}},
-                "Plan": plan_schema(),
-            }
-        }
-    })
+                        "explicit": {"type": "boolean"}}})
 }
 
 /// The plan as `/api/v1/plan` serves it: the planner's plan, the days the
@@ -220,4 +205,65 @@ fn plan_schema() -> Value {
                                     "label": {"type": "string"}, "first_minute": {"type": "integer"}, "minutes": {"type": "integer"}}}},
                             "planned_by_minute": {"type": "array", "items": {"type": "integer"}, "description": "The plan laid on today"},
                             "by_minute": {"type": "array", "items": {"type": "integer"}}}}}})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `$ref` in the document names a schema it has.
+    fn refs(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    found.push(r.clone());
+                }
+                map.values().for_each(|v| refs(v, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn the_answers_schemas_are_generated_where_the_paths_point() {
+        let document = document();
+        let schemas = document["components"]["schemas"].as_object().unwrap();
+        let mut found = Vec::new();
+        refs(&document, &mut found);
+        assert!(found.len() > 10, "{found:?}");
+        for reference in &found {
+            let name = reference
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or_else(|| panic!("{reference} points elsewhere"));
+            assert!(schemas.contains_key(name), "{reference} names no schema");
+        }
+        // A job's schema says what a served job holds, from its type.
+        let job = &schemas["Job"];
+        let required: Vec<&str> = job["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        for field in [
+            "name",
+            "kind",
+            "next_runs",
+            "last_execution",
+            "state",
+            "paused",
+        ] {
+            assert!(required.contains(&field), "{field} in {required:?}");
+        }
+        assert_eq!(job["properties"]["kind"]["enum"], json!(["pull", "push"]));
+        assert_eq!(
+            job["properties"]["next_runs"]["items"]["format"],
+            "date-time"
+        );
+        assert_eq!(
+            schemas["Execution"]["properties"]["started_at"]["type"],
+            json!(["string", "null"])
+        );
+    }
 }

@@ -8,7 +8,13 @@ use pacer_engine::{Engine, JobView};
 use pacer_store::{Execution, ExecutionQuery, ExecutionState, Minute, Task, TaskQuery, TaskStatus};
 use serde_json::{Value, json};
 
-use crate::error::ApiError;
+use crate::{
+    answers::{
+        Attempt, EnvironmentAnswer, ExecutionAnswer, Instant, JobAnswer, RateUsage, RecentError,
+        TaskAnswer, TaskDetail, TaskPage,
+    },
+    error::ApiError,
+};
 
 /// Most rows one request lists.
 pub(crate) const MAX_LIMIT: u32 = 1_000;
@@ -20,8 +26,9 @@ pub(crate) fn time(engine: &Engine, at: Timestamp) -> String {
         .to_string()
 }
 
-fn optional_time(engine: &Engine, at: Option<Timestamp>) -> Value {
-    at.map_or(Value::Null, |at| time(engine, at).into())
+/// An instant as the API answers it.
+pub(crate) fn instant(engine: &Engine, at: Timestamp) -> Instant {
+    Instant(time(engine, at))
 }
 
 /// Whole milliseconds from `from` to `to`, none when `to` is earlier.
@@ -40,44 +47,44 @@ pub(crate) fn integrations(engine: &Engine) -> Vec<String> {
     names
 }
 
-pub(crate) async fn environment(engine: &Engine) -> Result<Value, ApiError> {
+pub(crate) async fn environment(engine: &Engine) -> Result<EnvironmentAnswer, ApiError> {
     let env = engine.environment();
     let now = engine.clock().now();
     let in_use = engine.store().slots_in_use(env.capacity, now).await?;
-    Ok(json!({
-        "name": env.name,
-        "timezone": env.timezone,
-        "capacity": env.capacity,
-        "capacity_in_use": in_use,
-        "node": env.node,
-        "nodes_alive": engine.nodes_alive().await?,
-        "store": engine.store().kind(),
-        "now": time(engine, now),
-    }))
+    Ok(EnvironmentAnswer {
+        name: env.name,
+        timezone: env.timezone,
+        capacity: env.capacity,
+        capacity_in_use: in_use,
+        node: env.node,
+        nodes_alive: engine.nodes_alive().await?,
+        store: engine.store().kind(),
+        now: instant(engine, now),
+    })
 }
 
-pub(crate) fn execution(engine: &Engine, e: &Execution) -> Value {
+pub(crate) fn execution(engine: &Engine, e: &Execution) -> ExecutionAnswer {
     let waited = e.started_at.map(|s| millis_between(e.minute.start(), s));
     let duration = match (e.started_at, e.finished_at) {
         (Some(s), Some(f)) => Some(millis_between(s, f)),
         _ => None,
     };
-    json!({
-        "job": e.job,
-        "minute": time(engine, e.minute.start()),
-        "state": e.state,
-        "due_at": time(engine, e.due_at),
-        "started_at": optional_time(engine, e.started_at),
-        "finished_at": optional_time(engine, e.finished_at),
-        "waited_ms": waited,
-        "duration_ms": duration,
-        "items": e.items,
-        "error": e.error,
-    })
+    ExecutionAnswer {
+        job: e.job.clone(),
+        minute: instant(engine, e.minute.start()),
+        state: e.state.clone(),
+        due_at: instant(engine, e.due_at),
+        started_at: e.started_at.map(|at| instant(engine, at)),
+        finished_at: e.finished_at.map(|at| instant(engine, at)),
+        waited_ms: waited,
+        duration_ms: duration,
+        items: e.items,
+        error: e.error.clone(),
+    }
 }
 
 /// Every job with its next runs, last execution, state and switches.
-pub(crate) async fn jobs(engine: &Engine) -> Result<Vec<Value>, ApiError> {
+pub(crate) async fn jobs(engine: &Engine) -> Result<Vec<JobAnswer>, ApiError> {
     let controls: HashMap<String, pacer_store::JobControl> = engine
         .store()
         .job_controls()
@@ -106,35 +113,41 @@ fn job(
     view: &JobView,
     control: Option<&pacer_store::JobControl>,
     last: Option<&Execution>,
-) -> Value {
-    let state = last
-        .map(|e| e.state.as_str())
-        .filter(|s| matches!(*s, "due" | "waiting" | "running"))
-        .unwrap_or("idle");
-    json!({
-        "name": view.name,
-        "integration": view.integration,
-        "kind": view.kind,
-        "system": view.system,
-        "schedule": view.schedule,
-        "description": view.description,
-        "items_per_run": view.budget,
-        "next_runs": view.next.iter()
-            .map(|z| z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
-            .collect::<Vec<_>>(),
-        "last_execution": last.map(|e| execution(engine, e)),
-        "state": state,
-        "paused": control.is_some_and(|c| c.paused),
-        "triggered_at": optional_time(engine, control.and_then(|c| c.triggered_at)),
-    })
+) -> JobAnswer {
+    let state = match last.map(|e| e.state.as_str()) {
+        Some("due") => "due",
+        Some("waiting") => "waiting",
+        Some("running") => "running",
+        _ => "idle",
+    };
+    JobAnswer {
+        name: view.name.clone(),
+        integration: view.integration.clone(),
+        kind: view.kind,
+        system: view.system.clone(),
+        schedule: view.schedule.clone(),
+        description: view.description.clone(),
+        items_per_run: view.budget,
+        next_runs: view
+            .next
+            .iter()
+            .map(|z| Instant(z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()))
+            .collect(),
+        last_execution: last.map(|e| execution(engine, e)),
+        state,
+        paused: control.is_some_and(|c| c.paused),
+        triggered_at: control
+            .and_then(|c| c.triggered_at)
+            .map(|at| instant(engine, at)),
+    }
 }
 
 /// One job, or 404.
-pub(crate) async fn one_job(engine: &Engine, name: &str) -> Result<Value, ApiError> {
+pub(crate) async fn one_job(engine: &Engine, name: &str) -> Result<JobAnswer, ApiError> {
     jobs(engine)
         .await?
         .into_iter()
-        .find(|j| j["name"] == name)
+        .find(|j| j.name == name)
         .ok_or_else(|| no_job(engine, name))
 }
 
@@ -199,7 +212,7 @@ pub(crate) fn execution_query(
 pub(crate) async fn executions(
     engine: &Engine,
     query: &ExecutionQuery,
-) -> Result<Vec<Value>, ApiError> {
+) -> Result<Vec<ExecutionAnswer>, ApiError> {
     let rows = engine.store().history(query).await?;
     Ok(rows.iter().map(|e| execution(engine, e)).collect())
 }
@@ -232,30 +245,30 @@ pub(crate) fn task_query(params: &HashMap<String, String>) -> Result<TaskQuery, 
     })
 }
 
-pub(crate) fn task(engine: &Engine, t: &Task) -> Value {
-    json!({
-        "id": t.id,
-        "integration": t.integration,
-        "key": t.key,
-        "status": t.status.as_str(),
-        "attempts": t.attempts,
-        "last_error": t.last_error,
-        "next_attempt_at": time(engine, t.next_attempt_at),
-        "created_at": time(engine, t.created_at),
-        "updated_at": time(engine, t.updated_at),
-    })
+pub(crate) fn task(engine: &Engine, t: &Task) -> TaskAnswer {
+    TaskAnswer {
+        id: t.id,
+        integration: t.integration.clone(),
+        key: t.key.clone(),
+        status: t.status.as_str(),
+        attempts: t.attempts,
+        last_error: t.last_error.clone(),
+        next_attempt_at: instant(engine, t.next_attempt_at),
+        created_at: instant(engine, t.created_at),
+        updated_at: instant(engine, t.updated_at),
+    }
 }
 
 /// A page of tasks and the cursor of the next page (`null` on the last).
-pub(crate) async fn tasks(engine: &Engine, query: &TaskQuery) -> Result<Value, ApiError> {
+pub(crate) async fn tasks(engine: &Engine, query: &TaskQuery) -> Result<TaskPage, ApiError> {
     let rows = engine.store().tasks(query).await?;
     let next = (rows.len() == query.limit as usize)
         .then(|| rows.last().map(|t| t.id.to_string()))
         .flatten();
-    Ok(json!({
-        "tasks": rows.iter().map(|t| task(engine, t)).collect::<Vec<_>>(),
-        "next_cursor": next,
-    }))
+    Ok(TaskPage {
+        tasks: rows.iter().map(|t| task(engine, t)).collect(),
+        next_cursor: next,
+    })
 }
 
 /// A task id from a path, or 404: ids are numbers.
@@ -265,21 +278,26 @@ pub(crate) fn task_id(text: &str) -> Result<i64, ApiError> {
 }
 
 /// A task with its payload and every failed attempt, or 404.
-pub(crate) async fn task_detail(engine: &Engine, id: i64) -> Result<Value, ApiError> {
+pub(crate) async fn task_detail(engine: &Engine, id: i64) -> Result<TaskDetail, ApiError> {
     let store = engine.store();
     let t = store
         .task(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no task {id}")))?;
     let errors = store.task_errors(id).await?;
-    let mut value = task(engine, &t);
-    // A record that is JSON reads as JSON; a rejected one stays as it came.
-    value["payload"] = serde_json::from_str(&t.payload).unwrap_or(Value::String(t.payload));
-    value["errors"] = errors
-        .iter()
-        .map(|e| json!({"attempt": e.attempt, "at": time(engine, e.at), "error": e.error}))
-        .collect();
-    Ok(value)
+    Ok(TaskDetail {
+        task: task(engine, &t),
+        // A record that is JSON reads as JSON; a rejected one stays as it came.
+        payload: serde_json::from_str(&t.payload).unwrap_or(Value::String(t.payload)),
+        errors: errors
+            .iter()
+            .map(|e| Attempt {
+                attempt: e.attempt,
+                at: instant(engine, e.at),
+                error: e.error.clone(),
+            })
+            .collect(),
+    })
 }
 
 /// Tasks by integration and status, every integration and status present.
@@ -302,18 +320,19 @@ pub(crate) async fn task_counts(
 }
 
 /// The latest failed attempts, newest first.
-pub(crate) async fn recent_errors(engine: &Engine, limit: u32) -> Result<Vec<Value>, ApiError> {
+pub(crate) async fn recent_errors(
+    engine: &Engine,
+    limit: u32,
+) -> Result<Vec<RecentError>, ApiError> {
     let errors = engine.store().recent_errors(limit).await?;
     Ok(errors
-        .iter()
-        .map(|e| {
-            json!({
-                "task": e.task,
-                "integration": e.integration,
-                "attempt": e.attempt,
-                "at": time(engine, e.at),
-                "error": e.error,
-            })
+        .into_iter()
+        .map(|e| RecentError {
+            task: e.task,
+            integration: e.integration,
+            attempt: e.attempt,
+            at: instant(engine, e.at),
+            error: e.error,
         })
         .collect())
 }
@@ -386,7 +405,7 @@ pub(crate) async fn plan(engine: &Engine) -> Result<Value, ApiError> {
 }
 
 /// Items taken from each rate budget in each of the last 60 minutes, with its limit.
-pub(crate) async fn rate_usage(engine: &Engine) -> Result<Vec<Value>, ApiError> {
+pub(crate) async fn rate_usage(engine: &Engine) -> Result<Vec<RateUsage>, ApiError> {
     let first = Minute::containing(engine.clock().now()) - 59;
     let mut used: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for (budget, window, n) in engine.store().rate_usage(first).await? {
@@ -404,12 +423,12 @@ pub(crate) async fn rate_usage(engine: &Engine) -> Result<Vec<Value>, ApiError> 
         .into_iter()
         .map(|(budget, limit)| {
             let per_minute = used.remove(&budget).unwrap_or_else(|| vec![0; 60]);
-            json!({
-                "budget": budget,
-                "limit_per_minute": limit,
-                "from": time(engine, first.start()),
-                "per_minute": per_minute,
-            })
+            RateUsage {
+                budget,
+                limit_per_minute: limit,
+                from: instant(engine, first.start()),
+                per_minute,
+            }
         })
         .collect())
 }

@@ -150,10 +150,12 @@ fn check_part(
             check_part(document, part, value, at, false)?;
         }
     }
-    if let Some(any) = schema["oneOf"].as_array()
-        && !any.iter().any(|s| check(document, s, value, at).is_ok())
-    {
-        return Err(format!("{at}: {value} matches none of oneOf"));
+    for choice in ["oneOf", "anyOf"] {
+        if let Some(any) = schema[choice].as_array()
+            && !any.iter().any(|s| check(document, s, value, at).is_ok())
+        {
+            return Err(format!("{at}: {value} matches none of {choice}"));
+        }
     }
     let kinds: Vec<&str> = match &schema["type"] {
         Value::String(kind) => vec![kind.as_str()],

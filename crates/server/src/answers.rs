@@ -1,0 +1,185 @@
+//! What the API answers, as types: the handlers serialize them, the
+//! dashboard reads their fields, and the OpenAPI document's schemas are
+//! generated from them, so the three cannot disagree.
+
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::Serialize;
+use serde_json::Value;
+
+/// An instant as the API writes it: RFC 3339 in the environment's time
+/// zone, `2026-11-27T08:00:00+01:00`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub(crate) struct Instant(pub(crate) String);
+
+impl JsonSchema for Instant {
+    fn schema_name() -> Cow<'static, str> {
+        "Instant".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "string", "format": "date-time"})
+    }
+}
+
+/// The environment: name, time zone, capacity, nodes alive, store.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "Environment")]
+pub(crate) struct EnvironmentAnswer {
+    pub(crate) name: String,
+    pub(crate) timezone: String,
+    pub(crate) capacity: u32,
+    pub(crate) capacity_in_use: u32,
+    pub(crate) node: String,
+    pub(crate) nodes_alive: Vec<String>,
+    #[schemars(extend("enum" = ["sqlite", "postgres"]))]
+    pub(crate) store: &'static str,
+    pub(crate) now: Instant,
+}
+
+/// A job with its next runs, last execution, state and switches.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "Job")]
+pub(crate) struct JobAnswer {
+    pub(crate) name: String,
+    pub(crate) integration: String,
+    #[schemars(extend("enum" = ["pull", "push"]))]
+    pub(crate) kind: &'static str,
+    pub(crate) system: String,
+    pub(crate) schedule: String,
+    pub(crate) description: String,
+    pub(crate) items_per_run: u64,
+    pub(crate) next_runs: Vec<Instant>,
+    pub(crate) last_execution: Option<ExecutionAnswer>,
+    #[schemars(extend("enum" = ["idle", "due", "waiting", "running"]))]
+    pub(crate) state: &'static str,
+    pub(crate) paused: bool,
+    pub(crate) triggered_at: Option<Instant>,
+}
+
+/// Every job.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct JobList {
+    pub(crate) jobs: Vec<JobAnswer>,
+}
+
+/// One execution, as the ledger keeps it.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "Execution")]
+pub(crate) struct ExecutionAnswer {
+    pub(crate) job: String,
+    pub(crate) minute: Instant,
+    pub(crate) state: String,
+    pub(crate) due_at: Instant,
+    pub(crate) started_at: Option<Instant>,
+    pub(crate) finished_at: Option<Instant>,
+    pub(crate) waited_ms: Option<i64>,
+    pub(crate) duration_ms: Option<i64>,
+    pub(crate) items: i64,
+    pub(crate) error: Option<String>,
+}
+
+/// Execution history, newest first.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct ExecutionList {
+    pub(crate) executions: Vec<ExecutionAnswer>,
+}
+
+/// A queued record, without its payload.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "Task")]
+pub(crate) struct TaskAnswer {
+    pub(crate) id: i64,
+    pub(crate) integration: String,
+    pub(crate) key: String,
+    #[schemars(extend("enum" = ["new", "processing", "finished", "failed", "dead", "skipped"]))]
+    pub(crate) status: &'static str,
+    pub(crate) attempts: u32,
+    pub(crate) last_error: Option<String>,
+    pub(crate) next_attempt_at: Instant,
+    pub(crate) created_at: Instant,
+    pub(crate) updated_at: Instant,
+}
+
+/// A page of tasks, and the cursor of the next page (`null` on the last).
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct TaskPage {
+    pub(crate) tasks: Vec<TaskAnswer>,
+    pub(crate) next_cursor: Option<String>,
+}
+
+/// A task with its payload and every failed attempt.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "TaskDetail")]
+pub(crate) struct TaskDetail {
+    #[serde(flatten)]
+    pub(crate) task: TaskAnswer,
+    /// The record: JSON when it is, else the text as it came.
+    pub(crate) payload: Value,
+    pub(crate) errors: Vec<Attempt>,
+}
+
+/// One failed attempt of a task.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Attempt {
+    pub(crate) attempt: u32,
+    pub(crate) at: Instant,
+    pub(crate) error: String,
+}
+
+/// A failed attempt among the latest, across integrations.
+#[derive(Debug, Serialize)]
+pub(crate) struct RecentError {
+    pub(crate) task: i64,
+    pub(crate) integration: String,
+    pub(crate) attempt: u32,
+    pub(crate) at: Instant,
+    pub(crate) error: String,
+}
+
+/// What replaying an integration's dead tasks did.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct ReplayAnswer {
+    pub(crate) integration: String,
+    pub(crate) replayed: u64,
+    /// Tasks left dead: their record would fail the same way.
+    pub(crate) left_dead: usize,
+    /// The first 20 of them.
+    pub(crate) left: Vec<LeftDead>,
+}
+
+/// A task left dead, and why.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct LeftDead {
+    pub(crate) task: i64,
+    pub(crate) reason: String,
+}
+
+/// An error, as every failed request answers.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "Error")]
+pub(crate) struct ErrorAnswer {
+    pub(crate) error: ErrorBody,
+}
+
+/// What went wrong: a code to match on and a message to read.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct ErrorBody {
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+}
+
+/// Items taken from a rate budget in each of the last 60 minutes.
+#[derive(Debug, Serialize)]
+pub(crate) struct RateUsage {
+    pub(crate) budget: String,
+    pub(crate) limit_per_minute: u32,
+    pub(crate) from: Instant,
+    pub(crate) per_minute: Vec<u64>,
+}
