@@ -15,7 +15,7 @@ use pacer_plan::Plan;
 use pacer_store::{ExecutionState, Interrupted, Lease, Minute, Rejected, Store};
 
 use crate::{
-    Counters, Error, Outcome, Settings, Stats, Timings,
+    Counters, Error, Settings, Stats, Timings,
     clock::Clock,
     execution::Execution,
     job::{self, Job, Occupancy, Work},
@@ -661,7 +661,7 @@ impl Inner {
                 *s.executions
                     .entry(job)
                     .or_default()
-                    .entry(Outcome::Interrupted)
+                    .entry(ExecutionState::Interrupted)
                     .or_default() += 1;
             });
         }
@@ -690,7 +690,7 @@ impl Inner {
                 self.change(ExecutionState::Skipped, now, 0, Some(why)),
             )
             .await?;
-        self.count(job, Outcome::Skipped);
+        self.count(job, ExecutionState::Skipped);
         tracing::info!(job = %job.name, minute = %self.show(minute), outcome = "skipped", "not started: {why}");
         Ok(())
     }

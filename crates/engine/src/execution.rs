@@ -10,7 +10,7 @@ use pacer_connect::{Destination, Outgoing, PageRequest, Source};
 use pacer_store::{ExecutionState, FailOutcome, Failure, Minute, NewTask, Rejected, RetryPolicy};
 
 use crate::{
-    Error, Outcome,
+    Error,
     job::{Job, Work},
     limit::Grant,
     state::Inner,
@@ -79,12 +79,12 @@ impl<'a> Execution<'a> {
         let Some(slot) = self.wait_for_capacity(deadline).await? else {
             let now = self.node.clock.now();
             // Stopped, it did not miss its deadline: its node went away.
-            let (state, outcome, why) = if self.node.stopping() {
+            let (state, why) = if self.node.stopping() {
                 let why = "its node stopped while it was waiting".to_string();
-                (ExecutionState::Interrupted, Outcome::Interrupted, why)
+                (ExecutionState::Interrupted, why)
             } else {
                 let why = format!("no capacity within {deadline_minutes} min");
-                (ExecutionState::Missed, Outcome::Missed, why)
+                (ExecutionState::Missed, why)
             };
             store
                 .set_execution(
@@ -93,8 +93,8 @@ impl<'a> Execution<'a> {
                     self.node.change(state, now, 0, Some(&why)),
                 )
                 .await?;
-            self.node.count(job, outcome);
-            tracing::warn!(job = %job.name, minute = %self.node.show(minute), outcome = outcome.as_str(), "{why}");
+            self.node.count(job, state);
+            tracing::warn!(job = %job.name, minute = %self.node.show(minute), outcome = state.as_str(), "{why}");
             return Ok(());
         };
         let started = self.node.clock.now();
@@ -131,9 +131,9 @@ impl<'a> Execution<'a> {
         let ran = ran?;
         released?;
         let ended = self.node.clock.now();
-        let (state, outcome) = match &ran.error {
-            None => (ExecutionState::Succeeded, Outcome::Succeeded),
-            Some(_) => (ExecutionState::Failed, Outcome::Failed),
+        let state = match &ran.error {
+            None => ExecutionState::Succeeded,
+            Some(_) => ExecutionState::Failed,
         };
         store
             .set_execution(
@@ -143,7 +143,7 @@ impl<'a> Execution<'a> {
                     .change(state, ended, ran.items, ran.error.as_deref()),
             )
             .await?;
-        self.node.count(job, outcome);
+        self.node.count(job, state);
         let duration = ended.duration_since(started).as_millis() as i64;
         self.node.counters.time(|t| {
             t.duration
@@ -155,11 +155,11 @@ impl<'a> Execution<'a> {
             None => tracing::info!(
                 job = %job.name, minute = %self.node.show(minute), waited_ms = waited,
                 duration_ms = duration, real_ms = real.elapsed().as_millis() as u64,
-                items = ran.items, outcome = outcome.as_str(), "execution ended"
+                items = ran.items, outcome = state.as_str(), "execution ended"
             ),
             Some(error) => tracing::warn!(
                 job = %job.name, minute = %self.node.show(minute), waited_ms = waited,
-                duration_ms = duration, items = ran.items, outcome = outcome.as_str(),
+                duration_ms = duration, items = ran.items, outcome = state.as_str(),
                 error = %error, "execution ended"
             ),
         }

@@ -34,7 +34,7 @@
 
 use std::{collections::BTreeMap, sync::Mutex};
 
-use pacer_store::RetryPolicy;
+use pacer_store::{ExecutionState, RetryPolicy};
 
 use crate::lock::Locked;
 
@@ -119,35 +119,6 @@ fn this_machine() -> Option<String> {
     Some(format!("{}/{}", boot.trim(), namespace.display()))
 }
 
-/// How an execution ended, as the ledger records it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Outcome {
-    /// It ran to the end of its budget or of the work.
-    Succeeded,
-    /// It stopped on an error; the next one resumes.
-    Failed,
-    /// Not started: the job was still running (overlap `skip`).
-    Skipped,
-    /// Not started: no capacity before its deadline.
-    Missed,
-    /// Its node stopped while it waited or ran (counted by the node that
-    /// found it).
-    Interrupted,
-}
-
-impl Outcome {
-    /// The word logs, the ledger and the summary use.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Succeeded => "succeeded",
-            Outcome::Failed => "failed",
-            Outcome::Skipped => "skipped",
-            Outcome::Missed => "missed",
-            Outcome::Interrupted => "interrupted",
-        }
-    }
-}
-
 /// What an integration moved on this node.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Moved {
@@ -166,8 +137,8 @@ pub struct Moved {
 /// What this node did so far.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Executions by job and outcome.
-    pub executions: BTreeMap<String, BTreeMap<Outcome, u64>>,
+    /// Executions ended, by job and how they ended.
+    pub executions: BTreeMap<String, BTreeMap<ExecutionState, u64>>,
     /// Per integration.
     pub moved: BTreeMap<String, Moved>,
     /// The most executions that ran at once on this node.

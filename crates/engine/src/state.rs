@@ -16,9 +16,7 @@ use pacer_connect::Intake;
 use pacer_plan::Plan;
 use pacer_store::{ExecutionChange, ExecutionState, Lease, Minute, Store};
 
-use crate::{
-    Counters, Error, Outcome, Settings, clock::Clock, job::Job, limit::Limits, lock::Locked,
-};
+use crate::{Counters, Error, Settings, clock::Clock, job::Job, limit::Limits, lock::Locked};
 
 /// An engine's state on this node, shared by its scheduler, heartbeat and
 /// executions.
@@ -90,7 +88,8 @@ impl Inner {
         place
     }
 
-    pub(crate) fn count(&self, job: &Job, outcome: Outcome) {
+    /// Counts an execution of `job` that ended `outcome`.
+    pub(crate) fn count(&self, job: &Job, outcome: ExecutionState) {
         self.counters.update(|s| {
             *s.executions
                 .entry(job.name.clone())

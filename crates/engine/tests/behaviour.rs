@@ -6,9 +6,9 @@ mod support;
 use std::{collections::BTreeMap, sync::Arc};
 
 use jiff::{SignedDuration, Timestamp};
-use pacer_engine::{Clock, Engine, Outcome, Settings, VirtualClock};
+use pacer_engine::{Clock, Engine, Settings, VirtualClock};
 use pacer_mock::Running;
-use pacer_store::{Minute, Store};
+use pacer_store::{ExecutionState, Minute, Store};
 use support::{TempDb, engine_with, midnight, mock};
 
 struct World {
@@ -74,7 +74,7 @@ async fn ledger(store: &Store) -> BTreeMap<String, Vec<(i64, String)>> {
     let mut by_job: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
     for e in store.executions(Minute::default(), 100_000).await.unwrap() {
         let minute = e.minute.minutes_since(Minute::containing(midnight()));
-        by_job.entry(e.job).or_default().push((minute, e.state));
+        by_job.entry(e.job).or_default().push((minute, e.state.to_string()));
     }
     by_job
 }
@@ -124,7 +124,7 @@ async fn at_capacity_executions_wait_in_order_then_miss_their_deadline() {
     assert_eq!(c.error.as_deref(), Some("no capacity within 2 min"));
     let stats = engine.stats();
     assert_eq!(stats.most_at_once, 1);
-    assert_eq!(stats.executions["c.pull"][&Outcome::Missed], 1);
+    assert_eq!(stats.executions["c.pull"][&ExecutionState::Missed], 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,8 +6,8 @@ mod support;
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
-use pacer_engine::{Clock, Outcome, VirtualClock};
-use pacer_store::StoreBuilder;
+use pacer_engine::{Clock, VirtualClock};
+use pacer_store::{ExecutionState, StoreBuilder};
 use support::{Schema, config, engine, midnight, mock};
 
 /// The instant `ms` milliseconds after the Unix epoch: the test counts
@@ -95,17 +95,17 @@ async fn two_engines_share_minutes_capacity_and_rates() {
         ran(&sa),
         ran(&sb)
     );
-    let count = |outcome: Outcome| -> u64 {
+    let count = |outcome: ExecutionState| -> u64 {
         [&sa, &sb]
             .iter()
             .flat_map(|s| s.executions.values().filter_map(move |o| o.get(&outcome)))
             .sum()
     };
     let finished = ledger.iter().filter(|e| e.state == "succeeded").count() as u64;
-    assert_eq!(finished, count(Outcome::Succeeded));
+    assert_eq!(finished, count(ExecutionState::Succeeded));
     assert_eq!(
         ledger.len() as u64 - finished,
-        count(Outcome::Missed) + count(Outcome::Skipped)
+        count(ExecutionState::Missed) + count(ExecutionState::Skipped)
     );
     assert!(
         sa.longest_wait_ms.max(sb.longest_wait_ms) > 0,

@@ -6,8 +6,8 @@ mod support;
 use std::sync::Arc;
 
 use jiff::SignedDuration;
-use pacer_engine::{Clock, Outcome, VirtualClock};
-use pacer_store::TaskStatus;
+use pacer_engine::{Clock, VirtualClock};
+use pacer_store::{ExecutionState, TaskStatus};
 use support::{TempDb, config, engine, midnight, mock};
 
 const PRICES: &str = "  prices:
@@ -73,11 +73,11 @@ async fn a_day_of_prices_reaches_the_webshop_within_every_limit() {
     // Every due minute ran (`*/4` and `*/20` over 25 hours), none missed or skipped.
     let stats = engine.stats();
     let runs = |job: &str, outcome| stats.executions[job].get(&outcome).copied().unwrap_or(0);
-    assert_eq!(runs("prices.pull", Outcome::Succeeded), 25 * 15);
-    assert_eq!(runs("prices.push", Outcome::Succeeded), 25 * 3);
+    assert_eq!(runs("prices.pull", ExecutionState::Succeeded), 25 * 15);
+    assert_eq!(runs("prices.push", ExecutionState::Succeeded), 25 * 3);
     for job in ["prices.pull", "prices.push"] {
         assert_eq!(
-            runs(job, Outcome::Missed) + runs(job, Outcome::Skipped),
+            runs(job, ExecutionState::Missed) + runs(job, ExecutionState::Skipped),
             0,
             "{job}"
         );

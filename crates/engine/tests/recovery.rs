@@ -8,7 +8,7 @@ mod support;
 use std::sync::Arc;
 
 use jiff::SignedDuration;
-use pacer_engine::{Clock, Outcome, Settings, VirtualClock};
+use pacer_engine::{Clock, Settings, VirtualClock};
 use pacer_store::{ExecutionChange, ExecutionState, NewTask};
 use support::{Backend, config, engine, midnight, mock};
 
@@ -128,7 +128,7 @@ async fn what_a_stopped_node_held_comes_back_within_a_lease(backend: Backend) {
         "{first:?}"
     );
     assert_eq!(
-        engine.stats().executions["prices.pull"][&Outcome::Interrupted],
+        engine.stats().executions["prices.pull"][&ExecutionState::Interrupted],
         1
     );
     // Nothing is left waiting or running, nothing was skipped as "still

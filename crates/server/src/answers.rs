@@ -75,7 +75,8 @@ pub(crate) struct JobList {
 pub(crate) struct ExecutionAnswer {
     pub(crate) job: String,
     pub(crate) minute: Instant,
-    pub(crate) state: String,
+    #[schemars(extend("enum" = ["due", "waiting", "running", "succeeded", "failed", "skipped", "missed", "interrupted"]))]
+    pub(crate) state: &'static str,
     pub(crate) due_at: Instant,
     pub(crate) started_at: Option<Instant>,
     pub(crate) finished_at: Option<Instant>,

@@ -502,7 +502,7 @@ async fn jobs(State(app): State<App>, headers: HeaderMap) -> Result<Response, Ap
             None => "never ran".to_string(),
             Some(last) => format!(
                 "<span class=\"state {0}\">{0}</span> {1} · {2} items",
-                show(&last.state),
+                show(last.state),
                 clock(&last.minute, &today),
                 last.items
             ),
@@ -697,7 +697,7 @@ async fn executions(
              <td class=\"num\">{4}</td><td class=\"num\">{5}</td><td><code>{6}</code></td></tr>",
             clock(&e.minute, &today),
             show(&e.job),
-            show(&e.state),
+            show(e.state),
             millis(e.waited_ms),
             millis(e.duration_ms),
             e.items,

@@ -72,7 +72,7 @@ pub(crate) fn execution(engine: &Engine, e: &Execution) -> ExecutionAnswer {
     ExecutionAnswer {
         job: e.job.clone(),
         minute: instant(engine, e.minute.start()),
-        state: e.state.clone(),
+        state: e.state.as_str(),
         due_at: instant(engine, e.due_at),
         started_at: e.started_at.map(|at| instant(engine, at)),
         finished_at: e.finished_at.map(|at| instant(engine, at)),
@@ -114,10 +114,10 @@ fn job(
     control: Option<&pacer_store::JobControl>,
     last: Option<&Execution>,
 ) -> JobAnswer {
-    let state = match last.map(|e| e.state.as_str()) {
-        Some("due") => "due",
-        Some("waiting") => "waiting",
-        Some("running") => "running",
+    let state = match last.map(|e| e.state) {
+        Some(state @ (ExecutionState::Due | ExecutionState::Waiting | ExecutionState::Running)) => {
+            state.as_str()
+        }
         _ => "idle",
     };
     JobAnswer {
@@ -183,15 +183,16 @@ pub(crate) fn execution_query(
     engine: &Engine,
     params: &HashMap<String, String>,
 ) -> Result<ExecutionQuery, ApiError> {
-    if let Some(state) = param(params, "state")
-        && !ExecutionState::ALL.iter().any(|s| s.as_str() == state)
-    {
-        let names: Vec<&str> = ExecutionState::ALL.iter().map(|s| s.as_str()).collect();
-        return Err(ApiError::bad_request(format!(
-            "state={state:?}: expected one of {}",
-            names.join(", ")
-        )));
-    }
+    let state = match param(params, "state") {
+        None => None,
+        Some(text) => Some(ExecutionState::parse(text).ok_or_else(|| {
+            let names: Vec<&str> = ExecutionState::ALL.iter().map(|s| s.as_str()).collect();
+            ApiError::bad_request(format!(
+                "state={text:?}: expected one of {}",
+                names.join(", ")
+            ))
+        })?),
+    };
     let now = engine.clock().now();
     let since = match param(params, "since") {
         None => now - SignedDuration::from_hours(24),
@@ -203,7 +204,7 @@ pub(crate) fn execution_query(
     };
     Ok(ExecutionQuery {
         job: param(params, "job").map(str::to_string),
-        state: param(params, "state").map(str::to_string),
+        state,
         since,
         limit: limit(params, 100)?,
     })

@@ -4,10 +4,10 @@ use std::{collections::BTreeMap, fmt::Write};
 
 use jiff::{SignedDuration, Timestamp, tz::TimeZone};
 use pacer_config::{Config, IntegrationConfig};
-use pacer_engine::{Engine, Outcome, Stats};
+use pacer_engine::{Engine, Stats};
 use pacer_mock::{Feed, Running};
 use pacer_plan::{JobKind, Plan};
-use pacer_store::{Minute, Store};
+use pacer_store::{ExecutionState, Minute, Store};
 use serde::Serialize;
 
 use crate::{Error, Options};
@@ -279,14 +279,14 @@ fn job_counts(run: &Run<'_>, stats: &Stats, integration: &str) -> BTreeMap<Strin
         .filter(|j| j.integration == integration)
     {
         let outcomes = stats.executions.get(&job.job);
-        let n = |o: Outcome| outcomes.and_then(|m| m.get(&o)).copied().unwrap_or(0);
+        let n = |o: ExecutionState| outcomes.and_then(|m| m.get(&o)).copied().unwrap_or(0);
         executions.insert(
             job.job.clone(),
             JobCounts {
-                run: n(Outcome::Succeeded) + n(Outcome::Failed),
-                failed: n(Outcome::Failed),
-                skipped: n(Outcome::Skipped),
-                missed: n(Outcome::Missed),
+                run: n(ExecutionState::Succeeded) + n(ExecutionState::Failed),
+                failed: n(ExecutionState::Failed),
+                skipped: n(ExecutionState::Skipped),
+                missed: n(ExecutionState::Missed),
             },
         );
     }

@@ -2,10 +2,15 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::time::{Minute, later, millis, millis_to_timestamp};
+use crate::{
+    Error,
+    error::ErrorKind,
+    time::{Minute, later, millis, millis_to_timestamp},
+};
 
-/// The state of one execution of a job for one scheduled minute.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The state of one execution of a job for one scheduled minute; the last
+/// five are how an execution ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ExecutionState {
     /// Its minute has come.
     Due,
@@ -56,6 +61,19 @@ impl ExecutionState {
             ExecutionState::Missed => "missed",
             ExecutionState::Interrupted => "interrupted",
         }
+    }
+}
+
+/// Reads as its name: `state == "succeeded"`.
+impl PartialEq<&str> for ExecutionState {
+    fn eq(&self, name: &&str) -> bool {
+        self.as_str() == *name
+    }
+}
+
+impl std::fmt::Display for ExecutionState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -382,8 +400,8 @@ pub struct TaskQuery {
 pub struct ExecutionQuery {
     /// Only this job's.
     pub job: Option<String>,
-    /// Only those in this state (`succeeded`, `missed`, …).
-    pub state: Option<String>,
+    /// Only those in this state.
+    pub state: Option<ExecutionState>,
     /// Only minutes from this instant on.
     pub since: Timestamp,
     /// At most this many.
@@ -502,8 +520,8 @@ pub struct Execution {
     pub job: String,
     /// The scheduled minute.
     pub minute: Minute,
-    /// `due`, `waiting`, `running`, `succeeded`, `failed`, `skipped` or `missed`.
-    pub state: String,
+    /// Where it is, or how it ended.
+    pub state: ExecutionState,
     /// When a node recorded it due.
     pub due_at: Timestamp,
     /// When it started running.
@@ -528,9 +546,19 @@ pub(crate) type ExecutionRow = (
 );
 
 impl Execution {
-    pub(crate) fn from_row(row: ExecutionRow) -> Execution {
+    /// The row as read; an error when its state is none Pacer writes.
+    pub(crate) fn from_row(row: ExecutionRow) -> Result<Execution, Error> {
         let (job, minute, state, due_at, started_at, finished_at, items, error) = row;
-        Execution {
+        let Some(state) = ExecutionState::parse(&state) else {
+            return Err(Error::new(
+                ErrorKind::Database(format!("unknown execution state {state:?}")),
+                format!(
+                    "reading {job}'s execution at {}",
+                    Minute::from_millis(minute)
+                ),
+            ));
+        };
+        Ok(Execution {
             job,
             minute: Minute::from_millis(minute),
             state,
@@ -539,7 +567,7 @@ impl Execution {
             finished_at: finished_at.map(millis_to_timestamp),
             items,
             error,
-        }
+        })
     }
 }
 

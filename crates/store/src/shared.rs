@@ -169,7 +169,7 @@ pub(crate) async fn executions(
     .bind(since)
     .bind(limit);
     let rows: Vec<ExecutionRow> = db.fetch(statement).await?;
-    Ok(rows.into_iter().map(Execution::from_row).collect())
+    rows.into_iter().map(Execution::from_row).collect()
 }
 
 pub(crate) async fn last_due(db: &impl Run, job: &str) -> Result<Option<i64>, Error> {
@@ -341,10 +341,10 @@ pub(crate) async fn history(
     )
     .bind(millis(query.since))
     .bind(query.job.as_deref())
-    .bind(query.state.as_deref())
+    .bind(query.state.map(ExecutionState::as_str))
     .bind(query.limit);
     let rows: Vec<ExecutionRow> = db.fetch(statement).await?;
-    Ok(rows.into_iter().map(Execution::from_row).collect())
+    rows.into_iter().map(Execution::from_row).collect()
 }
 
 pub(crate) async fn heartbeat(db: &impl Run, node: &str, now: i64) -> Result<(), Error> {

@@ -1064,7 +1064,7 @@ async fn tasks_and_executions_are_listed_for_the_dashboard(db: &Db) {
     let history = |job: Option<&str>, state: Option<&str>| {
         let query = ExecutionQuery {
             job: job.map(str::to_string),
-            state: state.map(str::to_string),
+            state: state.map(|s| ExecutionState::parse(s).unwrap()),
             since: at(0),
             limit: 10,
         };
