@@ -74,7 +74,10 @@ async fn ledger(store: &Store) -> BTreeMap<String, Vec<(i64, String)>> {
     let mut by_job: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
     for e in store.executions(Minute::default(), 100_000).await.unwrap() {
         let minute = e.minute.minutes_since(Minute::containing(midnight()));
-        by_job.entry(e.job).or_default().push((minute, e.state.to_string()));
+        by_job
+            .entry(e.job)
+            .or_default()
+            .push((minute, e.state.to_string()));
     }
     by_job
 }

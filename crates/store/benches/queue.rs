@@ -83,7 +83,7 @@ async fn run(store: Arc<Store>, workers: usize, iteration: u64) {
                     .await
                     .unwrap();
                 let claimed = store
-                    .claim(&integration, BATCH as u32, &lease("bench", 1, i64::MAX))
+                    .claim(&integration, BATCH as u32, &lease("bench", 1, 3_600_000))
                     .await
                     .unwrap();
                 let ids: Vec<i64> = claimed.iter().map(|t| t.id).collect();
