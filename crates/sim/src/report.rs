@@ -515,7 +515,6 @@ fn explain(
     (produced, queued, delivered): (u64, u64, u64),
     executions: &BTreeMap<String, JobCounts>,
 ) -> String {
-    let start = run.start.as_millisecond();
     // The side holding more of the backlog fell behind.
     let pull_behind = produced.saturating_sub(queued) >= queued.saturating_sub(delivered);
     let (kind, system) = if pull_behind {
@@ -533,12 +532,7 @@ fn explain(
         .iter()
         .find(|v| v.name == name)
         .map_or(1, |v| v.budget.max(1));
-    let busiest = (0..(run.end.as_millisecond() - start) / HOUR)
-        .map(|h| {
-            feed.produced(start, start + (h + 1) * HOUR) - feed.produced(start, start + h * HOUR)
-        })
-        .max()
-        .unwrap_or(0);
+    let busiest = busiest_hour(run, feed);
     let runs_per_hour = job.map_or(0.0, |j| j.runs_per_hour);
     let needed_runs = busiest.div_ceil(budget);
     let more_runs = needed_runs.saturating_sub(runs_per_hour.floor() as u64);
@@ -553,15 +547,8 @@ fn explain(
             JobKind::Push => i.to == *system,
         })
         .map(|i| {
-            crate::feed(run.config, &i.name, run.options.volume_factor).map_or(0, |f| {
-                (0..(run.end.as_millisecond() - start) / HOUR)
-                    .map(|h| {
-                        f.produced(start, start + (h + 1) * HOUR)
-                            - f.produced(start, start + h * HOUR)
-                    })
-                    .max()
-                    .unwrap_or(0)
-            })
+            crate::feed(run.config, &i.name, run.options.volume_factor)
+                .map_or(0, |f| busiest_hour(run, &f))
         })
         .sum::<u64>() as f64
         / 60.0;
@@ -578,20 +565,8 @@ fn explain(
     } else {
         format!("at {}× volume", run.options.volume_factor)
     };
-    // The start of the hour, as the day has it, it went late in.
     let days = run.days();
-    let at = Timestamp::from_millisecond(since).unwrap_or(run.start);
-    let hour = days
-        .iter()
-        .find_map(|d| {
-            let minute = d.minute_of(at)?;
-            let h = d
-                .hours()
-                .iter()
-                .find(|h| (h.first..h.first + h.len).contains(&minute))?;
-            Some(d.instant(h.first).as_millisecond())
-        })
-        .unwrap_or(since.div_euclid(HOUR) * HOUR);
+    let hour = hour_start(&days, since, run.start);
     let missed: u64 = executions.values().map(|c| c.missed).sum();
     let reason = match (rate_bound, more_runs > 0) {
         (true, true) => format!(
@@ -619,6 +594,33 @@ fn explain(
         "{name}: backlog grows from {}; {reason}",
         run.when(hour, &days)
     )
+}
+
+/// The most changes `feed` makes in one of the run's hours.
+fn busiest_hour(run: &Run<'_>, feed: &Feed) -> u64 {
+    let start = run.start.as_millisecond();
+    (0..(run.end.as_millisecond() - start) / HOUR)
+        .map(|h| {
+            feed.produced(start, start + (h + 1) * HOUR) - feed.produced(start, start + h * HOUR)
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// The start of the hour, as its day has it (a day the clock moves has
+/// 23 or 25), that the instant `since` falls in.
+fn hour_start(days: &[pacer_cron::Day], since: i64, fallback: Timestamp) -> i64 {
+    let at = Timestamp::from_millisecond(since).unwrap_or(fallback);
+    days.iter()
+        .find_map(|d| {
+            let minute = d.minute_of(at)?;
+            let h = d
+                .hours()
+                .iter()
+                .find(|h| (h.first..h.first + h.len).contains(&minute))?;
+            Some(d.instant(h.first).as_millisecond())
+        })
+        .unwrap_or(since.div_euclid(HOUR) * HOUR)
 }
 
 impl Report {
