@@ -6,17 +6,6 @@ use std::{
     process::{Command, Output, Stdio},
 };
 
-/// The instant `ms` milliseconds after the Unix epoch: the test counts
-/// time in small numbers from there.
-fn at(ms: i64) -> jiff::Timestamp {
-    jiff::Timestamp::from_millisecond(ms).unwrap()
-}
-
-/// The minute `ms` milliseconds after the epoch falls in.
-fn minute_at(ms: i64) -> pacer_store::Minute {
-    pacer_store::Minute::containing(at(ms))
-}
-
 fn pacer(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pacer"))
         .args(args)
@@ -589,11 +578,11 @@ fn a_sped_up_run_on_a_real_time_store_is_refused() {
             .open()
             .await
             .unwrap();
-        let now = jiff::Timestamp::now().as_millisecond();
-        let minute = now - now.rem_euclid(60_000) - 60_000;
+        let now = jiff::Timestamp::now();
+        let minute = pacer_store::Minute::containing(now) - 1;
         assert!(
             opened
-                .record_due("prices.pull", minute_at(minute), "real-time", at(now))
+                .record_due("prices.pull", minute, "real-time", now)
                 .await
                 .unwrap()
         );

@@ -14,17 +14,6 @@ use std::{
 
 use pacer_mock::{Feed, MockSystem, Running};
 
-/// The instant `ms` milliseconds after the Unix epoch: the test counts
-/// time in small numbers from there.
-fn at(ms: i64) -> jiff::Timestamp {
-    jiff::Timestamp::from_millisecond(ms).unwrap()
-}
-
-/// The minute `ms` milliseconds after the epoch falls in.
-fn minute_at(ms: i64) -> pacer_store::Minute {
-    pacer_store::Minute::containing(at(ms))
-}
-
 fn serve(name: &str, feeds: Vec<Feed>) -> impl std::future::Future<Output = Running> {
     let system = MockSystem {
         name: name.into(),
@@ -223,7 +212,7 @@ async fn killed_and_restarted_it_loses_nothing(store: Store) {
         .open()
         .await
         .unwrap()
-        .executions(minute_at(0), u32::MAX)
+        .executions(pacer_store::Minute::default(), u32::MAX)
         .await
         .unwrap();
     let _ = std::fs::remove_dir_all(&dir);

@@ -11,27 +11,7 @@ use jiff::SignedDuration;
 use pacer_engine::{Clock, VirtualClock};
 use pacer_mock::Fault;
 use pacer_store::{ExecutionQuery, NewTask};
-use support::{Backend, engine, midnight, mock};
-
-/// The instant `ms` milliseconds after the Unix epoch: the test counts
-/// time in small numbers from there.
-fn at(ms: i64) -> jiff::Timestamp {
-    jiff::Timestamp::from_millisecond(ms).unwrap()
-}
-
-/// The minute `ms` milliseconds after the epoch falls in.
-fn minute_at(ms: i64) -> pacer_store::Minute {
-    pacer_store::Minute::containing(at(ms))
-}
-
-/// A lease `holder` takes at `from_ms` until `until_ms`.
-fn lease(holder: &str, from_ms: i64, until_ms: i64) -> pacer_store::Lease<'_> {
-    pacer_store::Lease {
-        holder,
-        from: at(from_ms),
-        until: at(until_ms),
-    }
-}
+use support::{Backend, at, engine, lease, midnight, minute_at, mock};
 
 on_both_backends!(
     page_numbers_under_a_tight_rate_deliver_every_record_once,

@@ -8,18 +8,7 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 use pacer_engine::{Clock, VirtualClock};
 use pacer_store::{ExecutionState, StoreBuilder};
-use support::{Schema, config, engine, midnight, mock};
-
-/// The instant `ms` milliseconds after the Unix epoch: the test counts
-/// time in small numbers from there.
-fn at(ms: i64) -> jiff::Timestamp {
-    jiff::Timestamp::from_millisecond(ms).unwrap()
-}
-
-/// The minute `ms` milliseconds after the epoch falls in.
-fn minute_at(ms: i64) -> pacer_store::Minute {
-    pacer_store::Minute::containing(at(ms))
-}
+use support::{Schema, config, engine, midnight, minute_at, mock};
 
 const TWO: &str = "  prices:
     from: erp

@@ -9,18 +9,7 @@ use jiff::SignedDuration;
 use pacer_engine::{Clock, VirtualClock};
 use pacer_mock::Fault;
 use pacer_store::{Execution, Store, TaskStatus};
-use support::{TempDb, config, engine, midnight, mock};
-
-/// The instant `ms` milliseconds after the Unix epoch: the test counts
-/// time in small numbers from there.
-fn at(ms: i64) -> jiff::Timestamp {
-    jiff::Timestamp::from_millisecond(ms).unwrap()
-}
-
-/// The minute `ms` milliseconds after the epoch falls in.
-fn minute_at(ms: i64) -> pacer_store::Minute {
-    pacer_store::Minute::containing(at(ms))
-}
+use support::{TempDb, config, engine, midnight, minute_at, mock};
 
 const PRICES: &str = "  prices:
     from: erp

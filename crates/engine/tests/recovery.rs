@@ -10,27 +10,7 @@ use std::sync::Arc;
 use jiff::SignedDuration;
 use pacer_engine::{Clock, Settings, VirtualClock};
 use pacer_store::{ExecutionChange, ExecutionState, NewTask};
-use support::{Backend, config, engine, midnight, mock};
-
-/// The instant `ms` milliseconds after the Unix epoch: the test counts
-/// time in small numbers from there.
-fn at(ms: i64) -> jiff::Timestamp {
-    jiff::Timestamp::from_millisecond(ms).unwrap()
-}
-
-/// The minute `ms` milliseconds after the epoch falls in.
-fn minute_at(ms: i64) -> pacer_store::Minute {
-    pacer_store::Minute::containing(at(ms))
-}
-
-/// A lease `holder` takes at `from_ms` until `until_ms`.
-fn lease(holder: &str, from_ms: i64, until_ms: i64) -> pacer_store::Lease<'_> {
-    pacer_store::Lease {
-        holder,
-        from: at(from_ms),
-        until: at(until_ms),
-    }
-}
+use support::{Backend, at, config, engine, lease, midnight, minute_at, mock};
 
 on_both_backends!(
     what_a_stopped_node_held_comes_back_within_a_lease,

@@ -178,21 +178,32 @@ fn limit(params: &HashMap<String, String>, default: u32) -> Result<u32, ApiError
     }
 }
 
+/// `?name=` read as one of `names`; a value `read` refuses is a 400 that
+/// lists them.
+fn one_of<T>(
+    params: &HashMap<String, String>,
+    name: &str,
+    names: &[&str],
+    read: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, ApiError> {
+    let Some(text) = param(params, name) else {
+        return Ok(None);
+    };
+    read(text).map(Some).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "{name}={text:?}: expected one of {}",
+            names.join(", ")
+        ))
+    })
+}
+
 /// `?job=&state=&since=&limit=` as a store query; `since` defaults to a day ago.
 pub(crate) fn execution_query(
     engine: &Engine,
     params: &HashMap<String, String>,
 ) -> Result<ExecutionQuery, ApiError> {
-    let state = match param(params, "state") {
-        None => None,
-        Some(text) => Some(ExecutionState::parse(text).ok_or_else(|| {
-            let names: Vec<&str> = ExecutionState::ALL.iter().map(|s| s.as_str()).collect();
-            ApiError::bad_request(format!(
-                "state={text:?}: expected one of {}",
-                names.join(", ")
-            ))
-        })?),
-    };
+    let names = ExecutionState::ALL.map(ExecutionState::as_str);
+    let state = one_of(params, "state", &names, ExecutionState::parse)?;
     let now = engine.clock().now();
     let since = match param(params, "since") {
         None => now - SignedDuration::from_hours(24),
@@ -220,16 +231,8 @@ pub(crate) async fn executions(
 
 /// `?integration=&status=&limit=&cursor=` as a store query.
 pub(crate) fn task_query(params: &HashMap<String, String>) -> Result<TaskQuery, ApiError> {
-    let status = match param(params, "status") {
-        None => None,
-        Some(text) => Some(TaskStatus::from_name(text).ok_or_else(|| {
-            let names: Vec<&str> = TaskStatus::ALL.iter().map(|s| s.as_str()).collect();
-            ApiError::bad_request(format!(
-                "status={text:?}: expected one of {}",
-                names.join(", ")
-            ))
-        })?),
-    };
+    let names = TaskStatus::ALL.map(TaskStatus::as_str);
+    let status = one_of(params, "status", &names, TaskStatus::from_name)?;
     let before = match param(params, "cursor") {
         None => None,
         Some(text) => Some(text.parse::<i64>().map_err(|_| {

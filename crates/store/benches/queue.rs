@@ -13,21 +13,10 @@ use std::{
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pacer_store::{NewTask, Store, StoreBuilder};
+use support::{at, lease};
 
-/// The instant `ms` milliseconds after the Unix epoch: the test counts
-/// time in small numbers from there.
-fn at(ms: i64) -> jiff::Timestamp {
-    jiff::Timestamp::from_millisecond(ms).unwrap()
-}
-
-/// A lease `holder` takes at `from_ms` until `until_ms`.
-fn lease(holder: &str, from_ms: i64, until_ms: i64) -> pacer_store::Lease<'_> {
-    pacer_store::Lease {
-        holder,
-        from: at(from_ms),
-        until: at(until_ms),
-    }
-}
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 const BATCH: usize = 100;
 /// Batches each worker moves per iteration.

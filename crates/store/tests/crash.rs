@@ -12,21 +12,9 @@ use std::{
 };
 
 use pacer_store::{NewTask, Store, StoreBuilder, TaskStatus};
+use support::{at, lease};
 
-/// The instant `ms` milliseconds after the Unix epoch: the test counts
-/// time in small numbers from there.
-fn at(ms: i64) -> jiff::Timestamp {
-    jiff::Timestamp::from_millisecond(ms).unwrap()
-}
-
-/// A lease `holder` takes at `from_ms` until `until_ms`.
-fn lease(holder: &str, from_ms: i64, until_ms: i64) -> pacer_store::Lease<'_> {
-    pacer_store::Lease {
-        holder,
-        from: at(from_ms),
-        until: at(until_ms),
-    }
-}
+mod support;
 
 const URL_VAR: &str = "PACER_CRASH_URL";
 const SCHEMA_VAR: &str = "PACER_CRASH_SCHEMA";

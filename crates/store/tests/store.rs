@@ -10,44 +10,13 @@ use std::{
     sync::atomic::{AtomicU64, Ordering},
 };
 
-use jiff::Timestamp;
 use pacer_store::{
-    ExecutionChange, ExecutionQuery, ExecutionState, FailOutcome, Failure, Lease, Minute, NewTask,
-    Pruned, Rejected, RetryPolicy, Store, StoreBuilder, TaskQuery, TaskStatus,
+    ExecutionChange, ExecutionQuery, ExecutionState, FailOutcome, NewTask, Pruned, Rejected,
+    RetryPolicy, Store, StoreBuilder, TaskQuery, TaskStatus,
 };
+use support::{at, failure, lease, minute_at};
 
-/// The instant `ms` milliseconds after the Unix epoch: the tests count
-/// time in small numbers from there.
-fn at(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap()
-}
-
-/// The minute `ms` milliseconds after the epoch falls in.
-fn minute_at(ms: i64) -> Minute {
-    Minute::containing(at(ms))
-}
-
-/// A lease `holder` takes at `from_ms` until `until_ms`.
-fn lease(holder: &str, from_ms: i64, until_ms: i64) -> Lease<'_> {
-    Lease {
-        holder,
-        from: at(from_ms),
-        until: at(until_ms),
-    }
-}
-
-/// A failed delivery, retried at `retry_after_ms` when given.
-fn failure<'a>(
-    error: &'a str,
-    retry_after_ms: Option<i64>,
-    policy: &'a RetryPolicy,
-) -> Failure<'a> {
-    Failure {
-        error,
-        retry_after: retry_after_ms.map(at),
-        policy,
-    }
-}
+mod support;
 
 /// A fresh database for one test.
 struct Db {

@@ -217,3 +217,23 @@ pub(crate) fn engine_with(
 pub(crate) fn midnight() -> Timestamp {
     "2026-11-26T23:00:00Z".parse().unwrap()
 }
+
+/// The instant `ms` milliseconds after the Unix epoch: a test that counts
+/// time in small numbers counts from there.
+pub(crate) fn at(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap()
+}
+
+/// The minute `ms` milliseconds after the epoch falls in.
+pub(crate) fn minute_at(ms: i64) -> pacer_store::Minute {
+    pacer_store::Minute::containing(at(ms))
+}
+
+/// A lease `holder` takes at `from_ms` until `until_ms`.
+pub(crate) fn lease(holder: &str, from_ms: i64, until_ms: i64) -> pacer_store::Lease<'_> {
+    pacer_store::Lease {
+        holder,
+        from: at(from_ms),
+        until: at(until_ms),
+    }
+}
