@@ -582,7 +582,12 @@ fn a_sped_up_run_on_a_real_time_store_is_refused() {
         let minute = pacer_store::Minute::containing(now) - 1;
         assert!(
             opened
-                .record_due("prices.pull", minute, "real-time", now)
+                .record_due(&pacer_store::Due {
+                    job: "prices.pull",
+                    minute,
+                    node: "real-time",
+                    at: now
+                })
                 .await
                 .unwrap()
         );

@@ -12,7 +12,7 @@ use jiff::{SignedDuration, Timestamp, tz::TimeZone};
 use pacer_config::{CatchUp, Config, Overlap};
 use pacer_connect::{Intake, Refusal};
 use pacer_plan::Plan;
-use pacer_store::{ExecutionState, Interrupted, Lease, Minute, Rejected, Store};
+use pacer_store::{Due, ExecutionState, Interrupted, Lease, Minute, NodeProcess, Rejected, Store};
 
 use crate::{
     Counters, Error, Settings, Stats, Timings,
@@ -635,7 +635,14 @@ impl Inner {
         let node = &self.settings.node;
         let now = self.clock.now();
         self.store
-            .register_node(node, machine, std::process::id(), now)
+            .register_node(
+                &NodeProcess {
+                    node,
+                    machine,
+                    pid: std::process::id(),
+                },
+                now,
+            )
             .await?;
         for (other, pid) in self.store.nodes_on(machine).await? {
             if other == *node || process_alive(pid) {
@@ -667,14 +674,21 @@ impl Inner {
         }
     }
 
+    /// Records `job`'s `minute` as due on this node; `true` for the one
+    /// node of the cluster that got it.
+    async fn record_due(&self, job: &Job, minute: Minute) -> Result<bool, Error> {
+        let due = Due {
+            job: &job.name,
+            minute,
+            node: &self.settings.node,
+            at: self.clock.now(),
+        };
+        Ok(self.store.record_due(&due).await?)
+    }
+
     /// Records a due minute that does not start (paused, maintenance) and says why.
     async fn hold(&self, job: &Job, minute: Minute, why: &str) -> Result<(), Error> {
-        let now = self.clock.now();
-        if self
-            .store
-            .record_due(&job.name, minute, &self.settings.node, now)
-            .await?
-        {
+        if self.record_due(job, minute).await? {
             self.skip(job, minute, why).await?;
         }
         Ok(())
@@ -754,14 +768,10 @@ impl Inner {
         job: &Arc<Job>,
         minute: Minute,
     ) -> Result<Option<tokio::task::JoinHandle<()>>, Error> {
-        let now = self.clock.now();
-        if !self
-            .store
-            .record_due(&job.name, minute, &self.settings.node, now)
-            .await?
-        {
+        if !self.record_due(job, minute).await? {
             return Ok(None);
         }
+        let now = self.clock.now();
         // Running on another node counts too: its slot names the job.
         let elsewhere = job.policy.overlap != Overlap::Allow
             && self.store.has_live_slot(&job.name, now).await?;

@@ -10,7 +10,7 @@ use std::{
 };
 
 use jiff::Timestamp;
-use pacer_store::{Minute, Store};
+use pacer_store::{Minute, RateRequest, Store};
 
 use crate::{Error, clock::Clock, lock::Locked};
 
@@ -273,7 +273,12 @@ impl Limits {
                     0
                 } else {
                     self.store
-                        .take_rate(name, window, ask, budget.per_minute)
+                        .take_rate(&RateRequest {
+                            system: name,
+                            window,
+                            want: ask,
+                            limit: budget.per_minute,
+                        })
                         .await?
                 };
                 grants.push((name, granted));

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use jiff::SignedDuration;
 use pacer_engine::{Clock, Settings, VirtualClock};
-use pacer_store::{ExecutionChange, ExecutionState, NewTask};
+use pacer_store::{Due, ExecutionChange, ExecutionState, NewTask, NodeProcess};
 use support::{Backend, at, config, engine, lease, midnight, minute_at, mock};
 
 on_both_backends!(
@@ -48,7 +48,12 @@ async fn what_a_stopped_node_held_comes_back_within_a_lease(backend: Backend) {
     store.heartbeat("gone", at(killed)).await.unwrap();
     assert!(
         store
-            .record_due("prices.pull", minute_at(minute), "gone", at(minute))
+            .record_due(&Due {
+                job: "prices.pull",
+                minute: minute_at(minute),
+                node: "gone",
+                at: at(minute)
+            })
             .await
             .unwrap()
     );
@@ -159,17 +164,36 @@ async fn a_restarted_node_frees_what_its_dead_predecessor_held_at_once(backend: 
     // "gone" ran the pull, its process has exited; "busy", another node on
     // this machine whose process (this one) runs, ran the push.
     store
-        .register_node("gone", &machine, dead_pid, at(killed))
+        .register_node(
+            &NodeProcess {
+                node: "gone",
+                machine: &machine,
+                pid: dead_pid,
+            },
+            at(killed),
+        )
         .await
         .unwrap();
     store
-        .register_node("busy", &machine, std::process::id(), at(killed))
+        .register_node(
+            &NodeProcess {
+                node: "busy",
+                machine: &machine,
+                pid: std::process::id(),
+            },
+            at(killed),
+        )
         .await
         .unwrap();
     for (job, node, slot) in [("prices.pull", "gone", 0), ("prices.push", "busy", 1)] {
         assert!(
             store
-                .record_due(job, minute_at(minute), node, at(minute))
+                .record_due(&Due {
+                    job,
+                    minute: minute_at(minute),
+                    node,
+                    at: at(minute)
+                })
                 .await
                 .unwrap()
         );

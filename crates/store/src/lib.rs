@@ -18,7 +18,7 @@
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use jiff::{SignedDuration, Timestamp};
-//! use pacer_store::{Lease, Minute, NewTask, StoreBuilder};
+//! use pacer_store::{Due, Lease, Minute, NewTask, StoreBuilder};
 //!
 //! let dir = std::env::temp_dir().join(format!("pacer-doc-{}", std::process::id()));
 //! std::fs::create_dir_all(&dir).unwrap();
@@ -27,8 +27,9 @@
 //!
 //! let now: Timestamp = "2026-11-27T10:00:05Z".parse().unwrap();
 //! let minute = Minute::containing(now);
-//! assert!(store.record_due("prices.pull", minute, "node-1", now).await?);
-//! assert!(!store.record_due("prices.pull", minute, "node-1", now).await?);
+//! let due = Due { job: "prices.pull", minute, node: "node-1", at: now };
+//! assert!(store.record_due(&due).await?);
+//! assert!(!store.record_due(&due).await?);
 //!
 //! let price = NewTask { key: "SKU-1".into(), payload: r#"{"amount": 10}"#.into() };
 //! store.enqueue("prices", &[price], Some("2026-11-27T10:00:00Z"), now).await?;
@@ -46,9 +47,9 @@
 pub use crate::{
     error::Error,
     model::{
-        Claimed, Execution, ExecutionChange, ExecutionQuery, ExecutionState, FailOutcome, Failure,
-        Interrupted, JobControl, Lease, NewTask, Pruned, Rejected, RetryPolicy, Task, TaskError,
-        TaskQuery, TaskStatus,
+        Claimed, Due, Execution, ExecutionChange, ExecutionQuery, ExecutionState, FailOutcome,
+        Failure, Interrupted, JobControl, Lease, NewTask, NodeProcess, Pruned, RateRequest,
+        Rejected, RetryPolicy, Task, TaskError, TaskQuery, TaskStatus,
     },
     store::{Store, StoreBuilder},
     time::Minute,

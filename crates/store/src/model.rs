@@ -77,6 +77,46 @@ impl std::fmt::Display for ExecutionState {
     }
 }
 
+/// A scheduled minute of a job that has come, as a node records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Due<'a> {
+    /// The job.
+    pub job: &'a str,
+    /// Its scheduled minute.
+    pub minute: Minute,
+    /// The node that saw it come.
+    pub node: &'a str,
+    /// When it saw it.
+    pub at: Timestamp,
+}
+
+/// A node, and the process it runs as: process `pid` on `machine` (a name
+/// for one kernel boot and process namespace, in which a pid names one
+/// process).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeProcess<'a> {
+    /// The node's name.
+    pub node: &'a str,
+    /// Where its process runs.
+    pub machine: &'a str,
+    /// Its process.
+    pub pid: u32,
+}
+
+/// A take from a rate budget: up to `want` of `system`'s `limit` for the
+/// minute `window`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateRequest<'a> {
+    /// The budget: a system's name, or a job's own.
+    pub system: &'a str,
+    /// The minute it counts in.
+    pub window: Minute,
+    /// Units asked for.
+    pub want: u32,
+    /// The budget's units a minute.
+    pub limit: u32,
+}
+
 /// A change of an execution's state, as the ledger records it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExecutionChange<'a> {

@@ -6,9 +6,10 @@ use crate::{
     Error,
     error::ErrorKind,
     model::{
-        Batch, ClaimRequest, Claimed, Execution, ExecutionChange, ExecutionQuery, ExecutionState,
-        FailOutcome, Failure, Interrupted, JobControl, Lease, NewTask, Pruned, RateTake, Rejected,
-        SlotRequest, Task, TaskError, TaskQuery, TaskStatus,
+        Batch, ClaimRequest, Claimed, Due, Execution, ExecutionChange, ExecutionQuery,
+        ExecutionState, FailOutcome, Failure, Interrupted, JobControl, Lease, NewTask, NodeProcess,
+        Pruned, RateRequest, RateTake, Rejected, SlotRequest, Task, TaskError, TaskQuery,
+        TaskStatus,
     },
     postgres::Postgres,
     shared,
@@ -105,17 +106,17 @@ macro_rules! dispatch {
 }
 
 impl Store {
-    /// Records that `job`'s scheduled `minute` is due, on `node`. Of any
+    /// Records that a job's scheduled minute is due, on a node. Of any
     /// number of nodes recording the same minute, exactly one gets `true`:
     /// that one runs it.
-    pub async fn record_due(
-        &self,
-        job: &str,
-        minute: Minute,
-        node: &str,
-        now: Timestamp,
-    ) -> Result<bool, Error> {
-        dispatch!(self, b => shared::record_due(b, job, minute.millis(), node, millis(now)).await)
+    pub async fn record_due(&self, due: &Due<'_>) -> Result<bool, Error> {
+        let &Due {
+            job,
+            minute,
+            node,
+            at,
+        } = due;
+        dispatch!(self, b => shared::record_due(b, job, minute.millis(), node, millis(at)).await)
     }
 
     /// Moves an execution to a new state, with the items it moved and its
@@ -279,35 +280,26 @@ impl Store {
         Ok(minute.map(Minute::from_millis))
     }
 
-    /// Takes up to `want` units from `system`'s budget of `limit` for the
-    /// minute `window`, shared by every node on this store; returns how many
-    /// it got (0 when the window is spent).
-    pub async fn take_rate(
-        &self,
-        system: &str,
-        window: Minute,
-        want: u32,
-        limit: u32,
-    ) -> Result<u32, Error> {
+    /// Takes what it can of a request from a rate budget, shared by every
+    /// node on this store; returns how many units it got (0 when the
+    /// window is spent).
+    pub async fn take_rate(&self, request: &RateRequest<'_>) -> Result<u32, Error> {
         let take = RateTake {
-            system,
-            window: window.millis(),
-            want,
-            limit,
+            system: request.system,
+            window: request.window.millis(),
+            want: request.want,
+            limit: request.limit,
         };
         dispatch!(self, b => b.take_rate(&take).await)
     }
 
-    /// Says `node` is alive at `now`, and where its process runs: process
-    /// `pid` on `machine` (a name for one kernel boot and process
-    /// namespace, in which a pid names one process).
+    /// Says a node is alive at `now`, and where its process runs.
     pub async fn register_node(
         &self,
-        node: &str,
-        machine: &str,
-        pid: u32,
+        process: &NodeProcess<'_>,
         now: Timestamp,
     ) -> Result<(), Error> {
+        let &NodeProcess { node, machine, pid } = process;
         dispatch!(self, b => shared::register_node(b, node, machine, pid, millis(now)).await)
     }
 

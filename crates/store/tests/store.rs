@@ -11,8 +11,8 @@ use std::{
 };
 
 use pacer_store::{
-    ExecutionChange, ExecutionQuery, ExecutionState, FailOutcome, NewTask, Pruned, Rejected,
-    RetryPolicy, Store, StoreBuilder, TaskQuery, TaskStatus,
+    Due, ExecutionChange, ExecutionQuery, ExecutionState, FailOutcome, NewTask, Pruned,
+    RateRequest, Rejected, RetryPolicy, Store, StoreBuilder, TaskQuery, TaskStatus,
 };
 use support::{at, failure, lease, minute_at};
 
@@ -140,19 +140,34 @@ async fn a_due_minute_is_recorded_once(db: &Db) {
     let store = db.open().await;
     assert!(
         store
-            .record_due("prices.pull", minute_at(60_000), "node-1", at(60_001))
+            .record_due(&Due {
+                job: "prices.pull",
+                minute: minute_at(60_000),
+                node: "node-1",
+                at: at(60_001)
+            })
             .await
             .unwrap()
     );
     assert!(
         !store
-            .record_due("prices.pull", minute_at(60_000), "node-1", at(60_002))
+            .record_due(&Due {
+                job: "prices.pull",
+                minute: minute_at(60_000),
+                node: "node-1",
+                at: at(60_002)
+            })
             .await
             .unwrap()
     );
     assert!(
         store
-            .record_due("prices.push", minute_at(60_000), "node-1", at(60_001))
+            .record_due(&Due {
+                job: "prices.push",
+                minute: minute_at(60_000),
+                node: "node-1",
+                at: at(60_001)
+            })
             .await
             .unwrap()
     );
@@ -167,7 +182,12 @@ async fn a_due_minute_is_recorded_once(db: &Db) {
     let again = db.open().await;
     assert!(
         !again
-            .record_due("prices.pull", minute_at(60_000), "node-1", at(60_003))
+            .record_due(&Due {
+                job: "prices.pull",
+                minute: minute_at(60_000),
+                node: "node-1",
+                at: at(60_003)
+            })
             .await
             .unwrap()
     );
@@ -183,7 +203,12 @@ async fn three_nodes_race_for_a_thousand_minutes(db: &Db) {
             let mut won = Vec::new();
             for n in 0..1000i64 {
                 if node
-                    .record_due("stock.pull", minute_at(n * 60_000), "node-1", at(0))
+                    .record_due(&Due {
+                        job: "stock.pull",
+                        minute: minute_at(n * 60_000),
+                        node: "node-1",
+                        at: at(0),
+                    })
                     .await
                     .unwrap()
                 {
@@ -208,7 +233,12 @@ async fn three_nodes_race_for_a_thousand_minutes(db: &Db) {
 async fn executions_move_through_their_states(db: &Db) {
     let store = db.open().await;
     store
-        .record_due("orders.push", minute_at(120_000), "node-1", at(120_000))
+        .record_due(&Due {
+            job: "orders.push",
+            minute: minute_at(120_000),
+            node: "node-1",
+            at: at(120_000),
+        })
         .await
         .unwrap();
     let change = |state, ms, items, error| ExecutionChange {
@@ -725,7 +755,12 @@ async fn pruning_deletes_old_rows_in_batches(db: &Db) {
         .unwrap();
     for minute in 0..30 {
         store
-            .record_due("prices.pull", minute_at(minute * 60_000), "node-1", at(0))
+            .record_due(&Due {
+                job: "prices.pull",
+                minute: minute_at(minute * 60_000),
+                node: "node-1",
+                at: at(0),
+            })
             .await
             .unwrap();
     }
@@ -748,14 +783,24 @@ async fn pruning_deletes_old_rows_in_batches(db: &Db) {
     assert_eq!(store.count("prices", TaskStatus::New).await.unwrap(), 5);
     assert!(
         store
-            .record_due("prices.pull", minute_at(0), "node-1", at(1))
+            .record_due(&Due {
+                job: "prices.pull",
+                minute: minute_at(0),
+                node: "node-1",
+                at: at(1)
+            })
             .await
             .unwrap(),
         "pruned minutes are gone"
     );
     assert!(
         !store
-            .record_due("prices.pull", minute_at(25 * 60_000), "node-1", at(1))
+            .record_due(&Due {
+                job: "prices.pull",
+                minute: minute_at(25 * 60_000),
+                node: "node-1",
+                at: at(1)
+            })
             .await
             .unwrap()
     );
@@ -767,17 +812,59 @@ async fn rate_windows_are_shared_by_nodes(db: &Db) {
         std::sync::Arc::new(db.open().await),
     );
     // 100 a minute between them: 60 + 40, then nothing until the next window.
-    assert_eq!(a.take_rate("erp", minute_at(0), 60, 100).await.unwrap(), 60);
-    assert_eq!(b.take_rate("erp", minute_at(0), 60, 100).await.unwrap(), 40);
-    assert_eq!(a.take_rate("erp", minute_at(0), 1, 100).await.unwrap(), 0);
     assert_eq!(
-        b.take_rate("webshop", minute_at(0), 5, 500).await.unwrap(),
+        a.take_rate(&RateRequest {
+            system: "erp",
+            window: minute_at(0),
+            want: 60,
+            limit: 100
+        })
+        .await
+        .unwrap(),
+        60
+    );
+    assert_eq!(
+        b.take_rate(&RateRequest {
+            system: "erp",
+            window: minute_at(0),
+            want: 60,
+            limit: 100
+        })
+        .await
+        .unwrap(),
+        40
+    );
+    assert_eq!(
+        a.take_rate(&RateRequest {
+            system: "erp",
+            window: minute_at(0),
+            want: 1,
+            limit: 100
+        })
+        .await
+        .unwrap(),
+        0
+    );
+    assert_eq!(
+        b.take_rate(&RateRequest {
+            system: "webshop",
+            window: minute_at(0),
+            want: 5,
+            limit: 500
+        })
+        .await
+        .unwrap(),
         5
     );
     assert_eq!(
-        a.take_rate("erp", minute_at(60_000), 100, 100)
-            .await
-            .unwrap(),
+        a.take_rate(&RateRequest {
+            system: "erp",
+            window: minute_at(60_000),
+            want: 100,
+            limit: 100
+        })
+        .await
+        .unwrap(),
         100
     );
 
@@ -789,7 +876,12 @@ async fn rate_windows_are_shared_by_nodes(db: &Db) {
             let mut got = 0;
             for _ in 0..20 {
                 got += store
-                    .take_rate("erp", minute_at(120_000), 3, 500)
+                    .take_rate(&RateRequest {
+                        system: "erp",
+                        window: minute_at(120_000),
+                        want: 3,
+                        limit: 500,
+                    })
                     .await
                     .unwrap();
             }
@@ -1015,7 +1107,12 @@ async fn tasks_and_executions_are_listed_for_the_dashboard(db: &Db) {
         ("stock.push", 120_000, ExecutionState::Succeeded),
     ] {
         store
-            .record_due(job, minute_at(minute), "node-1", at(minute))
+            .record_due(&Due {
+                job,
+                minute: minute_at(minute),
+                node: "node-1",
+                at: at(minute),
+            })
             .await
             .unwrap();
         let change = ExecutionChange {
@@ -1097,14 +1194,32 @@ async fn tasks_and_executions_are_listed_for_the_dashboard(db: &Db) {
     );
 
     store
-        .take_rate("webshop", minute_at(60_000), 30, 500)
+        .take_rate(&RateRequest {
+            system: "webshop",
+            window: minute_at(60_000),
+            want: 30,
+            limit: 500,
+        })
         .await
         .unwrap();
     store
-        .take_rate("webshop", minute_at(120_000), 70, 500)
+        .take_rate(&RateRequest {
+            system: "webshop",
+            window: minute_at(120_000),
+            want: 70,
+            limit: 500,
+        })
         .await
         .unwrap();
-    store.take_rate("erp", minute_at(0), 5, 10).await.unwrap();
+    store
+        .take_rate(&RateRequest {
+            system: "erp",
+            window: minute_at(0),
+            want: 5,
+            limit: 10,
+        })
+        .await
+        .unwrap();
     assert_eq!(
         store.rate_usage(minute_at(60_000)).await.unwrap(),
         [
