@@ -811,60 +811,19 @@ async fn rate_windows_are_shared_by_nodes(db: &Db) {
         std::sync::Arc::new(db.open().await),
         std::sync::Arc::new(db.open().await),
     );
+    let take = |system, minute_ms, want, limit| RateRequest {
+        system,
+        window: minute_at(minute_ms),
+        want,
+        limit,
+    };
     // 100 a minute between them: 60 + 40, then nothing until the next window.
+    assert_eq!(a.take_rate(&take("erp", 0, 60, 100)).await.unwrap(), 60);
+    assert_eq!(b.take_rate(&take("erp", 0, 60, 100)).await.unwrap(), 40);
+    assert_eq!(a.take_rate(&take("erp", 0, 1, 100)).await.unwrap(), 0);
+    assert_eq!(b.take_rate(&take("webshop", 0, 5, 500)).await.unwrap(), 5);
     assert_eq!(
-        a.take_rate(&RateRequest {
-            system: "erp",
-            window: minute_at(0),
-            want: 60,
-            limit: 100
-        })
-        .await
-        .unwrap(),
-        60
-    );
-    assert_eq!(
-        b.take_rate(&RateRequest {
-            system: "erp",
-            window: minute_at(0),
-            want: 60,
-            limit: 100
-        })
-        .await
-        .unwrap(),
-        40
-    );
-    assert_eq!(
-        a.take_rate(&RateRequest {
-            system: "erp",
-            window: minute_at(0),
-            want: 1,
-            limit: 100
-        })
-        .await
-        .unwrap(),
-        0
-    );
-    assert_eq!(
-        b.take_rate(&RateRequest {
-            system: "webshop",
-            window: minute_at(0),
-            want: 5,
-            limit: 500
-        })
-        .await
-        .unwrap(),
-        5
-    );
-    assert_eq!(
-        a.take_rate(&RateRequest {
-            system: "erp",
-            window: minute_at(60_000),
-            want: 100,
-            limit: 100
-        })
-        .await
-        .unwrap(),
+        a.take_rate(&take("erp", 60_000, 100, 100)).await.unwrap(),
         100
     );
 
