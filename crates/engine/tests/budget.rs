@@ -11,7 +11,7 @@ use jiff::SignedDuration;
 use pacer_engine::{Clock, VirtualClock};
 use pacer_mock::Fault;
 use pacer_store::{ExecutionQuery, NewTask};
-use support::{Backend, at, engine, lease, midnight, minute_at, mock};
+use support::{Backend, at, engine, lease, midnight, mock};
 
 on_both_backends!(
     page_numbers_under_a_tight_rate_deliver_every_record_once,
@@ -209,7 +209,7 @@ async fn an_idle_push_takes_no_budget_and_the_busy_one_gets_the_whole_rate(backe
     }
     // And the webshop's windows count what was delivered, nothing more.
     let used: u64 = store
-        .rate_usage(minute_at(start.as_millisecond()))
+        .rate_usage(pacer_store::Minute::containing(start))
         .await
         .unwrap()
         .iter()

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 use pacer_engine::{Clock, VirtualClock};
 use pacer_store::{ExecutionState, StoreBuilder};
-use support::{Schema, config, engine, midnight, minute_at, mock};
+use support::{Schema, config, engine, midnight, mock};
 
 const TWO: &str = "  prices:
     from: erp
@@ -61,7 +61,7 @@ async fn two_engines_share_minutes_capacity_and_rates() {
         .map(|j| 60 / u64::from(j.interval_minutes))
         .sum();
     let ledger = store_a
-        .executions(minute_at(start.as_millisecond()), 10_000)
+        .executions(pacer_store::Minute::containing(start), 10_000)
         .await
         .unwrap();
     assert_eq!(

@@ -5,7 +5,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::{
     Error,
     error::ErrorKind,
-    time::{Minute, later, millis, millis_to_timestamp},
+    time::{Minute, millis, millis_to_timestamp},
 };
 
 /// The state of one execution of a job for one scheduled minute; the last
@@ -533,7 +533,11 @@ impl RetryPolicy {
         }
         FailOutcome::RetryAt(
             retry_after
-                .unwrap_or_else(|| later(now, self.delay(attempts, seed).as_millis() as i64)),
+                // A delay is never negative: past jiff's range means never.
+                .unwrap_or_else(|| {
+                    now.checked_add(self.delay(attempts, seed))
+                        .unwrap_or(Timestamp::MAX)
+                }),
         )
     }
 

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use jiff::{Timestamp, ToSpan};
+use jiff::Timestamp;
 
 const MINUTE_MS: i64 = 60_000;
 
@@ -105,15 +105,6 @@ pub(crate) fn millis(at: Timestamp) -> i64 {
 /// rather than failing every read of its table.
 pub(crate) fn millis_to_timestamp(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(if ms < 0 {
-        Timestamp::MIN
-    } else {
-        Timestamp::MAX
-    })
-}
-
-/// `at` moved by `ms` milliseconds, saturating at jiff's range.
-pub(crate) fn later(at: Timestamp, ms: i64) -> Timestamp {
-    at.checked_add(ms.milliseconds()).unwrap_or(if ms < 0 {
         Timestamp::MIN
     } else {
         Timestamp::MAX
