@@ -41,7 +41,7 @@ pub(crate) fn run(args: &PlanArgs, out: &mut impl Write) -> anyhow::Result<ExitC
     match args.format {
         PlanFormat::Text => out.write_all(text(&plan, &config.timezone).as_bytes())?,
         PlanFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &plan.to_json())?;
+            serde_json::to_writer_pretty(&mut *out, &plan)?;
             writeln!(out)?;
         }
         PlanFormat::Markdown => out.write_all(markdown(&plan, &config.timezone).as_bytes())?,

@@ -4,6 +4,7 @@
 
 use jiff::tz::TimeZone;
 use pacer_cron::{Day, Schedule};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::{Plan, Warning};
@@ -11,7 +12,7 @@ use crate::{Plan, Warning};
 const MINUTE: jiff::SignedDuration = jiff::SignedDuration::from_mins(1);
 
 /// The planned load of one real day, when it is not an ordinary one.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct DayLoad {
     /// The date, `YYYY-MM-DD`.
     pub date: String,

@@ -3,7 +3,8 @@
 use std::fmt;
 
 use pacer_cron::Schedule;
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Serialize, Serializer, ser::SerializeSeq};
 
 use crate::{
     Error,
@@ -14,7 +15,7 @@ use crate::{
 };
 
 /// Which of an integration's two jobs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JobKind {
     /// Fetch from the source, create tasks.
@@ -24,7 +25,8 @@ pub enum JobKind {
 }
 
 /// How one job runs.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(rename = "PlannedJob")]
 pub struct JobPlan {
     /// `<integration>.pull` or `<integration>.push`.
     pub job: String,
@@ -58,7 +60,7 @@ pub struct JobPlan {
 }
 
 /// The environment's load on the minute grid of a day.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Load {
     /// Executions that may run at once.
     pub capacity: u32,
@@ -71,7 +73,7 @@ pub struct Load {
 }
 
 /// Something in the plan that does not hold, or deserves a look.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Warning {
     /// More executions at once than the capacity, at these minutes of the day.
@@ -245,7 +247,10 @@ fn minute_ranges(minutes: &[u32]) -> String {
 }
 
 /// Every job's schedule and the environment's load.
-#[derive(Clone, Debug, Serialize)]
+///
+/// Serialized, it is what `pacer plan --format json` prints and the API
+/// serves: each warning carries its message beside its figures.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Plan {
     /// The environment's name.
     pub environment: String,
@@ -256,24 +261,34 @@ pub struct Plan {
     /// True when no warning is a failure: capacity, freshness and throughput hold.
     pub fits: bool,
     /// What does not hold, or deserves a look.
+    #[serde(serialize_with = "with_messages")]
+    #[schemars(with = "Vec<Explained<'static>>")]
     pub warnings: Vec<Warning>,
     /// The load of the days the clock moves, once
     /// [`check_days`](Plan::check_days) has laid the plan on them.
     pub days: Vec<DayLoad>,
 }
 
-impl Plan {
-    /// The plan as JSON, each warning with its message beside its fields:
-    /// what `pacer plan --format json` prints and the API serves.
-    pub fn to_json(&self) -> serde_json::Value {
-        let mut value = serde_json::to_value(self).expect("a plan serialises");
-        if let Some(warnings) = value["warnings"].as_array_mut() {
-            for (warning, typed) in warnings.iter_mut().zip(&self.warnings) {
-                warning["message"] = typed.to_string().into();
-            }
-        }
-        value
+/// A warning as it is served: its kind and figures, and the sentence that
+/// says them.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "Warning")]
+struct Explained<'a> {
+    #[serde(flatten)]
+    warning: &'a Warning,
+    /// The warning in words, as `pacer plan` prints it.
+    message: String,
+}
+
+fn with_messages<S: Serializer>(warnings: &[Warning], serializer: S) -> Result<S::Ok, S::Error> {
+    let mut seq = serializer.serialize_seq(Some(warnings.len()))?;
+    for warning in warnings {
+        seq.serialize_element(&Explained {
+            warning,
+            message: warning.to_string(),
+        })?;
     }
+    seq.end()
 }
 
 /// One job as the planner sees it while planning.

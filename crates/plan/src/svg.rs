@@ -1,6 +1,8 @@
 //! The day's load as a picture: 24 rows of 60 minutes, coloured by executions running.
+//!
+//! Written with maud, which escapes every title and label it is given.
 
-use std::fmt::Write;
+use maud::html;
 
 use crate::Plan;
 
@@ -101,62 +103,40 @@ fn draw(
         .max()
         .unwrap_or(0);
     let top = peak.max(capacity).max(1);
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">"#
-    );
-    let _ = write!(
-        svg,
-        r#"<rect width="{width}" height="{height}" fill="white"/>"#
-    );
-    let _ = write!(
-        svg,
-        r#"<text x="{left}" y="20" font-size="14" font-weight="bold">{}</text>"#,
-        escape(title)
-    );
-    let _ = write!(
-        svg,
-        r#"<text x="{left}" y="38">{}</text>"#,
-        escape(subtitle)
-    );
-    for minute in (0..60).step_by(10) {
-        let x = left + minute * CELL;
-        let _ = write!(svg, r#"<text x="{x}" y="{}">:{minute:02}</text>"#, TOP - 4);
-    }
-    for (row, (label, load)) in rows.iter().enumerate() {
-        let y = TOP + row as u32 * CELL;
-        let _ = write!(
-            svg,
-            r#"<text x="4" y="{}">{}</text>"#,
-            y + CELL - 2,
-            escape(label)
-        );
-        for (minute, &running) in load.iter().enumerate() {
-            let x = left + minute as u32 * CELL;
-            let _ = write!(
-                svg,
-                r#"<rect x="{x}" y="{y}" width="{CELL}" height="{CELL}" fill="{}" stroke="white" stroke-width="1"><title>{} — {running} running</title></rect>"#,
-                shade(running, capacity, top),
-                at(row, minute)
-            );
+    let legend = TOP + count * CELL + 24;
+    let svg = html! {
+        svg xmlns="http://www.w3.org/2000/svg" width=(width) height=(height)
+            viewBox={ "0 0 " (width) " " (height) } font-family="sans-serif" font-size="11" {
+            rect width=(width) height=(height) fill="white" {}
+            text x=(left) y="20" font-size="14" font-weight="bold" { (title) }
+            text x=(left) y="38" { (subtitle) }
+            @for minute in (0..60).step_by(10) {
+                text x=(left + minute * CELL) y=(TOP - 4) { ":" (format!("{minute:02}")) }
+            }
+            @for (row, (label, load)) in rows.iter().enumerate() {
+                @let y = TOP + row as u32 * CELL;
+                text x="4" y=(y + CELL - 2) { (label) }
+                @for (minute, &running) in load.iter().enumerate() {
+                    rect x=(left + minute as u32 * CELL) y=(y) width=(CELL) height=(CELL)
+                        fill=(shade(running, capacity, top)) stroke="white" stroke-width="1" {
+                        title { (at(row, minute)) " — " (running) " running" }
+                    }
+                }
+            }
+            // The legend: one swatch per level from 0 to the peak (or capacity).
+            text x="4" y=(legend + CELL - 2) { "running" }
+            @for level in 0..=top.min(20) {
+                @let x = left + 8 + level * (CELL * 2 + 8);
+                rect x=(x) y=(legend) width=(CELL * 2) height=(CELL) fill=(shade(level, capacity, top))
+                    stroke="gray" stroke-width="0.5" {}
+                text x=(x) y=(legend + CELL + 14) {
+                    (level) @if level == capacity { " = capacity" }
+                }
+            }
         }
-    }
-    // The legend: one swatch per level from 0 to the peak (or capacity).
-    let y = TOP + count * CELL + 24;
-    let _ = write!(svg, r#"<text x="4" y="{}">running</text>"#, y + CELL - 2);
-    for level in 0..=top.min(20) {
-        let x = left + 8 + level * (CELL * 2 + 8);
-        let _ = write!(
-            svg,
-            r#"<rect x="{x}" y="{y}" width="{}" height="{CELL}" fill="{}" stroke="gray" stroke-width="0.5"/><text x="{x}" y="{}">{level}{}</text>"#,
-            CELL * 2,
-            shade(level, capacity, top),
-            y + CELL + 14,
-            if level == capacity { " = capacity" } else { "" }
-        );
-    }
-    svg.push_str("</svg>\n");
+    };
+    let mut svg = svg.into_string();
+    svg.push('\n');
     svg
 }
 
@@ -172,10 +152,4 @@ fn shade(running: u32, capacity: u32, top: u32) -> String {
     let share = f64::from(running) / f64::from(capacity.max(1).min(top));
     let lightness = 85.0 - 50.0 * share;
     format!("hsl(215, 80%, {lightness:.0}%)")
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }

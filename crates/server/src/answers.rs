@@ -176,6 +176,41 @@ pub(crate) struct ErrorBody {
     pub(crate) message: String,
 }
 
+/// The plan as served: what `pacer plan --format json` prints, and today's
+/// actual load beside it.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "Plan")]
+pub(crate) struct PlanAnswer {
+    #[serde(flatten)]
+    pub(crate) plan: pacer_plan::Plan,
+    pub(crate) actual: Today,
+}
+
+/// Today in the environment's time zone, as long as it really is (23 or 25
+/// hours on a day the clock moves).
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Today {
+    /// `YYYY-MM-DD`.
+    pub(crate) date: String,
+    /// Minutes since today's start; -1 outside it.
+    pub(crate) now_minute: i64,
+    /// The hours today really has: 23, 24 or 25.
+    pub(crate) hours: Vec<Hour>,
+    /// The plan laid on today: executions planned in each minute.
+    pub(crate) planned_by_minute: Vec<u32>,
+    /// Executions that ran in each minute so far.
+    pub(crate) by_minute: Vec<u32>,
+}
+
+/// An hour of a day: its wall-clock label (a repeated hour carries its
+/// offset, `02:00+01:00`), its first minute and its length.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Hour {
+    pub(crate) label: String,
+    pub(crate) first_minute: usize,
+    pub(crate) minutes: usize,
+}
+
 /// Items taken from a rate budget in each of the last 60 minutes.
 #[derive(Debug, Serialize)]
 pub(crate) struct RateUsage {

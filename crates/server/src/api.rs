@@ -15,8 +15,8 @@ use serde_json::Value;
 use crate::{
     App,
     answers::{
-        EnvironmentAnswer, ExecutionList, JobAnswer, JobList, LeftDead, ReplayAnswer, TaskDetail,
-        TaskPage,
+        EnvironmentAnswer, ExecutionList, JobAnswer, JobList, LeftDead, PlanAnswer, ReplayAnswer,
+        TaskDetail, TaskPage,
     },
     error::ApiError,
     openapi, views,
@@ -183,6 +183,6 @@ async fn replay_dead(State(app): State<App>, Path(name): Path<String>) -> Answer
     }))
 }
 
-async fn plan(State(app): State<App>) -> Answer<Value> {
+async fn plan(State(app): State<App>) -> Answer<PlanAnswer> {
     Ok(Json(views::plan(&app.engine).await?))
 }

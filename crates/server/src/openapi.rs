@@ -1,8 +1,7 @@
 //! The OpenAPI 3.1 document of `/api/v1`. Its schemas are generated from
 //! the types the handlers serialize ([`crate::answers`]); the API tests
 //! call every operation listed here and check each answer against its
-//! schema, so the document cannot drift from what is served. Only the
-//! plan, which is the planner's own JSON, is described by hand.
+//! schema, so the document cannot drift from what is served.
 
 use schemars::{
     JsonSchema,
@@ -11,8 +10,8 @@ use schemars::{
 use serde_json::{Map, Value, json};
 
 use crate::answers::{
-    EnvironmentAnswer, ErrorAnswer, ExecutionList, JobAnswer, JobList, ReplayAnswer, TaskDetail,
-    TaskPage,
+    EnvironmentAnswer, ErrorAnswer, ExecutionList, JobAnswer, JobList, PlanAnswer, ReplayAnswer,
+    TaskDetail, TaskPage,
 };
 
 /// The schema of each answer, named as the paths refer to them.
@@ -31,6 +30,7 @@ fn answer_schemas() -> Map<String, Value> {
     register::<TaskPage>(&mut generator);
     register::<TaskDetail>(&mut generator);
     register::<ReplayAnswer>(&mut generator);
+    register::<PlanAnswer>(&mut generator);
     generator.take_definitions(true)
 }
 
@@ -105,9 +105,7 @@ pub(crate) fn document() -> Value {
     let task_id = || path_param("id", "The task's id", "integer");
     let unknown_job = [("404", "No such job")];
     let unknown_task = [("404", "No such task")];
-    let mut schemas = answer_schemas();
-    schemas.insert("PlannedJob".into(), planned_job_schema());
-    schemas.insert("Plan".into(), plan_schema());
+    let schemas = answer_schemas();
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -156,55 +154,6 @@ pub(crate) fn document() -> Value {
             "schemas": schemas,
         }
     })
-}
-
-/// A job as the planner plans it (the plan is the planner's own JSON).
-fn planned_job_schema() -> Value {
-    json!({"type": "object",
-                    "required": ["job", "integration", "kind", "executions_per_day", "runs_per_hour", "runs_per_day",
-                                 "interval_minutes", "schedule", "description", "items_per_run", "min_items_per_minute",
-                                 "duration_minutes", "headroom_percent", "explicit"],
-                    "properties": {
-                        "job": {"type": "string"}, "integration": {"type": "string"},
-                        "kind": {"type": "string", "enum": ["pull", "push"]},
-                        "executions_per_day": {"type": "integer"}, "runs_per_hour": {"type": "number"},
-                        "runs_per_day": {"type": "integer"}, "interval_minutes": {"type": "integer"},
-                        "schedule": {"type": "string"}, "description": {"type": "string"},
-                        "items_per_run": {"type": "integer"}, "min_items_per_minute": {"type": "integer"},
-                        "duration_minutes": {"type": "integer"}, "headroom_percent": {"type": "number"},
-                        "explicit": {"type": "boolean"}}})
-}
-
-/// The plan as `/api/v1/plan` serves it: the planner's plan, the days the
-/// clock moves laid out, and today's actual load.
-fn plan_schema() -> Value {
-    json!({"type": "object", "required": ["environment", "jobs", "load", "fits", "warnings", "days", "actual"],
-                    "properties": {
-                        "environment": {"type": "string"},
-                        "jobs": {"type": "array", "items": schema("PlannedJob")},
-                        "load": {"type": "object", "required": ["capacity", "peak", "lower_bound", "by_minute"], "properties": {
-                            "capacity": {"type": "integer"}, "peak": {"type": "integer"},
-                            "lower_bound": {"type": "integer", "description": "A peak no choice of offsets can go below"},
-                            "by_minute": {"type": "array", "items": {"type": "integer"},
-                                "description": "Executions planned in each minute of the day, 0 = 00:00"}}},
-                        "fits": {"type": "boolean"},
-                        "warnings": {"type": "array", "items": {"type": "object", "required": ["kind", "message"],
-                            "description": "What does not hold; each kind carries its own figures beside kind and message",
-                            "properties": {"kind": {"type": "string"}, "message": {"type": "string"}},
-                            "additionalProperties": true}},
-                        "days": {"type": "array", "description": "The zone's next days the clock moves, the plan laid on each",
-                            "items": {"type": "object", "required": ["date", "minutes", "hours", "executions", "ordinary_executions", "peak", "by_minute"], "properties": {
-                                "date": {"type": "string"}, "minutes": {"type": "integer", "description": "1380 on a spring-forward day, 1500 on a fall-back one"},
-                                "hours": {"type": "array", "items": {"type": "string"}, "description": "Wall-clock labels; a repeated hour carries its offset, 02:00+01:00"},
-                                "executions": {"type": "integer"}, "ordinary_executions": {"type": "integer"}, "peak": {"type": "integer"},
-                                "by_minute": {"type": "array", "items": {"type": "integer"}}}}},
-                        "actual": {"type": "object", "required": ["date", "now_minute", "hours", "planned_by_minute", "by_minute"], "properties": {
-                            "date": {"type": "string"}, "now_minute": {"type": "integer", "description": "Minutes since today's start; -1 outside it"},
-                            "hours": {"type": "array", "description": "The hours today really has: 23, 24 or 25", "items": {"type": "object",
-                                "required": ["label", "first_minute", "minutes"], "properties": {
-                                    "label": {"type": "string"}, "first_minute": {"type": "integer"}, "minutes": {"type": "integer"}}}},
-                            "planned_by_minute": {"type": "array", "items": {"type": "integer"}, "description": "The plan laid on today"},
-                            "by_minute": {"type": "array", "items": {"type": "integer"}}}}}})
 }
 
 #[cfg(test)]

@@ -1,17 +1,17 @@
 //! What the API answers and the dashboard shows, gathered once for both:
-//! the store's rows and the engine's state as JSON values.
+//! the store's rows and the engine's state as the answer types.
 
 use std::collections::{BTreeMap, HashMap};
 
 use jiff::{SignedDuration, Timestamp};
 use pacer_engine::{Engine, JobView};
 use pacer_store::{Execution, ExecutionQuery, ExecutionState, Minute, Task, TaskQuery, TaskStatus};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::{
     answers::{
-        Attempt, EnvironmentAnswer, ExecutionAnswer, Instant, JobAnswer, RateUsage, RecentError,
-        TaskAnswer, TaskDetail, TaskPage,
+        Attempt, EnvironmentAnswer, ExecutionAnswer, Hour, Instant, JobAnswer, PlanAnswer,
+        RateUsage, RecentError, TaskAnswer, TaskDetail, TaskPage, Today,
     },
     error::ApiError,
 };
@@ -344,7 +344,7 @@ pub(crate) async fn recent_errors(
 /// Today in the environment's time zone, as long as it really is (23 or
 /// 25 hours on a day the clock moves): its date, its hours, the current
 /// minute, the plan laid on it, and the executions running in each minute.
-pub(crate) async fn actual_today(engine: &Engine) -> Result<Value, ApiError> {
+pub(crate) async fn today(engine: &Engine) -> Result<Today, ApiError> {
     let now = engine.clock().now();
     let zone = engine.time_zone();
     let zoned = now.to_zoned(zone.clone());
@@ -387,25 +387,29 @@ pub(crate) async fn actual_today(engine: &Engine) -> Result<Value, ApiError> {
     } else {
         plan.load_on(&day, zone)
     };
-    let hours: Vec<Value> = day
-        .hours()
-        .iter()
-        .map(|h| json!({"label": h.label, "first_minute": h.first, "minutes": h.len}))
-        .collect();
-    Ok(json!({
-        "date": zoned.date().to_string(),
-        "now_minute": day.minute_of(now).map_or(-1, |m| m as i64),
-        "hours": hours,
-        "planned_by_minute": planned,
-        "by_minute": by_minute,
-    }))
+    Ok(Today {
+        date: zoned.date().to_string(),
+        now_minute: day.minute_of(now).map_or(-1, |m| m as i64),
+        hours: day
+            .hours()
+            .iter()
+            .map(|h| Hour {
+                label: h.label.clone(),
+                first_minute: h.first,
+                minutes: h.len,
+            })
+            .collect(),
+        planned_by_minute: planned,
+        by_minute,
+    })
 }
 
 /// What `pacer plan --format json` prints, plus today's actual load.
-pub(crate) async fn plan(engine: &Engine) -> Result<Value, ApiError> {
-    let mut value = engine.plan().to_json();
-    value["actual"] = actual_today(engine).await?;
-    Ok(value)
+pub(crate) async fn plan(engine: &Engine) -> Result<PlanAnswer, ApiError> {
+    Ok(PlanAnswer {
+        plan: engine.plan().clone(),
+        actual: today(engine).await?,
+    })
 }
 
 /// Items taken from each rate budget in each of the last 60 minutes, with its limit.
