@@ -162,6 +162,16 @@ pub(crate) struct LeftDead {
     pub(crate) reason: String,
 }
 
+/// What a webhook delivery queued. (Webhooks are called by other systems,
+/// not through `/api/v1`, so the OpenAPI document leaves them out.)
+#[derive(Debug, Serialize)]
+pub(crate) struct HookAnswer {
+    /// Records queued as tasks.
+    pub(crate) queued: usize,
+    /// Records kept as rejected: they carry no key.
+    pub(crate) rejected: usize,
+}
+
 /// An error, as every failed request answers.
 #[derive(Debug, Serialize, JsonSchema)]
 #[schemars(rename = "Error")]
@@ -209,6 +219,16 @@ pub(crate) struct Hour {
     pub(crate) label: String,
     pub(crate) first_minute: usize,
     pub(crate) minutes: usize,
+}
+
+impl From<&pacer_cron::Hour> for Hour {
+    fn from(hour: &pacer_cron::Hour) -> Hour {
+        Hour {
+            label: hour.label.clone(),
+            first_minute: hour.first,
+            minutes: hour.len,
+        }
+    }
 }
 
 /// Items taken from a rate budget in each of the last 60 minutes.

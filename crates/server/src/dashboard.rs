@@ -164,6 +164,18 @@ fn button(label: &str, action: &str, confirm: Option<&str>) -> Markup {
     }
 }
 
+/// A table that scrolls sideways on a narrow screen: its headings, then `rows`.
+fn table(id: &str, headings: &[&str], rows: Markup) -> Markup {
+    html! {
+        div class="scroll" {
+            table id=(id) {
+                thead { tr { @for heading in headings { th { (heading) } } } }
+                tbody { (rows) }
+            }
+        }
+    }
+}
+
 /// Healthy, busy, or needs someone: from the task counts.
 fn health(counts: &BTreeMap<&str, u64>) -> (&'static str, &'static str) {
     let n = |s: &str| counts.get(s).copied().unwrap_or(0);
@@ -183,6 +195,22 @@ async fn overview(State(app): State<App>, headers: HeaderMap) -> Result<Response
     let errors = views::recent_errors(engine, 10).await?;
     let today = today(engine);
     let statuses = ["new", "processing", "finished", "failed", "dead", "skipped"];
+    let count_rows = html! {
+        @for (integration, by_status) in &counts {
+            @let (class, word) = health(by_status);
+            tr {
+                th { a href={ "/tasks?integration=" (integration) } { (integration) } }
+                td { span class={ "health " (class) } { (word) } }
+                @for status in statuses {
+                    td class="num" data-status=(status) {
+                        a href={ "/tasks?integration=" (integration) "&status=" (status) } {
+                            (by_status.get(status).copied().unwrap_or(0))
+                        }
+                    }
+                }
+            }
+        }
+    };
     let live = html! {
         section class="cards" {
             div { span { "Environment" } b { (env.name) } }
@@ -191,32 +219,11 @@ async fn overview(State(app): State<App>, headers: HeaderMap) -> Result<Response
             div { span { "Store" } b { (env.store) } }
         }
         h2 { "Tasks by integration" }
-        div class="scroll" {
-            table id="task-counts" {
-                thead {
-                    tr {
-                        th { "Integration" } th { "Health" } th { "New" } th { "Processing" }
-                        th { "Finished" } th { "Failed" } th { "Dead" } th { "Skipped" }
-                    }
-                }
-                tbody {
-                    @for (integration, by_status) in &counts {
-                        @let (class, word) = health(by_status);
-                        tr {
-                            th { a href={ "/tasks?integration=" (integration) } { (integration) } }
-                            td { span class={ "health " (class) } { (word) } }
-                            @for status in statuses {
-                                td class="num" data-status=(status) {
-                                    a href={ "/tasks?integration=" (integration) "&status=" (status) } {
-                                        (by_status.get(status).copied().unwrap_or(0))
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        (table(
+            "task-counts",
+            &["Integration", "Health", "New", "Processing", "Finished", "Failed", "Dead", "Skipped"],
+            count_rows,
+        ))
         h2 { "Last errors" }
         @if errors.is_empty() {
             p class="quiet" { "No failed attempts." }
@@ -417,55 +424,50 @@ async fn jobs(State(app): State<App>, headers: HeaderMap) -> Result<Response, Ap
     let engine = &app.engine;
     let today = today(engine);
     let jobs = views::jobs(engine).await?;
-    let live = html! {
-        div class="scroll" {
-            table id="jobs" {
-                thead {
-                    tr {
-                        th { "Job" } th { "Schedule" } th { "Next runs" } th { "Last result" }
-                        th { "State" } th {}
+    let job_rows = html! {
+        @for job in &jobs {
+            @let path = format!("/api/v1/jobs/{}", job.name);
+            tr data-job=(job.name) {
+                th { (job.name) }
+                td { code { (job.schedule) } br; small { (job.description) } }
+                td {
+                    @for (i, at) in job.next_runs.iter().take(3).enumerate() {
+                        @if i > 0 { br; }
+                        (clock(at, &today))
                     }
                 }
-                tbody {
-                    @for job in &jobs {
-                        @let path = format!("/api/v1/jobs/{}", job.name);
-                        tr data-job=(job.name) {
-                            th { (job.name) }
-                            td { code { (job.schedule) } br; small { (job.description) } }
-                            td {
-                                @for (i, at) in job.next_runs.iter().take(3).enumerate() {
-                                    @if i > 0 { br; }
-                                    (clock(at, &today))
-                                }
-                            }
-                            td {
-                                @if let Some(last) = &job.last_execution {
-                                    span class={ "state " (last.state) } { (last.state) }
-                                    " " (clock(&last.minute, &today)) " · " (last.items) " items"
-                                } @else {
-                                    "never ran"
-                                }
-                            }
-                            td {
-                                @if job.paused {
-                                    span class="state paused" { "paused" }
-                                } @else {
-                                    span class={ "state " (job.state) } { (job.state) }
-                                }
-                            }
-                            td class="actions" {
-                                @if job.paused {
-                                    (button("Resume", &format!("{path}/resume"), None))
-                                } @else {
-                                    (button("Pause", &format!("{path}/pause"), None))
-                                }
-                                (button("Run now", &format!("{path}/trigger"), None))
-                            }
-                        }
+                td {
+                    @if let Some(last) = &job.last_execution {
+                        span class={ "state " (last.state) } { (last.state) }
+                        " " (clock(&last.minute, &today)) " · " (last.items) " items"
+                    } @else {
+                        "never ran"
                     }
+                }
+                td {
+                    @if job.paused {
+                        span class="state paused" { "paused" }
+                    } @else {
+                        span class={ "state " (job.state) } { (job.state) }
+                    }
+                }
+                td class="actions" {
+                    @if job.paused {
+                        (button("Resume", &format!("{path}/resume"), None))
+                    } @else {
+                        (button("Pause", &format!("{path}/pause"), None))
+                    }
+                    (button("Run now", &format!("{path}/trigger"), None))
                 }
             }
         }
+    };
+    let live = html! {
+        (table(
+            "jobs",
+            &["Job", "Schedule", "Next runs", "Last result", "State", ""],
+            job_rows,
+        ))
     };
     Ok(page(&headers, "Jobs", "/jobs", html! {}, live))
 }
@@ -529,30 +531,25 @@ async fn tasks(
         }
     };
     let answer = views::tasks(engine, &query).await?;
-    let live = html! {
-        div class="scroll" {
-            table id="tasks" {
-                thead {
-                    tr {
-                        th { "Id" } th { "Integration" } th { "Key" } th { "Status" }
-                        th { "Attempts" } th { "Last error" } th { "Updated" }
-                    }
-                }
-                tbody {
-                    @for t in &answer.tasks {
-                        tr {
-                            td { a href={ "/tasks/" (t.id) } { (t.id) } }
-                            td { (t.integration) }
-                            td { (t.key) }
-                            td { span class={ "state " (t.status) } { (t.status) } }
-                            td class="num" { (t.attempts) }
-                            td { code { (or_dash(t.last_error.as_ref())) } }
-                            td { (clock(&t.updated_at, &today)) }
-                        }
-                    }
-                }
+    let task_rows = html! {
+        @for t in &answer.tasks {
+            tr {
+                td { a href={ "/tasks/" (t.id) } { (t.id) } }
+                td { (t.integration) }
+                td { (t.key) }
+                td { span class={ "state " (t.status) } { (t.status) } }
+                td class="num" { (t.attempts) }
+                td { code { (or_dash(t.last_error.as_ref())) } }
+                td { (clock(&t.updated_at, &today)) }
             }
         }
+    };
+    let live = html! {
+        (table(
+            "tasks",
+            &["Id", "Integration", "Key", "Status", "Attempts", "Last error", "Updated"],
+            task_rows,
+        ))
         @if let Some(cursor) = &answer.next_cursor {
             p { a href=(older(&params, cursor)) { "Older tasks →" } }
         }
@@ -621,30 +618,25 @@ async fn executions(
         }
     };
     let rows = views::executions(engine, &query).await?;
-    let live = html! {
-        div class="scroll" {
-            table id="executions" {
-                thead {
-                    tr {
-                        th { "Minute" } th { "Job" } th { "State" } th { "Waited" }
-                        th { "Duration" } th { "Items" } th { "Error" }
-                    }
-                }
-                tbody {
-                    @for e in &rows {
-                        tr {
-                            td { (clock(&e.minute, &today)) }
-                            td { (e.job) }
-                            td { span class={ "state " (e.state) } { (e.state) } }
-                            td class="num" { (millis(e.waited_ms)) }
-                            td class="num" { (millis(e.duration_ms)) }
-                            td class="num" { (e.items) }
-                            td { code { (or_dash(e.error.as_ref())) } }
-                        }
-                    }
-                }
+    let execution_rows = html! {
+        @for e in &rows {
+            tr {
+                td { (clock(&e.minute, &today)) }
+                td { (e.job) }
+                td { span class={ "state " (e.state) } { (e.state) } }
+                td class="num" { (millis(e.waited_ms)) }
+                td class="num" { (millis(e.duration_ms)) }
+                td class="num" { (e.items) }
+                td { code { (or_dash(e.error.as_ref())) } }
             }
         }
+    };
+    let live = html! {
+        (table(
+            "executions",
+            &["Minute", "Job", "State", "Waited", "Duration", "Items", "Error"],
+            execution_rows,
+        ))
     };
     Ok(page(&headers, "Executions", "/executions", fixed, live))
 }
@@ -678,16 +670,7 @@ mod tests {
     fn rows(date: jiff::civil::Date) -> (Vec<Hour>, usize) {
         let zone = jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap();
         let day = pacer_cron::Day::of(date, &zone).unwrap();
-        let rows = day
-            .hours()
-            .iter()
-            .map(|h| Hour {
-                label: h.label.clone(),
-                first_minute: h.first,
-                minutes: h.len,
-            })
-            .collect();
-        (rows, day.minutes())
+        (day.hours().iter().map(Hour::from).collect(), day.minutes())
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! arrays and objects (kept as a rejected record),
 //! 503 when the store failed (nothing was queued).
 
+use crate::{App, answers::HookAnswer, error::ApiError};
 use axum::{
     Json,
     body::Bytes,
@@ -14,9 +15,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use pacer_engine::{Refusal, Refused};
-use serde_json::json;
-
-use crate::{App, error::ApiError};
 
 pub(crate) async fn receive(
     State(app): State<App>,
@@ -40,7 +38,10 @@ pub(crate) async fn receive(
     match app.engine.receive(&name, &body, secret).await {
         Ok(received) => (
             StatusCode::ACCEPTED,
-            Json(json!({"queued": received.queued, "rejected": received.rejected})),
+            Json(HookAnswer {
+                queued: received.queued,
+                rejected: received.rejected,
+            }),
         )
             .into_response(),
         Err(refused) => {

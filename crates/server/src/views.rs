@@ -390,15 +390,7 @@ pub(crate) async fn today(engine: &Engine) -> Result<Today, ApiError> {
     Ok(Today {
         date: zoned.date().to_string(),
         now_minute: day.minute_of(now).map_or(-1, |m| m as i64),
-        hours: day
-            .hours()
-            .iter()
-            .map(|h| Hour {
-                label: h.label.clone(),
-                first_minute: h.first,
-                minutes: h.len,
-            })
-            .collect(),
+        hours: day.hours().iter().map(Hour::from).collect(),
         planned_by_minute: planned,
         by_minute,
     })
