@@ -132,6 +132,14 @@ fn summary(plan: &Plan, timezone: &str) -> Vec<String> {
         "Peak load: {} executions at once, capacity {} (no offsets can go below {}).",
         load.peak, load.capacity, load.lower_bound
     )];
+    // The second budget: each system's rate, shared by all its jobs.
+    lines.extend(plan.systems.iter().map(|s| {
+        format!(
+            "System {}: asked for {} items a minute on average, at most {} planned in \
+             one minute, rate {}/min.",
+            s.system, s.demand_per_minute, s.peak_per_minute, s.rate_per_minute
+        )
+    }));
     lines.extend(plan.days.iter().map(describe_day));
     lines.push(format!(
         "Verdict: {} (schedules read in {timezone}).",

@@ -56,6 +56,7 @@ pub use crate::{
     model::{ActiveHours, Environment, Integration, JobOptions, Rate, System},
     plan::{JobKind, JobPlan, Load, Plan, Warning, plan},
     svg::{heat_map, heat_map_of_day},
+    systems::SystemLoad,
 };
 
 mod day;
@@ -65,3 +66,4 @@ mod plan;
 mod sizing;
 mod stagger;
 mod svg;
+mod systems;

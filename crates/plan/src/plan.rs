@@ -12,6 +12,7 @@ use crate::{
     model::{ActiveHours, Environment, Integration, JobOptions, Rate},
     sizing::{self, Sizing},
     stagger::{self, DAY, Movable},
+    systems::{self, SystemLoad, SystemMinutes},
 };
 
 /// Which of an integration's two jobs.
@@ -127,6 +128,33 @@ pub enum Warning {
         /// Runs a day of its schedule.
         runs: u64,
     },
+    /// The integrations that share a system ask it, on average over the
+    /// day, for more items a minute than its rate: no schedule can fit them.
+    SystemOverloaded {
+        /// The system.
+        system: String,
+        /// Items a minute it delivers or accepts.
+        rate_per_minute: f64,
+        /// Items a minute asked of it on average over the day, to one decimal.
+        demand_per_minute: f64,
+        /// The integrations that use it, the largest first.
+        integrations: Vec<String>,
+        /// The fewest of them (the largest first) that, moved to another
+        /// system or slowed, leave what fits.
+        move_or_slow: Vec<String>,
+    },
+    /// The plan asks a system, in some minutes, for more items than its
+    /// rate: the jobs that share it could not each get minutes of their own.
+    RateExceeded {
+        /// The system.
+        system: String,
+        /// Items a minute it delivers or accepts.
+        rate_per_minute: f64,
+        /// The most items planned in one minute.
+        peak_per_minute: u32,
+        /// Minutes of the day (0 = 00:00) planned above the rate.
+        minutes: Vec<u32>,
+    },
     /// An execution takes longer than the interval, so it would overlap itself.
     SelfOverlap {
         /// The job.
@@ -204,6 +232,35 @@ impl fmt::Display for Warning {
                 }
                 Ok(())
             }
+            Warning::SystemOverloaded {
+                system,
+                rate_per_minute,
+                demand_per_minute,
+                integrations,
+                move_or_slow,
+            } => write!(
+                f,
+                "{system}: {} ask it for {demand_per_minute:.1} items a minute on average over the \
+                 day but its rate is {}/min; it needs a rate of {}/min, or move \
+                 {} to another system or slow it (peak_factor, volume)",
+                integrations.join(", "),
+                items(*rate_per_minute),
+                demand_per_minute.ceil(),
+                move_or_slow.join(" and ")
+            ),
+            Warning::RateExceeded {
+                system,
+                rate_per_minute,
+                peak_per_minute,
+                minutes,
+            } => write!(
+                f,
+                "{system}: {peak_per_minute} items a minute planned against its rate of {}/min, \
+                 at {}; its jobs could not each get minutes of their own: lower their item \
+                 budget per run (max_items) or raise the rate",
+                items(*rate_per_minute),
+                minute_ranges(minutes)
+            ),
             Warning::TooFewRuns { job, needed, runs } => write!(
                 f,
                 "{job}: its schedule runs {runs} times a day but the volume needs {needed} executions"
@@ -218,6 +275,15 @@ impl fmt::Display for Warning {
                  so it would overlap itself"
             ),
         }
+    }
+}
+
+/// A rate as written: `100`, `0.5`.
+fn items(per_minute: f64) -> String {
+    if per_minute.fract() == 0.0 && per_minute.abs() < 1e15 {
+        format!("{per_minute:.0}")
+    } else {
+        format!("{per_minute:.1}")
     }
 }
 
@@ -258,6 +324,9 @@ pub struct Plan {
     pub jobs: Vec<JobPlan>,
     /// The minute-by-minute load.
     pub load: Load,
+    /// Each system's rate, shared by every job that reads from it or writes
+    /// to it, against what the day asks of it and the plan puts on it.
+    pub systems: Vec<SystemLoad>,
     /// True when no warning is a failure: capacity, freshness and throughput hold.
     pub fits: bool,
     /// What does not hold, or deserves a look.
@@ -295,6 +364,10 @@ fn with_messages<S: Serializer>(warnings: &[Warning], serializer: S) -> Result<S
 struct Draft {
     integration: usize,
     kind: JobKind,
+    /// The system it reads from or writes to.
+    system: usize,
+    /// Items a minute it asks of that system while it runs.
+    usage: f64,
     sizing: Sizing,
     hours: ActiveHours,
     /// `Some` for an explicit schedule.
@@ -311,58 +384,47 @@ pub fn plan(environment: &Environment) -> Result<Plan, Error> {
     let mut drafts = Vec::new();
     let mut warnings = Vec::new();
     for (index, integration) in environment.integrations.iter().enumerate() {
-        let source = rate_of(environment, integration, &integration.from)?;
-        let destination = rate_of(environment, integration, &integration.to)?;
-        for (kind, options, system_rate) in [
+        let source = system_of(environment, integration, &integration.from)?;
+        let destination = system_of(environment, integration, &integration.to)?;
+        for (kind, options, system) in [
             (JobKind::Pull, &integration.pull, source),
             (JobKind::Push, &integration.push, destination),
         ] {
-            drafts.push(draft(index, integration, kind, options, system_rate));
+            let rate = environment.systems[system].rate;
+            drafts.push(draft(index, integration, kind, options, (system, rate)));
         }
         choose_intervals(integration, &mut drafts, &mut warnings);
     }
 
-    // Jobs with explicit schedules are fixed load; the planner places the rest.
-    let mut base = vec![0u32; DAY];
-    let mut movable = Vec::new();
-    let mut movable_draft = Vec::new();
-    for (i, d) in drafts.iter().enumerate() {
-        match &d.fixed {
-            Some(schedule) => {
-                let starts: Vec<u16> = schedule.times_of_day().iter().map(|m| m as u16).collect();
-                stagger::apply(&mut base, &starts, d.sizing.duration_minutes, 1);
-            }
-            None => {
-                movable.push(Movable {
-                    interval: d.interval,
-                    duration: d.sizing.duration_minutes,
-                    hours: d.hours,
-                });
-                movable_draft.push(i);
-            }
-        }
+    let mut placed = place(environment, &drafts);
+    // Jobs that share a system but run at unrelated intervals (every 3 and
+    // every 20 minutes) meet whatever their offsets; intervals that divide
+    // one another can keep apart, so a crowded system's jobs get those, at
+    // the cost of a few more runs, and are placed again.
+    let crowded: Vec<usize> = (0..environment.systems.len())
+        .filter(|&s| {
+            placed.minutes.minutes_over(s) > 0
+                && systems::demand_per_minute(environment, s) <= placed.minutes.rate(s)
+        })
+        .collect();
+    if !crowded.is_empty() {
+        harmonise(&mut drafts, &crowded);
+        placed = place(environment, &drafts);
     }
+    let Placement {
+        offsets,
+        by_minute,
+        base,
+        minutes,
+    } = placed;
     let name = |i: usize| job_name(environment, &drafts[i]);
-    let mut order: Vec<usize> = (0..movable.len()).collect();
-    // Heaviest first: the share of time a job keeps a slot busy, then the
-    // shorter interval (fewer choices), then the name, so plans are reproducible.
-    order.sort_by(|&a, &b| {
-        let weight = |m: &Movable| f64::from(m.duration) / f64::from(m.interval);
-        weight(&movable[b])
-            .total_cmp(&weight(&movable[a]))
-            .then(movable[a].interval.cmp(&movable[b].interval))
-            .then_with(|| name(movable_draft[a]).cmp(&name(movable_draft[b])))
-    });
-    let (offsets, by_minute) = stagger::stagger(&movable, &base, &order);
 
     let mut jobs = Vec::with_capacity(drafts.len());
-    let mut next_movable = 0;
     for (i, d) in drafts.iter().enumerate() {
         let (expr, schedule) = match &d.fixed {
             Some(schedule) => (schedule.source().to_string(), schedule.clone()),
             None => {
-                let offset = offsets[next_movable];
-                next_movable += 1;
+                let offset = offsets[i];
                 let expr = sizing::schedule(d.interval, offset, d.hours);
                 let schedule = Schedule::parse(&expr).expect("the planner writes valid cron");
                 (expr, schedule)
@@ -393,6 +455,11 @@ pub fn plan(environment: &Environment) -> Result<Plan, Error> {
             },
         );
     }
+    // What the systems are asked for comes first: when a system cannot
+    // serve its integrations, nothing else about the plan matters as much.
+    let mut system_warnings = Vec::new();
+    let systems = systems::loads(environment, &minutes, &mut system_warnings);
+    warnings.splice(0..0, system_warnings);
     let lower_bound = lower_bound(&drafts, &base);
     Ok(Plan {
         environment: environment.name.clone(),
@@ -404,21 +471,109 @@ pub fn plan(environment: &Environment) -> Result<Plan, Error> {
             lower_bound,
             by_minute,
         },
+        systems,
         warnings,
         days: Vec::new(),
     })
 }
 
-fn rate_of(
+/// Where the jobs run: each auto job's offset (0 for a fixed one), the
+/// load of the capacity and of the systems in each minute, and the fixed
+/// jobs' part of the capacity's.
+struct Placement {
+    offsets: Vec<u32>,
+    by_minute: Vec<u32>,
+    base: Vec<u32>,
+    minutes: SystemMinutes,
+}
+
+/// Jobs with explicit schedules are fixed load; the planner places the
+/// rest around them, the heaviest first.
+fn place(environment: &Environment, drafts: &[Draft]) -> Placement {
+    let mut base = vec![0u32; DAY];
+    let mut minutes = SystemMinutes::new(
+        environment
+            .systems
+            .iter()
+            .map(|s| s.rate.items_per_minute())
+            .collect(),
+    );
+    let mut movable = Vec::new();
+    let mut movable_draft = Vec::new();
+    for (i, d) in drafts.iter().enumerate() {
+        match &d.fixed {
+            Some(schedule) => {
+                let starts: Vec<u16> = schedule.times_of_day().iter().map(|m| m as u16).collect();
+                stagger::apply(&mut base, &starts, d.sizing.duration_minutes, 1);
+                minutes.apply(d.system, &starts, d.sizing.duration_minutes, d.usage);
+            }
+            None => {
+                movable.push(Movable {
+                    interval: d.interval,
+                    duration: d.sizing.duration_minutes,
+                    hours: d.hours,
+                    system: d.system,
+                    usage: d.usage,
+                });
+                movable_draft.push(i);
+            }
+        }
+    }
+    let name = |i: usize| job_name(environment, &drafts[i]);
+    let mut order: Vec<usize> = (0..movable.len()).collect();
+    // Heaviest first: the share of time a job keeps a slot busy, then the
+    // shorter interval (fewer choices), then the name, so plans are reproducible.
+    order.sort_by(|&a, &b| {
+        let weight = |m: &Movable| f64::from(m.duration) / f64::from(m.interval);
+        weight(&movable[b])
+            .total_cmp(&weight(&movable[a]))
+            .then(movable[a].interval.cmp(&movable[b].interval))
+            .then_with(|| name(movable_draft[a]).cmp(&name(movable_draft[b])))
+    });
+    let (movable_offsets, by_minute) = stagger::stagger(&movable, &base, &mut minutes, &order);
+    let mut offsets = vec![0; drafts.len()];
+    for (draft, offset) in movable_draft.into_iter().zip(movable_offsets) {
+        offsets[draft] = offset;
+    }
+    Placement {
+        offsets,
+        by_minute,
+        base,
+        minutes,
+    }
+}
+
+/// Gives the auto jobs of each `crowded` system intervals that divide one
+/// another: the shortest stays, each longer one becomes the longest
+/// interval that is a multiple of the one before it and no longer than its
+/// own. Only shorter intervals: more runs, never less freshness.
+fn harmonise(drafts: &mut [Draft], crowded: &[usize]) {
+    for &system in crowded {
+        let mut shared: Vec<&mut Draft> = drafts
+            .iter_mut()
+            .filter(|d| d.system == system && d.fixed.is_none())
+            .collect();
+        shared.sort_by_key(|d| d.interval);
+        let mut previous: Option<u32> = None;
+        for d in shared {
+            if let Some(base) = previous {
+                d.interval = sizing::multiple_within(base, d.interval, d.hours);
+            }
+            previous = Some(d.interval);
+        }
+    }
+}
+
+/// The index of the system named `system`.
+fn system_of(
     environment: &Environment,
     integration: &Integration,
     system: &str,
-) -> Result<Rate, Error> {
+) -> Result<usize, Error> {
     environment
         .systems
         .iter()
-        .find(|s| s.name == system)
-        .map(|s| s.rate)
+        .position(|s| s.name == system)
         .ok_or_else(|| Error::UnknownSystem {
             integration: integration.name.clone(),
             system: system.to_string(),
@@ -430,7 +585,7 @@ fn draft(
     integration: &Integration,
     kind: JobKind,
     options: &JobOptions,
-    system_rate: Rate,
+    (system, system_rate): (usize, Rate),
 ) -> Draft {
     let rate = options.rate.unwrap_or(system_rate);
     let sizing = sizing::size(
@@ -439,9 +594,15 @@ fn draft(
         rate,
         options.max_items,
     );
+    // What it moves in a run, over the minutes the run takes; never more
+    // than the system gives, whatever the job's own rate says.
+    let usage = (sizing.items_per_run as f64 / f64::from(sizing.duration_minutes))
+        .min(system_rate.items_per_minute());
     Draft {
         integration: index,
         kind,
+        system,
+        usage,
         sizing,
         hours: integration.active_hours,
         fixed: options.schedule.clone(),

@@ -70,6 +70,22 @@ pub(crate) fn interval(executions_per_day: u64, hours: ActiveHours, longest: u32
         .unwrap_or(1)
 }
 
+/// The longest interval the planner writes that is a multiple of `base`
+/// and no longer than `longest`: `base` itself when none is longer.
+pub(crate) fn multiple_within(base: u32, longest: u32, hours: ActiveHours) -> u32 {
+    let hour_steps = HOUR_INTERVALS
+        .iter()
+        .map(|h| h * 60)
+        .filter(|&m| m / 60 < hours.hours());
+    MINUTE_INTERVALS
+        .iter()
+        .copied()
+        .chain(hour_steps)
+        .filter(|&m| m >= base && m <= longest && m % base == 0)
+        .max()
+        .unwrap_or(base)
+}
+
 /// The cron expression for an interval and offset (both in minutes) within the
 /// active hours: `*/4`, `1-59/3`, `17 6-21/2`.
 pub(crate) fn schedule(interval: u32, offset: u32, hours: ActiveHours) -> String {

@@ -5,12 +5,19 @@
 //! job that takes `d` minutes occupies `m .. m + d`, wrapping into the next day
 //! because schedules repeat daily.
 //!
-//! Greedy first (the heaviest jobs choose first, each taking the offset whose
-//! busiest minute is least busy), then local search: jobs on the peak minute
-//! move to their best offset while that lowers the peak or the number of minutes
-//! at it. Both are deterministic: ties go to the smaller offset and the name.
+//! Each system's rate is a second budget, shared by every job that reads
+//! from it or writes to it: a placement that would ask a system for more
+//! items in a minute than its rate is worse than any that does not, so jobs
+//! sharing a system take minutes of their own where the day has room.
+//!
+//! Greedy first (the heaviest jobs choose first, each taking the offset that
+//! asks its system for more than its rate in the fewest minutes, then whose
+//! busiest minute is least busy), then local search: jobs above their
+//! system's rate or on the peak minute move to their best offset while that
+//! lowers those minutes, the peak, or the number of minutes at it. Both are
+//! deterministic: ties go to the smaller offset and the name.
 
-use crate::model::ActiveHours;
+use crate::{model::ActiveHours, systems::SystemMinutes};
 
 pub(crate) const DAY: usize = 1440;
 
@@ -20,7 +27,16 @@ pub(crate) struct Movable {
     pub(crate) interval: u32,
     pub(crate) duration: u32,
     pub(crate) hours: ActiveHours,
+    /// The system it reads from or writes to.
+    pub(crate) system: usize,
+    /// Items a minute it asks of that system while it runs.
+    pub(crate) usage: f64,
 }
+
+/// How bad a placement is, worst part first: minutes it would put its
+/// system above its rate, then the busiest minute it would see, then the
+/// load it would share.
+type Cost = (u32, u32, u64);
 
 /// How many offsets a job can take without losing a run: every minute of its
 /// interval, except that an hour step must start early enough in the active
@@ -70,25 +86,28 @@ pub(crate) fn apply(load: &mut [u32], starts: &[u16], duration: u32, delta: i32)
     }
 }
 
-/// The busiest minute a placement would see, and its total load, if added.
-fn cost(load: &[u32], starts: &[u16], duration: u32) -> (u32, u64) {
+/// What adding the job at `starts` would cost, given the loads without it.
+fn cost(load: &[u32], systems: &SystemMinutes, job: &Movable, starts: &[u16]) -> Cost {
+    let mut over = 0;
     let mut busiest = 0;
     let mut total = 0u64;
     for &start in starts {
-        for j in 0..duration as usize {
-            let l = load[(start as usize + j) % DAY];
+        for j in 0..job.duration as usize {
+            let m = (start as usize + j) % DAY;
+            let l = load[m];
             busiest = busiest.max(l);
             total += u64::from(l);
+            over += u32::from(systems.would_exceed(job.system, m, job.usage));
         }
     }
-    (busiest + 1, total)
+    (over, busiest + 1, total)
 }
 
-/// The best offset for `job` given `load` (which must not include the job).
-fn best_offset(load: &[u32], job: &Movable) -> (u32, (u32, u64)) {
-    let mut best = (0, (u32::MAX, u64::MAX));
+/// The best offset for `job` given the loads (which must not include it).
+fn best_offset(load: &[u32], systems: &SystemMinutes, job: &Movable) -> (u32, Cost) {
+    let mut best = (0, (u32::MAX, u32::MAX, u64::MAX));
     for offset in 0..offsets(job.interval, job.hours) {
-        let c = cost(load, &starts(job.interval, offset, job.hours), job.duration);
+        let c = cost(load, systems, job, &starts(job.interval, offset, job.hours));
         if c < best.1 {
             best = (offset, c);
         }
@@ -96,56 +115,81 @@ fn best_offset(load: &[u32], job: &Movable) -> (u32, (u32, u64)) {
     best
 }
 
-/// Offsets for `jobs`, on top of the fixed load `base` (jobs with explicit
-/// schedules), in the order given; `order` says in which order they choose.
-pub(crate) fn stagger(jobs: &[Movable], base: &[u32], order: &[usize]) -> (Vec<u32>, Vec<u32>) {
+/// Places `job` at `offset` (`sign = 1`) or takes it away (`-1`).
+fn place(load: &mut [u32], systems: &mut SystemMinutes, job: &Movable, offset: u32, sign: i32) {
+    let starts = starts(job.interval, offset, job.hours);
+    apply(load, &starts, job.duration, sign);
+    systems.apply(
+        job.system,
+        &starts,
+        job.duration,
+        job.usage * f64::from(sign),
+    );
+}
+
+/// Offsets for `jobs`, on top of the fixed load `base` and `systems` (jobs
+/// with explicit schedules), in the order given; `order` says in which
+/// order they choose. `systems` ends holding every job's items.
+pub(crate) fn stagger(
+    jobs: &[Movable],
+    base: &[u32],
+    systems: &mut SystemMinutes,
+    order: &[usize],
+) -> (Vec<u32>, Vec<u32>) {
     let mut load = base.to_vec();
     let mut offsets = vec![0; jobs.len()];
     for &i in order {
-        let (offset, _) = best_offset(&load, &jobs[i]);
+        let (offset, _) = best_offset(&load, systems, &jobs[i]);
         offsets[i] = offset;
-        apply(
-            &mut load,
-            &starts(jobs[i].interval, offset, jobs[i].hours),
-            jobs[i].duration,
-            1,
-        );
+        place(&mut load, systems, &jobs[i], offset, 1);
     }
-    improve(jobs, &mut offsets, &mut load, order);
+    improve(jobs, &mut offsets, &mut load, systems, order);
     (offsets, load)
 }
 
-/// Local search: move jobs off the peak while the peak, or the number of
-/// minutes at it, goes down.
-fn improve(jobs: &[Movable], offsets: &mut [u32], load: &mut [u32], order: &[usize]) {
-    let score = |load: &[u32]| {
+/// Local search: move jobs that are above their system's rate or on the
+/// peak while that lowers the minutes above the rate, the peak, or the
+/// number of minutes at it.
+fn improve(
+    jobs: &[Movable],
+    offsets: &mut [u32],
+    load: &mut [u32],
+    systems: &mut SystemMinutes,
+    order: &[usize],
+) {
+    // A move changes only its own system's minutes, so that system's count
+    // is the whole of the rate part of the score.
+    let score = |load: &[u32], systems: &SystemMinutes, system: usize| {
         let peak = load.iter().copied().max().unwrap_or(0);
-        (peak, load.iter().filter(|&&l| l == peak).count())
+        let at_peak = load.iter().filter(|&&l| l == peak).count();
+        (systems.minutes_over(system), peak, at_peak)
     };
     // Each pass costs about as much as the greedy; a few suffice in practice.
     for _ in 0..8 {
         let mut improved = false;
         for &i in order {
-            let (peak, _) = score(load);
             let job = &jobs[i];
+            let peak = load.iter().copied().max().unwrap_or(0);
             let current = starts(job.interval, offsets[i], job.hours);
-            let on_peak = current
-                .iter()
-                .any(|&s| (0..job.duration as usize).any(|j| load[(s as usize + j) % DAY] == peak));
-            if !on_peak {
+            let stuck = current.iter().any(|&s| {
+                (0..job.duration as usize).any(|j| {
+                    let m = (s as usize + j) % DAY;
+                    load[m] == peak || systems.would_exceed(job.system, m, 0.0)
+                })
+            });
+            if !stuck {
                 continue;
             }
-            let before = score(load);
-            apply(load, &current, job.duration, -1);
-            let (offset, _) = best_offset(load, job);
-            let moved = starts(job.interval, offset, job.hours);
-            apply(load, &moved, job.duration, 1);
-            if score(load) < before {
+            let before = score(load, systems, job.system);
+            place(load, systems, job, offsets[i], -1);
+            let (offset, _) = best_offset(load, systems, job);
+            place(load, systems, job, offset, 1);
+            if score(load, systems, job.system) < before {
                 offsets[i] = offset;
                 improved = true;
             } else {
-                apply(load, &moved, job.duration, -1);
-                apply(load, &current, job.duration, 1);
+                place(load, systems, job, offset, -1);
+                place(load, systems, job, offsets[i], 1);
             }
         }
         if !improved {
@@ -203,9 +247,12 @@ mod tests {
             interval: 3,
             duration: 1,
             hours: ActiveHours::ALL_DAY,
+            system: 0,
+            usage: 100.0,
         };
         let jobs = vec![job.clone(), job.clone(), job];
-        let (offsets, load) = stagger(&jobs, &[0; DAY], &[0, 1, 2]);
+        let mut systems = SystemMinutes::new(vec![100.0]);
+        let (offsets, load) = stagger(&jobs, &[0; DAY], &mut systems, &[0, 1, 2]);
         assert_eq!(offsets, [0, 1, 2]);
         assert!(load.iter().all(|&l| l == 1));
     }

@@ -4,3 +4,4 @@ mod days;
 mod environments;
 mod golden;
 mod stagger;
+mod systems;

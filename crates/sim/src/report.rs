@@ -536,22 +536,22 @@ fn explain(
     let runs_per_hour = job.map_or(0.0, |j| j.runs_per_hour);
     let needed_runs = busiest.div_ceil(budget);
     let more_runs = needed_runs.saturating_sub(runs_per_hour.floor() as u64);
-    // The system's load in its busiest hour: every integration it serves on this side.
-    let per_minute_needed: f64 = run
+    // The system's rate is one budget for every integration that reads from
+    // it or writes to it: its load in the busiest hour counts them all.
+    let users: Vec<(&str, u64)> = run
         .config
         .environment
         .integrations
         .iter()
-        .filter(|i| match kind {
-            JobKind::Pull => i.from == *system,
-            JobKind::Push => i.to == *system,
-        })
         .map(|i| {
-            crate::feed(run.config, &i.name, run.options.volume_factor)
-                .map_or(0, |f| busiest_hour(run, &f))
+            let sides = u64::from(i.from == *system) + u64::from(i.to == *system);
+            let busiest = crate::feed(run.config, &i.name, run.options.volume_factor)
+                .map_or(0, |f| busiest_hour(run, &f));
+            (i.name.as_str(), busiest * sides)
         })
-        .sum::<u64>() as f64
-        / 60.0;
+        .filter(|(_, items)| *items > 0)
+        .collect();
+    let per_minute_needed = users.iter().map(|(_, items)| items).sum::<u64>() as f64 / 60.0;
     let rate = run
         .config
         .environment
@@ -560,6 +560,25 @@ fn explain(
         .find(|s| s.name == *system)
         .map_or(0.0, |s| s.rate.items_per_minute());
     let rate_bound = per_minute_needed > rate;
+    // Each run takes the system's minute: the other jobs on it leave this
+    // one the rest of the hour, and no more runs than that can help.
+    let others: f64 = run
+        .plan
+        .jobs
+        .iter()
+        .filter(|j| j.job != name)
+        .filter(|j| {
+            run.config.environment.integrations.iter().any(|i| {
+                i.name == j.integration
+                    && match j.kind {
+                        JobKind::Pull => i.from == *system,
+                        JobKind::Push => i.to == *system,
+                    }
+            })
+        })
+        .map(|j| j.runs_per_hour * f64::from(j.duration_minutes))
+        .sum();
+    let room = (60.0 - others).floor().max(0.0) as u64;
     let volume = if (run.options.volume_factor - 1.0).abs() < f64::EPSILON {
         "at this volume".to_string()
     } else {
@@ -568,27 +587,41 @@ fn explain(
     let days = run.days();
     let hour = hour_start(&days, since, run.start);
     let missed: u64 = executions.values().map(|c| c.missed).sum();
-    let reason = match (rate_bound, more_runs > 0) {
-        (true, true) => format!(
-            "the {system}'s {rate}/min is the limit; {volume} {} needs {more_runs} more runs per hour or a higher rate",
+    let reason = if rate_bound {
+        let mut largest = users.clone();
+        largest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let names: Vec<&str> = largest.iter().map(|(n, _)| *n).collect();
+        let verb = if names.len() == 1 { "needs" } else { "need" };
+        format!(
+            "the {system}'s {rate}/min is the limit: {volume} {} {verb} {:.0}/min from it in \
+             the busiest hour; raise its rate to {:.0}/min or move or slow {}",
+            names.join(", "),
+            per_minute_needed.ceil(),
+            per_minute_needed.ceil(),
+            names.first().copied().unwrap_or(&integration.name)
+        )
+    } else if more_runs > 0 && needed_runs > room {
+        format!(
+            "{volume} {} needs {needed_runs} runs per hour ({busiest} changes in its busiest \
+             hour, {budget} per run), but beside the other jobs on the {system} only {room} fit; \
+             raise the {system}'s rate",
             integration.name
-        ),
-        (true, false) => format!(
-            "the {system}'s {rate}/min is the limit: its busiest hour needs {:.0}/min",
-            per_minute_needed.ceil()
-        ),
-        (false, true) => format!(
+        )
+    } else if more_runs > 0 {
+        format!(
             "{volume} {} needs {more_runs} more runs per hour ({busiest} changes in its busiest hour, {budget} per run)",
             integration.name
-        ),
-        (false, false) if missed > 0 => format!(
+        )
+    } else if missed > 0 {
+        format!(
             "{missed} executions missed their deadline waiting for capacity ({} at once)",
             run.config.environment.capacity
-        ),
-        (false, false) => format!(
+        )
+    } else {
+        format!(
             "its changes wait longer than its {} min between runs",
             integration.freshness_minutes.unwrap_or(24 * 60)
-        ),
+        )
     };
     format!(
         "{name}: backlog grows from {}; {reason}",
