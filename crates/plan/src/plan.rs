@@ -366,13 +366,28 @@ struct Draft {
     kind: JobKind,
     /// The system it reads from or writes to.
     system: usize,
-    /// Items a minute it asks of that system while it runs.
-    usage: f64,
+    /// Items a day it moves: its integration's volume times the peak factor.
+    items_per_day: f64,
+    /// The most items a minute the system gives it (its own rate, when
+    /// lower).
+    rate: f64,
     sizing: Sizing,
     hours: ActiveHours,
     /// `Some` for an explicit schedule.
     fixed: Option<Schedule>,
     interval: u32,
+}
+
+impl Draft {
+    /// Items a minute it asks of its system while it runs, when it runs
+    /// `runs` times a day: the day's items shared over its runs (a run
+    /// moves no more than its budget), over the minutes a run takes, never
+    /// more than the system gives it.
+    fn usage(&self, runs: usize) -> f64 {
+        let per_run =
+            (self.items_per_day / runs.max(1) as f64).min(self.sizing.items_per_run as f64);
+        (per_run / f64::from(self.sizing.duration_minutes)).min(self.rate)
+    }
 }
 
 /// Plans an environment.
@@ -505,15 +520,17 @@ fn place(environment: &Environment, drafts: &[Draft]) -> Placement {
             Some(schedule) => {
                 let starts: Vec<u16> = schedule.times_of_day().iter().map(|m| m as u16).collect();
                 stagger::apply(&mut base, &starts, d.sizing.duration_minutes, 1);
-                minutes.apply(d.system, &starts, d.sizing.duration_minutes, d.usage);
+                let usage = d.usage(starts.len());
+                minutes.apply(d.system, &starts, d.sizing.duration_minutes, usage);
             }
             None => {
+                let runs = stagger::starts(d.interval, 0, d.hours).len();
                 movable.push(Movable {
                     interval: d.interval,
                     duration: d.sizing.duration_minutes,
                     hours: d.hours,
                     system: d.system,
-                    usage: d.usage,
+                    usage: d.usage(runs),
                 });
                 movable_draft.push(i);
             }
@@ -594,15 +611,12 @@ fn draft(
         rate,
         options.max_items,
     );
-    // What it moves in a run, over the minutes the run takes; never more
-    // than the system gives, whatever the job's own rate says.
-    let usage = (sizing.items_per_run as f64 / f64::from(sizing.duration_minutes))
-        .min(system_rate.items_per_minute());
     Draft {
         integration: index,
         kind,
         system,
-        usage,
+        items_per_day: integration.volume_per_day * integration.peak_factor,
+        rate: rate.items_per_minute().min(system_rate.items_per_minute()),
         sizing,
         hours: integration.active_hours,
         fixed: options.schedule.clone(),
