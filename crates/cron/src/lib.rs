@@ -36,8 +36,9 @@
 //! Five fields — minute, hour, day of month, month, day of week — each `*`, a
 //! number, a range `a-b`, a list `a,b`, or a step `*/n`, `a-b/n`, `a/n` (`a`
 //! through the field's maximum). Months and weekdays may be names (`JAN`, `mon`);
-//! Sunday is 0 or 7; `?` means `*` in the day fields. The macros `@yearly`,
-//! `@annually`, `@monthly`, `@weekly`, `@daily`, `@midnight` and `@hourly` stand
+//! Sunday is 0 or 7, and a weekday range ending in 0 ends on Sunday
+//! (`mon-0` is `mon-sun`, as cronie reads it); `?` means `*` in the day
+//! fields. The macros `@yearly`, `@annually`, `@monthly`, `@weekly`, `@daily`, `@midnight` and `@hourly` stand
 //! for their usual expressions.
 //!
 //! The Quartz extensions: `L` (last day of the month), `LW` (last weekday),

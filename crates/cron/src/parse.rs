@@ -320,14 +320,11 @@ impl FieldParser<'_> {
                     };
                     self.random(item, from, first, last)?
                 } else if item.eat(b'-') {
-                    let end_from = item.pos;
                     let mut last = self.value(item)?;
-                    // `FRI-SUN` means Friday through Sunday, as croner reads it.
-                    if self.field == Field::DayOfWeek
-                        && last == 0
-                        && first > 0
-                        && item.text[end_from..item.pos].eq_ignore_ascii_case("SUN")
-                    {
+                    // A weekday range ending in Sunday ends in 7: `FRI-SUN`,
+                    // `mon-0` and `1-0` are Monday or Friday through Sunday,
+                    // as cronie's parser reads them.
+                    if self.field == Field::DayOfWeek && last == 0 && first > 0 {
                         last = 7;
                     }
                     if last < first {

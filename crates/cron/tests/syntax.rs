@@ -167,6 +167,13 @@ fn sunday_is_zero_and_seven() {
     assert_eq!(days("0 0 * * 0", 2026, 11), days("0 0 * * 7", 2026, 11));
     assert_eq!(days("0 0 * * 0", 2026, 11), [1, 8, 15, 22, 29]);
     assert_eq!(days("0 0 * * 6-7", 2026, 11).len(), 9);
+    // A range ending in 0 ends in Sunday, as cronie reads it.
+    assert_eq!(days("0 0 * * mon-0", 2026, 11), days("0 0 * * *", 2026, 11));
+    assert_eq!(days("0 0 * * 5-0", 2026, 11), days("0 0 * * 5-7", 2026, 11));
+    assert_eq!(
+        days("0 0 * * sat-0/2", 2026, 11),
+        days("0 0 * * 6", 2026, 11)
+    );
 }
 
 #[test]
