@@ -3,15 +3,7 @@
 //! Each parser returns what it expected on failure; the caller adds the
 //! location and the key.
 
-use pacer_plan::{ActiveHours, Rate};
-
-/// The slowest rate: an execution of one item then lasts an hour, and the
-/// planner lays out a day of them; slower ones hung it.
-const SLOWEST_PER_MINUTE: f64 = 1.0 / 60.0;
-/// The fastest rate, a million items a second: beyond any system's API.
-const FASTEST_PER_MINUTE: f64 = 60_000_000.0;
-/// The largest volume, a billion changes a day; the simulation makes each one.
-const MOST_PER_DAY: f64 = 1e9;
+use pacer_plan::{ActiveHours, MOST_PER_DAY, Rate};
 /// The longest duration: a year (freshness, deadlines, windows).
 const LONGEST_MINUTES: u64 = 366 * 1440;
 /// The longest request timeout: an hour.
@@ -31,7 +23,8 @@ pub(crate) fn rate(text: &str) -> Result<Rate, &'static str> {
         return Err("a rate above 0");
     }
     let per_minute = rate.items_per_minute();
-    if !(SLOWEST_PER_MINUTE * (1.0 - 1e-12)..=FASTEST_PER_MINUTE).contains(&per_minute) {
+    if !(Rate::SLOWEST_PER_MINUTE * (1.0 - 1e-12)..=Rate::FASTEST_PER_MINUTE).contains(&per_minute)
+    {
         return Err("a rate from 1/h to 1000000/s");
     }
     Ok(rate)

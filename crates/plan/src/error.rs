@@ -14,4 +14,15 @@ pub enum Error {
         /// The system it names.
         system: String,
     },
+    /// A rate, volume, peak factor or capacity beyond what the planner
+    /// takes: planning it would take ages or mean nothing.
+    #[error("{what} is {value}: expected {expected}")]
+    OutOfRange {
+        /// Which figure, as the file names it: `systems.erp.rate`.
+        what: String,
+        /// The value given.
+        value: String,
+        /// What the planner takes.
+        expected: &'static str,
+    },
 }

@@ -53,7 +53,7 @@
 pub use crate::{
     day::DayLoad,
     error::Error,
-    model::{ActiveHours, Environment, Integration, JobOptions, Rate, System},
+    model::{ActiveHours, Environment, Integration, JobOptions, MOST_PER_DAY, Rate, System},
     plan::{JobKind, JobPlan, Load, Plan, Warning, plan},
     svg::{heat_map, heat_map_of_day},
     systems::SystemLoad,

@@ -9,6 +9,14 @@ pub struct Rate {
 }
 
 impl Rate {
+    /// The slowest rate the planner takes, one item an hour: an execution of
+    /// one item then lasts an hour, and a day of them is laid out minute by
+    /// minute (slower ones would take the planner ages).
+    pub const SLOWEST_PER_MINUTE: f64 = 1.0 / 60.0;
+    /// The fastest rate the planner takes, a million items a second: beyond
+    /// any system's API.
+    pub const FASTEST_PER_MINUTE: f64 = 60_000_000.0;
+
     /// `n` items a minute.
     pub fn per_minute(n: f64) -> Rate {
         Rate { per_minute: n }
@@ -114,6 +122,10 @@ pub struct System {
     /// What it delivers (as a source) or accepts (as a destination).
     pub rate: Rate,
 }
+
+/// The largest volume the planner takes, a billion changes a day (the
+/// simulation makes each one).
+pub const MOST_PER_DAY: f64 = 1e9;
 
 /// One entity flowing from one system to another, with its two jobs.
 #[derive(Clone, Debug)]

@@ -394,8 +394,12 @@ impl Draft {
 ///
 /// # Errors
 ///
-/// When an integration names a system the environment does not have.
+/// When an integration names a system the environment does not have, or a
+/// rate, volume, peak factor or capacity is beyond what the planner takes
+/// (the bounds on [`Rate`] and [`MOST_PER_DAY`](crate::MOST_PER_DAY)):
+/// the planner's work is bounded by them.
 pub fn plan(environment: &Environment) -> Result<Plan, Error> {
+    within_bounds(environment)?;
     let mut drafts = Vec::new();
     let mut warnings = Vec::new();
     for (index, integration) in environment.integrations.iter().enumerate() {
@@ -579,6 +583,64 @@ fn harmonise(drafts: &mut [Draft], crowded: &[usize]) {
             previous = Some(d.interval);
         }
     }
+}
+
+/// Refuses what no plan can be made of in reasonable time.
+fn within_bounds(environment: &Environment) -> Result<(), Error> {
+    let out = |what: String, value: String, expected| {
+        Err(Error::OutOfRange {
+            what,
+            value,
+            expected,
+        })
+    };
+    if environment.capacity == 0 {
+        return out(
+            "environment.capacity".into(),
+            "0".into(),
+            "at least 1 execution at once",
+        );
+    }
+    let rates = environment
+        .systems
+        .iter()
+        .map(|s| (format!("systems.{}.rate", s.name), s.rate))
+        .chain(environment.integrations.iter().flat_map(|i| {
+            [(&i.pull, "pull"), (&i.push, "push")]
+                .into_iter()
+                .filter_map(move |(o, kind)| {
+                    Some((format!("integrations.{}.{kind}.rate", i.name), o.rate?))
+                })
+        }));
+    for (what, rate) in rates {
+        let per_minute = rate.items_per_minute();
+        if !(Rate::SLOWEST_PER_MINUTE * (1.0 - 1e-12)..=Rate::FASTEST_PER_MINUTE)
+            .contains(&per_minute)
+        {
+            return out(
+                what,
+                format!("{per_minute}/min"),
+                "a rate from 1/h to 1000000/s",
+            );
+        }
+    }
+    for i in &environment.integrations {
+        if !(0.0..=crate::MOST_PER_DAY).contains(&i.volume_per_day) {
+            return out(
+                format!("integrations.{}.volume", i.name),
+                format!("{}/day", i.volume_per_day),
+                "0 to 1000000000 a day",
+            );
+        }
+        if !(i.peak_factor > 0.0 && i.peak_factor <= 100.0) {
+            return out(
+                format!("integrations.{}.peak_factor", i.name),
+                i.peak_factor.to_string(),
+                "above 0 and at most 100",
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The index of the system named `system`.

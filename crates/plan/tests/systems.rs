@@ -160,3 +160,36 @@ fn the_system_minutes_and_the_verdict_agree() {
         }
     }
 }
+
+/// Absurd figures end at once, with an error that names them or a plan,
+/// never a planner that lays out years of minutes.
+#[test]
+fn absurd_inputs_end_with_an_error_or_a_plan() {
+    let mut slow = guide(2);
+    slow.systems[0].rate = Rate::per_minute(0.000_000_1);
+    assert_eq!(
+        plan(&slow).unwrap_err().to_string(),
+        "systems.erp.rate is 0.0000001/min: expected a rate from 1/h to 1000000/s"
+    );
+    let mut huge = guide(2);
+    huge.integrations[2].volume_per_day = 1e30;
+    assert_eq!(
+        plan(&huge).unwrap_err().to_string(),
+        "integrations.prices.volume is 1000000000000000000000000000000/day: expected 0 to \
+         1000000000 a day"
+    );
+    let mut not_a_number = guide(2);
+    not_a_number.integrations[0].volume_per_day = f64::NAN;
+    assert!(plan(&not_a_number).is_err());
+    let mut wide = guide(u32::MAX);
+    wide.integrations[0].push.rate = Some(Rate::per_second(1e9));
+    assert!(
+        plan(&wide)
+            .unwrap_err()
+            .to_string()
+            .starts_with("integrations.new_products.push.rate is 60000000000/min")
+    );
+    // A capacity of 4,294,967,295 is only a number to compare with.
+    let plan = plan(&guide(u32::MAX)).unwrap();
+    assert!(plan.fits);
+}
