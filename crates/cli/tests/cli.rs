@@ -324,6 +324,9 @@ fn plan_writes_an_svg_heat_map() {
     // 24 rows of 60 minutes, each a cell with its tooltip.
     assert_eq!(picture.matches("running</title>").count(), 1440);
     assert!(picture.contains("= capacity"));
+    // Below it, each system's items a minute against its rate.
+    assert!(picture.contains("erp — items a minute planned: at most"));
+    assert!(picture.contains("webshop — items a minute planned: at most"));
 }
 
 #[test]

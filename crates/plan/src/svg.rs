@@ -2,18 +2,23 @@
 //!
 //! Written with maud, which escapes every title and label it is given.
 
-use maud::html;
+use maud::{Markup, PreEscaped, html};
 
-use crate::Plan;
+use crate::{Plan, SystemLoad, stagger::DAY};
 
 const CELL: u32 = 12;
 const LEFT: u32 = 48;
 const TOP: u32 = 56;
 
+/// Height of one system's strip below the heat map.
+const STRIP: u32 = 100;
+
 impl Plan {
     /// An SVG heat map of the day's load: one row per hour, one cell per minute,
     /// darker as more executions run, red where the capacity is exceeded, with
-    /// a legend of the shades and the peak against the capacity in the title.
+    /// a legend of the shades and the peak against the capacity in the title;
+    /// below it, for each system, the items a minute the plan asks of it
+    /// against its rate.
     ///
     /// Self-contained (no fonts or scripts fetched), so it can be saved, mailed
     /// or embedded as it is.
@@ -24,7 +29,7 @@ impl Plan {
         } else {
             "within"
         };
-        heat_map(
+        let map = heat_map(
             &format!(
                 "{} — executions running, minute by minute",
                 self.environment
@@ -35,7 +40,61 @@ impl Plan {
             ),
             &load.by_minute,
             load.capacity,
-        )
+        );
+        if self.systems.is_empty() {
+            return map;
+        }
+        // The heat map of 24 rows labelled `HH:00` is this size (see `draw`).
+        let (width, map_height) = (LEFT + 60 * CELL + 24, TOP + 24 * CELL + 72);
+        let height = map_height + STRIP * self.systems.len() as u32;
+        let svg = html! {
+            svg xmlns="http://www.w3.org/2000/svg" width=(width) height=(height)
+                viewBox={ "0 0 " (width) " " (height) } font-family="sans-serif" font-size="11" {
+                rect width=(width) height=(height) fill="white" {}
+                (PreEscaped(map.trim_end()))
+                @for (n, system) in self.systems.iter().enumerate() {
+                    g transform={ "translate(0," (map_height + n as u32 * STRIP) ")" } {
+                        (strip(system))
+                    }
+                }
+            }
+        };
+        let mut svg = svg.into_string();
+        svg.push('\n');
+        svg
+    }
+}
+
+/// One system's day: items a minute planned as a line, its rate as a
+/// dashed rule, red where the line is above it.
+fn strip(system: &SystemLoad) -> Markup {
+    let (left, top, width, height) = (LEFT, 24, 60 * CELL, 60);
+    let rate = system.rate_per_minute;
+    let highest = f64::from(system.peak_per_minute).max(rate) * 1.1;
+    let y = |items: f64| f64::from(top + height) - items / highest * f64::from(height);
+    let x = |minute: usize| f64::from(left) + minute as f64 * f64::from(width) / DAY as f64;
+    let points: Vec<String> = system
+        .by_minute
+        .iter()
+        .enumerate()
+        .map(|(m, &items)| format!("{:.1},{:.1}", x(m), y(f64::from(items))))
+        .collect();
+    let over = system.peak_per_minute as f64 > rate + 1e-6;
+    html! {
+        text x=(left) y="16" font-weight="bold" {
+            (system.system) " — items a minute planned: at most " (system.peak_per_minute)
+            ", rate " (rate) "/min, " (system.demand_per_minute) " on average"
+        }
+        rect x=(left) y=(top) width=(width) height=(height) fill="#f3f4f6" {}
+        polyline points=(points.join(" ")) fill="none"
+            stroke=(if over { "#dc2626" } else { "hsl(215, 80%, 45%)" }) stroke-width="1" {}
+        line x1=(left) x2=(left + width) y1=(format!("{:.1}", y(rate))) y2=(format!("{:.1}", y(rate)))
+            stroke="#dc2626" stroke-dasharray="4 3" {}
+        @for hour in (0..=24).step_by(6) {
+            text x=(left + hour * width / 24) y=(top + height + 12) text-anchor="middle" {
+                (format!("{hour:02}:00"))
+            }
+        }
     }
 }
 

@@ -238,4 +238,7 @@ pub(crate) struct RateUsage {
     pub(crate) limit_per_minute: u32,
     pub(crate) from: Instant,
     pub(crate) per_minute: Vec<u64>,
+    /// What the plan asks of the system in the same minutes (none for a
+    /// job's own budget, which the plan does not lay out).
+    pub(crate) planned_per_minute: Option<Vec<u32>>,
 }

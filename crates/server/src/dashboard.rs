@@ -370,17 +370,28 @@ fn day_line(planned: &[u32], actual: &[u32], capacity: u32) -> Markup {
     }
 }
 
-/// A system's items per minute over the last hour against its limit.
+/// A system's items per minute over the last hour against its limit: what
+/// it gave as bars, what the plan asked of it as a line.
 fn rate_bars(usage: &RateUsage) -> Markup {
     let limit = u64::from(usage.limit_per_minute).max(1);
     let per_minute = &usage.per_minute;
     let busiest = per_minute.iter().copied().max().unwrap_or(0);
-    let top = busiest.max(limit) as f64 * 1.1;
+    let planned = usage.planned_per_minute.as_deref().unwrap_or_default();
+    let planned_peak = planned.iter().copied().max().map_or(0, u64::from);
+    let top = busiest.max(limit).max(planned_peak) as f64 * 1.1;
     let (width, height) = (600.0, 80.0);
     let rule = format!("{:.1}", height - limit as f64 / top * height);
+    let plan_line: Vec<String> = planned
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| format!("{},{:.1}", i * 10 + 5, height - f64::from(n) / top * height))
+        .collect();
     html! {
         figure class="rate" {
-            figcaption { b { (usage.budget) } " busiest minute " (busiest) " of " (limit) "/min" }
+            figcaption {
+                b { (usage.budget) } " busiest minute " (busiest) " of " (limit) "/min"
+                @if usage.planned_per_minute.is_some() { "; planned at most " (planned_peak) }
+            }
             svg viewBox=(format!("0 0 {width} {height}")) preserveAspectRatio="none" role="img"
                 aria-label="Items per minute over the last hour against the limit" {
                 @for (i, n) in per_minute.iter().enumerate() {
@@ -389,6 +400,9 @@ fn rate_bars(usage: &RateUsage) -> Markup {
                         y=(format!("{:.1}", height - h)) width="9" height=(format!("{h:.1}")) {
                         title { (n) " of " (limit) }
                     }
+                }
+                @if !plan_line.is_empty() {
+                    polyline class="planned-rate" points=(plan_line.join(" ")) {}
                 }
                 line x1="0" x2=(format!("{width}")) y1=(rule) y2=(rule) class="capacity" {}
             }
@@ -412,7 +426,7 @@ async fn schedule(State(app): State<App>, headers: HeaderMap) -> Result<Response
         }
         div class="scroll" { (heat_map(planned, actual, capacity, today.now_minute, &today.hours)) }
         (day_line(planned, actual, capacity))
-        h2 { "Systems: items per minute, last hour" }
+        h2 { "Systems: items per minute, last hour (bars: taken; line: planned)" }
         div class="rates" {
             @for budget in &usage { (rate_bars(budget)) }
         }

@@ -418,16 +418,35 @@ pub(crate) async fn rate_usage(engine: &Engine) -> Result<Vec<RateUsage>, ApiErr
             *slot = n;
         }
     }
+    // The plan's minute of the day for each of those minutes, on the wall
+    // clock (the plan is laid out on an ordinary day).
+    let minutes_of_day: Vec<usize> = (0..60)
+        .map(|n| {
+            let time = (first + n)
+                .start()
+                .to_zoned(engine.time_zone().clone())
+                .time();
+            usize::from(time.hour().unsigned_abs()) * 60 + usize::from(time.minute().unsigned_abs())
+        })
+        .collect();
+    let plan = engine.plan();
     Ok(engine
         .rate_limits()
         .into_iter()
         .map(|(budget, limit)| {
             let per_minute = used.remove(&budget).unwrap_or_else(|| vec![0; 60]);
+            let planned_per_minute = plan.systems.iter().find(|s| s.system == budget).map(|s| {
+                minutes_of_day
+                    .iter()
+                    .map(|&m| s.by_minute.get(m).copied().unwrap_or(0))
+                    .collect()
+            });
             RateUsage {
                 budget,
                 limit_per_minute: limit,
                 from: instant(engine, first.start()),
                 per_minute,
+                planned_per_minute,
             }
         })
         .collect())

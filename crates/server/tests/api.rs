@@ -797,6 +797,10 @@ async fn dashboard_pages_render_and_refresh_in_parts() {
                 "id=\"now\"",
                 "id=\"day-line\"",
                 "busiest minute",
+                // What the plan asks of each system, beside what it gave:
+                // 35,000 prices a day over 360 pulls is 98 a pull.
+                "; planned at most 98",
+                "class=\"planned-rate\"",
             ][..],
         ),
         (
