@@ -15,7 +15,9 @@
 //! busiest minute is least busy), then local search: jobs above their
 //! system's rate or on the peak minute move to their best offset while that
 //! lowers those minutes, the peak, or the number of minutes at it. Both are
-//! deterministic: ties go to the smaller offset and the name.
+//! deterministic: ties go to the smaller offset and the name. Small
+//! environments (16 jobs or fewer, a billion combinations or fewer) are then
+//! searched exactly for a lower peak, within a bounded amount of work.
 
 use crate::{model::ActiveHours, systems::SystemMinutes};
 
@@ -144,7 +146,139 @@ pub(crate) fn stagger(
         place(&mut load, systems, &jobs[i], offset, 1);
     }
     improve(jobs, &mut offsets, &mut load, systems, order);
+    exact(jobs, &mut offsets, &mut load, base, systems, order);
     (offsets, load)
+}
+
+/// At most this many jobs are searched exactly…
+const EXACT_JOBS: usize = 16;
+/// …with at most this many combinations of offsets…
+const EXACT_COMBINATIONS: f64 = 1e9;
+/// …and at most this many minutes laid down in the search, about 50 ms.
+const EXACT_WORK: u64 = 30_000_000;
+
+/// Small environments are solved exactly: while the peak is above the
+/// fixed load, a depth-first search looks for offsets with a peak one
+/// lower that ask no system for more than its rate, and takes them. The
+/// work is bounded, so a search that runs out keeps what it has.
+fn exact(
+    jobs: &[Movable],
+    offsets: &mut [u32],
+    load: &mut [u32],
+    base: &[u32],
+    systems: &mut SystemMinutes,
+    order: &[usize],
+) {
+    let combinations: f64 = jobs.iter().map(|j| f64::from(offsets_of(j))).product();
+    if jobs.is_empty() || jobs.len() > EXACT_JOBS || combinations > EXACT_COMBINATIONS {
+        return;
+    }
+    if jobs
+        .iter()
+        .any(|j| (0..DAY).any(|m| systems.would_exceed(j.system, m, 0.0)))
+    {
+        return;
+    }
+    let floor = base.iter().copied().max().unwrap_or(0).max(1);
+    let mut work = EXACT_WORK;
+    // The search starts from the fixed jobs alone.
+    for (i, job) in jobs.iter().enumerate() {
+        place(load, systems, job, offsets[i], -1);
+    }
+    let mut best = offsets.to_vec();
+    let mut target = peak_with(base, jobs, &best);
+    while target > floor {
+        let mut search = Search {
+            jobs,
+            order,
+            target: target - 1,
+            load: &mut *load,
+            systems: &mut *systems,
+            trial: vec![0; jobs.len()],
+            work: &mut work,
+        };
+        if !search.from(0) {
+            break;
+        }
+        best = search.trial;
+        target -= 1;
+    }
+    for (i, job) in jobs.iter().enumerate() {
+        place(load, systems, job, best[i], 1);
+    }
+    offsets.copy_from_slice(&best);
+}
+
+fn offsets_of(job: &Movable) -> u32 {
+    offsets(job.interval, job.hours)
+}
+
+/// The peak of `base` with every job at its offset.
+fn peak_with(base: &[u32], jobs: &[Movable], offsets: &[u32]) -> u32 {
+    let mut load = base.to_vec();
+    for (job, &offset) in jobs.iter().zip(offsets) {
+        apply(
+            &mut load,
+            &starts(job.interval, offset, job.hours),
+            job.duration,
+            1,
+        );
+    }
+    load.iter().copied().max().unwrap_or(0)
+}
+
+/// A depth-first search for offsets that keep every minute at or below
+/// `target` and every system within its rate, on top of `load`.
+struct Search<'a> {
+    jobs: &'a [Movable],
+    order: &'a [usize],
+    target: u32,
+    load: &'a mut [u32],
+    systems: &'a mut SystemMinutes,
+    /// The offsets being tried; the answer once `from(0)` is true.
+    trial: Vec<u32>,
+    /// Minutes it may still lay down.
+    work: &'a mut u64,
+}
+
+impl Search<'_> {
+    /// Offsets for `order[depth..]`; false when there are none, or the work
+    /// ran out.
+    fn from(&mut self, depth: usize) -> bool {
+        let Some(&i) = self.order.get(depth) else {
+            return true;
+        };
+        let job = &self.jobs[i];
+        for offset in 0..offsets_of(job) {
+            let starts = starts(job.interval, offset, job.hours);
+            let cost = starts.len() as u64 * u64::from(job.duration);
+            if *self.work < cost {
+                return false;
+            }
+            *self.work -= cost;
+            let fits = starts.iter().all(|&s| {
+                (0..job.duration as usize).all(|j| {
+                    let m = (s as usize + j) % DAY;
+                    self.load[m] < self.target
+                        && !self.systems.would_exceed(job.system, m, job.usage)
+                })
+            });
+            if !fits {
+                continue;
+            }
+            place(self.load, self.systems, job, offset, 1);
+            self.trial[i] = offset;
+            let found = self.from(depth + 1);
+            place(self.load, self.systems, job, offset, -1);
+            if found {
+                return true;
+            }
+            if *self.work == 0 {
+                return false;
+            }
+        }
+        false
+    }
 }
 
 /// Local search: move jobs that are above their system's rate or on the
