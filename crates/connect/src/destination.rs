@@ -6,7 +6,7 @@ use pacer_config::{Connection, Push};
 use pacer_jq::{Value, text_of};
 
 use crate::{
-    Endpoint, Error, encode_segment, excerpt, jq::Jq, pool, read_body, retry_after, template,
+    Endpoint, Error, encode_segment, excerpt, jq::Jq, pool, read_body, retry_after, send, template,
     transport_error,
 };
 
@@ -320,14 +320,15 @@ impl Destination {
         } else {
             format!("[{}]", bodies.join(","))
         };
-        let result = endpoint
-            .start(url.clone())
-            .query(&endpoint.request.query)
-            .header("content-type", "application/json")
-            .header("idempotency-key", idempotency_key)
-            .body(body)
-            .send()
-            .await;
+        let result = send(
+            endpoint
+                .start(url.clone())
+                .query(&endpoint.request.query)
+                .header("content-type", "application/json")
+                .header("idempotency-key", idempotency_key)
+                .body(body),
+        )
+        .await;
         let response = match result {
             Ok(response) => response,
             Err(e) => {

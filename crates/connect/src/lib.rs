@@ -321,9 +321,47 @@ fn client() -> Result<reqwest::Client, Error> {
     }
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
+        // Shorter than the keep-alive of common servers (Node's 5 s,
+        // Apache's 5 s), so the pool drops an idle connection before the
+        // server does, rather than sending on one it already closed.
+        .pool_idle_timeout(POOL_IDLE)
         .build()
         .map_err(|e| Error::Permanent(format!("cannot start an HTTP client: {e}")))?;
     Ok(CLIENT.get_or_init(|| client).clone())
+}
+
+/// How long an idle pooled connection is kept.
+const POOL_IDLE: Duration = Duration::from_secs(4);
+
+/// Sends `request`, and once more at once when the server had closed the
+/// pooled connection it went out on before answering: a server closes an
+/// idle connection without telling, and a request that meets the close is
+/// not a failure of the system, so it is not worth a retry after a backoff.
+async fn send(request: reqwest::RequestBuilder) -> Result<reqwest::Response, reqwest::Error> {
+    let again = request.try_clone();
+    match request.send().await {
+        Err(error) if closed_before_answering(&error) => match again {
+            Some(again) => again.send().await,
+            None => Err(error),
+        },
+        answer => answer,
+    }
+}
+
+/// True when the connection closed before any answer came: hyper's
+/// "incomplete message".
+fn closed_before_answering(error: &reqwest::Error) -> bool {
+    let mut next = std::error::Error::source(error);
+    while let Some(cause) = next {
+        if cause
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_incomplete_message)
+        {
+            return true;
+        }
+        next = cause.source();
+    }
+    false
 }
 
 /// How a failed exchange is classified: worth retrying or not.

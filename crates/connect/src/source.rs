@@ -7,7 +7,7 @@ use pacer_jq::{Value, text_of};
 use reqwest::{Url, header::HeaderMap};
 
 use crate::{
-    Endpoint, Error, excerpt, jq::Jq, pool, read_body, retry_after, template, transport_error,
+    Endpoint, Error, excerpt, jq::Jq, pool, read_body, retry_after, send, template, transport_error,
 };
 
 /// The largest answer read as a page; a larger one fails the page.
@@ -157,10 +157,7 @@ impl Source {
     ) -> Result<Page, (Error, Option<i64>)> {
         let url = self.url(cursor, at, size).map_err(|e| (e, None))?;
         let shown = without_query(&url);
-        let response = self
-            .endpoint
-            .start(url)
-            .send()
+        let response = send(self.endpoint.start(url))
             .await
             .map_err(|e| (transport_error(&e, &shown), None))?;
         let status = response.status();

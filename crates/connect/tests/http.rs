@@ -454,3 +454,69 @@ async fn a_transform_that_never_ends_fails_its_task_not_the_delivery() {
     );
     assert_eq!(outcomes[1], Delivery::Delivered);
 }
+
+/// A server that answers the first request on a connection, keeps it open,
+/// then reads the next request on it and closes it unanswered, as a server
+/// whose keep-alive ran out at that moment does; each connection it took
+/// is counted.
+async fn closes_reused_connections() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Reads up to the end of a request's head (these have no body).
+    async fn request(socket: &mut tokio::net::TcpStream) -> bool {
+        let mut head = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match socket.read(&mut buffer).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => head.extend_from_slice(&buffer[..n]),
+            }
+        }
+        true
+    }
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                if !request(&mut socket).await {
+                    return;
+                }
+                let body = r#"{"items": []}"#;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                     content-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                if socket.write_all(answer.as_bytes()).await.is_err() {
+                    return;
+                }
+                // The next request on this connection meets its close.
+                request(&mut socket).await;
+            });
+        }
+    });
+    (url, connections)
+}
+
+/// A request sent on a pooled connection the server has just closed is
+/// sent again at once on a new one: the pull does not fail, and costs no
+/// retry after a backoff.
+#[tokio::test]
+async fn a_connection_the_server_closed_is_replaced_at_once() {
+    let (url, connections) = closes_reused_connections().await;
+    let source = source(&config(&url, ""));
+    let now = Timestamp::now();
+    let first = source.fetch(None, &PageRequest::First, 10, now).await;
+    assert!(first.is_ok(), "{:?}", first.err());
+    let second = source.fetch(None, &PageRequest::First, 10, now).await;
+    assert!(second.is_ok(), "{:?}", second.err());
+    // The second pull went out on the first connection, met its close,
+    // and was answered on a second one.
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
