@@ -633,6 +633,8 @@ impl Check<'_> {
             (&raw.pull.key, "pull.key"),
             (&raw.pull.cursor, "pull.cursor"),
             (&raw.push.transform, "push.transform"),
+            (&raw.push.success, "push.success"),
+            (&raw.push.retry, "push.retry"),
         ] {
             if let Some(expr) = expr {
                 self.jq(expr, &key(name))?;
@@ -756,6 +758,14 @@ impl Check<'_> {
                 Fields::Record,
             )?,
             transform: self.expr(push.transform.as_ref(), &key("push.transform"), "."),
+            success: push
+                .success
+                .as_ref()
+                .map(|s| self.expr(Some(s), &key("push.success"), "")),
+            retry: push
+                .retry
+                .as_ref()
+                .map(|r| self.expr(Some(r), &key("push.retry"), "")),
             batch,
             timeout_ms: self.timeout(push, &key("push.timeout"))?,
             policy: self.policy(push, &key("push"))?,

@@ -187,6 +187,15 @@ pub(crate) struct RawJob {
     /// Push: jq turning a record into what the destination takes; default `.`.
     #[schemars(with = "Option<String>")]
     pub(crate) transform: Option<Spanned<String>>,
+    /// Push: jq over a 2xx answer's JSON; unless it gives `true` the
+    /// delivery failed, and the answer is kept as the reason. For an API
+    /// that answers 200 with its errors (GraphQL): ".errors == null".
+    #[schemars(with = "Option<String>")]
+    pub(crate) success: Option<Spanned<String>>,
+    /// Push: jq over an answer `success` refused; `true` tries the task
+    /// again later, anything else makes it dead: '.errors[0].extensions.code == "RATE_LIMITED"'.
+    #[schemars(with = "Option<String>")]
+    pub(crate) retry: Option<Spanned<String>>,
     /// Push: records per request, 1 to 10000; 1 sends each alone, more send a JSON array.
     #[schemars(with = "Option<u32>", range(min = 1, max = 10_000))]
     pub(crate) batch: Option<Spanned<u32>>,

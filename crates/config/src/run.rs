@@ -106,6 +106,11 @@ pub struct Push {
     pub request: Request,
     /// jq turning a record into what the destination takes.
     pub transform: Expr,
+    /// jq over a 2xx answer: unless it gives `true`, the delivery failed.
+    pub success: Option<Expr>,
+    /// jq over an answer `success` refused: `true` retries, else the task
+    /// is dead.
+    pub retry: Option<Expr>,
     /// Records per request: 1 sends each alone, more a JSON array.
     pub batch: u32,
     /// Longest wait for one answer, in milliseconds.

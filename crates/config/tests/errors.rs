@@ -327,6 +327,14 @@ fn what_run_cannot_use_is_refused_for_every_command() {
             r#"push: { transform: "{sku, price: nosuch(.amount)}" }"#,
             "acme.yaml:16:38: integrations.prices.push.transform: invalid jq expression \"{sku, price: nosuch(.amount)}\": undefined `nosuch`",
         ),
+        (
+            r#"push: { success: ".errors ==" }"#,
+            "acme.yaml:16:33: integrations.prices.push.success: invalid jq expression \".errors ==\"",
+        ),
+        (
+            r#"push: { success: ".errors == null", retry: ".errors[" }"#,
+            "acme.yaml:16:57: integrations.prices.push.retry: invalid jq expression \".errors[\"",
+        ),
     ] {
         let message = error(&GOOD.replace(jobs, &format!("    {job}\n")));
         assert!(message.starts_with(expected), "{job}\n{message}");

@@ -49,6 +49,9 @@ struct Inner {
     integration: String,
     endpoint: Endpoint,
     transform: Jq,
+    /// When a 2xx answer is a success, and when a refused one is worth
+    /// another try: `push.success` and `push.retry`.
+    verdict: Option<Verdict>,
     batch: usize,
     /// Requests answered, by HTTP status; 0 for those that got no answer.
     responses: std::sync::Mutex<std::collections::BTreeMap<u16, u64>>,
@@ -91,6 +94,13 @@ impl Destination {
                 integration: integration.to_string(),
                 endpoint,
                 transform: Jq::compile(&push.transform)?,
+                verdict: match &push.success {
+                    None => None,
+                    Some(success) => Some(Verdict {
+                        success: Jq::compile(success)?,
+                        retry: push.retry.as_ref().map(Jq::compile).transpose()?,
+                    }),
+                },
                 batch: push.batch.max(1) as usize,
                 responses: Default::default(),
             }),
@@ -343,7 +353,21 @@ impl Destination {
         let status = response.status();
         self.answered(status.as_u16());
         if status.is_success() {
-            return Delivery::Delivered;
+            let Some(verdict) = &self.inner.verdict else {
+                return Delivery::Delivered;
+            };
+            let answer = read_body(response, MAX_ANSWER_BYTES)
+                .await
+                .unwrap_or_default();
+            let verdict = verdict.clone();
+            let said = format!("{} {url}: {status}", endpoint.method);
+            return pool::run(move || verdict.judge(&said, &answer))
+                .await
+                .unwrap_or_else(|e| Delivery::Retry {
+                    error: e.to_string(),
+                    retry_after_ms: None,
+                    throttled: false,
+                });
         }
         let headers = response.headers().clone();
         let body = read_body(response, crate::MAX_EXCERPT_BYTES)
@@ -358,6 +382,61 @@ impl Destination {
             }
         } else {
             Delivery::Reject { error }
+        }
+    }
+}
+
+/// The largest 2xx answer `push.success` reads; a larger one fails the
+/// delivery, as its success cannot be told.
+const MAX_ANSWER_BYTES: usize = 4 << 20;
+
+/// `push.success` and `push.retry`, compiled.
+#[derive(Clone, Debug)]
+struct Verdict {
+    success: Jq,
+    retry: Option<Jq>,
+}
+
+impl Verdict {
+    /// What a 2xx `answer` means for the records it answered; `said` is
+    /// the request and status, for the reason.
+    fn judge(&self, said: &str, answer: &[u8]) -> Delivery {
+        if answer.len() > MAX_ANSWER_BYTES {
+            return Delivery::Reject {
+                error: format!(
+                    "{said}, but its answer is larger than {MAX_ANSWER_BYTES} bytes, so \
+                     push.success cannot judge it"
+                ),
+            };
+        }
+        let Ok(value) = pacer_jq::parse(answer) else {
+            return Delivery::Reject {
+                error: format!(
+                    "{said}, but its answer is not JSON, so push.success cannot judge it: {}",
+                    excerpt(answer)
+                ),
+            };
+        };
+        let holds = |jq: &Jq| jq.first(&value).map(|v| v == Some(Value::Bool(true)));
+        match holds(&self.success) {
+            Ok(true) => Delivery::Delivered,
+            Ok(false) => {
+                let error = format!("{said}, but push.success is not true: {}", excerpt(answer));
+                match self.retry.as_ref().map(holds) {
+                    Some(Ok(true)) => Delivery::Retry {
+                        error,
+                        retry_after_ms: None,
+                        throttled: false,
+                    },
+                    Some(Err(e)) => Delivery::Reject {
+                        error: format!("{error}; push.retry failed: {e}"),
+                    },
+                    _ => Delivery::Reject { error },
+                }
+            }
+            Err(e) => Delivery::Reject {
+                error: format!("{said}, but push.success failed on its answer: {e}"),
+            },
         }
     }
 }

@@ -520,3 +520,48 @@ async fn a_connection_the_server_closed_is_replaced_at_once() {
     // and was answered on a second one.
     assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
+
+/// An API that answers 200 with its errors, as GraphQL does, fails the
+/// delivery when `push.success` says so, the answer kept as the reason;
+/// `push.retry` picks the failures worth another try. Without a check, a
+/// 2xx is a success.
+#[tokio::test]
+async fn a_success_check_reads_errors_from_a_200_answer() {
+    let check = "    push:\n      success: '.errors == null'\n      \
+                 retry: '.errors[0].extensions.code == \"RATE_LIMITED\"'\n";
+    let forbidden = r#"{"errors": [{"message": "FORBIDDEN"}]}"#;
+    let limited =
+        r#"{"errors": [{"message": "slow down", "extensions": {"code": "RATE_LIMITED"}}]}"#;
+    let now = Timestamp::now();
+    for (extra, answer, expected) in [
+        (
+            check,
+            r#"{"data": {"productVariantsBulkUpdate": {}}}"#,
+            "delivered",
+        ),
+        (check, forbidden, "dead: FORBIDDEN"),
+        (check, limited, "retry: slow down"),
+        (check, "<html>busy</html>", "dead: is not JSON"),
+        ("", forbidden, "delivered"),
+    ] {
+        let url = hostile(answer.as_bytes().to_vec(), None).await;
+        let destination = destination(&config(&url, extra));
+        let delivered = destination.deliver(&outgoing(1), now).await;
+        let shown = match &delivered[0] {
+            Delivery::Delivered => "delivered".to_string(),
+            Delivery::Retry { error, .. } => format!("retry: {error}"),
+            Delivery::Reject { error } => format!("dead: {error}"),
+        };
+        let (kind, reason) = expected.split_once(": ").unwrap_or((expected, ""));
+        assert!(
+            shown.starts_with(kind) && shown.contains(reason),
+            "{answer}: {shown}"
+        );
+        if kind != "delivered" {
+            assert!(
+                shown.contains(": 200 OK, but ") && shown.contains("push.success"),
+                "{shown}"
+            );
+        }
+    }
+}
