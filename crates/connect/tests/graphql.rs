@@ -1,0 +1,149 @@
+//! Pushes to a real GraphQL server: graphql-yoga from npm, in
+//! `tests/graphql` (`.ci/run` installs its packages). Like the shop APIs
+//! users meet, it answers 200 with `errors` for a wrong token or an
+//! unknown SKU; `push.success` is what tells those apart from a success.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+};
+
+use jiff::Timestamp;
+use pacer_connect::{Delivery, Destination, Outgoing};
+
+/// The GraphQL server, stopped when dropped.
+struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the server with `token` as the one it accepts.
+fn server(token: &str) -> Server {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/graphql");
+    assert!(
+        dir.join("node_modules/graphql-yoga").is_dir(),
+        "the GraphQL test server needs its packages: cd tests/graphql && npm ci (.ci/run does)"
+    );
+    let mut child = Command::new("node")
+        .arg("server.mjs")
+        .current_dir(&dir)
+        .env("GRAPHQL_TOKEN", token)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("node runs the GraphQL test server (.ci/run installs Node.js when missing)");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .and_then(|u| u.strip_suffix("/graphql"))
+        .unwrap_or_else(|| panic!("the server said {line:?}"))
+        .to_string();
+    Server { child, url }
+}
+
+/// A destination that sets one price a request with `token`, checking the
+/// answer's `errors` when `check` is set.
+fn destination(url: &str, token: &str, check: bool) -> Destination {
+    let success = if check {
+        "      success: '.errors == null'\n"
+    } else {
+        ""
+    };
+    let yaml = format!(
+        "systems:\n  erp: {{ rate: 100/min, base_url: \"{url}\" }}\n  \
+         shop: {{ rate: 100/min, base_url: \"{url}\", auth: {{ bearer: \"{token}\" }} }}\n\
+         integrations:\n  prices:\n    from: erp\n    to: shop\n    volume: 2400/day\n    push:\n      \
+         request: {{ method: POST, path: /graphql }}\n      \
+         transform: '{{query: \"mutation ($sku: String!, $price: String!) {{ setPrice(sku: $sku, price: $price) }}\", \
+         variables: {{sku, price: .amount}}}}'\n{success}"
+    );
+    let config = pacer_config::parse(&yaml, "graphql.yaml").unwrap();
+    Destination::new("prices", &config.connections[1], &config.flows[0].push).unwrap()
+}
+
+fn prices(skus: &[&str]) -> Vec<Outgoing> {
+    skus.iter()
+        .zip(1..)
+        .map(|(sku, id)| Outgoing {
+            id,
+            payload: format!(r#"{{"key": "{sku}", "sku": "{sku}", "amount": "{id}.00"}}"#),
+            batch_key: None,
+        })
+        .collect()
+}
+
+/// What the server holds for `sku`, asked over GraphQL.
+async fn price(url: &str, sku: &str) -> serde_json::Value {
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{url}/graphql"))
+        .json(&serde_json::json!({
+            "query": "query ($sku: String!) { price(sku: $sku) }",
+            "variables": {"sku": sku}
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["data"]["price"].clone()
+}
+
+#[tokio::test]
+async fn graphql_errors_in_200_answers_fail_the_delivery_with_the_reason() {
+    let server = server("s3cret");
+    let now = Timestamp::now();
+
+    // Without a check, a wrong token's FORBIDDEN looks delivered: the
+    // silent failure the issue found.
+    let unchecked = destination(&server.url, "wrong", false);
+    let delivered = unchecked.deliver(&prices(&["SKU-1"]), now).await;
+    assert_eq!(delivered, [Delivery::Delivered]);
+    assert_eq!(price(&server.url, "SKU-1").await, serde_json::Value::Null);
+
+    // With `success`, the same answer is a dead task that says why.
+    let wrong = destination(&server.url, "wrong", true);
+    for outcome in wrong.deliver(&prices(&["SKU-1", "SKU-2"]), now).await {
+        let Delivery::Reject { error } = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert!(
+            error.contains("200 OK, but push.success is not true"),
+            "{error}"
+        );
+        assert!(error.contains("FORBIDDEN"), "{error}");
+        assert!(
+            !error.contains("s3cret") && !error.contains("wrong"),
+            "{error}"
+        );
+    }
+
+    // The right token: delivered, and the shop has the prices.
+    let right = destination(&server.url, "s3cret", true);
+    let delivered = right.deliver(&prices(&["SKU-1", "SKU-2"]), now).await;
+    assert_eq!(delivered, [Delivery::Delivered, Delivery::Delivered]);
+    assert_eq!(price(&server.url, "SKU-1").await, "1.00");
+    assert_eq!(price(&server.url, "SKU-2").await, "2.00");
+
+    // A SKU the shop does not know: dead, with its NOT_FOUND.
+    let delivered = right.deliver(&prices(&["X-9"]), now).await;
+    let [Delivery::Reject { error }] = delivered.as_slice() else {
+        panic!("{delivered:?}")
+    };
+    assert!(
+        error.contains("NOT_FOUND: no variant with SKU X-9"),
+        "{error}"
+    );
+}
