@@ -633,6 +633,7 @@ impl Check<'_> {
             (&raw.pull.key, "pull.key"),
             (&raw.pull.cursor, "pull.cursor"),
             (&raw.push.transform, "push.transform"),
+            (&raw.push.body, "push.body"),
             (&raw.push.success, "push.success"),
             (&raw.push.retry, "push.retry"),
         ] {
@@ -758,6 +759,10 @@ impl Check<'_> {
                 Fields::Record,
             )?,
             transform: self.expr(push.transform.as_ref(), &key("push.transform"), "."),
+            body: push
+                .body
+                .as_ref()
+                .map(|b| self.expr(Some(b), &key("push.body"), "")),
             success: push
                 .success
                 .as_ref()

@@ -187,6 +187,12 @@ pub(crate) struct RawJob {
     /// Push: jq turning a record into what the destination takes; default `.`.
     #[schemars(with = "Option<String>")]
     pub(crate) transform: Option<Spanned<String>>,
+    /// Push: jq over the JSON array of a request's transformed records,
+    /// giving the request's body: "{items: .}", or for GraphQL
+    /// '{query: "mutation ($input: [PriceInput!]!) { setPrices(input: $input) }", variables: {input: .}}'.
+    /// Without it, a batch is sent as the array and a single record as itself.
+    #[schemars(with = "Option<String>")]
+    pub(crate) body: Option<Spanned<String>>,
     /// Push: jq over a 2xx answer's JSON; unless it gives `true` the
     /// delivery failed, and the answer is kept as the reason. For an API
     /// that answers 200 with its errors (GraphQL): ".errors == null".

@@ -106,6 +106,9 @@ pub struct Push {
     pub request: Request,
     /// jq turning a record into what the destination takes.
     pub transform: Expr,
+    /// jq over the array of a request's transformed records, giving its
+    /// body; without it a batch is the array, a single record itself.
+    pub body: Option<Expr>,
     /// jq over a 2xx answer: unless it gives `true`, the delivery failed.
     pub success: Option<Expr>,
     /// jq over an answer `success` refused: `true` retries, else the task

@@ -332,6 +332,10 @@ fn what_run_cannot_use_is_refused_for_every_command() {
             "acme.yaml:16:33: integrations.prices.push.success: invalid jq expression \".errors ==\"",
         ),
         (
+            r#"push: { batch: 10, body: "{items: .[}" }"#,
+            "acme.yaml:16:41: integrations.prices.push.body: invalid jq expression \"{items: .[}\"",
+        ),
+        (
             r#"push: { success: ".errors == null", retry: ".errors[" }"#,
             "acme.yaml:16:57: integrations.prices.push.retry: invalid jq expression \".errors[\"",
         ),

@@ -49,6 +49,8 @@ struct Inner {
     integration: String,
     endpoint: Endpoint,
     transform: Jq,
+    /// `push.body`: the request's body from the array of its records.
+    body: Option<Jq>,
     /// When a 2xx answer is a success, and when a refused one is worth
     /// another try: `push.success` and `push.retry`.
     verdict: Option<Verdict>,
@@ -94,6 +96,7 @@ impl Destination {
                 integration: integration.to_string(),
                 endpoint,
                 transform: Jq::compile(&push.transform)?,
+                body: push.body.as_ref().map(Jq::compile).transpose()?,
                 verdict: match &push.success {
                     None => None,
                     Some(success) => Some(Verdict {
@@ -325,10 +328,25 @@ impl Destination {
             Ok(url) => url,
             Err(error) => return Delivery::Reject { error },
         };
-        let body = if inner.batch == 1 {
-            bodies.remove(0)
-        } else {
-            format!("[{}]", bodies.join(","))
+        let body = match &inner.body {
+            None if inner.batch == 1 => bodies.remove(0),
+            None => format!("[{}]", bodies.join(",")),
+            Some(shape) => {
+                let shape = shape.clone();
+                let records = format!("[{}]", bodies.join(","));
+                match pool::run(move || shape_body(&shape, &records)).await {
+                    Ok(Ok(body)) => body,
+                    Ok(Err(error)) => return Delivery::Reject { error },
+                    // Not the records' fault: they are tried again.
+                    Err(e) => {
+                        return Delivery::Retry {
+                            error: e.to_string(),
+                            retry_after_ms: None,
+                            throttled: false,
+                        };
+                    }
+                }
+            }
         };
         let result = send(
             endpoint
@@ -383,6 +401,17 @@ impl Destination {
         } else {
             Delivery::Reject { error }
         }
+    }
+}
+
+/// A request's body: `push.body` over the JSON array of its records.
+fn shape_body(shape: &Jq, records: &str) -> Result<String, String> {
+    let array = pacer_jq::parse(records.as_bytes())
+        .map_err(|e| format!("the batch is not JSON ({e}), so push.body cannot shape it"))?;
+    match shape.run(&array) {
+        Ok(mut out) if out.len() == 1 => Ok(out.remove(0).to_string()),
+        Ok(out) => Err(format!("{shape:?} gave {} values, expected 1", out.len())),
+        Err(e) => Err(format!("{shape:?} failed: {e}")),
     }
 }
 
@@ -478,6 +507,24 @@ mod tests {
 
     fn record(json: &str) -> Value {
         pacer_jq::parse(json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn a_body_is_shaped_from_the_array_of_records_into_one_value() {
+        let shape = |text: &str| {
+            Jq::compile(&pacer_config::Expr {
+                text: text.into(),
+                origin: "acme.yaml:20:13: integrations.prices.push.body".into(),
+            })
+            .unwrap()
+        };
+        assert_eq!(
+            shape_body(&shape("{items: .}"), r#"[{"sku":"A"},{"sku":"B"}]"#).unwrap(),
+            r#"{"items":[{"sku":"A"},{"sku":"B"}]}"#
+        );
+        let error = shape_body(&shape(".[]"), r#"[{"sku":"A"},{"sku":"B"}]"#).unwrap_err();
+        assert!(error.ends_with("gave 2 values, expected 1"), "{error}");
+        assert!(error.contains("integrations.prices.push.body"), "{error}");
     }
 
     #[test]

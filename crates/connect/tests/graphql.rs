@@ -53,21 +53,25 @@ fn server(token: &str) -> Server {
     Server { child, url }
 }
 
-/// A destination that sets one price a request with `token`, checking the
-/// answer's `errors` when `check` is set.
-fn destination(url: &str, token: &str, check: bool) -> Destination {
-    let success = if check {
-        "      success: '.errors == null'\n"
-    } else {
-        ""
-    };
+/// One price a request, one mutation each.
+const ONE: &str = "      request: { method: POST, path: /graphql }\n      \
+    transform: '{query: \"mutation ($sku: String!, $price: String!) { setPrice(sku: $sku, price: $price) }\", \
+    variables: {sku, price: .amount}}'\n";
+/// The answer's `errors` checked.
+const CHECK: &str = "      success: '.errors == null'\n";
+/// Up to ten prices a request, as one mutation with a list.
+const BATCH: &str = "      request: { method: POST, path: /graphql }\n      \
+    transform: '{sku, price: .amount}'\n      batch: 10\n      \
+    body: '{query: \"mutation ($input: [PriceInput!]!) { setPrices(input: $input) }\", variables: {input: .}}'\n      \
+    success: '.errors == null'\n";
+
+/// A destination that pushes to the server at `url` with `token`, its
+/// push written as `push` (YAML lines under `push:`).
+fn destination(url: &str, token: &str, push: &str) -> Destination {
     let yaml = format!(
         "systems:\n  erp: {{ rate: 100/min, base_url: \"{url}\" }}\n  \
          shop: {{ rate: 100/min, base_url: \"{url}\", auth: {{ bearer: \"{token}\" }} }}\n\
-         integrations:\n  prices:\n    from: erp\n    to: shop\n    volume: 2400/day\n    push:\n      \
-         request: {{ method: POST, path: /graphql }}\n      \
-         transform: '{{query: \"mutation ($sku: String!, $price: String!) {{ setPrice(sku: $sku, price: $price) }}\", \
-         variables: {{sku, price: .amount}}}}'\n{success}"
+         integrations:\n  prices:\n    from: erp\n    to: shop\n    volume: 2400/day\n    push:\n{push}"
     );
     let config = pacer_config::parse(&yaml, "graphql.yaml").unwrap();
     Destination::new("prices", &config.connections[1], &config.flows[0].push).unwrap()
@@ -108,13 +112,13 @@ async fn graphql_errors_in_200_answers_fail_the_delivery_with_the_reason() {
 
     // Without a check, a wrong token's FORBIDDEN looks delivered: the
     // silent failure the issue found.
-    let unchecked = destination(&server.url, "wrong", false);
+    let unchecked = destination(&server.url, "wrong", ONE);
     let delivered = unchecked.deliver(&prices(&["SKU-1"]), now).await;
     assert_eq!(delivered, [Delivery::Delivered]);
     assert_eq!(price(&server.url, "SKU-1").await, serde_json::Value::Null);
 
     // With `success`, the same answer is a dead task that says why.
-    let wrong = destination(&server.url, "wrong", true);
+    let wrong = destination(&server.url, "wrong", &format!("{ONE}{CHECK}"));
     for outcome in wrong.deliver(&prices(&["SKU-1", "SKU-2"]), now).await {
         let Delivery::Reject { error } = outcome else {
             panic!("{outcome:?}")
@@ -131,7 +135,7 @@ async fn graphql_errors_in_200_answers_fail_the_delivery_with_the_reason() {
     }
 
     // The right token: delivered, and the shop has the prices.
-    let right = destination(&server.url, "s3cret", true);
+    let right = destination(&server.url, "s3cret", &format!("{ONE}{CHECK}"));
     let delivered = right.deliver(&prices(&["SKU-1", "SKU-2"]), now).await;
     assert_eq!(delivered, [Delivery::Delivered, Delivery::Delivered]);
     assert_eq!(price(&server.url, "SKU-1").await, "1.00");
@@ -146,4 +150,31 @@ async fn graphql_errors_in_200_answers_fail_the_delivery_with_the_reason() {
         error.contains("NOT_FOUND: no variant with SKU X-9"),
         "{error}"
     );
+}
+
+/// `batch` with a `body`: the records of a request become one mutation
+/// with a list, as GraphQL and many REST APIs want them.
+#[tokio::test]
+async fn a_batch_is_one_mutation_with_a_list() {
+    let server = server("s3cret");
+    let now = Timestamp::now();
+    let batch = destination(&server.url, "s3cret", BATCH);
+    let delivered = batch
+        .deliver(&prices(&["SKU-3", "SKU-4", "SKU-5"]), now)
+        .await;
+    assert_eq!(delivered, vec![Delivery::Delivered; 3]);
+    // One request carried all three.
+    assert_eq!(batch.responses(), [(200, 1)]);
+    assert_eq!(price(&server.url, "SKU-3").await, "1.00");
+    assert_eq!(price(&server.url, "SKU-5").await, "3.00");
+    // An unknown SKU fails the mutation, and so the whole batch.
+    for outcome in batch.deliver(&prices(&["SKU-6", "X-1"]), now).await {
+        let Delivery::Reject { error } = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert!(
+            error.contains("NOT_FOUND: no variant with SKU X-1"),
+            "{error}"
+        );
+    }
 }
