@@ -730,6 +730,7 @@ impl Check<'_> {
             key: self.expr(pull.key.as_ref(), &key("pull.key"), ".key"),
             cursor: self.expr(pull.cursor.as_ref(), &key("pull.cursor"), ".updated_at"),
             paginate,
+            start_cursor: pull.start_cursor.as_ref().map(|c| c.value.clone()),
             size_param,
             timeout_ms: self.timeout(pull, &key("pull.timeout"))?,
             policy: self.policy(pull, &key("pull"))?,

@@ -184,6 +184,10 @@ pub(crate) struct RawJob {
     /// Pull: how pages follow each other; default `{ next: .next_page_token }`.
     #[schemars(with = "Option<RawPaginate>")]
     pub(crate) paginate: Option<Spanned<RawPaginate>>,
+    /// Pull: the `{{ cursor }}` of the first pull, before any change has been
+    /// read: "2026-01-01T00:00:00Z". Without it the first pull reads everything.
+    #[schemars(with = "Option<String>")]
+    pub(crate) start_cursor: Option<Spanned<String>>,
     /// Push: jq turning a record into what the destination takes; default `.`.
     #[schemars(with = "Option<String>")]
     pub(crate) transform: Option<Spanned<String>>,

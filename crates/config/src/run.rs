@@ -91,6 +91,8 @@ pub struct Pull {
     pub cursor: Expr,
     /// How pages follow each other.
     pub paginate: Paginate,
+    /// The `{{ cursor }}` of the first pull, before any change was read.
+    pub start_cursor: Option<String>,
     /// The query parameter asking for a page size.
     pub size_param: String,
     /// Longest wait for one answer, in milliseconds.

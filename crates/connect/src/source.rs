@@ -81,6 +81,8 @@ pub struct Source {
     endpoint: Endpoint,
     reader: Arc<Reader>,
     size_param: String,
+    /// `pull.start_cursor`: the cursor before any change was read.
+    start_cursor: Option<String>,
 }
 
 /// What turns an answer into a page; it runs on the jq threads.
@@ -130,6 +132,7 @@ impl Source {
                 paging,
             }),
             size_param: pull.size_param.clone(),
+            start_cursor: pull.start_cursor.clone(),
         })
     }
 
@@ -139,7 +142,8 @@ impl Source {
         matches!(self.reader.paging, Paging::Page(_))
     }
 
-    /// Fetches one page of at most `size` records changed after `cursor`.
+    /// Fetches one page of at most `size` records changed after `cursor`
+    /// (`pull.start_cursor` when none was read yet).
     ///
     /// # Errors
     ///
@@ -155,6 +159,7 @@ impl Source {
         size: u32,
         now: jiff::Timestamp,
     ) -> Result<Page, (Error, Option<i64>)> {
+        let cursor = cursor.or(self.start_cursor.as_deref());
         let url = self.url(cursor, at, size).map_err(|e| (e, None))?;
         let shown = without_query(&url);
         let response = send(self.endpoint.start(url))

@@ -114,6 +114,27 @@ async fn the_cursor_resumes_after_the_last_change_read() {
     assert_eq!(rest[0], "prices-000041");
 }
 
+/// `pull.start_cursor` is the cursor of a first pull: it reads the changes
+/// after it, not a full load; a cursor read since takes its place.
+#[tokio::test]
+async fn a_start_cursor_spares_the_first_pull_a_full_load() {
+    let erp = mock(2_400.0, None).await;
+    let forty = source(&config(&erp.base_url(), ""))
+        .fetch(None, &PageRequest::First, 40, Timestamp::now())
+        .await
+        .unwrap()
+        .cursor
+        .unwrap();
+    let extra = format!("    pull:\n      start_cursor: \"{forty}\"\n");
+    let source = source(&config(&erp.base_url(), &extra));
+    let (first, last) = all_pages(&source, None, 25).await;
+    assert_eq!(first.len(), 60);
+    assert_eq!(first[0], "prices-000041");
+    // Once a change was read, its cursor is the one that counts.
+    let (later, _) = all_pages(&source, last.as_deref(), 25).await;
+    assert!(later.is_empty(), "{later:?}");
+}
+
 #[tokio::test]
 async fn records_without_a_key_are_rejected_not_fatal() {
     let erp = mock(2_400.0, None).await;
