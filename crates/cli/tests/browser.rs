@@ -4,7 +4,8 @@
 //! "Pause" on a job, and the API then reports that job paused.
 //!
 //! Screenshots of each page go to `$PACER_SCREENSHOTS` (the README's come
-//! from `PACER_SCREENSHOTS=docs cargo test -p pacer --test browser`), else
+//! from `PACER_SCREENSHOTS=$PWD/docs cargo test -p pacer --test browser`,
+//! run from the repository root: a relative path is the crate's), else
 //! to a temporary directory. `.ci/run` installs chromium and chromium-driver;
 //! without them this test fails and says so.
 
