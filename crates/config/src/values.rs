@@ -22,9 +22,7 @@ pub(crate) fn rate(text: &str) -> Result<Rate, &'static str> {
     if number <= 0.0 {
         return Err("a rate above 0");
     }
-    let per_minute = rate.items_per_minute();
-    if !(Rate::SLOWEST_PER_MINUTE * (1.0 - 1e-12)..=Rate::FASTEST_PER_MINUTE).contains(&per_minute)
-    {
+    if !rate.is_plannable() {
         return Err("a rate from 1/h to 1000000/s");
     }
     Ok(rate)

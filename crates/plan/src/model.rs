@@ -36,6 +36,14 @@ impl Rate {
     pub fn items_per_minute(self) -> f64 {
         self.per_minute
     }
+
+    /// Whether the planner takes this rate: from
+    /// [`SLOWEST_PER_MINUTE`](Rate::SLOWEST_PER_MINUTE) (give or take the
+    /// rounding of "1/h") to [`FASTEST_PER_MINUTE`](Rate::FASTEST_PER_MINUTE).
+    pub fn is_plannable(self) -> bool {
+        (Rate::SLOWEST_PER_MINUTE * (1.0 - 1e-12)..=Rate::FASTEST_PER_MINUTE)
+            .contains(&self.per_minute)
+    }
 }
 
 /// The hours of the day in which an integration's jobs may run, on the

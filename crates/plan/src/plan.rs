@@ -613,13 +613,10 @@ fn within_bounds(environment: &Environment) -> Result<(), Error> {
                 })
         }));
     for (what, rate) in rates {
-        let per_minute = rate.items_per_minute();
-        if !(Rate::SLOWEST_PER_MINUTE * (1.0 - 1e-12)..=Rate::FASTEST_PER_MINUTE)
-            .contains(&per_minute)
-        {
+        if !rate.is_plannable() {
             return out(
                 what,
-                format!("{per_minute}/min"),
+                format!("{}/min", rate.items_per_minute()),
                 "a rate from 1/h to 1000000/s",
             );
         }

@@ -159,17 +159,21 @@ const EXACT_WORK: u64 = 30_000_000;
 
 /// Small environments are solved exactly: while the peak is above the
 /// fixed load, a depth-first search looks for offsets with a peak one
-/// lower that ask no system for more than its rate, and takes them. The
-/// work is bounded, so a search that runs out keeps what it has.
+/// lower that ask no system for more than its rate, and takes them into
+/// `chosen` (each job's offset). The work is bounded, so a search that runs
+/// out keeps what it has.
 fn exact(
     jobs: &[Movable],
-    offsets: &mut [u32],
+    chosen: &mut [u32],
     load: &mut [u32],
     base: &[u32],
     systems: &mut SystemMinutes,
     order: &[usize],
 ) {
-    let combinations: f64 = jobs.iter().map(|j| f64::from(offsets_of(j))).product();
+    let combinations: f64 = jobs
+        .iter()
+        .map(|j| f64::from(offsets(j.interval, j.hours)))
+        .product();
     if jobs.is_empty() || jobs.len() > EXACT_JOBS || combinations > EXACT_COMBINATIONS {
         return;
     }
@@ -183,9 +187,9 @@ fn exact(
     let mut work = EXACT_WORK;
     // The search starts from the fixed jobs alone.
     for (i, job) in jobs.iter().enumerate() {
-        place(load, systems, job, offsets[i], -1);
+        place(load, systems, job, chosen[i], -1);
     }
-    let mut best = offsets.to_vec();
+    let mut best = chosen.to_vec();
     let mut target = peak_with(base, jobs, &best);
     while target > floor {
         let mut search = Search {
@@ -206,11 +210,7 @@ fn exact(
     for (i, job) in jobs.iter().enumerate() {
         place(load, systems, job, best[i], 1);
     }
-    offsets.copy_from_slice(&best);
-}
-
-fn offsets_of(job: &Movable) -> u32 {
-    offsets(job.interval, job.hours)
+    chosen.copy_from_slice(&best);
 }
 
 /// The peak of `base` with every job at its offset.
@@ -249,7 +249,7 @@ impl Search<'_> {
             return true;
         };
         let job = &self.jobs[i];
-        for offset in 0..offsets_of(job) {
+        for offset in 0..offsets(job.interval, job.hours) {
             let starts = starts(job.interval, offset, job.hours);
             let cost = starts.len() as u64 * u64::from(job.duration);
             if *self.work < cost {

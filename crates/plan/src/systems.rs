@@ -125,6 +125,7 @@ pub(crate) fn loads(
     for (index, system) in environment.systems.iter().enumerate() {
         let rate = minutes.rate(index);
         let mut users = demand(environment, index);
+        let integrations = users.iter().map(|(name, _)| name.clone()).collect();
         let demand_per_minute: f64 = users.iter().map(|(_, d)| d).sum();
         let by_minute = minutes.by_minute(index);
         let peak_per_minute = by_minute.iter().copied().max().unwrap_or(0);
@@ -160,10 +161,7 @@ pub(crate) fn loads(
         loads.push(SystemLoad {
             system: system.name.clone(),
             rate_per_minute: rate,
-            integrations: demand(environment, index)
-                .into_iter()
-                .map(|(name, _)| name)
-                .collect(),
+            integrations,
             demand_per_minute: tenths_up(demand_per_minute),
             peak_per_minute,
             by_minute,
