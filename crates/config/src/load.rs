@@ -730,6 +730,14 @@ impl Check<'_> {
             key: self.expr(pull.key.as_ref(), &key("pull.key"), ".key"),
             cursor: self.expr(pull.cursor.as_ref(), &key("pull.cursor"), ".updated_at"),
             paginate,
+            inclusive: match &pull.cursor_compare {
+                None => false,
+                Some(c) => self.value(c, &key("pull.cursor_compare"), |text| match text {
+                    "strict" => Ok(false),
+                    "inclusive" => Ok(true),
+                    _ => Err(r#""strict" (the source sends records after the cursor) or "inclusive" (at or after it)"#),
+                })?,
+            },
             start_cursor: pull.start_cursor.as_ref().map(|c| c.value.clone()),
             size_param,
             timeout_ms: self.timeout(pull, &key("pull.timeout"))?,

@@ -178,9 +178,17 @@ pub(crate) struct RawJob {
     /// Pull: jq giving a record's key, so a newer change replaces a pending one; default `.key`.
     #[schemars(with = "Option<String>")]
     pub(crate) key: Option<Spanned<String>>,
-    /// Pull: jq over each record; the largest value becomes the next `{{ cursor }}`; default `.updated_at`.
+    /// Pull: jq over each record; the largest value becomes the next
+    /// `{{ cursor }}`; default `.updated_at`. An array is a compound cursor
+    /// compared element by element, `[.updated_at, .id]`: its parts are
+    /// `{{ cursor.0 }}`, `{{ cursor.1 }}`.
     #[schemars(with = "Option<String>")]
     pub(crate) cursor: Option<Spanned<String>>,
+    /// Pull: how the source filters on the cursor: "strict" (default,
+    /// only records after it) or "inclusive" (`>=`: records at the cursor
+    /// come again, and those already read are dropped).
+    #[schemars(with = "Option<String>", extend("enum" = ["strict", "inclusive"]))]
+    pub(crate) cursor_compare: Option<Spanned<String>>,
     /// Pull: how pages follow each other; default `{ next: .next_page_token }`.
     #[schemars(with = "Option<RawPaginate>")]
     pub(crate) paginate: Option<Spanned<RawPaginate>>,

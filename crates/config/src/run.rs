@@ -91,6 +91,9 @@ pub struct Pull {
     pub cursor: Expr,
     /// How pages follow each other.
     pub paginate: Paginate,
+    /// Whether the source sends records at the cursor's value again
+    /// (`>=`), so those already read are dropped.
+    pub inclusive: bool,
     /// The `{{ cursor }}` of the first pull, before any change was read.
     pub start_cursor: Option<String>,
     /// The query parameter asking for a page size.

@@ -12,7 +12,8 @@ use crate::{Error, check::Check};
 /// What a request's templates may name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Fields {
-    /// A pull request: only `{{ cursor }}`.
+    /// A pull request: only `{{ cursor }}`, and the parts of a compound
+    /// one, `{{ cursor.0 }}`.
     Cursor,
     /// A push request's path: any top-level field of the record.
     Record,
@@ -83,17 +84,19 @@ impl Check<'_> {
             let name = text[open + 2..close].trim();
             let wrong = match fields {
                 _ if name.is_empty() => Some("names no field".to_string()),
-                _ if !name
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || c == '_' || c == '-') =>
+                Fields::Cursor if !is_cursor(name) => Some(format!(
+                    "names {name:?}, but a pull request knows only {{{{ cursor }}}} \
+                     (and {{{{ cursor.0 }}}}, {{{{ cursor.1 }}}}… for the parts of a compound cursor)"
+                )),
+                Fields::Record | Fields::None
+                    if !name
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || c == '_' || c == '-') =>
                 {
                     Some(format!(
                         "names {name:?}, which is not a field name (letters, digits, _ and -)"
                     ))
                 }
-                Fields::Cursor if name != "cursor" => Some(format!(
-                    "names {name:?}, but a pull request knows only {{{{ cursor }}}}"
-                )),
                 Fields::None => Some(format!(
                     "names {name:?}, but nothing is filled in here: only the push \
                      request's path takes {{{{ field }}}} of the record"
@@ -137,6 +140,16 @@ impl Check<'_> {
             )),
         }
     }
+}
+
+/// `cursor`, or `cursor.N`: part N of a compound cursor.
+fn is_cursor(name: &str) -> bool {
+    name.strip_prefix("cursor").is_some_and(|rest| {
+        rest.is_empty()
+            || rest
+                .strip_prefix('.')
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    })
 }
 
 /// A URL as written, its password (`user:pw@`) masked: errors are shown and logged.

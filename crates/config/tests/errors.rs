@@ -324,6 +324,14 @@ fn what_run_cannot_use_is_refused_for_every_command() {
             r#"acme.yaml:16:39: integrations.prices.pull.request.path: {{ sku }} names "sku", but a pull request knows only {{ cursor }}"#,
         ),
         (
+            r#"pull: { request: { query: { since_id: "{{ cursor.x }}" } } }"#,
+            r#"acme.yaml:16:44: integrations.prices.pull.request.query.since_id: {{ cursor.x }} names "cursor.x", but a pull request knows only {{ cursor }} (and {{ cursor.0 }}, {{ cursor.1 }}… for the parts of a compound cursor)"#,
+        ),
+        (
+            r#"pull: { cursor_compare: ">=" }"#,
+            r#"acme.yaml:16:29: integrations.prices.pull.cursor_compare: expected "strict" (the source sends records after the cursor) or "inclusive" (at or after it), found ">=""#,
+        ),
+        (
             r#"push: { transform: "{sku, price: nosuch(.amount)}" }"#,
             "acme.yaml:16:38: integrations.prices.push.transform: invalid jq expression \"{sku, price: nosuch(.amount)}\": undefined `nosuch`",
         ),

@@ -33,7 +33,7 @@ pub use crate::{
     destination::{Delivery, Destination, Outgoing},
     intake::{Intake, Refusal, same as same_secret},
     secret::{redact, register as register_secret},
-    source::{MAX_KEY_BYTES, MAX_PAGE_BYTES, Page, PageRequest, Record, Rejected, Source, later},
+    source::{MAX_KEY_BYTES, MAX_PAGE_BYTES, Page, PageRequest, Record, Rejected, Source, compare},
 };
 
 mod destination;

@@ -43,6 +43,21 @@ pub struct Record {
     pub cursor: Option<String>,
 }
 
+impl Record {
+    /// What tells this record, as read, from any other: 16 hex digits of
+    /// a hash (FNV-1a, stable across builds) of its key and payload. A
+    /// record sent again unchanged has the same fingerprint; changed, it
+    /// has another.
+    pub fn fingerprint(&self) -> String {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in self.key.bytes().chain([0]).chain(self.payload.bytes()) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("{hash:016x}")
+    }
+}
+
 /// A record that could not be read, kept with the reason.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejected {
@@ -83,6 +98,8 @@ pub struct Source {
     size_param: String,
     /// `pull.start_cursor`: the cursor before any change was read.
     start_cursor: Option<String>,
+    /// `pull.cursor_compare: inclusive`: records at the cursor come again.
+    inclusive: bool,
 }
 
 /// What turns an answer into a page; it runs on the jq threads.
@@ -133,7 +150,14 @@ impl Source {
             }),
             size_param: pull.size_param.clone(),
             start_cursor: pull.start_cursor.clone(),
+            inclusive: pull.inclusive,
         })
+    }
+
+    /// Whether the source sends the records at the cursor's value again
+    /// (it filters `>=`): those already read are then not news.
+    pub fn inclusive(&self) -> bool {
+        self.inclusive
     }
 
     /// Whether pages are asked for by number: then every page of a run must
@@ -238,7 +262,7 @@ impl Source {
             }
             return Ok(url);
         }
-        let cursor = |name: &str| (name == "cursor").then(|| cursor.unwrap_or("").to_string());
+        let cursor = |name: &str| cursor_part(cursor.unwrap_or(""), name);
         let fill = |text: &str| {
             template::render(text, cursor).map_err(|field| {
                 Error::Permanent(format!(
@@ -305,7 +329,10 @@ impl Reader {
             // moves past it, or every pull would reject it again.
             let cursor = self.cursor.first(value).ok().flatten().map(|c| text_of(&c));
             if let Some(c) = &cursor
-                && page.cursor.as_ref().is_none_or(|max| later(c, max))
+                && page
+                    .cursor
+                    .as_ref()
+                    .is_none_or(|max| compare(c, max) == Ordering::Greater)
             {
                 page.cursor = Some(c.clone());
             }
@@ -373,13 +400,50 @@ pub(crate) fn keyed(
     })
 }
 
-/// Whether cursor `a` comes after `b`: as numbers when both are, else as text
-/// (RFC 3339 times in one format sort as text).
-pub fn later(a: &str, b: &str) -> bool {
-    match (a.parse::<f64>(), b.parse::<f64>()) {
-        (Ok(x), Ok(y)) => x.partial_cmp(&y) == Some(Ordering::Greater),
-        _ => a > b,
+/// How cursor value `a` compares with `b`: as numbers when both are, else
+/// as text (RFC 3339 times in one format sort as text). Compound cursors,
+/// JSON arrays such as `["2026-11-29T10:00:00Z",17]`, compare part by part.
+pub fn compare(a: &str, b: &str) -> Ordering {
+    match (parts(a), parts(b)) {
+        (Some(a), Some(b)) => a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| compare_one(x, y))
+            .find(|o| o.is_ne())
+            .unwrap_or_else(|| a.len().cmp(&b.len())),
+        _ => compare_one(a, b),
     }
+}
+
+fn compare_one(a: &str, b: &str) -> Ordering {
+    match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+        _ => a.cmp(b),
+    }
+}
+
+/// The parts of a compound cursor as text, or `None` for a plain one.
+fn parts(cursor: &str) -> Option<Vec<String>> {
+    if !cursor.starts_with('[') {
+        return None;
+    }
+    match pacer_jq::parse(cursor.as_bytes()) {
+        Ok(Value::Arr(items)) => Some(items.iter().map(text_of).collect()),
+        _ => None,
+    }
+}
+
+/// What `{{ name }}` stands for in a pull request: `cursor` the whole
+/// cursor, `cursor.N` part N of a compound one (empty before the first pull).
+fn cursor_part(cursor: &str, name: &str) -> Option<String> {
+    if name == "cursor" {
+        return Some(cursor.to_string());
+    }
+    let index: usize = name.strip_prefix("cursor.")?.parse().ok()?;
+    if cursor.is_empty() {
+        return Some(String::new());
+    }
+    parts(cursor)?.get(index).cloned()
 }
 
 /// The target of `Link: <…>; rel="next"` (RFC 8288), if any.
@@ -415,12 +479,45 @@ mod tests {
 
     #[test]
     fn cursors_compare_as_numbers_or_text() {
-        assert!(later("10", "9"));
-        assert!(later(
-            "2026-11-27T10:00:00.001Z",
-            "2026-11-27T10:00:00.000Z"
-        ));
-        assert!(!later("a", "b"));
+        assert_eq!(compare("10", "9"), Ordering::Greater);
+        assert_eq!(
+            compare("2026-11-27T10:00:00.001Z", "2026-11-27T10:00:00.000Z"),
+            Ordering::Greater
+        );
+        assert_eq!(compare("a", "b"), Ordering::Less);
+        assert_eq!(compare("7", "7.0"), Ordering::Equal);
+    }
+
+    #[test]
+    fn compound_cursors_compare_part_by_part() {
+        let t = |time: &str, id: u32| format!(r#"["2026-11-29T10:{time}Z",{id}]"#);
+        assert_eq!(compare(&t("00:00", 10), &t("00:00", 9)), Ordering::Greater);
+        assert_eq!(compare(&t("00:00", 10), &t("00:01", 2)), Ordering::Less);
+        assert_eq!(compare(&t("00:00", 10), &t("00:00", 10)), Ordering::Equal);
+        assert_eq!(
+            cursor_part(&t("00:00", 10), "cursor.1").as_deref(),
+            Some("10")
+        );
+        assert_eq!(
+            cursor_part(&t("00:00", 10), "cursor.0").as_deref(),
+            Some("2026-11-29T10:00:00Z")
+        );
+        assert_eq!(cursor_part("", "cursor.1").as_deref(), Some(""));
+        assert_eq!(cursor_part(&t("00:00", 10), "cursor.2"), None);
+    }
+
+    #[test]
+    fn a_record_sent_again_unchanged_has_the_same_fingerprint() {
+        let record = |payload: &str| Record {
+            key: "SKU-1".into(),
+            payload: payload.into(),
+            cursor: None,
+        };
+        assert_eq!(record("{}").fingerprint(), record("{}").fingerprint());
+        assert_ne!(record("{}").fingerprint(), record("{ }").fingerprint());
+        // Stable across builds, as a store written by one version is read
+        // by the next: FNV-1a of "SKU-1\0{}", as Python computes it.
+        assert_eq!(record("{}").fingerprint(), "587a1c9c603026d0");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::{
 use jiff::{SignedDuration, Timestamp};
 use pacer_engine::{Clock, Engine, Settings, VirtualClock};
 use pacer_mock::{Feed, MockSystem, Running};
-use pacer_store::{Lease, NewTask, Store, StoreBuilder};
+use pacer_store::{Cursor, Lease, NewTask, Store, StoreBuilder};
 
 const RECORDS: u64 = 50_000;
 
@@ -98,7 +98,12 @@ async fn store_only(store: Store) -> Duration {
             })
             .collect();
         store
-            .enqueue("prices", &tasks, Some("cursor"), Timestamp::UNIX_EPOCH)
+            .enqueue(
+                "prices",
+                &tasks,
+                Some(&Cursor::at("cursor")),
+                Timestamp::UNIX_EPOCH,
+            )
             .await
             .unwrap();
     }

@@ -1,13 +1,16 @@
 //! One execution: wait for capacity, then pull pages or deliver tasks.
 
 use std::{
+    cmp::Ordering,
     collections::{HashMap, HashSet},
     time::Instant,
 };
 
 use jiff::{SignedDuration, Timestamp};
-use pacer_connect::{Destination, Outgoing, PageRequest, Source};
-use pacer_store::{ExecutionState, FailOutcome, Failure, Minute, NewTask, Rejected, RetryPolicy};
+use pacer_connect::{Destination, Outgoing, Page, PageRequest, Record, Source};
+use pacer_store::{
+    Cursor, ExecutionState, FailOutcome, Failure, Minute, NewTask, Rejected, RetryPolicy,
+};
 
 use crate::{
     Error,
@@ -238,10 +241,11 @@ impl<'a> Execution<'a> {
     async fn pull(&self, source: &Source) -> Result<Ran, Error> {
         let job = self.job;
         let store = &self.node.store;
-        let cursor = store.cursor(&job.integration).await?;
+        let read = store.cursor(&job.integration).await?;
+        let cursor = read.as_ref().map(|c| c.value.clone());
         // The cursor only moves forward: the largest value seen over the
         // whole execution, committed with its last page.
-        let mut newest = cursor.clone();
+        let mut newest = read.clone();
         let mut at = PageRequest::First;
         let mut seen = HashSet::new();
         let mut items = 0u64;
@@ -291,33 +295,40 @@ impl<'a> Execution<'a> {
                     .await?;
                 tracing::warn!(integration = %job.integration, record = %rejected.key, reason = %rejected.reason, "record rejected");
             }
-            let tasks: Vec<NewTask> = page
+            let news: Vec<&Record> = page
                 .records
+                .iter()
+                .filter(|r| {
+                    !(source.inclusive() && read.as_ref().is_some_and(|c| already_read(r, c)))
+                })
+                .collect();
+            let tasks: Vec<NewTask> = news
                 .iter()
                 .map(|r| NewTask {
                     key: r.key.clone(),
                     payload: r.payload.clone(),
                 })
                 .collect();
+            // The source sent them all, and the rate pays for them all; the
+            // execution's item budget pays only for news, or a boundary as
+            // large as a page would be all a pull ever read.
             let received = (page.records.len() + page.rejected.len()) as u64;
-            if let Some(c) = &page.cursor
-                && newest.as_deref().is_none_or(|n| pacer_connect::later(c, n))
-            {
-                newest = Some(c.clone());
-            }
+            let read_again = (page.records.len() - news.len()) as u64;
+            advance(&mut newest, &page, source.inclusive());
             let next = match page.next {
                 Some(next) if received > 0 => Some(next),
                 _ => None,
             };
-            let last = next.is_none() || items + received >= job.budget || self.node.stopping();
-            let commit = (last && newest != cursor)
-                .then_some(newest.as_deref())
+            let fresh = received - read_again;
+            let last = next.is_none() || items + fresh >= job.budget || self.node.stopping();
+            let commit = (last && newest != read)
+                .then_some(newest.as_ref())
                 .flatten();
             store.enqueue(&job.integration, &tasks, commit, now).await?;
-            items += received;
+            items += fresh;
             self.node.counters.update(|s| {
                 let moved = s.moved.entry(job.integration.clone()).or_default();
-                moved.queued += page.records.len() as u64;
+                moved.queued += tasks.len() as u64;
                 moved.rejected += page.rejected.len() as u64;
             });
             match next {
@@ -328,9 +339,9 @@ impl<'a> Execution<'a> {
                              stopped after {} pages (the cursor keeps what was read)",
                             seen.len()
                         );
-                        if newest != cursor {
+                        if newest != read {
                             store
-                                .enqueue(&job.integration, &[], newest.as_deref(), now)
+                                .enqueue(&job.integration, &[], newest.as_ref(), now)
                                 .await?;
                         }
                         return Ok(Ran {
@@ -616,6 +627,54 @@ impl<'a> Execution<'a> {
             None => {}
         }
     }
+}
+
+/// The most records a cursor remembers as read at its value. Beyond it the
+/// oldest are forgotten, and a source that sends them again has them
+/// delivered again: at least once, never lost.
+const MAX_BOUNDARY: usize = 1_000;
+
+/// Whether `record`, from a source that filters `>=`, was read by an
+/// earlier pull: it is before the cursor (a compound cursor's tie-breaker
+/// says so), or at it and remembered.
+fn already_read(record: &Record, cursor: &Cursor) -> bool {
+    record
+        .cursor
+        .as_deref()
+        .is_some_and(|c| match pacer_connect::compare(c, &cursor.value) {
+            Ordering::Less => true,
+            Ordering::Equal => cursor.boundary.contains(&record.fingerprint()),
+            Ordering::Greater => false,
+        })
+}
+
+/// Moves `newest` to the largest cursor value in `page`; for an inclusive
+/// source, also remembers the records read at that value.
+fn advance(newest: &mut Option<Cursor>, page: &Page, inclusive: bool) {
+    if let Some(c) = &page.cursor
+        && newest
+            .as_ref()
+            .is_none_or(|n| pacer_connect::compare(c, &n.value) == Ordering::Greater)
+    {
+        *newest = Some(Cursor::at(c));
+    }
+    let Some(newest) = newest.as_mut().filter(|_| inclusive) else {
+        return;
+    };
+    for record in &page.records {
+        if record
+            .cursor
+            .as_deref()
+            .is_some_and(|c| pacer_connect::compare(c, &newest.value) == Ordering::Equal)
+        {
+            let fingerprint = record.fingerprint();
+            if !newest.boundary.contains(&fingerprint) {
+                newest.boundary.push(fingerprint);
+            }
+        }
+    }
+    let over = newest.boundary.len().saturating_sub(MAX_BOUNDARY);
+    newest.boundary.drain(..over);
 }
 
 /// How many tasks a batch key of `integration` stands for: `prices-12` one,

@@ -156,7 +156,12 @@ async fn the_cursor_only_moves_forward(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(
-        store.cursor("prices").await.unwrap().as_deref(),
+        store
+            .cursor("prices")
+            .await
+            .unwrap()
+            .map(|c| c.value)
+            .as_deref(),
         Some("2026-01-01T00:00:10Z")
     );
     assert_eq!(shop.stats().accepted["prices"].distinct, 10);

@@ -12,7 +12,7 @@ use std::{
 };
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use pacer_store::{NewTask, Store, StoreBuilder};
+use pacer_store::{Cursor, NewTask, Store, StoreBuilder};
 use support::{at, lease};
 
 #[path = "../tests/support/mod.rs"]
@@ -68,7 +68,7 @@ async fn run(store: Arc<Store>, workers: usize, iteration: u64) {
                     })
                     .collect();
                 store
-                    .enqueue(&integration, &tasks, Some("cursor"), at(0))
+                    .enqueue(&integration, &tasks, Some(&Cursor::at("cursor")), at(0))
                     .await
                     .unwrap();
                 let claimed = store

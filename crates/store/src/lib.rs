@@ -18,7 +18,7 @@
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use jiff::{SignedDuration, Timestamp};
-//! use pacer_store::{Due, Lease, Minute, NewTask, StoreBuilder};
+//! use pacer_store::{Cursor, Due, Lease, Minute, NewTask, StoreBuilder};
 //!
 //! let dir = std::env::temp_dir().join(format!("pacer-doc-{}", std::process::id()));
 //! std::fs::create_dir_all(&dir).unwrap();
@@ -32,12 +32,13 @@
 //! assert!(!store.record_due(&due).await?);
 //!
 //! let price = NewTask { key: "SKU-1".into(), payload: r#"{"amount": 10}"#.into() };
-//! store.enqueue("prices", &[price], Some("2026-11-27T10:00:00Z"), now).await?;
+//! let read_up_to = Cursor::at("2026-11-27T10:00:00Z");
+//! store.enqueue("prices", &[price], Some(&read_up_to), now).await?;
 //! let lease = Lease { holder: "node-1", from: now, until: now + SignedDuration::from_mins(1) };
 //! let claimed = store.claim("prices", 10, &lease).await?;
 //! assert_eq!(claimed.len(), 1);
 //! assert!(store.complete(claimed[0].id, "node-1", now).await?);
-//! assert_eq!(store.cursor("prices").await?.as_deref(), Some("2026-11-27T10:00:00Z"));
+//! assert_eq!(store.cursor("prices").await?, Some(read_up_to));
 //! # Ok::<(), pacer_store::Error>(())
 //! # }).unwrap();
 //! ```
@@ -47,9 +48,9 @@
 pub use crate::{
     error::Error,
     model::{
-        Claimed, Due, Execution, ExecutionChange, ExecutionQuery, ExecutionState, FailOutcome,
-        Failure, Interrupted, JobControl, Lease, NewTask, NodeProcess, Pruned, RateRequest,
-        Rejected, RetryPolicy, Task, TaskError, TaskQuery, TaskStatus,
+        Claimed, Cursor, Due, Execution, ExecutionChange, ExecutionQuery, ExecutionState,
+        FailOutcome, Failure, Interrupted, JobControl, Lease, NewTask, NodeProcess, Pruned,
+        RateRequest, Rejected, RetryPolicy, Task, TaskError, TaskQuery, TaskStatus,
     },
     store::{Store, StoreBuilder},
     time::Minute,

@@ -328,11 +328,32 @@ pub(crate) struct LeaseMillis<'a> {
     pub(crate) until: i64,
 }
 
+/// Where an integration's pulls have read up to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cursor {
+    /// The largest cursor value read.
+    pub value: String,
+    /// Fingerprints of the records read at exactly `value`: a source that
+    /// filters inclusively (`>=`) sends them again, and they are not news.
+    /// Empty for a source that filters strictly.
+    pub boundary: Vec<String>,
+}
+
+impl Cursor {
+    /// A cursor at `value` with no record read at it yet.
+    pub fn at(value: &str) -> Cursor {
+        Cursor {
+            value: value.to_string(),
+            boundary: Vec::new(),
+        }
+    }
+}
+
 /// A batch of records to queue, with the cursor that moves with it.
 pub(crate) struct Batch<'a> {
     pub(crate) integration: &'a str,
     pub(crate) tasks: &'a [NewTask],
-    pub(crate) cursor: Option<&'a str>,
+    pub(crate) cursor: Option<&'a Cursor>,
     pub(crate) now: i64,
 }
 

@@ -133,6 +133,9 @@ const STEPS: &[Step] = &[
         "ALTER TABLE nodes ADD COLUMN machine TEXT;
     ALTER TABLE nodes ADD COLUMN pid BIGINT;",
     ),
+    // The records a pull read at its cursor's value, so a source that
+    // filters `>=` does not deliver them again: fingerprints, space-separated.
+    both("ALTER TABLE cursors ADD COLUMN boundary TEXT NOT NULL DEFAULT '';"),
 ];
 
 /// The migrations `backend` takes: (version, script as it reads it).
@@ -172,8 +175,8 @@ mod tests {
     fn each_backend_keeps_the_versions_its_stores_carry() {
         let sqlite = migrations(Backend::Sqlite);
         let postgres = migrations(Backend::Postgres);
-        assert_eq!(sqlite.len(), 9);
-        assert_eq!(postgres.len(), 8);
+        assert_eq!(sqlite.len(), 10);
+        assert_eq!(postgres.len(), 9);
         assert!(sqlite[4].1.contains("granted INTEGER NOT NULL"));
         assert!(postgres[4].1.starts_with("DROP INDEX tasks_claimable"));
         assert!(sqlite[0].1.contains("id INTEGER PRIMARY KEY AUTOINCREMENT"));

@@ -6,9 +6,9 @@ use crate::{
     Error,
     error::ErrorKind,
     model::{
-        Batch, Claimed, ClaimedRow, Execution, ExecutionChange, ExecutionQuery, ExecutionRow,
-        ExecutionState, FailOutcome, Failure, JobControl, LeaseMillis, Rejected, SlotRequest, Task,
-        TaskError, TaskErrorRow, TaskQuery, TaskRow, TaskStatus,
+        Batch, Claimed, ClaimedRow, Cursor, Execution, ExecutionChange, ExecutionQuery,
+        ExecutionRow, ExecutionState, FailOutcome, Failure, JobControl, LeaseMillis, Rejected,
+        SlotRequest, Task, TaskError, TaskErrorRow, TaskQuery, TaskRow, TaskStatus,
     },
     schema,
     sql::{Run, Statement, Tx},
@@ -96,16 +96,19 @@ pub(crate) async fn complete(db: &impl Run, id: i64, owner: &str, now: i64) -> R
     Ok(db.execute(statement).await? == 1)
 }
 
-pub(crate) async fn cursor(db: &impl Run, integration: &str) -> Result<Option<String>, Error> {
+pub(crate) async fn cursor(db: &impl Run, integration: &str) -> Result<Option<Cursor>, Error> {
     let statement = Statement::new(
-        "SELECT value FROM cursors WHERE integration = $1",
+        "SELECT value, boundary FROM cursors WHERE integration = $1",
         format!("reading the cursor of {integration}"),
     )
     .bind(integration);
     Ok(db
-        .fetch_optional::<(String,)>(statement)
+        .fetch_optional::<(String, String)>(statement)
         .await?
-        .map(|r| r.0))
+        .map(|(value, boundary)| Cursor {
+            value,
+            boundary: boundary.split_whitespace().map(str::to_string).collect(),
+        }))
 }
 
 pub(crate) async fn task(db: &impl Run, id: i64) -> Result<Option<Task>, Error> {
@@ -953,17 +956,20 @@ pub(crate) async fn enqueue<'a>(
         now,
     } = batch;
     let context = format!("queueing {} tasks for {integration}", tasks.len());
+    let boundary = cursor.map(|c| c.boundary.join(" "));
     let insert = rows(Statement::new(insert, &context).bind(integration).bind(now));
     db.transaction(&context, async |tx| {
         tx.execute(insert).await?;
-        if let Some(value) = cursor {
+        if let Some(cursor) = cursor {
             let statement = Statement::new(
-                "INSERT INTO cursors (integration, value, updated_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (integration) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                "INSERT INTO cursors (integration, value, boundary, updated_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (integration) DO UPDATE SET value = excluded.value,
+                     boundary = excluded.boundary, updated_at = excluded.updated_at",
                 &context,
             )
             .bind(integration)
-            .bind(value)
+            .bind(cursor.value.as_str())
+            .bind(boundary.as_deref().unwrap_or_default())
             .bind(now);
             tx.execute(statement).await?;
         }

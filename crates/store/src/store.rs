@@ -6,7 +6,7 @@ use crate::{
     Error,
     error::ErrorKind,
     model::{
-        Batch, ClaimRequest, Claimed, Due, Execution, ExecutionChange, ExecutionQuery,
+        Batch, ClaimRequest, Claimed, Cursor, Due, Execution, ExecutionChange, ExecutionQuery,
         ExecutionState, FailOutcome, Failure, Interrupted, JobControl, Lease, NewTask, NodeProcess,
         Pruned, RateRequest, RateTake, Rejected, SlotRequest, Task, TaskError, TaskQuery,
         TaskStatus,
@@ -147,7 +147,7 @@ impl Store {
         &self,
         integration: &str,
         tasks: &[NewTask],
-        cursor: Option<&str>,
+        cursor: Option<&Cursor>,
         now: Timestamp,
     ) -> Result<(), Error> {
         let batch = Batch {
@@ -227,7 +227,7 @@ impl Store {
     }
 
     /// The integration's cursor, if a pull has set one.
-    pub async fn cursor(&self, integration: &str) -> Result<Option<String>, Error> {
+    pub async fn cursor(&self, integration: &str) -> Result<Option<Cursor>, Error> {
         dispatch!(self, b => shared::cursor(b, integration).await)
     }
 

@@ -11,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use pacer_store::{NewTask, Store, StoreBuilder, TaskStatus};
+use pacer_store::{Cursor, NewTask, Store, StoreBuilder, TaskStatus};
 use support::{at, lease};
 
 mod support;
@@ -102,7 +102,7 @@ async fn child_in_a_transaction() {
         .collect();
     println!("ready");
     store
-        .enqueue("stock", &tasks, Some("after-the-batch"), at(0))
+        .enqueue("stock", &tasks, Some(&Cursor::at("after-the-batch")), at(0))
         .await
         .unwrap();
     println!("finished");
@@ -170,7 +170,7 @@ async fn half_written_batches_never_appear(url: &str, schema: Option<&str>) {
     // All or nothing, and the cursor moves only with its tasks.
     match queued {
         0 => assert_eq!(cursor, None),
-        300_000 => assert_eq!(cursor.as_deref(), Some("after-the-batch")),
+        300_000 => assert_eq!(cursor, Some(Cursor::at("after-the-batch"))),
         n => panic!("{n} of 300,000 tasks of a killed transaction are visible"),
     }
     // The store is usable after the crash.

@@ -11,7 +11,7 @@ use std::{
 };
 
 use pacer_store::{
-    Due, ExecutionChange, ExecutionQuery, ExecutionState, FailOutcome, NewTask, Pruned,
+    Cursor, Due, ExecutionChange, ExecutionQuery, ExecutionState, FailOutcome, NewTask, Pruned,
     RateRequest, Rejected, RetryPolicy, Store, StoreBuilder, TaskQuery, TaskStatus,
 };
 use support::{at, failure, lease, minute_at};
@@ -534,23 +534,22 @@ async fn replaying_the_dead_leaves_what_cannot_be_sent(db: &Db) {
 async fn cursors_move_with_their_tasks(db: &Db) {
     let store = db.open().await;
     assert_eq!(store.cursor("prices").await.unwrap(), None);
+    let first = Cursor::at("2026-11-27T10:00:00Z");
     store
-        .enqueue(
-            "prices",
-            &[task("A", "1")],
-            Some("2026-11-27T10:00:00Z"),
-            at(0),
-        )
+        .enqueue("prices", &[task("A", "1")], Some(&first), at(0))
         .await
         .unwrap();
+    assert_eq!(store.cursor("prices").await.unwrap(), Some(first));
+    // The records read at the cursor's value move with it.
+    let later = Cursor {
+        value: "2026-11-27T10:05:00Z".into(),
+        boundary: vec!["1f2e".into(), "3d4c".into()],
+    };
     store
-        .enqueue("prices", &[], Some("2026-11-27T10:05:00Z"), at(1))
+        .enqueue("prices", &[], Some(&later), at(1))
         .await
         .unwrap();
-    assert_eq!(
-        store.cursor("prices").await.unwrap().as_deref(),
-        Some("2026-11-27T10:05:00Z")
-    );
+    assert_eq!(store.cursor("prices").await.unwrap(), Some(later));
     assert_eq!(store.cursor("stock").await.unwrap(), None);
 }
 
