@@ -1,7 +1,9 @@
 // A real GraphQL server for Pacer's connector tests, on graphql-yoga (npm).
 // It behaves as shop APIs do: errors come in 200 answers, a wrong token is
 // FORBIDDEN, an unknown SKU is NOT_FOUND, and a mutation takes one record
-// or a list. It listens on 127.0.0.1, on a free port it prints first:
+// or a list. Like Shopify's, its variants are updated by the shop's own id
+// (gid://shop/ProductVariant/N), which `variants` lists with each SKU;
+// `addVariant` creates one, as a merchant would. It listens on 127.0.0.1, on a free port it prints first:
 //   listening on http://127.0.0.1:PORT/graphql
 import { createServer } from "node:http";
 import { GraphQLError } from "graphql";
@@ -20,6 +22,16 @@ function authorize(context) {
   }
 }
 
+// The variants the shop has, by id; SKU-1 to SKU-5 to start with.
+const variants = new Map();
+let nextVariant = 101;
+function addVariant(sku) {
+  const id = `gid://shop/ProductVariant/${nextVariant++}`;
+  variants.set(id, { id, sku, price: null });
+  return id;
+}
+for (let n = 1; n <= 5; n++) addVariant(`SKU-${n}`);
+
 function set(sku, price) {
   if (!known(sku)) {
     throw new GraphQLError(`NOT_FOUND: no variant with SKU ${sku}`, {
@@ -36,14 +48,28 @@ const yoga = createYoga({
   schema: createSchema({
     typeDefs: `
       input PriceInput { sku: String!, price: String! }
-      type Query { price(sku: String!): String }
+      type Variant { id: ID!, sku: String!, price: String }
+      type Query {
+        price(sku: String!): String
+        variants: [Variant!]!
+        variant(id: ID!): Variant
+      }
       type Mutation {
         setPrice(sku: String!, price: String!): Boolean!
         setPrices(input: [PriceInput!]!): Int!
+        setVariantPrice(id: ID!, price: String!): Boolean!
+        addVariant(sku: String!): ID!
       }
     `,
     resolvers: {
-      Query: { price: (_, { sku }) => prices.get(sku) ?? null },
+      Query: {
+        price: (_, { sku }) => prices.get(sku) ?? null,
+        variants: (_, __, context) => {
+          authorize(context);
+          return [...variants.values()];
+        },
+        variant: (_, { id }) => variants.get(id) ?? null,
+      },
       Mutation: {
         setPrice: (_, { sku, price }, context) => {
           authorize(context);
@@ -53,6 +79,21 @@ const yoga = createYoga({
           authorize(context);
           input.forEach(({ sku, price }) => set(sku, price));
           return input.length;
+        },
+        setVariantPrice: (_, { id, price }, context) => {
+          authorize(context);
+          const variant = variants.get(id);
+          if (!variant) {
+            throw new GraphQLError(`NOT_FOUND: no variant ${id}`, {
+              extensions: { code: "NOT_FOUND" },
+            });
+          }
+          variant.price = price;
+          return true;
+        },
+        addVariant: (_, { sku }, context) => {
+          authorize(context);
+          return addVariant(sku);
         },
       },
     },

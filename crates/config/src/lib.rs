@@ -34,8 +34,8 @@ pub use crate::{
     error::Error,
     load::{Config, IntegrationConfig, parse, parse_bytes, schema},
     run::{
-        Auth, CatchUp, Connection, Expr, Flow, JobPolicy, Maintenance, Overlap, Paginate, Pull,
-        Push, Request, Webhook,
+        Auth, CatchUp, Connection, Expr, Flow, JobPolicy, Lookup, Maintenance, Overlap, Paginate,
+        Pull, Push, Request, Webhook,
     },
 };
 

@@ -12,12 +12,12 @@ use crate::{
     Error,
     check::Check,
     raw::{
-        RawAuth, RawConfig, RawIntegration, RawJob, RawMaintenance, RawPaginate, RawRequest,
-        RawSystem, RawWebhook,
+        RawAuth, RawConfig, RawIntegration, RawJob, RawLookup, RawMaintenance, RawPaginate,
+        RawRequest, RawSystem, RawWebhook,
     },
     run::{
-        Auth, CatchUp, Connection, Expr, Flow, JobPolicy, Maintenance, Overlap, Paginate, Pull,
-        Push, Request, Webhook,
+        Auth, CatchUp, Connection, Expr, Flow, JobPolicy, Lookup, Maintenance, Overlap, Paginate,
+        Pull, Push, Request, Webhook,
     },
     runnable::Fields,
     values,
@@ -102,6 +102,15 @@ impl Config {
                     written.push((&password.text, password.origin.clone()));
                 }
                 None => {}
+            }
+            for lookup in &connection.lookups {
+                for (name, value) in &lookup.read.request.headers {
+                    let origin = format!(
+                        "systems.{}.lookups.{}.request.headers.{name}",
+                        connection.system, lookup.name
+                    );
+                    written.push((value, origin));
+                }
             }
         }
         for flow in &self.flows {
@@ -586,10 +595,77 @@ impl Check<'_> {
             .as_ref()
             .map(|auth| self.auth(auth, &key("auth")))
             .transpose()?;
+        let lookups = raw
+            .lookups
+            .0
+            .iter()
+            .map(|(name, lookup)| self.lookup(name, lookup, &key(&format!("lookups.{name}"))))
+            .collect::<Result<_, _>>()?;
         Ok(Connection {
             system: system.to_string(),
             base_url,
             auth,
+            lookups,
+        })
+    }
+
+    /// `systems.NAME.lookups.LOOKUP`: read as a pull reads, without a cursor.
+    fn lookup(&self, name: &str, raw: &RawLookup, path: &str) -> Result<Lookup, Error> {
+        let key = |k: &str| format!("{path}.{k}");
+        for (expr, k) in [
+            (&raw.records, "records"),
+            (&raw.key, "key"),
+            (&raw.value, "value"),
+            (&raw.body, "body"),
+        ] {
+            if let Some(expr) = expr {
+                self.jq(expr, &key(k))?;
+            }
+        }
+        let read = Pull {
+            request: self.request(
+                raw.request.as_ref(),
+                &key("request"),
+                (name, "GET"),
+                &[],
+                Fields::None,
+            )?,
+            records: self.expr(raw.records.as_ref(), &key("records"), ".items[]"),
+            key: self.expr(raw.key.as_ref(), &key("key"), ".key"),
+            // A lookup is read whole each time: no record moves a cursor.
+            cursor: self.expr(None, &key("cursor"), "empty"),
+            paginate: self.paginate(raw.paginate.as_ref(), &key("paginate"))?,
+            inclusive: false,
+            start_cursor: None,
+            size_param: raw
+                .paginate
+                .as_ref()
+                .and_then(|p| p.value.size_param.clone())
+                .unwrap_or_else(|| "limit".into()),
+            timeout_ms: match &raw.timeout {
+                Some(t) => self.value(t, &key("timeout"), values::duration_ms)?,
+                None => 30_000,
+            },
+            policy: JobPolicy {
+                overlap: Overlap::Skip,
+                catch_up: CatchUp::None,
+                deadline_minutes: None,
+            },
+        };
+        Ok(Lookup {
+            name: name.to_string(),
+            read,
+            body: raw
+                .body
+                .as_ref()
+                .map(|b| self.expr(Some(b), &key("body"), "")),
+            value: self.expr(raw.value.as_ref(), &key("value"), ".id"),
+            refresh_ms: match &raw.refresh {
+                Some(r) => {
+                    u64::from(self.value(r, &key("refresh"), values::duration_minutes)?) * 60_000
+                }
+                None => 3_600_000,
+            },
         })
     }
 
@@ -627,7 +703,7 @@ impl Check<'_> {
 
     fn flow(&self, integration: &str, raw: &RawIntegration) -> Result<Flow, Error> {
         let key = |k: &str| format!("integrations.{integration}.{k}");
-        let paginate = self.paginate(raw.pull.paginate.as_ref(), integration)?;
+        let paginate = self.paginate(raw.pull.paginate.as_ref(), &key("pull.paginate"))?;
         for (expr, name) in [
             (&raw.pull.records, "pull.records"),
             (&raw.pull.key, "pull.key"),
@@ -660,17 +736,17 @@ impl Check<'_> {
         })
     }
 
-    /// `pull.paginate`: exactly one way to ask for the next page; a
-    /// `next_page_token` when not set.
+    /// `paginate` (at `path`, a pull's or a lookup's): exactly one way to
+    /// ask for the next page; a `next_page_token` when not set.
     fn paginate(
         &self,
         paginate: Option<&Spanned<RawPaginate>>,
-        integration: &str,
+        path: &str,
     ) -> Result<Paginate, Error> {
-        let key = |k: &str| format!("integrations.{integration}.{k}");
+        let next_path = format!("{path}.next");
         Ok(match paginate {
             None => Paginate::Next {
-                token: self.expr(None, &key("pull.paginate.next"), ".next_page_token"),
+                token: self.expr(None, &next_path, ".next_page_token"),
                 param: "page_token".into(),
             },
             Some(spanned) => {
@@ -678,9 +754,9 @@ impl Check<'_> {
                 let param = p.param.clone().unwrap_or_else(|| "page_token".into());
                 let mut kinds = Vec::new();
                 if let Some(next) = &p.next {
-                    self.jq(next, &key("pull.paginate.next"))?;
+                    self.jq(next, &next_path)?;
                     kinds.push(Paginate::Next {
-                        token: self.expr(Some(next), &key("pull.paginate.next"), ""),
+                        token: self.expr(Some(next), &next_path, ""),
                         param,
                     });
                 }
@@ -696,7 +772,7 @@ impl Check<'_> {
                 if kinds.len() != 1 {
                     return Err(self.at(
                         spanned,
-                        &key("pull.paginate"),
+                        path,
                         format!(
                             "expected exactly one of next, page, offset or link: true, found {}",
                             kinds.len()

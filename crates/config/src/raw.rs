@@ -83,6 +83,41 @@ pub(crate) struct RawSystem {
     /// How to authenticate; secrets as "${VARIABLE}", read from the environment.
     #[schemars(with = "Option<RawAuth>")]
     pub(crate) auth: Option<Spanned<RawAuth>>,
+    /// Key→value maps read from this system, which the transforms of the
+    /// integrations pushing to it read with `lookup("NAME"; .sku)`.
+    #[serde(default)]
+    pub(crate) lookups: OrderedMap<RawLookup>,
+}
+
+/// A map read from a system: its records, each giving a key and a value.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLookup {
+    /// The request: method (GET by default), path (default `/<lookup>`), query, headers.
+    pub(crate) request: Option<RawRequest>,
+    /// jq giving the request's body (sent as JSON), for an API read by
+    /// POST: '{query: "{ variants { sku id } }"}'.
+    #[schemars(with = "Option<String>")]
+    pub(crate) body: Option<Spanned<String>>,
+    /// jq selecting the records in a response; default `.items[]`.
+    #[schemars(with = "Option<String>")]
+    pub(crate) records: Option<Spanned<String>>,
+    /// jq giving a record's key, what transforms look up; default `.key`.
+    #[schemars(with = "Option<String>")]
+    pub(crate) key: Option<Spanned<String>>,
+    /// jq giving the value a key stands for; default `.id`.
+    #[schemars(with = "Option<String>")]
+    pub(crate) value: Option<Spanned<String>>,
+    /// How pages follow each other, as for a pull; default `{ next: .next_page_token }`.
+    #[schemars(with = "Option<RawPaginate>")]
+    pub(crate) paginate: Option<Spanned<RawPaginate>>,
+    /// How long a read map is used before it is read again: default "1h".
+    /// A key it lacks has it read again at once (at most once a minute).
+    #[schemars(with = "Option<String>")]
+    pub(crate) refresh: Option<Spanned<String>>,
+    /// Longest wait for one HTTP answer, at most 1h: "30s" (default).
+    #[schemars(with = "Option<String>")]
+    pub(crate) timeout: Option<Spanned<String>>,
 }
 
 /// One of `bearer`, `basic` or `header`.

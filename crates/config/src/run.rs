@@ -24,6 +24,24 @@ pub struct Connection {
     pub base_url: Option<String>,
     /// How to authenticate.
     pub auth: Option<Auth>,
+    /// The key→value maps read from it, in the file's order.
+    pub lookups: Vec<Lookup>,
+}
+
+/// A key→value map read from a system, for transforms to look up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lookup {
+    /// Its name: `lookup("NAME"; key)`.
+    pub name: String,
+    /// How it is read: request, records, key and pages, as a pull reads
+    /// (no cursor: the whole map each time).
+    pub read: Pull,
+    /// jq giving the request's body, for an API read by POST.
+    pub body: Option<Expr>,
+    /// jq giving the value a record's key stands for.
+    pub value: Expr,
+    /// How long a read map is used, in milliseconds.
+    pub refresh_ms: u64,
 }
 
 /// Credentials; each value may hold `${VARIABLE}`.

@@ -353,6 +353,16 @@ fn what_run_cannot_use_is_refused_for_every_command() {
     }
     let message = error(&GOOD.replace(
         "erp: { rate: 100/min }",
+        "erp: { rate: 100/min, lookups: { ids: { value: \".id[\" } } }",
+    ));
+    assert!(
+        message.starts_with(
+            "acme.yaml:6:55: systems.erp.lookups.ids.value: invalid jq expression \".id[\""
+        ),
+        "{message}"
+    );
+    let message = error(&GOOD.replace(
+        "erp: { rate: 100/min }",
         "erp: { rate: 100/min, base_url: \"http://user:pw@[::1\" }",
     ));
     assert!(

@@ -1,13 +1,13 @@
 //! The HTTP destination: transform, send, and say what became of each task.
 
-use std::sync::Arc;
+use std::{collections::BTreeSet, sync::Arc};
 
 use pacer_config::{Connection, Push};
 use pacer_jq::{Value, text_of};
 
 use crate::{
-    Endpoint, Error, encode_segment, excerpt, jq::Jq, pool, read_body, retry_after, send, template,
-    transport_error,
+    Endpoint, Error, encode_segment, excerpt, jq::Jq, lookup::Lookups, pool, read_body,
+    retry_after, send, template, transport_error,
 };
 
 /// A claimed task to deliver.
@@ -55,6 +55,8 @@ struct Inner {
     /// another try: `push.success` and `push.retry`.
     verdict: Option<Verdict>,
     batch: usize,
+    /// The destination system's lookups, which the transform reads.
+    lookups: Lookups,
     /// Requests answered, by HTTP status; 0 for those that got no answer.
     responses: std::sync::Mutex<std::collections::BTreeMap<u16, u64>>,
 }
@@ -105,6 +107,7 @@ impl Destination {
                     }),
                 },
                 batch: push.batch.max(1) as usize,
+                lookups: Lookups::new(connection)?,
                 responses: Default::default(),
             }),
         })
@@ -127,16 +130,7 @@ impl Destination {
     /// (its transform fails, its path names a field it lacks) is rejected
     /// without a request.
     pub async fn deliver(&self, tasks: &[Outgoing], now: jiff::Timestamp) -> Vec<Delivery> {
-        let payloads: Vec<String> = tasks.iter().map(|t| t.payload.clone()).collect();
-        let this = self.clone();
-        let prepared = match pool::run(move || {
-            payloads
-                .iter()
-                .map(|payload| this.prepare(payload))
-                .collect::<Vec<_>>()
-        })
-        .await
-        {
+        let prepared = match self.prepare_all(tasks, now).await {
             Ok(prepared) => prepared,
             // Not the records' fault: they are tried again.
             Err(e) => {
@@ -206,7 +200,11 @@ impl Destination {
                         bodies.push(body);
                         members.push(i);
                     }
-                    Err(error) => outcomes[i] = Some(Delivery::Reject { error }),
+                    Err(refused) => {
+                        outcomes[i] = Some(Delivery::Reject {
+                            error: refused.error,
+                        })
+                    }
                 }
             }
             let Some(path) = path else {
@@ -245,9 +243,66 @@ impl Destination {
     pub async fn check(&self, payload: &str) -> Result<(), String> {
         let this = self.clone();
         let payload = payload.to_string();
-        pool::run(move || this.prepare(&payload).map(|_| ()))
+        // Lookups are read when records are sent: a key missing now may
+        // be there by then.
+        match pool::run(move || this.prepare(&payload, &Value::Null))
             .await
             .map_err(|e| e.to_string())?
+        {
+            Err(Refused {
+                missing: None,
+                error,
+            }) => Err(error),
+            _ => Ok(()),
+        }
+    }
+
+    /// Each task's request path and body, with the lookups as of `now`; a
+    /// task whose record misses a lookup has that lookup read again (at
+    /// most once a minute) and is prepared once more.
+    async fn prepare_all(
+        &self,
+        tasks: &[Outgoing],
+        now: jiff::Timestamp,
+    ) -> Result<Vec<Result<Prepared, Refused>>, Error> {
+        let lookups = self.inner.lookups.current(now).await?;
+        let payloads: Vec<String> = tasks.iter().map(|t| t.payload.clone()).collect();
+        let mut prepared = self.prepare_on_pool(payloads, lookups).await?;
+        let missed: BTreeSet<String> = prepared
+            .iter()
+            .filter_map(|p| p.as_ref().err()?.missing.clone())
+            .collect();
+        if missed.is_empty() || !self.inner.lookups.reread(&missed, now).await {
+            return Ok(prepared);
+        }
+        let lookups = self.inner.lookups.current(now).await?;
+        let again: Vec<usize> = (0..tasks.len())
+            .filter(|&i| matches!(&prepared[i], Err(r) if r.missing.is_some()))
+            .collect();
+        let payloads = again.iter().map(|&i| tasks[i].payload.clone()).collect();
+        let retried = self.prepare_on_pool(payloads, lookups).await?;
+        for (i, result) in again.into_iter().zip(retried) {
+            prepared[i] = result.map_err(|refused| Refused {
+                error: format!("{} (read again just now)", refused.error),
+                ..refused
+            });
+        }
+        Ok(prepared)
+    }
+
+    async fn prepare_on_pool(
+        &self,
+        payloads: Vec<String>,
+        lookups: Value,
+    ) -> Result<Vec<Result<Prepared, Refused>>, Error> {
+        let this = self.clone();
+        pool::run(move || {
+            payloads
+                .iter()
+                .map(|payload| this.prepare(payload, &lookups))
+                .collect()
+        })
+        .await
     }
 
     /// Requests sent so far by the HTTP status they got (0: no answer —
@@ -271,10 +326,10 @@ impl Destination {
     }
 
     /// A task's record, parsed once for its transform and its path, and the
-    /// request path and body made of it.
-    fn prepare(&self, payload: &str) -> Result<Prepared, String> {
-        let record =
-            pacer_jq::parse(payload.as_bytes()).map_err(|e| format!("the record is {e}"))?;
+    /// request path and body made of it, with `lookups` as `$lookup`.
+    fn prepare(&self, payload: &str, lookups: &Value) -> Result<Prepared, Refused> {
+        let record = pacer_jq::parse(payload.as_bytes())
+            .map_err(|e| Refused::from(format!("the record is {e}")))?;
         let path = render_path(&self.inner.endpoint.request.path, &record)?;
         let transform = &self.inner.transform;
         // Payloads are queued as compact JSON, which is what `.` would print.
@@ -284,15 +339,20 @@ impl Destination {
                 body: payload.to_string(),
             });
         }
-        let body = match transform.run(&record) {
+        let body = match transform.run_with(&record, lookups) {
             Ok(mut out) if out.len() == 1 => out.remove(0).to_string(),
             Ok(out) => {
-                return Err(format!(
+                return Err(Refused::from(format!(
                     "{transform:?} gave {} values, expected 1",
                     out.len()
-                ));
+                )));
             }
-            Err(e) => return Err(format!("{transform:?} failed: {e}")),
+            Err(e) => {
+                return Err(Refused {
+                    error: format!("{transform:?} failed: {e}"),
+                    missing: e.missing_lookup().map(|(name, _)| name.to_string()),
+                });
+            }
         };
         Ok(Prepared { path, body })
     }
@@ -480,6 +540,22 @@ fn assign(outcomes: &mut [Option<Delivery>], members: Vec<usize>, outcome: &Deli
 struct Prepared {
     path: String,
     body: String,
+}
+
+/// Why a record cannot be sent.
+struct Refused {
+    error: String,
+    /// The lookup its transform found no entry in: read again, it may.
+    missing: Option<String>,
+}
+
+impl From<String> for Refused {
+    fn from(error: String) -> Refused {
+        Refused {
+            error,
+            missing: None,
+        }
+    }
 }
 
 /// Fills `{{ field }}` in a path from the record's top-level fields,

@@ -40,6 +40,16 @@ impl Jq {
             .map_err(|e| e.to_string())
     }
 
+    /// As [`run`](Jq::run) with `lookups` as `$lookup`, keeping the error
+    /// typed: a missing lookup is told apart from other failures.
+    pub(crate) fn run_with(
+        &self,
+        input: &Value,
+        lookups: &Value,
+    ) -> Result<Vec<Value>, pacer_jq::Error> {
+        self.filter.run_with(input, lookups, &Limits::default())
+    }
+
     /// Whether this is `.`, which gives its input unchanged.
     pub(crate) fn is_identity(&self) -> bool {
         self.filter.is_identity()

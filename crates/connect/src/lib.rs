@@ -39,6 +39,7 @@ pub use crate::{
 mod destination;
 mod intake;
 mod jq;
+mod lookup;
 mod pool;
 mod secret;
 mod source;
@@ -483,6 +484,7 @@ mod tests {
                 system: "webshop".into(),
                 base_url: Some(base.into()),
                 auth: None,
+                lookups: Vec::new(),
             };
             let endpoint = Endpoint::new(&connection, &request, 1_000, "test").unwrap();
             for path in [
@@ -501,6 +503,7 @@ mod tests {
             system: "webshop".into(),
             base_url: Some("http://".into()),
             auth: None,
+            lookups: Vec::new(),
         };
         let error = Endpoint::new(&bad, &request, 1_000, "test").err().unwrap();
         assert!(

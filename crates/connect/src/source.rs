@@ -100,6 +100,8 @@ pub struct Source {
     start_cursor: Option<String>,
     /// `pull.cursor_compare: inclusive`: records at the cursor come again.
     inclusive: bool,
+    /// A JSON body each request carries (a lookup read by POST).
+    body: Option<Arc<str>>,
 }
 
 /// What turns an answer into a page; it runs on the jq threads.
@@ -151,7 +153,16 @@ impl Source {
             size_param: pull.size_param.clone(),
             start_cursor: pull.start_cursor.clone(),
             inclusive: pull.inclusive,
+            body: None,
         })
+    }
+
+    /// The same source, each request carrying `body` as JSON.
+    pub(crate) fn with_body(self, body: String) -> Source {
+        Source {
+            body: Some(body.into()),
+            ..self
+        }
     }
 
     /// Whether the source sends the records at the cursor's value again
@@ -186,7 +197,13 @@ impl Source {
         let cursor = cursor.or(self.start_cursor.as_deref());
         let url = self.url(cursor, at, size).map_err(|e| (e, None))?;
         let shown = without_query(&url);
-        let response = send(self.endpoint.start(url))
+        let mut request = self.endpoint.start(url);
+        if let Some(body) = &self.body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_string());
+        }
+        let response = send(request)
             .await
             .map_err(|e| (transport_error(&e, &shown), None))?;
         let status = response.status();

@@ -178,3 +178,94 @@ async fn a_batch_is_one_mutation_with_a_list() {
         );
     }
 }
+
+/// Asks the server over GraphQL, with the token, for `query`'s data.
+async fn ask(url: &str, query: &str) -> serde_json::Value {
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{url}/graphql"))
+        .bearer_auth("s3cret")
+        .json(&serde_json::json!({ "query": query }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["data"].clone()
+}
+
+/// The shop updates a variant by its own id, not the ERP's SKU: a lookup
+/// reads the shop's SKU→id map (with the system's auth), the transform
+/// reads it, a variant created since is found by reading it again, and a
+/// SKU the shop lacks is dead with the reason — no 2,000-entry map inlined
+/// in the transform.
+#[tokio::test]
+async fn the_shops_ids_are_looked_up_by_sku() {
+    let server = server("s3cret");
+    let yaml = format!(
+        "systems:\n  erp: {{ rate: 100/min }}\n  \
+         shop:\n    rate: 100/min\n    base_url: \"{}\"\n    auth: {{ bearer: s3cret }}\n    \
+         lookups:\n      variants:\n        request: {{ method: POST, path: /graphql }}\n        \
+         body: '{{query: \"{{ variants {{ id sku }} }}\"}}'\n        \
+         records: .data.variants[]\n        key: .sku\n        value: .id\n\
+         integrations:\n  prices:\n    from: erp\n    to: shop\n    volume: 2400/day\n    push:\n      \
+         request: {{ method: POST, path: /graphql }}\n      \
+         transform: '{{query: \"mutation ($id: ID!, $price: String!) {{ setVariantPrice(id: $id, price: $price) }}\", \
+         variables: {{id: lookup(\"variants\"; .sku), price: .amount}}}}'\n      \
+         success: '.errors == null'\n",
+        server.url
+    );
+    let config = pacer_config::parse(&yaml, "graphql.yaml").unwrap();
+    let shop = Destination::new("prices", &config.connections[1], &config.flows[0].push).unwrap();
+    let now = Timestamp::now();
+
+    let delivered = shop.deliver(&prices(&["SKU-1", "SKU-2"]), now).await;
+    assert_eq!(delivered, [Delivery::Delivered, Delivery::Delivered]);
+    let variant =
+        |n: u32| format!(r#"{{ variant(id: "gid://shop/ProductVariant/{n}") {{ sku price }} }}"#);
+    assert_eq!(
+        ask(&server.url, &variant(101)).await["variant"],
+        serde_json::json!({"sku": "SKU-1", "price": "1.00"})
+    );
+    assert_eq!(
+        ask(&server.url, &variant(102)).await["variant"]["price"],
+        "2.00"
+    );
+
+    // A merchant adds a variant; the map read a moment ago lacks it, so it
+    // is read again and the price goes to the new variant.
+    let added = ask(&server.url, r#"mutation { addVariant(sku: "SKU-6") }"#).await;
+    assert_eq!(added["addVariant"], "gid://shop/ProductVariant/106");
+    let later = now + jiff::SignedDuration::from_mins(2);
+    let delivered = shop.deliver(&prices(&["SKU-6"]), later).await;
+    assert_eq!(delivered, [Delivery::Delivered]);
+    assert_eq!(
+        ask(&server.url, &variant(106)).await["variant"],
+        serde_json::json!({"sku": "SKU-6", "price": "1.00"})
+    );
+
+    // A SKU the shop does not have: dead, saying which lookup and key.
+    // Within a minute of the last read it is not read again for it.
+    let delivered = shop
+        .deliver(
+            &prices(&["SKU-9"]),
+            later + jiff::SignedDuration::from_secs(10),
+        )
+        .await;
+    let [Delivery::Reject { error }] = delivered.as_slice() else {
+        panic!("{delivered:?}")
+    };
+    assert!(
+        error.contains(r#"the lookup "variants" has no entry for "SKU-9""#),
+        "{error}"
+    );
+    assert!(!error.contains("read again"), "{error}");
+    let much_later = later + jiff::SignedDuration::from_mins(5);
+    let delivered = shop.deliver(&prices(&["SKU-9"]), much_later).await;
+    let [Delivery::Reject { error }] = delivered.as_slice() else {
+        panic!("{delivered:?}")
+    };
+    assert!(error.ends_with("(read again just now)"), "{error}");
+    // Only the three deliveries went to the mutation.
+    assert_eq!(shop.responses(), [(200, 3)]);
+}

@@ -32,6 +32,7 @@ pub(crate) enum Kind {
     Steps(u64),
     Stack,
     Failed(String),
+    MissingLookup { name: String, key: String },
     Halt(i32),
 }
 
@@ -64,6 +65,14 @@ impl Error {
     /// Whether the filter ran out of time or steps.
     pub fn is_timeout(&self) -> bool {
         matches!(self.kind, Kind::Timeout(_) | Kind::Steps(_))
+    }
+
+    /// The lookup and key `lookup(name; key)` found nothing for.
+    pub fn missing_lookup(&self) -> Option<(&str, &str)> {
+        match &self.kind {
+            Kind::MissingLookup { name, key } => Some((name, key)),
+            _ => None,
+        }
     }
 
     /// Whether the filter recursed past its stack budget.
@@ -104,6 +113,9 @@ impl fmt::Display for Error {
                  does a definition call itself without end?",
             ),
             Kind::Failed(message) => f.write_str(message),
+            Kind::MissingLookup { name, key } => {
+                write!(f, "the lookup {name:?} has no entry for {key:?}")
+            }
             Kind::Halt(code) => write!(
                 f,
                 "called halt({code}); a filter cannot stop Pacer, use error(…) to fail a record"

@@ -91,8 +91,11 @@ impl Filter {
             .chain(jaq_json::defs());
         let loader = Loader::new(defs);
         let arena = Arena::default();
+        let code = format!("{LOOKUP}{text}");
+        // Offsets point into what the author wrote, not into the prelude.
+        let text = &code[LOOKUP.len()..];
         let program = File {
-            code: text,
+            code: code.as_str(),
             path: (),
         };
         let offset_of = |found: &str| {
@@ -128,6 +131,7 @@ impl Filter {
             Error::new(Kind::Syntax(parts.join("; ")), offset)
         })?;
         let filter = Compiler::default()
+            .with_global_vars(["$lookup"])
             .with_funs(natives())
             .compile(modules)
             .map_err(|errors| {
@@ -166,13 +170,24 @@ impl Filter {
     /// bound of `limits` it hit, or an output nested deeper than
     /// [`MAX_DEPTH`](crate::MAX_DEPTH) (printing it would recurse as deep).
     pub fn run(&self, input: &Val, limits: &Limits) -> Result<Vec<Val>, Error> {
+        self.run_with(input, &Val::Null, limits)
+    }
+
+    /// As [`run`](Filter::run), with `lookups` as `$lookup`: an object of
+    /// maps by name, which `lookup("name"; key)` reads.
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](Filter::run); a key `lookup` does not find is
+    /// [`Error::missing_lookup`].
+    pub fn run_with(&self, input: &Val, lookups: &Val, limits: &Limits) -> Result<Vec<Val>, Error> {
         let budget = Budget::new(limits);
         let data = Guarded {
             lut: &self.filter.lut,
             budget: &budget,
         };
         let run = || {
-            let ctx = Ctx::<Bounded>::new(data, Vars::new([]));
+            let ctx = Ctx::<Bounded>::new(data, Vars::new([lookups.clone()]));
             let mut out = Vec::new();
             for value in self
                 .filter
@@ -219,9 +234,33 @@ impl Filter {
     }
 }
 
+/// `lookup("name"; key)`: the value `$lookup.name` holds for `key` (as
+/// text), or an error [`failure`] reads as a missing lookup.
+const LOOKUP: &str = "def lookup($name; key): (key | tostring) as $key \
+    | $lookup[$name][$key] as $value \
+    | if $value != null or ($lookup[$name] | type == \"object\" and has($key)) then $value \
+    else error({pacer_lookup: $name, key: $key}) end;\n";
+
 fn failure(exn: Exn<'_, Val>) -> Error {
     match exn.get_err() {
-        Ok(error) => Error::new(Kind::Failed(error.to_string()), None),
+        Ok(error) => {
+            let text = error.to_string();
+            let value = error.into_val();
+            let field = |name: &str| match &value {
+                Val::Obj(fields) => fields.get(&Val::from(name.to_string())).cloned(),
+                _ => None,
+            };
+            match (field("pacer_lookup"), field("key")) {
+                (Some(name), Some(key)) => Error::new(
+                    Kind::MissingLookup {
+                        name: json::text_of(&name),
+                        key: json::text_of(&key),
+                    },
+                    None,
+                ),
+                _ => Error::new(Kind::Failed(text), None),
+            }
+        }
         Err(exn) => match exn.get_halt() {
             Ok(code) => Error::new(Kind::Halt(code), None),
             Err(_) => Error::new(Kind::Failed("an unexpected `break`".into()), None),
@@ -384,6 +423,42 @@ mod tests {
             .unwrap()
             .join()
             .unwrap()
+    }
+
+    #[test]
+    fn lookups_find_their_key_or_say_which_is_missing() {
+        let lookups =
+            crate::parse(br#"{"variants": {"SKU-1": "gid://1", "17": "gid://17"}}"#).unwrap();
+        let transform = Filter::compile(r#"{id: lookup("variants"; .sku), price}"#).unwrap();
+        let run = |record: &[u8]| {
+            transform.run_with(&crate::parse(record).unwrap(), &lookups, &Limits::default())
+        };
+        let found = run(br#"{"sku": "SKU-1", "price": 2}"#).unwrap();
+        assert_eq!(found[0].to_string(), r#"{"id":"gid://1","price":2}"#);
+        // Keys are text: a number finds the entry of its digits.
+        assert_eq!(
+            run(br#"{"sku": 17, "price": 2}"#).unwrap()[0].to_string(),
+            r#"{"id":"gid://17","price":2}"#
+        );
+        let missing = run(br#"{"sku": "SKU-9", "price": 2}"#).unwrap_err();
+        assert_eq!(missing.missing_lookup(), Some(("variants", "SKU-9")));
+        assert_eq!(
+            missing.to_string(),
+            r#"the lookup "variants" has no entry for "SKU-9""#
+        );
+        // A lookup that was never fetched is missing too, and names itself.
+        let none = transform
+            .run(
+                &crate::parse(br#"{"sku": "SKU-1"}"#).unwrap(),
+                &Limits::default(),
+            )
+            .unwrap_err();
+        assert_eq!(none.missing_lookup(), Some(("variants", "SKU-1")));
+        // An error of the filter's own reads as before: its value as JSON.
+        let own = Filter::compile(r#"error("bad price")"#).unwrap();
+        let err = own.run(&Val::Null, &Limits::default()).unwrap_err();
+        assert_eq!(err.to_string(), r#""bad price""#);
+        assert_eq!(err.missing_lookup(), None);
     }
 
     #[test]

@@ -49,6 +49,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 system: integration.to.clone(),
                 base_url: Some(mock.base_url()),
                 auth: None,
+                lookups: Vec::new(),
             };
             let mut flow = flow.clone();
             pacer_sim::against_mock(&mut flow);
