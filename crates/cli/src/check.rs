@@ -37,10 +37,14 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> anyhow::Result<Exit
         Err(e) => return Err(InvalidInput(format!("error: {e}")).into()),
     };
     // What `pacer run` needs beyond what planning does.
-    if let Some(system) = config.connections.iter().find(|c| c.base_url.is_none()) {
+    if let Some(system) = config
+        .connections
+        .iter()
+        .find(|c| c.base_url.is_none() && c.database.is_none())
+    {
         return Err(InvalidInput(format!(
             "error: {file}: systems.{0}: no base_url, which pacer run needs; \
-             add `base_url: https://…` to systems.{0}",
+             add `base_url: https://…` (or `database: postgres://…`) to systems.{0}",
             system.system
         ))
         .into());

@@ -103,6 +103,9 @@ impl Config {
                 }
                 None => {}
             }
+            if let Some(database) = &connection.database {
+                written.push((&database.text, database.origin.clone()));
+            }
             for lookup in &connection.lookups {
                 for (name, value) in &lookup.read.request.headers {
                     let origin = format!(
@@ -384,6 +387,7 @@ impl Check<'_> {
         for (integration, settings) in &raw.integrations.0 {
             integrations.push(self.integration(integration, settings, &names)?);
             flows.push(self.flow(integration, settings)?);
+            self.database_keys(integration, settings, &raw.systems.0)?;
         }
         Ok(Config {
             environment: Environment {
@@ -401,6 +405,52 @@ impl Check<'_> {
             maintenance,
             warnings: Vec::new(),
         })
+    }
+
+    /// A database is read with `pull.query` and written with
+    /// `push.statement`, and an API with neither.
+    fn database_keys(
+        &self,
+        integration: &str,
+        settings: &RawIntegration,
+        systems: &[(String, RawSystem)],
+    ) -> Result<(), Error> {
+        let is_database = |name: &str| {
+            systems
+                .iter()
+                .any(|(system, raw)| system == name && raw.database.is_some())
+        };
+        for (job, system, written, needed) in [
+            ("pull", &settings.from, &settings.pull.query, "query"),
+            ("push", &settings.to, &settings.push.statement, "statement"),
+        ] {
+            let database = is_database(&system.value);
+            match written {
+                Some(text) if !database => {
+                    return Err(self.at(
+                        text,
+                        &format!("integrations.{integration}.{job}.{needed}"),
+                        format!(
+                            "system {:?} is an API, not a database: it is asked with `request`; \
+                             give it `database:` to {job} with a {needed}",
+                            system.value
+                        ),
+                    ));
+                }
+                None if database && (job == "push" || settings.webhook.is_none()) => {
+                    return Err(self.at(
+                        system,
+                        &format!("integrations.{integration}.{job}.{needed}"),
+                        format!(
+                            "system {:?} is a database: the {job} needs `{needed}:`",
+                            system.value
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// `environment.timezone`, as written and found; UTC when not set.
@@ -601,9 +651,31 @@ impl Check<'_> {
             .iter()
             .map(|(name, lookup)| self.lookup(name, lookup, &key(&format!("lookups.{name}"))))
             .collect::<Result<_, _>>()?;
+        let database = match (&raw.database, &raw.base_url) {
+            (Some(database), Some(_)) => {
+                return Err(self.at(
+                    database,
+                    &key("database"),
+                    "expected base_url (an API) or database, not both".into(),
+                ));
+            }
+            (Some(database), None) => {
+                let known = ["sqlite://", "postgres://", "postgresql://"];
+                if !known.iter().any(|p| database.value.starts_with(p)) {
+                    return Err(self.at(
+                        database,
+                        &key("database"),
+                        "expected \"postgres://…\" or \"sqlite://FILE\"".into(),
+                    ));
+                }
+                Some(self.expr(Some(database), &key("database"), ""))
+            }
+            (None, _) => None,
+        };
         Ok(Connection {
             system: system.to_string(),
             base_url,
+            database,
             auth,
             lookups,
         })
@@ -637,6 +709,7 @@ impl Check<'_> {
             paginate: self.paginate(raw.paginate.as_ref(), &key("paginate"))?,
             inclusive: false,
             start_cursor: None,
+            query: None,
             size_param: raw
                 .paginate
                 .as_ref()
@@ -815,6 +888,13 @@ impl Check<'_> {
                 })?,
             },
             start_cursor: pull.start_cursor.as_ref().map(|c| c.value.clone()),
+            query: match &pull.query {
+                Some(query) => {
+                    self.template(query, &key("pull.query"), Fields::Query)?;
+                    Some(query.value.clone())
+                }
+                None => None,
+            },
             size_param,
             timeout_ms: self.timeout(pull, &key("pull.timeout"))?,
             policy: self.policy(pull, &key("pull"))?,
@@ -856,6 +936,13 @@ impl Check<'_> {
                 .retry
                 .as_ref()
                 .map(|r| self.expr(Some(r), &key("push.retry"), "")),
+            statement: match &push.statement {
+                Some(statement) => {
+                    self.template(statement, &key("push.statement"), Fields::Record)?;
+                    Some(statement.value.clone())
+                }
+                None => None,
+            },
             batch,
             timeout_ms: self.timeout(push, &key("push.timeout"))?,
             policy: self.policy(push, &key("push"))?,

@@ -80,6 +80,14 @@ pub(crate) struct RawSystem {
     /// Where its API answers, e.g. "https://erp.example.com/api"; needed by `pacer run`.
     #[schemars(with = "Option<String>", regex(pattern = r"^https?://"))]
     pub(crate) base_url: Option<Spanned<String>>,
+    /// Instead of an API, a database read with `pull.query` and written
+    /// with `push.statement`: "postgres://pacer:${ERP_DB_PASSWORD}@db/erp"
+    /// or "sqlite:///var/lib/erp/erp.db".
+    #[schemars(
+        with = "Option<String>",
+        regex(pattern = r"^(postgres|postgresql|sqlite)://")
+    )]
+    pub(crate) database: Option<Spanned<String>>,
     /// How to authenticate; secrets as "${VARIABLE}", read from the environment.
     #[schemars(with = "Option<RawAuth>")]
     pub(crate) auth: Option<Spanned<RawAuth>>,
@@ -207,6 +215,18 @@ pub(crate) struct RawJob {
     /// The HTTP request: method, path, query, headers; `{{ cursor }}` (pull) and
     /// `{{ field }}` of the record (push) are filled in.
     pub(crate) request: Option<RawRequest>,
+    /// Pull from a database: the query reading changes, its values written
+    /// `{{ cursor }}`, `{{ limit }}` and `{{ offset }}` (bound, never
+    /// pasted in): "SELECT sku AS key, price, updated_at FROM prices WHERE
+    /// updated_at > {{ cursor }} ORDER BY updated_at LIMIT {{ limit }}".
+    /// Each row is a record, a JSON object of its columns.
+    #[schemars(with = "Option<String>")]
+    pub(crate) query: Option<Spanned<String>>,
+    /// Push to a database: the statement run for each record, its values
+    /// written `{{ field }}` of the transformed record, bound as text (cast
+    /// where a column is not: `{{ price }}::numeric`); make it an upsert.
+    #[schemars(with = "Option<String>")]
+    pub(crate) statement: Option<Spanned<String>>,
     /// Pull: jq selecting the records in a response; default `.items[]`.
     #[schemars(with = "Option<String>")]
     pub(crate) records: Option<Spanned<String>>,

@@ -22,6 +22,8 @@ pub struct Connection {
     pub system: String,
     /// Its API's base URL; `None` when the file does not say (planning only).
     pub base_url: Option<String>,
+    /// Instead of an API, a database URL; may hold `${VARIABLE}`.
+    pub database: Option<Expr>,
     /// How to authenticate.
     pub auth: Option<Auth>,
     /// The key→value maps read from it, in the file's order.
@@ -114,6 +116,9 @@ pub struct Pull {
     pub inclusive: bool,
     /// The `{{ cursor }}` of the first pull, before any change was read.
     pub start_cursor: Option<String>,
+    /// From a database: the query, with `{{ cursor }}`, `{{ limit }}` and
+    /// `{{ offset }}`.
+    pub query: Option<String>,
     /// The query parameter asking for a page size.
     pub size_param: String,
     /// Longest wait for one answer, in milliseconds.
@@ -137,6 +142,9 @@ pub struct Push {
     /// jq over an answer `success` refused: `true` retries, else the task
     /// is dead.
     pub retry: Option<Expr>,
+    /// To a database: the statement run for each record, with `{{ field }}`
+    /// of the transformed record.
+    pub statement: Option<String>,
     /// Records per request: 1 sends each alone, more a JSON array.
     pub batch: u32,
     /// Longest wait for one answer, in milliseconds.

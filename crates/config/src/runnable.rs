@@ -15,8 +15,11 @@ pub(crate) enum Fields {
     /// A pull request: only `{{ cursor }}`, and the parts of a compound
     /// one, `{{ cursor.0 }}`.
     Cursor,
-    /// A push request's path: any top-level field of the record.
+    /// A push request's path, or a statement: any top-level field of the record.
     Record,
+    /// A database pull's query: `{{ cursor }}` (and its parts),
+    /// `{{ limit }}`, `{{ offset }}`.
+    Query,
     /// Where nothing is filled in (a push request's query).
     None,
 }
@@ -88,6 +91,12 @@ impl Check<'_> {
                     "names {name:?}, but a pull request knows only {{{{ cursor }}}} \
                      (and {{{{ cursor.0 }}}}, {{{{ cursor.1 }}}}… for the parts of a compound cursor)"
                 )),
+                Fields::Query if !(is_cursor(name) || name == "limit" || name == "offset") => {
+                    Some(format!(
+                        "names {name:?}, but a query knows only {{{{ cursor }}}}, \
+                         {{{{ limit }}}} and {{{{ offset }}}}"
+                    ))
+                }
                 Fields::Record | Fields::None
                     if !name
                         .chars()

@@ -467,3 +467,53 @@ fn two_ways_to_authenticate_or_paginate_say_where() {
         "{message}"
     );
 }
+
+/// A database system is read with `pull.query` and written with
+/// `push.statement`; an API with neither; a system is one or the other.
+#[test]
+fn a_database_is_asked_with_sql_and_an_api_with_requests() {
+    let database = GOOD.replace(
+        "erp: { rate: 100/min }",
+        "erp: { rate: 100/min, database: \"postgres://erp@db/erp\" }",
+    );
+    assert_eq!(
+        error(&database),
+        "acme.yaml:10:11: integrations.prices.pull.query: system \"erp\" is a database: the pull needs `query:`"
+    );
+    let with_query = database.replace(
+        "pull: { max_items: 50, schedule: auto }",
+        "pull: { max_items: 50, query: \"SELECT * FROM prices WHERE updated_at > {{ cursor }} LIMIT {{ limit }}\" }",
+    );
+    let config = pacer_config::parse(&with_query, "acme.yaml").unwrap();
+    assert!(config.flows[0].pull.query.is_some());
+    assert_eq!(
+        config.variables(),
+        [],
+        "a URL without ${{VARIABLE}} reads nothing from the environment"
+    );
+    assert_eq!(
+        error(&with_query.replace("{{ limit }}", "{{ rows }}")),
+        "acme.yaml:16:95: integrations.prices.pull.query: {{ rows }} names \"rows\", but a query knows only {{ cursor }}, {{ limit }} and {{ offset }}"
+    );
+    assert_eq!(
+        error(&GOOD.replace(
+            "push: { rate: 5/s,",
+            "push: { statement: \"INSERT INTO p VALUES ({{ sku }})\", rate: 5/s,"
+        )),
+        "acme.yaml:17:24: integrations.prices.push.statement: system \"webshop\" is an API, not a database: it is asked with `request`; give it `database:` to push with a statement"
+    );
+    assert_eq!(
+        error(&GOOD.replace(
+            "erp: { rate: 100/min }",
+            "erp: { rate: 100/min, base_url: \"http://erp\", database: \"sqlite://erp.db\" }"
+        )),
+        "acme.yaml:6:59: systems.erp.database: expected base_url (an API) or database, not both"
+    );
+    assert_eq!(
+        error(&GOOD.replace(
+            "erp: { rate: 100/min }",
+            "erp: { rate: 100/min, database: \"mysql://erp\" }"
+        )),
+        "acme.yaml:6:35: systems.erp.database: expected \"postgres://…\" or \"sqlite://FILE\""
+    );
+}

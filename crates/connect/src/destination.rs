@@ -6,8 +6,12 @@ use pacer_config::{Connection, Push};
 use pacer_jq::{Value, text_of};
 
 use crate::{
-    Endpoint, Error, encode_segment, excerpt, jq::Jq, lookup::Lookups, pool, read_body,
-    retry_after, send, template, transport_error,
+    Endpoint, Error, encode_segment, excerpt,
+    jq::Jq,
+    lookup::Lookups,
+    pool, read_body, retry_after, send,
+    sql::{Database, Sql},
+    template, transport_error,
 };
 
 /// A claimed task to deliver.
@@ -47,7 +51,7 @@ pub enum Delivery {
 
 struct Inner {
     integration: String,
-    endpoint: Endpoint,
+    target: Target,
     transform: Jq,
     /// `push.body`: the request's body from the array of its records.
     body: Option<Jq>,
@@ -61,7 +65,18 @@ struct Inner {
     responses: std::sync::Mutex<std::collections::BTreeMap<u16, u64>>,
 }
 
-/// Where a push job writes: a system's API as the config describes it.
+/// Where records go.
+enum Target {
+    Api(Box<Endpoint>),
+    /// `push.statement`, run for each record of a batch in one transaction.
+    Database {
+        database: Database,
+        statement: Sql,
+    },
+}
+
+/// Where a push job writes: a system's API or database as the config
+/// describes it.
 #[derive(Clone)]
 pub struct Destination {
     inner: Arc<Inner>,
@@ -69,9 +84,13 @@ pub struct Destination {
 
 impl std::fmt::Debug for Destination {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let base = match &self.inner.target {
+            Target::Api(endpoint) => endpoint.base_url.as_str(),
+            Target::Database { .. } => "a database",
+        };
         f.debug_struct("Destination")
             .field("integration", &self.inner.integration)
-            .field("base", &self.inner.endpoint.base_url.as_str())
+            .field("base", &base)
             .finish_non_exhaustive()
     }
 }
@@ -91,12 +110,29 @@ impl Destination {
         connection: &Connection,
         push: &Push,
     ) -> Result<Destination, Error> {
-        let origin = format!("integrations.{integration}.push.request");
-        let endpoint = Endpoint::new(connection, &push.request, push.timeout_ms, &origin)?;
+        let target = match &push.statement {
+            Some(statement) => {
+                let timeout = std::time::Duration::from_millis(push.timeout_ms);
+                let database = Database::open(connection, timeout)?;
+                Target::Database {
+                    statement: database.sql(statement),
+                    database,
+                }
+            }
+            None => {
+                let origin = format!("integrations.{integration}.push.request");
+                Target::Api(Box::new(Endpoint::new(
+                    connection,
+                    &push.request,
+                    push.timeout_ms,
+                    &origin,
+                )?))
+            }
+        };
         Ok(Destination {
             inner: Arc::new(Inner {
                 integration: integration.to_string(),
-                endpoint,
+                target,
                 transform: Jq::compile(&push.transform)?,
                 body: push.body.as_ref().map(Jq::compile).transpose()?,
                 verdict: match &push.success {
@@ -146,9 +182,10 @@ impl Destination {
         let mut requests = tokio::task::JoinSet::new();
         let mut throttled: Option<Delivery> = None;
         let settle = |outcomes: &mut [Option<Delivery>],
-                      joined: Result<(Vec<usize>, Delivery), tokio::task::JoinError>,
+                      joined: Result<(Vec<usize>, Vec<Delivery>), tokio::task::JoinError>,
                       throttled: &mut Option<Delivery>| {
-            if let Ok((done, outcome)) = joined {
+            let Ok((done, each)) = joined else { return };
+            for (i, outcome) in done.into_iter().zip(each) {
                 if let Delivery::Retry {
                     throttled: true,
                     retry_after_ms,
@@ -161,7 +198,7 @@ impl Destination {
                         throttled: true,
                     });
                 }
-                assign(outcomes, done, &outcome);
+                outcomes[i] = Some(outcome);
             }
         };
         let mut prepared = prepared.into_iter().enumerate().peekable();
@@ -217,8 +254,17 @@ impl Destination {
                 .unwrap_or_else(|| self.batch_key(&ids));
             let this = self.clone();
             requests.spawn(async move {
-                let outcome = this.send(&key, &path, bodies, now).await;
-                (members, outcome)
+                let each = match &this.inner.target {
+                    Target::Api(endpoint) => {
+                        let n = bodies.len();
+                        vec![this.send(endpoint, &key, &path, bodies, now).await; n]
+                    }
+                    Target::Database {
+                        database,
+                        statement,
+                    } => write(database, statement, &bodies).await,
+                };
+                (members, each)
             });
         }
         while let Some(joined) = requests.join_next().await {
@@ -330,7 +376,10 @@ impl Destination {
     fn prepare(&self, payload: &str, lookups: &Value) -> Result<Prepared, Refused> {
         let record = pacer_jq::parse(payload.as_bytes())
             .map_err(|e| Refused::from(format!("the record is {e}")))?;
-        let path = render_path(&self.inner.endpoint.request.path, &record)?;
+        let path = match &self.inner.target {
+            Target::Api(endpoint) => render_path(&endpoint.request.path, &record)?,
+            Target::Database { .. } => String::new(),
+        };
         let transform = &self.inner.transform;
         // Payloads are queued as compact JSON, which is what `.` would print.
         if transform.is_identity() {
@@ -377,13 +426,13 @@ impl Destination {
 
     async fn send(
         &self,
+        endpoint: &Endpoint,
         idempotency_key: &str,
         path: &str,
         mut bodies: Vec<String>,
         now: jiff::Timestamp,
     ) -> Delivery {
         let inner = &self.inner;
-        let endpoint = &inner.endpoint;
         let url = match endpoint.url(path) {
             Ok(url) => url,
             Err(error) => return Delivery::Reject { error },
@@ -461,6 +510,37 @@ impl Destination {
         } else {
             Delivery::Reject { error }
         }
+    }
+}
+
+/// Writes a batch's records with `statement` in one transaction, and what
+/// became of each. When the database refuses one for good (a constraint,
+/// a value of the wrong type), the transaction writes none, so each is
+/// written again alone: the one refused goes dead, the rest are written.
+async fn write(database: &Database, statement: &Sql, records: &[String]) -> Vec<Delivery> {
+    let outcome = |result: Result<(), Error>| match result {
+        Ok(()) => Delivery::Delivered,
+        Err(Error::Transient(error)) => Delivery::Retry {
+            error,
+            retry_after_ms: None,
+            throttled: false,
+        },
+        Err(error) => Delivery::Reject {
+            error: error.to_string(),
+        },
+    };
+    match database.write(statement, records).await {
+        Err(Error::Permanent(_)) if records.len() > 1 => {
+            let mut each = Vec::with_capacity(records.len());
+            for record in records {
+                let alone = database
+                    .write(statement, std::slice::from_ref(record))
+                    .await;
+                each.push(outcome(alone));
+            }
+            each
+        }
+        result => vec![outcome(result); records.len()],
     }
 }
 

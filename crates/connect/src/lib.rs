@@ -43,6 +43,7 @@ mod lookup;
 mod pool;
 mod secret;
 mod source;
+mod sql;
 mod template;
 
 /// How much of an error answer is read, to show its start.
@@ -483,6 +484,7 @@ mod tests {
             let connection = Connection {
                 system: "webshop".into(),
                 base_url: Some(base.into()),
+                database: None,
                 auth: None,
                 lookups: Vec::new(),
             };
@@ -502,6 +504,7 @@ mod tests {
         let bad = Connection {
             system: "webshop".into(),
             base_url: Some("http://".into()),
+            database: None,
             auth: None,
             lookups: Vec::new(),
         };

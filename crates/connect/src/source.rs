@@ -1,13 +1,17 @@
 //! The HTTP source: one page per call, records picked out with jq.
 
-use std::{cmp::Ordering, sync::Arc};
+use std::{cmp::Ordering, sync::Arc, time::Duration};
 
-use pacer_config::{Connection, Paginate, Pull};
+use pacer_config::{Connection, Expr, Paginate, Pull};
 use pacer_jq::{Value, text_of};
 use reqwest::{Url, header::HeaderMap};
 
 use crate::{
-    Endpoint, Error, excerpt, jq::Jq, pool, read_body, retry_after, send, template, transport_error,
+    Endpoint, Error, excerpt,
+    jq::Jq,
+    pool, read_body, retry_after, send,
+    sql::{Bound, Database, Sql},
+    template, transport_error,
 };
 
 /// The largest answer read as a page; a larger one fails the page.
@@ -89,19 +93,30 @@ enum Paging {
     Link,
 }
 
-/// Where a pull job reads: a system's API as the config describes it.
+/// Where a pull job reads: a system's API or database as the config
+/// describes it.
 #[derive(Clone)]
 pub struct Source {
     integration: String,
-    endpoint: Endpoint,
+    reach: Reach,
     reader: Arc<Reader>,
-    size_param: String,
     /// `pull.start_cursor`: the cursor before any change was read.
     start_cursor: Option<String>,
     /// `pull.cursor_compare: inclusive`: records at the cursor come again.
     inclusive: bool,
-    /// A JSON body each request carries (a lookup read by POST).
-    body: Option<Arc<str>>,
+}
+
+/// How a source is asked.
+#[derive(Clone)]
+enum Reach {
+    Api {
+        endpoint: Box<Endpoint>,
+        size_param: String,
+        /// A JSON body each request carries (a lookup read by POST).
+        body: Option<Arc<str>>,
+    },
+    /// `pull.query`; its rows are a page's records, read by offset.
+    Database { database: Database, query: Sql },
 }
 
 /// What turns an answer into a page; it runs on the jq threads.
@@ -115,9 +130,13 @@ struct Reader {
 impl std::fmt::Debug for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the headers: they hold credentials.
+        let base = match &self.reach {
+            Reach::Api { endpoint, .. } => endpoint.base_url.as_str(),
+            Reach::Database { .. } => "a database",
+        };
         f.debug_struct("Source")
             .field("integration", &self.integration)
-            .field("base", &self.endpoint.base_url.as_str())
+            .field("base", &base)
             .finish_non_exhaustive()
     }
 }
@@ -130,6 +149,27 @@ impl Source {
     /// A jq expression that does not compile, a secret that is not set, a
     /// system without a `base_url`.
     pub fn new(integration: &str, connection: &Connection, pull: &Pull) -> Result<Source, Error> {
+        if let Some(query) = &pull.query {
+            let database = Database::open(connection, Duration::from_millis(pull.timeout_ms))?;
+            return Ok(Source {
+                integration: integration.to_string(),
+                reach: Reach::Database {
+                    query: database.sql(query),
+                    database,
+                },
+                reader: Arc::new(Reader {
+                    records: Jq::compile(&Expr {
+                        text: ".[]".into(),
+                        origin: format!("the rows of integrations.{integration}.pull.query"),
+                    })?,
+                    key: Jq::compile(&pull.key)?,
+                    cursor: Jq::compile(&pull.cursor)?,
+                    paging: Paging::Offset("offset".into()),
+                }),
+                start_cursor: pull.start_cursor.clone(),
+                inclusive: pull.inclusive,
+            });
+        }
         let origin = format!("integrations.{integration}.pull.request");
         let endpoint = Endpoint::new(connection, &pull.request, pull.timeout_ms, &origin)?;
         let paging = match &pull.paginate {
@@ -143,26 +183,28 @@ impl Source {
         };
         Ok(Source {
             integration: integration.to_string(),
-            endpoint,
+            reach: Reach::Api {
+                endpoint: Box::new(endpoint),
+                size_param: pull.size_param.clone(),
+                body: None,
+            },
             reader: Arc::new(Reader {
                 records: Jq::compile(&pull.records)?,
                 key: Jq::compile(&pull.key)?,
                 cursor: Jq::compile(&pull.cursor)?,
                 paging,
             }),
-            size_param: pull.size_param.clone(),
             start_cursor: pull.start_cursor.clone(),
             inclusive: pull.inclusive,
-            body: None,
         })
     }
 
     /// The same source, each request carrying `body` as JSON.
-    pub(crate) fn with_body(self, body: String) -> Source {
-        Source {
-            body: Some(body.into()),
-            ..self
+    pub(crate) fn with_body(mut self, json: String) -> Source {
+        if let Reach::Api { body, .. } = &mut self.reach {
+            *body = Some(json.into());
         }
+        self
     }
 
     /// Whether the source sends the records at the cursor's value again
@@ -195,10 +237,41 @@ impl Source {
         now: jiff::Timestamp,
     ) -> Result<Page, (Error, Option<i64>)> {
         let cursor = cursor.or(self.start_cursor.as_deref());
-        let url = self.url(cursor, at, size).map_err(|e| (e, None))?;
+        let (endpoint, size_param, body) = match &self.reach {
+            Reach::Api {
+                endpoint,
+                size_param,
+                body,
+            } => (endpoint, size_param, body),
+            Reach::Database { database, query } => {
+                let offset = match at {
+                    PageRequest::Offset(n) => *n,
+                    _ => 0,
+                };
+                let rows = database
+                    .rows(query, |name| match name {
+                        "limit" => Bound::Number(i64::from(size)),
+                        "offset" => Bound::Number(i64::try_from(offset).unwrap_or(i64::MAX)),
+                        cursor_name => {
+                            Bound::Text(cursor.and_then(|c| cursor_part(c, cursor_name)))
+                        }
+                    })
+                    .await
+                    .map_err(|e| (e, None))?;
+                let shown = format!("integrations.{}.pull.query", self.integration);
+                let body = format!("[{}]", rows.join(",")).into_bytes();
+                return self
+                    .read(body, at, size, None, &shown)
+                    .await
+                    .map_err(|e| (e, None));
+            }
+        };
+        let url = self
+            .url(endpoint, size_param, cursor, at, size)
+            .map_err(|e| (e, None))?;
         let shown = without_query(&url);
-        let mut request = self.endpoint.start(url);
-        if let Some(body) = &self.body {
+        let mut request = endpoint.start(url);
+        if let Some(body) = body {
             request = request
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.to_string());
@@ -227,7 +300,7 @@ impl Source {
                 "{shown}: the answer is larger than {} MiB, the most a page may be; \
                  does the source honour `{}`?",
                 MAX_PAGE_BYTES >> 20,
-                self.size_param
+                size_param
             );
             return Err((Error::Permanent(message), None));
         }
@@ -260,21 +333,27 @@ impl Source {
         pool::run(move || reader.read(&body, &at, size, link, &shown)).await?
     }
 
-    fn url(&self, cursor: Option<&str>, at: &PageRequest, size: u32) -> Result<Url, Error> {
+    fn url(
+        &self,
+        endpoint: &Endpoint,
+        size_param: &str,
+        cursor: Option<&str>,
+        at: &PageRequest,
+        size: u32,
+    ) -> Result<Url, Error> {
         let invalid = |e: String| Error::Permanent(format!("cannot build the request URL: {e}"));
         if let PageRequest::Url(next) = at {
-            let url = self
-                .endpoint
+            let url = endpoint
                 .base_url
                 .join(next)
                 .map_err(|e| invalid(e.to_string()))?;
             // The request carries the system's credentials: never to another host.
-            if url.origin() != self.endpoint.base_url.origin() {
+            if url.origin() != endpoint.base_url.origin() {
                 return Err(Error::Permanent(format!(
                     "the next page's link leads to {}, not to {}: not followed, as the \
                      request would carry the system's credentials there",
                     without_query(&url),
-                    self.endpoint.base_url.origin().ascii_serialization()
+                    endpoint.base_url.origin().ascii_serialization()
                 )));
             }
             return Ok(url);
@@ -287,14 +366,14 @@ impl Source {
                 ))
             })
         };
-        let path = fill(&self.endpoint.request.path)?;
-        let mut url = self.endpoint.url(&path).map_err(Error::Permanent)?;
+        let path = fill(&endpoint.request.path)?;
+        let mut url = endpoint.url(&path).map_err(Error::Permanent)?;
         {
             let mut query = url.query_pairs_mut();
-            for (name, value) in &self.endpoint.request.query {
+            for (name, value) in &endpoint.request.query {
                 query.append_pair(name, &fill(value)?);
             }
-            query.append_pair(&self.size_param, &size.to_string());
+            query.append_pair(size_param, &size.to_string());
             match (&self.reader.paging, at) {
                 (Paging::Next { param, .. }, PageRequest::Token(token)) => {
                     query.append_pair(param, token);

@@ -48,6 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let connection = Connection {
                 system: integration.to.clone(),
                 base_url: Some(mock.base_url()),
+                database: None,
                 auth: None,
                 lookups: Vec::new(),
             };

@@ -205,6 +205,8 @@ pub fn against_mock(flow: &mut Flow) {
         param: "page_token".into(),
     };
     pull.size_param = "limit".into();
+    pull.query = None;
+    flow.push.statement = None;
     // One record a request carries its key in the path; a batch, in each record.
     let path = if flow.push.batch == 1 {
         format!("/{name}/{{{{ key }}}}")
@@ -286,6 +288,8 @@ pub async fn simulate(config: &Config, plan: &Plan, options: &Options) -> Result
         // The mocks ask for no credentials, so the simulation needs no secret.
         connection.auth = None;
         connection.lookups.clear();
+        // A database system is played by a mock API like any other.
+        connection.database = None;
     }
     for flow in &mut config.flows {
         against_mock(flow);
