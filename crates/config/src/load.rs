@@ -101,6 +101,9 @@ impl Config {
                 Some(Auth::Basic { password, .. }) => {
                     written.push((&password.text, password.origin.clone()));
                 }
+                Some(Auth::OAuth2 { client_secret, .. }) => {
+                    written.push((&client_secret.text, client_secret.origin.clone()));
+                }
                 None => {}
             }
             if let Some(database) = &connection.database {
@@ -764,12 +767,32 @@ impl Check<'_> {
                 value: self.expr(Some(&header.value), &format!("{path}.header.value"), ""),
             });
         }
+        if let Some(oauth2) = &raw.oauth2 {
+            let token_url = oauth2.token_url.trim();
+            if !(token_url.starts_with("http://") || token_url.starts_with("https://")) {
+                return Err(self.at(
+                    spanned,
+                    &format!("{path}.oauth2.token_url"),
+                    format!("expected an http:// or https:// URL, found {token_url:?}"),
+                ));
+            }
+            found.push(Auth::OAuth2 {
+                token_url: token_url.to_string(),
+                client_id: oauth2.client_id.clone(),
+                client_secret: self.expr(
+                    Some(&oauth2.client_secret),
+                    &format!("{path}.oauth2.client_secret"),
+                    "",
+                ),
+                scope: oauth2.scope.clone(),
+            });
+        }
         match found.len() {
             1 => Ok(found.remove(0)),
             n => Err(self.at(
                 spanned,
                 path,
-                format!("expected exactly one of bearer, basic or header, found {n}"),
+                format!("expected exactly one of bearer, basic, header or oauth2, found {n}"),
             )),
         }
     }

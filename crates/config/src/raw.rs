@@ -128,7 +128,7 @@ pub(crate) struct RawLookup {
     pub(crate) timeout: Option<Spanned<String>>,
 }
 
-/// One of `bearer`, `basic` or `header`.
+/// One of `bearer`, `basic`, `header` or `oauth2`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawAuth {
@@ -139,6 +139,24 @@ pub(crate) struct RawAuth {
     pub(crate) basic: Option<RawBasic>,
     /// An API key in a header of its own.
     pub(crate) header: Option<RawHeaderAuth>,
+    /// OAuth2 client credentials: a token from `token_url`, sent as
+    /// `Authorization: Bearer`, renewed before it expires and on a 401.
+    pub(crate) oauth2: Option<RawOAuth2>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawOAuth2 {
+    /// Where tokens are asked for: "https://auth.example.com/oauth/token".
+    #[schemars(regex(pattern = r"^https?://"))]
+    pub(crate) token_url: String,
+    /// The client's id.
+    pub(crate) client_id: String,
+    /// The client's secret: "${SHOP_CLIENT_SECRET}". Sent with HTTP Basic.
+    #[schemars(with = "String")]
+    pub(crate) client_secret: Spanned<String>,
+    /// The scope asked for, if the server wants one: "prices:write".
+    pub(crate) scope: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

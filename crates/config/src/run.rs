@@ -65,6 +65,18 @@ pub enum Auth {
         /// Its value.
         value: Expr,
     },
+    /// OAuth2 client credentials (RFC 6749 §4.4): a bearer token from
+    /// `token_url`, the client authenticated with HTTP Basic.
+    OAuth2 {
+        /// Where tokens are asked for.
+        token_url: String,
+        /// The client's id.
+        client_id: String,
+        /// The client's secret.
+        client_secret: Expr,
+        /// The scope asked for.
+        scope: Option<String>,
+    },
 }
 
 /// An HTTP request to template.

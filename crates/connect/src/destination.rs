@@ -9,9 +9,9 @@ use crate::{
     Endpoint, Error, encode_segment, excerpt,
     jq::Jq,
     lookup::Lookups,
-    pool, read_body, retry_after, send,
+    pool, read_body, retry_after,
     sql::{Database, Sql},
-    template, transport_error,
+    template,
 };
 
 /// A claimed task to deliver.
@@ -457,21 +457,18 @@ impl Destination {
                 }
             }
         };
-        let result = send(
-            endpoint
-                .start(url.clone())
-                .query(&endpoint.request.query)
-                .header("content-type", "application/json")
-                .header("idempotency-key", idempotency_key)
-                .body(body),
-        )
-        .await;
-        let response = match result {
+        let request = endpoint
+            .start(url.clone())
+            .query(&endpoint.request.query)
+            .header("content-type", "application/json")
+            .header("idempotency-key", idempotency_key)
+            .body(body);
+        let response = match endpoint.send(request, url.as_str()).await {
             Ok(response) => response,
             Err(e) => {
                 self.answered(0);
                 return Delivery::Retry {
-                    error: transport_error(&e, url.as_str()).to_string(),
+                    error: e.to_string(),
                     retry_after_ms: None,
                     throttled: false,
                 };

@@ -24,10 +24,12 @@
 
 #![deny(missing_docs)]
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use pacer_config::{Auth, Connection, Expr};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::token::{Credentials, Tokens};
 
 pub use crate::{
     destination::{Delivery, Destination, Outgoing},
@@ -45,6 +47,7 @@ mod secret;
 mod source;
 mod sql;
 mod template;
+mod token;
 
 /// How much of an error answer is read, to show its start.
 pub const MAX_EXCERPT_BYTES: usize = 64 << 10;
@@ -157,6 +160,8 @@ fn headers(
             let (name, value) = header(name, resolve(value)?, &value.origin)?;
             headers.insert(name, value);
         }
+        // Its header is added to each request: the token changes.
+        Some(Auth::OAuth2 { .. }) => {}
     }
     for (name, value) in extra {
         let expr = Expr {
@@ -193,6 +198,8 @@ struct Endpoint {
     headers: HeaderMap,
     request: pacer_config::Request,
     method: reqwest::Method,
+    /// OAuth2's tokens, when the system's auth asks for them.
+    tokens: Option<Arc<Tokens>>,
 }
 
 impl Endpoint {
@@ -214,6 +221,20 @@ impl Endpoint {
             message: format!("systems.{}.base_url is not a URL: {e}", connection.system),
         })?;
         let credentials = take_credentials(&mut base_url);
+        let tokens = match &connection.auth {
+            Some(Auth::OAuth2 {
+                token_url,
+                client_id,
+                client_secret,
+                scope,
+            }) => Some(Tokens::shared(Credentials {
+                token_url: token_url.clone(),
+                client_id: client_id.clone(),
+                client_secret: resolve(client_secret)?,
+                scope: scope.clone(),
+            })),
+            _ => None,
+        };
         Ok(Endpoint {
             client: client()?,
             timeout: Duration::from_millis(timeout_ms),
@@ -221,7 +242,35 @@ impl Endpoint {
             headers: headers(connection, &request.headers, credentials, origin)?,
             request: request.clone(),
             method,
+            tokens,
         })
+    }
+
+    /// Sends `request` with the system's auth; with OAuth2, a 401 has a
+    /// new token asked for and the request sent again at once. `shown`
+    /// names the request in errors.
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        shown: &str,
+    ) -> Result<reqwest::Response, Error> {
+        let Some(tokens) = &self.tokens else {
+            return send(request).await.map_err(|e| transport_error(&e, shown));
+        };
+        let again = request.try_clone();
+        let token = tokens.token(None).await?;
+        let response = send(request.bearer_auth(&token))
+            .await
+            .map_err(|e| transport_error(&e, shown))?;
+        match again {
+            Some(again) if response.status() == reqwest::StatusCode::UNAUTHORIZED => {
+                let renewed = tokens.token(Some(&token)).await?;
+                send(again.bearer_auth(renewed))
+                    .await
+                    .map_err(|e| transport_error(&e, shown))
+            }
+            _ => Ok(response),
+        }
     }
 
     /// The URL of `path` under the base URL, as if appended to it. An

@@ -9,7 +9,7 @@ use reqwest::{Url, header::HeaderMap};
 use crate::{
     Endpoint, Error, excerpt,
     jq::Jq,
-    pool, read_body, retry_after, send,
+    pool, read_body, retry_after,
     sql::{Bound, Database, Sql},
     template, transport_error,
 };
@@ -276,9 +276,10 @@ impl Source {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.to_string());
         }
-        let response = send(request)
+        let response = endpoint
+            .send(request, &shown)
             .await
-            .map_err(|e| (transport_error(&e, &shown), None))?;
+            .map_err(|e| (e, None))?;
         let status = response.status();
         let headers = response.headers().clone();
         if !status.is_success() {
