@@ -1051,11 +1051,16 @@ impl Check<'_> {
             }
             None => query.to_vec(),
         };
+        let mut headers = Vec::new();
+        for (name, value) in raw.map_or(&[][..], |r| &r.headers.0[..]) {
+            self.template(value, &format!("{path}.headers.{name}"), fields)?;
+            headers.push((name.clone(), value.value.clone()));
+        }
         Ok(Request {
             method,
             path: url_path,
             query,
-            headers: raw.map(|r| r.headers.0.clone()).unwrap_or_default(),
+            headers,
         })
     }
 

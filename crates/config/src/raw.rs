@@ -327,9 +327,11 @@ pub(crate) struct RawRequest {
     /// Query parameters; default `{ changed_since: "{{ cursor }}" }` for pull.
     #[schemars(with = "Option<BTreeMap<String, String>>")]
     pub(crate) query: Option<OrderedMap<Spanned<String>>>,
-    /// Extra headers; values may be "${VARIABLE}".
+    /// Extra headers; values may be "${VARIABLE}", and are templated like
+    /// the path: `{{ cursor }}` (pull), `{{ field }}` of the record (push).
     #[serde(default)]
-    pub(crate) headers: OrderedMap<String>,
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub(crate) headers: OrderedMap<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

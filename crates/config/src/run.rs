@@ -88,7 +88,7 @@ pub struct Request {
     pub path: String,
     /// Query parameters, in order.
     pub query: Vec<(String, String)>,
-    /// Extra headers, in order.
+    /// Extra headers, in order; values may hold `{{ … }}` as the path does.
     pub headers: Vec<(String, String)>,
 }
 

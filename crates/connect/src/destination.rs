@@ -2,6 +2,8 @@
 
 use std::{collections::BTreeSet, sync::Arc};
 
+use reqwest::header::HeaderMap;
+
 use pacer_config::{Connection, Push};
 use pacer_jq::{Value, text_of};
 
@@ -228,12 +230,17 @@ impl Destination {
             }
             let mut bodies = Vec::new();
             let mut members = Vec::new();
-            // A request's path takes its fields from its first record.
+            // A request's path and headers take their fields from its
+            // first record.
             let mut path = None;
             for (i, ready) in chunk {
                 match ready {
-                    Ok(Prepared { path: own, body }) => {
-                        path.get_or_insert(own);
+                    Ok(Prepared {
+                        path: own,
+                        headers,
+                        body,
+                    }) => {
+                        path.get_or_insert((own, headers));
                         bodies.push(body);
                         members.push(i);
                     }
@@ -244,7 +251,7 @@ impl Destination {
                     }
                 }
             }
-            let Some(path) = path else {
+            let Some((path, headers)) = path else {
                 continue;
             };
             let ids: Vec<i64> = members.iter().map(|&i| tasks[i].id).collect();
@@ -257,7 +264,12 @@ impl Destination {
                 let each = match &this.inner.target {
                     Target::Api(endpoint) => {
                         let n = bodies.len();
-                        vec![this.send(endpoint, &key, &path, bodies, now).await; n]
+                        let request = Request {
+                            idempotency_key: &key,
+                            path: &path,
+                            headers,
+                        };
+                        vec![this.send(endpoint, request, bodies, now).await; n]
                     }
                     Target::Database {
                         database,
@@ -376,15 +388,22 @@ impl Destination {
     fn prepare(&self, payload: &str, lookups: &Value) -> Result<Prepared, Refused> {
         let record = pacer_jq::parse(payload.as_bytes())
             .map_err(|e| Refused::from(format!("the record is {e}")))?;
-        let path = match &self.inner.target {
-            Target::Api(endpoint) => render_path(&endpoint.request.path, &record)?,
-            Target::Database { .. } => String::new(),
+        let (path, headers) = match &self.inner.target {
+            Target::Api(endpoint) => (
+                render_path(&endpoint.request.path, &record)?,
+                endpoint.fill_headers(|field| match field_of(&record, field)? {
+                    Value::Null => None,
+                    value => Some(text_of(value)),
+                })?,
+            ),
+            Target::Database { .. } => Default::default(),
         };
         let transform = &self.inner.transform;
         // Payloads are queued as compact JSON, which is what `.` would print.
         if transform.is_identity() {
             return Ok(Prepared {
                 path,
+                headers,
                 body: payload.to_string(),
             });
         }
@@ -403,7 +422,11 @@ impl Destination {
                 });
             }
         };
-        Ok(Prepared { path, body })
+        Ok(Prepared {
+            path,
+            headers,
+            body,
+        })
     }
 
     /// The `Idempotency-Key` of a request carrying tasks `ids`, in order:
@@ -427,11 +450,15 @@ impl Destination {
     async fn send(
         &self,
         endpoint: &Endpoint,
-        idempotency_key: &str,
-        path: &str,
+        request: Request<'_>,
         mut bodies: Vec<String>,
         now: jiff::Timestamp,
     ) -> Delivery {
+        let Request {
+            idempotency_key,
+            path,
+            headers,
+        } = request;
         let inner = &self.inner;
         let url = match endpoint.url(path) {
             Ok(url) => url,
@@ -459,6 +486,7 @@ impl Destination {
         };
         let request = endpoint
             .start(url.clone())
+            .headers(headers)
             .query(&endpoint.request.query)
             .header("content-type", "application/json")
             .header("idempotency-key", idempotency_key)
@@ -613,10 +641,18 @@ fn assign(outcomes: &mut [Option<Delivery>], members: Vec<usize>, outcome: &Deli
     }
 }
 
-/// What one record becomes: the request's path and body.
+/// What one record becomes: the request's path, templated headers and body.
 struct Prepared {
     path: String,
+    headers: HeaderMap,
     body: String,
+}
+
+/// What a request carries beyond its body.
+struct Request<'a> {
+    idempotency_key: &'a str,
+    path: &'a str,
+    headers: HeaderMap,
 }
 
 /// Why a record cannot be sent.
@@ -635,19 +671,21 @@ impl From<String> for Refused {
     }
 }
 
+/// The record's top-level `field`.
+fn field_of<'a>(record: &'a Value, field: &str) -> Option<&'a Value> {
+    match record {
+        Value::Obj(fields) => fields.get(&Value::from(field.to_string())),
+        _ => None,
+    }
+}
+
 /// Fills `{{ field }}` in a path from the record's top-level fields,
 /// percent-encoded; a field the record lacks (or holds null) is an error,
 /// never an empty segment that sends the request elsewhere.
 fn render_path(template: &str, record: &Value) -> Result<String, String> {
-    template::render(template, |field| {
-        let value = match record {
-            Value::Obj(fields) => fields.get(&Value::from(field.to_string())),
-            _ => None,
-        };
-        match value {
-            Some(Value::Null) | None => None,
-            Some(value) => Some(encode_segment(&text_of(value))),
-        }
+    template::render(template, |field| match field_of(record, field)? {
+        Value::Null => None,
+        value => Some(encode_segment(&text_of(value))),
     })
     .map_err(|field| {
         format!("the record has no `{field}` for {{{{ {field} }}}} in the path {template:?}")

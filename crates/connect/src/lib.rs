@@ -163,7 +163,8 @@ fn headers(
         // Its header is added to each request: the token changes.
         Some(Auth::OAuth2 { .. }) => {}
     }
-    for (name, value) in extra {
+    // Templated ones are filled in for each request.
+    for (name, value) in extra.iter().filter(|(_, v)| !v.contains("{{")) {
         let expr = Expr {
             text: value.clone(),
             origin: format!("{origin}.headers.{name}"),
@@ -200,6 +201,8 @@ struct Endpoint {
     method: reqwest::Method,
     /// OAuth2's tokens, when the system's auth asks for them.
     tokens: Option<Arc<Tokens>>,
+    /// Headers whose values hold `{{ … }}`, secrets already read.
+    templated: Vec<(HeaderName, String)>,
 }
 
 impl Endpoint {
@@ -235,6 +238,23 @@ impl Endpoint {
             })),
             _ => None,
         };
+        let mut templated = Vec::new();
+        for (name, value) in request.headers.iter().filter(|(_, v)| v.contains("{{")) {
+            let origin = format!("{origin}.headers.{name}");
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| Error::Config {
+                origin: origin.clone(),
+                message: format!("{name:?} is not a valid header name"),
+            })?;
+            let value = if value.contains("${") {
+                resolve(&Expr {
+                    text: value.clone(),
+                    origin,
+                })?
+            } else {
+                value.clone()
+            };
+            templated.push((name, value));
+        }
         Ok(Endpoint {
             client: client()?,
             timeout: Duration::from_millis(timeout_ms),
@@ -243,7 +263,23 @@ impl Endpoint {
             request: request.clone(),
             method,
             tokens,
+            templated,
         })
+    }
+
+    /// The templated headers filled in by `value` (a name's value, `None`
+    /// when there is none), or why one cannot be.
+    fn fill_headers(&self, value: impl Fn(&str) -> Option<String>) -> Result<HeaderMap, String> {
+        let mut headers = HeaderMap::new();
+        for (name, template) in &self.templated {
+            let text = template::render(template, &value)
+                .map_err(|field| format!("nothing for {{{{ {field} }}}} in the header {name}"))?;
+            let mut value = HeaderValue::from_str(&text)
+                .map_err(|_| format!("the header {name} would hold characters a header cannot"))?;
+            value.set_sensitive(true);
+            headers.insert(name.clone(), value);
+        }
+        Ok(headers)
     }
 
     /// Sends `request` with the system's auth; with OAuth2, a 401 has a

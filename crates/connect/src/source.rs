@@ -270,7 +270,10 @@ impl Source {
             .url(endpoint, size_param, cursor, at, size)
             .map_err(|e| (e, None))?;
         let shown = without_query(&url);
-        let mut request = endpoint.start(url);
+        let filled = endpoint
+            .fill_headers(|name| cursor_part(cursor.unwrap_or(""), name))
+            .map_err(|e| (Error::Permanent(e), None))?;
+        let mut request = endpoint.start(url).headers(filled);
         if let Some(body) = body {
             request = request
                 .header(reqwest::header::CONTENT_TYPE, "application/json")

@@ -586,3 +586,76 @@ async fn a_success_check_reads_errors_from_a_200_answer() {
         }
     }
 }
+
+/// Headers are templated like paths: a pull's `{{ cursor }}`, a push's
+/// `{{ field }}` of the record (of its first record, for a batch), and a
+/// secret beside a field stays out of messages.
+#[tokio::test]
+async fn headers_are_filled_in_for_each_request() {
+    let seen: Arc<std::sync::Mutex<Vec<(String, String)>>> = Arc::default();
+    let record = |name: &'static str| {
+        let seen = seen.clone();
+        move |headers: axum::http::HeaderMap| async move {
+            let value = headers
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default();
+            seen.lock().unwrap().push((name.to_string(), value));
+            axum::Json(serde_json::json!({"items": []}))
+        }
+    };
+    let app = axum::Router::new()
+        .route("/prices", axum::routing::get(record("x-since")))
+        .route("/prices/{sku}", axum::routing::put(record("x-sku")));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let config = config(
+        &base,
+        "    pull: { request: { headers: { X-Since: \"{{ cursor }}\" } } }\n    \
+         push: { request: { path: \"/prices/{{ sku }}\", headers: { X-Sku: \"sku={{ sku }}\" } } }\n",
+    );
+    source(&config)
+        .fetch(
+            Some("2026-11-29T10:00:00Z"),
+            &PageRequest::First,
+            10,
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let shop = destination(&config);
+    let delivered = shop
+        .deliver(
+            &[Outgoing {
+                id: 1,
+                payload: r#"{"sku": "A 1", "amount": 2}"#.into(),
+                batch_key: None,
+            }],
+            Timestamp::now(),
+        )
+        .await;
+    assert_eq!(delivered, [Delivery::Delivered]);
+    // A record without the field is refused without a request.
+    let refused = shop
+        .deliver(
+            &[Outgoing {
+                id: 2,
+                payload: r#"{"amount": 2}"#.into(),
+                batch_key: None,
+            }],
+            Timestamp::now(),
+        )
+        .await;
+    assert!(
+        matches!(&refused[..], [Delivery::Reject { error }] if error.contains("the record has no `sku`")),
+        "{refused:?}"
+    );
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            ("x-since".to_string(), "2026-11-29T10:00:00Z".to_string()),
+            ("x-sku".to_string(), "sku=A 1".to_string()),
+        ]
+    );
+}
