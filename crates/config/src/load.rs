@@ -12,8 +12,8 @@ use crate::{
     Error,
     check::Check,
     raw::{
-        RawAuth, RawConfig, RawIntegration, RawJob, RawLookup, RawMaintenance, RawPaginate,
-        RawRequest, RawSystem, RawWebhook,
+        RawAuth, RawConfig, RawGraphql, RawIntegration, RawJob, RawLookup, RawMaintenance,
+        RawPaginate, RawRequest, RawSystem, RawWebhook,
     },
     run::{
         Auth, CatchUp, Connection, Expr, Flow, JobPolicy, Lookup, Maintenance, Overlap, Paginate,
@@ -713,6 +713,8 @@ impl Check<'_> {
             inclusive: false,
             start_cursor: None,
             query: None,
+            success: None,
+            retry: None,
             size_param: raw
                 .paginate
                 .as_ref()
@@ -804,6 +806,8 @@ impl Check<'_> {
             (&raw.pull.records, "pull.records"),
             (&raw.pull.key, "pull.key"),
             (&raw.pull.cursor, "pull.cursor"),
+            (&raw.pull.success, "pull.success"),
+            (&raw.pull.retry, "pull.retry"),
             (&raw.push.transform, "push.transform"),
             (&raw.push.body, "push.body"),
             (&raw.push.success, "push.success"),
@@ -911,6 +915,14 @@ impl Check<'_> {
                 })?,
             },
             start_cursor: pull.start_cursor.as_ref().map(|c| c.value.clone()),
+            success: pull
+                .success
+                .as_ref()
+                .map(|s| self.expr(Some(s), &key("pull.success"), "")),
+            retry: pull
+                .retry
+                .as_ref()
+                .map(|r| self.expr(Some(r), &key("pull.retry"), "")),
             query: match &pull.query {
                 Some(query) => {
                     self.template(query, &key("pull.query"), Fields::Query)?;
@@ -938,23 +950,40 @@ impl Check<'_> {
             Some(b) => self.at_most(b, &key("push.batch"), 1, 10_000, "records per request")?,
             None => 1,
         };
+        let graphql = match &push.graphql {
+            Some(graphql) => Some(self.graphql(graphql, push, batch, &key("push.graphql"))?),
+            None => None,
+        };
+        let mut request = self.request(
+            push.request.as_ref(),
+            &key("push.request"),
+            (integration, if graphql.is_some() { "POST" } else { "PUT" }),
+            &[],
+            Fields::Record,
+        )?;
+        // A GraphQL API answers at one URL: the base URL, unless a path is given.
+        if graphql.is_some() && push.request.as_ref().is_none_or(|r| r.path.is_none()) {
+            request.path = String::new();
+        }
+        let (transform, body, check) = match graphql {
+            Some(shorthand) => shorthand,
+            None => (
+                self.expr(push.transform.as_ref(), &key("push.transform"), "."),
+                push.body
+                    .as_ref()
+                    .map(|b| self.expr(Some(b), &key("push.body"), "")),
+                None,
+            ),
+        };
         Ok(Push {
-            request: self.request(
-                push.request.as_ref(),
-                &key("push.request"),
-                (integration, "PUT"),
-                &[],
-                Fields::Record,
-            )?,
-            transform: self.expr(push.transform.as_ref(), &key("push.transform"), "."),
-            body: push
-                .body
-                .as_ref()
-                .map(|b| self.expr(Some(b), &key("push.body"), "")),
+            request,
+            transform,
+            body,
             success: push
                 .success
                 .as_ref()
-                .map(|s| self.expr(Some(s), &key("push.success"), "")),
+                .map(|s| self.expr(Some(s), &key("push.success"), ""))
+                .or(check),
             retry: push
                 .retry
                 .as_ref()
@@ -969,6 +998,58 @@ impl Check<'_> {
             batch,
             timeout_ms: self.timeout(push, &key("push.timeout"))?,
             policy: self.policy(push, &key("push"))?,
+        })
+    }
+
+    /// `push.graphql` as the transform, batch body and success check it
+    /// stands for.
+    fn graphql(
+        &self,
+        spanned: &Spanned<RawGraphql>,
+        push: &RawJob,
+        batch: u32,
+        path: &str,
+    ) -> Result<(Expr, Option<Expr>, Option<Expr>), Error> {
+        if push.transform.is_some() || push.body.is_some() {
+            return Err(self.at(
+                spanned,
+                path,
+                "graphql writes the request's body: give the record's variables as \
+                 graphql.variables, not push.transform or push.body"
+                    .into(),
+            ));
+        }
+        let graphql = &spanned.value;
+        if let Some(variables) = &graphql.variables {
+            self.jq(variables, &format!("{path}.variables"))?;
+        }
+        let variables = self.expr(
+            graphql.variables.as_ref(),
+            &format!("{path}.variables"),
+            ".",
+        );
+        // A JSON string is a jq string literal.
+        let query = serde_json::Value::from(graphql.query.as_str()).to_string();
+        let at = spanned.referenced;
+        let made = |text: String| Expr {
+            text,
+            origin: format!("{}:{}:{}: {path}", self.file(), at.line(), at.column()),
+        };
+        Ok(if batch > 1 {
+            (
+                variables,
+                Some(made(format!("{{query: {query}, variables: {{input: .}}}}"))),
+                Some(made(".errors == null".into())),
+            )
+        } else {
+            (
+                made(format!(
+                    "{{query: {query}, variables: ({})}}",
+                    variables.text
+                )),
+                None,
+                Some(made(".errors == null".into())),
+            )
         })
     }
 

@@ -278,15 +278,23 @@ pub(crate) struct RawJob {
     /// Without it, a batch is sent as the array and a single record as itself.
     #[schemars(with = "Option<String>")]
     pub(crate) body: Option<Spanned<String>>,
-    /// Push: jq over a 2xx answer's JSON; unless it gives `true` the
-    /// delivery failed, and the answer is kept as the reason. For an API
-    /// that answers 200 with its errors (GraphQL): ".errors == null".
+    /// jq over a 2xx answer's JSON; unless it gives `true` the delivery
+    /// (push) or the page (pull) failed, and the answer is kept as the
+    /// reason. For an API that answers 200 with its errors (GraphQL):
+    /// ".errors == null".
     #[schemars(with = "Option<String>")]
     pub(crate) success: Option<Spanned<String>>,
-    /// Push: jq over an answer `success` refused; `true` tries the task
-    /// again later, anything else makes it dead: '.errors[0].extensions.code == "RATE_LIMITED"'.
+    /// jq over an answer `success` refused; `true` tries again later (the
+    /// task, or the page within the pull), anything else makes the task
+    /// dead or fails the pull: '.errors[0].extensions.code == "RATE_LIMITED"'.
     #[schemars(with = "Option<String>")]
     pub(crate) retry: Option<Spanned<String>>,
+    /// Push to a GraphQL API in one key: the mutation and the jq giving
+    /// its variables from a record; sent by POST to the base URL (or
+    /// `request.path`) with `success: .errors == null`. With `batch`,
+    /// one mutation a request, `$input` the list of each record's variables.
+    #[schemars(with = "Option<RawGraphql>")]
+    pub(crate) graphql: Option<Spanned<RawGraphql>>,
     /// Push: records per request, 1 to 10000; 1 sends each alone, more send a JSON array.
     #[schemars(with = "Option<u32>", range(min = 1, max = 10_000))]
     pub(crate) batch: Option<Spanned<u32>>,
@@ -309,6 +317,16 @@ pub(crate) struct RawJob {
     /// Longest wait for capacity before an execution counts as missed; default the job's interval.
     #[schemars(with = "Option<String>")]
     pub(crate) deadline: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGraphql {
+    /// The mutation: 'mutation ($id: ID!, $price: String!) { setVariantPrice(id: $id, price: $price) }'.
+    pub(crate) query: String,
+    /// jq over a record giving the mutation's variables; default `.`.
+    #[schemars(with = "Option<String>")]
+    pub(crate) variables: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

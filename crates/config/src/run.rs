@@ -131,6 +131,10 @@ pub struct Pull {
     /// From a database: the query, with `{{ cursor }}`, `{{ limit }}` and
     /// `{{ offset }}`.
     pub query: Option<String>,
+    /// jq over a 2xx answer: unless it gives `true`, the page failed.
+    pub success: Option<Expr>,
+    /// jq over an answer `success` refused: `true` asks for the page again.
+    pub retry: Option<Expr>,
     /// The query parameter asking for a page size.
     pub size_param: String,
     /// Longest wait for one answer, in milliseconds.

@@ -332,6 +332,14 @@ fn what_run_cannot_use_is_refused_for_every_command() {
             r#"acme.yaml:16:29: integrations.prices.pull.cursor_compare: expected "strict" (the source sends records after the cursor) or "inclusive" (at or after it), found ">=""#,
         ),
         (
+            r#"push: { transform: ".", graphql: { query: "mutation { a }" } }"#,
+            "acme.yaml:16:38: integrations.prices.push.graphql: graphql writes the request's body: give the record's variables as graphql.variables, not push.transform or push.body",
+        ),
+        (
+            r#"pull: { success: ".errors ==" }"#,
+            "acme.yaml:16:33: integrations.prices.pull.success: invalid jq expression",
+        ),
+        (
             r#"push: { transform: "{sku, price: nosuch(.amount)}" }"#,
             "acme.yaml:16:38: integrations.prices.push.transform: invalid jq expression \"{sku, price: nosuch(.amount)}\": undefined `nosuch`",
         ),

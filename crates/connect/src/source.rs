@@ -125,6 +125,8 @@ struct Reader {
     key: Jq,
     cursor: Jq,
     paging: Paging,
+    /// `pull.success` and `pull.retry`: when a 2xx answer is a page.
+    success: Option<(Jq, Option<Jq>)>,
 }
 
 impl std::fmt::Debug for Source {
@@ -165,6 +167,7 @@ impl Source {
                     key: Jq::compile(&pull.key)?,
                     cursor: Jq::compile(&pull.cursor)?,
                     paging: Paging::Offset("offset".into()),
+                    success: None,
                 }),
                 start_cursor: pull.start_cursor.clone(),
                 inclusive: pull.inclusive,
@@ -193,6 +196,13 @@ impl Source {
                 key: Jq::compile(&pull.key)?,
                 cursor: Jq::compile(&pull.cursor)?,
                 paging,
+                success: match &pull.success {
+                    None => None,
+                    Some(success) => Some((
+                        Jq::compile(success)?,
+                        pull.retry.as_ref().map(Jq::compile).transpose()?,
+                    )),
+                },
             }),
             start_cursor: pull.start_cursor.clone(),
             inclusive: pull.inclusive,
@@ -417,6 +427,27 @@ impl Reader {
                 Error::Transient(message)
             }
         })?;
+        if let Some((success, retry)) = &self.success {
+            let holds = |jq: &Jq| jq.first(&body).map(|v| v == Some(Value::Bool(true)));
+            match holds(success) {
+                Ok(true) => {}
+                outcome => {
+                    let why = match outcome {
+                        Err(e) => format!("pull.success failed on it: {e}"),
+                        _ => "pull.success is not true".to_string(),
+                    };
+                    let message = format!(
+                        "{shown}: {why}: {}",
+                        excerpt(&body.to_string().into_bytes())
+                    );
+                    let again = retry.as_ref().map(holds);
+                    return Err(match again {
+                        Some(Ok(true)) => Error::Transient(message),
+                        _ => Error::Permanent(message),
+                    });
+                }
+            }
+        }
         let values = self.records.run(&body).map_err(|e| {
             Error::Transient(format!(
                 "{:?}: selecting the records failed: {e}",

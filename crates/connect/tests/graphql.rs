@@ -269,3 +269,36 @@ async fn the_shops_ids_are_looked_up_by_sku() {
     // Only the three deliveries went to the mutation.
     assert_eq!(shop.responses(), [(200, 3)]);
 }
+
+/// `graphql:` says the same in one key: the mutation and its variables;
+/// POST, the answer's `errors` checked, and with `batch` one mutation
+/// whose `$input` lists each record's variables.
+#[tokio::test]
+async fn the_graphql_shorthand_sends_and_checks_the_same() {
+    let server = server("s3cret");
+    let now = Timestamp::now();
+    let one = "      request: { path: /graphql }\n      \
+        graphql: { query: \"mutation ($sku: String!, $price: String!) { setPrice(sku: $sku, price: $price) }\", \
+        variables: \"{sku, price: .amount}\" }\n";
+    let wrong = destination(&server.url, "wrong", one);
+    let refused = wrong.deliver(&prices(&["SKU-1"]), now).await;
+    assert!(
+        matches!(&refused[..], [Delivery::Reject { error }] if error.contains("FORBIDDEN")),
+        "{refused:?}"
+    );
+    let right = destination(&server.url, "s3cret", one);
+    assert_eq!(
+        right.deliver(&prices(&["SKU-1"]), now).await,
+        [Delivery::Delivered]
+    );
+    assert_eq!(price(&server.url, "SKU-1").await, "1.00");
+
+    let batch = "      request: { path: /graphql }\n      batch: 10\n      \
+        graphql: { query: \"mutation ($input: [PriceInput!]!) { setPrices(input: $input) }\", \
+        variables: \"{sku, price: .amount}\" }\n";
+    let shop = destination(&server.url, "s3cret", batch);
+    let delivered = shop.deliver(&prices(&["SKU-7", "SKU-8"]), now).await;
+    assert_eq!(delivered, vec![Delivery::Delivered; 2]);
+    assert_eq!(shop.responses(), [(200, 1)]);
+    assert_eq!(price(&server.url, "SKU-8").await, "2.00");
+}

@@ -659,3 +659,54 @@ async fn headers_are_filled_in_for_each_request() {
         ]
     );
 }
+
+/// A source that answers 200 with its errors (GraphQL does): `pull.success`
+/// fails the page with the answer as the reason — for good, or for
+/// another try when `pull.retry` says so — instead of reading no records.
+#[tokio::test]
+async fn a_pull_success_check_reads_errors_from_a_200_answer() {
+    let app = axum::Router::new().route(
+        "/prices",
+        axum::routing::get(
+            |query: axum::extract::Query<std::collections::HashMap<String, String>>| async move {
+                match query.get("changed_since").map(String::as_str) {
+                    Some("busy") => {
+                        axum::Json(serde_json::json!({"errors": [{"message": "THROTTLED"}]}))
+                    }
+                    Some("denied") => {
+                        axum::Json(serde_json::json!({"errors": [{"message": "FORBIDDEN"}]}))
+                    }
+                    _ => {
+                        axum::Json(serde_json::json!({"items": [{"key": "A", "updated_at": "1"}]}))
+                    }
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let config = config(
+        &base,
+        "    pull: { success: \".errors == null\", retry: '.errors[0].message == \"THROTTLED\"' }\n",
+    );
+    let source = source(&config);
+    let fetch = |cursor: &'static str| {
+        let source = source.clone();
+        async move {
+            source
+                .fetch(Some(cursor), &PageRequest::First, 10, Timestamp::now())
+                .await
+        }
+    };
+    assert_eq!(fetch("ok").await.unwrap().records.len(), 1);
+    let (denied, _) = fetch("denied").await.unwrap_err();
+    assert!(!denied.is_transient(), "{denied}");
+    assert!(
+        denied.to_string().contains("pull.success is not true")
+            && denied.to_string().contains("FORBIDDEN"),
+        "{denied}"
+    );
+    let (busy, _) = fetch("busy").await.unwrap_err();
+    assert!(busy.is_transient(), "{busy}");
+}
