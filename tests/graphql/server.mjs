@@ -1,7 +1,7 @@
 // A real GraphQL server for Pacer's connector tests, on graphql-yoga (npm).
 // It behaves as shop APIs do: errors come in 200 answers, a wrong token is
 // FORBIDDEN, an unknown SKU is NOT_FOUND, and a mutation takes one record
-// or a list. Like Shopify's, its variants are updated by the shop's own id
+// or a list (all or nothing, or item by item with a result each). Like Shopify's, its variants are updated by the shop's own id
 // (gid://shop/ProductVariant/N), which `variants` lists with each SKU;
 // `addVariant` creates one, as a merchant would. It listens on 127.0.0.1, on a free port it prints first:
 //   listening on http://127.0.0.1:PORT/graphql
@@ -49,6 +49,7 @@ const yoga = createYoga({
     typeDefs: `
       input PriceInput { sku: String!, price: String! }
       type Variant { id: ID!, sku: String!, price: String }
+      type PriceResult { sku: String!, ok: Boolean!, error: String }
       type Query {
         price(sku: String!): String
         variants: [Variant!]!
@@ -58,6 +59,7 @@ const yoga = createYoga({
         setPrice(sku: String!, price: String!): Boolean!
         setPrices(input: [PriceInput!]!): Int!
         setVariantPrice(id: ID!, price: String!): Boolean!
+        setPricesEach(input: [PriceInput!]!): [PriceResult!]!
         addVariant(sku: String!): ID!
       }
     `,
@@ -79,6 +81,19 @@ const yoga = createYoga({
           authorize(context);
           input.forEach(({ sku, price }) => set(sku, price));
           return input.length;
+        },
+        // As bulk mutations of shop APIs do: what failed is reported per
+        // item in the data, the rest is written.
+        setPricesEach: (_, { input }, context) => {
+          authorize(context);
+          return input.map(({ sku, price }) => {
+            try {
+              set(sku, price);
+              return { sku, ok: true, error: null };
+            } catch (e) {
+              return { sku, ok: false, error: e.message };
+            }
+          });
         },
         setVariantPrice: (_, { id, price }, context) => {
           authorize(context);

@@ -812,6 +812,7 @@ impl Check<'_> {
             (&raw.push.body, "push.body"),
             (&raw.push.success, "push.success"),
             (&raw.push.retry, "push.retry"),
+            (&raw.push.each, "push.each"),
         ] {
             if let Some(expr) = expr {
                 self.jq(expr, &key(name))?;
@@ -984,6 +985,10 @@ impl Check<'_> {
                 .as_ref()
                 .map(|s| self.expr(Some(s), &key("push.success"), ""))
                 .or(check),
+            each: push
+                .each
+                .as_ref()
+                .map(|e| self.expr(Some(e), &key("push.each"), "")),
             retry: push
                 .retry
                 .as_ref()

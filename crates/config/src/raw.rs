@@ -295,6 +295,12 @@ pub(crate) struct RawJob {
     /// one mutation a request, `$input` the list of each record's variables.
     #[schemars(with = "Option<RawGraphql>")]
     pub(crate) graphql: Option<Spanned<RawGraphql>>,
+    /// Push: jq over a 2xx answer giving one value per record of the
+    /// request, in order — null or `true` when it was taken, anything else
+    /// the reason it was not (that record goes dead, the rest finish):
+    /// '.results[] | if .ok then null else .error end'.
+    #[schemars(with = "Option<String>")]
+    pub(crate) each: Option<Spanned<String>>,
     /// Push: records per request, 1 to 10000; 1 sends each alone, more send a JSON array.
     #[schemars(with = "Option<u32>", range(min = 1, max = 10_000))]
     pub(crate) batch: Option<Spanned<u32>>,

@@ -158,6 +158,9 @@ pub struct Push {
     /// jq over an answer `success` refused: `true` retries, else the task
     /// is dead.
     pub retry: Option<Expr>,
+    /// jq over a 2xx answer giving one value per record of the request, in
+    /// order: null or `true` delivered it, anything else is why not.
+    pub each: Option<Expr>,
     /// To a database: the statement run for each record, with `{{ field }}`
     /// of the transformed record.
     pub statement: Option<String>,

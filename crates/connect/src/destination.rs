@@ -137,11 +137,12 @@ impl Destination {
                 target,
                 transform: Jq::compile(&push.transform)?,
                 body: push.body.as_ref().map(Jq::compile).transpose()?,
-                verdict: match &push.success {
-                    None => None,
-                    Some(success) => Some(Verdict {
-                        success: Jq::compile(success)?,
+                verdict: match (&push.success, &push.each) {
+                    (None, None) => None,
+                    (success, each) => Some(Verdict {
+                        success: success.as_ref().map(Jq::compile).transpose()?,
                         retry: push.retry.as_ref().map(Jq::compile).transpose()?,
+                        each: each.as_ref().map(Jq::compile).transpose()?,
                     }),
                 },
                 batch: push.batch.max(1) as usize,
@@ -263,13 +264,12 @@ impl Destination {
             requests.spawn(async move {
                 let each = match &this.inner.target {
                     Target::Api(endpoint) => {
-                        let n = bodies.len();
                         let request = Request {
                             idempotency_key: &key,
                             path: &path,
                             headers,
                         };
-                        vec![this.send(endpoint, request, bodies, now).await; n]
+                        this.send(endpoint, request, bodies, now).await
                     }
                     Target::Database {
                         database,
@@ -453,7 +453,8 @@ impl Destination {
         request: Request<'_>,
         mut bodies: Vec<String>,
         now: jiff::Timestamp,
-    ) -> Delivery {
+    ) -> Vec<Delivery> {
+        let n = bodies.len();
         let Request {
             idempotency_key,
             path,
@@ -462,7 +463,7 @@ impl Destination {
         let inner = &self.inner;
         let url = match endpoint.url(path) {
             Ok(url) => url,
-            Err(error) => return Delivery::Reject { error },
+            Err(error) => return vec![Delivery::Reject { error }; n],
         };
         let body = match &inner.body {
             None if inner.batch == 1 => bodies.remove(0),
@@ -472,14 +473,15 @@ impl Destination {
                 let records = format!("[{}]", bodies.join(","));
                 match pool::run(move || shape_body(&shape, &records)).await {
                     Ok(Ok(body)) => body,
-                    Ok(Err(error)) => return Delivery::Reject { error },
+                    Ok(Err(error)) => return vec![Delivery::Reject { error }; n],
                     // Not the records' fault: they are tried again.
                     Err(e) => {
-                        return Delivery::Retry {
+                        let retry = Delivery::Retry {
                             error: e.to_string(),
                             retry_after_ms: None,
                             throttled: false,
                         };
+                        return vec![retry; n];
                     }
                 }
             }
@@ -495,30 +497,34 @@ impl Destination {
             Ok(response) => response,
             Err(e) => {
                 self.answered(0);
-                return Delivery::Retry {
+                let retry = Delivery::Retry {
                     error: e.to_string(),
                     retry_after_ms: None,
                     throttled: false,
                 };
+                return vec![retry; n];
             }
         };
         let status = response.status();
         self.answered(status.as_u16());
         if status.is_success() {
             let Some(verdict) = &self.inner.verdict else {
-                return Delivery::Delivered;
+                return vec![Delivery::Delivered; n];
             };
             let answer = read_body(response, MAX_ANSWER_BYTES)
                 .await
                 .unwrap_or_default();
             let verdict = verdict.clone();
             let said = format!("{} {url}: {status}", endpoint.method);
-            return pool::run(move || verdict.judge(&said, &answer))
+            return pool::run(move || verdict.judge(&said, &answer, n))
                 .await
-                .unwrap_or_else(|e| Delivery::Retry {
-                    error: e.to_string(),
-                    retry_after_ms: None,
-                    throttled: false,
+                .unwrap_or_else(|e| {
+                    let retry = Delivery::Retry {
+                        error: e.to_string(),
+                        retry_after_ms: None,
+                        throttled: false,
+                    };
+                    vec![retry; n]
                 });
         }
         let headers = response.headers().clone();
@@ -526,15 +532,17 @@ impl Destination {
             .await
             .unwrap_or_default();
         let error = format!("{} {url}: {status}: {}", endpoint.method, excerpt(&body));
-        if status.as_u16() == 429 || status.as_u16() == 408 || status.is_server_error() {
-            Delivery::Retry {
-                error,
-                retry_after_ms: retry_after(&headers, now),
-                throttled: status.as_u16() == 429,
-            }
-        } else {
-            Delivery::Reject { error }
-        }
+        let outcome =
+            if status.as_u16() == 429 || status.as_u16() == 408 || status.is_server_error() {
+                Delivery::Retry {
+                    error,
+                    retry_after_ms: retry_after(&headers, now),
+                    throttled: status.as_u16() == 429,
+                }
+            } else {
+                Delivery::Reject { error }
+            };
+        vec![outcome; n]
     }
 }
 
@@ -584,17 +592,65 @@ fn shape_body(shape: &Jq, records: &str) -> Result<String, String> {
 /// delivery, as its success cannot be told.
 const MAX_ANSWER_BYTES: usize = 4 << 20;
 
-/// `push.success` and `push.retry`, compiled.
+/// `push.success`, `push.retry` and `push.each`, compiled.
 #[derive(Clone, Debug)]
 struct Verdict {
-    success: Jq,
+    success: Option<Jq>,
     retry: Option<Jq>,
+    each: Option<Jq>,
 }
 
 impl Verdict {
-    /// What a 2xx `answer` means for the records it answered; `said` is
-    /// the request and status, for the reason.
-    fn judge(&self, said: &str, answer: &[u8]) -> Delivery {
+    /// What a 2xx `answer` means for each of the `n` records it answered:
+    /// the whole request by `success`, then each record by `each`. `said`
+    /// is the request and status, for the reason.
+    fn judge(&self, said: &str, answer: &[u8], n: usize) -> Vec<Delivery> {
+        let whole = self.judge_whole(said, answer);
+        match (&self.each, &whole) {
+            (Some(each), Delivery::Delivered) => self.judge_each(each, said, answer, n),
+            _ => vec![whole; n],
+        }
+    }
+
+    /// `push.each` over the answer: one value per record, in order; null
+    /// or `true` delivered it, anything else is why it failed.
+    fn judge_each(&self, each: &Jq, said: &str, answer: &[u8], n: usize) -> Vec<Delivery> {
+        let values = pacer_jq::parse(answer)
+            .map_err(|e| e.to_string())
+            .and_then(|value| each.run(&value));
+        match values {
+            Ok(values) if values.len() == n => values
+                .into_iter()
+                .map(|value| match value {
+                    Value::Null | Value::Bool(true) => Delivery::Delivered,
+                    reason => Delivery::Reject {
+                        error: format!(
+                            "{said}, but push.each says of this record: {}",
+                            text_of(&reason)
+                        ),
+                    },
+                })
+                .collect(),
+            Ok(values) => {
+                let error = format!(
+                    "{said}, but push.each gave {} values for the {n} records sent, so which \
+                     failed cannot be told: {}",
+                    values.len(),
+                    excerpt(answer)
+                );
+                vec![Delivery::Reject { error }; n]
+            }
+            Err(e) => vec![
+                Delivery::Reject {
+                    error: format!("{said}, but push.each failed on its answer: {e}"),
+                };
+                n
+            ],
+        }
+    }
+
+    /// What a 2xx `answer` means for the request as a whole.
+    fn judge_whole(&self, said: &str, answer: &[u8]) -> Delivery {
         if answer.len() > MAX_ANSWER_BYTES {
             return Delivery::Reject {
                 error: format!(
@@ -612,7 +668,10 @@ impl Verdict {
             };
         };
         let holds = |jq: &Jq| jq.first(&value).map(|v| v == Some(Value::Bool(true)));
-        match holds(&self.success) {
+        let Some(success) = &self.success else {
+            return Delivery::Delivered;
+        };
+        match holds(success) {
             Ok(true) => Delivery::Delivered,
             Ok(false) => {
                 let error = format!("{said}, but push.success is not true: {}", excerpt(answer));

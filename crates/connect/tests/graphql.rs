@@ -302,3 +302,28 @@ async fn the_graphql_shorthand_sends_and_checks_the_same() {
     assert_eq!(shop.responses(), [(200, 1)]);
     assert_eq!(price(&server.url, "SKU-8").await, "2.00");
 }
+
+/// A bulk mutation that reports each item: `each` maps the answer back to
+/// the batch's records, so the unknown SKU goes dead with its reason and
+/// the others are delivered — from one request.
+#[tokio::test]
+async fn each_record_of_a_batch_gets_its_own_result() {
+    let server = server("s3cret");
+    let push = "      request: { path: /graphql }\n      batch: 10\n      \
+        graphql: { query: \"mutation ($input: [PriceInput!]!) { setPricesEach(input: $input) { sku ok error } }\", \
+        variables: \"{sku, price: .amount}\" }\n      \
+        each: '.data.setPricesEach[] | if .ok then null else .error end'\n";
+    let shop = destination(&server.url, "s3cret", push);
+    let delivered = shop
+        .deliver(&prices(&["SKU-1", "X-9", "SKU-3"]), Timestamp::now())
+        .await;
+    assert_eq!(delivered[0], Delivery::Delivered);
+    assert!(
+        matches!(&delivered[1], Delivery::Reject { error } if error.contains("push.each says of this record: NOT_FOUND: no variant with SKU X-9")),
+        "{delivered:?}"
+    );
+    assert_eq!(delivered[2], Delivery::Delivered);
+    assert_eq!(shop.responses(), [(200, 1)]);
+    assert_eq!(price(&server.url, "SKU-1").await, "1.00");
+    assert_eq!(price(&server.url, "SKU-3").await, "3.00");
+}
