@@ -104,6 +104,11 @@ impl Config {
                 Some(Auth::OAuth2 { client_secret, .. }) => {
                     written.push((&client_secret.text, client_secret.origin.clone()));
                 }
+                Some(Auth::Login { body, .. }) => {
+                    for (_, value) in body {
+                        written.push((&value.text, value.origin.clone()));
+                    }
+                }
                 None => {}
             }
             if let Some(database) = &connection.database {
@@ -789,12 +794,57 @@ impl Check<'_> {
                 scope: oauth2.scope.clone(),
             });
         }
+        if let Some(login) = &raw.login {
+            let at = |k: &str| format!("{path}.login.{k}");
+            self.jq(&login.token, &at("token"))?;
+            if let Some(expires_in) = &login.expires_in {
+                self.jq(expires_in, &at("expires_in"))?;
+            }
+            let method = match &login.method {
+                Some(method) => self.method(
+                    &Spanned {
+                        value: method.clone(),
+                        referenced: spanned.referenced,
+                        defined: spanned.defined,
+                    },
+                    &at("method"),
+                )?,
+                None => "POST".into(),
+            };
+            found.push(Auth::Login {
+                path: login.path.value.clone(),
+                method,
+                body: login
+                    .body
+                    .0
+                    .iter()
+                    .map(|(name, value)| {
+                        let origin = format!("{}: {}", self.file(), at(&format!("body.{name}")));
+                        (
+                            name.clone(),
+                            Expr {
+                                text: value.clone(),
+                                origin,
+                            },
+                        )
+                    })
+                    .collect(),
+                token: self.expr(Some(&login.token), &at("token"), ""),
+                expires_in: login
+                    .expires_in
+                    .as_ref()
+                    .map(|e| self.expr(Some(e), &at("expires_in"), "")),
+                header: login.header.clone(),
+            });
+        }
         match found.len() {
             1 => Ok(found.remove(0)),
             n => Err(self.at(
                 spanned,
                 path,
-                format!("expected exactly one of bearer, basic, header or oauth2, found {n}"),
+                format!(
+                    "expected exactly one of bearer, basic, header, oauth2 or login, found {n}"
+                ),
             )),
         }
     }

@@ -142,6 +142,34 @@ pub(crate) struct RawAuth {
     /// OAuth2 client credentials: a token from `token_url`, sent as
     /// `Authorization: Bearer`, renewed before it expires and on a 401.
     pub(crate) oauth2: Option<RawOAuth2>,
+    /// A login request whose answer holds a token, renewed before it
+    /// expires and on a 401.
+    pub(crate) login: Option<RawLogin>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLogin {
+    /// Appended to the system's base_url: "/api/login".
+    #[schemars(with = "String")]
+    pub(crate) path: Spanned<String>,
+    /// POST (default) or another method.
+    pub(crate) method: Option<String>,
+    /// The JSON object sent, each value text that may hold "${VARIABLE}":
+    /// `{ username: pacer, password: "${SHOP_PASSWORD}" }`.
+    #[serde(default)]
+    pub(crate) body: OrderedMap<String>,
+    /// jq giving the token from the answer: ".token".
+    #[schemars(with = "String")]
+    pub(crate) token: Spanned<String>,
+    /// jq giving the token's life in seconds from the answer:
+    /// ".expires_in"; without it, a token is used for an hour (and
+    /// renewed sooner on a 401).
+    #[schemars(with = "Option<String>")]
+    pub(crate) expires_in: Option<Spanned<String>>,
+    /// The header that carries the token: "X-Auth-Token"; default
+    /// `Authorization: Bearer <token>`.
+    pub(crate) header: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

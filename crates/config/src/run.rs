@@ -77,6 +77,21 @@ pub enum Auth {
         /// The scope asked for.
         scope: Option<String>,
     },
+    /// A login request whose answer holds a token.
+    Login {
+        /// Appended to the system's base URL.
+        path: String,
+        /// The request's method.
+        method: String,
+        /// The JSON object sent, each value text that may hold `${VARIABLE}`.
+        body: Vec<(String, Expr)>,
+        /// jq giving the token from the answer.
+        token: Expr,
+        /// jq giving its life in seconds.
+        expires_in: Option<Expr>,
+        /// The header that carries it; `None`: `Authorization: Bearer`.
+        header: Option<String>,
+    },
 }
 
 /// An HTTP request to template.

@@ -460,7 +460,7 @@ fn two_ways_to_authenticate_or_paginate_say_where() {
     ));
     assert!(
         message.starts_with(
-            "acme.yaml:6:31: systems.erp.auth: expected exactly one of bearer, basic, header or oauth2, found 2"
+            "acme.yaml:6:31: systems.erp.auth: expected exactly one of bearer, basic, header, oauth2 or login, found 2"
         ),
         "{message}"
     );

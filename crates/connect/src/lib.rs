@@ -161,7 +161,7 @@ fn headers(
             headers.insert(name, value);
         }
         // Its header is added to each request: the token changes.
-        Some(Auth::OAuth2 { .. }) => {}
+        Some(Auth::OAuth2 { .. } | Auth::Login { .. }) => {}
     }
     // Templated ones are filled in for each request.
     for (name, value) in extra.iter().filter(|(_, v)| !v.contains("{{")) {
@@ -230,12 +230,52 @@ impl Endpoint {
                 client_id,
                 client_secret,
                 scope,
-            }) => Some(Tokens::shared(Credentials {
-                token_url: token_url.clone(),
-                client_id: client_id.clone(),
-                client_secret: resolve(client_secret)?,
-                scope: scope.clone(),
-            })),
+            }) => Some(Tokens::shared(
+                Credentials::ClientCredentials {
+                    token_url: token_url.clone(),
+                    client_id: client_id.clone(),
+                    client_secret: resolve(client_secret)?,
+                    scope: scope.clone(),
+                },
+                None,
+            )),
+            Some(Auth::Login {
+                path,
+                method,
+                body,
+                token,
+                expires_in,
+                header,
+            }) => {
+                let login_origin = format!("systems.{}.auth.login", connection.system);
+                let invalid = |message: String| Error::Config {
+                    origin: login_origin.clone(),
+                    message,
+                };
+                let url = Endpoint::url_of(&base_url, path).map_err(&invalid)?;
+                let mut fields = serde_json::Map::new();
+                for (name, value) in body {
+                    fields.insert(name.clone(), resolve(value)?.into());
+                }
+                let header = match header {
+                    Some(name) => Some(
+                        HeaderName::from_bytes(name.as_bytes())
+                            .map_err(|_| invalid(format!("{name:?} is not a valid header name")))?,
+                    ),
+                    None => None,
+                };
+                Some(Tokens::shared(
+                    Credentials::Login {
+                        url: url.to_string(),
+                        method: reqwest::Method::from_bytes(method.as_bytes())
+                            .map_err(|_| invalid(format!("{method:?} is not an HTTP method")))?,
+                        body: serde_json::Value::Object(fields).to_string(),
+                        token: jq::Jq::compile(token)?,
+                        expires_in: expires_in.as_ref().map(jq::Jq::compile).transpose()?,
+                    },
+                    header,
+                ))
+            }
             _ => None,
         };
         let mut templated = Vec::new();
@@ -295,13 +335,13 @@ impl Endpoint {
         };
         let again = request.try_clone();
         let token = tokens.token(None).await?;
-        let response = send(request.bearer_auth(&token))
+        let response = send(tokens.carry(request, &token))
             .await
             .map_err(|e| transport_error(&e, shown))?;
         match again {
             Some(again) if response.status() == reqwest::StatusCode::UNAUTHORIZED => {
                 let renewed = tokens.token(Some(&token)).await?;
-                send(again.bearer_auth(renewed))
+                send(tokens.carry(again, &renewed))
                     .await
                     .map_err(|e| transport_error(&e, shown))
             }
@@ -313,16 +353,19 @@ impl Endpoint {
     /// absolute path is resolved against the parsed base, so the host is
     /// not parsed again for every request.
     fn url(&self, path: &str) -> Result<reqwest::Url, String> {
-        let joined = format!("{}{path}", self.base_url.path().trim_end_matches('/'));
-        let url = if joined.starts_with('/')
-            && !joined.starts_with("//")
-            && self.base_url.query().is_none()
-        {
-            self.base_url.join(&joined)
-        } else {
-            let base = self.base_url.as_str().trim_end_matches('/');
-            reqwest::Url::parse(&format!("{base}{path}"))
-        };
+        Endpoint::url_of(&self.base_url, path)
+    }
+
+    /// `path` under `base_url`, as if appended to it.
+    fn url_of(base_url: &reqwest::Url, path: &str) -> Result<reqwest::Url, String> {
+        let joined = format!("{}{path}", base_url.path().trim_end_matches('/'));
+        let url =
+            if joined.starts_with('/') && !joined.starts_with("//") && base_url.query().is_none() {
+                base_url.join(&joined)
+            } else {
+                let base = base_url.as_str().trim_end_matches('/');
+                reqwest::Url::parse(&format!("{base}{path}"))
+            };
         url.map_err(|e| format!("cannot build the request URL: {e}"))
     }
 

@@ -7,7 +7,7 @@
 
 use std::hint::black_box;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use pacer_jq::{Filter, Limits};
 
 const VARIANTS: usize = 2_000;
@@ -50,4 +50,19 @@ fn lookups(c: &mut Criterion) {
 }
 
 criterion_group!(benches, lookups);
-criterion_main!(benches);
+
+/// Filters recurse as deep as the values they build: a 2,000-entry object
+/// literal overflows the main thread's stack in a debug build (`cargo
+/// test --benches`), so the benchmarks run on a thread with room, as
+/// pacer-connect runs filters.
+fn main() {
+    std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(|| {
+            benches();
+            Criterion::default().configure_from_args().final_summary();
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
