@@ -35,7 +35,7 @@ pub use crate::{
     load::{Config, IntegrationConfig, parse, parse_bytes, schema},
     run::{
         Auth, CatchUp, Connection, Expr, Flow, JobPolicy, Lookup, Maintenance, Overlap, Paginate,
-        Pull, Push, Request, Webhook,
+        Pull, Push, Request, RequestRate, Webhook,
     },
 };
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use jiff::tz::TimeZone;
 
 use pacer_cron::Schedule;
-use pacer_plan::{ActiveHours, Environment, Integration, JobOptions, System};
+use pacer_plan::{ActiveHours, Environment, Integration, JobOptions, Rate, System};
 use serde_saphyr::Spanned;
 
 use crate::{
@@ -17,11 +17,31 @@ use crate::{
     },
     run::{
         Auth, CatchUp, Connection, Expr, Flow, JobPolicy, Lookup, Maintenance, Overlap, Paginate,
-        Pull, Push, Request, Webhook,
+        Pull, Push, Request, RequestRate, Webhook,
     },
     runnable::Fields,
     values,
 };
+
+/// The fewest items one request to `system` moves, for planning a rate
+/// given in requests: a push's batch, a pull's page (100 records, fewer
+/// with a smaller `max_items`); 1 when no job uses the system.
+fn items_per_request(system: &str, integrations: &[Integration], flows: &[Flow]) -> f64 {
+    integrations
+        .iter()
+        .zip(flows)
+        .flat_map(|(integration, flow)| {
+            let pull = (integration.from == system && flow.webhook.is_none())
+                .then(|| integration.pull.max_items.unwrap_or(PAGE).min(PAGE) as f64);
+            let push = (integration.to == system).then_some(f64::from(flow.push.batch));
+            pull.into_iter().chain(push)
+        })
+        .reduce(f64::min)
+        .unwrap_or(1.0)
+}
+
+/// The most records a pull asks for in one request: the engine's page.
+const PAGE: u64 = 100;
 
 /// A configuration file, checked and typed.
 #[derive(Clone, Debug)]
@@ -374,21 +394,29 @@ impl Check<'_> {
             maintenance.push(self.maintenance(window, &format!("environment.maintenance[{n}]"))?);
         }
 
-        let mut systems = Vec::new();
+        let mut rates = Vec::new();
         let mut connections = Vec::new();
         for (system, settings) in &raw.systems.0 {
-            connections.push(self.connection(system, settings)?);
-            let rate = self.value(
+            let mut connection = self.connection(system, settings)?;
+            let (items, requests) = self.value(
                 &settings.rate,
                 &format!("systems.{system}.rate"),
-                values::rate,
+                values::system_rate,
             )?;
-            systems.push(System {
-                name: system.clone(),
-                rate,
+            let whole = |r: Rate| (r.items_per_minute().floor() as u32).max(1);
+            connection.requests = requests.map(|r| RequestRate {
+                per_minute: whole(r),
+                items_per_minute: items.map(whole),
             });
+            connections.push(connection);
+            rates.push((items, requests));
         }
-        let names: Vec<&str> = systems.iter().map(|s| s.name.as_str()).collect();
+        let names: Vec<&str> = raw
+            .systems
+            .0
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
 
         let mut integrations = Vec::new();
         let mut flows = Vec::new();
@@ -396,6 +424,32 @@ impl Check<'_> {
             integrations.push(self.integration(integration, settings, &names)?);
             flows.push(self.flow(integration, settings)?);
             self.database_keys(integration, settings, &raw.systems.0)?;
+        }
+        let mut systems = Vec::new();
+        for ((name, settings), (items, requests)) in raw.systems.0.iter().zip(rates) {
+            let rate = match requests {
+                None => items,
+                Some(requests) => {
+                    let moved = requests.items_per_minute()
+                        * items_per_request(name, &integrations, &flows);
+                    let by_requests = Rate::per_minute(moved);
+                    match items {
+                        Some(items) if items.items_per_minute() <= moved => Some(items),
+                        _ if by_requests.is_plannable() => Some(by_requests),
+                        _ => {
+                            return Err(self.at(
+                                &settings.rate,
+                                &format!("systems.{name}.rate"),
+                                format!("{moved} items a minute by its requests is beyond what Pacer plans (1/h to 1000000/s)"),
+                            ));
+                        }
+                    }
+                }
+            };
+            systems.push(System {
+                name: name.clone(),
+                rate: rate.expect("a system's rate gives items, requests or both"),
+            });
         }
         Ok(Config {
             environment: Environment {
@@ -684,6 +738,7 @@ impl Check<'_> {
             system: system.to_string(),
             base_url,
             database,
+            requests: None,
             auth,
             lookups,
         })

@@ -71,10 +71,14 @@ pub(crate) struct RawMaintenance {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSystem {
-    /// Items it delivers or accepts, from 1/h to 1000000/s: "100/min", "5/s", "2000/h".
+    /// Items it delivers or accepts, from 1/h to 1000000/s: "100/min",
+    /// "5/s", "2000/h"; or requests it takes, "60 requests/min"; or both,
+    /// "5000/min, 60 requests/min".
     #[schemars(
         with = "String",
-        regex(pattern = r"^\s*[0-9.]+\s*/\s*(s|sec|second|min|minute|h|hour)\s*$")
+        regex(
+            pattern = r"^\s*[0-9.]+\s*((items|requests)\s*)?/\s*(s|sec|second|min|minute|h|hour)\s*(,\s*[0-9.]+\s*((items|requests)\s*)?/\s*(s|sec|second|min|minute|h|hour)\s*)?$"
+        )
     )]
     pub(crate) rate: Spanned<String>,
     /// Where its API answers, e.g. "https://erp.example.com/api"; needed by `pacer run`.

@@ -24,6 +24,9 @@ pub struct Connection {
     pub base_url: Option<String>,
     /// Instead of an API, a database URL; may hold `${VARIABLE}`.
     pub database: Option<Expr>,
+    /// A rate in requests (`rate: 60 requests/min`), when the file gives
+    /// one; the planner's rate then counts what the requests move.
+    pub requests: Option<RequestRate>,
     /// How to authenticate.
     pub auth: Option<Auth>,
     /// The key→value maps read from it, in the file's order.
@@ -44,6 +47,16 @@ pub struct Lookup {
     pub value: Expr,
     /// How long a read map is used, in milliseconds.
     pub refresh_ms: u64,
+}
+
+/// A system's rate in requests, and in items when it has both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestRate {
+    /// Requests a minute, at least 1.
+    pub per_minute: u32,
+    /// Items a minute when the file also limits them (`5000/min, 60
+    /// requests/min`); `None`: only requests are limited.
+    pub items_per_minute: Option<u32>,
 }
 
 /// Credentials; each value may hold `${VARIABLE}`.

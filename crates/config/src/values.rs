@@ -28,6 +28,33 @@ pub(crate) fn rate(text: &str) -> Result<Rate, &'static str> {
     Ok(rate)
 }
 
+/// A system's `rate`: items (`"100/min"`, `"100 items/min"`), requests
+/// (`"60 requests/min"`), or both, comma-separated: `"5000/min, 60
+/// requests/min"`. Each is per minute as a [`Rate`].
+pub(crate) fn system_rate(text: &str) -> Result<(Option<Rate>, Option<Rate>), &'static str> {
+    const EXPECTED: &str = r#""<number>/min" (items), "<number> requests/min", or both: "5000/min, 60 requests/min" (also /s, /h)"#;
+    let (mut items, mut requests) = (None, None);
+    for part in text.split(',') {
+        let part = part.trim();
+        let (slot, rest) = match part.split_once(char::is_whitespace) {
+            Some((number, unit)) if unit.trim_start().starts_with("requests/") => (
+                &mut requests,
+                format!("{number}/{}", &unit.trim_start()["requests/".len()..]),
+            ),
+            Some((number, unit)) if unit.trim_start().starts_with("items/") => (
+                &mut items,
+                format!("{number}/{}", &unit.trim_start()["items/".len()..]),
+            ),
+            _ => (&mut items, part.to_string()),
+        };
+        if slot.is_some() {
+            return Err(EXPECTED);
+        }
+        *slot = Some(rate(&rest).map_err(|e| if e.starts_with('"') { EXPECTED } else { e })?);
+    }
+    Ok((items, requests))
+}
+
 /// `"35000/day"` or `"1500/hour"`, as changes a day, at most a billion.
 pub(crate) fn volume(text: &str) -> Result<f64, &'static str> {
     const EXPECTED: &str = r#""<number>/day" or "<number>/hour""#;
@@ -130,6 +157,26 @@ fn per(text: &str) -> Option<(f64, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_system_limits_items_requests_or_both() {
+        let per_minute = |text: &str| {
+            let (items, requests) = system_rate(text).unwrap();
+            (
+                items.map(|r| r.items_per_minute()),
+                requests.map(|r| r.items_per_minute()),
+            )
+        };
+        assert_eq!(per_minute("100/min"), (Some(100.0), None));
+        assert_eq!(per_minute("60 requests/min"), (None, Some(60.0)));
+        assert_eq!(
+            per_minute("5000 items/min, 2 requests/s"),
+            (Some(5000.0), Some(120.0))
+        );
+        assert!(system_rate("60 requests/min, 2 requests/s").is_err());
+        assert!(system_rate("60 calls/min").is_err());
+        assert_eq!(system_rate("0 requests/min").unwrap_err(), "a rate above 0");
+    }
 
     #[test]
     fn rates() {

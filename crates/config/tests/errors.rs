@@ -73,7 +73,7 @@ fn a_value_that_means_nothing() {
     );
     assert_eq!(
         error(&GOOD.replace("rate: 100/min", "rate: fast")),
-        r#"acme.yaml:6:16: systems.erp.rate: expected "<number>/s", "<number>/min" or "<number>/h", found "fast""#
+        r#"acme.yaml:6:16: systems.erp.rate: expected "<number>/min" (items), "<number> requests/min", or both: "5000/min, 60 requests/min" (also /s, /h), found "fast""#
     );
     assert_eq!(
         error(&GOOD.replace("30m", "soon")),

@@ -613,6 +613,7 @@ mod tests {
                 system: "webshop".into(),
                 base_url: Some(base.into()),
                 database: None,
+                requests: None,
                 auth: None,
                 lookups: Vec::new(),
             };
@@ -633,6 +634,7 @@ mod tests {
             system: "webshop".into(),
             base_url: Some("http://".into()),
             database: None,
+            requests: None,
             auth: None,
             lookups: Vec::new(),
         };

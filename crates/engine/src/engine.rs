@@ -144,6 +144,7 @@ impl Engine {
         );
         for job in &jobs {
             limits.share(&job.name, &job.budgets);
+            limits.share(&job.name, job.request_budget.as_slice());
         }
         Ok(Engine {
             inner: Arc::new(Inner {

@@ -228,6 +228,34 @@ impl<'a> Execution<'a> {
             .await
     }
 
+    /// Up to `want` requests from the system's request budget, when it has
+    /// one: `Some(None)` when it has none, `None` once the engine stops.
+    async fn take_requests(&self, want: u32) -> Result<Option<Option<Grant>>, Error> {
+        let Some(budget) = &self.job.request_budget else {
+            return Ok(Some(None));
+        };
+        let give_up = || self.node.stopping();
+        let grant = self
+            .node
+            .limits
+            .take(&self.job.name, &[budget.as_str()], want, false, &give_up)
+            .await?;
+        Ok(grant.map(Some))
+    }
+
+    /// Gives back to the request budget what `grant` held beyond `used`.
+    async fn give_back_requests(&self, grant: Option<Grant>, used: u32) -> Result<(), Error> {
+        match (&self.job.request_budget, grant) {
+            (Some(budget), Some(grant)) => {
+                self.node
+                    .limits
+                    .give_back(&self.job.name, &[budget.as_str()], grant, used)
+                    .await
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Gives back to the job's budgets what `grant` held beyond `used`.
     async fn give_back(&self, grant: Grant, used: u32) -> Result<(), Error> {
         let job = self.job;
@@ -386,6 +414,11 @@ impl<'a> Execution<'a> {
                     paid
                 }
             };
+            // Each attempt is a request the system counts.
+            if self.take_requests(1).await?.is_none() {
+                self.give_back(paid, 0).await?;
+                return Ok(None);
+            }
             let now = self.node.clock.now();
             match source.fetch(cursor, at, paid.items, now).await {
                 Ok(page) => {
@@ -435,7 +468,15 @@ impl<'a> Execution<'a> {
                 break;
             }
             let want = (job.budget - items).min(u64::from(self.node.settings.page_size)) as u32;
+            // A request carries a batch: as many records as the requests
+            // granted carry, at most.
+            let batch = u32::try_from(destination.batch()).unwrap_or(u32::MAX);
+            let Some(requests) = self.take_requests(want.div_ceil(batch)).await? else {
+                break;
+            };
+            let want = requests.map_or(want, |r| want.min(r.items.saturating_mul(batch)));
             let Some(grant) = self.take(want, false).await? else {
+                self.give_back_requests(requests, 0).await?;
                 break;
             };
             let now = self.node.clock.now();
@@ -447,7 +488,9 @@ impl<'a> Execution<'a> {
                     &self.node.lease(&owner, now),
                 )
                 .await?;
-            self.give_back(grant, u32::try_from(tasks.len()).unwrap_or(u32::MAX))
+            let claimed = u32::try_from(tasks.len()).unwrap_or(u32::MAX);
+            self.give_back(grant, claimed).await?;
+            self.give_back_requests(requests, claimed.div_ceil(batch))
                 .await?;
             self.delivered(done.len());
             done.clear();

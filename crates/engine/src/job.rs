@@ -22,6 +22,9 @@ pub(crate) struct Job {
     pub(crate) budget: u64,
     /// The rate budgets it takes from: its system's, then its own if set.
     pub(crate) budgets: Vec<String>,
+    /// Its system's budget of requests (`rate: 60 requests/min`), if any:
+    /// each page or delivery request takes one.
+    pub(crate) request_budget: Option<String>,
     pub(crate) system: String,
     pub(crate) policy: JobPolicy,
     pub(crate) work: Work,
@@ -99,11 +102,20 @@ pub(crate) struct Jobs {
 
 /// Builds the jobs of `plan`, each with its connector and budgets.
 pub(crate) fn build(config: &Config, plan: &Plan) -> Result<Jobs, Error> {
+    // A system limited in requests has an items budget only when the file
+    // also limits its items; the planner's rate counts what requests move.
     let mut budgets: Vec<(String, f64)> = config
         .environment
         .systems
         .iter()
-        .map(|s| (s.name.clone(), s.rate.items_per_minute()))
+        .filter_map(
+            |s| match config.connection(&s.name).and_then(|c| c.requests) {
+                None => Some((s.name.clone(), s.rate.items_per_minute())),
+                Some(requests) => requests
+                    .items_per_minute
+                    .map(|items| (s.name.clone(), f64::from(items))),
+            },
+        )
         .collect();
     let mut jobs = Vec::new();
     for job in &plan.jobs {
@@ -121,14 +133,33 @@ pub(crate) fn build(config: &Config, plan: &Plan) -> Result<Jobs, Error> {
             .connection(system)
             .ok_or_else(|| Error::Config(format!("no system named {system}")))?;
         let rate = options.rate.map_or_else(
-            || {
-                config
+            || match connection.requests {
+                // What this job's own requests move: a push's batch, a
+                // pull's page.
+                Some(requests) => {
+                    let per_request = match job.kind {
+                        JobKind::Push => f64::from(flow.push.batch),
+                        JobKind::Pull => 100.0,
+                    };
+                    let moved = f64::from(requests.per_minute) * per_request;
+                    requests
+                        .items_per_minute
+                        .map_or(moved, |items| moved.min(f64::from(items)))
+                }
+                None => config
                     .system(system)
-                    .map_or(1.0, |s| s.rate.items_per_minute())
+                    .map_or(1.0, |s| s.rate.items_per_minute()),
             },
             |r| r.items_per_minute(),
         );
         let mut job_budgets = vec![system.clone()];
+        let request_budget = connection.requests.map(|requests| {
+            let name = format!("{system} requests");
+            if !budgets.iter().any(|(known, _)| *known == name) {
+                budgets.push((name.clone(), f64::from(requests.per_minute)));
+            }
+            name
+        });
         if let Some(own) = options.rate {
             job_budgets.push(job.job.clone());
             budgets.push((job.job.clone(), own.items_per_minute()));
@@ -150,6 +181,7 @@ pub(crate) fn build(config: &Config, plan: &Plan) -> Result<Jobs, Error> {
             interval_minutes: job.interval_minutes,
             budget,
             budgets: job_budgets,
+            request_budget,
             system: system.clone(),
             policy,
             work,

@@ -20,6 +20,7 @@ on_both_backends!(
     two_busy_pushes_on_one_system_share_its_rate,
     a_batch_sent_again_goes_whole_under_its_key,
     a_batch_a_dead_node_sent_goes_whole_under_its_key,
+    a_rate_in_requests_counts_requests_not_records,
 );
 
 fn parse(yaml: &str) -> pacer_config::Config {
@@ -388,5 +389,56 @@ async fn a_batch_a_dead_node_sent_goes_whole_under_its_key(backend: Backend) {
     );
     assert_eq!(orders.duplicates_without_key, 0);
     assert_eq!(orders.conflicting_idempotency_keys, 0);
+    backend.finish().await;
+}
+
+/// A webshop that takes 6 requests a minute and any number of records:
+/// one record a request is held to 6 records a minute, ten to a request
+/// move 60 — the same rate, counted as the system counts it.
+async fn a_rate_in_requests_counts_requests_not_records(backend: Backend) {
+    let start = midnight();
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start));
+    let erp = mock("erp", 10_000, &[], start, clock.clone()).await;
+    let shop = mock("webshop", 10_000, &[], start, clock.clone()).await;
+    let config = pushes(
+        &erp.base_url(),
+        &shop.base_url(),
+        "\"10000/min, 6 requests/min\"",
+        &[("single", ""), ("batched", ", batch: 10")],
+    );
+    // The planner counts what the requests move: 6 a minute of one record.
+    assert_eq!(
+        config.system("webshop").unwrap().rate.items_per_minute(),
+        6.0
+    );
+    let store = backend.open().await;
+    queue(&store, "single", 60).await;
+    queue(&store, "batched", 60).await;
+    let engine = engine(&config, store.clone(), clock.clone(), "node-a");
+    engine
+        .run(Some(start + SignedDuration::from_mins(5)))
+        .await
+        .unwrap();
+    let stats = shop.stats();
+    let (single, batched) = (
+        stats.accepted["single"].items,
+        stats.accepted["batched"].items,
+    );
+    // Five minutes of 6 requests, shared by the two pushes: at most 30.
+    // Ten records a request, the batched push is done in 6 of them; one a
+    // request, the single one gets the rest, and no more.
+    assert_eq!(batched, 60, "ten records a request");
+    assert_eq!(stats.requests, single + batched / 10);
+    assert!(stats.requests <= 30, "{} requests", stats.requests);
+    assert!(single >= 18, "one record a request: {single}");
+    let used: u64 = store
+        .rate_usage(pacer_store::Minute::containing(start))
+        .await
+        .unwrap()
+        .iter()
+        .filter(|(name, _, _)| name == "webshop requests")
+        .map(|(_, _, used)| used)
+        .sum();
+    assert_eq!(used, stats.requests, "the store counts each request once");
     backend.finish().await;
 }

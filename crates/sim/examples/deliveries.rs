@@ -49,6 +49,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 system: integration.to.clone(),
                 base_url: Some(mock.base_url()),
                 database: None,
+                requests: None,
                 auth: None,
                 lookups: Vec::new(),
             };
