@@ -163,6 +163,13 @@ impl Destination {
         self.inner.batch
     }
 
+    /// The requests and records that reading lookups took since last
+    /// asked, for the system's rate budgets: a lookup is read while
+    /// records are prepared, without asking them first.
+    pub fn lookup_reads(&self) -> (u64, u64) {
+        self.inner.lookups.take_reads()
+    }
+
     /// Delivers `tasks`; one outcome per task, in order. Once the destination
     /// answers 429, nothing more is sent: the rest come back as throttled
     /// retries with its `Retry-After`. A task whose record cannot be sent

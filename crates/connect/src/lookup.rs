@@ -7,7 +7,10 @@
 //! product created a moment ago is found and a key that does not exist
 //! costs one read a minute, not one per record.
 
-use std::collections::{BTreeSet, HashSet};
+use std::{
+    collections::{BTreeSet, HashSet},
+    sync::atomic::{AtomicU64, Ordering},
+};
 
 use jiff::{SignedDuration, Timestamp};
 use pacer_config::Connection;
@@ -28,6 +31,10 @@ const MISS_REREAD: SignedDuration = SignedDuration::from_secs(60);
 /// The lookups of one system, and the maps last read.
 pub(crate) struct Lookups {
     each: Vec<Lookup>,
+    /// Pages and records read since [`Lookups::take_reads`] last asked,
+    /// for the system's rate budgets.
+    pages: AtomicU64,
+    records: AtomicU64,
     /// `$lookup`: an object of every map read so far, by name.
     current: tokio::sync::Mutex<Current>,
 }
@@ -77,6 +84,8 @@ impl Lookups {
         let n = each.len();
         Ok(Lookups {
             each,
+            pages: AtomicU64::new(0),
+            records: AtomicU64::new(0),
             current: tokio::sync::Mutex::new(Current {
                 maps: vec![None; n],
                 read_at: vec![None; n],
@@ -106,6 +115,15 @@ impl Lookups {
         current.value(&self.each)
     }
 
+    /// The pages and records read since last asked: what the system's
+    /// rate budgets are charged.
+    pub(crate) fn take_reads(&self) -> (u64, u64) {
+        (
+            self.pages.swap(0, Ordering::Relaxed),
+            self.records.swap(0, Ordering::Relaxed),
+        )
+    }
+
     /// Reads again those of `missed` not tried within the last minute;
     /// whether any was, so the records that missed are worth another try.
     pub(crate) async fn reread(&self, missed: &BTreeSet<String>, now: Timestamp) -> bool {
@@ -124,7 +142,7 @@ impl Lookups {
     /// says why when it had nothing.
     async fn read(&self, current: &mut Current, i: usize, now: Timestamp) -> Result<(), Error> {
         current.tried_at[i] = Some(now);
-        match self.each[i].read_all(now).await {
+        match self.each[i].read_all(now, &self.pages, &self.records).await {
             Ok(map) => {
                 current.maps[i] = Some(map);
                 current.read_at[i] = Some(now);
@@ -169,17 +187,28 @@ impl Current {
 }
 
 impl Lookup {
-    /// Every page of the lookup, as one JSON object of key → value.
-    async fn read_all(&self, now: Timestamp) -> Result<String, Error> {
+    /// Every page of the lookup, as one JSON object of key → value;
+    /// each page and its records counted in `pages` and `records`.
+    async fn read_all(
+        &self,
+        now: Timestamp,
+        pages: &AtomicU64,
+        records: &AtomicU64,
+    ) -> Result<String, Error> {
         let mut entries = serde_json::Map::new();
         let mut at = PageRequest::First;
         let mut seen = HashSet::new();
         loop {
+            pages.fetch_add(1, Ordering::Relaxed);
             let page = self
                 .source
                 .fetch(None, &at, PAGE, now)
                 .await
                 .map_err(|(e, _)| e)?;
+            records.fetch_add(
+                (page.records.len() + page.rejected.len()) as u64,
+                Ordering::Relaxed,
+            );
             let value = self.value.clone();
             let records: Vec<(String, String)> = page
                 .records

@@ -243,6 +243,22 @@ impl<'a> Execution<'a> {
         Ok(grant.map(Some))
     }
 
+    /// Charges the system's budgets for the lookups `destination` read
+    /// while it prepared records: a page each to the requests, its records
+    /// to the items.
+    async fn charge_lookups(&self, destination: &Destination) -> Result<(), Error> {
+        let (pages, records) = destination.lookup_reads();
+        let limits = &self.node.limits;
+        let job = &self.job.name;
+        let names: Vec<&str> = self.job.budgets.iter().map(String::as_str).collect();
+        let whole = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        limits.charge(job, &names, whole(records)).await?;
+        if let Some(budget) = &self.job.request_budget {
+            limits.charge(job, &[budget.as_str()], whole(pages)).await?;
+        }
+        Ok(())
+    }
+
     /// Gives back to the request budget what `grant` held beyond `used`.
     async fn give_back_requests(&self, grant: Option<Grant>, used: u32) -> Result<(), Error> {
         match (&self.job.request_budget, grant) {
@@ -512,6 +528,7 @@ impl<'a> Execution<'a> {
                 })
                 .collect();
             let outcomes = destination.deliver(&outgoing, now).await;
+            self.charge_lookups(destination).await?;
             self.take_time(destination.rounds(outgoing.len())).await;
             let now = self.node.clock.now();
             // A batch that failed comes back whole: its tasks retry together.

@@ -342,6 +342,30 @@ impl Limits {
         Ok(())
     }
 
+    /// Counts `used` units in each of `names`' current window, granted or
+    /// not: work already done without asking (a lookup read while records
+    /// were prepared), so the jobs that ask next find less.
+    pub(crate) async fn charge(&self, job: &str, names: &[&str], used: u32) -> Result<(), Error> {
+        if !self.enforce || used == 0 {
+            return Ok(());
+        }
+        let window = Minute::containing(self.clock.now());
+        for name in names {
+            if self.budgets.contains_key(*name) {
+                self.store
+                    .take_rate(&RateRequest {
+                        system: name,
+                        window,
+                        want: used,
+                        limit: u32::MAX,
+                    })
+                    .await?;
+                self.hold(job, name, window, i64::from(used));
+            }
+        }
+        Ok(())
+    }
+
     /// A system said 429: nobody on this node asks it before `until`.
     pub(crate) fn throttle(&self, name: &str, until: Timestamp) {
         if let Some(budget) = self.budgets.get(name) {

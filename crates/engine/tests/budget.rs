@@ -21,6 +21,7 @@ on_both_backends!(
     a_batch_sent_again_goes_whole_under_its_key,
     a_batch_a_dead_node_sent_goes_whole_under_its_key,
     a_rate_in_requests_counts_requests_not_records,
+    reading_a_lookup_is_charged_to_its_systems_rate,
 );
 
 fn parse(yaml: &str) -> pacer_config::Config {
@@ -440,5 +441,70 @@ async fn a_rate_in_requests_counts_requests_not_records(backend: Backend) {
         .map(|(_, _, used)| used)
         .sum();
     assert_eq!(used, stats.requests, "the store counts each request once");
+    backend.finish().await;
+}
+
+/// A lookup is read while records are prepared, without asking the rate
+/// first; what it read is charged to the system's budgets afterwards, a
+/// request per page and its records as items, so the jobs that ask next
+/// find less.
+async fn reading_a_lookup_is_charged_to_its_systems_rate(backend: Backend) {
+    let start = midnight();
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start));
+    let erp = mock("erp", 10_000, &[], start, clock.clone()).await;
+    let app = axum::Router::new()
+        .route(
+            "/variants",
+            axum::routing::get(|| async {
+                axum::Json(serde_json::json!({"items": [
+                    {"key": "busy-0000", "id": "v0"}, {"key": "busy-0001", "id": "v1"},
+                    {"key": "busy-0002", "id": "v2"}, {"key": "other", "id": "v9"}
+                ]}))
+            }),
+        )
+        .route("/prices/{key}", axum::routing::put(|| async { "ok" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let shop = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let config = parse(&format!(
+        "environment: {{ name: acme, timezone: Europe/Amsterdam, capacity: 2 }}\n\
+         systems:\n  erp: {{ rate: 500/min, base_url: \"{}\" }}\n  \
+         webshop:\n    rate: \"1000/min, 100 requests/min\"\n    base_url: \"{shop}\"\n    \
+         lookups: {{ variants: {{ request: {{ path: /variants }} }} }}\n\
+         integrations:\n  busy:\n    from: erp\n    to: webshop\n    volume: 100/day\n    \
+         webhook: {{ key: .key }}\n    push: {{ schedule: \"* * * * *\", \
+         request: {{ path: \"/prices/{{{{ key }}}}\" }}, transform: '{{id: lookup(\"variants\"; .key)}}' }}\n",
+        erp.base_url()
+    ));
+    let store = backend.open().await;
+    queue(&store, "busy", 3).await;
+    let engine = engine(&config, store.clone(), clock.clone(), "node-a");
+    engine
+        .run(Some(start + SignedDuration::from_mins(2)))
+        .await
+        .unwrap();
+    let finished = store
+        .count("busy", pacer_store::TaskStatus::Finished)
+        .await
+        .unwrap();
+    assert_eq!(finished, 3);
+    let used = |budget: &str| {
+        let store = store.clone();
+        let budget = budget.to_string();
+        async move {
+            store
+                .rate_usage(pacer_store::Minute::containing(start))
+                .await
+                .unwrap()
+                .iter()
+                .filter(|(name, _, _)| *name == budget)
+                .map(|(_, _, used)| used)
+                .sum::<u64>()
+        }
+    };
+    // Three deliveries and one page of the lookup; three records and the
+    // lookup's four.
+    assert_eq!(used("webshop requests").await, 3 + 1);
+    assert_eq!(used("webshop").await, 3 + 4);
     backend.finish().await;
 }
