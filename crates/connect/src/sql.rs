@@ -111,27 +111,33 @@ impl Database {
         query: &Sql,
         value: impl Fn(&str) -> Bound,
     ) -> Result<Vec<String>, Error> {
+        // The same binding for both backends' statement types.
+        macro_rules! bind_all {
+            ($statement:expr) => {{
+                let mut statement = $statement;
+                for name in &query.names {
+                    statement = match value(name) {
+                        Bound::Text(text) => statement.bind(text),
+                        Bound::Number(n) => statement.bind(n),
+                    };
+                }
+                statement
+            }};
+        }
         match self {
             Database::Postgres(pool) => {
                 let text = format!("SELECT row_to_json(q)::text FROM ({}) AS q", query.text);
-                let mut statement = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(text));
-                for name in &query.names {
-                    statement = match value(name) {
-                        Bound::Text(text) => statement.bind(text),
-                        Bound::Number(n) => statement.bind(n),
-                    };
-                }
-                statement.fetch_all(pool).await.map_err(failed)
+                bind_all!(sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(text)))
+                    .fetch_all(pool)
+                    .await
+                    .map_err(failed)
             }
             Database::Sqlite(pool) => {
-                let mut statement = sqlx::query(sqlx::AssertSqlSafe(query.text.clone()));
-                for name in &query.names {
-                    statement = match value(name) {
-                        Bound::Text(text) => statement.bind(text),
-                        Bound::Number(n) => statement.bind(n),
-                    };
-                }
-                let rows = statement.fetch_all(pool).await.map_err(failed)?;
+                let text = sqlx::AssertSqlSafe(query.text.clone());
+                let rows = bind_all!(sqlx::query(text))
+                    .fetch_all(pool)
+                    .await
+                    .map_err(failed)?;
                 rows.iter().map(sqlite_row).collect()
             }
         }
@@ -144,30 +150,23 @@ impl Database {
             .iter()
             .map(|record| fields(record, &statement.names))
             .collect::<Result<_, _>>()?;
-        let text = || sqlx::AssertSqlSafe(statement.text.clone());
+        // The same transaction for both backends' pool types.
+        macro_rules! in_one_transaction {
+            ($pool:expr) => {{
+                let mut tx = $pool.begin().await.map_err(failed)?;
+                for row in values {
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(statement.text.clone()));
+                    for value in row {
+                        query = query.bind(value);
+                    }
+                    query.execute(&mut *tx).await.map_err(failed)?;
+                }
+                tx.commit().await.map_err(failed)
+            }};
+        }
         match self {
-            Database::Postgres(pool) => {
-                let mut tx = pool.begin().await.map_err(failed)?;
-                for row in values {
-                    let mut query = sqlx::query(text());
-                    for value in row {
-                        query = query.bind(value);
-                    }
-                    query.execute(&mut *tx).await.map_err(failed)?;
-                }
-                tx.commit().await.map_err(failed)
-            }
-            Database::Sqlite(pool) => {
-                let mut tx = pool.begin().await.map_err(failed)?;
-                for row in values {
-                    let mut query = sqlx::query(text());
-                    for value in row {
-                        query = query.bind(value);
-                    }
-                    query.execute(&mut *tx).await.map_err(failed)?;
-                }
-                tx.commit().await.map_err(failed)
-            }
+            Database::Postgres(pool) => in_one_transaction!(pool),
+            Database::Sqlite(pool) => in_one_transaction!(pool),
         }
     }
 }

@@ -206,11 +206,17 @@ async fn an_inclusive_source_delivers_each_change_once(backend: Backend) {
     backend.finish().await;
 }
 
-/// Five prices, three changed in the same second, pulled two at a time:
-/// a page ends between records of one time. A strict `>` would skip the
-/// rest of that second; `>=` with the records at the cursor remembered
-/// reads them all, each once.
-async fn records_sharing_a_time_across_pages_are_all_read(backend: Backend) {
+/// Five prices, three of them changed in the same second, in a server of
+/// their own; the clock, the webshop and the store of a run.
+async fn five_prices(
+    backend: &Backend,
+) -> (
+    Erp,
+    jiff::Timestamp,
+    Arc<dyn Clock>,
+    pacer_mock::Running,
+    Arc<pacer_store::Store>,
+) {
     let erp = erp(&[
         price(1, "SKU-1", "1.00", "10:00:00"),
         price(2, "SKU-2", "2.00", "10:01:00"),
@@ -221,7 +227,15 @@ async fn records_sharing_a_time_across_pages_are_all_read(backend: Backend) {
     let start = midnight();
     let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start));
     let shop = mock("webshop", 10_000, &[], start, clock.clone()).await;
-    let store = backend.open().await;
+    (erp, start, clock, shop, backend.open().await)
+}
+
+/// Five prices, three changed in the same second, pulled two at a time:
+/// a page ends between records of one time. A strict `>` would skip the
+/// rest of that second; `>=` with the records at the cursor remembered
+/// reads them all, each once.
+async fn records_sharing_a_time_across_pages_are_all_read(backend: Backend) {
+    let (erp, start, clock, shop, store) = five_prices(&backend).await;
     engine(
         &config(&erp, &shop.base_url(), 2, "inclusive"),
         store.clone(),
@@ -242,17 +256,7 @@ async fn records_sharing_a_time_across_pages_are_all_read(backend: Backend) {
 /// The same five prices with a compound cursor, time then id: the id
 /// breaks the ties, so nothing needs remembering but the cursor itself.
 async fn a_compound_cursor_breaks_ties_by_id(backend: Backend) {
-    let erp = erp(&[
-        price(1, "SKU-1", "1.00", "10:00:00"),
-        price(2, "SKU-2", "2.00", "10:01:00"),
-        price(3, "SKU-3", "3.00", "10:01:00"),
-        price(4, "SKU-4", "4.00", "10:01:00"),
-        price(5, "SKU-5", "5.00", "10:02:00"),
-    ]);
-    let start = midnight();
-    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start));
-    let shop = mock("webshop", 10_000, &[], start, clock.clone()).await;
-    let store = backend.open().await;
+    let (erp, start, clock, shop, store) = five_prices(&backend).await;
     let config = config_by(&erp, &shop.base_url(), 2, "inclusive", BY_TIME_AND_ID);
     engine(&config, store.clone(), clock.clone(), "node-a")
         .run(Some(start + SignedDuration::from_mins(10)))
