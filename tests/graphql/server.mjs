@@ -50,9 +50,11 @@ const yoga = createYoga({
       input PriceInput { sku: String!, price: String! }
       type Variant { id: ID!, sku: String!, price: String }
       type PriceResult { sku: String!, ok: Boolean!, error: String }
+      type VariantPage { nodes: [Variant!]!, next: String }
       type Query {
         price(sku: String!): String
         variants: [Variant!]!
+        variantPage(after: String): VariantPage!
         variant(id: ID!): Variant
       }
       type Mutation {
@@ -71,6 +73,15 @@ const yoga = createYoga({
           return [...variants.values()];
         },
         variant: (_, { id }) => variants.get(id) ?? null,
+        // Two a page, as cursor-paged shop APIs list: `next` is the cursor
+        // of the page after, null on the last.
+        variantPage: (_, { after }, context) => {
+          authorize(context);
+          const all = [...variants.values()];
+          const from = after ? Number(after) : 0;
+          const next = from + 2 < all.length ? String(from + 2) : null;
+          return { nodes: all.slice(from, from + 2), next };
+        },
       },
       Mutation: {
         setPrice: (_, { sku, price }, context) => {

@@ -107,8 +107,10 @@ pub(crate) struct RawSystem {
 pub(crate) struct RawLookup {
     /// The request: method (GET by default), path (default `/<lookup>`), query, headers.
     pub(crate) request: Option<RawRequest>,
-    /// jq giving the request's body (sent as JSON), for an API read by
-    /// POST: '{query: "{ variants { sku id } }"}'.
+    /// jq giving each request's body (sent as JSON), for an API read by
+    /// POST, from `{page_token}` — the token `paginate.next` gave the
+    /// page before (null for the first), which then goes here instead of
+    /// the URL: '{query: "query ($after: String) { … }", variables: {after: .page_token}}'.
     #[schemars(with = "Option<String>")]
     pub(crate) body: Option<Spanned<String>>,
     /// jq selecting the records in a response; default `.items[]`.

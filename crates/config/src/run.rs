@@ -41,7 +41,8 @@ pub struct Lookup {
     /// How it is read: request, records, key and pages, as a pull reads
     /// (no cursor: the whole map each time).
     pub read: Pull,
-    /// jq giving the request's body, for an API read by POST.
+    /// jq giving each request's body from `{page_token}`, for an API read
+    /// by POST.
     pub body: Option<Expr>,
     /// jq giving the value a record's key stands for.
     pub value: Expr,

@@ -67,12 +67,7 @@ impl Lookups {
         for lookup in &connection.lookups {
             let mut source = Source::new(&lookup.name, connection, &lookup.read)?;
             if let Some(body) = &lookup.body {
-                let jq = Jq::compile(body)?;
-                let value = jq.first(&Value::Null).map_err(|e| Error::Config {
-                    origin: body.origin.clone(),
-                    message: format!("the body failed: {e}"),
-                })?;
-                source = source.with_body(value.unwrap_or(Value::Null).to_string());
+                source = source.with_body(Jq::compile(body)?);
             }
             each.push(Lookup {
                 name: lookup.name.clone(),

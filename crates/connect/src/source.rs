@@ -112,8 +112,9 @@ enum Reach {
     Api {
         endpoint: Box<Endpoint>,
         size_param: String,
-        /// A JSON body each request carries (a lookup read by POST).
-        body: Option<Arc<str>>,
+        /// jq giving each request's JSON body from `{page_token}` (a
+        /// lookup read by POST, its pages' tokens in the body).
+        body: Option<Jq>,
     },
     /// `pull.query`; its rows are a page's records, read by offset.
     Database { database: Database, query: Sql },
@@ -209,10 +210,12 @@ impl Source {
         })
     }
 
-    /// The same source, each request carrying `body` as JSON.
-    pub(crate) fn with_body(mut self, json: String) -> Source {
+    /// The same source, each request carrying the JSON `shape` gives
+    /// from `{page_token}`: the next page's token (null for the first),
+    /// which then goes in the body instead of the URL.
+    pub(crate) fn with_body(mut self, shape: Jq) -> Source {
         if let Reach::Api { body, .. } = &mut self.reach {
-            *body = Some(json.into());
+            *body = Some(shape);
         }
         self
     }
@@ -276,18 +279,35 @@ impl Source {
                     .map_err(|e| (e, None));
             }
         };
+        let in_body = body.is_some();
         let url = self
-            .url(endpoint, size_param, cursor, at, size)
+            .url(endpoint, size_param, cursor, at, size, in_body)
             .map_err(|e| (e, None))?;
         let shown = without_query(&url);
         let filled = endpoint
             .fill_headers(|name| cursor_part(cursor.unwrap_or(""), name))
             .map_err(|e| (Error::Permanent(e), None))?;
         let mut request = endpoint.start(url).headers(filled);
-        if let Some(body) = body {
+        if let Some(shape) = body {
+            let token = match at {
+                PageRequest::Token(token) => Value::from(token.clone()),
+                _ => Value::Null,
+            };
+            let shape = shape.clone();
+            let json = pool::run(move || {
+                let input = pacer_jq::parse(format!(r#"{{"page_token":{}}}"#, token).as_bytes())
+                    .map_err(|e| e.to_string())?;
+                shape
+                    .first(&input)?
+                    .map(|v| v.to_string())
+                    .ok_or_else(|| format!("{shape:?} gave nothing"))
+            })
+            .await
+            .map_err(|e| (e, None))?
+            .map_err(|e| (Error::Permanent(format!("the request's body: {e}")), None))?;
             request = request
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.to_string());
+                .body(json);
         }
         let response = endpoint
             .send(request, &shown)
@@ -354,6 +374,7 @@ impl Source {
         cursor: Option<&str>,
         at: &PageRequest,
         size: u32,
+        token_in_body: bool,
     ) -> Result<Url, Error> {
         let invalid = |e: String| Error::Permanent(format!("cannot build the request URL: {e}"));
         if let PageRequest::Url(next) = at {
@@ -389,7 +410,7 @@ impl Source {
             }
             query.append_pair(size_param, &size.to_string());
             match (&self.reader.paging, at) {
-                (Paging::Next { param, .. }, PageRequest::Token(token)) => {
+                (Paging::Next { param, .. }, PageRequest::Token(token)) if !token_in_body => {
                     query.append_pair(param, token);
                 }
                 (Paging::Page(param), PageRequest::Page(n)) => {

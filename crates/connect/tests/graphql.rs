@@ -270,6 +270,43 @@ async fn the_shops_ids_are_looked_up_by_sku() {
     assert_eq!(shop.responses(), [(200, 3)]);
 }
 
+/// A lookup read by POST whose pages follow a cursor in the body, as
+/// GraphQL APIs page: SKU-5 is on the third page, and found.
+#[tokio::test]
+async fn a_lookup_read_by_post_follows_its_pages() {
+    let server = server("s3cret");
+    let yaml = format!(
+        "systems:\n  erp: {{ rate: 100/min }}\n  \
+         shop:\n    rate: 100/min\n    base_url: \"{}\"\n    auth: {{ bearer: s3cret }}\n    \
+         lookups:\n      variants:\n        request: {{ method: POST, path: /graphql }}\n        \
+         body: '{{query: \"query ($after: String) {{ variantPage(after: $after) {{ nodes {{ id sku }} next }} }}\", variables: {{after: .page_token}}}}'\n        \
+         paginate: {{ next: .data.variantPage.next }}\n        \
+         records: .data.variantPage.nodes[]\n        key: .sku\n        value: .id\n\
+         integrations:\n  prices:\n    from: erp\n    to: shop\n    volume: 2400/day\n    push:\n      \
+         request: {{ path: /graphql }}\n      \
+         graphql: {{ query: \"mutation ($id: ID!, $price: String!) {{ setVariantPrice(id: $id, price: $price) }}\", \
+         variables: '{{id: lookup(\"variants\"; .sku), price: .amount}}' }}\n",
+        server.url
+    );
+    let config = pacer_config::parse(&yaml, "graphql.yaml").unwrap();
+    let shop = Destination::new("prices", &config.connections[1], &config.flows[0].push).unwrap();
+    let delivered = shop
+        .deliver(&prices(&["SKU-1", "SKU-5"]), Timestamp::now())
+        .await;
+    assert_eq!(delivered, [Delivery::Delivered, Delivery::Delivered]);
+    let variant = ask(
+        &server.url,
+        r#"{ variant(id: "gid://shop/ProductVariant/105") { sku price } }"#,
+    )
+    .await;
+    assert_eq!(
+        variant["variant"],
+        serde_json::json!({"sku": "SKU-5", "price": "2.00"})
+    );
+    // Three pages of the map, read once: no miss made it read again.
+    assert_eq!(shop.lookup_reads(), (3, 5));
+}
+
 /// `graphql:` says the same in one key: the mutation and its variables;
 /// POST, the answer's `errors` checked, and with `batch` one mutation
 /// whose `$input` lists each record's variables.
