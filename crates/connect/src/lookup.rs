@@ -61,7 +61,8 @@ impl Lookups {
     ///
     /// # Errors
     ///
-    /// As [`Source::new`]; a body that does not give one JSON value.
+    /// As [`Source::new`]: a jq expression that does not compile, a
+    /// secret that is not set, a system without a `base_url`.
     pub(crate) fn new(connection: &Connection) -> Result<Lookups, Error> {
         let mut each = Vec::new();
         for lookup in &connection.lookups {
