@@ -66,7 +66,11 @@ impl Lookups {
     pub(crate) fn new(connection: &Connection) -> Result<Lookups, Error> {
         let mut each = Vec::new();
         for lookup in &connection.lookups {
-            let mut source = Source::new(&lookup.name, connection, &lookup.read)?;
+            let request = format!(
+                "systems.{}.lookups.{}.request",
+                connection.system, lookup.name
+            );
+            let mut source = Source::named(&lookup.name, &request, connection, &lookup.read)?;
             if let Some(body) = &lookup.body {
                 source = source.with_body(Jq::compile(body)?);
             }

@@ -152,6 +152,18 @@ impl Source {
     /// A jq expression that does not compile, a secret that is not set, a
     /// system without a `base_url`.
     pub fn new(integration: &str, connection: &Connection, pull: &Pull) -> Result<Source, Error> {
+        let request = format!("integrations.{integration}.pull.request");
+        Source::named(integration, &request, connection, pull)
+    }
+
+    /// As [`new`](Source::new), `request` naming the request's settings in
+    /// errors: a lookup's are `systems.shop.lookups.variants.request`.
+    pub(crate) fn named(
+        integration: &str,
+        request: &str,
+        connection: &Connection,
+        pull: &Pull,
+    ) -> Result<Source, Error> {
         if let Some(query) = &pull.query {
             let database = Database::open(connection, Duration::from_millis(pull.timeout_ms))?;
             return Ok(Source {
@@ -174,8 +186,7 @@ impl Source {
                 inclusive: pull.inclusive,
             });
         }
-        let origin = format!("integrations.{integration}.pull.request");
-        let endpoint = Endpoint::new(connection, &pull.request, pull.timeout_ms, &origin)?;
+        let endpoint = Endpoint::new(connection, &pull.request, pull.timeout_ms, request)?;
         let paging = match &pull.paginate {
             Paginate::Next { token, param } => Paging::Next {
                 token: Jq::compile(token)?,
