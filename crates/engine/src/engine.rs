@@ -4,7 +4,7 @@ use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering},
     },
 };
 
@@ -23,6 +23,24 @@ use crate::{
     lock::Locked,
     state::Inner,
 };
+
+/// What [`Engine::readiness`] found: each check, or why it failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Readiness {
+    /// The store answers a query.
+    pub store: Result<(), String>,
+    /// The scheduler woke within the last 90 s.
+    pub scheduler: Result<(), String>,
+    /// This node's heartbeat reached the store within a lease.
+    pub heartbeat: Result<(), String>,
+}
+
+impl Readiness {
+    /// Whether every check passed.
+    pub fn is_ready(&self) -> bool {
+        self.store.is_ok() && self.scheduler.is_ok() && self.heartbeat.is_ok()
+    }
+}
 
 /// A node that has not beaten for this long is not counted alive.
 const NODE_SILENCE: SignedDuration = SignedDuration::from_mins(3);
@@ -166,6 +184,8 @@ impl Engine {
                 waiting: Mutex::new(BTreeSet::new()),
                 sequence: AtomicU64::new(0),
                 failure: Mutex::new(None),
+                last_tick: AtomicI64::new(i64::MIN),
+                last_beat: AtomicI64::new(i64::MIN),
             }),
         })
     }
@@ -461,6 +481,43 @@ impl Engine {
         Ok(self.inner.store.nodes_alive(now - NODE_SILENCE).await?)
     }
 
+    /// Whether this node can take work: its store answers, its scheduler
+    /// woke within the last 90 s (it wakes each minute) and its heartbeat
+    /// reached the store within a lease. Each check says why when it fails.
+    pub async fn readiness(&self) -> Readiness {
+        let now = self.inner.clock.now();
+        let age = |last: &AtomicI64| {
+            let ms = last.load(Ordering::SeqCst);
+            (ms != i64::MIN).then(|| (now.as_millisecond() - ms).max(0))
+        };
+        let within = |what: &str, ms: Option<i64>, bound: SignedDuration| match ms {
+            None => Err(format!("the {what} has not run yet")),
+            Some(ms) if ms > bound.as_millis() as i64 => Err(format!(
+                "the {what} last ran {} s ago, more than {} s",
+                ms / 1_000,
+                bound.as_secs()
+            )),
+            Some(_) => Ok(()),
+        };
+        let store = match self.inner.store.nodes_alive(now - NODE_SILENCE).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(format!("the store does not answer: {e}")),
+        };
+        Readiness {
+            store,
+            scheduler: within(
+                "scheduler",
+                age(&self.inner.last_tick),
+                SignedDuration::from_secs(90),
+            ),
+            heartbeat: within(
+                "heartbeat",
+                age(&self.inner.last_beat),
+                self.inner.settings.lease,
+            ),
+        }
+    }
+
     /// Executions running on this node now.
     pub fn running(&self) -> u32 {
         self.inner.counters.running()
@@ -505,6 +562,8 @@ impl Inner {
         // Alive before it records anything: rows of a node never seen are
         // taken for a dead node's.
         self.store.heartbeat(&self.settings.node, now).await?;
+        self.ticked(now);
+        self.beaten(now);
         self.catch_up(minute).await?;
         let mut executions = Vec::new();
         loop {
@@ -520,6 +579,8 @@ impl Inner {
             let lag = woke.duration_since(at).as_secs_f64().max(0.0);
             self.counters.time(|t| t.scheduler_lag.observe(lag));
             self.store.heartbeat(&self.settings.node, woke).await?;
+            self.ticked(woke);
+            self.beaten(woke);
             let controls: HashMap<String, (bool, bool)> = self
                 .store
                 .job_controls()
@@ -578,6 +639,16 @@ impl Inner {
         Ok(())
     }
 
+    /// The scheduler woke for a minute at `at`.
+    fn ticked(&self, at: Timestamp) {
+        self.last_tick.store(at.as_millisecond(), Ordering::SeqCst);
+    }
+
+    /// This node's heartbeat reached the store at `at`.
+    fn beaten(&self, at: Timestamp) {
+        self.last_beat.store(at.as_millisecond(), Ordering::SeqCst);
+    }
+
     /// Sleeps until `at` on the clock, or until the engine is told to stop.
     async fn sleep_unless_stopped(&self, at: Timestamp) {
         let stopped = self.stopped.notified();
@@ -602,6 +673,7 @@ impl Inner {
         while beating.load(Ordering::SeqCst) {
             let now = self.clock.now();
             self.store.heartbeat(node, now).await?;
+            self.beaten(now);
             self.store
                 .renew_leases(&Lease {
                     holder: node,

@@ -40,7 +40,7 @@ use crate::lock::Locked;
 
 pub use crate::{
     clock::{BoxFuture, Clock, RealClock, ScaledClock, VirtualClock},
-    engine::{Engine, EnvironmentView, JobView, Received, Refused, Replayed},
+    engine::{Engine, EnvironmentView, JobView, Readiness, Received, Refused, Replayed},
     metrics::{BUCKETS, Histogram, Timings},
 };
 pub use pacer_connect::Refusal;

@@ -6,7 +6,7 @@ use std::{
     collections::{BTreeSet, HashMap},
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering},
     },
 };
 
@@ -41,6 +41,10 @@ pub(crate) struct Inner {
     pub(crate) waiting: Mutex<BTreeSet<(Minute, u64)>>,
     pub(crate) sequence: AtomicU64,
     pub(crate) failure: Mutex<Option<Error>>,
+    /// When the scheduler last woke for a minute, and the heartbeat last
+    /// reached the store (Unix ms on the clock; `i64::MIN`: never).
+    pub(crate) last_tick: AtomicI64,
+    pub(crate) last_beat: AtomicI64,
 }
 
 impl std::fmt::Debug for Inner {

@@ -45,6 +45,7 @@ mod api;
 mod dashboard;
 mod edge;
 mod error;
+mod health;
 mod hooks;
 mod metrics;
 mod openapi;
@@ -123,6 +124,8 @@ pub fn router(engine: Engine, access: Access) -> Router {
         .layer(middleware::from_fn_with_state(app.clone(), guard));
     Router::new()
         .route("/hooks/{name}", post(hooks::receive))
+        .route("/healthz", get(health::alive))
+        .route("/readyz", get(health::ready))
         .merge(dashboard::assets())
         .merge(guarded)
         .method_not_allowed_fallback(|| async {

@@ -850,3 +850,45 @@ async fn dashboard_pages_render_and_refresh_in_parts() {
     .await;
     assert_eq!(status, 400);
 }
+
+/// `/healthz` and `/readyz` answer without a token, even when one is set:
+/// a probe carries none. Ready while the scheduler and heartbeat run;
+/// 503 with the reasons once they have been silent too long.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_readiness_answer_probes_without_a_token() {
+    let env = ran_two_hours("health").await;
+    let client = Client::new();
+    let guarded = serve(&env, Some(TOKEN), None).await;
+    let (status, body) = call(&client, Method::GET, &format!("{guarded}/healthz"), None).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, r#"{"status":"ok"}"#)
+    );
+    let (status, body) = call(&client, Method::GET, &format!("{guarded}/readyz"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["ready"], true);
+    assert_eq!(
+        answer["checks"],
+        serde_json::json!({"store": "ok", "scheduler": "ok", "heartbeat": "ok"})
+    );
+
+    // The run ended; five minutes on, its scheduler and heartbeat are stale.
+    let clock = env.engine.clock().clone();
+    clock
+        .sleep_until(clock.now() + SignedDuration::from_mins(5))
+        .await;
+    let (status, body) = call(&client, Method::GET, &format!("{guarded}/readyz"), None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["ready"], false);
+    assert_eq!(answer["checks"]["store"], "ok");
+    let scheduler = answer["checks"]["scheduler"].as_str().unwrap();
+    assert!(
+        scheduler.starts_with("the scheduler last ran ")
+            && scheduler.ends_with("s ago, more than 90 s"),
+        "{scheduler}"
+    );
+    let heartbeat = answer["checks"]["heartbeat"].as_str().unwrap();
+    assert!(heartbeat.ends_with("more than 30 s"), "{heartbeat}");
+}
