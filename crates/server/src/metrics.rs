@@ -8,6 +8,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use pacer_engine::{BUCKETS, Engine, Histogram, Stats, Timings};
+use pacer_store::ExecutionState;
 
 use crate::{App, error::ApiError, views};
 
@@ -20,7 +21,8 @@ pub(crate) async fn render(State(app): State<App>) -> Result<Response, ApiError>
     let in_use = engine.store().slots_in_use(env.capacity, now).await?;
     let counts = views::task_counts(engine).await?;
     let mut out = Text::default();
-    executions(&mut out, &stats, &timings);
+    build(&mut out);
+    executions(&mut out, &engine.jobs(), &stats, &timings);
     tasks(&mut out, &counts);
     items(&mut out, &stats);
     deliveries(&mut out, engine);
@@ -36,19 +38,47 @@ pub(crate) async fn render(State(app): State<App>) -> Result<Response, ApiError>
         .into_response())
 }
 
+/// `pacer_build_info`: which Pacer answers, as Prometheus exporters say it.
+fn build(out: &mut Text) {
+    out.family(
+        "pacer_build_info",
+        "gauge",
+        "Always 1; the version of Pacer this node runs.",
+    );
+    out.sample(
+        "pacer_build_info",
+        &[("version", env!("CARGO_PKG_VERSION"))],
+        1.0,
+    );
+}
+
+/// How an execution may end.
+const OUTCOMES: [ExecutionState; 5] = [
+    ExecutionState::Succeeded,
+    ExecutionState::Failed,
+    ExecutionState::Skipped,
+    ExecutionState::Missed,
+    ExecutionState::Interrupted,
+];
+
 /// Executions ended, by job and outcome, and their waits and durations.
-fn executions(out: &mut Text, stats: &Stats, timings: &Timings) {
+/// Jobs are labelled `pacer_job`: Prometheus sets `job` on every target.
+/// Each job's series are there at 0 before anything ends that way, so an
+/// alert on failures has a series to watch from the start.
+fn executions(out: &mut Text, jobs: &[String], stats: &Stats, timings: &Timings) {
     out.family(
         "pacer_executions_total",
         "counter",
         "Executions this node ended, by job and outcome.",
     );
-    for (job, outcomes) in &stats.executions {
-        for (outcome, n) in outcomes {
+    for job in jobs {
+        let ended = stats.executions.get(job);
+        for outcome in OUTCOMES {
+            let n = ended.and_then(|e| e.get(&outcome)).copied().unwrap_or(0);
             out.sample(
                 "pacer_executions_total",
-                &[("job", job), ("outcome", outcome.as_str())],
-                *n as f64,
+                &[("pacer_job", job), ("outcome", outcome.as_str())],
+                n as f64,
             );
         }
     }
@@ -206,7 +236,7 @@ impl Text {
     ) {
         self.family(name, "histogram", help);
         for (job, h) in by_job {
-            self.histogram(name, &[("job", job)], h);
+            self.histogram(name, &[("pacer_job", job)], h);
         }
     }
 

@@ -698,17 +698,36 @@ async fn metrics_are_prometheus_text_with_the_promised_families() {
     ] {
         assert!(text.contains(&format!("# TYPE {family}\n")), "{family}");
     }
+    // Every job's outcomes are there from the start, at 0 until they
+    // happen; jobs are `pacer_job`, as Prometheus owns `job`.
+    for outcome in ["failed", "skipped", "missed", "interrupted"] {
+        assert_eq!(
+            value(&format!(
+                r#"pacer_executions_total{{pacer_job="prices.push",outcome="{outcome}"}}"#
+            )),
+            0.0,
+            "{outcome}"
+        );
+    }
+    assert!(!text.contains("{job="), "no label named job");
+    assert_eq!(
+        value(&format!(
+            r#"pacer_build_info{{version="{}"}}"#,
+            env!("CARGO_PKG_VERSION")
+        )),
+        1.0
+    );
     // Two hours of */4 pulls: 30 executions, and as many in the histogram.
     assert_eq!(
-        value(r#"pacer_executions_total{job="prices.pull",outcome="succeeded"}"#),
+        value(r#"pacer_executions_total{pacer_job="prices.pull",outcome="succeeded"}"#),
         30.0
     );
     assert_eq!(
-        value(r#"pacer_execution_wait_seconds_count{job="prices.pull"}"#),
+        value(r#"pacer_execution_wait_seconds_count{pacer_job="prices.pull"}"#),
         30.0
     );
     assert_eq!(
-        value(r#"pacer_execution_duration_seconds_bucket{job="prices.pull",le="+Inf"}"#),
+        value(r#"pacer_execution_duration_seconds_bucket{pacer_job="prices.pull",le="+Inf"}"#),
         30.0
     );
     assert_eq!(
@@ -734,7 +753,7 @@ async fn metrics_are_prometheus_text_with_the_promised_families() {
     // Buckets only grow.
     let buckets: Vec<f64> = text
         .lines()
-        .filter(|l| l.starts_with(r#"pacer_execution_wait_seconds_bucket{job="prices.pull""#))
+        .filter(|l| l.starts_with(r#"pacer_execution_wait_seconds_bucket{pacer_job="prices.pull""#))
         .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
         .collect();
     assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "{buckets:?}");
