@@ -22,6 +22,7 @@ pub(crate) async fn render(State(app): State<App>) -> Result<Response, ApiError>
     let counts = views::task_counts(engine).await?;
     let mut out = Text::default();
     build(&mut out);
+    process(&mut out);
     executions(&mut out, &engine.jobs(), &stats, &timings);
     tasks(&mut out, &counts);
     items(&mut out, &stats);
@@ -50,6 +51,62 @@ fn build(out: &mut Text) {
         &[("version", env!("CARGO_PKG_VERSION"))],
         1.0,
     );
+}
+
+/// The standard process metrics, read from Linux's `/proc/self`: CPU
+/// seconds, resident memory, open files and the limit on them. Elsewhere
+/// there are none.
+fn process(out: &mut Text) {
+    // /proc/self/stat: fields after the command's closing parenthesis;
+    // utime and stime are the 12th and 13th of those, in clock ticks of
+    // USER_HZ, which Linux fixes at 100 for every program that reads them.
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+    if let (Some(user), Some(system)) = (ticks(11), ticks(12)) {
+        out.family(
+            "process_cpu_seconds_total",
+            "counter",
+            "CPU time this process used, user and system.",
+        );
+        out.sample("process_cpu_seconds_total", &[], (user + system) / 100.0);
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let resident_kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok());
+    if let Some(kib) = resident_kib {
+        out.family(
+            "process_resident_memory_bytes",
+            "gauge",
+            "Memory this process holds in RAM.",
+        );
+        out.sample("process_resident_memory_bytes", &[], kib * 1024.0);
+    }
+    if let Ok(open) = std::fs::read_dir("/proc/self/fd") {
+        out.family(
+            "process_open_fds",
+            "gauge",
+            "Files, sockets and pipes this process has open.",
+        );
+        out.sample("process_open_fds", &[], open.count() as f64);
+    }
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    let most = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse::<f64>().ok());
+    if let Some(most) = most {
+        out.family(
+            "process_max_fds",
+            "gauge",
+            "The most files this process may have open.",
+        );
+        out.sample("process_max_fds", &[], most);
+    }
 }
 
 /// How an execution may end.

@@ -710,6 +710,11 @@ async fn metrics_are_prometheus_text_with_the_promised_families() {
         );
     }
     assert!(!text.contains("{job="), "no label named job");
+    // The process, as Prometheus' client libraries name it (Linux /proc).
+    assert!(value("process_resident_memory_bytes") > 1_000_000.0);
+    assert!(value("process_open_fds") >= 3.0);
+    assert!(value("process_max_fds") >= value("process_open_fds"));
+    assert!(value("process_cpu_seconds_total") > 0.0);
     assert_eq!(
         value(&format!(
             r#"pacer_build_info{{version="{}"}}"#,
