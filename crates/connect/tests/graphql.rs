@@ -3,6 +3,8 @@
 //! users meet, it answers 200 with `errors` for a wrong token or an
 //! unknown SKU; `push.success` is what tells those apart from a success.
 
+mod support;
+
 use std::{
     io::{BufRead, BufReader},
     path::Path,
@@ -10,7 +12,8 @@ use std::{
 };
 
 use jiff::Timestamp;
-use pacer_connect::{Delivery, Destination, Outgoing};
+use pacer_connect::{Delivery, Destination};
+use support::prices;
 
 /// The GraphQL server, stopped when dropped.
 struct Server {
@@ -77,32 +80,9 @@ fn destination(url: &str, token: &str, push: &str) -> Destination {
     Destination::new("prices", &config.connections[1], &config.flows[0].push).unwrap()
 }
 
-fn prices(skus: &[&str]) -> Vec<Outgoing> {
-    skus.iter()
-        .zip(1..)
-        .map(|(sku, id)| Outgoing {
-            id,
-            payload: format!(r#"{{"key": "{sku}", "sku": "{sku}", "amount": "{id}.00"}}"#),
-            batch_key: None,
-        })
-        .collect()
-}
-
 /// What the server holds for `sku`, asked over GraphQL.
 async fn price(url: &str, sku: &str) -> serde_json::Value {
-    let answer: serde_json::Value = reqwest::Client::new()
-        .post(format!("{url}/graphql"))
-        .json(&serde_json::json!({
-            "query": "query ($sku: String!) { price(sku: $sku) }",
-            "variables": {"sku": sku}
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer["data"]["price"].clone()
+    ask(url, &format!(r#"{{ price(sku: "{sku}") }}"#)).await["price"].clone()
 }
 
 #[tokio::test]
@@ -179,6 +159,22 @@ async fn a_batch_is_one_mutation_with_a_list() {
     }
 }
 
+/// A destination on the server at `url` with a `variants` lookup (SKU →
+/// id) read by POST as `read` says (YAML lines: body, records, pages),
+/// its push written as `push` (YAML lines under `push:`).
+fn with_variants(url: &str, read: &str, push: &str) -> Destination {
+    let yaml = format!(
+        "systems:\n  erp: {{ rate: 100/min }}\n  \
+         shop:\n    rate: 100/min\n    base_url: \"{url}\"\n    auth: {{ bearer: s3cret }}\n    \
+         lookups:\n      variants:\n        request: {{ method: POST, path: /graphql }}\n        \
+         {read}\n        key: .sku\n        value: .id\n\
+         integrations:\n  prices:\n    from: erp\n    to: shop\n    volume: 2400/day\n    push:\n      \
+         {push}\n"
+    );
+    let config = pacer_config::parse(&yaml, "graphql.yaml").unwrap();
+    Destination::new("prices", &config.connections[1], &config.flows[0].push).unwrap()
+}
+
 /// Asks the server over GraphQL, with the token, for `query`'s data.
 async fn ask(url: &str, query: &str) -> serde_json::Value {
     let answer: serde_json::Value = reqwest::Client::new()
@@ -202,21 +198,15 @@ async fn ask(url: &str, query: &str) -> serde_json::Value {
 #[tokio::test]
 async fn the_shops_ids_are_looked_up_by_sku() {
     let server = server("s3cret");
-    let yaml = format!(
-        "systems:\n  erp: {{ rate: 100/min }}\n  \
-         shop:\n    rate: 100/min\n    base_url: \"{}\"\n    auth: {{ bearer: s3cret }}\n    \
-         lookups:\n      variants:\n        request: {{ method: POST, path: /graphql }}\n        \
-         body: '{{query: \"{{ variants {{ id sku }} }}\"}}'\n        \
-         records: .data.variants[]\n        key: .sku\n        value: .id\n\
-         integrations:\n  prices:\n    from: erp\n    to: shop\n    volume: 2400/day\n    push:\n      \
-         request: {{ method: POST, path: /graphql }}\n      \
-         transform: '{{query: \"mutation ($id: ID!, $price: String!) {{ setVariantPrice(id: $id, price: $price) }}\", \
-         variables: {{id: lookup(\"variants\"; .sku), price: .amount}}}}'\n      \
-         success: '.errors == null'\n",
-        server.url
+    let shop = with_variants(
+        &server.url,
+        "body: '{query: \"{ variants { id sku } }\"}'\n        \
+         records: .data.variants[]",
+        "request: { method: POST, path: /graphql }\n      \
+         transform: '{query: \"mutation ($id: ID!, $price: String!) { setVariantPrice(id: $id, price: $price) }\", \
+         variables: {id: lookup(\"variants\"; .sku), price: .amount}}'\n      \
+         success: '.errors == null'",
     );
-    let config = pacer_config::parse(&yaml, "graphql.yaml").unwrap();
-    let shop = Destination::new("prices", &config.connections[1], &config.flows[0].push).unwrap();
     let now = Timestamp::now();
 
     let delivered = shop.deliver(&prices(&["SKU-1", "SKU-2"]), now).await;
@@ -275,21 +265,15 @@ async fn the_shops_ids_are_looked_up_by_sku() {
 #[tokio::test]
 async fn a_lookup_read_by_post_follows_its_pages() {
     let server = server("s3cret");
-    let yaml = format!(
-        "systems:\n  erp: {{ rate: 100/min }}\n  \
-         shop:\n    rate: 100/min\n    base_url: \"{}\"\n    auth: {{ bearer: s3cret }}\n    \
-         lookups:\n      variants:\n        request: {{ method: POST, path: /graphql }}\n        \
-         body: '{{query: \"query ($after: String) {{ variantPage(after: $after) {{ nodes {{ id sku }} next }} }}\", variables: {{after: .page_token}}}}'\n        \
-         paginate: {{ next: .data.variantPage.next }}\n        \
-         records: .data.variantPage.nodes[]\n        key: .sku\n        value: .id\n\
-         integrations:\n  prices:\n    from: erp\n    to: shop\n    volume: 2400/day\n    push:\n      \
-         request: {{ path: /graphql }}\n      \
-         graphql: {{ query: \"mutation ($id: ID!, $price: String!) {{ setVariantPrice(id: $id, price: $price) }}\", \
-         variables: '{{id: lookup(\"variants\"; .sku), price: .amount}}' }}\n",
-        server.url
+    let shop = with_variants(
+        &server.url,
+        "body: '{query: \"query ($after: String) { variantPage(after: $after) { nodes { id sku } next } }\", variables: {after: .page_token}}'\n        \
+         paginate: { next: .data.variantPage.next }\n        \
+         records: .data.variantPage.nodes[]",
+        "request: { path: /graphql }\n      \
+         graphql: { query: \"mutation ($id: ID!, $price: String!) { setVariantPrice(id: $id, price: $price) }\", \
+         variables: '{id: lookup(\"variants\"; .sku), price: .amount}' }",
     );
-    let config = pacer_config::parse(&yaml, "graphql.yaml").unwrap();
-    let shop = Destination::new("prices", &config.connections[1], &config.flows[0].push).unwrap();
     let delivered = shop
         .deliver(&prices(&["SKU-1", "SKU-5"]), Timestamp::now())
         .await;

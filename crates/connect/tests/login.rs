@@ -2,6 +2,8 @@
 //! token for a user name and password, lets it live two seconds, and
 //! wants it in a header of its own, as many ERPs and shops do.
 
+mod support;
+
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
@@ -15,7 +17,8 @@ use axum::{
     routing::{post, put},
 };
 use jiff::Timestamp;
-use pacer_connect::{Delivery, Destination, Outgoing};
+use pacer_connect::{Delivery, Destination};
+use support::prices;
 
 #[derive(Default)]
 struct Api {
@@ -92,17 +95,6 @@ fn destination(url: &str, password: &str) -> Destination {
     );
     let config = pacer_config::parse(&yaml, "login.yaml").unwrap();
     Destination::new("prices", &config.connections[1], &config.flows[0].push).unwrap()
-}
-
-fn prices(skus: &[&str]) -> Vec<Outgoing> {
-    skus.iter()
-        .zip(1..)
-        .map(|(sku, id)| Outgoing {
-            id,
-            payload: format!(r#"{{"sku": "{sku}", "amount": "{id}.00"}}"#),
-            batch_key: None,
-        })
-        .collect()
 }
 
 /// One login serves while its token lives; one that expired is renewed

@@ -3,6 +3,8 @@
 //! signs JWTs, beside an API that accepts only a token that server signed
 //! and that has not expired (verified with jose).
 
+mod support;
+
 use std::{
     io::{BufRead, BufReader},
     path::Path,
@@ -11,7 +13,8 @@ use std::{
 };
 
 use jiff::Timestamp;
-use pacer_connect::{Delivery, Destination, Outgoing};
+use pacer_connect::{Delivery, Destination};
+use support::prices;
 
 /// The OAuth2 server and the API, stopped when dropped.
 struct Servers {
@@ -91,17 +94,6 @@ impl Servers {
             .await
             .unwrap();
     }
-}
-
-fn prices(skus: &[&str]) -> Vec<Outgoing> {
-    skus.iter()
-        .zip(1..)
-        .map(|(sku, id)| Outgoing {
-            id,
-            payload: format!(r#"{{"sku": "{sku}", "amount": "{id}.00"}}"#),
-            batch_key: None,
-        })
-        .collect()
 }
 
 /// One token serves many requests; a token revoked before it expires is

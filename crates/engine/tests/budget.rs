@@ -51,6 +51,18 @@ fn pushes(
     parse(&yaml)
 }
 
+/// What rate budget `budget` used in the store's windows since `start`.
+async fn used(store: &pacer_store::Store, budget: &str, start: jiff::Timestamp) -> u64 {
+    store
+        .rate_usage(pacer_store::Minute::containing(start))
+        .await
+        .unwrap()
+        .iter()
+        .filter(|(name, _, _)| name == budget)
+        .map(|(_, _, used)| used)
+        .sum()
+}
+
 /// Queues `n` records for `integration`, keyed `INTEGRATION-I`.
 async fn queue(store: &pacer_store::Store, integration: &str, n: usize) {
     let tasks: Vec<NewTask> = (0..n)
@@ -215,15 +227,7 @@ async fn an_idle_push_takes_no_budget_and_the_busy_one_gets_the_whole_rate(backe
         assert!(held < 1_000, "held its slot {held} ms");
     }
     // And the webshop's windows count what was delivered, nothing more.
-    let used: u64 = store
-        .rate_usage(pacer_store::Minute::containing(start))
-        .await
-        .unwrap()
-        .iter()
-        .filter(|(name, _, _)| name == "webshop")
-        .map(|(_, _, used)| used)
-        .sum();
-    assert_eq!(used, busy);
+    assert_eq!(used(&store, "webshop", start).await, busy);
     backend.finish().await;
 }
 
@@ -432,15 +436,11 @@ async fn a_rate_in_requests_counts_requests_not_records(backend: Backend) {
     assert_eq!(stats.requests, single + batched / 10);
     assert!(stats.requests <= 30, "{} requests", stats.requests);
     assert!(single >= 18, "one record a request: {single}");
-    let used: u64 = store
-        .rate_usage(pacer_store::Minute::containing(start))
-        .await
-        .unwrap()
-        .iter()
-        .filter(|(name, _, _)| name == "webshop requests")
-        .map(|(_, _, used)| used)
-        .sum();
-    assert_eq!(used, stats.requests, "the store counts each request once");
+    assert_eq!(
+        used(&store, "webshop requests", start).await,
+        stats.requests,
+        "the store counts each request once"
+    );
     backend.finish().await;
 }
 
@@ -488,23 +488,9 @@ async fn reading_a_lookup_is_charged_to_its_systems_rate(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(finished, 3);
-    let used = |budget: &str| {
-        let store = store.clone();
-        let budget = budget.to_string();
-        async move {
-            store
-                .rate_usage(pacer_store::Minute::containing(start))
-                .await
-                .unwrap()
-                .iter()
-                .filter(|(name, _, _)| *name == budget)
-                .map(|(_, _, used)| used)
-                .sum::<u64>()
-        }
-    };
     // Three deliveries and one page of the lookup; three records and the
     // lookup's four.
-    assert_eq!(used("webshop requests").await, 3 + 1);
-    assert_eq!(used("webshop").await, 3 + 4);
+    assert_eq!(used(&store, "webshop requests", start).await, 3 + 1);
+    assert_eq!(used(&store, "webshop", start).await, 3 + 4);
     backend.finish().await;
 }

@@ -140,15 +140,14 @@ async fn an_inclusive_source_delivers_each_change_once(backend: Backend) {
     let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start));
     let shop = mock("webshop", 10_000, &[], start, clock.clone()).await;
     let store = Backend::sqlite("strict").await;
-    engine(
+    run_until(
         &config(&strict, &shop.base_url(), 100, "strict"),
         store.open().await,
-        clock.clone(),
-        "node-a",
+        &clock,
+        start,
+        10,
     )
-    .run(Some(start + SignedDuration::from_mins(10)))
-    .await
-    .unwrap();
+    .await;
     let accepted = &shop.stats().accepted["prices"];
     assert_eq!(accepted.distinct, 3);
     assert!(
@@ -163,20 +162,14 @@ async fn an_inclusive_source_delivers_each_change_once(backend: Backend) {
     let shop = mock("webshop", 10_000, &[], start, clock.clone()).await;
     let store = backend.open().await;
     let config = config(&erp, &shop.base_url(), 100, "inclusive");
-    engine(&config, store.clone(), clock.clone(), "node-a")
-        .run(Some(start + SignedDuration::from_mins(10)))
-        .await
-        .unwrap();
+    run_until(&config, store.clone(), &clock, start, 10).await;
     let accepted = &shop.stats().accepted["prices"];
     assert_eq!((accepted.items, accepted.distinct), (3, 3));
 
     // A record changed at the cursor's own time is news; so is a later change.
     change(&erp, 2, "1.50", "10:02:00").await;
     change(&erp, 1, "9.49", "10:05:00").await;
-    engine(&config, store.clone(), clock.clone(), "node-a")
-        .run(Some(start + SignedDuration::from_mins(20)))
-        .await
-        .unwrap();
+    run_until(&config, store.clone(), &clock, start, 20).await;
     let accepted = &shop.stats().accepted["prices"];
     assert_eq!(accepted.items, 5, "three prices, then two changes");
     let delivered: Vec<(String, String)> = store
@@ -204,6 +197,20 @@ async fn an_inclusive_source_delivers_each_change_once(backend: Backend) {
         "{delivered:?}"
     );
     backend.finish().await;
+}
+
+/// Runs an engine of `config` on `store` until `minutes` after `start`.
+async fn run_until(
+    config: &pacer_config::Config,
+    store: Arc<pacer_store::Store>,
+    clock: &Arc<dyn Clock>,
+    start: jiff::Timestamp,
+    minutes: i64,
+) {
+    engine(config, store, clock.clone(), "node-a")
+        .run(Some(start + SignedDuration::from_mins(minutes)))
+        .await
+        .unwrap();
 }
 
 /// Five prices, three of them changed in the same second, in a server of
@@ -236,15 +243,14 @@ async fn five_prices(
 /// reads them all, each once.
 async fn records_sharing_a_time_across_pages_are_all_read(backend: Backend) {
     let (erp, start, clock, shop, store) = five_prices(&backend).await;
-    engine(
+    run_until(
         &config(&erp, &shop.base_url(), 2, "inclusive"),
         store.clone(),
-        clock.clone(),
-        "node-a",
+        &clock,
+        start,
+        10,
     )
-    .run(Some(start + SignedDuration::from_mins(10)))
-    .await
-    .unwrap();
+    .await;
     let accepted = &shop.stats().accepted["prices"];
     assert_eq!((accepted.items, accepted.distinct), (5, 5));
     let cursor = store.cursor("prices").await.unwrap().unwrap();
@@ -258,20 +264,14 @@ async fn records_sharing_a_time_across_pages_are_all_read(backend: Backend) {
 async fn a_compound_cursor_breaks_ties_by_id(backend: Backend) {
     let (erp, start, clock, shop, store) = five_prices(&backend).await;
     let config = config_by(&erp, &shop.base_url(), 2, "inclusive", BY_TIME_AND_ID);
-    engine(&config, store.clone(), clock.clone(), "node-a")
-        .run(Some(start + SignedDuration::from_mins(10)))
-        .await
-        .unwrap();
+    run_until(&config, store.clone(), &clock, start, 10).await;
     let accepted = &shop.stats().accepted["prices"];
     assert_eq!((accepted.items, accepted.distinct), (5, 5));
     let cursor = store.cursor("prices").await.unwrap().unwrap();
     assert_eq!(cursor.value, r#"["2026-11-27T10:02:00Z",5]"#);
     // A change to SKU-2 moves it after SKU-5: read once more, and only it.
     change(&erp, 2, "2.50", "10:03:00").await;
-    engine(&config, store.clone(), clock.clone(), "node-a")
-        .run(Some(start + SignedDuration::from_mins(20)))
-        .await
-        .unwrap();
+    run_until(&config, store.clone(), &clock, start, 20).await;
     let accepted = &shop.stats().accepted["prices"];
     assert_eq!((accepted.items, accepted.distinct), (6, 5));
     let cursor = store.cursor("prices").await.unwrap().unwrap();

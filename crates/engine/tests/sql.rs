@@ -15,6 +15,26 @@ use pacer_engine::{Clock, VirtualClock};
 use pacer_store::{TaskQuery, TaskStatus};
 use support::{TempDb, engine, midnight};
 
+/// `$body` with `$db` a connection to `$erp`'s database, whichever it is.
+macro_rules! connected {
+    ($erp:expr, $db:ident => $body:expr) => {
+        match $erp {
+            Erp::Postgres { url, .. } => {
+                let mut $db = <sqlx::PgConnection as sqlx::Connection>::connect(url)
+                    .await
+                    .unwrap_or_else(|e| panic!("PostgreSQL at {url} is needed for this test: {e}"));
+                $body
+            }
+            Erp::Sqlite { .. } => {
+                let mut $db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&$erp.url())
+                    .await
+                    .unwrap();
+                $body
+            }
+        }
+    };
+}
+
 /// Where the ERP's and the shop's tables are, and how SQL names them.
 enum Erp {
     Postgres { url: String, schema: String },
@@ -61,54 +81,30 @@ impl Erp {
 
     /// Runs `sql` (statements separated by `;`) as the ERP's own users would.
     async fn run(&self, sql: &str) {
-        match self {
-            Erp::Postgres { url, .. } => {
-                let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(url)
-                    .await
-                    .unwrap_or_else(|e| panic!("PostgreSQL at {url} is needed for this test: {e}"));
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-                    .execute(&mut db)
-                    .await
-                    .unwrap();
-            }
-            Erp::Sqlite { .. } => {
-                let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&self.url())
-                    .await
-                    .unwrap();
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-                    .execute(&mut db)
-                    .await
-                    .unwrap();
-            }
-        }
+        connected!(self, db => {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&mut db)
+                .await
+                .unwrap();
+        })
     }
 
-    /// The shop's prices: (sku, price as text, times written).
+    /// The shop's prices: (sku, price with two decimals, times written).
     async fn shop(&self) -> Vec<(String, String, i64)> {
         let sql = format!(
             "SELECT sku, CAST(price AS TEXT), seen FROM {}shop_prices ORDER BY sku",
             self.schema()
         );
-        match self {
-            Erp::Postgres { url, .. } => {
-                let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(url)
-                    .await
-                    .unwrap();
-                sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .fetch_all(&mut db)
-                    .await
-                    .unwrap()
-            }
-            Erp::Sqlite { .. } => {
-                let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&self.url())
-                    .await
-                    .unwrap();
-                sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .fetch_all(&mut db)
-                    .await
-                    .unwrap()
-            }
-        }
+        let rows: Vec<(String, String, i64)> = connected!(self, db => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .fetch_all(&mut db)
+                .await
+                .unwrap()
+        });
+        // PostgreSQL writes numeric(10,2) as 1.50, SQLite a REAL as 1.5.
+        rows.into_iter()
+            .map(|(sku, price, seen)| (sku, format!("{:.2}", price.parse::<f64>().unwrap()), seen))
+            .collect()
     }
 
     async fn finish(self) {
@@ -180,13 +176,7 @@ async fn database_to_database(erp: Erp, money: &str, time: &str, number: &str) {
         }
     };
     run(5).await;
-    let price = |text: &str| format!("{:.2}", text.parse::<f64>().unwrap());
-    let shop: Vec<(String, String, i64)> = erp
-        .shop()
-        .await
-        .into_iter()
-        .map(|(sku, p, seen)| (sku, price(&p), seen))
-        .collect();
+    let shop = erp.shop().await;
     let expected: Vec<(String, String, i64)> = (1..=5)
         .map(|n| (format!("SKU-{n}"), format!("{n}.50"), 1))
         .collect();
@@ -199,12 +189,7 @@ async fn database_to_database(erp: Erp, money: &str, time: &str, number: &str) {
     ))
     .await;
     run(10).await;
-    let shop: Vec<(String, String, i64)> = erp
-        .shop()
-        .await
-        .into_iter()
-        .map(|(sku, p, seen)| (sku, price(&p), seen))
-        .collect();
+    let shop = erp.shop().await;
     assert_eq!(
         shop,
         [
