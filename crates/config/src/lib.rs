@@ -34,8 +34,8 @@ pub use crate::{
     error::Error,
     load::{Config, IntegrationConfig, parse, parse_bytes, schema},
     run::{
-        Auth, CatchUp, Connection, Expr, Flow, JobPolicy, Lookup, Maintenance, Overlap, Paginate,
-        Pull, Push, Request, RequestRate, Webhook,
+        Alerts, Auth, CatchUp, Channel, Conditions, Connection, Expr, Flow, JobPolicy, Lookup,
+        Maintenance, Overlap, Paginate, Pull, Push, Request, RequestRate, Retention, Webhook,
     },
 };
 

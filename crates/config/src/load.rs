@@ -12,12 +12,12 @@ use crate::{
     Error,
     check::Check,
     raw::{
-        RawAuth, RawConfig, RawGraphql, RawIntegration, RawJob, RawLookup, RawMaintenance,
-        RawPaginate, RawRequest, RawSystem, RawWebhook,
+        RawAlerts, RawAuth, RawChannel, RawConfig, RawGraphql, RawIntegration, RawJob, RawLookup,
+        RawMaintenance, RawPaginate, RawRequest, RawRetention, RawSwitch, RawSystem, RawWebhook,
     },
     run::{
-        Auth, CatchUp, Connection, Expr, Flow, JobPolicy, Lookup, Maintenance, Overlap, Paginate,
-        Pull, Push, Request, RequestRate, Webhook,
+        Alerts, Auth, CatchUp, Channel, Conditions, Connection, Expr, Flow, JobPolicy, Lookup,
+        Maintenance, Overlap, Paginate, Pull, Push, Request, RequestRate, Retention, Webhook,
     },
     runnable::Fields,
     values,
@@ -63,6 +63,10 @@ pub struct Config {
     pub flows: Vec<Flow>,
     /// When no job may start.
     pub maintenance: Vec<Maintenance>,
+    /// How long the store keeps what is done.
+    pub retention: Retention,
+    /// Who is told when something needs a person; `None`: nobody.
+    pub alerts: Option<Alerts>,
     /// What the file says that Pacer accepts, as cronie does, but its author
     /// likely did not mean (a cron step wider than its range), each as
     /// `file:line:column: key: what`.
@@ -394,6 +398,13 @@ impl Check<'_> {
             maintenance.push(self.maintenance(window, &format!("environment.maintenance[{n}]"))?);
         }
 
+        let retention = self.retention(&env.retention)?;
+        let alerts = raw
+            .alerts
+            .as_ref()
+            .map(|alerts| self.alerts(alerts))
+            .transpose()?;
+
         let mut rates = Vec::new();
         let mut connections = Vec::new();
         for (system, settings) in &raw.systems.0 {
@@ -465,6 +476,8 @@ impl Check<'_> {
             connections,
             flows,
             maintenance,
+            retention,
+            alerts,
             warnings: Vec::new(),
         })
     }
@@ -634,6 +647,179 @@ impl Check<'_> {
             pull,
             push,
         })
+    }
+
+    fn alerts(&self, raw: &RawAlerts) -> Result<Alerts, Error> {
+        let repeat = match &raw.repeat {
+            Some(repeat) => self.value(repeat, "alerts.repeat", values::duration_minutes)?,
+            None => 240,
+        };
+        let mut conditions = Conditions::default();
+        let when = &raw.when;
+        let key = |k: &str| format!("alerts.when.{k}");
+        let count = |written: &Option<Spanned<RawSwitch>>, k: &str, kept: &mut Option<u32>| {
+            match written.as_ref().map(|w| (w, &w.value)) {
+                None => {}
+                Some((_, RawSwitch::Flag(false))) => *kept = None,
+                Some((_, RawSwitch::Text(t))) if t == "off" => *kept = None,
+                Some((_, RawSwitch::Count(n))) if *n > 0 => *kept = Some(*n),
+                Some((w, _)) => {
+                    return Err(self.at(
+                        w,
+                        &key(k),
+                        "expected a count of at least 1, or off".into(),
+                    ));
+                }
+            }
+            Ok(())
+        };
+        count(&when.dead_tasks, "dead_tasks", &mut conditions.dead_tasks)?;
+        count(
+            &when.failed_runs,
+            "failed_runs",
+            &mut conditions.failed_runs,
+        )?;
+        let flag = |written: &Option<Spanned<RawSwitch>>, k: &str, kept: &mut bool| {
+            match written.as_ref().map(|w| (w, &w.value)) {
+                None => {}
+                Some((_, RawSwitch::Flag(on))) => *kept = *on,
+                Some((_, RawSwitch::Text(t))) if t == "on" || t == "off" => *kept = t == "on",
+                Some((w, _)) => return Err(self.at(w, &key(k), "expected on or off".into())),
+            }
+            Ok(())
+        };
+        flag(&when.backlog, "backlog", &mut conditions.backlog)?;
+        flag(&when.node_lost, "node_lost", &mut conditions.node_lost)?;
+        let lasting = |written: &Option<Spanned<RawSwitch>>,
+                       k: &str,
+                       kept: &mut Option<jiff::SignedDuration>| {
+            match written.as_ref().map(|w| (w, &w.value)) {
+                None => {}
+                Some((_, RawSwitch::Flag(false))) => *kept = None,
+                Some((_, RawSwitch::Text(t))) if t == "off" => *kept = None,
+                Some((w, RawSwitch::Text(t))) => match values::duration_minutes(t) {
+                    Ok(minutes) => *kept = Some(jiff::SignedDuration::from_mins(minutes.into())),
+                    Err(expected) => {
+                        return Err(self.at(
+                            w,
+                            &key(k),
+                            format!("expected {expected}, or off; found {t:?}"),
+                        ));
+                    }
+                },
+                Some((w, _)) => {
+                    return Err(self.at(
+                        w,
+                        &key(k),
+                        r#"expected a duration such as "30m", or off"#.into(),
+                    ));
+                }
+            }
+            Ok(())
+        };
+        lasting(&when.at_rate, "at_rate", &mut conditions.at_rate)?;
+        lasting(
+            &when.at_capacity,
+            "at_capacity",
+            &mut conditions.at_capacity,
+        )?;
+        if raw.send.is_empty() {
+            return Err(Error::new(
+                self.file(),
+                0,
+                0,
+                "alerts.send",
+                "expected at least one place to send alerts: webhook, slack or email".into(),
+            ));
+        }
+        let mut channels = Vec::new();
+        for (n, channel) in raw.send.iter().enumerate() {
+            let path = format!("alerts.send[{n}]");
+            channels.push(match channel {
+                RawChannel::Webhook(url) => {
+                    self.alert_url(url, &format!("{path}.webhook"), &["http://", "https://"])?;
+                    Channel::Webhook(self.expr(Some(url), &format!("{path}.webhook"), ""))
+                }
+                RawChannel::Slack(url) => {
+                    self.alert_url(url, &format!("{path}.slack"), &["http://", "https://"])?;
+                    Channel::Slack(self.expr(Some(url), &format!("{path}.slack"), ""))
+                }
+                RawChannel::Email(email) => {
+                    let server = format!("{path}.email.server");
+                    self.alert_url(&email.server, &server, &["smtp://", "smtps://"])?;
+                    if email.to.is_empty() {
+                        return Err(Error::new(
+                            self.file(),
+                            0,
+                            0,
+                            &format!("{path}.email.to"),
+                            "expected at least one recipient".into(),
+                        ));
+                    }
+                    let address = |a: &Spanned<String>, k: &str| {
+                        if a.value.contains('@') {
+                            Ok(a.value.clone())
+                        } else {
+                            Err(self.at(
+                                a,
+                                &format!("{path}.email.{k}"),
+                                format!("expected an email address, found {:?}", a.value),
+                            ))
+                        }
+                    };
+                    Channel::Email {
+                        server: self.expr(Some(&email.server), &server, ""),
+                        from: address(&email.from, "from")?,
+                        to: email
+                            .to
+                            .iter()
+                            .map(|a| address(a, "to"))
+                            .collect::<Result<_, _>>()?,
+                    }
+                }
+            });
+        }
+        Ok(Alerts {
+            conditions,
+            channels,
+            repeat: jiff::SignedDuration::from_mins(repeat.into()),
+        })
+    }
+
+    /// A channel's URL: one of `schemes`, or a `${VARIABLE}` that holds it.
+    fn alert_url(&self, url: &Spanned<String>, path: &str, schemes: &[&str]) -> Result<(), Error> {
+        if url.value.starts_with("${") || schemes.iter().any(|s| url.value.starts_with(s)) {
+            return Ok(());
+        }
+        Err(self.at(
+            url,
+            path,
+            format!("expected a URL starting {}", schemes.join(" or ")),
+        ))
+    }
+
+    fn retention(&self, raw: &RawRetention) -> Result<Retention, Error> {
+        let mut retention = Retention::default();
+        for (written, key, kept) in [
+            (&raw.finished, "finished", &mut retention.finished_tasks),
+            (&raw.dead, "dead", &mut retention.dead_tasks),
+            (&raw.executions, "executions", &mut retention.executions),
+            (
+                &raw.rate_windows,
+                "rate_windows",
+                &mut retention.rate_windows,
+            ),
+        ] {
+            if let Some(written) = written {
+                let minutes = self.value(
+                    written,
+                    &format!("environment.retention.{key}"),
+                    values::duration_minutes,
+                )?;
+                *kept = jiff::SignedDuration::from_mins(i64::from(minutes));
+            }
+        }
+        Ok(retention)
     }
 
     fn maintenance(&self, raw: &RawMaintenance, path: &str) -> Result<Maintenance, Error> {

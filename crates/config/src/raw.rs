@@ -24,6 +24,85 @@ pub(crate) struct RawConfig {
     pub(crate) systems: OrderedMap<RawSystem>,
     /// Entities flowing from one system to another, by name.
     pub(crate) integrations: OrderedMap<RawIntegration>,
+    /// Who is told when something needs a person, and when.
+    pub(crate) alerts: Option<RawAlerts>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAlerts {
+    /// When to alert; every condition is on with its default unless set `off`.
+    #[serde(default)]
+    pub(crate) when: RawConditions,
+    /// Where alerts go: webhooks (JSON), Slack incoming webhooks, email.
+    pub(crate) send: Vec<RawChannel>,
+    /// Send an alert again this often while it holds: "4h" (default).
+    #[schemars(with = "Option<String>")]
+    pub(crate) repeat: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConditions {
+    /// An integration holds at least this many dead tasks: 1 (default), or off.
+    #[schemars(with = "Option<RawSwitch>")]
+    pub(crate) dead_tasks: Option<Spanned<RawSwitch>>,
+    /// A job's last N executions all failed or were missed: 3 (default), or off.
+    #[schemars(with = "Option<RawSwitch>")]
+    pub(crate) failed_runs: Option<Spanned<RawSwitch>>,
+    /// An integration's oldest queued change is older than its freshness: on (default) or off.
+    #[schemars(with = "Option<RawSwitch>")]
+    pub(crate) backlog: Option<Spanned<RawSwitch>>,
+    /// A system used at least 90% of its rate each minute for this long: "60m" (default), or off.
+    #[schemars(with = "Option<RawSwitch>")]
+    pub(crate) at_rate: Option<Spanned<RawSwitch>>,
+    /// Every capacity slot was taken for this long: "30m" (default), or off.
+    #[schemars(with = "Option<RawSwitch>")]
+    pub(crate) at_capacity: Option<Spanned<RawSwitch>>,
+    /// A node stopped beating without stopping cleanly: on (default) or off.
+    #[schemars(with = "Option<RawSwitch>")]
+    pub(crate) node_lost: Option<Spanned<RawSwitch>>,
+}
+
+/// A condition's setting: `on`, `off`, a count or a duration.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub(crate) enum RawSwitch {
+    /// `true` is on, `false` is off.
+    Flag(bool),
+    /// A count.
+    Count(u32),
+    /// `on`, `off`, or a duration such as "30m".
+    Text(String),
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub(crate) enum RawChannel {
+    /// POST a JSON body to this URL: {status, condition, subject, message, since, environment}.
+    #[schemars(with = "String")]
+    Webhook(Spanned<String>),
+    /// A Slack incoming webhook (or one that takes Slack's `{"text": …}`),
+    /// written "${SLACK_WEBHOOK_URL}": the URL is a secret.
+    #[schemars(with = "String")]
+    Slack(Spanned<String>),
+    /// Email through SMTP.
+    Email(RawEmail),
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEmail {
+    /// "smtp://host:25", "smtp://user:${SMTP_PASSWORD}@host:587?tls=required"
+    /// (STARTTLS) or "smtps://user:${SMTP_PASSWORD}@host:465".
+    #[schemars(with = "String", regex(pattern = r"^smtps?://"))]
+    pub(crate) server: Spanned<String>,
+    /// The sender: "Pacer <pacer@example.com>".
+    #[schemars(with = "String")]
+    pub(crate) from: Spanned<String>,
+    /// The recipients.
+    #[schemars(with = "Vec<String>")]
+    pub(crate) to: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -49,6 +128,26 @@ pub(crate) struct RawEnvironment {
     /// When no job may start: one-off (`start`, `end`) or recurring (`cron`, `duration`).
     #[serde(default)]
     pub(crate) maintenance: Vec<RawMaintenance>,
+    /// How long the store keeps what is done; older rows are deleted hourly.
+    #[serde(default)]
+    pub(crate) retention: RawRetention,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRetention {
+    /// Finished and skipped tasks, after their last change: "7d" (default).
+    #[schemars(with = "Option<String>")]
+    pub(crate) finished: Option<Spanned<String>>,
+    /// Dead tasks, after they died: "30d" (default).
+    #[schemars(with = "Option<String>")]
+    pub(crate) dead: Option<Spanned<String>>,
+    /// Ended executions in the ledger: "30d" (default); each job's latest stays.
+    #[schemars(with = "Option<String>")]
+    pub(crate) executions: Option<Spanned<String>>,
+    /// Each system's use per minute: "2d" (default).
+    #[schemars(with = "Option<String>")]
+    pub(crate) rate_windows: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -267,6 +267,91 @@ pub enum CatchUp {
     },
 }
 
+/// How long the store keeps what is done (`environment.retention`); one
+/// node of the cluster deletes older rows every hour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// Finished and skipped tasks, after their last change; default 7 days.
+    pub finished_tasks: jiff::SignedDuration,
+    /// Dead tasks, after they died; default 30 days (time to replay them).
+    pub dead_tasks: jiff::SignedDuration,
+    /// The ledger's ended executions; default 30 days (each job's latest stays).
+    pub executions: jiff::SignedDuration,
+    /// Rate windows, each a system's use in one minute; default 2 days.
+    pub rate_windows: jiff::SignedDuration,
+}
+
+impl Default for Retention {
+    fn default() -> Retention {
+        let days = |n: i64| jiff::SignedDuration::from_hours(24 * n);
+        Retention {
+            finished_tasks: days(7),
+            dead_tasks: days(30),
+            executions: days(30),
+            rate_windows: days(2),
+        }
+    }
+}
+
+/// Who is told when something needs a person (`alerts:`), and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alerts {
+    /// When to alert.
+    pub conditions: Conditions,
+    /// Where alerts go.
+    pub channels: Vec<Channel>,
+    /// How often an alert that still holds is sent again.
+    pub repeat: jiff::SignedDuration,
+}
+
+/// The conditions that alert, each `None` when switched off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conditions {
+    /// An integration holds at least this many dead tasks.
+    pub dead_tasks: Option<u32>,
+    /// A job's last this-many executions all failed or were missed.
+    pub failed_runs: Option<u32>,
+    /// An integration's oldest queued change is older than its freshness.
+    pub backlog: bool,
+    /// A system used at least 90% of its rate each minute for this long.
+    pub at_rate: Option<jiff::SignedDuration>,
+    /// Every capacity slot was taken for this long.
+    pub at_capacity: Option<jiff::SignedDuration>,
+    /// A node stopped beating without stopping cleanly.
+    pub node_lost: bool,
+}
+
+impl Default for Conditions {
+    fn default() -> Conditions {
+        Conditions {
+            dead_tasks: Some(1),
+            failed_runs: Some(3),
+            backlog: true,
+            at_rate: Some(jiff::SignedDuration::from_hours(1)),
+            at_capacity: Some(jiff::SignedDuration::from_mins(30)),
+            node_lost: true,
+        }
+    }
+}
+
+/// Where an alert goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Channel {
+    /// POST a JSON body to this URL (may hold `${VARIABLE}`).
+    Webhook(Expr),
+    /// POST Slack's `{"text": …}` to this URL (may hold `${VARIABLE}`).
+    Slack(Expr),
+    /// Email through SMTP.
+    Email {
+        /// `smtp://…` or `smtps://…`, may hold `${VARIABLE}`.
+        server: Expr,
+        /// The sender.
+        from: String,
+        /// The recipients.
+        to: Vec<String>,
+    },
+}
+
 /// A time when no job starts (running ones finish).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Maintenance {

@@ -107,7 +107,7 @@ fn unknown_keys_suggest_the_close_one() {
     assert_eq!(
         error(&GOOD.replace("timezone:", "time_zone:")),
         "acme.yaml:3:3: environment.time_zone: unknown key `time_zone`; did you mean `timezone`? \
-         (expected one of: name, timezone, capacity, store, api_token, maintenance)"
+         (expected one of: name, timezone, capacity, store, api_token, maintenance, retention)"
     );
     // Nothing close: no suggestion, the full list.
     assert_eq!(

@@ -172,6 +172,129 @@ fn maintenance_windows_once_or_recurring() {
 }
 
 #[test]
+fn retention_has_defaults_and_takes_durations() {
+    let days = |n: i64| jiff::SignedDuration::from_hours(24 * n);
+    let config = pacer_config::parse(FILE, "acme.yaml").unwrap();
+    assert_eq!(
+        config.retention,
+        pacer_config::Retention {
+            finished_tasks: days(7),
+            dead_tasks: days(30),
+            executions: days(30),
+            rate_windows: days(2),
+        }
+    );
+    let file = FILE.replace(
+        "environment: { name: acme, store: \"sqlite://acme.db\" }",
+        "environment:\n  name: acme\n  retention: { finished: 36h, executions: 90d, rate_windows: 12h }",
+    );
+    let config = pacer_config::parse(&file, "acme.yaml").unwrap();
+    assert_eq!(config.retention.finished_tasks, days(1) + days(1) / 2);
+    assert_eq!(config.retention.dead_tasks, days(30), "unset: the default");
+    assert_eq!(config.retention.executions, days(90));
+    assert_eq!(config.retention.rate_windows, days(1) / 2);
+
+    let bad = file.replace("90d", "forever");
+    assert_eq!(
+        error(&bad),
+        "acme.yaml:3:43: environment.retention.executions: expected a duration such as \"30m\", \"2h\" or \"1h30m\", found \"forever\""
+    );
+    let bad = file.replace("finished:", "finshed:");
+    assert!(error(&bad).contains("unknown key `finshed`; did you mean `finished`?"));
+}
+
+#[test]
+fn alerts_name_their_conditions_and_channels() {
+    let config = pacer_config::parse(FILE, "acme.yaml").unwrap();
+    assert_eq!(config.alerts, None, "no alerts: nobody is told");
+    let file = format!(
+        "{FILE}alerts:\n  \
+         when: {{ failed_runs: 5, backlog: off, at_rate: 2h, at_capacity: false }}\n  \
+         repeat: 1h\n  \
+         send:\n    \
+         - webhook: https://hooks.example.com/pacer\n    \
+         - slack: \"${{SLACK_URL}}\"\n    \
+         - email: {{ server: \"smtp://mail.example.com:25\", from: pacer@example.com, to: [ops@example.com] }}\n"
+    );
+    let alerts = pacer_config::parse(&file, "acme.yaml")
+        .unwrap()
+        .alerts
+        .unwrap();
+    assert_eq!(
+        alerts.conditions,
+        pacer_config::Conditions {
+            dead_tasks: Some(1),
+            failed_runs: Some(5),
+            backlog: false,
+            at_rate: Some(jiff::SignedDuration::from_hours(2)),
+            at_capacity: None,
+            node_lost: true,
+        }
+    );
+    assert_eq!(alerts.repeat, jiff::SignedDuration::from_hours(1));
+    let [
+        pacer_config::Channel::Webhook(hook),
+        pacer_config::Channel::Slack(slack),
+        pacer_config::Channel::Email { server, from, to },
+    ] = &alerts.channels[..]
+    else {
+        panic!("three channels: {:?}", alerts.channels);
+    };
+    assert_eq!(hook.text, "https://hooks.example.com/pacer");
+    assert_eq!(slack.text, "${SLACK_URL}");
+    assert!(
+        slack.origin.ends_with("alerts.send[1].slack"),
+        "{}",
+        slack.origin
+    );
+    assert_eq!(server.text, "smtp://mail.example.com:25");
+    assert_eq!(
+        (from.as_str(), &to[..]),
+        ("pacer@example.com", &["ops@example.com".to_string()][..])
+    );
+
+    for (bad, says) in [
+        (
+            "failed_runs: 5",
+            "alerts.when.failed_runs: expected a count of at least 1, or off",
+        ),
+        ("backlog: off", "alerts.when.backlog: expected on or off"),
+        (
+            "at_rate: 2h",
+            "alerts.when.at_rate: expected a duration such as",
+        ),
+        (
+            "https://hooks",
+            "alerts.send[0].webhook: expected a URL starting http:// or https://",
+        ),
+        (
+            "smtp://mail",
+            "alerts.send[2].email.server: expected a URL starting smtp:// or smtps://",
+        ),
+        (
+            "to: [ops@example.com]",
+            "alerts.send[2].email.to: expected an email address, found \"ops\"",
+        ),
+        ("repeat: 1h", "alerts.repeat: expected a duration"),
+    ] {
+        let wrong = match bad {
+            "failed_runs: 5" => file.replace(bad, "failed_runs: 0"),
+            "backlog: off" => file.replace(bad, "backlog: sometimes"),
+            "at_rate: 2h" => file.replace(bad, "at_rate: 7"),
+            "https://hooks" => file.replace(bad, "hooks"),
+            "smtp://mail" => file.replace(bad, "mail"),
+            "to: [ops@example.com]" => file.replace(bad, "to: [ops]"),
+            _ => file.replace(bad, "repeat: often"),
+        };
+        let message = error(&wrong);
+        assert!(message.contains(says), "{bad}: {message}");
+        assert!(message.starts_with("acme.yaml:"), "{message}");
+    }
+    let none = file.replace(&file[file.find("  send:").unwrap()..], "  send: []\n");
+    assert!(error(&none).contains("alerts.send: expected at least one place to send alerts"));
+}
+
+#[test]
 fn an_integration_is_found_by_name_with_its_flow_and_systems() {
     let config = pacer_config::parse(FILE, "acme.yaml").unwrap();
     let names: Vec<&str> = config

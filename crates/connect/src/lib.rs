@@ -34,6 +34,7 @@ use crate::token::{Credentials, Tokens};
 pub use crate::{
     destination::{Delivery, Destination, Outgoing},
     intake::{Intake, Refusal, same as same_secret},
+    notify::{Notice, NoticeStatus, Notifier},
     secret::{redact, register as register_secret},
     source::{MAX_KEY_BYTES, MAX_PAGE_BYTES, Page, PageRequest, Record, Rejected, Source, compare},
 };
@@ -42,6 +43,7 @@ mod destination;
 mod intake;
 mod jq;
 mod lookup;
+mod notify;
 mod pool;
 mod secret;
 mod source;
@@ -79,7 +81,7 @@ impl Error {
 }
 
 /// Replaces each `${VARIABLE}` in a secret with the environment's value,
-/// and registers the result with [`redact`].
+/// and registers each value and the result with [`redact`].
 ///
 /// # Errors
 ///
@@ -98,7 +100,12 @@ pub fn resolve(expr: &Expr) -> Result<String, Error> {
         };
         let name = &rest[start + 2..start + end];
         match std::env::var(name) {
-            Ok(value) => out.push_str(&value),
+            Ok(value) => {
+                // The value alone too: a system may echo it without the
+                // text around it (a Slack URL's path, a "Bearer " header).
+                secret::register(&value);
+                out.push_str(&value);
+            }
             Err(_) => {
                 return Err(Error::Config {
                     origin: expr.origin.clone(),

@@ -16,6 +16,7 @@ use pacer_store::{Due, ExecutionState, Interrupted, Lease, Minute, NodeProcess, 
 
 use crate::{
     Counters, Error, Settings, Stats, Timings,
+    alerts::{Alerting, LOST_AFTER},
     clock::Clock,
     execution::Execution,
     job::{self, Job, Occupancy, Work},
@@ -42,8 +43,14 @@ impl Readiness {
     }
 }
 
-/// A node that has not beaten for this long is not counted alive.
-const NODE_SILENCE: SignedDuration = SignedDuration::from_mins(3);
+/// How often one node of the cluster deletes what the retention no longer
+/// keeps; each node offers every [`PRUNE_OFFER`] minutes, so a prune follows
+/// the last within this and a few minutes, whichever nodes live.
+const PRUNE_EVERY: SignedDuration = SignedDuration::from_hours(1);
+const PRUNE_OFFER: i64 = 5;
+
+/// Rows a prune deletes per statement: each holds its locks only briefly.
+const PRUNE_BATCH: u32 = 1_000;
 
 /// What a webhook delivery queued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,6 +109,8 @@ pub struct EnvironmentView {
     pub capacity: u32,
     /// This node's name.
     pub node: String,
+    /// How long the store keeps what is done.
+    pub retention: pacer_config::Retention,
 }
 
 /// A job an engine runs, as the API shows it.
@@ -164,6 +173,23 @@ impl Engine {
             limits.share(&job.name, &job.budgets);
             limits.share(&job.name, job.request_budget.as_slice());
         }
+        let alerting = match &config.alerts {
+            Some(alerts) => Some(Alerting {
+                conditions: alerts.conditions,
+                notifier: pacer_connect::Notifier::new(&alerts.channels)?,
+                repeat: alerts.repeat,
+            }),
+            None => None,
+        };
+        let freshness = config
+            .environment
+            .integrations
+            .iter()
+            .filter_map(|i| {
+                let minutes = i.freshness_minutes?;
+                Some((i.name.clone(), SignedDuration::from_mins(minutes.into())))
+            })
+            .collect();
         Ok(Engine {
             inner: Arc::new(Inner {
                 environment: environment.name.clone(),
@@ -176,6 +202,9 @@ impl Engine {
                 capacity: environment.capacity,
                 jobs,
                 maintenance: config.maintenance.clone(),
+                retention: config.retention,
+                alerting,
+                freshness,
                 intakes,
                 limits,
                 counters: Counters::default(),
@@ -231,6 +260,16 @@ impl Engine {
         let heartbeat = heartbeat_slot.locked().take();
         if let Some(heartbeat) = heartbeat {
             let _ = heartbeat.await;
+        }
+        // Its silence from now on is not a loss.
+        let now = self.inner.clock.now();
+        if let Err(e) = self
+            .inner
+            .store
+            .node_stopped(&self.inner.settings.node, now)
+            .await
+        {
+            tracing::warn!(error = %e, "could not record that this node stopped");
         }
         match self.inner.failure.locked().take() {
             Some(e) => Err(e),
@@ -453,6 +492,26 @@ impl Engine {
             timezone: inner.timezone.clone(),
             capacity: inner.capacity,
             node: inner.settings.node.clone(),
+            retention: inner.retention,
+        }
+    }
+
+    /// The alerts whose conditions hold now (pending until they held long
+    /// enough to fire), the longest-held first.
+    ///
+    /// # Errors
+    ///
+    /// When the store fails.
+    pub async fn alerts(&self) -> Result<Vec<pacer_store::Alert>, Error> {
+        Ok(self.inner.store.alerts().await?)
+    }
+
+    /// The alert conditions switched on, and the channels alerts go to (by
+    /// kind and host); both empty without `alerts:`.
+    pub fn alerting(&self) -> (Vec<&'static str>, Vec<String>) {
+        match &self.inner.alerting {
+            Some(a) => (crate::alerts::enabled(&a.conditions), a.notifier.channels()),
+            None => (Vec::new(), Vec::new()),
         }
     }
 
@@ -478,7 +537,7 @@ impl Engine {
     /// When the store cannot be read.
     pub async fn nodes_alive(&self) -> Result<Vec<String>, Error> {
         let now = self.inner.clock.now();
-        Ok(self.inner.store.nodes_alive(now - NODE_SILENCE).await?)
+        Ok(self.inner.store.nodes_alive(now - LOST_AFTER).await?)
     }
 
     /// Whether this node can take work: its store answers, its scheduler
@@ -499,7 +558,7 @@ impl Engine {
             )),
             Some(_) => Ok(()),
         };
-        let store = match self.inner.store.nodes_alive(now - NODE_SILENCE).await {
+        let store = match self.inner.store.nodes_alive(now - LOST_AFTER).await {
             Ok(_) => Ok(()),
             Err(e) => Err(format!("the store does not answer: {e}")),
         };
@@ -628,6 +687,22 @@ impl Inner {
                     executions.extend(self.dispatch(job, manual).await?);
                 }
             }
+            if self.alerting.is_some() {
+                let inner = self.clone();
+                executions.push(self.clock.spawn(Box::pin(async move {
+                    if let Err(e) = inner.alert().await {
+                        tracing::warn!(error = %e, "alerts could not be evaluated; tried again next minute");
+                    }
+                })));
+            }
+            if at.as_second().div_euclid(60) % PRUNE_OFFER == 0 {
+                let inner = self.clone();
+                executions.push(self.clock.spawn(Box::pin(async move {
+                    if let Err(e) = inner.prune().await {
+                        tracing::warn!(error = %e, "pruning failed; the next round tries again");
+                    }
+                })));
+            }
             executions.retain(|h: &tokio::task::JoinHandle<()>| !h.is_finished());
             minute += 1;
         }
@@ -636,6 +711,41 @@ impl Inner {
             let next = self.clock.now() + SignedDuration::from_secs(1);
             self.clock.sleep_until(next).await;
         }
+        Ok(())
+    }
+
+    /// Deletes what the retention no longer keeps, when this node gets this
+    /// round of the cluster's prune.
+    async fn prune(&self) -> Result<(), Error> {
+        let now = self.clock.now();
+        if !self
+            .store
+            .claim_chore("prune", &self.settings.node, now, PRUNE_EVERY)
+            .await?
+        {
+            return Ok(());
+        }
+        let kept = &self.retention;
+        let retention = pacer_store::Retention {
+            finished_tasks: now - kept.finished_tasks,
+            dead_tasks: now - kept.dead_tasks,
+            executions: Minute::containing(now - kept.executions),
+            rate_windows: Minute::containing(now - kept.rate_windows),
+        };
+        let pruned = self.store.prune(&retention, PRUNE_BATCH).await?;
+        self.counters.update(|s| {
+            s.pruned.finished_tasks += pruned.finished_tasks;
+            s.pruned.dead_tasks += pruned.dead_tasks;
+            s.pruned.executions += pruned.executions;
+            s.pruned.rate_windows += pruned.rate_windows;
+        });
+        tracing::info!(
+            finished_tasks = pruned.finished_tasks,
+            dead_tasks = pruned.dead_tasks,
+            executions = pruned.executions,
+            rate_windows = pruned.rate_windows,
+            "pruned what the retention no longer keeps"
+        );
         Ok(())
     }
 

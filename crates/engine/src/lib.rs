@@ -45,6 +45,7 @@ pub use crate::{
 };
 pub use pacer_connect::Refusal;
 
+mod alerts;
 mod clock;
 mod engine;
 mod execution;
@@ -147,6 +148,10 @@ pub struct Stats {
     pub longest_wait_ms: i64,
     /// Executions that started later than their minute (they waited for capacity).
     pub waited: u64,
+    /// Rows this node deleted because the retention no longer keeps them.
+    pub pruned: pacer_store::Pruned,
+    /// Alerts this node sent, by channel and `sent` or `failed`.
+    pub notifications: BTreeMap<(String, &'static str), u64>,
 }
 
 /// Counters shared by the tasks of one engine.

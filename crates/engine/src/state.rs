@@ -11,12 +11,15 @@ use std::{
 };
 
 use jiff::{Timestamp, tz::TimeZone};
-use pacer_config::Maintenance;
+use pacer_config::{Maintenance, Retention};
 use pacer_connect::Intake;
 use pacer_plan::Plan;
 use pacer_store::{ExecutionChange, ExecutionState, Lease, Minute, Store};
 
-use crate::{Counters, Error, Settings, clock::Clock, job::Job, limit::Limits, lock::Locked};
+use crate::{
+    Counters, Error, Settings, alerts::Alerting, clock::Clock, job::Job, limit::Limits,
+    lock::Locked,
+};
 
 /// An engine's state on this node, shared by its scheduler, heartbeat and
 /// executions.
@@ -31,6 +34,10 @@ pub(crate) struct Inner {
     pub(crate) capacity: u32,
     pub(crate) jobs: Vec<Arc<Job>>,
     pub(crate) maintenance: Vec<Maintenance>,
+    pub(crate) retention: Retention,
+    pub(crate) alerting: Option<Alerting>,
+    /// Each integration's freshness, where it has one.
+    pub(crate) freshness: HashMap<String, jiff::SignedDuration>,
     pub(crate) intakes: HashMap<String, Intake>,
     pub(crate) limits: Limits,
     pub(crate) counters: Counters,

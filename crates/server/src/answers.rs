@@ -41,6 +41,30 @@ pub(crate) struct EnvironmentAnswer {
     #[schemars(extend("enum" = ["sqlite", "postgres"]))]
     pub(crate) store: &'static str,
     pub(crate) now: Instant,
+    pub(crate) retention: RetentionAnswer,
+}
+
+/// How long the store keeps what is done (`environment.retention`, as
+/// durations such as `7d`), and the rows it holds now. One node of the
+/// cluster deletes older rows every hour.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "Retention")]
+pub(crate) struct RetentionAnswer {
+    pub(crate) finished_tasks: String,
+    pub(crate) dead_tasks: String,
+    pub(crate) executions: String,
+    pub(crate) rate_windows: String,
+    pub(crate) rows: RowsAnswer,
+}
+
+/// Rows the store holds, by table.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "Rows")]
+pub(crate) struct RowsAnswer {
+    pub(crate) tasks: u64,
+    pub(crate) task_errors: u64,
+    pub(crate) executions: u64,
+    pub(crate) rate_windows: u64,
 }
 
 /// A job with its next runs, last execution, state and switches.

@@ -218,6 +218,14 @@ async fn overview(State(app): State<App>, headers: HeaderMap) -> Result<Response
             div { span { "Nodes alive" } b { (env.nodes_alive.len()) } }
             div { span { "Store" } b { (env.store) } }
         }
+        @let kept = &env.retention;
+        p class="quiet" id="retention" {
+            "The store keeps finished tasks " (kept.finished_tasks)
+            ", dead tasks " (kept.dead_tasks)
+            ", executions " (kept.executions)
+            " and rate windows " (kept.rate_windows)
+            "; it holds " (kept.rows.tasks) " tasks and " (kept.rows.executions) " executions."
+        }
         h2 { "Tasks by integration" }
         (table(
             "task-counts",

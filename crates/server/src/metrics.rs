@@ -29,6 +29,7 @@ pub(crate) async fn render(State(app): State<App>) -> Result<Response, ApiError>
     deliveries(&mut out, engine);
     rate_waits(&mut out, &timings);
     capacity(&mut out, env.capacity, in_use, &timings);
+    pruned(&mut out, &stats);
     Ok((
         [(
             header::CONTENT_TYPE,
@@ -262,6 +263,24 @@ fn capacity(out: &mut Text, capacity: u32, in_use: u32, timings: &Timings) {
         "How late each minute's dispatch started.",
     );
     out.histogram("pacer_scheduler_lag_seconds", &[], &timings.scheduler_lag);
+}
+
+/// Rows this node's prunes deleted, by table.
+fn pruned(out: &mut Text, stats: &Stats) {
+    out.family(
+        "pacer_pruned_rows_total",
+        "counter",
+        "Rows this node deleted because the retention no longer keeps them, by table.",
+    );
+    let p = stats.pruned;
+    for (table, n) in [
+        ("finished_tasks", p.finished_tasks),
+        ("dead_tasks", p.dead_tasks),
+        ("executions", p.executions),
+        ("rate_windows", p.rate_windows),
+    ] {
+        out.sample("pacer_pruned_rows_total", &[("table", table)], n as f64);
+    }
 }
 
 /// The exposition text being written.

@@ -11,7 +11,8 @@ use serde_json::Value;
 use crate::{
     answers::{
         Attempt, EnvironmentAnswer, ExecutionAnswer, Hour, Instant, JobAnswer, PlanAnswer,
-        RateUsage, RecentError, TaskAnswer, TaskDetail, TaskPage, Today,
+        RateUsage, RecentError, RetentionAnswer, RowsAnswer, TaskAnswer, TaskDetail, TaskPage,
+        Today,
     },
     error::ApiError,
 };
@@ -60,7 +61,33 @@ pub(crate) async fn environment(engine: &Engine) -> Result<EnvironmentAnswer, Ap
         nodes_alive: engine.nodes_alive().await?,
         store: engine.store().kind(),
         now: instant(engine, now),
+        retention: retention(&env.retention, engine.store().row_counts().await?),
     })
+}
+
+fn retention(kept: &pacer_config::Retention, rows: pacer_store::RowCounts) -> RetentionAnswer {
+    RetentionAnswer {
+        finished_tasks: duration(kept.finished_tasks),
+        dead_tasks: duration(kept.dead_tasks),
+        executions: duration(kept.executions),
+        rate_windows: duration(kept.rate_windows),
+        rows: RowsAnswer {
+            tasks: rows.tasks,
+            task_errors: rows.task_errors,
+            executions: rows.executions,
+            rate_windows: rows.rate_windows,
+        },
+    }
+}
+
+/// A duration as the config file writes it: `7d`, `36h`, `90m`.
+fn duration(d: SignedDuration) -> String {
+    let minutes = d.as_mins();
+    match minutes {
+        m if m % 1440 == 0 => format!("{}d", m / 1440),
+        m if m % 60 == 0 => format!("{}h", m / 60),
+        m => format!("{m}m"),
+    }
 }
 
 pub(crate) fn execution(engine: &Engine, e: &Execution) -> ExecutionAnswer {

@@ -384,6 +384,24 @@ async fn reads_show_what_ran() {
     assert_eq!(environment["nodes_alive"], json!(["node-a"]));
     // The run ended after its last minute, 07:59.
     assert_eq!(environment["now"], "2026-11-27T07:59:00+01:00");
+    // What the store keeps (the defaults), and what it holds.
+    let retention = &environment["retention"];
+    assert_eq!(
+        [
+            &retention["finished_tasks"],
+            &retention["dead_tasks"],
+            &retention["executions"],
+            &retention["rate_windows"]
+        ],
+        [&json!("7d"), &json!("30d"), &json!("30d"), &json!("2d")]
+    );
+    let executions = get("/api/v1/executions?limit=500").await;
+    assert_eq!(
+        retention["rows"]["executions"].as_u64().unwrap() as usize,
+        executions["executions"].as_array().unwrap().len(),
+        "two hours of executions, none pruned yet"
+    );
+    assert!(retention["rows"]["tasks"].as_u64().unwrap() > 0);
 
     let job = get("/api/v1/jobs/prices.pull").await;
     assert_eq!(job["schedule"], "*/4 * * * *");
@@ -695,6 +713,7 @@ async fn metrics_are_prometheus_text_with_the_promised_families() {
         "pacer_capacity gauge",
         "pacer_capacity_in_use gauge",
         "pacer_scheduler_lag_seconds histogram",
+        "pacer_pruned_rows_total counter",
     ] {
         assert!(text.contains(&format!("# TYPE {family}\n")), "{family}");
     }
@@ -755,6 +774,11 @@ async fn metrics_are_prometheus_text_with_the_promised_families() {
     assert_eq!(value("pacer_capacity"), 2.0);
     assert_eq!(value("pacer_capacity_in_use"), 0.0);
     assert_eq!(value(r#"pacer_scheduler_lag_seconds_count"#), 120.0);
+    // Two hours are well within every retention: nothing pruned yet.
+    assert_eq!(
+        value(r#"pacer_pruned_rows_total{table="finished_tasks"}"#),
+        0.0
+    );
     // Buckets only grow.
     let buckets: Vec<f64> = text
         .lines()
@@ -812,6 +836,7 @@ async fn dashboard_pages_render_and_refresh_in_parts() {
                 "id=\"task-counts\"",
                 "data-status=\"dead\"><a href=\"/tasks?integration=prices&amp;status=dead\">2</a>",
                 "price must be positive",
+                "The store keeps finished tasks 7d, dead tasks 30d, executions 30d and rate windows 2d",
             ][..],
         ),
         (

@@ -48,9 +48,10 @@
 pub use crate::{
     error::Error,
     model::{
-        Claimed, Cursor, Due, Execution, ExecutionChange, ExecutionQuery, ExecutionState,
+        Alert, Claimed, Cursor, Due, Execution, ExecutionChange, ExecutionQuery, ExecutionState,
         FailOutcome, Failure, Interrupted, JobControl, Lease, NewTask, NodeProcess, Pruned,
-        RateRequest, Rejected, RetryPolicy, Task, TaskError, TaskQuery, TaskStatus,
+        RateRequest, Rejected, Retention, RetryPolicy, RowCounts, Task, TaskError, TaskQuery,
+        TaskStatus,
     },
     store::{Store, StoreBuilder},
     time::Minute,

@@ -664,12 +664,95 @@ pub(crate) fn granted(used: i64, want: u32, limit: u32) -> u32 {
 }
 
 /// What a prune deleted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pruned {
-    /// Finished tasks.
-    pub tasks: u64,
-    /// Executions.
+    /// Finished and skipped tasks.
+    pub finished_tasks: u64,
+    /// Dead tasks.
+    pub dead_tasks: u64,
+    /// Ledger rows of ended executions.
     pub executions: u64,
+    /// Rate windows.
+    pub rate_windows: u64,
+}
+
+/// What a prune deletes: rows older than each of these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// Finished and skipped tasks last changed before this.
+    pub finished_tasks: Timestamp,
+    /// Dead tasks last changed before this.
+    pub dead_tasks: Timestamp,
+    /// Ended executions of minutes before this (each job's latest stays).
+    pub executions: Minute,
+    /// Rate windows that started before this.
+    pub rate_windows: Minute,
+}
+
+/// The same cutoffs as the tables keep time: Unix milliseconds.
+pub(crate) struct Cutoffs {
+    pub(crate) finished_tasks: i64,
+    pub(crate) dead_tasks: i64,
+    pub(crate) executions: i64,
+    pub(crate) rate_windows: i64,
+}
+
+impl From<&Retention> for Cutoffs {
+    fn from(r: &Retention) -> Cutoffs {
+        Cutoffs {
+            finished_tasks: r.finished_tasks.as_millisecond(),
+            dead_tasks: r.dead_tasks.as_millisecond(),
+            executions: r.executions.millis(),
+            rate_windows: r.rate_windows.millis(),
+        }
+    }
+}
+
+/// An alert's state: a condition that holds for a subject.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alert {
+    /// What holds: `dead_tasks`, `failed_runs`, `backlog`, …
+    pub condition: String,
+    /// What for: an integration, a job, a system, a node.
+    pub subject: String,
+    /// What a person reads.
+    pub message: String,
+    /// Since when it holds.
+    pub since: Timestamp,
+    /// When it was first sent; `None` while it has not held long enough.
+    pub fired_at: Option<Timestamp>,
+    /// When it was last sent.
+    pub sent_at: Option<Timestamp>,
+}
+
+impl Alert {
+    pub(crate) fn from_row(
+        (condition, subject, message, since, fired_at, sent_at): AlertRow,
+    ) -> Alert {
+        Alert {
+            condition,
+            subject,
+            message,
+            since: millis_to_timestamp(since),
+            fired_at: fired_at.map(millis_to_timestamp),
+            sent_at: sent_at.map(millis_to_timestamp),
+        }
+    }
+}
+
+pub(crate) type AlertRow = (String, String, String, i64, Option<i64>, Option<i64>);
+
+/// How many rows the store holds, table by table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RowCounts {
+    /// Tasks of every status.
+    pub tasks: u64,
+    /// Failed attempts kept with their tasks.
+    pub task_errors: u64,
+    /// Ledger rows.
+    pub executions: u64,
+    /// Rate windows.
+    pub rate_windows: u64,
 }
 
 #[cfg(test)]

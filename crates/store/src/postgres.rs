@@ -121,12 +121,6 @@ impl Postgres {
     pub(crate) async fn take_rate(&self, take: &RateTake<'_>) -> Result<u32, Error> {
         let context = format!("taking {} from {}'s rate limit", take.want, take.system);
         self.transaction(&context, async |tx| {
-            let stale = Statement::new(
-                "DELETE FROM rate_windows WHERE system = $1 AND window_start < $2",
-                &context,
-            );
-            tx.execute(stale.bind(take.system).bind(take.window - 3_600_000))
-                .await?;
             // The row lock makes nodes taking from one window wait for each other.
             let window = Statement::new(
                 "INSERT INTO rate_windows (system, window_start, used) VALUES ($1, $2, 0)

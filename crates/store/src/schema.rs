@@ -136,6 +136,31 @@ const STEPS: &[Step] = &[
     // The records a pull read at its cursor's value, so a source that
     // filters `>=` does not deliver them again: fingerprints, space-separated.
     both("ALTER TABLE cursors ADD COLUMN boundary TEXT NOT NULL DEFAULT '';"),
+    // Retention: work one node of the cluster does a round (a prune), and
+    // the index its rate-window deletes read by age.
+    both(
+        "CREATE TABLE chores (
+        chore TEXT PRIMARY KEY,
+        node TEXT NOT NULL,
+        last_at BIGINT NOT NULL
+    );
+    CREATE INDEX rate_windows_by_age ON rate_windows (window_start);
+    CREATE INDEX tasks_dead ON tasks (updated_at) WHERE status = 'dead';",
+    ),
+    // Alerts: each condition that holds, for what, since when, and when it
+    // was last sent; a node that stopped cleanly is not lost.
+    both(
+        "CREATE TABLE alerts (
+        condition TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        message TEXT NOT NULL,
+        since BIGINT NOT NULL,
+        fired_at BIGINT,
+        sent_at BIGINT,
+        PRIMARY KEY (condition, subject)
+    );
+    ALTER TABLE nodes ADD COLUMN stopped_at BIGINT;",
+    ),
 ];
 
 /// The migrations `backend` takes: (version, script as it reads it).
@@ -175,8 +200,8 @@ mod tests {
     fn each_backend_keeps_the_versions_its_stores_carry() {
         let sqlite = migrations(Backend::Sqlite);
         let postgres = migrations(Backend::Postgres);
-        assert_eq!(sqlite.len(), 10);
-        assert_eq!(postgres.len(), 9);
+        assert_eq!(sqlite.len(), 12);
+        assert_eq!(postgres.len(), 11);
         assert!(sqlite[4].1.contains("granted INTEGER NOT NULL"));
         assert!(postgres[4].1.starts_with("DROP INDEX tasks_claimable"));
         assert!(sqlite[0].1.contains("id INTEGER PRIMARY KEY AUTOINCREMENT"));

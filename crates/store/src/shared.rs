@@ -6,9 +6,10 @@ use crate::{
     Error,
     error::ErrorKind,
     model::{
-        Batch, Claimed, ClaimedRow, Cursor, Execution, ExecutionChange, ExecutionQuery,
-        ExecutionRow, ExecutionState, FailOutcome, Failure, JobControl, LeaseMillis, Rejected,
-        SlotRequest, Task, TaskError, TaskErrorRow, TaskQuery, TaskRow, TaskStatus,
+        Alert, AlertRow, Batch, Claimed, ClaimedRow, Cursor, Cutoffs, Execution, ExecutionChange,
+        ExecutionQuery, ExecutionRow, ExecutionState, FailOutcome, Failure, JobControl,
+        LeaseMillis, Pruned, Rejected, RowCounts, SlotRequest, Task, TaskError, TaskErrorRow,
+        TaskQuery, TaskRow, TaskStatus,
     },
     schema,
     sql::{Run, Statement, Tx},
@@ -353,7 +354,7 @@ pub(crate) async fn history(
 pub(crate) async fn heartbeat(db: &impl Run, node: &str, now: i64) -> Result<(), Error> {
     let statement = Statement::new(
         "INSERT INTO nodes (node, seen_at) VALUES ($1, $2)
-         ON CONFLICT (node) DO UPDATE SET seen_at = CASE
+         ON CONFLICT (node) DO UPDATE SET stopped_at = NULL, seen_at = CASE
              WHEN excluded.seen_at > nodes.seen_at THEN excluded.seen_at ELSE nodes.seen_at END",
         format!("recording node {node}'s heartbeat"),
     )
@@ -503,52 +504,205 @@ pub(crate) async fn slots_in_use(db: &impl Run, capacity: u32, now: i64) -> Resu
     Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }
 
-pub(crate) async fn prune(
+/// Runs `sql` (a `DELETE … WHERE key IN (SELECT … LIMIT $2)`) with `before`
+/// and `batch` until a statement deletes less than a batch: each statement
+/// holds its locks only for its own rows.
+async fn delete_in_batches(
     db: &impl Run,
-    tasks_before: i64,
-    executions_before: i64,
+    sql: &'static str,
+    before: i64,
     batch: u32,
-) -> Result<(u64, u64), Error> {
-    let context = "pruning old tasks and executions";
-    let mut tasks = 0;
+    context: &str,
+) -> Result<u64, Error> {
+    let mut total = 0;
     loop {
-        let statement = Statement::new(
-            "DELETE FROM tasks WHERE id IN (
-                 SELECT id FROM tasks WHERE status = 'finished' AND updated_at < $1 LIMIT $2)",
-            context,
-        )
-        .bind(tasks_before)
-        .bind(batch);
+        let statement = Statement::new(sql, context).bind(before).bind(batch);
         let deleted = db.execute(statement).await?;
-        tasks += deleted;
+        total += deleted;
         if deleted < u64::from(batch) {
-            break;
+            return Ok(total);
         }
     }
-    let mut executions = 0;
-    loop {
-        let statement = Statement::new(
-            "DELETE FROM executions WHERE (job, minute) IN (
-                 SELECT job, minute FROM executions WHERE minute < $1 LIMIT $2)",
-            context,
-        )
-        .bind(executions_before)
-        .bind(batch);
-        let deleted = db.execute(statement).await?;
-        executions += deleted;
-        if deleted < u64::from(batch) {
-            break;
-        }
-    }
-    // The errors of tasks pruned above go with them.
-    let statement = Statement::new(
-        "DELETE FROM task_errors WHERE at < $1
-           AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = task_errors.task_id)",
+}
+
+pub(crate) async fn prune(db: &impl Run, cutoffs: &Cutoffs, batch: u32) -> Result<Pruned, Error> {
+    let context = "pruning what the retention no longer keeps";
+    let finished = delete_in_batches(
+        db,
+        "DELETE FROM tasks WHERE id IN (
+             SELECT id FROM tasks WHERE status IN ('finished', 'skipped') AND updated_at < $1 LIMIT $2)",
+        cutoffs.finished_tasks,
+        batch,
         context,
     )
-    .bind(tasks_before);
-    db.execute(statement).await?;
-    Ok((tasks, executions))
+    .await?;
+    let dead = delete_in_batches(
+        db,
+        "DELETE FROM tasks WHERE id IN (
+             SELECT id FROM tasks WHERE status = 'dead' AND updated_at < $1 LIMIT $2)",
+        cutoffs.dead_tasks,
+        batch,
+        context,
+    )
+    .await?;
+    // Only ended executions, and never a job's latest: a restart counts
+    // the minutes it missed from there.
+    let executions = delete_in_batches(
+        db,
+        "DELETE FROM executions WHERE (job, minute) IN (
+             SELECT job, minute FROM executions e
+             WHERE minute < $1 AND state NOT IN ('due', 'waiting', 'running')
+               AND minute < (SELECT MAX(minute) FROM executions l WHERE l.job = e.job)
+             LIMIT $2)",
+        cutoffs.executions,
+        batch,
+        context,
+    )
+    .await?;
+    let rate_windows = delete_in_batches(
+        db,
+        "DELETE FROM rate_windows WHERE (system, window_start) IN (
+             SELECT system, window_start FROM rate_windows WHERE window_start < $1 LIMIT $2)",
+        cutoffs.rate_windows,
+        batch,
+        context,
+    )
+    .await?;
+    // The errors of tasks pruned above go with them.
+    delete_in_batches(
+        db,
+        "DELETE FROM task_errors WHERE task_id IN (
+             SELECT task_id FROM task_errors WHERE at < $1
+               AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = task_errors.task_id)
+             LIMIT $2)",
+        cutoffs.finished_tasks.max(cutoffs.dead_tasks),
+        batch,
+        context,
+    )
+    .await?;
+    Ok(Pruned {
+        finished_tasks: finished,
+        dead_tasks: dead,
+        executions,
+        rate_windows,
+    })
+}
+
+pub(crate) async fn claim_chore(
+    db: &impl Run,
+    chore: &str,
+    node: &str,
+    now: i64,
+    every: i64,
+) -> Result<bool, Error> {
+    // Under the row's lock a second node sees the first one's `last_at`
+    // and its WHERE fails: one node a round.
+    let statement = Statement::new(
+        "INSERT INTO chores (chore, node, last_at) VALUES ($1, $2, $3)
+         ON CONFLICT (chore) DO UPDATE SET node = excluded.node, last_at = excluded.last_at
+         WHERE chores.last_at <= $4",
+        format!("claiming the chore {chore}"),
+    )
+    .bind(chore)
+    .bind(node)
+    .bind(now)
+    .bind(now - every);
+    Ok(db.execute(statement).await? > 0)
+}
+
+pub(crate) async fn alerts(db: &impl Run) -> Result<Vec<Alert>, Error> {
+    let statement = Statement::new(
+        "SELECT condition, subject, message, since, fired_at, sent_at FROM alerts
+         ORDER BY since, condition, subject",
+        "reading the alerts",
+    );
+    let rows: Vec<AlertRow> = db.fetch(statement).await?;
+    Ok(rows.into_iter().map(Alert::from_row).collect())
+}
+
+pub(crate) async fn put_alert(db: &impl Run, alert: &Alert) -> Result<(), Error> {
+    let statement = Statement::new(
+        "INSERT INTO alerts (condition, subject, message, since, fired_at, sent_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (condition, subject) DO UPDATE SET message = excluded.message,
+             since = excluded.since, fired_at = excluded.fired_at, sent_at = excluded.sent_at",
+        format!(
+            "keeping the alert {} for {}",
+            alert.condition, alert.subject
+        ),
+    )
+    .bind(alert.condition.as_str())
+    .bind(alert.subject.as_str())
+    .bind(alert.message.as_str())
+    .bind(millis(alert.since))
+    .bind(alert.fired_at.map(millis))
+    .bind(alert.sent_at.map(millis));
+    db.execute(statement).await.map(drop)
+}
+
+pub(crate) async fn close_alert(
+    db: &impl Run,
+    condition: &str,
+    subject: &str,
+) -> Result<(), Error> {
+    let statement = Statement::new(
+        "DELETE FROM alerts WHERE condition = $1 AND subject = $2",
+        format!("closing the alert {condition} for {subject}"),
+    )
+    .bind(condition)
+    .bind(subject);
+    db.execute(statement).await.map(drop)
+}
+
+pub(crate) async fn node_stopped(db: &impl Run, node: &str, now: i64) -> Result<(), Error> {
+    let statement = Statement::new(
+        "UPDATE nodes SET stopped_at = $2 WHERE node = $1",
+        format!("recording that node {node} stopped"),
+    )
+    .bind(node)
+    .bind(now);
+    db.execute(statement).await.map(drop)
+}
+
+pub(crate) async fn nodes_lost(
+    db: &impl Run,
+    silent_since: i64,
+    seen_since: i64,
+) -> Result<Vec<(String, i64)>, Error> {
+    let statement = Statement::new(
+        "SELECT node, seen_at FROM nodes
+         WHERE seen_at < $1 AND seen_at >= $2 AND stopped_at IS NULL ORDER BY node",
+        "finding nodes that stopped beating",
+    )
+    .bind(silent_since)
+    .bind(seen_since);
+    db.fetch(statement).await
+}
+
+pub(crate) async fn oldest_queued(db: &impl Run) -> Result<Vec<(String, i64)>, Error> {
+    let statement = Statement::new(
+        "SELECT integration, MIN(created_at) FROM tasks
+         WHERE status IN ('new', 'failed', 'processing') GROUP BY integration ORDER BY integration",
+        "finding each integration's oldest queued task",
+    );
+    db.fetch(statement).await
+}
+
+pub(crate) async fn row_counts(db: &impl Run) -> Result<RowCounts, Error> {
+    let statement = Statement::new(
+        "SELECT (SELECT COUNT(*) FROM tasks), (SELECT COUNT(*) FROM task_errors),
+                (SELECT COUNT(*) FROM executions), (SELECT COUNT(*) FROM rate_windows)",
+        "counting the store's rows",
+    );
+    let (tasks, task_errors, executions, rate_windows): (i64, i64, i64, i64) =
+        db.fetch_one(statement).await?;
+    let n = |v: i64| v.unsigned_abs();
+    Ok(RowCounts {
+        tasks: n(tasks),
+        task_errors: n(task_errors),
+        executions: n(executions),
+        rate_windows: n(rate_windows),
+    })
 }
 
 pub(crate) async fn fail(

@@ -233,13 +233,13 @@ impl Sqlite {
         let context = format!("taking {want} from {system}'s rate limit");
         // One statement: what is left of the window (as it was) is granted and
         // counted at once, so concurrent takers never share a unit.
-        let (used, granted): (i64, i64) = sqlx::query_as(
+        let (granted,): (i64,) = sqlx::query_as(
             "INSERT INTO rate_windows (system, window_start, used, granted)
              VALUES (?1, ?2, MIN(?3, ?4), MIN(?3, ?4))
              ON CONFLICT (system, window_start) DO UPDATE SET
                  granted = MIN(?3, MAX(0, ?4 - used)),
                  used = used + MIN(?3, MAX(0, ?4 - used))
-             RETURNING used, granted",
+             RETURNING granted",
         )
         .bind(system)
         .bind(window_start)
@@ -248,14 +248,6 @@ impl Sqlite {
         .fetch_one(&mut *self.writer.lock().await)
         .await
         .map_err(Error::database(&context))?;
-        if used == granted {
-            // The window's first take: windows an hour old count for nothing.
-            let stale =
-                sqlx::query("DELETE FROM rate_windows WHERE system = ? AND window_start < ?")
-                    .bind(system)
-                    .bind(window_start - 3_600_000);
-            self.write(stale, &context).await?;
-        }
         Ok(granted.max(0) as u32)
     }
 

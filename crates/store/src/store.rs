@@ -1,15 +1,15 @@
 //! [`Store`]: one API over both backends.
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::{
     Error,
     error::ErrorKind,
     model::{
-        Batch, ClaimRequest, Claimed, Cursor, Due, Execution, ExecutionChange, ExecutionQuery,
-        ExecutionState, FailOutcome, Failure, Interrupted, JobControl, Lease, NewTask, NodeProcess,
-        Pruned, RateRequest, RateTake, Rejected, SlotRequest, Task, TaskError, TaskQuery,
-        TaskStatus,
+        Alert, Batch, ClaimRequest, Claimed, Cursor, Cutoffs, Due, Execution, ExecutionChange,
+        ExecutionQuery, ExecutionState, FailOutcome, Failure, Interrupted, JobControl, Lease,
+        NewTask, NodeProcess, Pruned, RateRequest, RateTake, Rejected, Retention, RowCounts,
+        SlotRequest, Task, TaskError, TaskQuery, TaskStatus,
     },
     postgres::Postgres,
     shared,
@@ -510,16 +510,74 @@ impl Store {
         dispatch!(self, b => shared::slots_in_use(b, capacity, millis(now)).await)
     }
 
-    /// Deletes finished tasks last updated before `tasks_before` and
-    /// executions scheduled before `executions_before`, `batch` rows per
-    /// statement so no lock is held for long.
-    pub async fn prune(
+    /// Deletes what `retention` no longer keeps, `batch` rows per statement
+    /// so no lock is held for long.
+    pub async fn prune(&self, retention: &Retention, batch: u32) -> Result<Pruned, Error> {
+        let cutoffs = Cutoffs::from(retention);
+        dispatch!(self, b => shared::prune(b, &cutoffs, batch.max(1)).await)
+    }
+
+    /// Takes the chore named `chore` (a prune) for `node` when no node took
+    /// it within `every` before `now`: `true` for the one node of the
+    /// cluster that gets this round.
+    pub async fn claim_chore(
         &self,
-        tasks_before: Timestamp,
-        executions_before: Minute,
-        batch: u32,
-    ) -> Result<Pruned, Error> {
-        let (tasks, executions) = dispatch!(self, b => shared::prune(b, millis(tasks_before), executions_before.millis(), batch.max(1)).await)?;
-        Ok(Pruned { tasks, executions })
+        chore: &str,
+        node: &str,
+        now: Timestamp,
+        every: SignedDuration,
+    ) -> Result<bool, Error> {
+        let every = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
+        dispatch!(self, b => shared::claim_chore(b, chore, node, millis(now), every).await)
+    }
+
+    /// The alerts whose conditions hold, the longest-held first.
+    pub async fn alerts(&self) -> Result<Vec<Alert>, Error> {
+        dispatch!(self, b => shared::alerts(b).await)
+    }
+
+    /// Keeps `alert`'s state, new or changed.
+    pub async fn put_alert(&self, alert: &Alert) -> Result<(), Error> {
+        dispatch!(self, b => shared::put_alert(b, alert).await)
+    }
+
+    /// Forgets an alert whose condition no longer holds.
+    pub async fn close_alert(&self, condition: &str, subject: &str) -> Result<(), Error> {
+        dispatch!(self, b => shared::close_alert(b, condition, subject).await)
+    }
+
+    /// Says `node` stopped cleanly at `now`: its silence is not a loss.
+    /// Its next heartbeat takes that back.
+    pub async fn node_stopped(&self, node: &str, now: Timestamp) -> Result<(), Error> {
+        dispatch!(self, b => shared::node_stopped(b, node, millis(now)).await)
+    }
+
+    /// Nodes that beat at `seen_since` or later, but not since
+    /// `silent_since`, and did not say they stopped: each with its last beat.
+    pub async fn nodes_lost(
+        &self,
+        silent_since: Timestamp,
+        seen_since: Timestamp,
+    ) -> Result<Vec<(String, Timestamp)>, Error> {
+        let rows = dispatch!(self, b => shared::nodes_lost(b, millis(silent_since), millis(seen_since)).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(node, at)| (node, millis_to_timestamp(at)))
+            .collect())
+    }
+
+    /// When each integration's oldest task still to deliver (new, failed
+    /// or being delivered) was queued.
+    pub async fn oldest_queued(&self) -> Result<Vec<(String, Timestamp)>, Error> {
+        let rows = dispatch!(self, b => shared::oldest_queued(b).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(integration, at)| (integration, millis_to_timestamp(at)))
+            .collect())
+    }
+
+    /// How many rows each table holds.
+    pub async fn row_counts(&self) -> Result<RowCounts, Error> {
+        dispatch!(self, b => shared::row_counts(b).await)
     }
 }

@@ -12,7 +12,7 @@ use std::{
 
 use pacer_store::{
     Cursor, Due, ExecutionChange, ExecutionQuery, ExecutionState, FailOutcome, NewTask, Pruned,
-    RateRequest, Rejected, RetryPolicy, Store, StoreBuilder, TaskQuery, TaskStatus,
+    RateRequest, Rejected, Retention, RetryPolicy, Store, StoreBuilder, TaskQuery, TaskStatus,
 };
 use support::{at, failure, lease, minute_at};
 
@@ -122,6 +122,8 @@ on_both_backends!(
     capacity_slots_are_shared_and_come_back,
     skip_replay_and_batch_completion,
     pruning_deletes_old_rows_in_batches,
+    one_node_a_round_takes_a_chore,
+    alerts_lost_nodes_and_oldest_tasks,
     rate_windows_are_shared_by_nodes,
     pause_resume_and_trigger_from_any_node,
     a_rejected_record_is_kept_dead_with_its_reason,
@@ -752,6 +754,22 @@ async fn pruning_deletes_old_rows_in_batches(db: &Db) {
         .complete_many(&ids[15..], "a", at(5_000))
         .await
         .unwrap();
+    // Dead: one old, one recent; a skipped one goes with the finished.
+    for (n, when) in [(0, 200), (1, 9_000)] {
+        let reject = Rejected {
+            key: &format!("bad {n}"),
+            raw: "{",
+            reason: "not JSON",
+        };
+        store.reject("prices", &reject, at(when)).await.unwrap();
+    }
+    let query = TaskQuery {
+        status: Some(TaskStatus::New),
+        limit: 1,
+        ..TaskQuery::default()
+    };
+    let new = &store.tasks(&query).await.unwrap()[0];
+    assert!(store.skip(new.id, at(300)).await.unwrap());
     for minute in 0..30 {
         store
             .record_due(&Due {
@@ -762,24 +780,86 @@ async fn pruning_deletes_old_rows_in_batches(db: &Db) {
             })
             .await
             .unwrap();
+        let state = if minute == 3 {
+            ExecutionState::Running
+        } else {
+            ExecutionState::Succeeded
+        };
+        store
+            .set_execution(
+                "prices.pull",
+                minute_at(minute * 60_000),
+                ExecutionChange {
+                    state,
+                    node: "node-1",
+                    at: at(1),
+                    items: 0,
+                    error: None,
+                },
+            )
+            .await
+            .unwrap();
     }
-    // Batches of 4: 15 old finished tasks and 20 old executions go, in several statements.
-    let pruned = store
-        .prune(at(1_000), minute_at(20 * 60_000), 4)
+    // A job whose only minute is old keeps it: a restart counts from there.
+    store
+        .record_due(&Due {
+            job: "stock.pull",
+            minute: minute_at(0),
+            node: "node-1",
+            at: at(0),
+        })
         .await
         .unwrap();
+    for window in 0..10 {
+        store
+            .take_rate(&RateRequest {
+                system: "erp",
+                window: minute_at(window * 60_000),
+                want: 5,
+                limit: 100,
+            })
+            .await
+            .unwrap();
+    }
+    let before = store.row_counts().await.unwrap();
+    assert_eq!(
+        (before.tasks, before.executions, before.rate_windows),
+        (27, 31, 10)
+    );
+    // Batches of 4: the old rows go, in several statements each.
+    let retention = Retention {
+        finished_tasks: at(1_000),
+        dead_tasks: at(1_000),
+        executions: minute_at(20 * 60_000),
+        rate_windows: minute_at(6 * 60_000),
+    };
+    let pruned = store.prune(&retention, 4).await.unwrap();
     assert_eq!(
         pruned,
         Pruned {
-            tasks: 15,
-            executions: 20
-        }
+            finished_tasks: 16,
+            dead_tasks: 1,
+            executions: 19,
+            rate_windows: 6,
+        },
+        "15 finished and 1 skipped; the old dead one; 20 old minutes but the running one; 6 windows"
     );
     assert_eq!(
         store.count("prices", TaskStatus::Finished).await.unwrap(),
         5
     );
-    assert_eq!(store.count("prices", TaskStatus::New).await.unwrap(), 5);
+    assert_eq!(store.count("prices", TaskStatus::Dead).await.unwrap(), 1);
+    assert_eq!(store.count("prices", TaskStatus::New).await.unwrap(), 4);
+    assert_eq!(store.count("prices", TaskStatus::Skipped).await.unwrap(), 0);
+    let after = store.row_counts().await.unwrap();
+    assert_eq!(
+        (after.tasks, after.executions, after.rate_windows),
+        (10, 12, 4)
+    );
+    assert_eq!(
+        store.last_due("stock.pull").await.unwrap(),
+        Some(minute_at(0))
+    );
     assert!(
         store
             .record_due(&Due {
@@ -802,6 +882,129 @@ async fn pruning_deletes_old_rows_in_batches(db: &Db) {
             })
             .await
             .unwrap()
+    );
+    assert_eq!(
+        store.prune(&retention, 4).await.unwrap(),
+        Pruned::default(),
+        "a second prune finds nothing: the minute recorded again is still due"
+    );
+}
+
+async fn one_node_a_round_takes_a_chore(db: &Db) {
+    let (a, b) = (db.open().await, db.open().await);
+    let hour = jiff::SignedDuration::from_hours(1);
+    assert!(a.claim_chore("prune", "a", at(0), hour).await.unwrap());
+    assert!(!b.claim_chore("prune", "b", at(1_000), hour).await.unwrap());
+    assert!(
+        !a.claim_chore("prune", "a", at(3_599_999), hour)
+            .await
+            .unwrap()
+    );
+    assert!(
+        b.claim_chore("prune", "b", at(3_600_000), hour)
+            .await
+            .unwrap()
+    );
+    assert!(
+        a.claim_chore("other", "a", at(3_600_000), hour)
+            .await
+            .unwrap(),
+        "each chore has its own round"
+    );
+    // Many nodes at once: exactly one wins.
+    let (w, x, y, z) = (
+        db.open().await,
+        db.open().await,
+        db.open().await,
+        db.open().await,
+    );
+    let late = at(7_200_000);
+    let wins = tokio::join!(
+        w.claim_chore("prune", "w", late, hour),
+        x.claim_chore("prune", "x", late, hour),
+        y.claim_chore("prune", "y", late, hour),
+        z.claim_chore("prune", "z", late, hour),
+    );
+    let wins = [wins.0, wins.1, wins.2, wins.3];
+    assert_eq!(wins.into_iter().filter(|w| *w.as_ref().unwrap()).count(), 1);
+}
+
+async fn alerts_lost_nodes_and_oldest_tasks(db: &Db) {
+    let store = db.open().await;
+    let alert = pacer_store::Alert {
+        condition: "dead_tasks".into(),
+        subject: "prices".into(),
+        message: "2 dead tasks".into(),
+        since: at(1_000),
+        fired_at: None,
+        sent_at: None,
+    };
+    store.put_alert(&alert).await.unwrap();
+    let fired = pacer_store::Alert {
+        message: "3 dead tasks".into(),
+        fired_at: Some(at(2_000)),
+        sent_at: Some(at(2_000)),
+        ..alert.clone()
+    };
+    store.put_alert(&fired).await.unwrap();
+    let other = pacer_store::Alert {
+        condition: "at_capacity".into(),
+        subject: "capacity".into(),
+        since: at(1_500),
+        ..alert.clone()
+    };
+    store.put_alert(&other).await.unwrap();
+    assert_eq!(
+        store.alerts().await.unwrap(),
+        [fired.clone(), other.clone()]
+    );
+    store.close_alert("dead_tasks", "prices").await.unwrap();
+    assert_eq!(store.alerts().await.unwrap(), [other]);
+
+    // a beats and stops cleanly; b goes silent; c still beats; d is long gone.
+    for (node, when) in [("a", 10_000), ("b", 10_000), ("c", 200_000), ("d", 1)] {
+        store.heartbeat(node, at(when)).await.unwrap();
+    }
+    store.node_stopped("a", at(10_001)).await.unwrap();
+    let lost = store.nodes_lost(at(100_000), at(5_000)).await.unwrap();
+    assert_eq!(lost, [("b".to_string(), at(10_000))]);
+    // A stopped node that beats again is counted again.
+    store.heartbeat("a", at(20_000)).await.unwrap();
+    let lost = store.nodes_lost(at(100_000), at(5_000)).await.unwrap();
+    assert_eq!(lost.len(), 2);
+
+    let tasks = [task("K1", "{}"), task("K2", "{}")];
+    store
+        .enqueue("prices", &tasks, None, at(300))
+        .await
+        .unwrap();
+    store
+        .enqueue("prices", &[task("K3", "{}")], None, at(400))
+        .await
+        .unwrap();
+    store
+        .enqueue("stock", &[task("S1", "{}")], None, at(500))
+        .await
+        .unwrap();
+    let claimed = store
+        .claim("prices", 2, &lease("n", 600, 9_000))
+        .await
+        .unwrap();
+    store
+        .complete_many(
+            &claimed.iter().map(|t| t.id).collect::<Vec<_>>(),
+            "n",
+            at(700),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.oldest_queued().await.unwrap(),
+        [
+            ("prices".to_string(), at(400)),
+            ("stock".to_string(), at(500))
+        ],
+        "delivered tasks are not waiting"
     );
 }
 
