@@ -201,21 +201,10 @@ impl Inner {
                     .history(&query)
                     .await?
                     .into_iter()
-                    .filter(|e| {
-                        !matches!(
-                            e.state,
-                            ExecutionState::Due
-                                | ExecutionState::Waiting
-                                | ExecutionState::Running
-                                | ExecutionState::Skipped
-                        )
-                    })
+                    .filter(|e| !e.state.is_open() && e.state != ExecutionState::Skipped)
                     .take(runs as usize)
                     .collect();
-                let failing = |e: &pacer_store::Execution| {
-                    matches!(e.state, ExecutionState::Failed | ExecutionState::Missed)
-                };
-                if ended.len() == runs as usize && ended.iter().all(failing) {
+                if ended.len() == runs as usize && ended.iter().all(|e| e.state.is_failure()) {
                     let last = ended[0].error.as_deref().unwrap_or("no reason kept");
                     holding.push(Holding {
                         condition: "failed_runs",

@@ -515,6 +515,11 @@ impl Engine {
         }
     }
 
+    /// How fresh `integration`'s changes must arrive, where the file says.
+    pub fn freshness(&self, integration: &str) -> Option<SignedDuration> {
+        self.inner.freshness.get(integration).copied()
+    }
+
     /// The plan this engine runs.
     pub fn plan(&self) -> &Plan {
         &self.inner.plan

@@ -44,6 +44,29 @@ pub(crate) struct EnvironmentAnswer {
     pub(crate) retention: RetentionAnswer,
 }
 
+/// An alert whose condition holds: `pending` until it held long enough,
+/// then `firing` (sent, and sent again at the repeat interval).
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "Alert")]
+pub(crate) struct AlertAnswer {
+    #[schemars(extend("enum" = ["dead_tasks", "failed_runs", "backlog", "at_rate", "at_capacity", "node_lost"]))]
+    pub(crate) condition: String,
+    pub(crate) subject: String,
+    pub(crate) message: String,
+    #[schemars(extend("enum" = ["pending", "firing"]))]
+    pub(crate) state: &'static str,
+    pub(crate) since: Instant,
+    pub(crate) sent_at: Option<Instant>,
+}
+
+/// Open alerts, the conditions switched on and where alerts go.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct AlertList {
+    pub(crate) alerts: Vec<AlertAnswer>,
+    pub(crate) conditions: Vec<&'static str>,
+    pub(crate) channels: Vec<String>,
+}
+
 /// How long the store keeps what is done (`environment.retention`, as
 /// durations such as `7d`), and the rows it holds now. One node of the
 /// cluster deletes older rows every hour.

@@ -15,8 +15,8 @@ use serde_json::Value;
 use crate::{
     App,
     answers::{
-        EnvironmentAnswer, ExecutionList, JobAnswer, JobList, LeftDead, PlanAnswer, ReplayAnswer,
-        TaskDetail, TaskPage,
+        AlertList, EnvironmentAnswer, ExecutionList, JobAnswer, JobList, LeftDead, PlanAnswer,
+        ReplayAnswer, TaskDetail, TaskPage,
     },
     error::ApiError,
     openapi, views,
@@ -40,6 +40,7 @@ pub(crate) fn routes() -> Router<App> {
         .route("/api/v1/tasks/{id}/skip", post(skip))
         .route("/api/v1/integrations/{name}/replay-dead", post(replay_dead))
         .route("/api/v1/plan", get(plan))
+        .route("/api/v1/alerts", get(alerts))
         .route("/api/v1/{*rest}", get(unknown).post(unknown))
 }
 
@@ -51,6 +52,10 @@ async fn unknown(Path(rest): Path<String>) -> ApiError {
     ApiError::not_found(format!(
         "no endpoint /api/v1/{rest}; /api/v1/openapi.json lists them"
     ))
+}
+
+async fn alerts(State(app): State<App>) -> Answer<AlertList> {
+    Ok(Json(views::alerts(&app.engine).await?))
 }
 
 async fn environment(State(app): State<App>) -> Answer<EnvironmentAnswer> {

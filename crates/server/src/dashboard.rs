@@ -7,7 +7,7 @@
 //! built, and every value spliced into them is escaped, so no text from a
 //! record, an error or a name can become markup.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use axum::{
     Router,
@@ -176,31 +176,30 @@ fn table(id: &str, headings: &[&str], rows: Markup) -> Markup {
     }
 }
 
-/// Healthy, busy, or needs someone: from the task counts.
-fn health(counts: &BTreeMap<&str, u64>) -> (&'static str, &'static str) {
-    let n = |s: &str| counts.get(s).copied().unwrap_or(0);
-    if n("dead") > 0 {
-        ("bad", "dead tasks")
-    } else if n("failed") > 0 {
-        ("warn", "retrying")
-    } else {
-        ("ok", "healthy")
-    }
-}
-
 async fn overview(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
     let engine = &app.engine;
     let env = views::environment(engine).await?;
     let counts = views::task_counts(engine).await?;
+    let health = views::health(engine, &counts).await?;
+    let alerts = views::alerts(engine).await?;
     let errors = views::recent_errors(engine, 10).await?;
     let today = today(engine);
     let statuses = ["new", "processing", "finished", "failed", "dead", "skipped"];
     let count_rows = html! {
         @for (integration, by_status) in &counts {
-            @let (class, word) = health(by_status);
+            @let h = &health[integration];
             tr {
                 th { a href={ "/tasks?integration=" (integration) } { (integration) } }
-                td { span class={ "health " (class) } { (word) } }
+                td {
+                    span class={ "health " (h.class) } { (h.word) }
+                    @if let Some(reason) = &h.reason {
+                        " "
+                        @match &h.link {
+                            Some(link) => a class="reason" href=(link) { (reason) },
+                            None => span class="reason" { (reason) },
+                        }
+                    }
+                }
                 @for status in statuses {
                     td class="num" data-status=(status) {
                         a href={ "/tasks?integration=" (integration) "&status=" (status) } {
@@ -225,6 +224,18 @@ async fn overview(State(app): State<App>, headers: HeaderMap) -> Result<Response
             ", executions " (kept.executions)
             " and rate windows " (kept.rate_windows)
             "; it holds " (kept.rows.tasks) " tasks and " (kept.rows.executions) " executions."
+        }
+        @let firing: Vec<_> = alerts.alerts.iter().filter(|a| a.state == "firing").collect();
+        @if !firing.is_empty() {
+            h2 { "Open alerts" }
+            ul class="errors" id="alerts" {
+                @for a in &firing {
+                    li {
+                        time { (clock(&a.since, &today)) }
+                        " " b { (a.condition) } " " (a.subject) ": " (a.message)
+                    }
+                }
+            }
         }
         h2 { "Tasks by integration" }
         (table(

@@ -30,6 +30,10 @@ pub(crate) async fn render(State(app): State<App>) -> Result<Response, ApiError>
     rate_waits(&mut out, &timings);
     capacity(&mut out, env.capacity, in_use, &timings);
     pruned(&mut out, &stats);
+    let successes = engine.store().last_successes().await?;
+    last_success(&mut out, &successes);
+    let alerts = engine.alerts().await?;
+    alerting(&mut out, engine, &alerts, &stats);
     Ok((
         [(
             header::CONTENT_TYPE,
@@ -280,6 +284,67 @@ fn pruned(out: &mut Text, stats: &Stats) {
         ("rate_windows", p.rate_windows),
     ] {
         out.sample("pacer_pruned_rows_total", &[("table", table)], n as f64);
+    }
+}
+
+/// When each job last succeeded, as Unix seconds.
+fn last_success(out: &mut Text, successes: &[(String, jiff::Timestamp)]) {
+    out.family(
+        "pacer_job_last_success_timestamp_seconds",
+        "gauge",
+        "When each job's last successful execution ended, in Unix seconds.",
+    );
+    for (job, at) in successes {
+        out.sample(
+            "pacer_job_last_success_timestamp_seconds",
+            &[("pacer_job", job)],
+            at.as_millisecond() as f64 / 1000.0,
+        );
+    }
+}
+
+/// Alerts by condition and state (each condition switched on is there at
+/// 0), and notifications by channel and outcome.
+fn alerting(out: &mut Text, engine: &Engine, alerts: &[pacer_store::Alert], stats: &Stats) {
+    let (conditions, channels) = engine.alerting();
+    out.family(
+        "pacer_alerts",
+        "gauge",
+        "Alerts whose condition holds, by condition and state (pending: not yet held long enough; firing: sent).",
+    );
+    for condition in &conditions {
+        for state in ["pending", "firing"] {
+            let n = alerts
+                .iter()
+                .filter(|a| {
+                    a.condition == *condition && (a.fired_at.is_some() == (state == "firing"))
+                })
+                .count();
+            out.sample(
+                "pacer_alerts",
+                &[("condition", condition), ("state", state)],
+                n as f64,
+            );
+        }
+    }
+    out.family(
+        "pacer_alert_notifications_total",
+        "counter",
+        "Alerts this node sent, by channel (kind and host) and outcome.",
+    );
+    for channel in &channels {
+        for outcome in ["sent", "failed"] {
+            let n = stats
+                .notifications
+                .get(&(channel.clone(), outcome))
+                .copied()
+                .unwrap_or(0);
+            out.sample(
+                "pacer_alert_notifications_total",
+                &[("channel", channel), ("outcome", outcome)],
+                n as f64,
+            );
+        }
     }
 }
 

@@ -10,8 +10,8 @@ use schemars::{
 use serde_json::{Map, Value, json};
 
 use crate::answers::{
-    EnvironmentAnswer, ErrorAnswer, ExecutionList, JobAnswer, JobList, PlanAnswer, ReplayAnswer,
-    TaskDetail, TaskPage,
+    AlertList, EnvironmentAnswer, ErrorAnswer, ExecutionList, JobAnswer, JobList, PlanAnswer,
+    ReplayAnswer, TaskDetail, TaskPage,
 };
 
 /// The schema of each answer, named as the paths refer to them.
@@ -31,6 +31,7 @@ fn answer_schemas() -> Map<String, Value> {
     register::<TaskDetail>(&mut generator);
     register::<ReplayAnswer>(&mut generator);
     register::<PlanAnswer>(&mut generator);
+    register::<AlertList>(&mut generator);
     generator.take_definitions(true)
 }
 
@@ -146,6 +147,7 @@ pub(crate) fn document() -> Value {
                 schema("ReplayAnswer"),
                 &[("404", "No such integration")])},
             "/api/v1/plan": {"get": read("What `pacer plan --format json` prints, plus today's actual load by minute", vec![], schema("Plan"), &[])},
+            "/api/v1/alerts": {"get": read("Alerts whose conditions hold (pending, then firing once they held long enough), the conditions switched on and the channels alerts go to", vec![], schema("AlertList"), &[])},
             "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
         },
         "components": {

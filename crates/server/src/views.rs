@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use crate::{
     answers::{
-        Attempt, EnvironmentAnswer, ExecutionAnswer, Hour, Instant, JobAnswer, PlanAnswer,
-        RateUsage, RecentError, RetentionAnswer, RowsAnswer, TaskAnswer, TaskDetail, TaskPage,
-        Today,
+        AlertAnswer, AlertList, Attempt, EnvironmentAnswer, ExecutionAnswer, Hour, Instant,
+        JobAnswer, PlanAnswer, RateUsage, RecentError, RetentionAnswer, RowsAnswer, TaskAnswer,
+        TaskDetail, TaskPage, Today,
     },
     error::ApiError,
 };
@@ -348,6 +348,134 @@ pub(crate) async fn task_counts(
             .or_default() += n;
     }
     Ok(counts)
+}
+
+/// The open alerts, the conditions switched on, and the channels.
+pub(crate) async fn alerts(engine: &Engine) -> Result<AlertList, ApiError> {
+    let (conditions, channels) = engine.alerting();
+    let alerts = engine
+        .alerts()
+        .await?
+        .into_iter()
+        .map(|a| AlertAnswer {
+            state: if a.fired_at.is_some() {
+                "firing"
+            } else {
+                "pending"
+            },
+            since: instant(engine, a.since),
+            sent_at: a.sent_at.map(|at| instant(engine, at)),
+            condition: a.condition,
+            subject: a.subject,
+            message: a.message,
+        })
+        .collect();
+    Ok(AlertList {
+        alerts,
+        conditions,
+        channels,
+    })
+}
+
+/// An integration's health as the Overview shows it: the worst of what
+/// holds, why, and where to look.
+pub(crate) struct Health {
+    /// `ok`, `warn` or `bad`.
+    pub(crate) class: &'static str,
+    pub(crate) word: &'static str,
+    pub(crate) reason: Option<String>,
+    pub(crate) link: Option<String>,
+}
+
+/// Each integration's health: dead tasks, a last execution that failed, a
+/// backlog older than its freshness, tasks waiting to be retried.
+pub(crate) async fn health(
+    engine: &Engine,
+    counts: &BTreeMap<String, BTreeMap<&'static str, u64>>,
+) -> Result<BTreeMap<String, Health>, ApiError> {
+    let now = engine.clock().now();
+    let oldest: HashMap<String, Timestamp> =
+        engine.store().oldest_queued().await?.into_iter().collect();
+    let mut out = BTreeMap::new();
+    for (integration, by_status) in counts {
+        let n = |s: &str| by_status.get(s).copied().unwrap_or(0);
+        let tasks = |status: &str| format!("/tasks?integration={integration}&status={status}");
+        let mut failing = None;
+        for kind in ["pull", "push"] {
+            let job = format!("{integration}.{kind}");
+            let query = ExecutionQuery {
+                job: Some(job.clone()),
+                limit: 10,
+                ..ExecutionQuery::default()
+            };
+            let last = engine
+                .store()
+                .history(&query)
+                .await?
+                .into_iter()
+                .find(|e| !e.state.is_open() && e.state != ExecutionState::Skipped);
+            if let Some(e) = last.filter(|e| e.state.is_failure()) {
+                let why = e.error.unwrap_or_else(|| e.state.as_str().to_string());
+                failing = Some((
+                    format!("its last {kind} {}: {why}", e.state.as_str()),
+                    format!("/executions?job={job}"),
+                ));
+                break;
+            }
+        }
+        let behind = match (oldest.get(integration), engine.freshness(integration)) {
+            (Some(&queued), Some(freshness)) if now.duration_since(queued) > freshness => {
+                Some(format!(
+                    "its oldest queued change waits {} min, longer than its freshness of {} min",
+                    now.duration_since(queued).as_mins(),
+                    freshness.as_mins()
+                ))
+            }
+            _ => None,
+        };
+        let health = if n("dead") > 0 {
+            let dead = n("dead");
+            Health {
+                class: "bad",
+                word: "dead tasks",
+                reason: Some(format!(
+                    "{dead} dead {}: replay them once the cause is fixed",
+                    if dead == 1 { "task" } else { "tasks" }
+                )),
+                link: Some(tasks("dead")),
+            }
+        } else if let Some((reason, link)) = failing {
+            Health {
+                class: "bad",
+                word: "failing",
+                reason: Some(reason),
+                link: Some(link),
+            }
+        } else if let Some(reason) = behind {
+            Health {
+                class: "warn",
+                word: "behind",
+                reason: Some(reason),
+                link: Some(tasks("new")),
+            }
+        } else if n("failed") > 0 {
+            Health {
+                class: "warn",
+                word: "retrying",
+                reason: Some(format!("{} tasks wait to be retried", n("failed"))),
+                link: Some(tasks("failed")),
+            }
+        } else {
+            Health {
+                class: "ok",
+                word: "healthy",
+                reason: None,
+                link: None,
+            }
+        };
+        out.insert(integration.clone(), health);
+    }
+    Ok(out)
 }
 
 /// The latest failed attempts, newest first.

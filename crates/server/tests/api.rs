@@ -42,6 +42,12 @@ async fn mock(name: &str, feeds: Vec<Feed>, start: Timestamp, clock: Arc<dyn Clo
 /// Two hours of prices from the ERP to the webshop, which refuses two
 /// records for good (dead tasks) and fails one delivery (a retry).
 async fn ran_two_hours(test: &str) -> Env {
+    ran(test, &[], "").await
+}
+
+/// Two hours as [`ran_two_hours`], the ERP answering `erp_faults` first,
+/// with `extra` YAML at the end of the file.
+async fn ran(test: &str, erp_faults: &[Fault], extra: &str) -> Env {
     let start: Timestamp = "2026-11-27T05:00:00Z".parse().unwrap();
     let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start));
     let feed = Feed {
@@ -51,6 +57,9 @@ async fn ran_two_hours(test: &str) -> Env {
         profile: None,
     };
     let erp = mock("erp", vec![feed], start, clock.clone()).await;
+    for fault in erp_faults {
+        erp.inject(fault.clone());
+    }
     let shop = mock("webshop", vec![], start, clock.clone()).await;
     shop.inject(Fault {
         status: 422,
@@ -67,7 +76,7 @@ async fn ran_two_hours(test: &str) -> Env {
          systems:\n  erp: {{ rate: 100/min, base_url: \"{}\", auth: {{ bearer: \"{SECRET}\" }} }}\n  \
          webshop: {{ rate: 500/min, base_url: \"{}\" }}\n\
          integrations:\n  prices:\n    from: erp\n    to: webshop\n    volume: 35000/day\n    freshness: 30m\n    \
-         push: {{ request: {{ path: \"/prices/{{{{ key }}}}\" }} }}\n",
+         push: {{ request: {{ path: \"/prices/{{{{ key }}}}\" }} }}\n{extra}",
         erp.base_url(),
         shop.base_url()
     );
@@ -265,7 +274,7 @@ async fn every_documented_operation_answers_as_documented() {
         .unwrap();
     assert_eq!(dead.len(), 2, "the webshop refused two records for good");
     let paths = document["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 14);
+    assert_eq!(paths.len(), 15);
     let mut operations = 0;
     for (path, methods) in paths {
         for (method, operation) in methods.as_object().unwrap() {
@@ -320,7 +329,7 @@ async fn every_documented_operation_answers_as_documented() {
             operations += 1;
         }
     }
-    assert_eq!(operations, 14);
+    assert_eq!(operations, 15);
 
     // A plan that does not fit: each warning is served with its kind, its
     // figures and its message, all of them documented.
@@ -774,6 +783,18 @@ async fn metrics_are_prometheus_text_with_the_promised_families() {
     assert_eq!(value("pacer_capacity"), 2.0);
     assert_eq!(value("pacer_capacity_in_use"), 0.0);
     assert_eq!(value(r#"pacer_scheduler_lag_seconds_count"#), 120.0);
+    // The last pull ended in the run's last minutes (07:56 is its last */4).
+    let last_pull = value(r#"pacer_job_last_success_timestamp_seconds{pacer_job="prices.pull"}"#);
+    let run_end = "2026-11-27T07:00:00Z"
+        .parse::<Timestamp>()
+        .unwrap()
+        .as_second() as f64;
+    assert!(
+        (run_end - 240.0..run_end).contains(&last_pull),
+        "{last_pull} against {run_end}"
+    );
+    // No alerts: no condition is switched on, so no series.
+    assert!(!text.contains("pacer_alerts{"), "no alerts: configured");
     // Two hours are well within every retention: nothing pruned yet.
     assert_eq!(
         value(r#"pacer_pruned_rows_total{table="finished_tasks"}"#),
@@ -837,6 +858,7 @@ async fn dashboard_pages_render_and_refresh_in_parts() {
                 "data-status=\"dead\"><a href=\"/tasks?integration=prices&amp;status=dead\">2</a>",
                 "price must be positive",
                 "The store keeps finished tasks 7d, dead tasks 30d, executions 30d and rate windows 2d",
+                "<span class=\"health bad\">dead tasks</span> <a class=\"reason\" href=\"/tasks?integration=prices&amp;status=dead\">2 dead tasks: replay them once the cause is fixed</a>",
             ][..],
         ),
         (
@@ -898,6 +920,114 @@ async fn dashboard_pages_render_and_refresh_in_parts() {
     )
     .await;
     assert_eq!(status, 400);
+}
+
+/// An ERP down for the whole run: the Overview says the integration is
+/// failing and why, the alert fires to a real receiver, and the API, the
+/// Overview and the metrics list it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_pull_is_shown_unhealthy_and_alerted() {
+    let received: Arc<std::sync::Mutex<Vec<Value>>> = Arc::default();
+    let keep = received.clone();
+    let app = axum::Router::new().route(
+        "/alerts",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let keep = keep.clone();
+            async move {
+                keep.lock().unwrap().push(body);
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let receiver = format!("http://{}/alerts", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let down = Fault {
+        status: 503,
+        count: 100_000,
+        body: Some(r#"{"error": "erp is down"}"#.into()),
+        ..Fault::default()
+    };
+    let alerts = format!("alerts:\n  send:\n    - webhook: \"{receiver}\"\n");
+    let env = ran("failing", &[down], &alerts).await;
+    let base = serve(&env, None, None).await;
+    let client = Client::new();
+
+    let (_, overview) = call(&client, Method::GET, &format!("{base}/"), None).await;
+    assert!(
+        overview.contains("<span class=\"health bad\">failing</span> <a class=\"reason\" href=\"/executions?job=prices.pull\">its last pull failed:"),
+        "{overview}"
+    );
+    assert!(overview.contains("erp is down"), "the reason is shown");
+    assert!(!overview.contains(">healthy<"), "{overview}");
+    assert!(overview.contains("Open alerts"), "{overview}");
+
+    let (status, body) = call(&client, Method::GET, &format!("{base}/api/v1/alerts"), None).await;
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        answer["conditions"],
+        json!([
+            "dead_tasks",
+            "failed_runs",
+            "backlog",
+            "at_rate",
+            "at_capacity",
+            "node_lost"
+        ])
+    );
+    assert_eq!(answer["channels"], json!(["webhook 127.0.0.1"]));
+    let open = answer["alerts"].as_array().unwrap();
+    assert_eq!(open.len(), 1, "{body}");
+    assert_eq!(
+        (
+            &open[0]["condition"],
+            &open[0]["subject"],
+            &open[0]["state"]
+        ),
+        (
+            &json!("failed_runs"),
+            &json!("prices.pull"),
+            &json!("firing")
+        )
+    );
+    let sent = received.lock().unwrap().clone();
+    assert_eq!(
+        sent.len(),
+        1,
+        "fired once within the repeat of 4h: {sent:?}"
+    );
+    assert_eq!(sent[0]["status"], "firing");
+
+    let (_, text) = call(&client, Method::GET, &format!("{base}/metrics"), None).await;
+    for (series, value) in [
+        (
+            r#"pacer_alerts{condition="failed_runs",state="firing"} 1"#,
+            true,
+        ),
+        (
+            r#"pacer_alerts{condition="dead_tasks",state="firing"} 0"#,
+            true,
+        ),
+        (
+            r#"pacer_alerts{condition="node_lost",state="pending"} 0"#,
+            true,
+        ),
+        (
+            r#"pacer_alert_notifications_total{channel="webhook 127.0.0.1",outcome="sent"} 1"#,
+            true,
+        ),
+        (
+            r#"pacer_alert_notifications_total{channel="webhook 127.0.0.1",outcome="failed"} 0"#,
+            true,
+        ),
+        (
+            "pacer_job_last_success_timestamp_seconds{pacer_job=\"prices.pull\"}",
+            false,
+        ),
+    ] {
+        assert_eq!(text.contains(series), value, "{series}");
+    }
 }
 
 /// `/healthz` and `/readyz` answer without a token, even when one is set:

@@ -49,6 +49,19 @@ impl ExecutionState {
         ExecutionState::ALL.into_iter().find(|s| s.as_str() == name)
     }
 
+    /// Whether it has not ended yet: due, waiting or running.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            ExecutionState::Due | ExecutionState::Waiting | ExecutionState::Running
+        )
+    }
+
+    /// Whether it ended without doing its work: failed or missed.
+    pub fn is_failure(self) -> bool {
+        matches!(self, ExecutionState::Failed | ExecutionState::Missed)
+    }
+
     /// Its lowercase name, as the ledger, the API and the logs say it.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -679,6 +679,15 @@ pub(crate) async fn nodes_lost(
     db.fetch(statement).await
 }
 
+pub(crate) async fn last_successes(db: &impl Run) -> Result<Vec<(String, i64)>, Error> {
+    let statement = Statement::new(
+        "SELECT job, MAX(finished_at) FROM executions
+         WHERE state = 'succeeded' AND finished_at IS NOT NULL GROUP BY job ORDER BY job",
+        "finding each job's last success",
+    );
+    db.fetch(statement).await
+}
+
 pub(crate) async fn oldest_queued(db: &impl Run) -> Result<Vec<(String, i64)>, Error> {
     let statement = Statement::new(
         "SELECT integration, MIN(created_at) FROM tasks

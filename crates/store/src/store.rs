@@ -566,6 +566,16 @@ impl Store {
             .collect())
     }
 
+    /// When each job's last successful execution ended (jobs that never
+    /// succeeded, or whose successes were pruned, are not listed).
+    pub async fn last_successes(&self) -> Result<Vec<(String, Timestamp)>, Error> {
+        let rows = dispatch!(self, b => shared::last_successes(b).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(job, at)| (job, millis_to_timestamp(at)))
+            .collect())
+    }
+
     /// When each integration's oldest task still to deliver (new, failed
     /// or being delivered) was queued.
     pub async fn oldest_queued(&self) -> Result<Vec<(String, Timestamp)>, Error> {
