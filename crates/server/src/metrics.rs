@@ -30,6 +30,8 @@ pub(crate) async fn render(State(app): State<App>) -> Result<Response, ApiError>
     rate_waits(&mut out, &timings);
     capacity(&mut out, env.capacity, in_use, &timings);
     pruned(&mut out, &stats);
+    backlog(&mut out, engine, now).await?;
+    rates(&mut out, engine, now).await?;
     let successes = engine.store().last_successes().await?;
     last_success(&mut out, &successes);
     let alerts = engine.alerts().await?;
@@ -285,6 +287,83 @@ fn pruned(out: &mut Text, stats: &Stats) {
     ] {
         out.sample("pacer_pruned_rows_total", &[("table", table)], n as f64);
     }
+}
+
+/// Each integration's oldest queued change's age, beside its freshness.
+async fn backlog(out: &mut Text, engine: &Engine, now: jiff::Timestamp) -> Result<(), ApiError> {
+    out.family(
+        "pacer_backlog_oldest_seconds",
+        "gauge",
+        "Age of each integration's oldest change queued and not yet delivered (0: none waits).",
+    );
+    let oldest: BTreeMap<String, jiff::Timestamp> =
+        engine.store().oldest_queued().await?.into_iter().collect();
+    let integrations = views::integrations(engine);
+    for integration in &integrations {
+        let age = oldest
+            .get(integration)
+            .map_or(0.0, |at| now.duration_since(*at).as_secs_f64().max(0.0));
+        out.sample(
+            "pacer_backlog_oldest_seconds",
+            &[("integration", integration)],
+            age,
+        );
+    }
+    out.family(
+        "pacer_freshness_seconds",
+        "gauge",
+        "The longest delay each integration allows from a change to its delivery.",
+    );
+    for integration in &integrations {
+        if let Some(freshness) = engine.freshness(integration) {
+            out.sample(
+                "pacer_freshness_seconds",
+                &[("integration", integration)],
+                freshness.as_secs_f64(),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Each rate budget's limit, and what the last whole minute used of it.
+async fn rates(out: &mut Text, engine: &Engine, now: jiff::Timestamp) -> Result<(), ApiError> {
+    let limits = engine.rate_limits();
+    out.family(
+        "pacer_rate_limit_per_minute",
+        "gauge",
+        "Units a rate budget (a system's, or a job's own) allows a minute, across all nodes.",
+    );
+    for (budget, limit) in &limits {
+        out.sample(
+            "pacer_rate_limit_per_minute",
+            &[("system", budget)],
+            f64::from(*limit),
+        );
+    }
+    let last = pacer_store::Minute::containing(now) - 1;
+    let used: BTreeMap<String, u64> = engine
+        .store()
+        .rate_usage(last)
+        .await?
+        .into_iter()
+        .filter(|(_, window, _)| *window == last)
+        .map(|(budget, _, used)| (budget, used))
+        .collect();
+    out.family(
+        "pacer_rate_used_last_minute",
+        "gauge",
+        "Units taken from each rate budget in the last whole minute, across all nodes.",
+    );
+    for budget in limits.keys() {
+        let n = used.get(budget).copied().unwrap_or(0);
+        out.sample(
+            "pacer_rate_used_last_minute",
+            &[("system", budget)],
+            n as f64,
+        );
+    }
+    Ok(())
 }
 
 /// When each job last succeeded, as Unix seconds.

@@ -1030,6 +1030,89 @@ async fn a_failing_pull_is_shown_unhealthy_and_alerted() {
     }
 }
 
+/// Prometheus' own checker takes a live scrape, the shipped alerting rules
+/// and their unit tests; the rules and the Grafana dashboard name only
+/// metrics a scrape has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promtool_accepts_the_metrics_and_the_shipped_rules() {
+    let env = ran_two_hours("promtool").await;
+    let base = serve(&env, None, None).await;
+    let (_, text) = call(
+        &Client::new(),
+        Method::GET,
+        &format!("{base}/metrics"),
+        None,
+    )
+    .await;
+    let promtool = |args: &[&str], input: Option<&str>| {
+        let mut child = std::process::Command::new("promtool")
+            .args(args)
+            .current_dir(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../docs/prometheus"
+            ))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("promtool is needed: apt-get install prometheus (.ci/run does)");
+        if let Some(input) = input {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        drop(child.stdin.take());
+        let out = child.wait_with_output().unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "promtool {args:?}: {said}");
+        said
+    };
+    let said = promtool(&["check", "metrics"], Some(&text));
+    assert!(said.trim().is_empty(), "no lint findings: {said}");
+    assert!(promtool(&["check", "rules", "alerts.yml"], None).contains("SUCCESS: 7 rules found"));
+    assert!(promtool(&["test", "rules", "alerts.test.yml"], None).contains("SUCCESS"));
+
+    // Each metric the rules and the dashboard read is one a scrape has
+    // (families without series yet still say their TYPE).
+    let families: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs");
+    for file in ["prometheus/alerts.yml", "grafana/pacer.json"] {
+        let content = std::fs::read_to_string(format!("{docs}/{file}")).unwrap();
+        let mut named = 0;
+        for word in content.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if !(word.starts_with("pacer_") || word.starts_with("process_")) || word == "pacer_job"
+            {
+                continue;
+            }
+            let family = word.strip_suffix("_bucket").unwrap_or(word);
+            assert!(
+                families.contains(&family),
+                "{file} reads {word}, which /metrics lacks"
+            );
+            named += 1;
+        }
+        assert!(named > 5, "{file} names {named} metrics");
+    }
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{docs}/grafana/pacer.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(dashboard["uid"], "pacer");
+    assert!(dashboard["panels"].as_array().unwrap().len() >= 10);
+}
+
 /// `/healthz` and `/readyz` answer without a token, even when one is set:
 /// a probe carries none. Ready while the scheduler and heartbeat run;
 /// 503 with the reasons once they have been silent too long.
