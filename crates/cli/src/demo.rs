@@ -79,10 +79,10 @@ pub(crate) fn run(args: &DemoArgs, out: &mut impl Write) -> anyhow::Result<ExitC
             .ok()
             .filter(|t| !t.is_empty())
             .unwrap_or_else(one_time_token);
-        let (server, addr) = runtime::serve(&engine, &args.listen, Some(token.clone())).await?;
-        eprintln!("dashboard: http://{addr}/#token={token}");
-        runtime::run_until_signal(&engine, until).await?;
-        server.abort();
+        let served = runtime::serve(&engine, &args.listen, Some(token.clone()), false).await?;
+        eprintln!("dashboard: http://{}/#token={token}", served.addr);
+        runtime::run_until_signal(&engine, until, None).await?;
+        served.task.abort();
         summary(&config, &engine, &store, &mocks).await
     });
     let _ = std::fs::remove_dir_all(&dir);

@@ -79,8 +79,16 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             (None, _) => Arc::new(RealClock),
         };
         let until = duration.map(|d| clock.now() + d);
-        let engine = Engine::new(&config, &plan, Arc::new(store), clock, Settings::default())
-            .map_err(|e| InvalidInput(format!("error: {e}")))?;
+        let store = Arc::new(store);
+        let settings = Settings::default();
+        let engine = Engine::new(
+            &config,
+            &plan,
+            store.clone(),
+            clock.clone(),
+            settings.clone(),
+        )
+        .map_err(|e| InvalidInput(format!("error: {e}")))?;
         tracing::info!(
             environment = %config.environment.name,
             store = %redact(&url),
@@ -88,9 +96,40 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             capacity = config.environment.capacity,
             "running"
         );
-        let (server, _) = runtime::serve(&engine, &args.listen, token).await?;
-        runtime::run_until_signal(&engine, until).await?;
-        server.abort();
+        let served = runtime::serve(&engine, &args.listen, token, true).await?;
+        let reloads = served.reloads.expect("a reloadable server");
+        let file = args.file.clone();
+        let (addr, running_store) = (served.addr, config.store.clone());
+        let rebuild: runtime::Rebuild = Box::new(move || {
+            let config = input::config(&file)
+                .map_err(|e| e.0.strip_prefix("error: ").unwrap_or(&e.0).to_string())?;
+            // Where state lives and who may act are fixed for a run.
+            if config.store != running_store {
+                return Err(format!(
+                    "{}: environment.store changed; a running Pacer keeps its store: restart it to move",
+                    file.display()
+                ));
+            }
+            let (plan, _) = crate::plan::plan(&config, None).map_err(|e| format!("{e:#}"))?;
+            let engine = Engine::new(
+                &config,
+                &plan,
+                store.clone(),
+                clock.clone(),
+                settings.clone(),
+            )
+            .map_err(|e| e.to_string())?;
+            runtime::unguarded_webhooks(&engine, addr).map_err(|e| e.0)?;
+            let what = format!(
+                "{} jobs of {} within capacity {}",
+                engine.jobs().len(),
+                config.environment.name,
+                config.environment.capacity
+            );
+            Ok((engine, what))
+        });
+        runtime::run_until_signal(&engine, until, Some((reloads, rebuild))).await?;
+        served.task.abort();
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -93,7 +93,8 @@ pub(crate) async fn serve(
     engine: &Engine,
     listen: &str,
     token: Option<String>,
-) -> anyhow::Result<(tokio::task::JoinHandle<()>, std::net::SocketAddr)> {
+    reloadable: bool,
+) -> anyhow::Result<Served> {
     // Refused before binding when the address says so already.
     if let Ok(planned) = listen.parse::<std::net::SocketAddr>()
         && !planned.ip().is_loopback()
@@ -117,18 +118,38 @@ pub(crate) async fn serve(
             );
         }
     }
-    let router = pacer_server::router(engine.clone(), access);
-    let server = tokio::spawn(async move {
+    let (router, reloads) = if reloadable {
+        let (router, reloads) = pacer_server::reloadable_router(engine.clone(), access);
+        (router, Some(reloads))
+    } else {
+        (pacer_server::router(engine.clone(), access), None)
+    };
+    let task = tokio::spawn(async move {
         if let Err(e) = pacer_server::serve(listener, router).await {
             tracing::error!(error = %e, "the HTTP server stopped");
         }
     });
-    Ok((server, addr))
+    Ok(Served {
+        task,
+        addr,
+        reloads,
+    })
+}
+
+/// A server answering in the background.
+pub(crate) struct Served {
+    pub(crate) task: tokio::task::JoinHandle<()>,
+    pub(crate) addr: std::net::SocketAddr,
+    /// Reload requests from its API, and the swap of its engine.
+    pub(crate) reloads: Option<pacer_server::Reloads>,
 }
 
 /// Webhooks without a secret: refused beyond loopback (anyone who reaches
 /// the port could queue records), a warning on it.
-fn unguarded_webhooks(engine: &Engine, addr: std::net::SocketAddr) -> Result<(), InvalidInput> {
+pub(crate) fn unguarded_webhooks(
+    engine: &Engine,
+    addr: std::net::SocketAddr,
+) -> Result<(), InvalidInput> {
     let unguarded = engine.unguarded_webhooks();
     if unguarded.is_empty() {
         return Ok(());
@@ -155,59 +176,154 @@ fn unguarded_webhooks(engine: &Engine, addr: std::net::SocketAddr) -> Result<(),
 /// How long running executions get to finish after Ctrl-C or SIGTERM.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// Builds the engine for the config file as it reads now, or says why not.
+pub(crate) type Rebuild = Box<dyn Fn() -> Result<(Engine, String), String> + Send + Sync>;
+
 /// Runs the engine until `until` or Ctrl-C / SIGTERM, after which running
 /// executions end at their next page or batch — within [`SHUTDOWN_GRACE`];
 /// past it Pacer exits anyway and their leases return the work to the queue.
+///
+/// With `reload`, SIGHUP and `POST /api/v1/reload` rebuild the engine from
+/// the file: when it is valid, the running engine stops as for a shutdown
+/// (queued tasks stay in the store) and the new one runs on the same store
+/// and clock; when it is not, the running one goes on and the reason is
+/// logged and answered.
 pub(crate) async fn run_until_signal(
     engine: &Engine,
     until: Option<Timestamp>,
+    mut reload: Option<(pacer_server::Reloads, Rebuild)>,
 ) -> anyhow::Result<()> {
-    let (stopped, on_stop) = tokio::sync::oneshot::channel::<()>();
-    let stopper = engine.clone();
-    let signals = tokio::spawn(async move {
-        shutdown_signal().await;
-        tracing::info!("stopping: no new executions; running ones finish their page or batch");
-        stopper.stop();
-        let _ = stopped.send(());
-    });
-    let grace = async {
-        match on_stop.await {
-            Ok(()) => tokio::time::sleep(SHUTDOWN_GRACE).await,
-            Err(_) => std::future::pending().await,
+    let (mut signals, mut hangup) = Signals::new()?;
+    let mut engine = engine.clone();
+    let mut running = spawn_run(&engine, until);
+    loop {
+        let request = tokio::select! {
+            outcome = &mut running => {
+                return outcome.context("the engine panicked")?.context("the engine stopped");
+            }
+            () = signals.stop() => {
+                tracing::info!("stopping: no new executions; running ones finish their page or batch");
+                engine.stop();
+                return finish(running).await;
+            }
+            () = hangup.wait() => None,
+            Some(request) = next_reload(&mut reload) => Some(request),
+        };
+        let Some((reloads, rebuild)) = &reload else {
+            tracing::warn!("SIGHUP: this command does not reload its file");
+            continue;
+        };
+        match rebuild() {
+            Err(why) => {
+                tracing::error!(error = %why, "reload refused; the running config stays");
+                if let Some(request) = request {
+                    request.answer(Err(why));
+                }
+            }
+            Ok((next, what)) => {
+                tracing::info!(
+                    "reloading: running executions finish their page or batch, then {what}"
+                );
+                engine.stop();
+                finish(running).await?;
+                reloads.swap(next.clone());
+                engine = next;
+                running = spawn_run(&engine, until);
+                tracing::info!("reloaded: {what}");
+                if let Some(request) = request {
+                    request.answer(Ok(what));
+                }
+            }
         }
-    };
-    let result = tokio::select! {
-        result = engine.run(until) => result.context("the engine stopped"),
-        () = grace => {
+    }
+}
+
+fn spawn_run(
+    engine: &Engine,
+    until: Option<Timestamp>,
+) -> tokio::task::JoinHandle<Result<(), pacer_engine::Error>> {
+    let engine = engine.clone();
+    tokio::spawn(async move { engine.run(until).await })
+}
+
+/// Waits for a stopped engine's run to end, at most [`SHUTDOWN_GRACE`].
+async fn finish(
+    running: tokio::task::JoinHandle<Result<(), pacer_engine::Error>>,
+) -> anyhow::Result<()> {
+    match tokio::time::timeout(SHUTDOWN_GRACE, running).await {
+        Ok(outcome) => outcome
+            .context("the engine panicked")?
+            .context("the engine stopped"),
+        Err(_) => {
             tracing::warn!(
                 grace_s = SHUTDOWN_GRACE.as_secs(),
                 "executions still running at the end of the grace period; their leases return their work to the queue"
             );
             Ok(())
         }
-    };
-    signals.abort();
-    result
+    }
 }
 
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
+async fn next_reload(
+    reload: &mut Option<(pacer_server::Reloads, Rebuild)>,
+) -> Option<pacer_server::Reload> {
+    match reload {
+        Some((reloads, _)) => reloads.next().await,
+        None => std::future::pending().await,
     }
-    #[cfg(not(unix))]
-    {
+}
+
+/// The signals a running Pacer heeds, registered once so none is missed
+/// between two waits: Ctrl-C and SIGTERM stop it.
+struct Signals {
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<(Signals, Hangup)> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let listen =
+                |kind, name| signal(kind).with_context(|| format!("cannot listen for {name}"));
+            Ok((
+                Signals {
+                    terminate: listen(SignalKind::terminate(), "SIGTERM")?,
+                    interrupt: listen(SignalKind::interrupt(), "SIGINT")?,
+                },
+                Hangup(listen(SignalKind::hangup(), "SIGHUP")?),
+            ))
+        }
+        #[cfg(not(unix))]
+        Ok((Signals {}, Hangup))
+    }
+
+    /// Ctrl-C or SIGTERM.
+    async fn stop(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.terminate.recv() => {}
+            _ = self.interrupt.recv() => {}
+        }
+        #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// SIGHUP: reload the file.
+#[cfg(unix)]
+struct Hangup(tokio::signal::unix::Signal);
+#[cfg(not(unix))]
+struct Hangup;
+
+impl Hangup {
+    async fn wait(&mut self) {
+        #[cfg(unix)]
+        self.0.recv().await;
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await;
     }
 }

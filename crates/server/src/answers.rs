@@ -67,6 +67,15 @@ pub(crate) struct AlertList {
     pub(crate) channels: Vec<String>,
 }
 
+/// What a reload did.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct ReloadAnswer {
+    /// Always true: a refused reload answers 422 with the reason.
+    pub(crate) reloaded: bool,
+    /// What the new config runs.
+    pub(crate) message: String,
+}
+
 /// How long the store keeps what is done (`environment.retention`, as
 /// durations such as `7d`), and the rows it holds now. One node of the
 /// cluster deletes older rows every hour.

@@ -16,7 +16,7 @@ use crate::{
     App,
     answers::{
         AlertList, EnvironmentAnswer, ExecutionList, JobAnswer, JobList, LeftDead, PlanAnswer,
-        ReplayAnswer, TaskDetail, TaskPage,
+        ReloadAnswer, ReplayAnswer, TaskDetail, TaskPage,
     },
     error::ApiError,
     openapi, views,
@@ -41,6 +41,7 @@ pub(crate) fn routes() -> Router<App> {
         .route("/api/v1/integrations/{name}/replay-dead", post(replay_dead))
         .route("/api/v1/plan", get(plan))
         .route("/api/v1/alerts", get(alerts))
+        .route("/api/v1/reload", post(reload))
         .route("/api/v1/{*rest}", get(unknown).post(unknown))
 }
 
@@ -54,22 +55,36 @@ async fn unknown(Path(rest): Path<String>) -> ApiError {
     ))
 }
 
+async fn reload(State(app): State<App>) -> Answer<ReloadAnswer> {
+    match app.reload().await? {
+        Ok(message) => Ok(Json(ReloadAnswer {
+            reloaded: true,
+            message,
+        })),
+        Err(why) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_config",
+            format!("{why}; the running config stays"),
+        )),
+    }
+}
+
 async fn alerts(State(app): State<App>) -> Answer<AlertList> {
-    Ok(Json(views::alerts(&app.engine).await?))
+    Ok(Json(views::alerts(&app.engine()).await?))
 }
 
 async fn environment(State(app): State<App>) -> Answer<EnvironmentAnswer> {
-    Ok(Json(views::environment(&app.engine).await?))
+    Ok(Json(views::environment(&app.engine()).await?))
 }
 
 async fn jobs(State(app): State<App>) -> Answer<JobList> {
     Ok(Json(JobList {
-        jobs: views::jobs(&app.engine).await?,
+        jobs: views::jobs(&app.engine()).await?,
     }))
 }
 
 async fn job(State(app): State<App>, Path(name): Path<String>) -> Answer<JobAnswer> {
-    Ok(Json(views::one_job(&app.engine, &name).await?))
+    Ok(Json(views::one_job(&app.engine(), &name).await?))
 }
 
 async fn pause(State(app): State<App>, Path(name): Path<String>) -> Answer<JobAnswer> {
@@ -82,25 +97,25 @@ async fn resume(State(app): State<App>, Path(name): Path<String>) -> Answer<JobA
 
 async fn set_paused(app: &App, name: &str, paused: bool) -> Answer<JobAnswer> {
     known_job(app, name)?;
-    app.engine.store().set_paused(name, paused).await?;
+    app.engine().store().set_paused(name, paused).await?;
     tracing::info!(job = name, paused, "job switched from the API");
-    Ok(Json(views::one_job(&app.engine, name).await?))
+    Ok(Json(views::one_job(&app.engine(), name).await?))
 }
 
 async fn trigger(State(app): State<App>, Path(name): Path<String>) -> Result<Response, ApiError> {
     known_job(&app, &name)?;
-    let now = app.engine.clock().now();
-    app.engine.store().trigger(&name, now).await?;
+    let now = app.engine().clock().now();
+    app.engine().store().trigger(&name, now).await?;
     tracing::info!(job = name, "run asked for from the API");
-    let job = views::one_job(&app.engine, &name).await?;
+    let job = views::one_job(&app.engine(), &name).await?;
     Ok((StatusCode::ACCEPTED, Json(job)).into_response())
 }
 
 fn known_job(app: &App, name: &str) -> Result<(), ApiError> {
-    if app.engine.jobs().iter().any(|j| j == name) {
+    if app.engine().jobs().iter().any(|j| j == name) {
         Ok(())
     } else {
-        Err(views::no_job(&app.engine, name))
+        Err(views::no_job(&app.engine(), name))
     }
 }
 
@@ -108,8 +123,8 @@ async fn executions(
     State(app): State<App>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Answer<ExecutionList> {
-    let query = views::execution_query(&app.engine, &params)?;
-    let executions = views::executions(&app.engine, &query).await?;
+    let query = views::execution_query(&app.engine(), &params)?;
+    let executions = views::executions(&app.engine(), &query).await?;
     Ok(Json(ExecutionList { executions }))
 }
 
@@ -118,19 +133,19 @@ async fn tasks(
     Query(params): Query<HashMap<String, String>>,
 ) -> Answer<TaskPage> {
     let query = views::task_query(&params)?;
-    Ok(Json(views::tasks(&app.engine, &query).await?))
+    Ok(Json(views::tasks(&app.engine(), &query).await?))
 }
 
 async fn task(State(app): State<App>, Path(id): Path<String>) -> Answer<TaskDetail> {
     let id = views::task_id(&id)?;
-    Ok(Json(views::task_detail(&app.engine, id).await?))
+    Ok(Json(views::task_detail(&app.engine(), id).await?))
 }
 
 async fn retry(State(app): State<App>, Path(id): Path<String>) -> Answer<TaskDetail> {
     let id = views::task_id(&id)?;
-    let before = views::task_detail(&app.engine, id).await?;
-    let now = app.engine.clock().now();
-    if !app.engine.store().replay(id, now).await? {
+    let before = views::task_detail(&app.engine(), id).await?;
+    let now = app.engine().clock().now();
+    if !app.engine().store().replay(id, now).await? {
         return Err(ApiError::conflict(format!(
             "task {id} is {}: only a failed, dead or skipped task can be retried, and only \
              while no other pending task has its key",
@@ -138,32 +153,32 @@ async fn retry(State(app): State<App>, Path(id): Path<String>) -> Answer<TaskDet
         )));
     }
     tracing::info!(task = id, "task retried from the API");
-    Ok(Json(views::task_detail(&app.engine, id).await?))
+    Ok(Json(views::task_detail(&app.engine(), id).await?))
 }
 
 async fn skip(State(app): State<App>, Path(id): Path<String>) -> Answer<TaskDetail> {
     let id = views::task_id(&id)?;
-    let before = views::task_detail(&app.engine, id).await?;
-    let now = app.engine.clock().now();
-    if !app.engine.store().skip(id, now).await? {
+    let before = views::task_detail(&app.engine(), id).await?;
+    let now = app.engine().clock().now();
+    if !app.engine().store().skip(id, now).await? {
         return Err(ApiError::conflict(format!(
             "task {id} is {}: only a new, failed or dead task can be skipped",
             before.task.status
         )));
     }
     tracing::info!(task = id, "task skipped from the API");
-    Ok(Json(views::task_detail(&app.engine, id).await?))
+    Ok(Json(views::task_detail(&app.engine(), id).await?))
 }
 
 async fn replay_dead(State(app): State<App>, Path(name): Path<String>) -> Answer<ReplayAnswer> {
-    let known = views::integrations(&app.engine);
+    let known = views::integrations(&app.engine());
     if !known.contains(&name) {
         return Err(ApiError::not_found(format!(
             "no integration named {name:?}; the integrations are: {}",
             known.join(", ")
         )));
     }
-    let done = app.engine.replay_dead(&name).await?;
+    let done = app.engine().replay_dead(&name).await?;
     tracing::info!(
         integration = name,
         replayed = done.replayed,
@@ -189,5 +204,5 @@ async fn replay_dead(State(app): State<App>, Path(name): Path<String>) -> Answer
 }
 
 async fn plan(State(app): State<App>) -> Answer<PlanAnswer> {
-    Ok(Json(views::plan(&app.engine).await?))
+    Ok(Json(views::plan(&app.engine()).await?))
 }

@@ -177,7 +177,7 @@ fn table(id: &str, headings: &[&str], rows: Markup) -> Markup {
 }
 
 async fn overview(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let engine = &app.engine;
+    let engine = &app.engine();
     let env = views::environment(engine).await?;
     let counts = views::task_counts(engine).await?;
     let health = views::health(engine, &counts).await?;
@@ -430,7 +430,7 @@ fn rate_bars(usage: &RateUsage) -> Markup {
 }
 
 async fn schedule(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let engine = &app.engine;
+    let engine = &app.engine();
     let today = views::today(engine).await?;
     let load = &engine.plan().load;
     let capacity = load.capacity;
@@ -454,7 +454,7 @@ async fn schedule(State(app): State<App>, headers: HeaderMap) -> Result<Response
 }
 
 async fn jobs(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let engine = &app.engine;
+    let engine = &app.engine();
     let today = today(engine);
     let jobs = views::jobs(engine).await?;
     let job_rows = html! {
@@ -539,7 +539,7 @@ async fn tasks(
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let engine = &app.engine;
+    let engine = &app.engine();
     let today = today(engine);
     let query = views::task_query(&params)?;
     let integrations = views::integrations(engine);
@@ -595,7 +595,7 @@ async fn task(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let engine = &app.engine;
+    let engine = &app.engine();
     let today = today(engine);
     let id = views::task_id(&id)?;
     let t = views::task_detail(engine, id).await?;
@@ -636,7 +636,7 @@ async fn executions(
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let engine = &app.engine;
+    let engine = &app.engine();
     let today = today(engine);
     let query = views::execution_query(engine, &params)?;
     let states: Vec<String> = pacer_store::ExecutionState::ALL

@@ -15,7 +15,7 @@ pub(crate) async fn alive() -> Json<Value> {
 /// This node can take work: its store answers, its scheduler and its
 /// heartbeat ran recently. 503 with each failed check's reason when not.
 pub(crate) async fn ready(State(app): State<App>) -> impl IntoResponse {
-    let readiness = app.engine.readiness().await;
+    let readiness = app.engine().readiness().await;
     let check = |result: &Result<(), String>| match result {
         Ok(()) => Value::from("ok"),
         Err(why) => Value::from(why.as_str()),

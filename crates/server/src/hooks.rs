@@ -23,7 +23,7 @@ pub(crate) async fn receive(
     body: Bytes,
 ) -> Response {
     // Beyond loopback, anyone who reaches the port could queue records.
-    if !app.access.loopback() && app.engine.unguarded_webhooks().contains(&name) {
+    if !app.access.loopback() && app.engine().unguarded_webhooks().contains(&name) {
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "webhook_unguarded",
@@ -35,7 +35,7 @@ pub(crate) async fn receive(
         .into_response();
     }
     let secret = headers.get("x-pacer-secret").and_then(|v| v.to_str().ok());
-    match app.engine.receive(&name, &body, secret).await {
+    match app.engine().receive(&name, &body, secret).await {
         Ok(received) => (
             StatusCode::ACCEPTED,
             Json(HookAnswer {

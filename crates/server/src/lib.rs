@@ -25,7 +25,10 @@
 
 #![deny(missing_docs)]
 
-use std::net::SocketAddr;
+use std::{
+    net::SocketAddr,
+    sync::{Arc, RwLock},
+};
 
 use axum::{
     Router,
@@ -36,6 +39,7 @@ use axum::{
     routing::{get, post},
 };
 use pacer_engine::Engine;
+use tokio::sync::{mpsc, oneshot};
 
 pub use crate::edge::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES};
 use crate::error::ApiError;
@@ -107,16 +111,107 @@ impl Access {
     }
 }
 
-/// What every handler reads: the engine and the access rules.
+/// What every handler reads: the engine now running, the access rules,
+/// and where a reload is asked for.
 #[derive(Clone, Debug)]
 pub(crate) struct App {
-    pub(crate) engine: Engine,
+    current: Arc<RwLock<Engine>>,
     pub(crate) access: Access,
+    reloads: Option<mpsc::Sender<Reload>>,
 }
 
-/// The routes, over a running engine.
+impl App {
+    /// Asks whoever runs the engine to reload the config, and waits for
+    /// the answer: what changed, or why the running config stays.
+    pub(crate) async fn reload(&self) -> Result<Result<String, String>, ApiError> {
+        let Some(reloads) = &self.reloads else {
+            return Err(ApiError::new(
+                axum::http::StatusCode::NOT_IMPLEMENTED,
+                "not_reloadable",
+                "this server runs a demo, which reloads nothing: pacer run reloads its file",
+            ));
+        };
+        let (reply, answer) = oneshot::channel();
+        let gone = || {
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "stopping",
+                "Pacer is stopping; nothing was reloaded",
+            )
+        };
+        reloads.send(Reload { reply }).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())
+    }
+
+    /// The engine running now (a reload swaps it).
+    pub(crate) fn engine(&self) -> Engine {
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// A request to reload the config, answered once it is applied or refused.
+#[derive(Debug)]
+pub struct Reload {
+    reply: oneshot::Sender<Result<String, String>>,
+}
+
+impl Reload {
+    /// Answers the request: what changed, or why the running config stays.
+    pub fn answer(self, outcome: Result<String, String>) {
+        let _ = self.reply.send(outcome);
+    }
+}
+
+/// The other end of a reloadable server: reload requests from
+/// `POST /api/v1/reload`, and the swap of the engine it answers for.
+#[derive(Debug)]
+pub struct Reloads {
+    current: Arc<RwLock<Engine>>,
+    requests: mpsc::Receiver<Reload>,
+}
+
+impl Reloads {
+    /// The next reload request; `None` once the server is gone.
+    pub async fn next(&mut self) -> Option<Reload> {
+        self.requests.recv().await
+    }
+
+    /// Answers from now on for `engine`.
+    pub fn swap(&self, engine: Engine) {
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = engine;
+    }
+}
+
+/// The routes, over a running engine that is never swapped: `POST
+/// /api/v1/reload` answers that this server cannot reload.
 pub fn router(engine: Engine, access: Access) -> Router {
-    let app = App { engine, access };
+    routes(App {
+        current: Arc::new(RwLock::new(engine)),
+        access,
+        reloads: None,
+    })
+}
+
+/// The routes, over an engine a reload may swap: `POST /api/v1/reload`
+/// hands [`Reload`]s to the returned [`Reloads`].
+pub fn reloadable_router(engine: Engine, access: Access) -> (Router, Reloads) {
+    let current = Arc::new(RwLock::new(engine));
+    let (sender, requests) = mpsc::channel(4);
+    let router = routes(App {
+        current: current.clone(),
+        access,
+        reloads: Some(sender),
+    });
+    (router, Reloads { current, requests })
+}
+
+fn routes(app: App) -> Router {
     let guarded = Router::new()
         .merge(api::routes())
         .merge(dashboard::routes())

@@ -13,7 +13,7 @@ use pacer_store::ExecutionState;
 use crate::{App, error::ApiError, views};
 
 pub(crate) async fn render(State(app): State<App>) -> Result<Response, ApiError> {
-    let engine = &app.engine;
+    let engine = &app.engine();
     let stats = engine.stats();
     let timings = engine.timings();
     let env = engine.environment();

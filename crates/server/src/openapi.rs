@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::answers::{
     AlertList, EnvironmentAnswer, ErrorAnswer, ExecutionList, JobAnswer, JobList, PlanAnswer,
-    ReplayAnswer, TaskDetail, TaskPage,
+    ReloadAnswer, ReplayAnswer, TaskDetail, TaskPage,
 };
 
 /// The schema of each answer, named as the paths refer to them.
@@ -32,6 +32,7 @@ fn answer_schemas() -> Map<String, Value> {
     register::<ReplayAnswer>(&mut generator);
     register::<PlanAnswer>(&mut generator);
     register::<AlertList>(&mut generator);
+    register::<ReloadAnswer>(&mut generator);
     generator.take_definitions(true)
 }
 
@@ -148,6 +149,8 @@ pub(crate) fn document() -> Value {
                 &[("404", "No such integration")])},
             "/api/v1/plan": {"get": read("What `pacer plan --format json` prints, plus today's actual load by minute", vec![], schema("Plan"), &[])},
             "/api/v1/alerts": {"get": read("Alerts whose conditions hold (pending, then firing once they held long enough), the conditions switched on and the channels alerts go to", vec![], schema("AlertList"), &[])},
+            "/api/v1/reload": {"post": action("Read the config file again, check it, plan it and run it: queued tasks stay, running executions end their page or batch first; an invalid file leaves the running config in place", vec![], "200", schema("ReloadAnswer"),
+                &[("422", "The file is invalid or changes what needs a restart; the running config stays"), ("501", "This server cannot reload (pacer demo)")])},
             "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
         },
         "components": {

@@ -274,7 +274,7 @@ async fn every_documented_operation_answers_as_documented() {
         .unwrap();
     assert_eq!(dead.len(), 2, "the webshop refused two records for good");
     let paths = document["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 15);
+    assert_eq!(paths.len(), 16);
     let mut operations = 0;
     for (path, methods) in paths {
         for (method, operation) in methods.as_object().unwrap() {
@@ -324,12 +324,18 @@ async fn every_documented_operation_answers_as_documented() {
             if let Err(e) = check(&document, schema, &value, &format!("{method} {concrete}")) {
                 panic!("{e}\n{body}");
             }
-            // Each operation's success is what this test reaches.
-            assert!(status.is_success(), "{method} {concrete}: {status} {body}");
+            // Each operation's success is what this test reaches, but a
+            // reload: this router has nobody to reload a file (pacer run's
+            // test reloads one), and says so as documented.
+            if concrete == "/api/v1/reload" {
+                assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{body}");
+            } else {
+                assert!(status.is_success(), "{method} {concrete}: {status} {body}");
+            }
             operations += 1;
         }
     }
-    assert_eq!(operations, 15);
+    assert_eq!(operations, 16);
 
     // A plan that does not fit: each warning is served with its kind, its
     // figures and its message, all of them documented.
