@@ -12,8 +12,9 @@ use std::sync::{
 use axum::{Json, Router, extract::State, http::StatusCode, routing::get, routing::post};
 use jiff::SignedDuration;
 use pacer_engine::{Clock, VirtualClock};
+use pacer_mock::Fault;
 use serde_json::{Value, json};
-use support::{TempDb, engine, midnight, mock};
+use support::{TempDb, config, engine, midnight, mock};
 
 /// An ERP whose `/prices` answers 503 while `broken`, else no changes.
 async fn erp(broken: Arc<AtomicBool>) -> String {
@@ -182,4 +183,94 @@ async fn an_alert_fires_once_repeats_while_it_holds_and_resolves() {
         engine.stats().notifications[&("webhook 127.0.0.1".to_string(), "sent")],
         6
     );
+}
+
+/// Two hours of changes wait at an ERP that gives 100 a minute, capacity
+/// 1, a webshop that refuses two records: the ERP is at its rate, the
+/// capacity at its limit, the backlog past its freshness, tasks dead — and
+/// each alert says so once it held as long as its condition asks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_capacity_backlog_and_dead_tasks_alert() {
+    let start = midnight();
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start + SignedDuration::from_hours(2)));
+    let erp = mock(
+        "erp",
+        100,
+        &[("prices", 35_000.0, None)],
+        start,
+        clock.clone(),
+    )
+    .await;
+    let shop = mock("webshop", 500, &[], start, clock.clone()).await;
+    shop.inject(Fault {
+        status: 422,
+        body: Some(r#"{"error": "price must be positive"}"#.into()),
+        count: 2,
+        ..Fault::default()
+    });
+    let received: Received = Arc::default();
+    let hooks = receiver(received.clone()).await;
+    let integrations = format!(
+        "  prices:\n    from: erp\n    to: webshop\n    volume: 35000/day\n    freshness: 20m\n    \
+         pull: {{ schedule: \"*/10 * * * *\", max_items: 1000 }}\n    \
+         push: {{ schedule: \"*/10 * * * *\", request: {{ path: \"/prices/{{{{ key }}}}\" }} }}\n\
+         alerts:\n  when: {{ at_rate: 5m, at_capacity: 5m, failed_runs: off }}\n  \
+         send:\n    - webhook: \"{hooks}/alerts\"\n"
+    );
+    let config = config(&erp, &shop, 1, &integrations);
+    let db = TempDb::new("alerts-load");
+    let store = db.open().await;
+    let engine = engine(&config, store.clone(), clock.clone(), "node-a");
+    engine
+        .run(Some(start + SignedDuration::from_mins(180)))
+        .await
+        .unwrap();
+
+    let sent = received.lock().unwrap().clone();
+    let fired = |condition: &str, subject: &str| {
+        sent.iter().any(|a| {
+            a["status"] == "firing" && a["condition"] == condition && a["subject"] == subject
+        })
+    };
+    assert!(fired("at_rate", "erp"), "{sent:#?}");
+    assert!(fired("at_capacity", "capacity"), "{sent:#?}");
+    assert!(fired("backlog", "prices"), "{sent:#?}");
+    assert!(fired("dead_tasks", "prices"), "{sent:#?}");
+    let dead = sent
+        .iter()
+        .find(|a| a["condition"] == "dead_tasks")
+        .unwrap();
+    assert!(
+        dead["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("2 dead tasks in prices"),
+        "{dead}"
+    );
+    // Held for 5 minutes before they fired: never at the first look.
+    for condition in ["at_rate", "at_capacity"] {
+        let alert = sent.iter().find(|a| a["condition"] == condition).unwrap();
+        let since: jiff::Timestamp = alert["since"].as_str().unwrap().parse().unwrap();
+        assert!(since >= start + SignedDuration::from_hours(2), "{alert}");
+    }
+    // Within the repeat (4h, longer than the run) an alert is sent once
+    // when it fires and once when it clears: firing and resolved take
+    // turns, whatever flaps.
+    let mut by_alert: std::collections::BTreeMap<(&str, &str), Vec<&str>> = Default::default();
+    for a in &sent {
+        by_alert
+            .entry((
+                a["condition"].as_str().unwrap(),
+                a["subject"].as_str().unwrap(),
+            ))
+            .or_default()
+            .push(a["status"].as_str().unwrap());
+    }
+    for (alert, statuses) in by_alert {
+        let alternate = statuses
+            .iter()
+            .enumerate()
+            .all(|(n, s)| *s == if n % 2 == 0 { "firing" } else { "resolved" });
+        assert!(alternate, "{alert:?}: {statuses:?}");
+    }
 }
