@@ -13,6 +13,11 @@ use crate::{Error, state::Inner};
 /// One node a minute evaluates the alerts; a claim this old is free again.
 const ALERT_ROUND: SignedDuration = SignedDuration::from_secs(50);
 
+/// A fired alert is resolved once its condition stayed clear this long: a
+/// condition that flaps at each schedule's boundary is not sent twice a
+/// run.
+const CLEAR_FOR: SignedDuration = SignedDuration::from_mins(5);
+
 /// A system counts as at its rate from this share of it in a minute.
 const AT_RATE_SHARE: f64 = 0.9;
 
@@ -93,8 +98,10 @@ impl Inner {
                 since: now,
                 fired_at: None,
                 sent_at: None,
+                cleared_at: None,
             });
             alert.message.clone_from(&held.message);
+            alert.cleared_at = None;
             let due = match (alert.fired_at, alert.sent_at) {
                 (None, _) => now.duration_since(alert.since) >= held.after,
                 (Some(_), Some(sent)) => now.duration_since(sent) >= alerting.repeat,
@@ -115,11 +122,23 @@ impl Inner {
             if holds {
                 continue;
             }
-            // Told it fired: told it cleared, or tried again next minute.
-            if alert.fired_at.is_some()
-                && !self.notify(alerting, alert, NoticeStatus::Resolved).await
-            {
-                continue;
+            // Not fired yet: forgotten, its wait starts over. Fired: clear
+            // for a while, then told, or tried again next minute.
+            if alert.fired_at.is_some() {
+                let cleared = alert.cleared_at.unwrap_or(now);
+                if now.duration_since(cleared) < CLEAR_FOR {
+                    if alert.cleared_at.is_none() {
+                        let clearing = Alert {
+                            cleared_at: Some(now),
+                            ..alert.clone()
+                        };
+                        self.store.put_alert(&clearing).await?;
+                    }
+                    continue;
+                }
+                if !self.notify(alerting, alert, NoticeStatus::Resolved).await {
+                    continue;
+                }
             }
             self.store
                 .close_alert(&alert.condition, &alert.subject)

@@ -736,11 +736,14 @@ pub struct Alert {
     pub fired_at: Option<Timestamp>,
     /// When it was last sent.
     pub sent_at: Option<Timestamp>,
+    /// Since when a fired alert's condition no longer holds; it is
+    /// resolved once that lasts.
+    pub cleared_at: Option<Timestamp>,
 }
 
 impl Alert {
     pub(crate) fn from_row(
-        (condition, subject, message, since, fired_at, sent_at): AlertRow,
+        (condition, subject, message, since, fired_at, sent_at, cleared_at): AlertRow,
     ) -> Alert {
         Alert {
             condition,
@@ -749,11 +752,20 @@ impl Alert {
             since: millis_to_timestamp(since),
             fired_at: fired_at.map(millis_to_timestamp),
             sent_at: sent_at.map(millis_to_timestamp),
+            cleared_at: cleared_at.map(millis_to_timestamp),
         }
     }
 }
 
-pub(crate) type AlertRow = (String, String, String, i64, Option<i64>, Option<i64>);
+pub(crate) type AlertRow = (
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
 
 /// How many rows the store holds, table by table.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -147,8 +147,9 @@ const STEPS: &[Step] = &[
     CREATE INDEX rate_windows_by_age ON rate_windows (window_start);
     CREATE INDEX tasks_dead ON tasks (updated_at) WHERE status = 'dead';",
     ),
-    // Alerts: each condition that holds, for what, since when, and when it
-    // was last sent; a node that stopped cleanly is not lost.
+    // Alerts: each condition that holds, for what, since when, when it was
+    // last sent and since when it is clear; a node that stopped cleanly is
+    // not lost.
     both(
         "CREATE TABLE alerts (
         condition TEXT NOT NULL,
@@ -157,6 +158,7 @@ const STEPS: &[Step] = &[
         since BIGINT NOT NULL,
         fired_at BIGINT,
         sent_at BIGINT,
+        cleared_at BIGINT,
         PRIMARY KEY (condition, subject)
     );
     ALTER TABLE nodes ADD COLUMN stopped_at BIGINT;",

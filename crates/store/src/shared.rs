@@ -612,7 +612,7 @@ pub(crate) async fn claim_chore(
 
 pub(crate) async fn alerts(db: &impl Run) -> Result<Vec<Alert>, Error> {
     let statement = Statement::new(
-        "SELECT condition, subject, message, since, fired_at, sent_at FROM alerts
+        "SELECT condition, subject, message, since, fired_at, sent_at, cleared_at FROM alerts
          ORDER BY since, condition, subject",
         "reading the alerts",
     );
@@ -622,10 +622,11 @@ pub(crate) async fn alerts(db: &impl Run) -> Result<Vec<Alert>, Error> {
 
 pub(crate) async fn put_alert(db: &impl Run, alert: &Alert) -> Result<(), Error> {
     let statement = Statement::new(
-        "INSERT INTO alerts (condition, subject, message, since, fired_at, sent_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO alerts (condition, subject, message, since, fired_at, sent_at, cleared_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (condition, subject) DO UPDATE SET message = excluded.message,
-             since = excluded.since, fired_at = excluded.fired_at, sent_at = excluded.sent_at",
+             since = excluded.since, fired_at = excluded.fired_at, sent_at = excluded.sent_at,
+             cleared_at = excluded.cleared_at",
         format!(
             "keeping the alert {} for {}",
             alert.condition, alert.subject
@@ -636,7 +637,8 @@ pub(crate) async fn put_alert(db: &impl Run, alert: &Alert) -> Result<(), Error>
     .bind(alert.message.as_str())
     .bind(millis(alert.since))
     .bind(alert.fired_at.map(millis))
-    .bind(alert.sent_at.map(millis));
+    .bind(alert.sent_at.map(millis))
+    .bind(alert.cleared_at.map(millis));
     db.execute(statement).await.map(drop)
 }
 

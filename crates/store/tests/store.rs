@@ -938,12 +938,14 @@ async fn alerts_lost_nodes_and_oldest_tasks(db: &Db) {
         since: at(1_000),
         fired_at: None,
         sent_at: None,
+        cleared_at: None,
     };
     store.put_alert(&alert).await.unwrap();
     let fired = pacer_store::Alert {
         message: "3 dead tasks".into(),
         fired_at: Some(at(2_000)),
         sent_at: Some(at(2_000)),
+        cleared_at: Some(at(2_500)),
         ..alert.clone()
     };
     store.put_alert(&fired).await.unwrap();
