@@ -282,6 +282,9 @@ pub async fn simulate(config: &Config, plan: &Plan, options: &Options) -> Result
     )?;
 
     let mut config = config.clone();
+    // A simulation tells nobody: its alerts would reach real people about
+    // a day that did not happen.
+    config.alerts = None;
     for connection in &mut config.connections {
         if let Some((_, mock)) = mocks.iter().find(|(name, _)| *name == connection.system) {
             connection.base_url = Some(mock.base_url());

@@ -46,6 +46,31 @@ async fn a_plan_that_fits_holds() {
     assert!(report.to_text().contains("Verdict: the plan holds"));
 }
 
+/// A day that fails on every pull (its volume beyond the ERP) would fire
+/// alerts: a simulation sends none, and needs none of their secrets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_simulation_sends_no_alert() {
+    let receiver = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    receiver.set_nonblocking(true).unwrap();
+    let alerts = format!(
+        "alerts:\n  when: {{ backlog: on, dead_tasks: 1 }}\n  send:\n    \
+         - webhook: \"http://{}/alerts\"\n    - slack: \"${{PACER_SIM_TEST_UNSET}}\"\n",
+        receiver.local_addr().unwrap()
+    );
+    let late = "  prices: { from: erp, to: webshop, volume: 30000/day, freshness: 30m }\n";
+    let config = config(&format!("{late}{alerts}"));
+    assert!(config.alerts.is_some());
+    let report = simulate(&config, &Options::default()).await;
+    assert!(
+        report.integrations[0].late > 0,
+        "a day an alert would fire on"
+    );
+    assert!(
+        matches!(receiver.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "nothing reached the receiver"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn more_volume_than_a_rate_allows_names_the_limit() {
     let options = Options {
