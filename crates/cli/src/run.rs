@@ -79,16 +79,14 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             (None, _) => Arc::new(RealClock),
         };
         let until = duration.map(|d| clock.now() + d);
-        let store = Arc::new(store);
-        let settings = Settings::default();
-        let engine = Engine::new(
-            &config,
-            &plan,
-            store.clone(),
-            clock.clone(),
-            settings.clone(),
-        )
-        .map_err(|e| InvalidInput(format!("error: {e}")))?;
+        let node = Node {
+            store: Arc::new(store),
+            clock,
+            settings: Settings::default(),
+        };
+        let engine = node
+            .engine(&config, &plan)
+            .map_err(|e| InvalidInput(format!("error: {e}")))?;
         tracing::info!(
             environment = %config.environment.name,
             store = %redact(&url),
@@ -111,14 +109,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                 ));
             }
             let (plan, _) = crate::plan::plan(&config, None).map_err(|e| format!("{e:#}"))?;
-            let engine = Engine::new(
-                &config,
-                &plan,
-                store.clone(),
-                clock.clone(),
-                settings.clone(),
-            )
-            .map_err(|e| e.to_string())?;
+            let engine = node.engine(&config, &plan).map_err(|e| e.to_string())?;
             runtime::unguarded_webhooks(&engine, addr).map_err(|e| e.0)?;
             let what = format!(
                 "{} jobs of {} within capacity {}",
@@ -132,6 +123,30 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         served.task.abort();
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// What each engine of one run shares, the first and those a reload
+/// builds: its store, its clock and this node's settings.
+struct Node {
+    store: Arc<pacer_store::Store>,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+}
+
+impl Node {
+    fn engine(
+        &self,
+        config: &pacer_config::Config,
+        plan: &pacer_plan::Plan,
+    ) -> Result<Engine, pacer_engine::Error> {
+        Engine::new(
+            config,
+            plan,
+            self.store.clone(),
+            self.clock.clone(),
+            self.settings.clone(),
+        )
+    }
 }
 
 /// `environment.store`, or a SQLite file named after the config, beside it:

@@ -176,14 +176,17 @@ async fn a_changed_file_is_taken_on_sighup_and_an_invalid_one_is_refused() {
     .unwrap();
     let refused = client.post(format!("{api}/reload")).send().await.unwrap();
     assert_eq!(refused.status(), 401);
-    let answer = client
-        .post(format!("{api}/reload"))
-        .bearer_auth(API_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 422);
-    let body: Value = answer.json().await.unwrap();
+    let reload = async || {
+        let answer = client
+            .post(format!("{api}/reload"))
+            .bearer_auth(API_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        (answer.status(), answer.json::<Value>().await.unwrap())
+    };
+    let (status, body) = reload().await;
+    assert_eq!(status, 422);
     let message = body["error"]["message"].as_str().unwrap();
     assert!(
         message.contains("reload.yaml:15:13: integrations.stock.volume: expected")
@@ -195,14 +198,8 @@ async fn a_changed_file_is_taken_on_sighup_and_an_invalid_one_is_refused() {
 
     // A valid file through the API: applied, and said so.
     std::fs::write(&path, file(&base, "*/5 * * * *", "")).unwrap();
-    let answer = client
-        .post(format!("{api}/reload"))
-        .bearer_auth(API_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 200);
-    let body: Value = answer.json().await.unwrap();
+    let (status, body) = reload().await;
+    assert_eq!(status, 200);
     assert_eq!(body["reloaded"], true);
     assert_eq!(body["message"], "2 jobs of acme within capacity 2");
     let jobs = get("/jobs".into()).await.unwrap();

@@ -49,26 +49,17 @@ struct Holding {
 
 /// The names of the conditions `conditions` switches on.
 pub(crate) fn enabled(conditions: &Conditions) -> Vec<&'static str> {
-    let mut names = Vec::new();
-    if conditions.dead_tasks.is_some() {
-        names.push("dead_tasks");
-    }
-    if conditions.failed_runs.is_some() {
-        names.push("failed_runs");
-    }
-    if conditions.backlog {
-        names.push("backlog");
-    }
-    if conditions.at_rate.is_some() {
-        names.push("at_rate");
-    }
-    if conditions.at_capacity.is_some() {
-        names.push("at_capacity");
-    }
-    if conditions.node_lost {
-        names.push("node_lost");
-    }
-    names
+    [
+        ("dead_tasks", conditions.dead_tasks.is_some()),
+        ("failed_runs", conditions.failed_runs.is_some()),
+        ("backlog", conditions.backlog),
+        ("at_rate", conditions.at_rate.is_some()),
+        ("at_capacity", conditions.at_capacity.is_some()),
+        ("node_lost", conditions.node_lost),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect()
 }
 
 impl Inner {
@@ -77,14 +68,9 @@ impl Inner {
         let Some(alerting) = &self.alerting else {
             return Ok(());
         };
-        let now = self.clock.now();
-        if !self
-            .store
-            .claim_chore("alerts", &self.settings.node, now, ALERT_ROUND)
-            .await?
-        {
+        let Some(now) = self.take_chore("alerts", ALERT_ROUND).await? else {
             return Ok(());
-        }
+        };
         let holding = self.holding(&alerting.conditions, now).await?;
         let open = self.store.alerts().await?;
         for held in &holding {

@@ -722,14 +722,9 @@ impl Inner {
     /// Deletes what the retention no longer keeps, when this node gets this
     /// round of the cluster's prune.
     async fn prune(&self) -> Result<(), Error> {
-        let now = self.clock.now();
-        if !self
-            .store
-            .claim_chore("prune", &self.settings.node, now, PRUNE_EVERY)
-            .await?
-        {
+        let Some(now) = self.take_chore("prune", PRUNE_EVERY).await? else {
             return Ok(());
-        }
+        };
         let kept = &self.retention;
         let retention = pacer_store::Retention {
             finished_tasks: now - kept.finished_tasks,

@@ -99,6 +99,22 @@ impl Inner {
         place
     }
 
+    /// Takes this round of the cluster's `chore` when no node took it
+    /// within `every`: the instant it was taken, or `None` when another
+    /// node has it.
+    pub(crate) async fn take_chore(
+        &self,
+        chore: &str,
+        every: jiff::SignedDuration,
+    ) -> Result<Option<Timestamp>, Error> {
+        let now = self.clock.now();
+        let taken = self
+            .store
+            .claim_chore(chore, &self.settings.node, now, every)
+            .await?;
+        Ok(taken.then_some(now))
+    }
+
     /// Counts an execution of `job` that ended `outcome`.
     pub(crate) fn count(&self, job: &Job, outcome: ExecutionState) {
         self.counters.update(|s| {

@@ -12,7 +12,6 @@ use std::sync::{
 use axum::{Json, Router, extract::State, http::StatusCode, routing::get, routing::post};
 use jiff::SignedDuration;
 use pacer_engine::{Clock, VirtualClock};
-use pacer_mock::Fault;
 use serde_json::{Value, json};
 use support::{TempDb, config, engine, midnight, mock};
 
@@ -202,12 +201,7 @@ async fn rate_capacity_backlog_and_dead_tasks_alert() {
     )
     .await;
     let shop = mock("webshop", 500, &[], start, clock.clone()).await;
-    shop.inject(Fault {
-        status: 422,
-        body: Some(r#"{"error": "price must be positive"}"#.into()),
-        count: 2,
-        ..Fault::default()
-    });
+    support::refuse_two(&shop);
     let received: Received = Arc::default();
     let hooks = receiver(received.clone()).await;
     let integrations = format!(

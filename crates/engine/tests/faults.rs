@@ -133,12 +133,7 @@ async fn a_destination_that_refuses_a_record_sends_it_to_the_dead_letters_with_t
     )
     .await;
     let shop = mock("webshop", 500, &[], start, clock.clone()).await;
-    shop.inject(Fault {
-        status: 422,
-        body: Some(r#"{"error": "price must be positive"}"#.into()),
-        count: 2,
-        ..Fault::default()
-    });
+    support::refuse_two(&shop);
     let config = config(&erp, &shop, 2, PRICES);
     let db = TempDb::new("refused");
     let store = db.open().await;

@@ -560,34 +560,32 @@ impl Store {
         seen_since: Timestamp,
     ) -> Result<Vec<(String, Timestamp)>, Error> {
         let rows = dispatch!(self, b => shared::nodes_lost(b, millis(silent_since), millis(seen_since)).await)?;
-        Ok(rows
-            .into_iter()
-            .map(|(node, at)| (node, millis_to_timestamp(at)))
-            .collect())
+        Ok(named_instants(rows))
     }
 
     /// When each job's last successful execution ended (jobs that never
     /// succeeded, or whose successes were pruned, are not listed).
     pub async fn last_successes(&self) -> Result<Vec<(String, Timestamp)>, Error> {
         let rows = dispatch!(self, b => shared::last_successes(b).await)?;
-        Ok(rows
-            .into_iter()
-            .map(|(job, at)| (job, millis_to_timestamp(at)))
-            .collect())
+        Ok(named_instants(rows))
     }
 
     /// When each integration's oldest task still to deliver (new, failed
     /// or being delivered) was queued.
     pub async fn oldest_queued(&self) -> Result<Vec<(String, Timestamp)>, Error> {
         let rows = dispatch!(self, b => shared::oldest_queued(b).await)?;
-        Ok(rows
-            .into_iter()
-            .map(|(integration, at)| (integration, millis_to_timestamp(at)))
-            .collect())
+        Ok(named_instants(rows))
     }
 
     /// How many rows each table holds.
     pub async fn row_counts(&self) -> Result<RowCounts, Error> {
         dispatch!(self, b => shared::row_counts(b).await)
     }
+}
+
+/// Rows of a name and Unix milliseconds, as names and instants.
+fn named_instants(rows: Vec<(String, i64)>) -> Vec<(String, Timestamp)> {
+    rows.into_iter()
+        .map(|(name, at)| (name, millis_to_timestamp(at)))
+        .collect()
 }

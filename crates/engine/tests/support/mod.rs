@@ -172,6 +172,16 @@ pub(crate) async fn mock(
     pacer_mock::serve(system, listener).unwrap()
 }
 
+/// Has `shop` refuse the next two deliveries for good (422: dead tasks).
+pub(crate) fn refuse_two(shop: &Running) {
+    shop.inject(pacer_mock::Fault {
+        status: 422,
+        body: Some(r#"{"error": "price must be positive"}"#.into()),
+        count: 2,
+        ..pacer_mock::Fault::default()
+    });
+}
+
 /// The guide's ERP and webshop with `integrations` (YAML) between them.
 pub(crate) fn config(
     erp: &Running,
