@@ -30,6 +30,14 @@ pub(crate) enum Command {
     Demo(DemoArgs),
     /// Play days of the environment on a virtual clock against mock systems: does the plan hold?
     Simulate(SimulateArgs),
+    /// Print a shell's completion script: `pacer completions bash > /etc/bash_completion.d/pacer`.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    pub(crate) shell: clap_complete::Shell,
 }
 
 #[derive(Debug, clap::Args)]
@@ -159,16 +167,21 @@ pub(crate) enum PlanFormat {
 #[derive(Debug, clap::Args)]
 pub(crate) struct ExplainArgs {
     /// The cron expression, in quotes: "*/4 * * * *".
-    pub(crate) expression: String,
+    #[arg(required = true, num_args = 1.., value_name = "EXPRESSION")]
+    pub(crate) expression: Vec<String>,
     /// The key `H` hashes, usually the job's name (e.g. prices.pull).
     #[arg(long, value_name = "NAME")]
     pub(crate) key: Option<String>,
+    /// Output format: text for people, json for tools.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
 }
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct NextArgs {
     /// The cron expression, in quotes: "*/4 * * * *".
-    pub(crate) expression: String,
+    #[arg(required = true, num_args = 1.., value_name = "EXPRESSION")]
+    pub(crate) expression: Vec<String>,
     /// How many fire times to print.
     #[arg(short = 'n', long = "count", default_value_t = 5, value_name = "N")]
     pub(crate) count: usize,

@@ -31,7 +31,7 @@ pub(crate) fn run(args: &DemoArgs, out: &mut impl Write) -> anyhow::Result<ExitC
         .as_deref()
         .map(|d| runtime::duration(d, "--for"))
         .transpose()?;
-    runtime::init_logs(Format::Text);
+    runtime::init_logs(Format::Text)?;
     let mut config =
         pacer_config::parse(ACME, "examples/acme.yaml").context("the embedded example")?;
     let plan = pacer_plan::plan(&config.environment).context("planning the embedded example")?;
@@ -81,7 +81,7 @@ pub(crate) fn run(args: &DemoArgs, out: &mut impl Write) -> anyhow::Result<ExitC
             .unwrap_or_else(one_time_token);
         let served = runtime::serve(&engine, &args.listen, Some(token.clone()), false).await?;
         eprintln!("dashboard: http://{}/#token={token}", served.addr);
-        runtime::run_until_signal(&engine, until, None).await?;
+        let engine = runtime::run_until_signal(&engine, until, None).await?;
         served.task.abort();
         summary(&config, &engine, &store, &mocks).await
     });

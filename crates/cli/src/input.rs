@@ -17,6 +17,31 @@ impl fmt::Display for InvalidInput {
 
 impl std::error::Error for InvalidInput {}
 
+/// The expression as typed: one argument, or several a shell split it into.
+///
+/// `pacer explain */4 * * * *` unquoted reaches Pacer as five words, and a
+/// shell replaces a `*` with the names of the files in the folder when
+/// there are any. Words that are not file names are taken together; a
+/// file's name among them means the shell expanded one: the error says to
+/// quote it.
+pub(crate) fn expression(words: &[String]) -> Result<String, InvalidInput> {
+    let joined = words.join(" ");
+    if words.len() == 1 {
+        return Ok(joined);
+    }
+    if let Some(file) = words
+        .iter()
+        .find(|w| !w.contains('*') && std::path::Path::new(w.as_str()).exists())
+    {
+        return Err(InvalidInput(format!(
+            "error: the expression came as {} words, one of them {file:?}, a file here: the \
+             shell replaced a `*` with file names\nhint: quote the expression: pacer explain \"*/4 * * * *\"",
+            words.len()
+        )));
+    }
+    Ok(joined)
+}
+
 /// Parses a cron expression; on error, shows it with the offending text underlined.
 pub(crate) fn schedule(expr: &str, key: Option<&str>) -> Result<Schedule, InvalidInput> {
     let parsed = match key {

@@ -64,6 +64,15 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         args::Command::Mock(mock) => mock::run(&mock)?,
         args::Command::Demo(demo) => demo::run(&demo, &mut stdout)?,
         args::Command::Simulate(simulate) => simulate::run(&simulate, &mut stdout)?,
+        args::Command::Completions(completions) => {
+            let mut command = <Args as clap::CommandFactory>::command();
+            // Into memory first: clap_complete panics when its writer fails
+            // (`pacer completions bash | head`).
+            let mut script = Vec::new();
+            clap_complete::generate(completions.shell, &mut command, "pacer", &mut script);
+            stdout.write_all(&script)?;
+            ExitCode::SUCCESS
+        }
     };
     stdout.flush()?;
     Ok(code)

@@ -10,7 +10,8 @@ use crate::{
 };
 
 pub(crate) fn run(args: &NextArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let schedule = input::schedule(&args.expression, args.key.as_deref())?;
+    let expression = input::expression(&args.expression)?;
+    let schedule = input::schedule(&expression, args.key.as_deref())?;
     let zone = input::time_zone(&args.tz)?;
     let from = match &args.from {
         Some(text) => input::instant(text)?,

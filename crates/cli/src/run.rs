@@ -28,7 +28,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let token = runtime::api_token(&config)?;
-    runtime::init_logs(args.log_format);
+    runtime::init_logs(args.log_format)?;
     let url = store_url(&config, &args.file, args.speed.is_some());
     if let Some(password) = store_password(&url) {
         pacer_connect::register_secret(password);
@@ -78,10 +78,11 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             }
             (None, _) => Arc::new(RealClock),
         };
-        let until = duration.map(|d| clock.now() + d);
+        let started = clock.now();
+        let until = duration.map(|d| started + d);
         let node = Node {
             store: Arc::new(store),
-            clock,
+            clock: clock.clone(),
             settings: Settings::default(),
         };
         let engine = node
@@ -119,8 +120,23 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             );
             Ok((engine, what))
         });
-        runtime::run_until_signal(&engine, until, Some((reloads, rebuild))).await?;
+        let engine = runtime::run_until_signal(&engine, until, Some((reloads, rebuild))).await?;
         served.task.abort();
+        // The run ends with the last minute before --for's end: it ran all of it.
+        let now = clock.now();
+        let ran = match (duration, until) {
+            (Some(d), Some(until)) if now + jiff::SignedDuration::from_mins(1) >= until => d,
+            _ => now
+                .duration_since(started)
+                .round(jiff::Unit::Second)
+                .unwrap_or_default(),
+        };
+        let line = runtime::stopped_line(&engine, ran);
+        match args.log_format {
+            // A log shipper reads every line of stderr as JSON.
+            crate::args::Format::Json => tracing::info!("{line}"),
+            crate::args::Format::Text => eprintln!("{line}"),
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

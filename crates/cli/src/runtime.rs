@@ -18,19 +18,43 @@ pub(crate) fn block_on<T>(work: impl Future<Output = anyhow::Result<T>>) -> anyh
 }
 
 /// Log lines on stderr; `RUST_LOG` narrows or widens them (default `info`).
-pub(crate) fn init_logs(format: Format) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+/// Colours only on a terminal, and never under `NO_COLOR`.
+///
+/// # Errors
+///
+/// A `RUST_LOG` that does not parse: silently logging at another level
+/// than asked would hide what was asked for.
+pub(crate) fn init_logs(format: Format) -> Result<(), InvalidInput> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(text) if !text.trim().is_empty() => tracing_subscriber::EnvFilter::try_new(&text)
+            .map_err(|e| {
+                InvalidInput(format!(
+                    "error: RUST_LOG={text:?}: {e}; write levels such as RUST_LOG=info or \
+                     RUST_LOG=warn,pacer_engine=debug"
+                ))
+            })?,
+        _ => tracing_subscriber::EnvFilter::new("info"),
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| Redacted(Vec::new()))
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(colour(
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ))
         .with_target(false);
     // A second call (tests run commands in one process) keeps the first.
     let _ = match format {
         Format::Text => builder.compact().try_init(),
         Format::Json => builder.json().try_init(),
     };
+    Ok(())
+}
+
+/// Whether log lines are coloured: on a terminal, unless `NO_COLOR` is set
+/// to anything (no-color.org).
+fn colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(std::ffi::OsStr::is_empty)
 }
 
 /// One log line on its way to stderr, written whole once it is complete
@@ -59,18 +83,14 @@ impl Drop for Redacted {
     }
 }
 
-/// "2h", "90m", "1d" as schedule time.
+/// "2h", "90m", "1m30s", "45 minutes", "1d" as schedule time: the same
+/// reader as the config file's durations.
 pub(crate) fn duration(text: &str, flag: &str) -> Result<SignedDuration, InvalidInput> {
-    let parsed = text.parse::<jiff::Span>().ok().and_then(|span| {
-        span.to_duration(jiff::SpanRelativeTo::days_are_24_hours())
-            .ok()
-    });
-    match parsed {
-        Some(d) if d.is_positive() => Ok(d),
-        _ => Err(InvalidInput(format!(
-            "error: {flag} {text:?}: expected a duration such as \"90m\", \"2h\" or \"1d\""
-        ))),
-    }
+    pacer_config::parse_duration(text).map_err(|_| {
+        InvalidInput(format!(
+            "error: {flag} {text:?}: expected a duration such as \"90m\", \"1h30m\", \"45 minutes\" or \"1d\""
+        ))
+    })
 }
 
 /// The API token: `environment.api_token` (its `${VARIABLE}` read now), else
@@ -176,6 +196,43 @@ pub(crate) fn unguarded_webhooks(
 /// How long running executions get to finish after Ctrl-C or SIGTERM.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// One line on what this node did, for the end of a run: executions by
+/// outcome, records queued, delivered and dead.
+pub(crate) fn stopped_line(engine: &Engine, ran: SignedDuration) -> String {
+    let stats = engine.stats();
+    let mut outcomes: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for by_outcome in stats.executions.values() {
+        for (outcome, n) in by_outcome {
+            *outcomes.entry(outcome.as_str()).or_default() += n;
+        }
+    }
+    let executions: u64 = outcomes.values().sum();
+    let outcomes: Vec<String> = outcomes.iter().map(|(o, n)| format!("{n} {o}")).collect();
+    let moved = stats.moved.values();
+    let (queued, delivered, dead) = moved.fold((0, 0, 0), |(q, d, x), m| {
+        (q + m.queued, d + m.delivered, x + m.dead + m.rejected)
+    });
+    let plural = |n: u64, one: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {one}s")
+        }
+    };
+    format!(
+        "stopped after {ran:#} of schedule time: {}{}; {} queued, {} delivered, {} dead",
+        plural(executions, "execution"),
+        if outcomes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", outcomes.join(", "))
+        },
+        plural(queued, "record"),
+        delivered,
+        dead
+    )
+}
+
 /// Builds the engine for the config file as it reads now, or says why not.
 pub(crate) type Rebuild = Box<dyn Fn() -> Result<(Engine, String), String> + Send + Sync>;
 
@@ -188,23 +245,27 @@ pub(crate) type Rebuild = Box<dyn Fn() -> Result<(Engine, String), String> + Sen
 /// (queued tasks stay in the store) and the new one runs on the same store
 /// and clock; when it is not, the running one goes on and the reason is
 /// logged and answered.
+///
+/// Returns the engine that ran last (a reload swaps it).
 pub(crate) async fn run_until_signal(
     engine: &Engine,
     until: Option<Timestamp>,
     mut reload: Option<(pacer_server::Reloads, Rebuild)>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Engine> {
     let (mut signals, mut hangup) = Signals::new()?;
     let mut engine = engine.clone();
     let mut running = spawn_run(&engine, until);
     loop {
         let request = tokio::select! {
             outcome = &mut running => {
-                return outcome.context("the engine panicked")?.context("the engine stopped");
+                outcome.context("the engine panicked")?.context("the engine stopped")?;
+                return Ok(engine);
             }
             () = signals.stop() => {
                 tracing::info!("stopping: no new executions; running ones finish their page or batch");
                 engine.stop();
-                return finish(running).await;
+                finish(running).await?;
+                return Ok(engine);
             }
             () = hangup.wait() => None,
             Some(request) = next_reload(&mut reload) => Some(request),
@@ -325,5 +386,21 @@ impl Hangup {
         self.0.recv().await;
         #[cfg(not(unix))]
         std::future::pending::<()>().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_only_on_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(!colour(false, None), "a pipe or a file");
+        assert!(!colour(true, Some(std::ffi::OsStr::new("1"))));
+        assert!(
+            colour(true, Some(std::ffi::OsStr::new(""))),
+            "set but empty: no-color.org says colour"
+        );
     }
 }

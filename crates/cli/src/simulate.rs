@@ -48,17 +48,21 @@ fn options(args: &SimulateArgs) -> Result<pacer_sim::Options, InvalidInput> {
             ))
         })?,
     };
-    let request_time = args
-        .request_time
-        .parse::<jiff::SignedDuration>()
-        .ok()
-        .filter(|d| !d.is_negative() && *d <= jiff::SignedDuration::from_mins(10))
-        .ok_or_else(|| {
-            InvalidInput(format!(
-                "error: --request-time {:?}: expected a duration from 0s to 10m, such as \"200ms\"",
-                args.request_time
-            ))
-        })?;
+    let written = &args.request_time;
+    let request_time = match pacer_config::parse_duration(written) {
+        Ok(d) if d <= jiff::SignedDuration::from_mins(10) => Some(d),
+        // "0s": requests take no schedule time.
+        Err(pacer_config::DurationError::NotPositive) if !written.trim().starts_with('-') => {
+            Some(jiff::SignedDuration::ZERO)
+        }
+        _ => None,
+    };
+    let request_time = request_time.ok_or_else(|| {
+        InvalidInput(format!(
+            "error: --request-time {:?}: expected a duration from 0s to 10m, such as \"200ms\"",
+            args.request_time
+        ))
+    })?;
     Ok(pacer_sim::Options {
         days: args.days,
         volume_factor: args.volume_factor,

@@ -445,6 +445,13 @@ fn run_logs_each_execution_as_json_and_never_a_secret() {
         .filter(|l| l["fields"]["message"] == "execution ended")
         .collect();
     assert!(ended.len() >= 2, "{log}");
+    let last = &lines[lines.len() - 1]["fields"]["message"];
+    assert!(
+        last.as_str()
+            .unwrap()
+            .starts_with("stopped after 3m of schedule time: "),
+        "the summary is a JSON line too: {last}"
+    );
     let first = &ended[0]["fields"];
     assert_eq!(first["job"], "prices.pull");
     assert_eq!(first["outcome"], "failed");
@@ -934,4 +941,159 @@ fn explain_reads_crontabs_as_cronie_does() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn completions_for_each_shell() {
+    for (shell, mark) in [
+        ("bash", "_pacer()"),
+        ("zsh", "#compdef pacer"),
+        ("fish", "complete -c pacer"),
+    ] {
+        let out = pacer(&["completions", shell]);
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let script = stdout(&out);
+        assert!(script.contains(mark), "{shell}");
+        assert!(
+            script.contains("simulate"),
+            "{shell}: the commands are there"
+        );
+    }
+    assert_eq!(pacer(&["completions", "tcsh"]).status.code(), Some(2));
+}
+
+#[test]
+fn explain_speaks_json() {
+    let out = pacer(&[
+        "explain",
+        "H/20 * * * *",
+        "--key",
+        "prices.push",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let answer: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        answer,
+        serde_json::json!({
+            "expression": "H/20 * * * *",
+            "resolved": "16-59/20 * * * *",
+            "description": "every 20 minutes, at minutes 16, 36 and 56 past each hour",
+            "warnings": [],
+        })
+    );
+}
+
+/// `pacer explain */4 * * * *` unquoted: five words in an empty folder (the
+/// shell leaves `*` alone), file names where there are files.
+#[test]
+fn an_expression_the_shell_split_is_taken_or_explained() {
+    let dir = std::env::temp_dir().join(format!("pacer-cli-{}-glob", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let explain = |words: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pacer"))
+            .arg("explain")
+            .args(words)
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    let out = explain(&["*/4", "*", "*", "*", "*"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "every 4 minutes, at minutes 0, 4, 8 … 56 past each hour\n"
+    );
+    for name in ["a.txt", "b.txt"] {
+        std::fs::write(dir.join(name), "").unwrap();
+    }
+    let out = explain(&["*/4", "a.txt", "b.txt", "*", "*", "*"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: the expression came as 6 words, one of them \"a.txt\", a file here: the shell \
+         replaced a `*` with file names\nhint: quote the expression: pacer explain \"*/4 * * * *\"\n"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_invalid_rust_log_is_an_error() {
+    let (dir, file, _) = with_a_store_of_its_own("rust-log", "");
+    let out = Command::new(env!("CARGO_BIN_EXE_pacer"))
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--speed",
+            "600",
+            "--for",
+            "1m",
+        ])
+        .args(["--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "pacer=loud")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let said = stderr(&out);
+    assert!(
+        said.starts_with("error: RUST_LOG=\"pacer=loud\": error parsing level filter")
+            && said.contains("RUST_LOG=info"),
+        "{said}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `--for` and the file read durations alike ("1m30s", "45 minutes"); the
+/// run ends with a line that says so and what it did; logs through a pipe
+/// or under NO_COLOR carry no colour codes.
+#[test]
+fn run_for_ends_with_a_summary_in_plain_text() {
+    let (dir, file, _) = with_a_store_of_its_own("for", "");
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        yaml.replace(
+            "volume: 100/day,",
+            "volume: 100/day, freshness: 45 minutes,",
+        ),
+    )
+    .unwrap();
+    let plan = pacer(&["plan", file.to_str().unwrap(), "--format", "json"]);
+    assert!(plan.status.success(), "{}", stderr(&plan));
+    let plan: serde_json::Value = serde_json::from_str(&stdout(&plan)).unwrap();
+    assert!(
+        plan.to_string().contains("45"),
+        "the freshness is read: {plan}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_pacer"))
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--speed",
+            "600",
+            "--for",
+            "3m30s",
+        ])
+        .args(["--listen", "127.0.0.1:0"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = stderr(&out);
+    let last = said.lines().last().unwrap();
+    // Three or four minutes start within 3m30s, by the second it began;
+    // every pull fails (nothing listens at the ERP's port).
+    let summary = last
+        .strip_prefix("stopped after 3m 30s of schedule time: ")
+        .unwrap_or_else(|| panic!("{said}"));
+    let (executions, rest) = summary.split_once(" executions (").unwrap();
+    assert!(["3", "4"].contains(&executions), "{summary}");
+    assert!(
+        rest.contains(" failed") && rest.ends_with("); 0 records queued, 0 delivered, 0 dead"),
+        "{summary}"
+    );
+    assert!(!said.contains('\u{1b}'), "no colour codes: {said}");
+    std::fs::remove_dir_all(dir).unwrap();
 }

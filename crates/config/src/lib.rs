@@ -37,6 +37,7 @@ pub use crate::{
         Alerts, Auth, CatchUp, Channel, Conditions, Connection, Expr, Flow, JobPolicy, Lookup,
         Maintenance, Overlap, Paginate, Pull, Push, Request, RequestRate, Retention, Webhook,
     },
+    values::DurationError,
 };
 
 mod check;
@@ -51,6 +52,19 @@ mod values;
 /// failure, what was expected.
 pub fn parse_rate(text: &str) -> Result<pacer_plan::Rate, &'static str> {
     values::rate(text)
+}
+
+/// Reads a duration as the file and the command line write it (`"30m"`,
+/// `"1h30m"`, `"1m30s"`, `"45 minutes"`, `"1d"`).
+///
+/// ```
+/// let d = pacer_config::parse_duration("1m30s").unwrap();
+/// assert_eq!(d, jiff::SignedDuration::from_secs(90));
+/// assert_eq!(pacer_config::parse_duration("45 minutes").unwrap().as_mins(), 45);
+/// assert!(pacer_config::parse_duration("soon").is_err());
+/// ```
+pub fn parse_duration(text: &str) -> Result<jiff::SignedDuration, DurationError> {
+    values::duration(text)
 }
 
 /// Reads a volume as the file writes it (`"35000/day"`, `"1500/hour"`), as

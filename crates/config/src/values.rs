@@ -70,65 +70,75 @@ pub(crate) fn volume(text: &str) -> Result<f64, &'static str> {
     Ok(per_day)
 }
 
-/// `"30m"`, `"2h"`, `"1h30m"`, `"1d"`, as whole minutes, at most 366 days.
+/// Why a duration could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DurationError {
+    /// Not a duration at all.
+    Unreadable,
+    /// Zero or less.
+    NotPositive,
+    /// Larger than any Pacer takes.
+    TooLong,
+}
+
+/// A duration as people write it, in the file and on the command line
+/// alike: `"30m"`, `"1h30m"`, `"1m30s"`, `"500ms"`, `"45 minutes"`,
+/// `"2 hours"`, `"1d"` (a day is 24 hours; weeks are 7 of them; months
+/// and years, whose length varies, are refused).
+pub(crate) fn duration(text: &str) -> Result<jiff::SignedDuration, DurationError> {
+    let text = text.trim();
+    // jiff says "too big" for such numbers in words Pacer cannot pass on.
+    let longest_number = text
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    if longest_number > 15 {
+        return Err(DurationError::TooLong);
+    }
+    let span: jiff::Span = text.parse().map_err(|_| DurationError::Unreadable)?;
+    let duration = span
+        .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+        .map_err(|_| DurationError::Unreadable)?;
+    if duration.is_positive() {
+        Ok(duration)
+    } else {
+        Err(DurationError::NotPositive)
+    }
+}
+
+/// A [`duration`] as whole minutes, at most 366 days.
 pub(crate) fn duration_minutes(text: &str) -> Result<u32, &'static str> {
     const EXPECTED: &str = r#"a duration such as "30m", "2h" or "1h30m""#;
     const TOO_LONG: &str = "a duration of at most 366d";
-    let mut total: u64 = 0;
-    let mut number = String::new();
-    let mut any = false;
-    for c in text.trim().chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        if number.is_empty() {
-            return Err(EXPECTED);
-        }
-        // Only digits: a number that does not parse is too large.
-        let n: u64 = number.parse().map_err(|_| TOO_LONG)?;
-        number.clear();
-        let unit = match c {
-            'd' => 1440,
-            'h' => 60,
-            'm' => 1,
-            _ => return Err(EXPECTED),
-        };
-        total = n
-            .checked_mul(unit)
-            .and_then(|n| total.checked_add(n))
-            .ok_or(TOO_LONG)?;
-        any = true;
+    let d = duration(text).map_err(|e| match e {
+        DurationError::Unreadable => EXPECTED,
+        DurationError::NotPositive => "a duration of at least one minute",
+        DurationError::TooLong => TOO_LONG,
+    })?;
+    if d.as_secs() % 60 != 0 || d.subsec_nanos() != 0 {
+        return Err(r#"a duration in whole minutes, such as "90m" or "1h30m""#);
     }
-    if !number.is_empty() || !any {
-        return Err(EXPECTED);
-    }
-    match total {
-        0 => Err("a duration of at least one minute"),
+    match u64::try_from(d.as_mins()).unwrap_or(u64::MAX) {
         minutes if minutes > LONGEST_MINUTES => Err(TOO_LONG),
         minutes => Ok(minutes as u32),
     }
 }
 
-/// `"30s"`, `"2m"`, `"500ms"`, as milliseconds, at most an hour.
+/// A [`duration`] as whole milliseconds, at most an hour.
 pub(crate) fn duration_ms(text: &str) -> Result<u64, &'static str> {
     const EXPECTED: &str = r#"a duration such as "500ms", "30s" or "2m""#;
     const TOO_LONG: &str = "a duration of at most 60m";
-    let text = text.trim();
-    let digits = text.find(|c: char| !c.is_ascii_digit()).ok_or(EXPECTED)?;
-    if digits == 0 {
-        return Err(EXPECTED);
+    let d = duration(text).map_err(|e| match e {
+        DurationError::Unreadable => EXPECTED,
+        DurationError::NotPositive => "a duration above 0",
+        DurationError::TooLong => TOO_LONG,
+    })?;
+    if d.subsec_nanos() % 1_000_000 != 0 {
+        return Err(r#"a duration in whole milliseconds, such as "500ms""#);
     }
-    let number: u64 = text[..digits].parse().map_err(|_| TOO_LONG)?;
-    let unit = match &text[digits..] {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        _ => return Err(EXPECTED),
-    };
-    match number.checked_mul(unit) {
-        Some(0) => Err("a duration above 0"),
-        Some(ms) if ms <= LONGEST_MS => Ok(ms),
+    match u64::try_from(d.as_millis()).unwrap_or(u64::MAX) {
+        ms if ms <= LONGEST_MS => Ok(ms),
         _ => Err(TOO_LONG),
     }
 }
@@ -220,6 +230,22 @@ mod tests {
                 "a duration of at most 366d"
             );
         }
+        // One reader for the file and the command line: words and mixed units too.
+        assert_eq!(duration_minutes("45 minutes").unwrap(), 45);
+        assert_eq!(duration_minutes("2 hours").unwrap(), 120);
+        assert_eq!(duration_minutes("1h 30m").unwrap(), 90);
+        assert_eq!(duration_minutes("1w").unwrap(), 7 * 1440);
+        assert_eq!(
+            duration_minutes("1m30s").unwrap_err(),
+            r#"a duration in whole minutes, such as "90m" or "1h30m""#
+        );
+        assert!(duration_minutes("1 month").is_err(), "months vary");
+        assert_eq!(
+            duration_minutes("-5m").unwrap_err(),
+            "a duration of at least one minute"
+        );
+        assert_eq!(duration_ms("1m30s").unwrap(), 90_000);
+        assert_eq!(duration_ms("500ms").unwrap(), 500);
         assert_eq!(duration_ms("60m").unwrap(), 3_600_000);
         for long in ["61m", "18446744073709551615m", "99999999999999999999s"] {
             assert_eq!(duration_ms(long).unwrap_err(), "a duration of at most 60m");
