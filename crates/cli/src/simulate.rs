@@ -68,7 +68,41 @@ fn options(args: &SimulateArgs) -> Result<pacer_sim::Options, InvalidInput> {
         volume_factor: args.volume_factor,
         start,
         request_time,
+        progress: progress_bar(),
     })
+}
+
+/// A progress bar on stderr for a simulation that takes longer than a
+/// second, on a terminal only: nothing for pipes, files and CI logs.
+fn progress_bar() -> Option<pacer_sim::Progress> {
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return None;
+    }
+    let started = std::time::Instant::now();
+    let bar: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
+    Some(pacer_sim::Progress(std::sync::Arc::new(
+        move |done: f64| {
+            let mut bar = bar
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if bar.is_none() && started.elapsed() < std::time::Duration::from_secs(1) {
+                return;
+            }
+            let bar = bar.get_or_insert_with(|| {
+                let bar = indicatif::ProgressBar::new(1_000);
+                if let Ok(style) = indicatif::ProgressStyle::with_template(
+                    "simulating {bar:40} {percent:>3}% ({elapsed}, about {eta} left)",
+                ) {
+                    bar.set_style(style);
+                }
+                bar
+            });
+            bar.set_position((done * 1_000.0) as u64);
+            if done >= 1.0 {
+                bar.finish_and_clear();
+            }
+        },
+    )))
 }
 
 /// Runs the simulation on its own runtime.

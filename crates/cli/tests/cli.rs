@@ -1097,3 +1097,39 @@ fn run_for_ends_with_a_summary_in_plain_text() {
     assert!(!said.contains('\u{1b}'), "no colour codes: {said}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A simulation longer than a second shows a progress bar on a terminal
+/// (here `script`'s pseudo-terminal, from util-linux), and none through a
+/// pipe; the report is the same.
+#[test]
+fn simulate_shows_progress_on_a_terminal_only() {
+    let file = temp_file(
+        "progress",
+        "shop.yaml",
+        "environment: { timezone: Europe/Amsterdam, capacity: 2 }\n\
+         systems:\n  erp: { rate: 10/min }\n  webshop: { rate: 500/min }\n\
+         integrations:\n  prices: { from: erp, to: webshop, volume: 3000/day, freshness: 30m }\n",
+    );
+    let command = format!(
+        "{} simulate {} --days 3",
+        env!("CARGO_BIN_EXE_pacer"),
+        file.display()
+    );
+    let on_a_terminal = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("TERM", "xterm")
+        .output()
+        .expect("script (util-linux) runs");
+    assert!(on_a_terminal.status.success(), "{}", stderr(&on_a_terminal));
+    let seen = String::from_utf8_lossy(&on_a_terminal.stdout).replace('\r', "\n");
+    assert!(seen.contains("simulating") && seen.contains('%'), "{seen}");
+    assert!(
+        seen.contains("Verdict: the plan holds"),
+        "the report follows: {seen}"
+    );
+
+    let piped = pacer(&["simulate", file.to_str().unwrap(), "--days", "3"]);
+    assert!(piped.status.success(), "{}", stderr(&piped));
+    assert!(!stderr(&piped).contains("simulating"), "{}", stderr(&piped));
+    assert!(!stdout(&piped).contains("simulating"));
+}

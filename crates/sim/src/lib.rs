@@ -69,6 +69,18 @@ pub struct Options {
     /// The schedule time each request to a system takes: a page fetched, or
     /// a round of deliveries in flight. Executions occupy capacity that long.
     pub request_time: jiff::SignedDuration,
+    /// Told how far the simulation is, from 0 to 1, a few times a second.
+    pub progress: Option<Progress>,
+}
+
+/// What is told how far a simulation is (0 to 1): a progress bar.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(f64) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
 }
 
 impl Default for Options {
@@ -78,6 +90,7 @@ impl Default for Options {
             volume_factor: 1.0,
             start: DEFAULT_START,
             request_time: DEFAULT_REQUEST_TIME,
+            progress: None,
         }
     }
 }
@@ -316,7 +329,27 @@ pub async fn simulate(config: &Config, plan: &Plan, options: &Options) -> Result
         ..Settings::default()
     };
     let engine = Engine::new(&config, plan, store.clone(), clock, settings)?;
-    engine.run(Some(end)).await?;
+    // Watched in real time, off the virtual clock: the clock's own tasks,
+    // and so the report, stay as they are.
+    let watcher = options.progress.clone().map(|progress| {
+        let clock = engine.clock().clone();
+        let span = end.duration_since(start).as_secs_f64();
+        tokio::spawn(async move {
+            loop {
+                let done = clock.now().duration_since(start).as_secs_f64() / span;
+                (progress.0)(done.clamp(0.0, 1.0));
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        })
+    });
+    let ran = engine.run(Some(end)).await;
+    if let Some(watcher) = watcher {
+        watcher.abort();
+    }
+    if let Some(progress) = &options.progress {
+        (progress.0)(1.0);
+    }
+    ran?;
     let report = report::build(report::Run {
         config: &config,
         plan,
