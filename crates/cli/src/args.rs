@@ -93,26 +93,28 @@ pub(crate) struct RunArgs {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct MockArgs {
-    /// Which system to stand in for.
-    #[arg(value_enum)]
-    pub(crate) system: MockKind,
-    /// Where to listen; default 127.0.0.1:9101 (erp) or 127.0.0.1:9102 (webshop).
+    /// Which system to stand in for: erp or webshop (the guide's), or with
+    /// --config one of the file's systems (default: all of them).
+    #[arg(value_name = "SYSTEM")]
+    pub(crate) system: Option<String>,
+    /// Stand in for the systems of this configuration file: every
+    /// integration they are the source of, at its volume, active hours and
+    /// profile, each system at its rate and on its base_url's port.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<std::path::PathBuf>,
+    /// Where to listen; default the system's base_url with --config, else
+    /// 127.0.0.1:9101 (erp) or 127.0.0.1:9102 (webshop).
     #[arg(long, value_name = "ADDR")]
     pub(crate) listen: Option<String>,
+    /// Run time this many times faster than real time, as `pacer run --speed N` does.
+    #[arg(long, value_name = "N")]
+    pub(crate) speed: Option<f64>,
     /// Changes a day of every entity it produces ("35000/day"), instead of the guide's volumes.
-    #[arg(long, value_name = "VOLUME")]
+    #[arg(long, value_name = "VOLUME", conflicts_with = "config")]
     pub(crate) volume: Option<String>,
     /// Items a minute it serves or accepts before answering 429 ("100/min").
-    #[arg(long, value_name = "RATE")]
+    #[arg(long, value_name = "RATE", conflicts_with = "config")]
     pub(crate) rate: Option<String>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum MockKind {
-    /// Produces prices, stock and products; accepts orders.
-    Erp,
-    /// Produces orders; accepts prices, stock and products.
-    Webshop,
 }
 
 #[derive(Debug, clap::Args)]

@@ -1133,3 +1133,82 @@ fn simulate_shows_progress_on_a_terminal_only() {
     assert!(!stderr(&piped).contains("simulating"), "{}", stderr(&piped));
     assert!(!stdout(&piped).contains("simulating"));
 }
+
+/// `pacer mock --config FILE --speed N` stands in for every system of the
+/// file, on its base_url's port, producing each integration at its volume
+/// on the same clock as `pacer run --speed N`.
+#[test]
+fn mock_serves_a_files_integrations_at_its_speed() {
+    let port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (erp, shop) = (port(), port());
+    let file = temp_file(
+        "mock-config",
+        "crm.yaml",
+        &format!(
+            "systems:\n  crm: {{ rate: 600/min, base_url: \"http://127.0.0.1:{erp}/api\" }}\n  \
+             shop: {{ rate: 600/min, base_url: \"http://127.0.0.1:{shop}\" }}\n\
+             integrations:\n  customers: {{ from: crm, to: shop, volume: 14400/day }}\n  \
+             orders: {{ from: shop, to: crm, volume: 1440/day }}\n"
+        ),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pacer"))
+        .args(["mock", "--config", file.to_str().unwrap(), "--speed", "60"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut said = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let done = line.ends_with("Ctrl-C stops");
+        said.push(line);
+        if done {
+            break;
+        }
+    }
+    assert!(
+        said[0].starts_with(&format!(
+            "mock crm on http://127.0.0.1:{erp} (rate 600/min; produces customers 14400/day)"
+        )),
+        "{said:?}"
+    );
+    assert!(said[2].starts_with("time runs 60x real time"), "{said:?}");
+    // Ten customers a minute, sixty minutes a real minute: some 20 in 2 s.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let stats = get_json(erp, "/_stats");
+    let produced = stats["feeds"]["customers"]["produced"].as_u64().unwrap();
+    assert!((10..=40).contains(&produced), "{stats}");
+    let orders = get_json(shop, "/_stats");
+    assert!(orders["feeds"]["orders"].is_object(), "{orders}");
+    child.kill().unwrap();
+    let _ = child.wait();
+
+    let unknown = pacer(&["mock", "--config", file.to_str().unwrap(), "erp"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr(&unknown).contains("has no system named \"erp\"; it has crm, shop"),
+        "{}",
+        stderr(&unknown)
+    );
+    let guide = pacer(&["mock", "crm"]);
+    assert_eq!(guide.status.code(), Some(2));
+    assert!(stderr(&guide).contains("expected erp or webshop, or --config FILE"));
+}
+
+/// `GET path` on a loopback port, its body as JSON (HTTP/1.0: the server
+/// closes the connection after the answer).
+fn get_json(port: u16, path: &str) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (_, body) = answer.split_once("\r\n\r\n").unwrap();
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"))
+}

@@ -101,10 +101,8 @@ pub const DEFAULT_REQUEST_TIME: jiff::SignedDuration = jiff::SignedDuration::fro
 /// A Monday without a daylight-saving change in either hemisphere's usual rules.
 pub const DEFAULT_START: Date = jiff::civil::date(2026, 3, 2);
 
-/// A mock for each system of `config`, served on the runtime `on`: it
-/// produces the changes of the integrations it is the source of — at
-/// `volume × peak_factor × volume_factor` a day, by the file's hourly profile
-/// or evenly over the active hours — and keeps its rate.
+/// A mock for each system of `config` ([`mock_system`]), served on the
+/// runtime `on` at a free loopback port.
 ///
 /// # Errors
 ///
@@ -119,21 +117,7 @@ pub fn mocks(
     let _on = on.enter();
     let mut mocks = Vec::new();
     for system in &config.environment.systems {
-        let feeds = config
-            .environment
-            .integrations
-            .iter()
-            .filter(|i| i.from == system.name)
-            .filter_map(|i| feed(config, &i.name, volume_factor))
-            .collect();
-        let clock = clock.clone();
-        let mock = MockSystem {
-            name: system.name.clone(),
-            rate_per_minute: Some((system.rate.items_per_minute().floor() as u32).max(1)),
-            feeds,
-            start,
-            now: Arc::new(move || clock.now()),
-        };
+        let mock = mock_system(config, &system.name, start, clock.clone(), volume_factor);
         let cannot = |e: std::io::Error| {
             Error::Setup(format!(
                 "cannot listen on loopback for the mock {}: {e}",
@@ -149,7 +133,60 @@ pub fn mocks(
     Ok(mocks)
 }
 
-/// The changes an integration's source produces in the simulation.
+/// The stand-in for `system`: it produces the changes of the integrations
+/// it is the source of — at `volume × peak_factor × volume_factor` a day,
+/// by the file's hourly profile or evenly over the active hours, both read
+/// in the environment's time zone — from `start` on, on `clock`, and keeps
+/// its rate.
+///
+/// An hourly profile counts from the top of `start`'s local hour, so a
+/// mock started at 06:51 produces 06:00–22:00's changes from then, not
+/// from 06:51 plus sixteen hours (changes of the minutes before `start` in
+/// that hour come at once).
+pub fn mock_system(
+    config: &Config,
+    system: &str,
+    start: Timestamp,
+    clock: Arc<dyn Clock>,
+    volume_factor: f64,
+) -> MockSystem {
+    let local = start.to_zoned(config.time_zone.clone());
+    let hour = local.hour().unsigned_abs() as usize;
+    let top_of_hour = local
+        .with()
+        .minute(0)
+        .second(0)
+        .subsec_nanosecond(0)
+        .build()
+        .map_or(start, |z| z.timestamp());
+    let feeds: Vec<Feed> = config
+        .environment
+        .integrations
+        .iter()
+        .filter(|i| i.from == system)
+        .filter_map(|i| feed(config, &i.name, volume_factor))
+        .map(|mut feed| {
+            if let Some(profile) = &mut feed.profile {
+                profile.rotate_left(hour % 24);
+            }
+            feed
+        })
+        .collect();
+    let rate = config
+        .system(system)
+        .map_or(1, |s| (s.rate.items_per_minute().floor() as u32).max(1));
+    let uneven = feeds.iter().any(|f| f.profile.is_some());
+    MockSystem {
+        name: system.to_string(),
+        rate_per_minute: Some(rate),
+        feeds,
+        start: if uneven { top_of_hour } else { start },
+        now: Arc::new(move || clock.now()),
+    }
+}
+
+/// The changes an integration's source produces in the simulation, by
+/// hour of the day from midnight.
 pub(crate) fn feed(config: &Config, integration: &str, volume_factor: f64) -> Option<Feed> {
     let IntegrationConfig { plan: i, flow } = config.integration(integration)?;
     let hours = i.active_hours;

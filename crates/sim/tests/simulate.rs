@@ -312,3 +312,33 @@ fn the_shared_environments_that_once_disagreed_do_not_fit() {
         assert!(!plan.fits, "seed {seed}:\n{yaml}");
     }
 }
+
+/// A mock started at 06:51 in Amsterdam produces an integration active
+/// 06:00–22:00 from then on (the profile read by the local hour), and none
+/// when started at 22:30.
+#[test]
+fn a_mock_reads_active_hours_in_the_environments_time_zone() {
+    let config = config(
+        "  stock: { from: erp, to: webshop, volume: 1600/day, active_hours: \"06:00-22:00\" }\n",
+    );
+    let clock: std::sync::Arc<dyn pacer_engine::Clock> =
+        std::sync::Arc::new(pacer_engine::RealClock);
+    let produced_in_the_hour_after = |local: &str| {
+        let start = local
+            .parse::<jiff::civil::DateTime>()
+            .unwrap()
+            .to_zoned(config.time_zone.clone())
+            .unwrap()
+            .timestamp();
+        let mock = pacer_sim::mock_system(&config, "erp", start, clock.clone(), 1.0);
+        let feed = &mock.feeds[0];
+        let from = mock.start.as_millisecond();
+        let now = start.as_millisecond();
+        feed.produced(from, now + 3_600_000) - feed.produced(from, now)
+    };
+    // 1600 a day over 16 hours: 100 an hour.
+    let morning = produced_in_the_hour_after("2026-11-27T06:51");
+    assert!((95..=105).contains(&morning), "{morning}");
+    assert_eq!(produced_in_the_hour_after("2026-11-27T22:30"), 0);
+    assert_eq!(produced_in_the_hour_after("2026-11-27T03:00"), 0);
+}
