@@ -83,7 +83,7 @@ pub(crate) fn run(args: &DemoArgs, out: &mut impl Write) -> anyhow::Result<ExitC
         eprintln!("dashboard: http://{}/#token={token}", served.addr);
         let engine = runtime::run_until_signal(&engine, until, None).await?;
         served.task.abort();
-        summary(&config, &engine, &store, &mocks).await
+        summary(&config, &engine, &store, &mocks, start).await
     });
     let _ = std::fs::remove_dir_all(&dir);
     let summary = summary?;
@@ -117,11 +117,17 @@ fn per_real_minute(speed: f64) -> String {
     }
 }
 
+/// The demo's figures in the words README defines: changes (at the
+/// source), pulled, not pulled yet, delivered, waiting (queued, not yet
+/// delivered), dead, and backlog (changes not delivered: what `pacer
+/// simulate` calls backlog too); each system's busiest minute as Pacer
+/// counted it, the figure the dashboard shows.
 async fn summary(
     config: &pacer_config::Config,
     engine: &Engine,
     store: &pacer_store::Store,
     mocks: &[(String, pacer_mock::Running)],
+    started: jiff::Timestamp,
 ) -> anyhow::Result<Value> {
     let stats = engine.stats();
     let mut integrations = serde_json::Map::new();
@@ -141,21 +147,33 @@ async fn summary(
             .get(&integration.name)
             .cloned()
             .unwrap_or_default();
-        let mut backlog = 0;
+        let mut waiting = 0;
         for status in [TaskStatus::New, TaskStatus::Failed, TaskStatus::Processing] {
-            backlog += store.count(&integration.name, status).await?;
+            waiting += store.count(&integration.name, status).await?;
         }
         let dead = store.count(&integration.name, TaskStatus::Dead).await?;
+        let pulled = moved.queued + moved.rejected;
         integrations.insert(
             integration.name.clone(),
             json!({
                 "changes": changes,
+                "pulled": pulled,
+                "not_pulled": changes.saturating_sub(pulled),
                 "queued": moved.queued,
                 "delivered": moved.delivered,
-                "backlog": backlog,
+                "waiting": waiting,
                 "dead": dead,
+                "backlog": changes.saturating_sub(moved.delivered),
             }),
         );
+    }
+    let mut busiest: BTreeMap<String, u64> = BTreeMap::new();
+    for (budget, _, used) in store
+        .rate_usage(pacer_store::Minute::containing(started))
+        .await?
+    {
+        let most = busiest.entry(budget).or_default();
+        *most = (*most).max(used);
     }
     let systems: BTreeMap<String, Value> = mocks
         .iter()
@@ -163,7 +181,11 @@ async fn summary(
             let s = mock.stats();
             (
                 name.clone(),
-                json!({"limit": s.limit, "max_per_minute": s.max_per_minute}),
+                json!({
+                    "limit": s.limit,
+                    "busiest_minute": busiest.get(name).copied().unwrap_or(0),
+                    "max_per_minute": s.max_per_minute,
+                }),
             )
         })
         .collect();
@@ -171,17 +193,21 @@ async fn summary(
 }
 
 fn text(summary: &Value) -> String {
-    let mut out = String::from("\nintegration        changes   queued  delivered  backlog  dead\n");
+    let mut out = String::from(
+        "\nintegration        changes   pulled  not pulled  delivered  waiting  dead  backlog\n",
+    );
     if let Some(integrations) = summary["integrations"].as_object() {
         for (name, i) in integrations {
             let n = |key: &str| i[key].as_u64().unwrap_or(0);
             out.push_str(&format!(
-                "{name:<17} {:>8} {:>8} {:>10} {:>8} {:>5}\n",
+                "{name:<17} {:>8} {:>8} {:>11} {:>10} {:>8} {:>5} {:>8}\n",
                 n("changes"),
-                n("queued"),
+                n("pulled"),
+                n("not_pulled"),
                 n("delivered"),
-                n("backlog"),
-                n("dead")
+                n("waiting"),
+                n("dead"),
+                n("backlog")
             ));
         }
     }
@@ -189,7 +215,7 @@ fn text(summary: &Value) -> String {
     if let Some(systems) = summary["systems"].as_object() {
         for (name, s) in systems {
             let limit = s["limit"].as_u64().map_or("-".into(), |l| l.to_string());
-            let busiest = s["max_per_minute"].as_u64().unwrap_or(0);
+            let busiest = s["busiest_minute"].as_u64().unwrap_or(0);
             out.push_str(&format!("{name:<11} {limit:>9} {busiest:>15}\n"));
         }
     }

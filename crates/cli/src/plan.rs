@@ -129,15 +129,24 @@ fn row(job: &JobPlan) -> [String; 9] {
 fn summary(plan: &Plan, timezone: &str) -> Vec<String> {
     let load = &plan.load;
     let mut lines = vec![format!(
-        "Peak load: {} executions at once, capacity {} (no offsets can go below {}).",
-        load.peak, load.capacity, load.lower_bound
+        "Peak load: {} at once, capacity {} (no offsets can go below {}).",
+        counted(u64::from(load.peak), "execution"),
+        load.capacity,
+        load.lower_bound
     )];
     // The second budget: each system's rate, shared by all its jobs.
     lines.extend(plan.systems.iter().map(|s| {
         format!(
-            "System {}: asked for {} items a minute on average, at most {} planned in \
-             one minute, rate {}/min.",
-            s.system, s.demand_per_minute, s.peak_per_minute, s.rate_per_minute
+            "System {}: asked for {} a minute on average, at most {} planned in one \
+             minute, rate {}/min.",
+            s.system,
+            if s.demand_per_minute == 1.0 {
+                "1 item".to_string()
+            } else {
+                format!("{} items", s.demand_per_minute)
+            },
+            s.peak_per_minute,
+            s.rate_per_minute
         )
     }));
     lines.extend(plan.days.iter().map(describe_day));
@@ -146,6 +155,15 @@ fn summary(plan: &Plan, timezone: &str) -> Vec<String> {
         if plan.fits { "fits" } else { "does not fit" }
     ));
     lines
+}
+
+/// `1 execution`, `2 executions`.
+pub(crate) fn counted(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 /// A day the clock moves, in a line: what it does to the executions.

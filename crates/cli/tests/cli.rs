@@ -346,9 +346,18 @@ fn demo_moves_data_within_the_limits_and_sums_up_as_json() {
     assert!(out.status.success(), "{}", stderr(&out));
     let summary: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let prices = &summary["integrations"]["prices"];
-    for key in ["changes", "queued", "delivered", "backlog", "dead"] {
-        assert!(prices[key].is_u64(), "{key} in {prices}");
-    }
+    let n = |key: &str| {
+        prices[key]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{key} in {prices}"))
+    };
+    // The words README defines, and how they add up.
+    assert_eq!(n("not_pulled"), n("changes") - n("pulled"), "{prices}");
+    assert_eq!(n("backlog"), n("changes") - n("delivered"), "{prices}");
+    assert!(
+        n("waiting") + n("dead") + n("delivered") <= n("pulled"),
+        "{prices}"
+    );
     assert!(prices["changes"].as_u64().unwrap() > 500, "{prices}");
     assert!(prices["delivered"].as_u64().unwrap() > 0, "{prices}");
     assert!(
@@ -362,6 +371,8 @@ fn demo_moves_data_within_the_limits_and_sums_up_as_json() {
             s["max_per_minute"].as_u64().unwrap() <= limit,
             "{system}: {s}"
         );
+        // The busiest minute as Pacer counted it: the dashboard's figure.
+        assert!(s["busiest_minute"].as_u64().unwrap() <= limit, "{s}");
     }
     // The log says what happened, on stderr.
     assert!(stderr(&out).contains("execution ended"), "{}", stderr(&out));
@@ -1211,4 +1222,21 @@ fn get_json(port: u16, path: &str) -> serde_json::Value {
     stream.read_to_string(&mut answer).unwrap();
     let (_, body) = answer.split_once("\r\n\r\n").unwrap();
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"))
+}
+
+#[test]
+fn one_execution_is_singular() {
+    let file = temp_file(
+        "singular",
+        "one.yaml",
+        "systems:\n  erp: { rate: 100/min }\n  shop: { rate: 100/min }\n\
+         integrations:\n  prices: { from: erp, to: shop, volume: 100/day }\n",
+    );
+    let out = pacer(&["plan", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Peak load: 1 execution at once, capacity 1"),
+        "{}",
+        stdout(&out)
+    );
 }
