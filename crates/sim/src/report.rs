@@ -618,9 +618,20 @@ fn explain(
             run.config.environment.capacity
         )
     } else {
+        // Neither a rate, runs nor capacity: the schedules themselves. A
+        // change waits for the next pull, then for the next push.
+        let intervals: Vec<String> = run
+            .plan
+            .jobs
+            .iter()
+            .filter(|j| j.integration == integration.name)
+            .map(|j| format!("{} every {} min", j.job, j.interval_minutes))
+            .collect();
         format!(
-            "its changes wait longer than its {} min between runs",
-            integration.freshness_minutes.unwrap_or(24 * 60)
+            "its changes wait longer than its freshness of {} min: a change waits for the next \
+             run of {}",
+            integration.freshness_minutes.unwrap_or(24 * 60),
+            intervals.join(", then of ")
         )
     };
     format!(
@@ -863,10 +874,25 @@ impl Report {
         }
         s.push('\n');
         match &self.first_problem {
-            None => s.push_str(
-                "Verdict: the plan holds — every integration delivered its volume within its \
-                 freshness, and capacity was never exceeded.\n",
-            ),
+            None => {
+                let under_way: u64 = self
+                    .integrations
+                    .iter()
+                    .map(|i| i.produced.saturating_sub(i.delivered))
+                    .sum();
+                let delivered = if under_way == 0 {
+                    "every change was delivered within its freshness".to_string()
+                } else {
+                    format!(
+                        "every change delivered arrived within its freshness ({under_way} still \
+                         under way at the end, not late yet)"
+                    )
+                };
+                let _ = writeln!(
+                    s,
+                    "Verdict: the plan holds — capacity was never exceeded, and {delivered}."
+                );
+            }
             Some(problem) => {
                 let _ = writeln!(s, "Verdict: the plan does not hold — {problem}.");
             }

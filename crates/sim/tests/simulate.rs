@@ -35,6 +35,17 @@ async fn a_plan_that_fits_holds() {
         prices.delivered
     );
     assert!(prices.worst_delay_s <= 30 * 60, "{}", prices.worst_delay_s);
+    // The verdict says what the table says: not all arrived by midnight.
+    let under_way = prices.produced - prices.delivered;
+    assert!(under_way > 0);
+    assert!(
+        report.to_text().ends_with(&format!(
+            "Verdict: the plan holds — capacity was never exceeded, and every change delivered \
+             arrived within its freshness ({under_way} still under way at the end, not late yet).\n"
+        )),
+        "{}",
+        report.to_text()
+    );
     assert!(prices.p95_delay_s <= prices.worst_delay_s);
     assert_eq!(prices.backlog_by_hour.len(), 24);
     let pull = &prices.executions["prices.pull"];
@@ -68,6 +79,24 @@ async fn a_simulation_sends_no_alert() {
     assert!(
         matches!(receiver.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
         "nothing reached the receiver"
+    );
+}
+
+/// Ample rates and capacity, but a pull every hour against a freshness of
+/// 30 minutes: the verdict blames the schedules, with their intervals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schedule_slower_than_the_freshness_is_named() {
+    let config = config(
+        "  prices: { from: erp, to: webshop, volume: 2000/day, freshness: 30m, pull: { schedule: \"0 * * * *\", max_items: 1000 } }\n",
+    );
+    let report = simulate(&config, &Options::default()).await;
+    assert!(!report.holds);
+    let problem = report.first_problem.clone().unwrap();
+    assert!(
+        problem.contains(
+            "its changes wait longer than its freshness of 30 min: a change waits for the next run of prices.pull every 60 min, then of prices.push every"
+        ),
+        "{problem}"
     );
 }
 
