@@ -377,5 +377,71 @@ async fn the_dashboard_shows_the_load_and_pauses_a_job_in_a_real_browser() {
         .await;
     assert_eq!(overflow, 0, "the page scrolls sideways in a narrow window");
     browser.screenshot("narrow").await;
+    // The counts table scrolls within its box, its first column stays in
+    // view, and scrolled to its end its last columns are on screen.
+    let reach = |table: &str, last: &str| {
+        format!(
+            "const table = document.getElementById('{table}'); const box = table.parentElement;\
+             const first = table.querySelector('tr > :first-child');\
+             const scrolls = box.scrollWidth > box.clientWidth;\
+             box.scrollLeft = box.scrollWidth;\
+             const end = table.querySelector('{last}').getBoundingClientRect();\
+             const start = first.getBoundingClientRect();\
+             return [scrolls, getComputedStyle(first).position,\
+                     end.left >= 0 && end.right <= window.innerWidth,\
+                     start.left >= 0 && start.right <= window.innerWidth];"
+        )
+    };
+    let counts = browser
+        .script(&reach("task-counts", "thead th:last-child"))
+        .await;
+    assert_eq!(
+        counts,
+        json!([true, "sticky", true, true]),
+        "the Overview's counts at 390 px"
+    );
+    contrast(&browser, "the narrow Overview").await;
+    browser.open(&format!("{base}/jobs")).await;
+    browser
+        .wait_for("return !!document.getElementById('jobs')", "the jobs table")
+        .await;
+    let jobs = browser
+        .script(&reach(
+            "jobs",
+            "tr[data-job=\"prices.pull\"] button[data-action$=\"/resume\"]",
+        ))
+        .await;
+    assert_eq!(
+        jobs,
+        json!([true, "sticky", true, true]),
+        "Resume reachable at 390 px"
+    );
+    contrast(&browser, "the Jobs page").await;
     browser.quit().await;
+}
+
+/// Every badge, quiet text and heading on the page reads at 4.5:1 or more
+/// against the background it sits on (WCAG AA for text).
+async fn contrast(browser: &Browser, page: &str) {
+    let lowest = browser
+        .script(
+            "const rgb = c => c.match(/[\\d.]+/g).map(Number);\
+             const lum = ([r, g, b]) => [r, g, b].map(v => { v /= 255;\
+                 return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })\
+                 .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);\
+             const behind = el => { for (; el; el = el.parentElement) {\
+                 const c = rgb(getComputedStyle(el).backgroundColor);\
+                 if (c.length < 4 || c[3] > 0) return c; } return [255, 255, 255]; };\
+             let worst = [99, ''];\
+             for (const el of document.querySelectorAll('.health, .state, .quiet, small, thead th, .cards span, nav a')) {\
+                 if (!el.textContent.trim()) continue;\
+                 const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(behind(el))];\
+                 const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);\
+                 if (ratio < worst[0]) worst = [ratio, el.className + ' ' + el.textContent.trim()];\
+             }\
+             return worst;",
+        )
+        .await;
+    let ratio = lowest[0].as_f64().unwrap();
+    assert!(ratio >= 4.5, "{page}: {} at {ratio:.2}:1", lowest[1]);
 }

@@ -379,12 +379,25 @@ fn day_line(planned: &[u32], actual: &[u32], capacity: u32) -> Markup {
         .map(|(i, v)| format!("{i},{:.1}", y(*v)))
         .collect();
     let rule = format!("{:.1}", y(capacity));
-    html! {
+    let chart = html! {
         svg id="day-line" viewBox=(format!("0 0 {width} {height}")) preserveAspectRatio="none" role="img"
             aria-label="Executions at once over the day: planned, actual, and capacity" {
             path d=(area) class="planned" {}
             polyline points=(points.join(" ")) class="actual" {}
             line x1="0" x2=(format!("{width}")) y1=(rule) y2=(rule) class="capacity" {}
+        }
+    };
+    axes(&top.to_string(), ["00:00", "12:00", "24:00"], chart)
+}
+
+/// A chart with its axes' values beside it, in HTML: the SVG stretches to
+/// any width, and text inside it would stretch too.
+fn axes(top: &str, along: [&str; 3], chart: Markup) -> Markup {
+    html! {
+        div class="chart" {
+            div class="y" { span { (top) } span { "0" } }
+            (chart)
+            div class="x" { @for label in along { span { (label) } } }
         }
     }
 }
@@ -411,20 +424,22 @@ fn rate_bars(usage: &RateUsage) -> Markup {
                 b { (usage.budget) } " busiest minute " (busiest) " of " (limit) "/min"
                 @if usage.planned_per_minute.is_some() { "; planned at most " (planned_peak) }
             }
-            svg viewBox=(format!("0 0 {width} {height}")) preserveAspectRatio="none" role="img"
-                aria-label="Items per minute over the last hour against the limit" {
-                @for (i, n) in per_minute.iter().enumerate() {
-                    @let h = *n as f64 / top * height;
-                    rect class=(if *n >= limit { "bar full" } else { "bar" }) x=(i * 10)
-                        y=(format!("{:.1}", height - h)) width="9" height=(format!("{h:.1}")) {
-                        title { (n) " of " (limit) }
+            (axes(&format!("{top:.0}"), ["60 min ago", "30 min ago", "now"], html! {
+                svg viewBox=(format!("0 0 {width} {height}")) preserveAspectRatio="none" role="img"
+                    aria-label="Items per minute over the last hour against the limit" {
+                    @for (i, n) in per_minute.iter().enumerate() {
+                        @let h = *n as f64 / top * height;
+                        rect class=(if *n >= limit { "bar full" } else { "bar" }) x=(i * 10)
+                            y=(format!("{:.1}", height - h)) width="9" height=(format!("{h:.1}")) {
+                            title { (n) " of " (limit) }
+                        }
                     }
+                    @if !plan_line.is_empty() {
+                        polyline class="planned-rate" points=(plan_line.join(" ")) {}
+                    }
+                    line x1="0" x2=(format!("{width}")) y1=(rule) y2=(rule) class="capacity" {}
                 }
-                @if !plan_line.is_empty() {
-                    polyline class="planned-rate" points=(plan_line.join(" ")) {}
-                }
-                line x1="0" x2=(format!("{width}")) y1=(rule) y2=(rule) class="capacity" {}
-            }
+            }))
         }
     }
 }
@@ -455,6 +470,7 @@ async fn schedule(State(app): State<App>, headers: HeaderMap) -> Result<Response
 
 async fn jobs(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
     let engine = &app.engine();
+    let can_act = app.access.can_act();
     let today = today(engine);
     let jobs = views::jobs(engine).await?;
     let job_rows = html! {
@@ -484,23 +500,32 @@ async fn jobs(State(app): State<App>, headers: HeaderMap) -> Result<Response, Ap
                         span class={ "state " (job.state) } { (job.state) }
                     }
                 }
-                td class="actions" {
-                    @if job.paused {
-                        (button("Resume", &format!("{path}/resume"), None))
-                    } @else {
-                        (button("Pause", &format!("{path}/pause"), None))
+                @if can_act {
+                    td class="actions" {
+                        @if job.paused {
+                            (button("Resume", &format!("{path}/resume"), None))
+                        } @else {
+                            (button("Pause", &format!("{path}/pause"), None))
+                        }
+                        (button("Run now", &format!("{path}/trigger"), None))
                     }
-                    (button("Run now", &format!("{path}/trigger"), None))
                 }
             }
         }
     };
+    let headings: &[&str] = if can_act {
+        &["Job", "Schedule", "Next runs", "Last result", "State", ""]
+    } else {
+        &["Job", "Schedule", "Next runs", "Last result", "State"]
+    };
     let live = html! {
-        (table(
-            "jobs",
-            &["Job", "Schedule", "Next runs", "Last result", "State", ""],
-            job_rows,
-        ))
+        @if !can_act {
+            p class="quiet" id="no-actions" {
+                "Pausing, resuming and running jobs need an API token: set PACER_API_TOKEN \
+                 (or environment.api_token) and restart Pacer."
+            }
+        }
+        (table("jobs", headings, job_rows))
     };
     Ok(page(&headers, "Jobs", "/jobs", html! {}, live))
 }
@@ -543,6 +568,14 @@ async fn tasks(
     let today = today(engine);
     let query = views::task_query(&params)?;
     let integrations = views::integrations(engine);
+    let counts = views::task_counts(engine).await?;
+    let dead = |integration: &str| {
+        counts
+            .get(integration)
+            .and_then(|c| c.get("dead"))
+            .copied()
+            .unwrap_or(0)
+    };
     let statuses: Vec<String> = pacer_store::TaskStatus::ALL
         .iter()
         .map(|s| s.as_str().to_string())
@@ -553,13 +586,15 @@ async fn tasks(
             (select("status", "Status", &statuses, params.get("status")))
             button { "Filter" }
         }
-        p class="actions" {
-            @for integration in &integrations {
-                (button(
-                    &format!("Replay dead {integration}"),
-                    &format!("/api/v1/integrations/{integration}/replay-dead"),
-                    Some(&format!("Queue every dead {integration} task again?")),
-                ))
+        @if app.access.can_act() {
+            p class="actions" {
+                @for integration in integrations.iter().filter(|i| dead(i) > 0) {
+                    (button(
+                        &format!("Replay {} dead {integration}", dead(integration)),
+                        &format!("/api/v1/integrations/{integration}/replay-dead"),
+                        Some(&format!("Queue every dead {integration} task again?")),
+                    ))
+                }
             }
         }
     };
@@ -578,11 +613,20 @@ async fn tasks(
         }
     };
     let live = html! {
-        (table(
-            "tasks",
-            &["Id", "Integration", "Key", "Status", "Attempts", "Last error", "Updated"],
-            task_rows,
-        ))
+        @if answer.tasks.is_empty() {
+            p class="quiet" id="no-tasks" {
+                "No " (params.get("status").map_or("", String::as_str)) " tasks"
+                @if let Some(integration) = params.get("integration") { " in " (integration) }
+                ". Tasks appear here once a pull queues changes; failed deliveries show \
+                 as failed, and those that failed too often as dead."
+            }
+        } @else {
+            (table(
+                "tasks",
+                &["Id", "Integration", "Key", "Status", "Attempts", "Last error", "Updated"],
+                task_rows,
+            ))
+        }
         @if let Some(cursor) = &answer.next_cursor {
             p { a href=(older(&params, cursor)) { "Older tasks →" } }
         }
@@ -600,10 +644,16 @@ async fn task(
     let id = views::task_id(&id)?;
     let t = views::task_detail(engine, id).await?;
     let payload = serde_json::to_string_pretty(&t.payload).unwrap_or_default();
+    // Only what the API would do for a task in this status.
+    let status = t.task.status;
+    let retry = matches!(status, "failed" | "dead" | "skipped");
+    let skip = matches!(status, "new" | "failed" | "dead");
     let fixed = html! {
-        p class="actions" {
-            (button("Retry", &format!("/api/v1/tasks/{id}/retry"), None))
-            (button("Skip", &format!("/api/v1/tasks/{id}/skip"), None))
+        @if app.access.can_act() && (retry || skip) {
+            p class="actions" {
+                @if retry { (button("Retry", &format!("/api/v1/tasks/{id}/retry"), None)) }
+                @if skip { (button("Skip", &format!("/api/v1/tasks/{id}/skip"), None)) }
+            }
         }
     };
     let live = html! {

@@ -95,6 +95,11 @@ impl Access {
         self.loopback
     }
 
+    /// Whether any action can succeed: none without a token.
+    pub(crate) fn can_act(&self) -> bool {
+        self.token.is_some()
+    }
+
     /// Whether reads need the token.
     pub fn reads_need_token(&self) -> bool {
         !self.open_reads

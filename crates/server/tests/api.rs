@@ -854,7 +854,8 @@ async fn no_answer_contains_a_secret() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_pages_render_and_refresh_in_parts() {
     let env = ran_two_hours("pages").await;
-    let base = serve(&env, None, None).await;
+    // With a token, so the actions that can succeed are offered.
+    let base = serve(&env, Some(TOKEN), None).await;
     let client = Client::new();
     for (path, marks) in [
         (
@@ -878,6 +879,9 @@ async fn dashboard_pages_render_and_refresh_in_parts() {
                 // 35,000 prices a day over 360 pulls is 98 a pull.
                 "; planned at most 98",
                 "class=\"planned-rate\"",
+                // Charts carry their axes' values.
+                "<div class=\"x\"><span>00:00</span><span>12:00</span><span>24:00</span></div>",
+                "<span>60 min ago</span>",
             ][..],
         ),
         (
@@ -890,14 +894,15 @@ async fn dashboard_pages_render_and_refresh_in_parts() {
         ),
         (
             "/tasks?status=dead",
-            &["id=\"tasks\"", "Replay dead prices"][..],
+            &["id=\"tasks\"", "Replay 2 dead prices"][..],
         ),
         (
             "/executions?job=prices.pull",
             &["id=\"executions\"", "succeeded"][..],
         ),
     ] {
-        let (status, page) = call(&client, Method::GET, &format!("{base}{path}"), None).await;
+        let (status, page) =
+            call(&client, Method::GET, &format!("{base}{path}"), Some(TOKEN)).await;
         assert_eq!(status, 200, "{path}");
         assert!(page.starts_with("<!doctype html>"), "{path}");
         for elsewhere in ["src=\"http", "href=\"http", "url(http", "@import"] {
@@ -910,6 +915,7 @@ async fn dashboard_pages_render_and_refresh_in_parts() {
         let live = client
             .get(format!("{base}{path}"))
             .header("x-pacer-live", "1")
+            .bearer_auth(TOKEN)
             .send()
             .await
             .unwrap()
@@ -922,10 +928,62 @@ async fn dashboard_pages_render_and_refresh_in_parts() {
         &client,
         Method::GET,
         &format!("{base}/tasks?status=lost"),
-        None,
+        Some(TOKEN),
     )
     .await;
     assert_eq!(status, 400);
+
+    // Only what can succeed: a finished task offers neither retry nor
+    // skip, a dead one both; an empty filter says what would appear.
+    let task = |status| pacer_store::TaskQuery {
+        status: Some(status),
+        limit: 1,
+        ..Default::default()
+    };
+    let finished = env
+        .store
+        .tasks(&task(pacer_store::TaskStatus::Finished))
+        .await
+        .unwrap()[0]
+        .id;
+    let dead = env
+        .store
+        .tasks(&task(pacer_store::TaskStatus::Dead))
+        .await
+        .unwrap()[0]
+        .id;
+    let page = |path: String| {
+        let client = client.clone();
+        let url = format!("{base}{path}");
+        async move { call(&client, Method::GET, &url, Some(TOKEN)).await.1 }
+    };
+    let finished = page(format!("/tasks/{finished}")).await;
+    assert!(
+        !finished.contains("/retry") && !finished.contains("/skip"),
+        "{finished}"
+    );
+    let dead = page(format!("/tasks/{dead}")).await;
+    assert!(dead.contains("/retry") && dead.contains("/skip"), "{dead}");
+    let skipped = page("/tasks?status=skipped".into()).await;
+    assert!(
+        skipped.contains("No skipped tasks. Tasks appear here once a pull queues changes")
+            && !skipped.contains("id=\"tasks\""),
+        "{skipped}"
+    );
+
+    // Without a token no action can succeed: none is offered.
+    let open = serve(&env, None, None).await;
+    let (_, jobs) = call(&client, Method::GET, &format!("{open}/jobs"), None).await;
+    assert!(
+        !jobs.contains("/pause") && !jobs.contains("data-action"),
+        "{jobs}"
+    );
+    assert!(
+        jobs.contains("need an API token: set PACER_API_TOKEN"),
+        "{jobs}"
+    );
+    let (_, tasks) = call(&client, Method::GET, &format!("{open}/tasks"), None).await;
+    assert!(!tasks.contains("replay-dead"), "{tasks}");
 }
 
 /// An ERP down for the whole run: the Overview says the integration is
