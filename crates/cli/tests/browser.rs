@@ -105,7 +105,7 @@ impl Browser {
             .spawn()
             .unwrap();
         let driver = Group(driver);
-        let client = reqwest::Client::new();
+        let client = client();
         let base = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
         loop {
@@ -306,7 +306,7 @@ async fn the_dashboard_shows_the_load_and_pauses_a_job_in_a_real_browser() {
         .click("tr[data-job=\"prices.pull\"] button[data-action$=\"/pause\"]")
         .await;
     // The API says so, and so does the page once it refreshed.
-    let client = reqwest::Client::new();
+    let client = client();
     let started = Instant::now();
     loop {
         let job: Value = client
@@ -444,4 +444,10 @@ async fn contrast(browser: &Browser, page: &str) {
         .await;
     let ratio = lowest[0].as_f64().unwrap();
     assert!(ratio >= 4.5, "{page}: {} at {ratio:.2}:1", lowest[1]);
+}
+
+/// An HTTP client for the test, with the TLS provider Pacer installs.
+fn client() -> reqwest::Client {
+    pacer_connect::install_tls();
+    reqwest::Client::new()
 }

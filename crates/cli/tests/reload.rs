@@ -91,7 +91,7 @@ async fn a_changed_file_is_taken_on_sighup_and_an_invalid_one_is_refused() {
         std::io::Read::read_to_string(&mut stderr, &mut log).unwrap();
         log
     });
-    let client = reqwest::Client::new();
+    let client = client();
     let get = |path: String| {
         let request = client.get(format!("{api}{path}")).bearer_auth(API_TOKEN);
         async move {
@@ -225,4 +225,10 @@ async fn a_changed_file_is_taken_on_sighup_and_an_invalid_one_is_refused() {
         "{log}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// An HTTP client for the test, with the TLS provider Pacer installs.
+fn client() -> reqwest::Client {
+    pacer_connect::install_tls();
+    reqwest::Client::new()
 }

@@ -127,7 +127,7 @@ async fn no_secret_reaches_the_log_store_api_dashboard_or_metrics() {
 
     // Until a delivery was echoed (its task dead with the echo) and a pull
     // (its execution failed with it).
-    let client = reqwest::Client::new();
+    let client = client();
     let get = |path: &str| {
         client
             .get(format!("{base}{path}"))
@@ -223,4 +223,10 @@ async fn no_secret_reaches_the_log_store_api_dashboard_or_metrics() {
         }
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// An HTTP client for the test, with the TLS provider Pacer installs.
+fn client() -> reqwest::Client {
+    pacer_connect::install_tls();
+    reqwest::Client::new()
 }

@@ -51,6 +51,16 @@ mod sql;
 mod template;
 mod token;
 
+/// Makes ring the process's TLS crypto provider, which every HTTP client
+/// needs (reqwest is built without one, so aws-lc-rs's C stays out of the
+/// build). Pacer's own clients call it; call it before building a
+/// `reqwest::Client` of your own. A second call, or a provider installed
+/// before, changes nothing.
+pub fn install_tls() {
+    // `Err`: one is installed already, which is what is wanted.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// How much of an error answer is read, to show its start.
 pub const MAX_EXCERPT_BYTES: usize = 64 << 10;
 
@@ -456,6 +466,7 @@ fn client() -> Result<reqwest::Client, Error> {
     if let Some(client) = CLIENT.get() {
         return Ok(client.clone());
     }
+    install_tls();
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         // Shorter than the keep-alive of common servers (Node's 5 s,
@@ -463,7 +474,19 @@ fn client() -> Result<reqwest::Client, Error> {
         // server does, rather than sending on one it already closed.
         .pool_idle_timeout(POOL_IDLE)
         .build()
-        .map_err(|e| Error::Permanent(format!("cannot start an HTTP client: {e}")))?;
+        .map_err(|e| {
+            // reqwest says only "builder error"; the cause is beneath it.
+            let mut why = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                why.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            Error::Permanent(format!(
+                "cannot start an HTTP client: {why}; TLS needs the system's root \
+                 certificates (the ca-certificates package, or SSL_CERT_FILE / SSL_CERT_DIR)"
+            ))
+        })?;
     Ok(CLIENT.get_or_init(|| client).clone())
 }
 

@@ -106,6 +106,7 @@ impl Notifier {
     /// error says where the channel is written.
     pub fn new(channels: &[Channel]) -> Result<Notifier, Error> {
         let senders = channels.iter().map(sender).collect::<Result<Vec<_>, _>>()?;
+        crate::install_tls();
         let http = reqwest::Client::builder()
             .timeout(SEND_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())

@@ -177,7 +177,7 @@ fn with_variants(url: &str, read: &str, push: &str) -> Destination {
 
 /// Asks the server over GraphQL, with the token, for `query`'s data.
 async fn ask(url: &str, query: &str) -> serde_json::Value {
-    let answer: serde_json::Value = reqwest::Client::new()
+    let answer: serde_json::Value = client()
         .post(format!("{url}/graphql"))
         .bearer_auth("s3cret")
         .json(&serde_json::json!({ "query": query }))
@@ -347,4 +347,10 @@ async fn each_record_of_a_batch_gets_its_own_result() {
     assert_eq!(shop.responses(), [(200, 1)]);
     assert_eq!(price(&server.url, "SKU-1").await, "1.00");
     assert_eq!(price(&server.url, "SKU-3").await, "3.00");
+}
+
+/// An HTTP client for the test, with the TLS provider Pacer installs.
+fn client() -> reqwest::Client {
+    pacer_connect::install_tls();
+    reqwest::Client::new()
 }

@@ -88,7 +88,7 @@ impl Servers {
     }
 
     async fn revoke(&self) {
-        reqwest::Client::new()
+        client()
             .post(format!("{}/_revoke", self.api))
             .send()
             .await
@@ -160,4 +160,10 @@ async fn a_wrong_client_secret_holds_the_records_and_says_why() {
         "{error}"
     );
     assert_eq!(servers.stats().await, (0, 0, 0));
+}
+
+/// An HTTP client for the test, with the TLS provider Pacer installs.
+fn client() -> reqwest::Client {
+    pacer_connect::install_tls();
+    reqwest::Client::new()
 }

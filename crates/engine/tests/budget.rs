@@ -371,7 +371,7 @@ async fn a_batch_a_dead_node_sent_goes_whole_under_its_key(backend: Backend) {
             .collect::<Vec<_>>()
             .join(",")
     );
-    let sent = reqwest::Client::new()
+    let sent = client()
         .put(format!("{}/orders", shop.base_url()))
         .header("idempotency-key", &key)
         .header("content-type", "application/json")
@@ -493,4 +493,10 @@ async fn reading_a_lookup_is_charged_to_its_systems_rate(backend: Backend) {
     assert_eq!(used(&store, "webshop requests", start).await, 3 + 1);
     assert_eq!(used(&store, "webshop", start).await, 3 + 4);
     backend.finish().await;
+}
+
+/// An HTTP client for the test, with the TLS provider Pacer installs.
+fn client() -> reqwest::Client {
+    pacer_connect::install_tls();
+    reqwest::Client::new()
 }

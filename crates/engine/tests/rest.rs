@@ -81,7 +81,7 @@ fn price(id: u32, sku: &str, amount: &str, updated_at: &str) -> serde_json::Valu
 
 /// Changes record `id` as the ERP's users would, through its API.
 async fn change(erp: &Erp, id: u32, amount: &str, updated_at: &str) {
-    let answer = reqwest::Client::new()
+    let answer = client()
         .patch(format!("{}/prices/{id}", erp.url))
         .json(&serde_json::json!({ "amount": amount, "updated_at": format!("2026-11-27T{updated_at}Z") }))
         .send()
@@ -277,4 +277,10 @@ async fn a_compound_cursor_breaks_ties_by_id(backend: Backend) {
     let cursor = store.cursor("prices").await.unwrap().unwrap();
     assert_eq!(cursor.value, r#"["2026-11-27T10:03:00Z",2]"#);
     backend.finish().await;
+}
+
+/// An HTTP client for the test, with the TLS provider Pacer installs.
+fn client() -> reqwest::Client {
+    pacer_connect::install_tls();
+    reqwest::Client::new()
 }

@@ -251,7 +251,7 @@ fn documented_keys(document: &Value, schema: &Value) -> Vec<String> {
 async fn every_documented_operation_answers_as_documented() {
     let env = ran_two_hours("documented").await;
     let base = serve(&env, Some(TOKEN), None).await;
-    let client = Client::new();
+    let client = client();
     let (status, body) = call(
         &client,
         Method::GET,
@@ -377,7 +377,7 @@ async fn every_documented_operation_answers_as_documented() {
 async fn reads_show_what_ran() {
     let env = ran_two_hours("reads").await;
     let base = serve(&env, None, None).await;
-    let client = Client::new();
+    let client = client();
     let get = |path: &str| {
         let url = format!("{base}{path}");
         let client = client.clone();
@@ -493,7 +493,7 @@ async fn reads_show_what_ran() {
 async fn actions_need_the_token_and_unknowns_are_404() {
     let env = ran_two_hours("actions").await;
     let base = serve(&env, Some(TOKEN), None).await;
-    let client = Client::new();
+    let client = client();
     let pause = format!("{base}/api/v1/jobs/prices.push/pause");
     for token in [None, Some("wrong")] {
         let (status, body) = call(&client, Method::POST, &pause, token).await;
@@ -630,7 +630,7 @@ async fn actions_need_the_token_and_unknowns_are_404() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_are_open_only_on_loopback_without_a_token() {
     let env = ran_two_hours("access").await;
-    let client = Client::new();
+    let client = client();
 
     // Loopback, no token: reads open, actions refused with what to do.
     let open = serve(&env, None, None).await;
@@ -698,7 +698,7 @@ async fn reads_are_open_only_on_loopback_without_a_token() {
 async fn metrics_are_prometheus_text_with_the_promised_families() {
     let env = ran_two_hours("metrics").await;
     let base = serve(&env, None, None).await;
-    let client = Client::new();
+    let client = client();
     let response = client.get(format!("{base}/metrics")).send().await.unwrap();
     assert!(
         response.headers()["content-type"]
@@ -819,7 +819,7 @@ async fn metrics_are_prometheus_text_with_the_promised_families() {
 async fn no_answer_contains_a_secret() {
     let env = ran_two_hours("secrets").await;
     let base = serve(&env, Some(TOKEN), None).await;
-    let client = Client::new();
+    let client = client();
     let dead = env
         .store
         .tasks(&pacer_store::TaskQuery {
@@ -856,7 +856,7 @@ async fn dashboard_pages_render_and_refresh_in_parts() {
     let env = ran_two_hours("pages").await;
     // With a token, so the actions that can succeed are offered.
     let base = serve(&env, Some(TOKEN), None).await;
-    let client = Client::new();
+    let client = client();
     for (path, marks) in [
         (
             "/",
@@ -1015,7 +1015,7 @@ async fn a_failing_pull_is_shown_unhealthy_and_alerted() {
     let alerts = format!("alerts:\n  send:\n    - webhook: \"{receiver}\"\n");
     let env = ran("failing", &[down], &alerts).await;
     let base = serve(&env, None, None).await;
-    let client = Client::new();
+    let client = client();
 
     let (_, overview) = call(&client, Method::GET, &format!("{base}/"), None).await;
     assert!(
@@ -1101,13 +1101,7 @@ async fn a_failing_pull_is_shown_unhealthy_and_alerted() {
 async fn promtool_accepts_the_metrics_and_the_shipped_rules() {
     let env = ran_two_hours("promtool").await;
     let base = serve(&env, None, None).await;
-    let (_, text) = call(
-        &Client::new(),
-        Method::GET,
-        &format!("{base}/metrics"),
-        None,
-    )
-    .await;
+    let (_, text) = call(&client(), Method::GET, &format!("{base}/metrics"), None).await;
     let promtool = |args: &[&str], input: Option<&str>| {
         let mut child = std::process::Command::new("promtool")
             .args(args)
@@ -1183,7 +1177,7 @@ async fn promtool_accepts_the_metrics_and_the_shipped_rules() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_readiness_answer_probes_without_a_token() {
     let env = ran_two_hours("health").await;
-    let client = Client::new();
+    let client = client();
     let guarded = serve(&env, Some(TOKEN), None).await;
     let (status, body) = call(&client, Method::GET, &format!("{guarded}/healthz"), None).await;
     assert_eq!(
@@ -1217,4 +1211,10 @@ async fn health_and_readiness_answer_probes_without_a_token() {
     );
     let heartbeat = answer["checks"]["heartbeat"].as_str().unwrap();
     assert!(heartbeat.ends_with("more than 30 s"), "{heartbeat}");
+}
+
+/// An HTTP client for the test, with the TLS provider Pacer installs.
+fn client() -> reqwest::Client {
+    pacer_connect::install_tls();
+    reqwest::Client::new()
 }

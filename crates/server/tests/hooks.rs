@@ -58,7 +58,7 @@ async fn start_on(
 #[tokio::test]
 async fn webhooks_queue_records_and_refuse_what_they_must() {
     let (url, store, path) = start().await;
-    let client = reqwest::Client::new();
+    let client = client();
     let post = |name: &str, body: &str, secret: Option<&str>| {
         let mut request = client
             .post(format!("{url}/hooks/{name}"))
@@ -106,7 +106,7 @@ async fn webhooks_queue_records_and_refuse_what_they_must() {
 #[tokio::test]
 async fn a_body_nested_5000_deep_is_refused_and_the_server_lives_on() {
     let (url, store, path) = start().await;
-    let client = reqwest::Client::new();
+    let client = client();
     let post = |body: String| {
         client
             .post(format!("{url}/hooks/events"))
@@ -138,7 +138,7 @@ async fn a_body_nested_5000_deep_is_refused_and_the_server_lives_on() {
 #[tokio::test]
 async fn a_webhook_without_a_secret_is_taken_on_loopback_only() {
     let (url, store, path) = start().await;
-    let client = reqwest::Client::new();
+    let client = client();
     let on_loopback = client
         .post(format!("{url}/hooks/open"))
         .body(r#"{"id": 1}"#)
@@ -176,7 +176,7 @@ async fn a_webhook_without_a_secret_is_taken_on_loopback_only() {
 #[tokio::test]
 async fn every_answer_carries_the_security_headers() {
     let (url, _store, path) = start().await;
-    let client = reqwest::Client::new();
+    let client = client();
     for (target, cached) in [
         ("/api/v1/jobs", false),
         ("/", false),
@@ -208,7 +208,7 @@ async fn every_answer_carries_the_security_headers() {
 #[tokio::test]
 async fn every_refusal_is_a_json_error() {
     let (url, _store, path) = start().await;
-    let client = reqwest::Client::new();
+    let client = client();
     let long_query = format!("{url}/api/v1/tasks?integration={}", "x".repeat(9_000));
     let big_header = "h".repeat(40_000);
     let too_big = vec![b'['; (16 << 20) + 1];
@@ -278,4 +278,10 @@ async fn every_refusal_is_a_json_error() {
         .unwrap();
     assert_eq!(alive.status(), 200);
     let _ = std::fs::remove_file(&path);
+}
+
+/// An HTTP client for the test, with the TLS provider Pacer installs.
+fn client() -> reqwest::Client {
+    pacer_connect::install_tls();
+    reqwest::Client::new()
 }
