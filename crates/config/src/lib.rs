@@ -32,7 +32,7 @@
 
 pub use crate::{
     error::Error,
-    load::{Config, IntegrationConfig, parse, parse_bytes, schema},
+    load::{Config, IntegrationConfig, SCHEMA_ID, parse, parse_bytes, schema},
     run::{
         Alerts, Auth, CatchUp, Channel, Conditions, Connection, Expr, Flow, JobPolicy, Lookup,
         Maintenance, Overlap, Paginate, Pull, Push, Request, RequestRate, Retention, Webhook,

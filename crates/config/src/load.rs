@@ -248,8 +248,36 @@ pub fn parse(text: &str, file: &str) -> Result<Config, Error> {
 /// The JSON Schema of the file, pretty-printed.
 pub fn schema() -> String {
     let schema = schemars::schema_for!(RawConfig);
-    serde_json::to_string_pretty(&schema).expect("a schema serialises")
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serialises");
+    // The types are the loader's own (`RawJob`…); the file's author knows
+    // them by what they are (`Job`…).
+    let mut value: serde_json::Value = serde_json::from_str(&text).expect("the schema is JSON");
+    let names: Vec<String> = value["$defs"]
+        .as_object()
+        .map(|defs| defs.keys().cloned().collect())
+        .unwrap_or_default();
+    for name in names {
+        let public = name.replace("Raw", "");
+        text = text.replace(
+            &format!("\"#/$defs/{name}\""),
+            &format!("\"#/$defs/{public}\""),
+        );
+    }
+    value = serde_json::from_str(&text).expect("the schema is JSON");
+    if let Some(defs) = value["$defs"].as_object_mut() {
+        *defs = std::mem::take(defs)
+            .into_iter()
+            .map(|(name, schema)| (name.replace("Raw", ""), schema))
+            .collect();
+    }
+    if let Some(root) = value.as_object_mut() {
+        root.insert("$id".into(), SCHEMA_ID.into());
+    }
+    serde_json::to_string_pretty(&value).expect("a schema serialises")
 }
+
+/// Where the schema says it lives: `pacer schema` prints it.
+pub const SCHEMA_ID: &str = "urn:pacer:config:1";
 
 fn yaml_error(file: &str, path: &str, error: &serde_saphyr::Error) -> Error {
     let (line, column) = error.location().map_or((0, 0), |l| (l.line(), l.column()));

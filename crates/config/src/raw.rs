@@ -37,7 +37,7 @@ pub(crate) struct RawAlerts {
     /// Where alerts go: webhooks (JSON), Slack incoming webhooks, email.
     pub(crate) send: Vec<RawChannel>,
     /// Send an alert again this often while it holds: "4h" (default).
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<String>", extend("default" = "4h"))]
     pub(crate) repeat: Option<Spanned<String>>,
 }
 
@@ -111,10 +111,11 @@ pub(crate) struct RawEnvironment {
     /// The environment's name; default the file's name.
     pub(crate) name: Option<String>,
     /// IANA time zone the schedules are read in, e.g. Europe/Amsterdam; default UTC.
-    #[schemars(with = "Option<String>")]
+    #[serde(default)]
+    #[schemars(schema_with = "time_zone", extend("default" = "UTC"))]
     pub(crate) timezone: Option<Spanned<String>>,
     /// How many executions may run at once, 1 to 1000; default 1.
-    #[schemars(with = "Option<u32>", range(min = 1, max = 1000))]
+    #[schemars(with = "Option<u32>", range(min = 1, max = 1000), extend("default" = 1))]
     pub(crate) capacity: Option<Spanned<u32>>,
     /// Where `pacer run` keeps its state: "sqlite://pacer.db" (default, next to
     /// the file) or "postgres://…" for several nodes.
@@ -137,16 +138,16 @@ pub(crate) struct RawEnvironment {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRetention {
     /// Finished and skipped tasks, after their last change: "7d" (default).
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<String>", extend("default" = "7d"))]
     pub(crate) finished: Option<Spanned<String>>,
     /// Dead tasks, after they died: "30d" (default).
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<String>", extend("default" = "30d"))]
     pub(crate) dead: Option<Spanned<String>>,
     /// Ended executions in the ledger: "30d" (default); each job's latest stays.
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<String>", extend("default" = "30d"))]
     pub(crate) executions: Option<Spanned<String>>,
     /// Each system's use per minute: "2d" (default).
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<String>", extend("default" = "2d"))]
     pub(crate) rate_windows: Option<Spanned<String>>,
 }
 
@@ -393,7 +394,7 @@ pub(crate) struct RawJob {
     /// Pull: how the source filters on the cursor: "strict" (default,
     /// only records after it) or "inclusive" (`>=`: records at the cursor
     /// come again, and those already read are dropped).
-    #[schemars(with = "Option<String>", extend("enum" = ["strict", "inclusive"]))]
+    #[schemars(with = "Option<String>", extend("enum" = ["strict", "inclusive"], "default" = "strict"))]
     pub(crate) cursor_compare: Option<Spanned<String>>,
     /// Pull: how pages follow each other; default `{ next: .next_page_token }`.
     #[schemars(with = "Option<RawPaginate>")]
@@ -435,17 +436,17 @@ pub(crate) struct RawJob {
     #[schemars(with = "Option<String>")]
     pub(crate) each: Option<Spanned<String>>,
     /// Push: records per request, 1 to 10000; 1 sends each alone, more send a JSON array.
-    #[schemars(with = "Option<u32>", range(min = 1, max = 10_000))]
+    #[schemars(with = "Option<u32>", range(min = 1, max = 10_000), extend("default" = 1))]
     pub(crate) batch: Option<Spanned<u32>>,
     /// Longest wait for one HTTP answer, at most 1h: "30s" (default), "2m".
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<String>", extend("default" = "30s", "examples" = ["30s", "2m"]))]
     pub(crate) timeout: Option<Spanned<String>>,
     /// When the job is still running at its next minute: "skip" (default), "queue_one", "allow".
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<String>", extend("enum" = ["skip", "queue_one", "allow"], "default" = "skip"))]
     pub(crate) overlap: Option<Spanned<String>>,
     /// Minutes missed while no node ran: "none" (default), "latest" (run once),
     /// "all" (each, within `catch_up_window`, at most `catch_up_max`).
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<String>", extend("enum" = ["none", "latest", "all"], "default" = "none"))]
     pub(crate) catch_up: Option<Spanned<String>>,
     /// With `catch_up: all`, how far back missed minutes count: default "1h".
     #[schemars(with = "Option<String>")]
@@ -569,4 +570,19 @@ impl<T: JsonSchema> JsonSchema for OrderedMap<T> {
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
         BTreeMap::<String, T>::json_schema(generator)
     }
+}
+
+/// A time zone's schema: every IANA name this build knows, so an editor
+/// completes them and a misspelt one is marked where it is written.
+fn time_zone(_: &mut SchemaGenerator) -> Schema {
+    let mut names: Vec<String> = jiff::tz::db()
+        .available()
+        .map(|name| name.as_str().to_string())
+        .collect();
+    names.sort_unstable();
+    if names.is_empty() {
+        // No database to list (it is read when Pacer runs): any name.
+        return schemars::json_schema!({"type": "string"});
+    }
+    schemars::json_schema!({"type": "string", "enum": names})
 }

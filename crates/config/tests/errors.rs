@@ -215,15 +215,15 @@ fn the_schema_describes_every_key() {
     // Unknown keys are rejected by the schema too, as by the parser.
     assert!(text.contains("\"additionalProperties\":false"));
     // And the ranges the parser keeps, so an editor flags them as it does.
-    let capacity = &schema["$defs"]["RawEnvironment"]["properties"]["capacity"];
+    let capacity = &schema["$defs"]["Environment"]["properties"]["capacity"];
     assert_eq!(
         (&capacity["minimum"], &capacity["maximum"]),
         (&1.into(), &1000.into()),
         "{capacity}"
     );
-    let batch = &schema["$defs"]["RawJob"]["properties"]["batch"];
+    let batch = &schema["$defs"]["Job"]["properties"]["batch"];
     assert_eq!(batch["maximum"], 10_000, "{batch}");
-    let method = &schema["$defs"]["RawRequest"]["properties"]["method"];
+    let method = &schema["$defs"]["Request"]["properties"]["method"];
     assert!(method["pattern"].is_string(), "{method}");
 }
 
