@@ -218,9 +218,9 @@ pub(crate) struct LeftDead {
     pub(crate) reason: String,
 }
 
-/// What a webhook delivery queued. (Webhooks are called by other systems,
-/// not through `/api/v1`, so the OpenAPI document leaves them out.)
-#[derive(Debug, Serialize)]
+/// What a webhook delivery queued.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "Received")]
 pub(crate) struct HookAnswer {
     /// Records queued as tasks.
     pub(crate) queued: usize,

@@ -9,9 +9,14 @@ use schemars::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::answers::{
-    AlertList, EnvironmentAnswer, ErrorAnswer, ExecutionList, JobAnswer, JobList, PlanAnswer,
-    ReloadAnswer, ReplayAnswer, TaskDetail, TaskPage,
+use pacer_store::{ExecutionState, TaskStatus};
+
+use crate::{
+    answers::{
+        AlertList, EnvironmentAnswer, ErrorAnswer, ExecutionList, HookAnswer, JobAnswer, JobList,
+        PlanAnswer, ReloadAnswer, ReplayAnswer, TaskDetail, TaskPage,
+    },
+    views::MAX_LIMIT,
 };
 
 /// The schema of each answer, named as the paths refer to them.
@@ -33,6 +38,7 @@ fn answer_schemas() -> Map<String, Value> {
     register::<PlanAnswer>(&mut generator);
     register::<AlertList>(&mut generator);
     register::<ReloadAnswer>(&mut generator);
+    register::<HookAnswer>(&mut generator);
     generator.take_definitions(true)
 }
 
@@ -56,6 +62,21 @@ fn error(description: &str) -> Value {
 fn path_param(name: &str, description: &str, kind: &str) -> Value {
     json!({"name": name, "in": "path", "required": true, "description": description,
            "schema": {"type": kind}})
+}
+
+/// A query parameter with its own schema: an enum, a range, a default.
+fn query_param_with(name: &str, description: &str, schema: Value) -> Value {
+    json!({"name": name, "in": "query", "required": false, "description": description,
+           "schema": schema})
+}
+
+/// `limit`: 1 to the most a page lists.
+fn limit_param(default: u32) -> Value {
+    query_param_with(
+        "limit",
+        &format!("At most this many, 1 to {MAX_LIMIT} (default {default})"),
+        json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": default}),
+    )
 }
 
 fn query_param(name: &str, description: &str, kind: &str) -> Value {
@@ -108,6 +129,12 @@ pub(crate) fn document() -> Value {
     let unknown_job = [("404", "No such job")];
     let unknown_task = [("404", "No such task")];
     let schemas = answer_schemas();
+    let check = json!({"type": "string", "description": "ok, or why the check failed"});
+    let readiness = json!({"type": "object", "required": ["ready", "checks"], "properties": {
+        "ready": {"type": "boolean"},
+        "checks": {"type": "object", "required": ["store", "scheduler", "heartbeat"],
+                   "properties": {"store": check, "scheduler": check, "heartbeat": check}},
+    }});
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -125,16 +152,19 @@ pub(crate) fn document() -> Value {
             "/api/v1/jobs/{name}/trigger": {"post": action("Run a job once, now (the first node to see it runs it)", vec![job_name()], "202", schema("Job"), &unknown_job)},
             "/api/v1/executions": {"get": read("Execution history, newest first", vec![
                     query_param("job", "Only this job's", "string"),
-                    query_param("state", "due, waiting, running, succeeded, failed, skipped, missed or interrupted", "string"),
-                    query_param("since", "Only minutes from this RFC 3339 instant on (default: a day ago)", "string"),
-                    query_param("limit", "At most this many, 1 to 1000 (default 100)", "integer"),
+                    query_param_with("state", "Only those in this state", json!({"type": "string",
+                        "enum": ExecutionState::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()})),
+                    query_param_with("since", "Only minutes from this RFC 3339 instant on (default: a day ago)",
+                        json!({"type": "string", "format": "date-time"})),
+                    limit_param(100),
                 ],
                 schema("ExecutionList"),
                 &[("400", "A filter that is not understood")])},
             "/api/v1/tasks": {"get": read("Tasks, newest first, a page at a time", vec![
                     query_param("integration", "Only this integration's", "string"),
-                    query_param("status", "new, processing, finished, failed, dead or skipped", "string"),
-                    query_param("limit", "At most this many, 1 to 1000 (default 50)", "integer"),
+                    query_param_with("status", "Only those with this status", json!({"type": "string",
+                        "enum": TaskStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()})),
+                    limit_param(50),
                     query_param("cursor", "The next_cursor of the previous page", "string"),
                 ],
                 schema("TaskPage"),
@@ -151,6 +181,46 @@ pub(crate) fn document() -> Value {
             "/api/v1/alerts": {"get": read("Alerts whose conditions hold (pending, then firing once they held long enough), the conditions switched on and the channels alerts go to", vec![], schema("AlertList"), &[])},
             "/api/v1/reload": {"post": action("Read the config file again, check it, plan it and run it: queued tasks stay, running executions end their page or batch first; an invalid file leaves the running config in place", vec![], "200", schema("ReloadAnswer"),
                 &[("422", "The file is invalid or changes what needs a restart; the running config stays"), ("501", "This server cannot reload (pacer demo)")])},
+            "/hooks/{name}": {"post": {
+                "summary": "Deliver records to an integration's webhook: a JSON array (each element a record) or one object",
+                "parameters": [
+                    path_param("name", "The integration", "string"),
+                    {"name": "X-Pacer-Secret", "in": "header", "required": false,
+                     "description": "The integration's webhook.secret, when it has one", "schema": {"type": "string"}},
+                ],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {}}}},
+                "responses": {
+                    "202": answer("Queued; records without a key kept as rejected", schema("Received")),
+                    "400": error("Not JSON, or nested too deep: kept as a rejected record"),
+                    "401": error("Missing or wrong X-Pacer-Secret"),
+                    "403": error("The webhook has no secret and Pacer listens beyond loopback"),
+                    "404": error("No integration by that name receives webhooks"),
+                    "413": error("Larger than the webhook's max_bytes"),
+                    "503": error("The store failed; nothing was queued"),
+                },
+                "security": [],
+            }},
+            "/healthz": {"get": {
+                "summary": "The process answers: for a liveness probe",
+                "responses": {"200": answer("Alive", json!({"type": "object",
+                    "properties": {"status": {"const": "ok"}}, "required": ["status"]}))},
+                "security": [],
+            }},
+            "/readyz": {"get": {
+                "summary": "This node can take work: its store answers, its scheduler and heartbeat ran recently",
+                "responses": {
+                    "200": answer("Ready", readiness.clone()),
+                    "503": answer("Not ready: each failed check's reason", readiness),
+                },
+                "security": [],
+            }},
+            "/metrics": {"get": {
+                "summary": "Prometheus metrics, text format 0.0.4",
+                "responses": {
+                    "200": {"description": "The metrics", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                    "401": error("A token is needed (beyond loopback, or once a token is set) and was missing or wrong"),
+                },
+            }},
             "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
         },
         "components": {
