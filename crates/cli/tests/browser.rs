@@ -9,6 +9,10 @@
 //! to a temporary directory. `.ci/run` installs chromium and chromium-driver;
 //! without them this test fails and says so.
 
+mod support;
+
+use support::{client, free_port};
+
 use std::{
     io::{BufRead, BufReader},
     os::unix::process::CommandExt,
@@ -32,14 +36,6 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// `pacer demo` at 600× with a known token; returns it and its dashboard URL.
@@ -444,10 +440,4 @@ async fn contrast(browser: &Browser, page: &str) {
         .await;
     let ratio = lowest[0].as_f64().unwrap();
     assert!(ratio >= 4.5, "{page}: {} at {ratio:.2}:1", lowest[1]);
-}
-
-/// An HTTP client for the test, with the TLS provider Pacer installs.
-fn client() -> reqwest::Client {
-    pacer_connect::install_tls();
-    reqwest::Client::new()
 }

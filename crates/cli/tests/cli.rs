@@ -576,16 +576,23 @@ fn with_a_store_of_its_own(name: &str, pull: &str) -> (PathBuf, PathBuf, PathBuf
 
 /// `pacer run FILE --speed 600 --for DURATION`, on a free port.
 fn run_sped_up(file: &Path, duration: &str) -> Output {
-    pacer(&[
-        "run",
-        file.to_str().unwrap(),
-        "--speed",
-        "600",
-        "--for",
-        duration,
-        "--listen",
-        "127.0.0.1:0",
-    ])
+    sped_up(file, duration).output().unwrap()
+}
+
+/// The command `run_sped_up` runs, for a test to add to.
+fn sped_up(file: &Path, duration: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pacer"));
+    command
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--speed",
+            "600",
+            "--for",
+            duration,
+        ])
+        .args(["--listen", "127.0.0.1:0"]);
+    command
 }
 
 /// A sped-up run on a store a real-time run writes would record minutes
@@ -1033,16 +1040,7 @@ fn an_expression_the_shell_split_is_taken_or_explained() {
 #[test]
 fn an_invalid_rust_log_is_an_error() {
     let (dir, file, _) = with_a_store_of_its_own("rust-log", "");
-    let out = Command::new(env!("CARGO_BIN_EXE_pacer"))
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--speed",
-            "600",
-            "--for",
-            "1m",
-        ])
-        .args(["--listen", "127.0.0.1:0"])
+    let out = sped_up(&file, "1m")
         .env("RUST_LOG", "pacer=loud")
         .output()
         .unwrap();
@@ -1078,16 +1076,7 @@ fn run_for_ends_with_a_summary_in_plain_text() {
         plan.to_string().contains("45"),
         "the freshness is read: {plan}"
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_pacer"))
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--speed",
-            "600",
-            "--for",
-            "3m30s",
-        ])
-        .args(["--listen", "127.0.0.1:0"])
+    let out = sped_up(&file, "3m30s")
         .env("NO_COLOR", "1")
         .output()
         .unwrap();

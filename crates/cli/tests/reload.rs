@@ -3,6 +3,10 @@
 //! the new one, and an invalid file leaves the running config in place
 //! with the reason.
 
+mod support;
+
+use support::{client, free_port};
+
 use std::{
     process::{Command, Stdio},
     sync::{Arc, Mutex},
@@ -45,14 +49,6 @@ async fn systems() -> (String, Arc<Mutex<Vec<String>>>) {
     (format!("http://{addr}"), delivered)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The file: prices pulled every minute, pushed on `push`; `extra` more
 /// integrations.
 fn file(base: &str, push: &str, extra: &str) -> String {
@@ -85,12 +81,7 @@ async fn a_changed_file_is_taken_on_sighup_and_an_invalid_one_is_refused() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let log = std::thread::spawn(move || {
-        let mut log = String::new();
-        std::io::Read::read_to_string(&mut stderr, &mut log).unwrap();
-        log
-    });
+    let log = support::read_log(&mut child);
     let client = client();
     let get = |path: String| {
         let request = client.get(format!("{api}{path}")).bearer_auth(API_TOKEN);
@@ -225,10 +216,4 @@ async fn a_changed_file_is_taken_on_sighup_and_an_invalid_one_is_refused() {
         "{log}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-/// An HTTP client for the test, with the TLS provider Pacer installs.
-fn client() -> reqwest::Client {
-    pacer_connect::install_tls();
-    reqwest::Client::new()
 }

@@ -4,6 +4,10 @@
 //! secrets afterwards: the log, the store's files, the API, the dashboard's
 //! pages and the metrics.
 
+mod support;
+
+use support::{client, free_port};
+
 use std::{
     process::{Command, Stdio},
     sync::{Arc, Mutex},
@@ -51,14 +55,6 @@ async fn echoing_system() -> (String, Arc<Mutex<u32>>) {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     (format!("127.0.0.1:{}", addr.port()), echoed)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Every form a secret could leave in: as written, and as it goes over the
@@ -118,12 +114,7 @@ async fn no_secret_reaches_the_log_store_api_dashboard_or_metrics() {
         .spawn()
         .unwrap();
     // Read as it comes: a full pipe would stop Pacer at its next log line.
-    let mut stderr = child.stderr.take().unwrap();
-    let log = std::thread::spawn(move || {
-        let mut log = String::new();
-        std::io::Read::read_to_string(&mut stderr, &mut log).unwrap();
-        log
-    });
+    let log = support::read_log(&mut child);
 
     // Until a delivery was echoed (its task dead with the echo) and a pull
     // (its execution failed with it).
@@ -223,10 +214,4 @@ async fn no_secret_reaches_the_log_store_api_dashboard_or_metrics() {
         }
     }
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-/// An HTTP client for the test, with the TLS provider Pacer installs.
-fn client() -> reqwest::Client {
-    pacer_connect::install_tls();
-    reqwest::Client::new()
 }
