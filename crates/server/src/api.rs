@@ -1,11 +1,9 @@
 //! `/api/v1`: JSON reads and actions. Each answer's shape is in the OpenAPI
 //! document ([`crate::openapi`]), which a test holds to what is served.
 
-use std::collections::HashMap;
-
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -121,17 +119,14 @@ fn known_job(app: &App, name: &str) -> Result<(), ApiError> {
 
 async fn executions(
     State(app): State<App>,
-    Query(params): Query<HashMap<String, String>>,
+    views::Params(params): views::Params,
 ) -> Answer<ExecutionList> {
     let query = views::execution_query(&app.engine(), &params)?;
     let executions = views::executions(&app.engine(), &query).await?;
     Ok(Json(ExecutionList { executions }))
 }
 
-async fn tasks(
-    State(app): State<App>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Answer<TaskPage> {
+async fn tasks(State(app): State<App>, views::Params(params): views::Params) -> Answer<TaskPage> {
     let query = views::task_query(&params)?;
     Ok(Json(views::tasks(&app.engine(), &query).await?))
 }

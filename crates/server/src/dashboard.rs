@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use axum::{
     Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::{HeaderMap, StatusCode, header},
     response::{Html, IntoResponse, Response},
     routing::get,
@@ -562,7 +562,7 @@ fn older(params: &HashMap<String, String>, cursor: &str) -> String {
 async fn tasks(
     State(app): State<App>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    views::Params(params): views::Params,
 ) -> Result<Response, ApiError> {
     let engine = &app.engine();
     let today = today(engine);
@@ -684,7 +684,7 @@ async fn task(
 async fn executions(
     State(app): State<App>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    views::Params(params): views::Params,
 ) -> Result<Response, ApiError> {
     let engine = &app.engine();
     let today = today(engine);

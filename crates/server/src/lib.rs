@@ -131,7 +131,7 @@ impl App {
     pub(crate) async fn reload(&self) -> Result<Result<String, String>, ApiError> {
         let Some(reloads) = &self.reloads else {
             return Err(ApiError::new(
-                axum::http::StatusCode::NOT_IMPLEMENTED,
+                axum::http::StatusCode::CONFLICT,
                 "not_reloadable",
                 "this server runs a demo, which reloads nothing: pacer run reloads its file",
             ));

@@ -70,12 +70,22 @@ fn query_param_with(name: &str, description: &str, schema: Value) -> Value {
            "schema": schema})
 }
 
+/// One of `words`, or empty: a form's "all" sends the parameter empty.
+fn one_of_or_empty<'a>(words: impl Iterator<Item = &'a str>) -> Value {
+    let mut words: Vec<&str> = words.collect();
+    words.push("");
+    json!({"type": "string", "enum": words})
+}
+
 /// `limit`: 1 to the most a page lists.
 fn limit_param(default: u32) -> Value {
     query_param_with(
         "limit",
-        &format!("At most this many, 1 to {MAX_LIMIT} (default {default})"),
-        json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": default}),
+        &format!("At most this many, 1 to {MAX_LIMIT}; empty or absent: {default}"),
+        // Empty, as a form sends it, means the default too.
+        json!({"anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                         {"type": "string", "maxLength": 0}],
+               "default": default}),
     )
 }
 
@@ -152,20 +162,21 @@ pub(crate) fn document() -> Value {
             "/api/v1/jobs/{name}/trigger": {"post": action("Run a job once, now (the first node to see it runs it)", vec![job_name()], "202", schema("Job"), &unknown_job)},
             "/api/v1/executions": {"get": read("Execution history, newest first", vec![
                     query_param("job", "Only this job's", "string"),
-                    query_param_with("state", "Only those in this state", json!({"type": "string",
-                        "enum": ExecutionState::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()})),
-                    query_param_with("since", "Only minutes from this RFC 3339 instant on (default: a day ago)",
-                        json!({"type": "string", "format": "date-time"})),
+                    query_param_with("state", "Only those in this state; empty: all", one_of_or_empty(
+                        ExecutionState::ALL.iter().map(|s| s.as_str()))),
+                    query_param_with("since", "Only minutes from this RFC 3339 instant on; empty or absent: a day ago",
+                        json!({"type": "string", "anyOf": [{"format": "date-time"}, {"maxLength": 0}]})),
                     limit_param(100),
                 ],
                 schema("ExecutionList"),
                 &[("400", "A filter that is not understood")])},
             "/api/v1/tasks": {"get": read("Tasks, newest first, a page at a time", vec![
                     query_param("integration", "Only this integration's", "string"),
-                    query_param_with("status", "Only those with this status", json!({"type": "string",
-                        "enum": TaskStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()})),
+                    query_param_with("status", "Only those with this status; empty: all", one_of_or_empty(
+                        TaskStatus::ALL.iter().map(|s| s.as_str()))),
                     limit_param(50),
-                    query_param("cursor", "The next_cursor of the previous page", "string"),
+                    query_param_with("cursor", "The next_cursor of the previous page",
+                        json!({"type": "string", "pattern": "^(-?[0-9]{1,18})?$"})),
                 ],
                 schema("TaskPage"),
                 &[("400", "A filter that is not understood")])},
@@ -180,7 +191,7 @@ pub(crate) fn document() -> Value {
             "/api/v1/plan": {"get": read("What `pacer plan --format json` prints, plus today's actual load by minute", vec![], schema("Plan"), &[])},
             "/api/v1/alerts": {"get": read("Alerts whose conditions hold (pending, then firing once they held long enough), the conditions switched on and the channels alerts go to", vec![], schema("AlertList"), &[])},
             "/api/v1/reload": {"post": action("Read the config file again, check it, plan it and run it: queued tasks stay, running executions end their page or batch first; an invalid file leaves the running config in place", vec![], "200", schema("ReloadAnswer"),
-                &[("422", "The file is invalid or changes what needs a restart; the running config stays"), ("501", "This server cannot reload (pacer demo)")])},
+                &[("422", "The file is invalid or changes what needs a restart; the running config stays"), ("409", "This server has no file to reload (pacer demo)")])},
             "/hooks/{name}": {"post": {
                 "summary": "Deliver records to an integration's webhook: a JSON array (each element a record) or one object",
                 "parameters": [

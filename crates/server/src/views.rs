@@ -186,6 +186,33 @@ pub(crate) fn no_job(engine: &Engine, name: &str) -> ApiError {
 }
 
 /// A query parameter that is absent or empty is no filter.
+/// A request's query parameters, each given at most once: `limit=5&limit=`
+/// is refused rather than read as one of them.
+pub(crate) struct Params(pub(crate) HashMap<String, String>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Params, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|e| ApiError::bad_request(format!("the query does not parse: {e}")))?;
+        let mut params = HashMap::new();
+        for (name, value) in pairs {
+            if params.contains_key(&name) {
+                return Err(ApiError::bad_request(format!(
+                    "{name} is given twice: give each parameter once"
+                )));
+            }
+            params.insert(name, value);
+        }
+        Ok(Params(params))
+    }
+}
+
 fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
     params
         .get(name)

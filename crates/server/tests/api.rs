@@ -337,7 +337,7 @@ async fn every_documented_operation_answers_as_documented() {
             // (crates/server/tests/hooks.rs delivers to real ones); a
             // finished run's node is not ready, as documented.
             if concrete == "/api/v1/reload" {
-                assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{body}");
+                assert_eq!(status, StatusCode::CONFLICT, "{body}");
             } else if concrete.starts_with("/hooks/") {
                 assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
             } else if concrete == "/readyz" {
@@ -945,6 +945,17 @@ async fn dashboard_pages_render_and_refresh_in_parts() {
     )
     .await;
     assert_eq!(status, 400);
+    // A parameter given twice is refused, not read as one of them
+    // (schemathesis sent limit=…&limit=).
+    let (status, body) = call(
+        &client,
+        Method::GET,
+        &format!("{base}/api/v1/tasks?limit=5&limit="),
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("limit is given twice"), "{body}");
 
     // Only what can succeed: a finished task offers neither retry nor
     // skip, a dead one both; an empty filter says what would appear.
