@@ -21,8 +21,7 @@ fn the_api_answers_as_its_openapi_document_says() {
     );
     assert!(
         std::path::Path::new(st).exists(),
-        "schemathesis is needed: python3 -m venv tests/schemathesis/.venv && \
-         tests/schemathesis/.venv/bin/pip install -r tests/schemathesis/requirements.txt (.ci/run does)"
+        "schemathesis is needed: run tests/setup (.ci/run does)"
     );
     let port = free_port();
     let mut demo = Command::new(env!("CARGO_BIN_EXE_pacer"))

@@ -34,7 +34,7 @@ fn server(token: &str) -> Server {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/graphql");
     assert!(
         dir.join("node_modules/graphql-yoga").is_dir(),
-        "the GraphQL test server needs its packages: cd tests/graphql && npm ci (.ci/run does)"
+        "the GraphQL test server needs its packages: run tests/setup (.ci/run does)"
     );
     let mut child = Command::new("node")
         .arg("server.mjs")

@@ -35,7 +35,7 @@ fn servers(ttl: u32) -> Servers {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/oauth");
     assert!(
         dir.join("node_modules/oauth2-mock-server").is_dir(),
-        "the OAuth2 test server needs its packages: cd tests/oauth && npm ci (.ci/run does)"
+        "the OAuth2 test server needs its packages: run tests/setup (.ci/run does)"
     );
     let mut child = Command::new("node")
         .arg("server.mjs")

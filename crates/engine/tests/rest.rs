@@ -47,7 +47,7 @@ fn erp(prices: &[serde_json::Value]) -> Erp {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/rest");
     assert!(
         dir.join("node_modules/json-server").is_dir(),
-        "the REST test server needs its packages: cd tests/rest && npm ci (.ci/run does)"
+        "the REST test server needs its packages: run tests/setup (.ci/run does)"
     );
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let db = std::env::temp_dir().join(format!(
