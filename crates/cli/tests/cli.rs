@@ -1,5 +1,7 @@
 //! The `pacer` binary as a user runs it: arguments in, stdout, stderr and exit code out.
 
+mod support;
+
 use std::{
     io::{BufRead, BufReader},
     path::{Path, PathBuf},
@@ -576,23 +578,7 @@ fn with_a_store_of_its_own(name: &str, pull: &str) -> (PathBuf, PathBuf, PathBuf
 
 /// `pacer run FILE --speed 600 --for DURATION`, on a free port.
 fn run_sped_up(file: &Path, duration: &str) -> Output {
-    sped_up(file, duration).output().unwrap()
-}
-
-/// The command `run_sped_up` runs, for a test to add to.
-fn sped_up(file: &Path, duration: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_pacer"));
-    command
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--speed",
-            "600",
-            "--for",
-            duration,
-        ])
-        .args(["--listen", "127.0.0.1:0"]);
-    command
+    support::sped_up(file, duration).output().unwrap()
 }
 
 /// A sped-up run on a store a real-time run writes would record minutes
@@ -1040,7 +1026,7 @@ fn an_expression_the_shell_split_is_taken_or_explained() {
 #[test]
 fn an_invalid_rust_log_is_an_error() {
     let (dir, file, _) = with_a_store_of_its_own("rust-log", "");
-    let out = sped_up(&file, "1m")
+    let out = support::sped_up(&file, "1m")
         .env("RUST_LOG", "pacer=loud")
         .output()
         .unwrap();
@@ -1076,7 +1062,7 @@ fn run_for_ends_with_a_summary_in_plain_text() {
         plan.to_string().contains("45"),
         "the freshness is read: {plan}"
     );
-    let out = sped_up(&file, "3m30s")
+    let out = support::sped_up(&file, "3m30s")
         .env("NO_COLOR", "1")
         .output()
         .unwrap();

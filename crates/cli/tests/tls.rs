@@ -2,6 +2,8 @@
 //! Pacer's clients speak TLS through rustls with ring, and check the
 //! server's certificate against the roots they are given.
 
+mod support;
+
 use std::{
     path::Path,
     process::{Child, Command, Output, Stdio},
@@ -97,16 +99,7 @@ fn tls_server(dir: &Path) -> TlsServer {
 
 /// Two minutes of pulls from the server, trusting `roots`.
 fn run(dir: &Path, file: &Path, roots: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pacer"))
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--speed",
-            "600",
-            "--for",
-            "2m",
-        ])
-        .args(["--listen", "127.0.0.1:0"])
+    support::sped_up(file, "2m")
         .env("SSL_CERT_FILE", roots)
         .env_remove("SSL_CERT_DIR")
         .current_dir(dir)

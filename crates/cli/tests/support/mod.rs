@@ -27,3 +27,20 @@ pub(crate) fn client() -> reqwest::Client {
     pacer_connect::install_tls();
     reqwest::Client::new()
 }
+
+/// `pacer run FILE --speed 600 --for DURATION` on a free port, for a test
+/// to add its environment to.
+pub(crate) fn sped_up(file: &std::path::Path, duration: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pacer"));
+    command
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--speed",
+            "600",
+            "--for",
+            duration,
+        ])
+        .args(["--listen", "127.0.0.1:0"]);
+    command
+}
