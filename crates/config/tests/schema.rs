@@ -127,3 +127,45 @@ fn the_schema_refuses_what_it_can_say_is_wrong() {
         );
     }
 }
+
+/// Every key an editor offers comes with what it means and how it is
+/// written, and each example is one the schema itself takes.
+#[test]
+fn every_key_has_a_description_and_examples_the_schema_takes() {
+    let schema: serde_json::Value = serde_json::from_str(&pacer_config::schema()).unwrap();
+    let mut owners = vec![("the file".to_string(), &schema)];
+    for (name, def) in schema["$defs"].as_object().unwrap() {
+        owners.push((name.clone(), def));
+    }
+    let mut keys = 0;
+    for (owner, def) in owners {
+        let Some(properties) = def["properties"].as_object() else {
+            continue;
+        };
+        for (key, property) in properties {
+            keys += 1;
+            assert!(
+                property["description"]
+                    .as_str()
+                    .is_some_and(|d| !d.is_empty()),
+                "{owner}.{key} has no description"
+            );
+            let examples = property["examples"].as_array();
+            assert!(
+                examples.is_some_and(|e| !e.is_empty()),
+                "{owner}.{key} has no examples"
+            );
+            // The key's own schema, with the definitions it may refer to.
+            let mut alone = property.clone();
+            alone["$defs"] = schema["$defs"].clone();
+            let validator = jsonschema::validator_for(&alone).unwrap();
+            for example in examples.unwrap() {
+                assert!(
+                    validator.is_valid(example),
+                    "{owner}.{key}'s example {example} is refused by its own schema"
+                );
+            }
+        }
+    }
+    assert!(keys > 100, "only {keys} keys seen");
+}
