@@ -7,7 +7,7 @@ use std::{collections::BTreeMap, io::Write, process::ExitCode, sync::Arc};
 use anyhow::Context;
 use pacer_engine::{Clock, Engine, ScaledClock, Settings};
 use pacer_store::{StoreBuilder, TaskStatus};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::{
     args::{DemoArgs, Format},
@@ -128,9 +128,9 @@ async fn summary(
     store: &pacer_store::Store,
     mocks: &[(String, pacer_mock::Running)],
     started: jiff::Timestamp,
-) -> anyhow::Result<Value> {
+) -> anyhow::Result<Summary> {
     let stats = engine.stats();
-    let mut integrations = serde_json::Map::new();
+    let mut integrations = BTreeMap::new();
     for integration in &config.environment.integrations {
         let changes = mocks
             .iter()
@@ -152,20 +152,14 @@ async fn summary(
             waiting += store.count(&integration.name, status).await?;
         }
         let dead = store.count(&integration.name, TaskStatus::Dead).await?;
-        let pulled = moved.queued + moved.rejected;
-        integrations.insert(
-            integration.name.clone(),
-            json!({
-                "changes": changes,
-                "pulled": pulled,
-                "not_pulled": changes.saturating_sub(pulled),
-                "queued": moved.queued,
-                "delivered": moved.delivered,
-                "waiting": waiting,
-                "dead": dead,
-                "backlog": changes.saturating_sub(moved.delivered),
-            }),
+        let moved = pacer_sim::Moved::new(
+            changes,
+            moved.queued + moved.rejected,
+            moved.delivered,
+            waiting,
+            dead,
         );
+        integrations.insert(integration.name.clone(), moved);
     }
     let mut busiest: BTreeMap<String, u64> = BTreeMap::new();
     for (budget, _, used) in store
@@ -175,49 +169,56 @@ async fn summary(
         let most = busiest.entry(budget).or_default();
         *most = (*most).max(used);
     }
-    let systems: BTreeMap<String, Value> = mocks
+    let systems = mocks
         .iter()
         .map(|(name, mock)| {
             let s = mock.stats();
+            let busiest_minute = busiest.get(name).copied().unwrap_or(0);
             (
                 name.clone(),
-                json!({
-                    "limit": s.limit,
-                    "busiest_minute": busiest.get(name).copied().unwrap_or(0),
-                    "max_per_minute": s.max_per_minute,
-                }),
+                SystemSummary {
+                    limit: s.limit,
+                    busiest_minute,
+                    max_per_minute: s.max_per_minute,
+                },
             )
         })
         .collect();
-    Ok(json!({"integrations": integrations, "systems": systems}))
+    Ok(Summary {
+        integrations,
+        systems,
+    })
 }
 
-fn text(summary: &Value) -> String {
-    let mut out = String::from(
-        "\nintegration        changes   pulled  not pulled  delivered  waiting  dead  backlog\n",
-    );
-    if let Some(integrations) = summary["integrations"].as_object() {
-        for (name, i) in integrations {
-            let n = |key: &str| i[key].as_u64().unwrap_or(0);
-            out.push_str(&format!(
-                "{name:<17} {:>8} {:>8} {:>11} {:>10} {:>8} {:>5} {:>8}\n",
-                n("changes"),
-                n("pulled"),
-                n("not_pulled"),
-                n("delivered"),
-                n("waiting"),
-                n("dead"),
-                n("backlog")
-            ));
-        }
-    }
+/// What the demo moved, printed at its end (`--format json`: as is).
+#[derive(Serialize)]
+struct Summary {
+    integrations: BTreeMap<String, pacer_sim::Moved>,
+    systems: BTreeMap<String, SystemSummary>,
+}
+
+/// A system's busiest minute against its limit.
+#[derive(Serialize)]
+struct SystemSummary {
+    limit: Option<u32>,
+    busiest_minute: u64,
+    /// The most the mock itself saw in a minute.
+    max_per_minute: u64,
+}
+
+fn text(summary: &Summary) -> String {
+    let mut out = String::from("\n");
+    out.push_str(&pacer_sim::moved_table(
+        summary
+            .integrations
+            .iter()
+            .map(|(name, m)| (name.as_str(), m)),
+    ));
     out.push_str("\nsystem      limit/min  busiest minute\n");
-    if let Some(systems) = summary["systems"].as_object() {
-        for (name, s) in systems {
-            let limit = s["limit"].as_u64().map_or("-".into(), |l| l.to_string());
-            let busiest = s["busiest_minute"].as_u64().unwrap_or(0);
-            out.push_str(&format!("{name:<11} {limit:>9} {busiest:>15}\n"));
-        }
+    for (name, s) in &summary.systems {
+        let limit = s.limit.map_or("-".into(), |l| l.to_string());
+        let busiest = s.busiest_minute;
+        out.push_str(&format!("{name:<11} {limit:>9} {busiest:>15}\n"));
     }
     out
 }

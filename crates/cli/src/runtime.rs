@@ -197,7 +197,7 @@ pub(crate) fn unguarded_webhooks(
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// One line on what this node did, for the end of a run: executions by
-/// outcome, records queued, delivered and dead.
+/// outcome, and records pulled, delivered and dead (README's words).
 pub(crate) fn stopped_line(engine: &Engine, ran: SignedDuration) -> String {
     let stats = engine.stats();
     let mut outcomes: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
@@ -209,8 +209,12 @@ pub(crate) fn stopped_line(engine: &Engine, ran: SignedDuration) -> String {
     let executions: u64 = outcomes.values().sum();
     let outcomes: Vec<String> = outcomes.iter().map(|(o, n)| format!("{n} {o}")).collect();
     let moved = stats.moved.values();
-    let (queued, delivered, dead) = moved.fold((0, 0, 0), |(q, d, x), m| {
-        (q + m.queued, d + m.delivered, x + m.dead + m.rejected)
+    let (pulled, delivered, dead) = moved.fold((0, 0, 0), |(p, d, x), m| {
+        (
+            p + m.queued + m.rejected,
+            d + m.delivered,
+            x + m.dead + m.rejected,
+        )
     });
     let plural = |n: u64, one: &str| {
         if n == 1 {
@@ -220,14 +224,14 @@ pub(crate) fn stopped_line(engine: &Engine, ran: SignedDuration) -> String {
         }
     };
     format!(
-        "stopped after {ran:#} of schedule time: {}{}; {} queued, {} delivered, {} dead",
+        "stopped after {ran:#} of schedule time: {}{}; {} pulled, {} delivered, {} dead",
         plural(executions, "execution"),
         if outcomes.is_empty() {
             String::new()
         } else {
             format!(" ({})", outcomes.join(", "))
         },
-        plural(queued, "record"),
+        plural(pulled, "record"),
         delivered,
         dead
     )

@@ -155,6 +155,9 @@ pub(crate) struct TaskAnswer {
     pub(crate) id: i64,
     pub(crate) integration: String,
     pub(crate) key: String,
+    /// `new`, `processing` and `failed` (retried when due) are waiting;
+    /// `finished` was delivered; `dead` waits for a person; `skipped` was
+    /// set aside.
     #[schemars(extend("enum" = ["new", "processing", "finished", "failed", "dead", "skipped"]))]
     pub(crate) status: &'static str,
     pub(crate) attempts: u32,

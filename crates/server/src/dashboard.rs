@@ -184,7 +184,10 @@ async fn overview(State(app): State<App>, headers: HeaderMap) -> Result<Response
     let alerts = views::alerts(engine).await?;
     let errors = views::recent_errors(engine, 10).await?;
     let today = today(engine);
-    let statuses = ["new", "processing", "finished", "failed", "dead", "skipped"];
+    // README's words: new, processing and failed tasks are waiting;
+    // a finished task was delivered.
+    let waiting = ["new", "processing", "failed"];
+    let statuses = ["new", "processing", "failed", "finished", "dead", "skipped"];
     let count_rows = html! {
         @for (integration, by_status) in &counts {
             @let h = &health[integration];
@@ -199,6 +202,9 @@ async fn overview(State(app): State<App>, headers: HeaderMap) -> Result<Response
                             None => span class="reason" { (reason) },
                         }
                     }
+                }
+                td class="num" data-status="waiting" {
+                    (waiting.iter().map(|s| by_status.get(s).copied().unwrap_or(0)).sum::<u64>())
                 }
                 @for status in statuses {
                     td class="num" data-status=(status) {
@@ -238,9 +244,13 @@ async fn overview(State(app): State<App>, headers: HeaderMap) -> Result<Response
             }
         }
         h2 { "Tasks by integration" }
+        p class="quiet" {
+            "Waiting: new, processing, or failed and due to be retried. "
+            "Delivered: accepted by the destination (status finished)."
+        }
         (table(
             "task-counts",
-            &["Integration", "Health", "New", "Processing", "Finished", "Failed", "Dead", "Skipped"],
+            &["Integration", "Health", "Waiting", "New", "Processing", "Failed", "Delivered", "Dead", "Skipped"],
             count_rows,
         ))
         h2 { "Last errors" }

@@ -875,6 +875,8 @@ async fn dashboard_pages_render_and_refresh_in_parts() {
             "/",
             &[
                 "id=\"task-counts\"",
+                // README's words, with the statuses they gather.
+                "<th>Waiting</th><th>New</th><th>Processing</th><th>Failed</th><th>Delivered</th><th>Dead</th>",
                 "data-status=\"dead\"><a href=\"/tasks?integration=prices&amp;status=dead\">2</a>",
                 "price must be positive",
                 "The store keeps finished tasks 7d, dead tasks 30d, executions 30d and rate windows 2d",

@@ -31,8 +31,10 @@ use pacer_engine::{Clock, Engine, Settings, VirtualClock};
 use pacer_mock::{Feed, MockSystem, Running};
 use pacer_plan::Plan;
 
+pub use crate::moved::{MOVED_HEADING, Moved, moved_table};
 pub use crate::report::{Difference, IntegrationReport, JobCounts, Report};
 
+mod moved;
 mod report;
 
 /// Why a simulation could not run.

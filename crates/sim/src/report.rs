@@ -7,10 +7,10 @@ use pacer_config::{Config, IntegrationConfig};
 use pacer_engine::{Engine, Stats};
 use pacer_mock::{Feed, Running};
 use pacer_plan::{JobKind, Plan};
-use pacer_store::{ExecutionState, Minute, Store};
+use pacer_store::{ExecutionState, Minute, Store, TaskStatus};
 use serde::Serialize;
 
-use crate::{Error, Options};
+use crate::{Error, Moved, Options, moved_table};
 
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 3_600_000;
@@ -84,10 +84,11 @@ pub struct IntegrationReport {
     pub freshness_minutes: Option<u32>,
     /// What a change's delay is held to: the freshness, or a day without one.
     pub deadline_minutes: u32,
-    /// Changes its source produced.
-    pub produced: u64,
-    /// Changes delivered.
-    pub delivered: u64,
+    /// Its records in README's words: changes at the source, pulled,
+    /// delivered (each change's first delivery, as the destination saw
+    /// it), waiting, dead, backlog.
+    #[serde(flatten)]
+    pub moved: Moved,
     /// Changes whose deadline fell inside the simulation: these must be delivered.
     pub due: u64,
     /// Of those, delivered after their deadline or not at all.
@@ -227,8 +228,13 @@ pub(crate) async fn build(run: Run<'_>) -> Result<Report, Error> {
     let mut integrations = Vec::new();
     for integration in run.config.integrations() {
         let executions = job_counts(&run, &stats, &integration.plan.name);
-        integrations
-            .push(integration_report(&run, integration, executions, &views, &hour_ends).await?);
+        let pulled = stats
+            .moved
+            .get(&integration.plan.name)
+            .map_or(0, |m| m.queued + m.rejected);
+        integrations.push(
+            integration_report(&run, integration, executions, pulled, &views, &hour_ends).await?,
+        );
     }
 
     let capacity = run.config.environment.capacity;
@@ -302,6 +308,7 @@ async fn integration_report(
         flow,
     }: IntegrationConfig<'_>,
     executions: BTreeMap<String, JobCounts>,
+    pulled: u64,
     views: &[pacer_engine::JobView],
     hour_ends: &[i64],
 ) -> Result<IntegrationReport, Error> {
@@ -357,12 +364,22 @@ async fn integration_report(
         )),
         _ => None,
     };
+    let mut waiting = 0;
+    for status in [TaskStatus::New, TaskStatus::Failed, TaskStatus::Processing] {
+        waiting += run.store.count(&integration.name, status).await?;
+    }
+    let moved = Moved::new(
+        produced,
+        pulled,
+        delivered_at.len() as u64,
+        waiting,
+        run.store.count(&integration.name, TaskStatus::Dead).await?,
+    );
     Ok(IntegrationReport {
         name: integration.name.clone(),
         freshness_minutes: integration.freshness_minutes,
         deadline_minutes,
-        produced,
-        delivered: delivered_at.len() as u64,
+        moved,
         due: timeliness.due,
         late: timeliness.late,
         backlog_by_hour,
@@ -743,32 +760,27 @@ impl Report {
             self.volume_factor,
             self.request_ms
         );
+        s.push_str(&moved_table(
+            self.integrations
+                .iter()
+                .map(|i| (i.name.as_str(), &i.moved)),
+        ));
         let _ = writeln!(
             s,
-            "{:<18} {:>9} {:>9} {:>6} {:>11} {:>9} {:>9} {:>6} {:>7} {:>6}",
-            "integration",
-            "produced",
-            "delivered",
-            "late",
-            "worst delay",
-            "p95",
-            "deadline",
-            "runs",
-            "skipped",
-            "missed"
+            "\n{:<18} {:>9} {:>6} {:>11} {:>9} {:>6} {:>7} {:>6}",
+            "integration", "freshness", "late", "worst delay", "p95", "runs", "skipped", "missed"
         );
         for i in &self.integrations {
             let total = |f: fn(&JobCounts) -> u64| i.executions.values().map(f).sum::<u64>();
             let _ = writeln!(
                 s,
-                "{:<18} {:>9} {:>9} {:>6} {:>11} {:>9} {:>9} {:>6} {:>7} {:>6}{}",
+                "{:<18} {:>9} {:>6} {:>11} {:>9} {:>6} {:>7} {:>6}{}",
                 i.name,
-                i.produced,
-                i.delivered,
+                i.freshness_minutes
+                    .map_or("-".to_string(), |m| format!("{m}m")),
                 i.late,
                 duration(i.worst_delay_s),
                 duration(i.p95_delay_s),
-                format!("{}m", i.deadline_minutes),
                 total(|c| c.run),
                 total(|c| c.skipped),
                 total(|c| c.missed),
@@ -779,11 +791,14 @@ impl Report {
                 }
             );
         }
+        s.push_str(
+            "late: changes delivered after their freshness (a day where none is set), or not at all.\n",
+        );
     }
 
     /// Each day's backlog at the end of each hour, per integration.
     fn write_backlog(&self, s: &mut String) {
-        s.push_str("\nBacklog at the end of each hour (changes produced, not yet delivered):\n");
+        s.push_str("\nBacklog at the end of each hour (changes not delivered yet):\n");
         let mut first_hour = 0;
         for (n, simulated) in self.simulated.iter().enumerate() {
             let hours = simulated.day.hours();
@@ -875,11 +890,7 @@ impl Report {
         s.push('\n');
         match &self.first_problem {
             None => {
-                let under_way: u64 = self
-                    .integrations
-                    .iter()
-                    .map(|i| i.produced.saturating_sub(i.delivered))
-                    .sum();
+                let under_way: u64 = self.integrations.iter().map(|i| i.moved.backlog).sum();
                 let delivered = if under_way == 0 {
                     "every change was delivered within its freshness".to_string()
                 } else {
@@ -1006,8 +1017,7 @@ mod tests {
                 name: "prices".into(),
                 freshness_minutes: Some(30),
                 deadline_minutes: 30,
-                produced: 10,
-                delivered: 9,
+                moved: Moved::new(10, 10, 9, 1, 0),
                 due: 10,
                 late: 1,
                 backlog_by_hour: (0..hours.len() as u64).collect(),

@@ -26,17 +26,17 @@ async fn a_plan_that_fits_holds() {
     assert!(report.holds, "{}", report.to_text());
     assert_eq!(report.first_problem, None);
     let prices = &report.integrations[0];
-    assert_eq!(prices.produced, 3_000);
+    assert_eq!(prices.moved.changes, 3_000);
     assert_eq!(prices.late, 0);
     // What was not delivered by midnight is the last half hour's, at most.
     assert!(
-        prices.delivered >= 3_000 - 3_000 / 48,
+        prices.moved.delivered >= 3_000 - 3_000 / 48,
         "{}",
-        prices.delivered
+        prices.moved.delivered
     );
     assert!(prices.worst_delay_s <= 30 * 60, "{}", prices.worst_delay_s);
     // The verdict says what the table says: not all arrived by midnight.
-    let under_way = prices.produced - prices.delivered;
+    let under_way = prices.moved.changes - prices.moved.delivered;
     assert!(under_way > 0);
     assert!(
         report.to_text().ends_with(&format!(
@@ -165,7 +165,7 @@ async fn changes_follow_the_active_hours_or_the_profile() {
     let (prices, products) = (&report.integrations[0], &report.integrations[1]);
     assert!(prices.backlog_by_hour[..9].iter().all(|&b| b == 0));
     assert!(prices.backlog_by_hour[9] > 0);
-    assert_eq!(prices.produced, 300);
+    assert_eq!(prices.moved.changes, 300);
     assert_eq!(
         report.first_problem.as_deref(),
         Some(
@@ -178,7 +178,7 @@ async fn changes_follow_the_active_hours_or_the_profile() {
     // Products change only in their active hours, and arrive within the day.
     assert!(products.backlog_by_hour[..8].iter().all(|&b| b == 0));
     assert!(products.backlog_by_hour[8] > 0);
-    assert_eq!(products.produced, 160);
+    assert_eq!(products.moved.changes, 160);
     assert!(products.holds);
 }
 
