@@ -7,11 +7,14 @@
 //! ever sees the clock jump while it is in flight.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap, HashSet},
     fmt,
     future::Future,
     pin::Pin,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -33,6 +36,53 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
 
     /// Starts a task that this clock waits for before moving on.
     fn spawn(&self, task: BoxFuture<'static, ()>) -> tokio::task::JoinHandle<()>;
+
+    /// Waits until `at`, or until `bell` rings after `seen` — the
+    /// [`Bell::rung`] read before the caller last looked, so a ring in
+    /// between is not missed.
+    fn sleep_until_rung<'a>(
+        &'a self,
+        at: Timestamp,
+        bell: &'a Bell,
+        seen: u64,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let notified = bell.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if bell.rung() != seen {
+                return;
+            }
+            tokio::select! {
+                () = self.sleep_until(at) => {}
+                () = notified => {}
+            }
+        })
+    }
+
+    /// Ends every sleep waiting on `bell` now.
+    fn ring(&self, bell: &Bell) {
+        bell.count.fetch_add(1, Ordering::SeqCst);
+        bell.notify.notify_waiters();
+    }
+}
+
+/// What tasks asleep on a clock can be woken by before their instant:
+/// rung through the clock, so a virtual clock holds still until they ran.
+#[derive(Debug, Default)]
+pub struct Bell {
+    count: AtomicU64,
+    notify: tokio::sync::Notify,
+    /// The virtual clock's sleepers waiting on it.
+    listeners: Mutex<HashSet<u64>>,
+}
+
+impl Bell {
+    /// How often it rang: read before looking, handed to
+    /// [`Clock::sleep_until_rung`].
+    pub fn rung(&self) -> u64 {
+        self.count.load(Ordering::SeqCst)
+    }
 }
 
 /// The system clock.
@@ -111,6 +161,8 @@ struct State {
     /// Tasks running (not asleep on this clock).
     busy: usize,
     sleepers: BTreeMap<(Timestamp, u64), oneshot::Sender<()>>,
+    /// Each sleeper's instant, by its id: a rung bell moves it to now.
+    due: HashMap<u64, Timestamp>,
     next_id: u64,
     /// One task at a time, in the order they asked: see [`VirtualClock::serial`].
     serial: bool,
@@ -137,6 +189,7 @@ impl VirtualClock {
                 now: start,
                 busy: 0,
                 sleepers: BTreeMap::new(),
+                due: HashMap::new(),
                 next_id: 0,
                 serial,
             })),
@@ -145,6 +198,33 @@ impl VirtualClock {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.locked()
+    }
+
+    /// Sleeps until `at`, or until `bell` rings after `seen`.
+    fn sleep_on<'a>(&'a self, at: Timestamp, bell: Option<(&'a Bell, u64)>) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let (id, woken) = {
+                let mut state = self.lock();
+                // The bell's count is read under the clock's lock, where it rings.
+                let rang = bell.is_some_and(|(bell, seen)| bell.rung() != seen);
+                if at <= state.now || rang {
+                    return;
+                }
+                let listed = state.enlist(at);
+                if let Some((bell, _)) = bell {
+                    bell.listeners.locked().insert(listed.0);
+                }
+                state.busy = state.busy.saturating_sub(1);
+                state.advance();
+                listed
+            };
+            let _asleep = Asleep {
+                clock: self.clone(),
+                id,
+                bell: bell.map(|(bell, _)| bell),
+            };
+            let _ = woken.await;
+        })
     }
 }
 
@@ -163,34 +243,46 @@ impl State {
                     break;
                 }
                 self.busy += 1;
+                self.due.remove(&entry.key().1);
                 // A sleeper that gave up has its guard account for it.
                 let _ = entry.remove().send(());
             }
         }
     }
 
-    /// Lists a sleeper due at `at`; returns its key and what wakes it.
-    fn enlist(&mut self, at: Timestamp) -> ((Timestamp, u64), oneshot::Receiver<()>) {
+    /// Lists a sleeper due at `at`; returns its id and what wakes it.
+    fn enlist(&mut self, at: Timestamp) -> (u64, oneshot::Receiver<()>) {
         let (wake, woken) = oneshot::channel();
-        let key = (at, self.next_id);
+        let id = self.next_id;
         self.next_id += 1;
-        self.sleepers.insert(key, wake);
-        (key, woken)
+        self.sleepers.insert((at, id), wake);
+        self.due.insert(id, at);
+        (id, woken)
+    }
+
+    /// Takes sleeper `id` off the list, if it is still on it.
+    fn delist(&mut self, id: u64) -> Option<oneshot::Sender<()>> {
+        let at = self.due.remove(&id)?;
+        self.sleepers.remove(&(at, id))
     }
 }
 
 /// Restores a sleeper's busy count when its sleep ends or is abandoned.
-struct Asleep {
+struct Asleep<'a> {
     clock: VirtualClock,
-    key: (Timestamp, u64),
+    id: u64,
+    bell: Option<&'a Bell>,
 }
 
-impl Drop for Asleep {
+impl Drop for Asleep<'_> {
     fn drop(&mut self) {
         let mut state = self.clock.lock();
+        if let Some(bell) = self.bell {
+            bell.listeners.locked().remove(&self.id);
+        }
         // Still listed: nobody woke it, so it wakes itself. Not listed: the
         // clock woke it and already counted it busy.
-        if state.sleepers.remove(&self.key).is_some() {
+        if state.delist(self.id).is_some() {
             state.busy += 1;
         }
     }
@@ -215,23 +307,40 @@ impl Clock for VirtualClock {
     }
 
     fn sleep_until(&self, at: Timestamp) -> BoxFuture<'_, ()> {
-        Box::pin(async move {
-            let (key, woken) = {
-                let mut state = self.lock();
-                if at <= state.now {
-                    return;
-                }
-                let listed = state.enlist(at);
-                state.busy = state.busy.saturating_sub(1);
-                state.advance();
-                listed
+        self.sleep_on(at, None)
+    }
+
+    fn sleep_until_rung<'a>(
+        &'a self,
+        at: Timestamp,
+        bell: &'a Bell,
+        seen: u64,
+    ) -> BoxFuture<'a, ()> {
+        self.sleep_on(at, Some((bell, seen)))
+    }
+
+    /// Under the clock's lock, so no sleep can be listed between the count
+    /// and the wake: each listener is due now. Serial, they take their
+    /// turns after the ringer sleeps; else they run at once.
+    fn ring(&self, bell: &Bell) {
+        let mut state = self.lock();
+        bell.count.fetch_add(1, Ordering::SeqCst);
+        let now = state.now;
+        let mut listeners: Vec<u64> = bell.listeners.locked().drain().collect();
+        // In the order they went to sleep, so a serial clock's turns are the same each run.
+        listeners.sort_unstable();
+        for id in listeners {
+            let Some(wake) = state.delist(id) else {
+                continue;
             };
-            let _asleep = Asleep {
-                clock: self.clone(),
-                key,
-            };
-            let _ = woken.await;
-        })
+            if state.serial {
+                state.sleepers.insert((now, id), wake);
+                state.due.insert(id, now);
+            } else {
+                state.busy += 1;
+                let _ = wake.send(());
+            }
+        }
     }
 
     fn spawn(&self, task: BoxFuture<'static, ()>) -> tokio::task::JoinHandle<()> {
@@ -255,8 +364,12 @@ impl Clock for VirtualClock {
             let _running = Running {
                 clock: clock.clone(),
             };
-            if let Some((key, woken)) = turn {
-                let _asleep = Asleep { clock, key };
+            if let Some((id, woken)) = turn {
+                let _asleep = Asleep {
+                    clock,
+                    id,
+                    bell: None,
+                };
                 let _ = woken.await;
             }
             task.await;
@@ -355,6 +468,55 @@ mod tests {
         );
         assert_eq!(clock.now(), at(3));
         assert_eq!(clock.lock().busy, 0);
+    }
+
+    /// A ring ends a sleep at once on every clock, and time does not move
+    /// past the ring on a virtual one; a ring between the look and the
+    /// sleep is not missed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_bell_wakes_sleepers_now() {
+        let clocks: Vec<Arc<dyn Clock>> = vec![
+            Arc::new(VirtualClock::new(at(0))),
+            Arc::new(VirtualClock::serial(at(0))),
+            Arc::new(ScaledClock::new(at(0), 60.0)),
+        ];
+        for clock in clocks {
+            let bell = Arc::new(Bell::default());
+            let woke = Arc::new(Mutex::new(Vec::new()));
+            let tasks = Arc::new(Mutex::new(Vec::new()));
+            // Started from a task of the clock's, so a virtual clock holds
+            // still until all four are under way.
+            let (c, b, w, t) = (clock.clone(), bell.clone(), woke.clone(), tasks.clone());
+            clock
+                .spawn(Box::pin(async move {
+                    for _ in 0..3 {
+                        let (c2, bell, woke) = (c.clone(), b.clone(), w.clone());
+                        t.lock().unwrap().push(c.spawn(Box::pin(async move {
+                            let seen = bell.rung();
+                            c2.sleep_until_rung(at(60), &bell, seen).await;
+                            woke.lock().unwrap().push(c2.now());
+                        })));
+                    }
+                    let c2 = c.clone();
+                    t.lock().unwrap().push(c.spawn(Box::pin(async move {
+                        c2.sleep_until(at(1)).await;
+                        c2.ring(&b);
+                        // Rung already: a sleep that read the count before returns at once.
+                        c2.sleep_until_rung(at(60), &b, b.rung() - 1).await;
+                    })));
+                }))
+                .await
+                .unwrap();
+            let tasks: Vec<_> = std::mem::take(&mut *tasks.lock().unwrap());
+            for task in tasks {
+                task.await.unwrap();
+            }
+            let woke = woke.lock().unwrap().clone();
+            assert_eq!(woke.len(), 3, "{clock:?}");
+            for instant in woke {
+                assert!(instant < at(2), "{clock:?} woke at {instant}");
+            }
+        }
     }
 
     #[tokio::test]

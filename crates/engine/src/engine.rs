@@ -17,7 +17,7 @@ use pacer_store::{Due, ExecutionState, Interrupted, Lease, Minute, NodeProcess, 
 use crate::{
     Counters, Error, Settings, Stats, Timings,
     alerts::{Alerting, LOST_AFTER},
-    clock::Clock,
+    clock::{Bell, Clock},
     execution::Execution,
     job::{self, Job, Occupancy, Work},
     limit::Limits,
@@ -211,6 +211,7 @@ impl Engine {
                 stopping: AtomicBool::new(false),
                 stopped: tokio::sync::Notify::new(),
                 waiting: Mutex::new(BTreeSet::new()),
+                turn: Bell::default(),
                 sequence: AtomicU64::new(0),
                 failure: Mutex::new(None),
                 last_tick: AtomicI64::new(i64::MIN),
@@ -282,6 +283,8 @@ impl Engine {
     pub fn stop(&self) {
         self.inner.stopping.store(true, Ordering::SeqCst);
         self.inner.stopped.notify_waiters();
+        // Executions waiting for capacity give up now.
+        self.inner.clock.ring(&self.inner.turn);
     }
 
     /// What this node did so far.

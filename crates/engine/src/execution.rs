@@ -131,6 +131,7 @@ impl<'a> Execution<'a> {
         self.node.counters.ended();
         // The slot goes back even when the work failed.
         let released = store.release_slot(slot.number, &slot.holder).await;
+        self.node.clock.ring(&self.node.turn);
         let ran = ran?;
         released?;
         let ended = self.node.clock.now();
@@ -176,7 +177,10 @@ impl<'a> Execution<'a> {
         let (job, minute, place, execution) = (self.job, self.minute, self.place, &self.name);
         let holder = format!("{}/{execution}", self.node.settings.node);
         let mut recorded = false;
+        let turn = &self.node.turn;
         let result = loop {
+            // Read before looking: a ring after this ends the sleep below.
+            let seen = turn.rung();
             let now = self.node.clock.now();
             let first = self.node.lock_waiting().first() == Some(&place);
             // Nothing starts inside a maintenance window, not even a waiting execution.
@@ -209,10 +213,17 @@ impl<'a> Execution<'a> {
                     .await?;
                 recorded = true;
             }
-            let next = (now + SignedDuration::from_secs(1)).min(deadline);
-            self.node.clock.sleep_until(next).await;
+            // The first in line looks again each second, for slots other
+            // nodes free; the rest wait for their turn (a ring) or their deadline.
+            let next = if first {
+                (now + SignedDuration::from_secs(1)).min(deadline)
+            } else {
+                deadline
+            };
+            self.node.clock.sleep_until_rung(next, turn, seen).await;
         };
         self.node.lock_waiting().remove(&place);
+        self.node.clock.ring(turn);
         Ok(result)
     }
 

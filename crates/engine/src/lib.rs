@@ -39,7 +39,7 @@ use pacer_store::{ExecutionState, RetryPolicy};
 use crate::lock::Locked;
 
 pub use crate::{
-    clock::{BoxFuture, Clock, RealClock, ScaledClock, VirtualClock},
+    clock::{Bell, BoxFuture, Clock, RealClock, ScaledClock, VirtualClock},
     engine::{Engine, EnvironmentView, JobView, Readiness, Received, Refused, Replayed},
     metrics::{BUCKETS, Histogram, Timings},
 };

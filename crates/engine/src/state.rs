@@ -17,7 +17,11 @@ use pacer_plan::Plan;
 use pacer_store::{ExecutionChange, ExecutionState, Lease, Minute, Store};
 
 use crate::{
-    Counters, Error, Settings, alerts::Alerting, clock::Clock, job::Job, limit::Limits,
+    Counters, Error, Settings,
+    alerts::Alerting,
+    clock::{Bell, Clock},
+    job::Job,
+    limit::Limits,
     lock::Locked,
 };
 
@@ -46,6 +50,10 @@ pub(crate) struct Inner {
     pub(crate) stopped: tokio::sync::Notify,
     /// Executions waiting for capacity here, oldest minute first.
     pub(crate) waiting: Mutex<BTreeSet<(Minute, u64)>>,
+    /// Rung when the first in that line may have changed or a slot freed,
+    /// so the next execution tries for a slot at once rather than at its
+    /// next look.
+    pub(crate) turn: Bell,
     pub(crate) sequence: AtomicU64,
     pub(crate) failure: Mutex<Option<Error>>,
     /// When the scheduler last woke for a minute, and the heartbeat last

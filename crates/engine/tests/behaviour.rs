@@ -413,3 +413,53 @@ async fn daylight_saving_nights_run_what_cron_says() {
         assert_eq!(nights[1].0.len(), wall_runs, "{test}: */30 over the night");
     }
 }
+
+/// Executions due together start together, up to capacity: none waits for
+/// another's turn to be polled (they once started a second apart, so a
+/// node with many jobs fell minutes behind).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn executions_due_together_start_together() {
+    let start = midnight();
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(start));
+    let names: Vec<String> = (0..30).map(|i| format!("i{i:02}")).collect();
+    let feeds: Vec<(&str, f64, Option<u64>)> =
+        names.iter().map(|n| (n.as_str(), 1_000.0, None)).collect();
+    let w = World {
+        erp: mock("erp", 100, &feeds, start, clock.clone()).await,
+        shop: mock("webshop", 500, &[], start, clock.clone()).await,
+        clock,
+        db: TempDb::new("together"),
+    };
+    let jobs: String = names
+        .iter()
+        .map(|n| pull(n, "0 * * * *", ", max_items: 1"))
+        .collect();
+    let (engine, store) = w.engine(", capacity: 30", &jobs).await;
+    engine.run(Some(at(5))).await.unwrap();
+    let rows = store.executions(Minute::default(), 1_000).await.unwrap();
+    let pulls: Vec<_> = rows.iter().filter(|e| e.job.ends_with(".pull")).collect();
+    assert_eq!(pulls.len(), 30, "{rows:#?}");
+    for e in pulls {
+        assert_eq!(e.state, ExecutionState::Succeeded, "{e:#?}");
+        assert_eq!(e.started_at, Some(at(0)), "{} waited for its turn", e.job);
+    }
+}
+
+/// A slot that frees goes to the next execution in line at that instant,
+/// not at its next look.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_freed_slot_goes_to_the_next_in_line_at_once() {
+    let w = world("handover").await;
+    let jobs = pull("a", "0 * * * *", ", max_items: 150") + &pull("b", "0 * * * *", "");
+    let (engine, store) = w.engine(", capacity: 1", &jobs).await;
+    engine.run(Some(at(10))).await.unwrap();
+    let rows = store.executions(Minute::default(), 100).await.unwrap();
+    let row = |job: &str| rows.iter().find(|e| e.job == job).unwrap();
+    let (a, b) = (row("a.pull"), row("b.pull"));
+    assert_eq!(a.state, ExecutionState::Succeeded, "{a:#?}");
+    assert!(
+        a.finished_at.unwrap() > at(1),
+        "a ran past a minute: {a:#?}"
+    );
+    assert_eq!(b.started_at, a.finished_at, "b started when a's slot freed");
+}
