@@ -70,8 +70,9 @@ pub(crate) fn run(args: &PlanArgs, out: &mut impl Write) -> anyhow::Result<ExitC
                 None => writeln!(
                     out,
                     "\nVerified: {day} delivered every change within its freshness; \
-                     at most {} executions at once (capacity {}).",
-                    report.peak_at_once, report.capacity
+                     at most {} at once (capacity {}).",
+                    counted(u64::from(report.peak_at_once), "execution"),
+                    report.capacity
                 )?,
                 Some(problem) => writeln!(
                     out,

@@ -717,6 +717,9 @@ fn simulate_says_whether_the_plan_holds_and_what_broke() {
         said.contains("Verified: a simulated day (2026-03-02)"),
         "{said}"
     );
+    // Counted in words that agree with the number.
+    assert!(said.contains("at most 1 execution at once"), "{said}");
+    assert!(!said.contains("1 executions"), "{said}");
     // And the zone's next days the clock moves, as they are.
     assert!(
         said.contains("On 2027-03-28 (23h): the clock skips forward"),
