@@ -119,10 +119,12 @@ pub(crate) struct JobAnswer {
     pub(crate) triggered_at: Option<Instant>,
 }
 
-/// Every job.
+/// A page of jobs in the file's order, and the cursor of the next page
+/// (`null` on the last).
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct JobList {
     pub(crate) jobs: Vec<JobAnswer>,
+    pub(crate) next_cursor: Option<String>,
 }
 
 /// One execution, as the ledger keeps it.

@@ -75,10 +75,8 @@ async fn environment(State(app): State<App>) -> Answer<EnvironmentAnswer> {
     Ok(Json(views::environment(&app.engine()).await?))
 }
 
-async fn jobs(State(app): State<App>) -> Answer<JobList> {
-    Ok(Json(JobList {
-        jobs: views::jobs(&app.engine()).await?,
-    }))
+async fn jobs(State(app): State<App>, views::Params(params): views::Params) -> Answer<JobList> {
+    Ok(Json(views::job_page(&app.engine(), &params).await?))
 }
 
 async fn job(State(app): State<App>, Path(name): Path<String>) -> Answer<JobAnswer> {

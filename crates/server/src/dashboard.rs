@@ -478,13 +478,17 @@ async fn schedule(State(app): State<App>, headers: HeaderMap) -> Result<Response
     Ok(page(&headers, "Schedule", "/schedule", html! {}, live))
 }
 
-async fn jobs(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn jobs(
+    State(app): State<App>,
+    headers: HeaderMap,
+    views::Params(params): views::Params,
+) -> Result<Response, ApiError> {
     let engine = &app.engine();
     let can_act = app.access.can_act();
     let today = today(engine);
-    let jobs = views::jobs(engine).await?;
+    let page_of_jobs = views::job_page(engine, &params).await?;
     let job_rows = html! {
-        @for job in &jobs {
+        @for job in &page_of_jobs.jobs {
             @let path = format!("/api/v1/jobs/{}", job.name);
             tr data-job=(job.name) {
                 th { (job.name) }
@@ -536,6 +540,9 @@ async fn jobs(State(app): State<App>, headers: HeaderMap) -> Result<Response, Ap
             }
         }
         (table("jobs", headings, job_rows))
+        @if let Some(cursor) = &page_of_jobs.next_cursor {
+            p { a href=(after("/jobs", &params, cursor)) { "More jobs →" } }
+        }
     };
     Ok(page(&headers, "Jobs", "/jobs", html! {}, live))
 }
@@ -556,7 +563,7 @@ fn select(name: &str, label: &str, choices: &[String], chosen: Option<&String>) 
 }
 
 /// The link to the page after this one: the same filters, the next cursor.
-fn older(params: &HashMap<String, String>, cursor: &str) -> String {
+fn after(path: &str, params: &HashMap<String, String>, cursor: &str) -> String {
     let mut next: Vec<(&str, &str)> = params
         .iter()
         .filter(|(k, _)| *k != "cursor")
@@ -566,7 +573,7 @@ fn older(params: &HashMap<String, String>, cursor: &str) -> String {
     next.push(("cursor", cursor));
     // Pairs of strings always encode.
     let query = serde_urlencoded::to_string(&next).unwrap_or_default();
-    format!("/tasks?{query}")
+    format!("{path}?{query}")
 }
 
 async fn tasks(
@@ -638,7 +645,7 @@ async fn tasks(
             ))
         }
         @if let Some(cursor) = &answer.next_cursor {
-            p { a href=(older(&params, cursor)) { "Older tasks →" } }
+            p { a href=(after("/tasks", &params, cursor)) { "Older tasks →" } }
         }
     };
     Ok(page(&headers, "Tasks", "/tasks", fixed, live))

@@ -16,7 +16,7 @@ use crate::{
         AlertList, EnvironmentAnswer, ErrorAnswer, ExecutionList, HookAnswer, JobAnswer, JobList,
         PlanAnswer, ReloadAnswer, ReplayAnswer, TaskDetail, TaskPage,
     },
-    views::MAX_LIMIT,
+    views::{JOBS_PAGE, MAX_LIMIT},
 };
 
 /// The schema of each answer, named as the paths refer to them.
@@ -155,7 +155,12 @@ pub(crate) fn document() -> Value {
         },
         "paths": {
             "/api/v1/environment": {"get": read("The environment: name, time zone, capacity, nodes alive, store", vec![], schema("Environment"), &[])},
-            "/api/v1/jobs": {"get": read("Every job", vec![], schema("JobList"), &[])},
+            "/api/v1/jobs": {"get": read("Jobs in the file's order, a page at a time", vec![
+                    limit_param(JOBS_PAGE),
+                    query_param("cursor", "The next_cursor of the previous page: a job's name", "string"),
+                ],
+                schema("JobList"),
+                &[("400", "A limit out of range, or a cursor that names no job")])},
             "/api/v1/jobs/{name}": {"get": read("One job", vec![job_name()], schema("Job"), &unknown_job)},
             "/api/v1/jobs/{name}/pause": {"post": action("Pause a job on every node", vec![job_name()], "200", schema("Job"), &unknown_job)},
             "/api/v1/jobs/{name}/resume": {"post": action("Resume a paused job", vec![job_name()], "200", schema("Job"), &unknown_job)},

@@ -11,14 +11,17 @@ use serde_json::Value;
 use crate::{
     answers::{
         AlertAnswer, AlertList, Attempt, EnvironmentAnswer, ExecutionAnswer, Hour, Instant,
-        JobAnswer, PlanAnswer, RateUsage, RecentError, RetentionAnswer, RowsAnswer, TaskAnswer,
-        TaskDetail, TaskPage, Today,
+        JobAnswer, JobList, PlanAnswer, RateUsage, RecentError, RetentionAnswer, RowsAnswer,
+        TaskAnswer, TaskDetail, TaskPage, Today,
     },
     error::ApiError,
 };
 
 /// Most rows one request lists.
 pub(crate) const MAX_LIMIT: u32 = 1_000;
+
+/// Jobs a page lists unless `limit` says otherwise.
+pub(crate) const JOBS_PAGE: u32 = 100;
 
 /// An instant as RFC 3339 in the environment's time zone.
 pub(crate) fn time(engine: &Engine, at: Timestamp) -> String {
@@ -110,8 +113,34 @@ pub(crate) fn execution(engine: &Engine, e: &Execution) -> ExecutionAnswer {
     }
 }
 
-/// Every job with its next runs, last execution, state and switches.
-pub(crate) async fn jobs(engine: &Engine) -> Result<Vec<JobAnswer>, ApiError> {
+/// `?limit=&cursor=`: a page of jobs in the file's order, after the job
+/// named by `cursor` (the previous page's `next_cursor`).
+pub(crate) async fn job_page(
+    engine: &Engine,
+    params: &HashMap<String, String>,
+) -> Result<JobList, ApiError> {
+    let limit = limit(params, JOBS_PAGE)? as usize;
+    let mut views = engine.job_views(5);
+    if let Some(after) = param(params, "cursor") {
+        let Some(at) = views.iter().position(|v| v.name == after) else {
+            return Err(ApiError::bad_request(format!(
+                "cursor={after:?}: no job has that name; give the next_cursor of the page before"
+            )));
+        };
+        views.drain(..=at);
+    }
+    let more = views.len() > limit;
+    views.truncate(limit);
+    let next_cursor = more.then(|| views.last().map(|v| v.name.clone())).flatten();
+    Ok(JobList {
+        jobs: jobs(engine, &views).await?,
+        next_cursor,
+    })
+}
+
+/// The jobs behind `views`, with their switches and last executions: two
+/// store calls, however many jobs.
+async fn jobs(engine: &Engine, views: &[JobView]) -> Result<Vec<JobAnswer>, ApiError> {
     let controls: HashMap<String, pacer_store::JobControl> = engine
         .store()
         .job_controls()
@@ -119,20 +148,18 @@ pub(crate) async fn jobs(engine: &Engine) -> Result<Vec<JobAnswer>, ApiError> {
         .into_iter()
         .map(|c| (c.job.clone(), c))
         .collect();
-    let mut out = Vec::new();
-    for view in engine.job_views(5) {
-        let last = engine
-            .store()
-            .history(&ExecutionQuery {
-                job: Some(view.name.clone()),
-                limit: 1,
-                ..ExecutionQuery::default()
-            })
-            .await?
-            .pop();
-        out.push(job(engine, &view, controls.get(&view.name), last.as_ref()));
-    }
-    Ok(out)
+    let names: Vec<String> = views.iter().map(|v| v.name.clone()).collect();
+    let last: HashMap<String, Execution> = engine
+        .store()
+        .latest_executions(&names)
+        .await?
+        .into_iter()
+        .map(|e| (e.job.clone(), e))
+        .collect();
+    Ok(views
+        .iter()
+        .map(|view| job(engine, view, controls.get(&view.name), last.get(&view.name)))
+        .collect())
 }
 
 fn job(
@@ -171,10 +198,14 @@ fn job(
 
 /// One job, or 404.
 pub(crate) async fn one_job(engine: &Engine, name: &str) -> Result<JobAnswer, ApiError> {
-    jobs(engine)
-        .await?
+    let views: Vec<JobView> = engine
+        .job_views(5)
         .into_iter()
-        .find(|j| j.name == name)
+        .filter(|v| v.name == name)
+        .collect();
+    jobs(engine, &views)
+        .await?
+        .pop()
         .ok_or_else(|| no_job(engine, name))
 }
 

@@ -450,6 +450,27 @@ async fn reads_show_what_ran() {
     assert_eq!(job["last_execution"]["state"], "succeeded");
     assert_eq!(job["last_execution"]["minute"], "2026-11-27T07:56:00+01:00");
 
+    // Jobs come a page at a time, in the file's order, each page's last
+    // execution read with the rest; the pages together are every job once.
+    let all = get("/api/v1/jobs?limit=1000").await;
+    let every: Vec<Value> = all["jobs"].as_array().unwrap().clone();
+    let names: Vec<&str> = every.iter().map(|j| j["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["prices.pull", "prices.push"]);
+    assert_eq!(all["next_cursor"], Value::Null);
+    let mut paged = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = get(&format!("/api/v1/jobs?limit=1&cursor={cursor}")).await;
+        paged.extend(page["jobs"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(paged, every);
+    let prices = every.iter().find(|j| j["name"] == "prices.pull").unwrap();
+    assert_eq!(prices["last_execution"], job["last_execution"]);
+
     let executions = get("/api/v1/executions?job=prices.pull&state=succeeded&limit=5").await;
     let rows = executions["executions"].as_array().unwrap();
     assert_eq!(rows.len(), 5);
@@ -958,6 +979,30 @@ async fn dashboard_pages_render_and_refresh_in_parts() {
     .await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("limit is given twice"), "{body}");
+    // A jobs cursor that names no job says what to give instead.
+    let (status, body) = call(
+        &client,
+        Method::GET,
+        &format!("{base}/api/v1/jobs?cursor=nope.pull"),
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("give the next_cursor"), "{body}");
+    // The Jobs page pages the same way, with a link to the rest.
+    let (status, body) = call(
+        &client,
+        Method::GET,
+        &format!("{base}/jobs?limit=1"),
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body.matches("<tr data-job=").count(), 1, "{body}");
+    assert!(
+        body.contains("<a href=\"/jobs?limit=1&amp;cursor=prices.pull\">More jobs →</a>"),
+        "{body}"
+    );
 
     // Only what can succeed: a finished task offers neither retry nor
     // skip, a dead one both; an empty filter says what would appear.

@@ -351,6 +351,25 @@ pub(crate) async fn history(
     rows.into_iter().map(Execution::from_row).collect()
 }
 
+pub(crate) async fn latest_executions(
+    db: &impl Run,
+    jobs: &[String],
+) -> Result<Vec<Execution>, Error> {
+    // For each job, its newest minute by the primary key, then that row:
+    // index lookups per job, however long the ledger is.
+    let statement = Statement::new(
+        "SELECT e.job, e.minute, e.state, e.due_at, e.started_at, e.finished_at, e.items, e.error
+         FROM (SELECT value AS job FROM elements($1)) j
+         JOIN executions e ON e.job = j.job
+          AND e.minute = (SELECT MAX(x.minute) FROM executions x WHERE x.job = j.job)
+         ORDER BY e.job",
+        format!("reading the latest execution of {} jobs", jobs.len()),
+    )
+    .bind(jobs);
+    let rows: Vec<ExecutionRow> = db.fetch(statement).await?;
+    rows.into_iter().map(Execution::from_row).collect()
+}
+
 pub(crate) async fn heartbeat(db: &impl Run, node: &str, now: i64) -> Result<(), Error> {
     let statement = Statement::new(
         "INSERT INTO nodes (node, seen_at) VALUES ($1, $2)

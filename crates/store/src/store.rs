@@ -444,6 +444,12 @@ impl Store {
         dispatch!(self, b => shared::recent_errors(b, limit).await)
     }
 
+    /// Each of `jobs`' newest ledger row (none for a job that never ran),
+    /// in one call, by job name.
+    pub async fn latest_executions(&self, jobs: &[String]) -> Result<Vec<Execution>, Error> {
+        dispatch!(self, b => shared::latest_executions(b, jobs).await)
+    }
+
     /// Ledger rows matching `query`, newest minute first.
     pub async fn history(&self, query: &ExecutionQuery) -> Result<Vec<Execution>, Error> {
         dispatch!(self, b => shared::history(b, query).await)

@@ -1320,6 +1320,22 @@ async fn tasks_and_executions_are_listed_for_the_dashboard(db: &Db) {
         history(Some("prices.pull"), Some("succeeded")).await,
         [("prices.pull".into(), 60_000)]
     );
+    // Each job's newest row in one call; a job that never ran has none.
+    let jobs = ["stock.push", "prices.pull", "orders.pull"].map(String::from);
+    let latest: Vec<(String, i64, ExecutionState)> = store
+        .latest_executions(&jobs)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.job, e.minute.start().as_millisecond(), e.state))
+        .collect();
+    assert_eq!(
+        latest,
+        [
+            ("prices.pull".into(), 120_000, ExecutionState::Missed),
+            ("stock.push".into(), 120_000, ExecutionState::Succeeded),
+        ]
+    );
 
     store.heartbeat("node-a", at(1_000)).await.unwrap();
     store.heartbeat("node-b", at(5_000)).await.unwrap();
