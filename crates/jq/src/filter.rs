@@ -2,6 +2,7 @@
 
 use std::{
     cell::Cell,
+    collections::HashMap,
     panic::{AssertUnwindSafe, catch_unwind, resume_unwind},
     sync::Arc,
     time::{Duration, Instant},
@@ -86,6 +87,42 @@ impl Filter {
     /// A syntax error or an undefined name, with the byte offset in `text`
     /// where it is ([`Error::offset`]).
     pub fn compile(text: &str) -> Result<Filter, Error> {
+        // A compiled filter carries jq's whole standard library, tens of
+        // kilobytes: thousands of jobs with the same default `.key` would
+        // each hold one. The same text compiles to the same filter, so
+        // one is shared while anything holds it.
+        type Compiled = std::sync::Weak<jaq_core::Filter<Bounded>>;
+        static COMPILED: std::sync::Mutex<Option<HashMap<String, Compiled>>> =
+            std::sync::Mutex::new(None);
+        let shared = |compiled: &mut HashMap<String, Compiled>| {
+            let filter = compiled.get(text)?.upgrade()?;
+            Some(Filter {
+                filter,
+                text: text.into(),
+            })
+        };
+        if let Some(filter) = shared(
+            COMPILED
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get_or_insert_with(HashMap::new),
+        ) {
+            return Ok(filter);
+        }
+        let filter = Filter::compile_alone(text)?;
+        let mut compiled = COMPILED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let compiled = compiled.get_or_insert_with(HashMap::new);
+        // Forget the filters nothing holds any more (a reloaded config's).
+        if compiled.len() >= 1_024 {
+            compiled.retain(|_, filter| filter.strong_count() > 0);
+        }
+        compiled.insert(text.to_string(), Arc::downgrade(&filter.filter));
+        Ok(filter)
+    }
+
+    fn compile_alone(text: &str) -> Result<Filter, Error> {
         let defs = jaq_core::defs()
             .chain(jaq_std::defs())
             .chain(jaq_json::defs());
@@ -408,6 +445,30 @@ fn stack_address() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Thousands of jobs with the default `.key` hold one compiled filter,
+    /// not one each; a filter nothing holds any more is compiled anew.
+    #[test]
+    fn the_same_text_shares_one_compiled_filter() {
+        let text = ".shared_by_jobs | tostring";
+        let (a, b) = (
+            Filter::compile(text).unwrap(),
+            Filter::compile(text).unwrap(),
+        );
+        assert!(Arc::ptr_eq(&a.filter, &b.filter));
+        assert_eq!(b.text(), text);
+        let other = Filter::compile(".shared_by_jobs").unwrap();
+        assert!(!Arc::ptr_eq(&a.filter, &other.filter));
+        let weak = Arc::downgrade(&a.filter);
+        drop((a, b));
+        assert!(weak.upgrade().is_none(), "nothing holds it now");
+        let again = Filter::compile(text).unwrap();
+        let out = again.run(
+            &json::parse(br#"{"shared_by_jobs": 7}"#).unwrap(),
+            &limits(1_000),
+        );
+        assert_eq!(out.unwrap()[0].to_string(), r#""7""#);
+    }
 
     fn limits(ms: u64) -> Limits {
         Limits {

@@ -151,7 +151,7 @@ async fn jobs(engine: &Engine, views: &[JobView]) -> Result<Vec<JobAnswer>, ApiE
     let names: Vec<String> = views.iter().map(|v| v.name.clone()).collect();
     let last: HashMap<String, Execution> = engine
         .store()
-        .latest_executions(&names)
+        .latest_executions(&names, &ExecutionState::ALL)
         .await?
         .into_iter()
         .map(|e| (e.job.clone(), e))
@@ -454,6 +454,24 @@ pub(crate) async fn health(
     let now = engine.clock().now();
     let oldest: HashMap<String, Timestamp> =
         engine.store().oldest_queued().await?.into_iter().collect();
+    // Each job's last run that ended (not skipped), in one store call.
+    let jobs: Vec<String> = counts
+        .keys()
+        .flat_map(|i| [format!("{i}.pull"), format!("{i}.push")])
+        .collect();
+    let ended = [
+        ExecutionState::Succeeded,
+        ExecutionState::Failed,
+        ExecutionState::Missed,
+        ExecutionState::Interrupted,
+    ];
+    let mut last_ended: HashMap<String, Execution> = engine
+        .store()
+        .latest_executions(&jobs, &ended)
+        .await?
+        .into_iter()
+        .map(|e| (e.job.clone(), e))
+        .collect();
     let mut out = BTreeMap::new();
     for (integration, by_status) in counts {
         let n = |s: &str| by_status.get(s).copied().unwrap_or(0);
@@ -461,17 +479,7 @@ pub(crate) async fn health(
         let mut failing = None;
         for kind in ["pull", "push"] {
             let job = format!("{integration}.{kind}");
-            let query = ExecutionQuery {
-                job: Some(job.clone()),
-                limit: 10,
-                ..ExecutionQuery::default()
-            };
-            let last = engine
-                .store()
-                .history(&query)
-                .await?
-                .into_iter()
-                .find(|e| !e.state.is_open() && e.state != ExecutionState::Skipped);
+            let last = last_ended.remove(&job);
             if let Some(e) = last.filter(|e| e.state.is_failure()) {
                 let why = e.error.unwrap_or_else(|| e.state.as_str().to_string());
                 failing = Some((

@@ -354,18 +354,23 @@ pub(crate) async fn history(
 pub(crate) async fn latest_executions(
     db: &impl Run,
     jobs: &[String],
+    states: &[String],
 ) -> Result<Vec<Execution>, Error> {
-    // For each job, its newest minute by the primary key, then that row:
-    // index lookups per job, however long the ledger is.
+    // For each job, the primary key read backwards from its newest minute
+    // to the first row in one of `states`, then that row: a few index
+    // steps per job, however long the ledger is.
     let statement = Statement::new(
         "SELECT e.job, e.minute, e.state, e.due_at, e.started_at, e.finished_at, e.items, e.error
          FROM (SELECT value AS job FROM elements($1)) j
          JOIN executions e ON e.job = j.job
-          AND e.minute = (SELECT MAX(x.minute) FROM executions x WHERE x.job = j.job)
+          AND e.minute = (SELECT x.minute FROM executions x
+                          WHERE x.job = j.job AND x.state IN (SELECT value FROM elements($2))
+                          ORDER BY x.minute DESC LIMIT 1)
          ORDER BY e.job",
         format!("reading the latest execution of {} jobs", jobs.len()),
     )
-    .bind(jobs);
+    .bind(jobs)
+    .bind(states);
     let rows: Vec<ExecutionRow> = db.fetch(statement).await?;
     rows.into_iter().map(Execution::from_row).collect()
 }

@@ -444,10 +444,15 @@ impl Store {
         dispatch!(self, b => shared::recent_errors(b, limit).await)
     }
 
-    /// Each of `jobs`' newest ledger row (none for a job that never ran),
-    /// in one call, by job name.
-    pub async fn latest_executions(&self, jobs: &[String]) -> Result<Vec<Execution>, Error> {
-        dispatch!(self, b => shared::latest_executions(b, jobs).await)
+    /// Each of `jobs`' newest ledger row in one of `states` (none for a
+    /// job without one), in one call, by job name.
+    pub async fn latest_executions(
+        &self,
+        jobs: &[String],
+        states: &[ExecutionState],
+    ) -> Result<Vec<Execution>, Error> {
+        let states: Vec<String> = states.iter().map(|s| s.as_str().to_string()).collect();
+        dispatch!(self, b => shared::latest_executions(b, jobs, &states).await)
     }
 
     /// Ledger rows matching `query`, newest minute first.

@@ -1323,7 +1323,7 @@ async fn tasks_and_executions_are_listed_for_the_dashboard(db: &Db) {
     // Each job's newest row in one call; a job that never ran has none.
     let jobs = ["stock.push", "prices.pull", "orders.pull"].map(String::from);
     let latest: Vec<(String, i64, ExecutionState)> = store
-        .latest_executions(&jobs)
+        .latest_executions(&jobs, &ExecutionState::ALL)
         .await
         .unwrap()
         .into_iter()
@@ -1335,6 +1335,18 @@ async fn tasks_and_executions_are_listed_for_the_dashboard(db: &Db) {
             ("prices.pull".into(), 120_000, ExecutionState::Missed),
             ("stock.push".into(), 120_000, ExecutionState::Succeeded),
         ]
+    );
+    // Or the newest in chosen states: prices.pull's last success is older.
+    let succeeded = store
+        .latest_executions(&jobs, &[ExecutionState::Succeeded])
+        .await
+        .unwrap();
+    assert_eq!(
+        succeeded
+            .iter()
+            .map(|e| (e.job.as_str(), e.minute.start().as_millisecond()))
+            .collect::<Vec<_>>(),
+        [("prices.pull", 60_000), ("stock.push", 120_000)]
     );
 
     store.heartbeat("node-a", at(1_000)).await.unwrap();
