@@ -24,7 +24,12 @@ sleep $((60 - $(date +%-S)))
 /usr/bin/time -f "cpu_user_s=%U cpu_system_s=%S max_rss_kb=%M wall_s=%e" -o time.txt \
   "$pacer" run node-scale.yaml --for "${seconds}s" --listen 127.0.0.1:18080 > run.log 2> run.err &
 run=$!
-sleep $((seconds * 2 / 3))
+sleep $((seconds / 3))
+calls() { curl -s http://127.0.0.1:18080/metrics | awk '$1 == "pacer_store_calls_total" {print $2}'; }
+before=$(calls)
+sleep 60
+echo "store calls per minute: $(( $(calls) - before ))"
+sleep $((seconds / 3 - 60 > 0 ? seconds / 3 - 60 : 0))
 for path in /jobs /api/v1/jobs /executions /api/v1/executions /; do
   curl -s -o /dev/null -w "GET $path: %{http_code} in %{time_total} s, %{size_download} bytes\n" \
     "http://127.0.0.1:18080$path"

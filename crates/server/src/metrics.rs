@@ -30,6 +30,16 @@ pub(crate) async fn render(State(app): State<App>) -> Result<Response, ApiError>
     rate_waits(&mut out, &timings);
     capacity(&mut out, env.capacity, in_use, &timings);
     pruned(&mut out, &stats);
+    out.family(
+        "pacer_store_calls_total",
+        "counter",
+        "Calls this node made to the store, each one statement or one transaction.",
+    );
+    out.sample(
+        "pacer_store_calls_total",
+        &[],
+        engine.store().calls() as f64,
+    );
     backlog(&mut out, engine, now).await?;
     rates(&mut out, engine, now).await?;
     let successes = engine.store().last_successes().await?;

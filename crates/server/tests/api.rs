@@ -753,6 +753,7 @@ async fn metrics_are_prometheus_text_with_the_promised_families() {
     };
     for family in [
         "pacer_executions_total counter",
+        "pacer_store_calls_total counter",
         "pacer_execution_wait_seconds histogram",
         "pacer_execution_duration_seconds histogram",
         "pacer_tasks gauge",
@@ -822,6 +823,8 @@ async fn metrics_are_prometheus_text_with_the_promised_families() {
     assert!(value(r#"pacer_deliveries_total{system="webshop",status="200"}"#) >= 298.0);
     assert_eq!(value("pacer_capacity"), 2.0);
     assert_eq!(value("pacer_capacity_in_use"), 0.0);
+    // Two hours of minutes, each dispatched and recorded through the store.
+    assert!(value("pacer_store_calls_total") > 120.0, "{text}");
     assert_eq!(value(r#"pacer_scheduler_lag_seconds_count"#), 120.0);
     // The last pull ended in the run's last minutes (07:56 is its last */4).
     let last_pull = value(r#"pacer_job_last_success_timestamp_seconds{pacer_job="prices.pull"}"#);

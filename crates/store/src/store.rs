@@ -27,6 +27,8 @@ use crate::{
 #[derive(Debug)]
 pub struct Store {
     backend: Backend,
+    /// Calls made through this handle: what a node asks of its database.
+    calls: std::sync::atomic::AtomicU64,
 }
 
 enum Backend {
@@ -92,20 +94,32 @@ impl StoreBuilder {
                 format!("opening store {:?}", self.url),
             ));
         };
-        Ok(Store { backend })
+        Ok(Store {
+            backend,
+            calls: std::sync::atomic::AtomicU64::new(0),
+        })
     }
 }
 
 macro_rules! dispatch {
-    ($self:ident, $b:ident => $call:expr) => {
+    ($self:ident, $b:ident => $call:expr) => {{
+        $self
+            .calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match &$self.backend {
             Backend::Sqlite($b) => $call,
             Backend::Postgres($b) => $call,
         }
-    };
+    }};
 }
 
 impl Store {
+    /// How many calls this handle made to the store so far, each one
+    /// statement or one transaction: what a node costs its database.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Records that a job's scheduled minute is due, on a node. Of any
     /// number of nodes recording the same minute, exactly one gets `true`:
     /// that one runs it.
