@@ -43,8 +43,10 @@ pub(crate) fn routes() -> Router<App> {
         .route("/api/v1/{*rest}", get(unknown).post(unknown))
 }
 
-async fn openapi_document() -> Json<Value> {
-    Json(openapi::document())
+/// The document of this API as it runs: the jobs' names are the
+/// cursors `/api/v1/jobs` takes.
+async fn openapi_document(State(app): State<App>) -> Json<Value> {
+    Json(openapi::document(&app.engine().jobs()))
 }
 
 async fn unknown(Path(rest): Path<String>) -> ApiError {

@@ -127,7 +127,7 @@ fn action(
 }
 
 /// The document, as served at `/api/v1/openapi.json`.
-pub(crate) fn document() -> Value {
+pub(crate) fn document(jobs: &[String]) -> Value {
     let job_name = || {
         path_param(
             "name",
@@ -157,7 +157,8 @@ pub(crate) fn document() -> Value {
             "/api/v1/environment": {"get": read("The environment: name, time zone, capacity, nodes alive, store", vec![], schema("Environment"), &[])},
             "/api/v1/jobs": {"get": read("Jobs in the file's order, a page at a time", vec![
                     limit_param(JOBS_PAGE),
-                    query_param("cursor", "The next_cursor of the previous page: a job's name", "string"),
+                    query_param_with("cursor", "The next_cursor of the previous page: a job's name; empty: the first page",
+                        one_of_or_empty(jobs.iter().map(String::as_str))),
                 ],
                 schema("JobList"),
                 &[("400", "A limit out of range, or a cursor that names no job")])},
@@ -267,7 +268,7 @@ mod tests {
 
     #[test]
     fn the_answers_schemas_are_generated_where_the_paths_point() {
-        let document = document();
+        let document = document(&["prices.pull".to_string()]);
         let schemas = document["components"]["schemas"].as_object().unwrap();
         let mut found = Vec::new();
         refs(&document, &mut found);
