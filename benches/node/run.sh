@@ -7,15 +7,20 @@
 # the API's job and execution lists take with that many jobs.
 #
 #   cargo build --release -p pacer
-#   benches/node/run.sh [PACER] [N] [SECONDS]     # defaults: target/release/pacer 1000 180
+#   benches/node/run.sh [PACER] [N] [SECONDS] [STORE]
+#
+# Defaults: target/release/pacer 1000 180, and a SQLite file. STORE may be
+# an empty PostgreSQL database, postgres://…/DB (its tables are made on
+# the first run; give a fresh database each time).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 pacer=$(realpath "${1:-target/release/pacer}")
 n=${2:-1000}
 seconds=${3:-180}
+store=${4:-sqlite://node-scale.db}
 dir=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
-python3 benches/node/generate.py "$n" > "$dir/node-scale.yaml"
+python3 benches/node/generate.py "$n" | sed "s|sqlite://node-scale.db|${store//&/\\&}|" > "$dir/node-scale.yaml"
 cd "$dir"
 "$pacer" mock --config node-scale.yaml > mock.log 2>&1 &
 sleep 2
@@ -45,19 +50,27 @@ if kill -0 $run 2>/dev/null; then
   pkill -INT -P $run || true
 fi
 wait $run || echo "pacer run exited $? (run.err: $(tail -n 3 run.err))"
-python3 - <<'PY'
+# The ledger's executions not skipped: (due, started, state), in ms.
+if [[ $store == postgres* ]]; then
+  psql -At -F ' ' "$store" -c \
+    "SELECT due_at, COALESCE(started_at, -1), state FROM executions WHERE state <> 'skipped'"
+else
+  python3 -c "
 import sqlite3
-db = sqlite3.connect("node-scale.db")
-rows = db.execute(
-    "SELECT due_at, started_at, state FROM executions WHERE state != 'skipped'"
-).fetchall()
-started = sorted(s - d for d, s, _ in rows if s is not None)
+for row in sqlite3.connect('node-scale.db').execute(
+        \"SELECT due_at, COALESCE(started_at, -1), state FROM executions WHERE state != 'skipped'\"):
+    print(*row)"
+fi > ledger.txt
+python3 - <<'PY'
+rows = [line.split() for line in open("ledger.txt") if line.strip()]
+rows = [(int(d), int(s), state) for d, s, state in rows]
+started = sorted(s - d for d, s, _ in rows if s >= 0)
 missed = sum(1 for _, _, state in rows if state == "missed")
 def pct(p):
     return started[min(len(started) - 1, int(len(started) * p))] / 1000 if started else float("nan")
 per_second = {}
 for _, s, _ in rows:
-    if s is not None:
+    if s >= 0:
         per_second[s // 1000] = per_second.get(s // 1000, 0) + 1
 print(f"executions started: {len(started)}, missed: {missed}")
 print(f"lag from due to start: p50 {pct(0.5):.3f} s, p99 {pct(0.99):.3f} s, max {pct(1.0):.3f} s")
