@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, io::Write, process::ExitCode, sync::Arc};
 
 use anyhow::Context;
 use pacer_engine::{Clock, Engine, ScaledClock, Settings};
-use pacer_store::{StoreBuilder, TaskStatus};
+use pacer_store::StoreBuilder;
 use serde::Serialize;
 
 use crate::{
@@ -147,18 +147,14 @@ async fn summary(
             .get(&integration.name)
             .cloned()
             .unwrap_or_default();
-        let mut waiting = 0;
-        for status in [TaskStatus::New, TaskStatus::Failed, TaskStatus::Processing] {
-            waiting += store.count(&integration.name, status).await?;
-        }
-        let dead = store.count(&integration.name, TaskStatus::Dead).await?;
-        let moved = pacer_sim::Moved::new(
+        let moved = pacer_sim::Moved::counted(
+            store,
+            &integration.name,
             changes,
-            moved.queued + moved.rejected,
+            moved.pulled(),
             moved.delivered,
-            waiting,
-            dead,
-        );
+        )
+        .await?;
         integrations.insert(integration.name.clone(), moved);
     }
     let mut busiest: BTreeMap<String, u64> = BTreeMap::new();

@@ -210,11 +210,7 @@ pub(crate) fn stopped_line(engine: &Engine, ran: SignedDuration) -> String {
     let outcomes: Vec<String> = outcomes.iter().map(|(o, n)| format!("{n} {o}")).collect();
     let moved = stats.moved.values();
     let (pulled, delivered, dead) = moved.fold((0, 0, 0), |(p, d, x), m| {
-        (
-            p + m.queued + m.rejected,
-            d + m.delivered,
-            x + m.dead + m.rejected,
-        )
+        (p + m.pulled(), d + m.delivered, x + m.dead + m.rejected)
     });
     let plural = |n: u64, one: &str| {
         if n == 1 {

@@ -135,6 +135,13 @@ pub struct Moved {
     pub dead: u64,
 }
 
+impl Moved {
+    /// Records its pulls read: queued, or kept dead as unreadable.
+    pub fn pulled(&self) -> u64 {
+        self.queued + self.rejected
+    }
+}
+
 /// What this node did so far.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use pacer_store::{Store, TaskStatus};
 use serde::Serialize;
 
 /// An integration's records from its source to its destination.
@@ -37,6 +38,24 @@ impl Moved {
             dead,
             backlog: changes.saturating_sub(delivered),
         }
+    }
+}
+
+impl Moved {
+    /// The figures, with waiting and dead counted from the queue in `store`.
+    pub async fn counted(
+        store: &Store,
+        integration: &str,
+        changes: u64,
+        pulled: u64,
+        delivered: u64,
+    ) -> Result<Moved, pacer_store::Error> {
+        let mut waiting = 0;
+        for status in [TaskStatus::New, TaskStatus::Failed, TaskStatus::Processing] {
+            waiting += store.count(integration, status).await?;
+        }
+        let dead = store.count(integration, TaskStatus::Dead).await?;
+        Ok(Moved::new(changes, pulled, delivered, waiting, dead))
     }
 }
 

@@ -7,7 +7,7 @@ use pacer_config::{Config, IntegrationConfig};
 use pacer_engine::{Engine, Stats};
 use pacer_mock::{Feed, Running};
 use pacer_plan::{JobKind, Plan};
-use pacer_store::{ExecutionState, Minute, Store, TaskStatus};
+use pacer_store::{ExecutionState, Minute, Store};
 use serde::Serialize;
 
 use crate::{Error, Moved, Options, moved_table};
@@ -231,7 +231,7 @@ pub(crate) async fn build(run: Run<'_>) -> Result<Report, Error> {
         let pulled = stats
             .moved
             .get(&integration.plan.name)
-            .map_or(0, |m| m.queued + m.rejected);
+            .map_or(0, pacer_engine::Moved::pulled);
         integrations.push(
             integration_report(&run, integration, executions, pulled, &views, &hour_ends).await?,
         );
@@ -364,17 +364,8 @@ async fn integration_report(
         )),
         _ => None,
     };
-    let mut waiting = 0;
-    for status in [TaskStatus::New, TaskStatus::Failed, TaskStatus::Processing] {
-        waiting += run.store.count(&integration.name, status).await?;
-    }
-    let moved = Moved::new(
-        produced,
-        pulled,
-        delivered_at.len() as u64,
-        waiting,
-        run.store.count(&integration.name, TaskStatus::Dead).await?,
-    );
+    let delivered = delivered_at.len() as u64;
+    let moved = Moved::counted(run.store, &integration.name, produced, pulled, delivered).await?;
     Ok(IntegrationReport {
         name: integration.name.clone(),
         freshness_minutes: integration.freshness_minutes,
