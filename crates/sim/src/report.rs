@@ -334,11 +334,6 @@ async fn integration_report(
     let mut times: Vec<i64> = delivered_at.values().copied().collect();
     times.sort_unstable();
     let delivered_by = |t: i64| times.partition_point(|&at| at <= t) as u64;
-    let queued_at: Vec<i64> = (run.store.queued_times(&integration.name).await?)
-        .iter()
-        .map(|at| at.as_millisecond())
-        .collect();
-    let queued_by = |t: i64| queued_at.partition_point(|&at| at <= t) as u64;
 
     let timeliness = Timeliness::of(&feed, start, end, deadline, produced, &delivered_at);
     let backlog_by_hour: Vec<u64> = hour_ends
@@ -348,20 +343,27 @@ async fn integration_report(
     let webhook = flow.webhook.is_some();
     let holds = webhook || timeliness.late == 0;
     let problem = match timeliness.first_late {
-        Some(at) if !holds => Some(explain(
-            run,
-            integration,
-            &feed,
-            views,
-            at,
+        Some(at) if !holds => {
             // Where the changes were when the first one went late.
-            (
-                produced_by(at + deadline),
-                queued_by(at + deadline),
-                delivered_by(at + deadline),
-            ),
-            &executions,
-        )),
+            let then = at + deadline;
+            let queued = run
+                .store
+                // A time within the run, so always one jiff holds.
+                .queued_by(
+                    &integration.name,
+                    jiff::Timestamp::from_millisecond(then).unwrap_or(run.end),
+                )
+                .await?;
+            Some(explain(
+                run,
+                integration,
+                &feed,
+                views,
+                at,
+                (produced_by(then), queued, delivered_by(then)),
+                &executions,
+            ))
+        }
         _ => None,
     };
     let delivered = delivered_at.len() as u64;

@@ -125,12 +125,26 @@ pub(crate) async fn count(
     integration: &str,
     status: TaskStatus,
 ) -> Result<u64, Error> {
-    let statement = Statement::new(
-        "SELECT COUNT(*) FROM tasks WHERE integration = $1 AND status = $2",
-        format!("counting tasks of {integration}"),
-    )
-    .bind(integration)
-    .bind(status.as_str());
+    // The statuses written out let the backend read the partial index that
+    // holds them (SQLite cannot match a bound status to one): otherwise a
+    // count reads every task of every integration.
+    let sql = match status {
+        TaskStatus::New | TaskStatus::Failed | TaskStatus::Processing => {
+            "SELECT COUNT(*) FROM tasks WHERE integration = $1
+               AND status IN ('new', 'failed', 'processing') AND status = $2"
+        }
+        TaskStatus::Finished => {
+            "SELECT COUNT(*) FROM tasks WHERE integration = $1
+               AND status = 'finished' AND status = $2"
+        }
+        TaskStatus::Dead | TaskStatus::Skipped => {
+            "SELECT COUNT(*) FROM tasks WHERE integration = $1
+               AND status IN ('dead', 'skipped') AND status = $2"
+        }
+    };
+    let statement = Statement::new(sql, format!("counting tasks of {integration}"))
+        .bind(integration)
+        .bind(status.as_str());
     let (n,): (i64,) = db.fetch_one(statement).await?;
     Ok(n.max(0) as u64)
 }
@@ -274,14 +288,22 @@ pub(crate) async fn tasks(db: &impl Run, query: &TaskQuery) -> Result<Vec<Task>,
     Ok(rows.into_iter().map(Task::from_row).collect())
 }
 
-pub(crate) async fn queued_times(db: &impl Run, integration: &str) -> Result<Vec<i64>, Error> {
+pub(crate) async fn queued_by(db: &impl Run, integration: &str, until: i64) -> Result<u64, Error> {
+    // One part per partial index, as in task_counts, so none reads the
+    // whole table; together they cover every status.
     let statement = Statement::new(
-        "SELECT created_at FROM tasks WHERE integration = $1 ORDER BY created_at",
-        format!("reading when the tasks of {integration} were queued"),
+        "SELECT (SELECT COUNT(*) FROM tasks WHERE integration = $1
+                   AND status IN ('new', 'failed', 'processing') AND created_at <= $2)
+              + (SELECT COUNT(*) FROM tasks WHERE integration = $1
+                   AND status = 'finished' AND created_at <= $2)
+              + (SELECT COUNT(*) FROM tasks WHERE integration = $1
+                   AND status IN ('dead', 'skipped') AND created_at <= $2)",
+        format!("counting the tasks of {integration} queued by a time"),
     )
-    .bind(integration);
-    let rows: Vec<(i64,)> = db.fetch(statement).await?;
-    Ok(rows.into_iter().map(|r| r.0).collect())
+    .bind(integration)
+    .bind(until);
+    let (n,): (i64,) = db.fetch_one(statement).await?;
+    Ok(n.max(0) as u64)
 }
 
 pub(crate) async fn task_counts(db: &impl Run) -> Result<Vec<(String, TaskStatus, u64)>, Error> {

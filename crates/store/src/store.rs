@@ -435,12 +435,11 @@ impl Store {
         dispatch!(self, b => shared::tasks(b, query).await)
     }
 
-    /// When each task of `integration` was queued, in any status, oldest
-    /// first: what a simulation's delays are measured from, without reading
-    /// every payload back.
-    pub async fn queued_times(&self, integration: &str) -> Result<Vec<Timestamp>, Error> {
-        let times = dispatch!(self, b => shared::queued_times(b, integration).await)?;
-        Ok(times.into_iter().map(millis_to_timestamp).collect())
+    /// How many tasks of `integration` were queued at or before `until`, in
+    /// any status (a change replacing a pending one is not a task of its
+    /// own): where a simulation's changes were when one went late.
+    pub async fn queued_by(&self, integration: &str, until: Timestamp) -> Result<u64, Error> {
+        dispatch!(self, b => shared::queued_by(b, integration, millis(until)).await)
     }
 
     /// How many tasks each integration has in each status (only pairs with some).
