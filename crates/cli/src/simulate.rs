@@ -1,11 +1,11 @@
-//! `pacer simulate FILE [--days N] [--volume-factor X] [--start DATE] [--format text|json]`
+//! `pacer simulate FILE [--days N] [--volume-factor X] [--start DATE] [--transport in-process|loopback] [--format text|json]`
 
 use std::{io::Write, process::ExitCode};
 
 use anyhow::Context;
 
 use crate::{
-    args::{Format, SimulateArgs},
+    args::{Format, SimulateArgs, SimulateTransport},
     input::{self, InvalidInput},
     runtime,
 };
@@ -69,6 +69,10 @@ fn options(args: &SimulateArgs) -> Result<pacer_sim::Options, InvalidInput> {
         start,
         request_time,
         progress: progress_bar(),
+        transport: match args.transport {
+            SimulateTransport::InProcess => pacer_sim::Transport::InProcess,
+            SimulateTransport::Loopback => pacer_sim::Transport::Loopback,
+        },
     })
 }
 

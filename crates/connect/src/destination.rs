@@ -8,7 +8,7 @@ use pacer_config::{Connection, Push};
 use pacer_jq::{Value, text_of};
 
 use crate::{
-    Endpoint, Error, encode_segment, excerpt,
+    Endpoint, Error, Transport, encode_segment, excerpt,
     jq::Jq,
     lookup::Lookups,
     pool, read_body, retry_after,
@@ -112,6 +112,21 @@ impl Destination {
         connection: &Connection,
         push: &Push,
     ) -> Result<Destination, Error> {
+        Destination::with_transport(integration, connection, push, &Transport::network())
+    }
+
+    /// As [`new`](Destination::new), its requests sent through `transport`:
+    /// to a service in this process when it has one for the system's base URL.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Destination::new).
+    pub fn with_transport(
+        integration: &str,
+        connection: &Connection,
+        push: &Push,
+        transport: &Transport,
+    ) -> Result<Destination, Error> {
         let target = match &push.statement {
             Some(statement) => {
                 let timeout = std::time::Duration::from_millis(push.timeout_ms);
@@ -123,12 +138,10 @@ impl Destination {
             }
             None => {
                 let origin = format!("integrations.{integration}.push.request");
-                Target::Api(Box::new(Endpoint::new(
-                    connection,
-                    &push.request,
-                    push.timeout_ms,
-                    &origin,
-                )?))
+                let mut endpoint =
+                    Endpoint::new(connection, &push.request, push.timeout_ms, &origin)?;
+                endpoint.via(transport);
+                Target::Api(Box::new(endpoint))
             }
         };
         Ok(Destination {

@@ -37,6 +37,7 @@ pub use crate::{
     notify::{Notice, NoticeStatus, Notifier},
     secret::{redact, register as register_secret},
     source::{MAX_KEY_BYTES, MAX_PAGE_BYTES, Page, PageRequest, Record, Rejected, Source, compare},
+    transport::{Service, Transport},
 };
 
 mod destination;
@@ -50,6 +51,7 @@ mod source;
 mod sql;
 mod template;
 mod token;
+mod transport;
 
 /// Makes ring the process's TLS crypto provider, which every HTTP client
 /// needs (reqwest is built without one, so aws-lc-rs's C stays out of the
@@ -220,6 +222,9 @@ struct Endpoint {
     tokens: Option<Arc<Tokens>>,
     /// Headers whose values hold `{{ … }}`, secrets already read.
     templated: Vec<(HeaderName, String)>,
+    /// The service in this process that answers for the base URL, when the
+    /// transport has one; `None` sends over the network.
+    service: Option<Service>,
 }
 
 impl Endpoint {
@@ -321,7 +326,14 @@ impl Endpoint {
             method,
             tokens,
             templated,
+            service: None,
         })
+    }
+
+    /// Sends through `transport`: to a service in this process when it has
+    /// one for the base URL.
+    fn via(&mut self, transport: &Transport) {
+        self.service = transport.service_for(&self.base_url);
     }
 
     /// The templated headers filled in by `value` (a name's value, `None`
@@ -348,21 +360,31 @@ impl Endpoint {
         shown: &str,
     ) -> Result<reqwest::Response, Error> {
         let Some(tokens) = &self.tokens else {
-            return send(request).await.map_err(|e| transport_error(&e, shown));
+            return self.exchange(request, shown).await;
         };
         let again = request.try_clone();
         let token = tokens.token(None).await?;
-        let response = send(tokens.carry(request, &token))
-            .await
-            .map_err(|e| transport_error(&e, shown))?;
+        let response = self.exchange(tokens.carry(request, &token), shown).await?;
         match again {
             Some(again) if response.status() == reqwest::StatusCode::UNAUTHORIZED => {
                 let renewed = tokens.token(Some(&token)).await?;
-                send(tokens.carry(again, &renewed))
-                    .await
-                    .map_err(|e| transport_error(&e, shown))
+                self.exchange(tokens.carry(again, &renewed), shown).await
             }
             _ => Ok(response),
+        }
+    }
+
+    /// One request and its answer, over the network or in this process.
+    async fn exchange(
+        &self,
+        request: reqwest::RequestBuilder,
+        shown: &str,
+    ) -> Result<reqwest::Response, Error> {
+        match &self.service {
+            None => send(request).await.map_err(|e| transport_error(&e, shown)),
+            Some(service) => transport::exchange(service, request).await.map_err(|why| {
+                Error::Transient(redact(&format!("{shown}: request {why}")).into_owned())
+            }),
         }
     }
 

@@ -7,7 +7,7 @@ use pacer_jq::{Value, text_of};
 use reqwest::{Url, header::HeaderMap};
 
 use crate::{
-    Endpoint, Error, excerpt,
+    Endpoint, Error, Transport, excerpt,
     jq::Jq,
     pool, read_body, retry_after,
     sql::{Bound, Database, Sql},
@@ -227,6 +227,15 @@ impl Source {
     pub(crate) fn with_body(mut self, shape: Jq) -> Source {
         if let Reach::Api { body, .. } = &mut self.reach {
             *body = Some(shape);
+        }
+        self
+    }
+
+    /// The same source, its requests sent through `transport`: to a service
+    /// in this process when it has one for the system's base URL.
+    pub fn via(mut self, transport: &Transport) -> Source {
+        if let Reach::Api { endpoint, .. } = &mut self.reach {
+            endpoint.via(transport);
         }
         self
     }

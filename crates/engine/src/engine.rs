@@ -156,7 +156,7 @@ impl Engine {
     ) -> Result<Engine, Error> {
         let tz = config.time_zone.clone();
         let environment = &config.environment;
-        let job::Jobs { jobs, budgets } = job::build(config, plan)?;
+        let job::Jobs { jobs, budgets } = job::build(config, plan, &settings.transport)?;
         let mut intakes = HashMap::new();
         for flow in &config.flows {
             if let Some(webhook) = &flow.webhook {

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use jiff::{SignedDuration, Timestamp, tz::TimeZone};
 use pacer_config::{Config, Connection, Flow, IntegrationConfig, JobPolicy};
-use pacer_connect::{Destination, Source};
+use pacer_connect::{Destination, Source, Transport};
 use pacer_cron::Schedule;
 use pacer_plan::{JobKind, Plan};
 
@@ -74,19 +74,19 @@ impl Work {
         integration: &str,
         connection: &Connection,
         flow: &Flow,
+        transport: &Transport,
     ) -> Result<Option<Work>, Error> {
         Ok(match kind {
             // The records come by webhook: the pull job has nothing to fetch.
             JobKind::Pull if flow.webhook.is_some() => None,
-            JobKind::Pull => Some(Work::Pull(Box::new(Source::new(
-                integration,
-                connection,
-                &flow.pull,
-            )?))),
-            JobKind::Push => Some(Work::Push(Destination::new(
+            JobKind::Pull => Some(Work::Pull(Box::new(
+                Source::new(integration, connection, &flow.pull)?.via(transport),
+            ))),
+            JobKind::Push => Some(Work::Push(Destination::with_transport(
                 integration,
                 connection,
                 &flow.push,
+                transport,
             )?)),
         })
     }
@@ -100,8 +100,9 @@ pub(crate) struct Jobs {
     pub(crate) budgets: Vec<(String, f64)>,
 }
 
-/// Builds the jobs of `plan`, each with its connector and budgets.
-pub(crate) fn build(config: &Config, plan: &Plan) -> Result<Jobs, Error> {
+/// Builds the jobs of `plan`, each with its connector (sending through
+/// `transport`) and budgets.
+pub(crate) fn build(config: &Config, plan: &Plan, transport: &Transport) -> Result<Jobs, Error> {
     // A system limited in requests has an items budget only when the file
     // also limits its items; the planner's rate counts what requests move.
     let mut budgets: Vec<(String, f64)> = config
@@ -169,7 +170,7 @@ pub(crate) fn build(config: &Config, plan: &Plan) -> Result<Jobs, Error> {
                 .max((rate * f64::from(job.duration_minutes)).floor() as u64)
                 .max(1)
         });
-        let Some(work) = Work::new(job.kind, &job.integration, connection, flow)? else {
+        let Some(work) = Work::new(job.kind, &job.integration, connection, flow, transport)? else {
             continue;
         };
         let schedule = Schedule::parse_with_key(&job.schedule, &job.job)

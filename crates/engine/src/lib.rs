@@ -94,6 +94,9 @@ pub struct Settings {
     /// predecessor held at once. `None` (other systems than Linux) leaves
     /// that to the lease.
     pub machine: Option<String>,
+    /// Where connectors send their requests: over the network (default),
+    /// or to services in this process (a simulation's mock systems).
+    pub transport: pacer_connect::Transport,
 }
 
 impl Default for Settings {
@@ -107,6 +110,7 @@ impl Default for Settings {
             request_time: None,
             lease: jiff::SignedDuration::from_secs(30),
             machine: this_machine(),
+            transport: pacer_connect::Transport::network(),
         }
     }
 }

@@ -17,7 +17,6 @@
 
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
-    net::SocketAddr,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -201,12 +200,15 @@ struct Shared {
     latency_ms: std::sync::atomic::AtomicU64,
 }
 
-/// A mock system serving on loopback; dropping it stops the server.
+/// A mock system serving on loopback, or in this process only; dropping
+/// it stops the server.
 #[derive(Debug)]
 pub struct Running {
-    addr: SocketAddr,
+    base_url: String,
     shared: Arc<Shared>,
-    server: tokio::task::JoinHandle<()>,
+    app: Router,
+    /// The server on a socket; `None` when served in this process only.
+    server: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -216,14 +218,16 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Running {
-    /// Where it listens.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
+    /// `http://ADDR` where it listens (or the URL it was given in this
+    /// process), for a system's `base_url`.
+    pub fn base_url(&self) -> String {
+        self.base_url.clone()
     }
 
-    /// `http://ADDR`, for a system's `base_url`.
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+    /// Its HTTP handlers, to answer requests in this process: the same ones
+    /// that answer on its socket.
+    pub fn handlers(&self) -> Handlers {
+        Handlers(self.app.clone())
     }
 
     /// What it saw so far.
@@ -257,13 +261,53 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.server.abort();
+        if let Some(server) = &self.server {
+            server.abort();
+        }
+    }
+}
+
+/// A mock system's HTTP handlers, called in this process with no socket:
+/// what a connector's in-process transport sends to.
+#[derive(Clone, Debug)]
+pub struct Handlers(Router);
+
+impl Handlers {
+    /// Answers `request` as the mock would on its socket.
+    pub fn answer(
+        &self,
+        request: axum::http::Request<Bytes>,
+    ) -> impl std::future::Future<Output = axum::http::Response<Bytes>> + Send + 'static {
+        let mut app = self.0.clone();
+        async move {
+            let request = request.map(axum::body::Body::from);
+            let Ok(response) = tower_service::Service::call(&mut app, request).await;
+            let (parts, body) = response.into_parts();
+            // The handlers answer with bodies already in memory.
+            let body = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            axum::http::Response::from_parts(parts, body)
+        }
     }
 }
 
 /// Serves `system` on `listener` until the returned handle is dropped.
 pub fn serve(system: MockSystem, listener: tokio::net::TcpListener) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
+    let mut running = in_process(system, &format!("http://{addr}"));
+    let app = running.app.clone();
+    running.server = Some(tokio::spawn(async move {
+        // The server ends only when aborted; an accept error ends the mock.
+        let _ = axum::serve(listener, app).await;
+    }));
+    Ok(running)
+}
+
+/// `system` in this process only, for [`Running::handlers`] to serve; no
+/// socket is opened. `base_url` is what [`Running::base_url`] gives back:
+/// the URL connectors are told to send to.
+pub fn in_process(system: MockSystem, base_url: &str) -> Running {
     let shared = Arc::new(Shared {
         system,
         counts: Mutex::new(Counts::default()),
@@ -286,15 +330,12 @@ pub fn serve(system: MockSystem, listener: tokio::net::TcpListener) -> std::io::
                 .patch(accept_one),
         )
         .with_state(shared.clone());
-    let server = tokio::spawn(async move {
-        // The server ends only when aborted; an accept error ends the mock.
-        let _ = axum::serve(listener, app).await;
-    });
-    Ok(Running {
-        addr,
+    Running {
+        base_url: base_url.to_string(),
         shared,
-        server,
-    })
+        app,
+        server: None,
+    }
 }
 
 impl Shared {

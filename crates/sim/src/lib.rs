@@ -73,6 +73,21 @@ pub struct Options {
     pub request_time: jiff::SignedDuration,
     /// Told how far the simulation is, from 0 to 1, a few times a second.
     pub progress: Option<Progress>,
+    /// How the engine reaches the mock systems.
+    pub transport: Transport,
+}
+
+/// How the engine reaches the mock systems in a simulation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// Their HTTP handlers are called in this process, with no socket: the
+    /// same requests and answers, without TCP and HTTP framing, which
+    /// otherwise take most of a large simulation's time.
+    #[default]
+    InProcess,
+    /// Over loopback TCP, each mock on a port of its own, as `pacer mock`
+    /// serves them.
+    Loopback,
 }
 
 /// What is told how far a simulation is (0 to 1): a progress bar.
@@ -93,6 +108,7 @@ impl Default for Options {
             start: DEFAULT_START,
             request_time: DEFAULT_REQUEST_TIME,
             progress: None,
+            transport: Transport::default(),
         }
     }
 }
@@ -133,6 +149,33 @@ pub fn mocks(
         mocks.push((system.name.clone(), running));
     }
     Ok(mocks)
+}
+
+/// A mock for each system of `config` ([`mock_system`]) in this process,
+/// at `http://system-N.mock.invalid`, and the transport that hands their
+/// requests to them: no socket, no port.
+fn in_process_mocks(
+    config: &Config,
+    start: Timestamp,
+    clock: Arc<dyn Clock>,
+    volume_factor: f64,
+) -> Result<(Vec<(String, Running)>, pacer_connect::Transport), Error> {
+    let mut transport = pacer_connect::Transport::network();
+    let mut mocks = Vec::new();
+    for (n, system) in config.environment.systems.iter().enumerate() {
+        let mock = mock_system(config, &system.name, start, clock.clone(), volume_factor);
+        // `.invalid` never resolves (RFC 2606): a request that missed the
+        // transport would fail, not reach some host.
+        let running = pacer_mock::in_process(mock, &format!("http://system-{n}.mock.invalid"));
+        let handlers = running.handlers();
+        let service: pacer_connect::Service =
+            Arc::new(move |request| Box::pin(handlers.answer(request)));
+        transport = transport
+            .serve(&running.base_url(), service)
+            .map_err(Error::Setup)?;
+        mocks.push((system.name.clone(), running));
+    }
+    Ok((mocks, transport))
 }
 
 /// The stand-in for `system`: it produces the changes of the integrations
@@ -322,16 +365,24 @@ pub async fn simulate(config: &Config, plan: &Plan, options: &Options) -> Result
         .map_err(|e| Error::Setup(format!("{} days from {}: {e}", options.days, options.start)))?;
     let (start, end) = (midnight.timestamp(), end.timestamp());
     let clock: Arc<dyn Clock> = Arc::new(VirtualClock::serial(start));
-    // The mock systems answer on the engine's runtime: on a multi-thread
-    // one they still work while the engine does, and their answers wake the
-    // engine on its own threads, not across runtimes.
-    let mocks = mocks(
-        config,
-        start,
-        clock.clone(),
-        options.volume_factor,
-        &tokio::runtime::Handle::current(),
-    )?;
+    let (mocks, transport) = match options.transport {
+        Transport::InProcess => {
+            in_process_mocks(config, start, clock.clone(), options.volume_factor)?
+        }
+        // The mock systems answer on the engine's runtime: on a multi-thread
+        // one they still work while the engine does, and their answers wake
+        // the engine on its own threads, not across runtimes.
+        Transport::Loopback => (
+            mocks(
+                config,
+                start,
+                clock.clone(),
+                options.volume_factor,
+                &tokio::runtime::Handle::current(),
+            )?,
+            pacer_connect::Transport::network(),
+        ),
+    };
 
     let mut config = config.clone();
     // A simulation tells nobody: its alerts would reach real people about
@@ -365,6 +416,7 @@ pub async fn simulate(config: &Config, plan: &Plan, options: &Options) -> Result
         // One node that never dies: a long lease keeps the heartbeat's
         // store writes off the day's clock.
         lease: jiff::SignedDuration::from_mins(10),
+        transport,
         ..Settings::default()
     };
     let engine = Engine::new(&config, plan, store.clone(), clock, settings)?;

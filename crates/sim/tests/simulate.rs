@@ -1,7 +1,8 @@
-//! Whole simulations: the real engine against mock systems on loopback, on a
-//! serial virtual clock, with a temporary SQLite store.
+//! Whole simulations: the real engine against mock systems (their handlers
+//! called in this process, or over loopback), on a serial virtual clock,
+//! with a temporary SQLite store.
 
-use pacer_sim::{Options, Report};
+use pacer_sim::{Options, Report, Transport};
 
 /// An ERP that delivers 10 changes a minute and a webshop that takes 500.
 fn config(integrations: &str) -> pacer_config::Config {
@@ -327,6 +328,61 @@ async fn a_plan_that_fits_holds_when_systems_are_shared() {
     }
     // Both verdicts were reached, so both halves of the property were tried.
     assert!(fits >= 3 && refused >= 3, "{fits} fit, {refused} refused");
+}
+
+/// The mock systems answer the same in this process as over loopback: on
+/// generated environments, some that hold and some that do not, and one
+/// whose pushes go in batches and whose changes follow a profile, the two
+/// transports give the same report, word for word.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn either_transport_gives_the_same_report() {
+    // Generated environments at a third of their volume, for time.
+    let mut environments: Vec<(String, String, f64)> = [3, 4]
+        .into_iter()
+        .map(|seed| (format!("seed {seed}"), shared_systems(seed), 0.3))
+        .collect();
+    let mut profile = vec!["1"; 24];
+    profile[10] = "6";
+    environments.push((
+        "batches and a profile".into(),
+        format!(
+            "environment: {{ name: shop, timezone: Europe/Amsterdam, capacity: 2 }}\n\
+             systems:\n  erp: {{ rate: 50/min }}\n  webshop: {{ rate: 500/min }}\n\
+             integrations:\n  \
+             prices: {{ from: erp, to: webshop, volume: 20000/day, freshness: 30m, \
+             profile: [{}], push: {{ batch: 50 }} }}\n  \
+             orders: {{ from: webshop, to: erp, volume: 300/day, freshness: 1h }}\n",
+            profile.join(",")
+        ),
+        1.0,
+    ));
+    let mut verdicts = std::collections::BTreeSet::new();
+    for (name, yaml, volume_factor) in &environments {
+        let config = pacer_config::parse(yaml, "either.yaml").unwrap();
+        let in_process = Options {
+            volume_factor: *volume_factor,
+            ..Options::default()
+        };
+        let loopback = Options {
+            transport: Transport::Loopback,
+            ..in_process.clone()
+        };
+        let over_loopback = simulate(&config, &loopback).await;
+        let in_process = simulate(&config, &in_process).await;
+        assert_eq!(
+            over_loopback.to_text(),
+            in_process.to_text(),
+            "{name}:\n{yaml}"
+        );
+        assert_eq!(
+            serde_json::to_string(&over_loopback).unwrap(),
+            serde_json::to_string(&in_process).unwrap(),
+            "{name}"
+        );
+        verdicts.insert(in_process.holds);
+    }
+    // Days that held and days that did not: both reports' paths compared.
+    assert_eq!(verdicts.len(), 2, "{verdicts:?}");
 }
 
 /// Environments of that generator on which the planner once said "fits"
