@@ -1,7 +1,9 @@
 //! Plays days of an environment before it goes live: the real engine — the
 //! same scheduler, capacity limit, queue and connectors — on a
 //! [`VirtualClock`], against mock systems built from the file, with a
-//! temporary SQLite store, on loopback only.
+//! temporary SQLite store. The mocks' HTTP handlers answer in this process
+//! ([`Transport::InProcess`], the default) or on loopback ports
+//! ([`Transport::Loopback`]); nothing leaves the machine either way.
 //!
 //! Each system keeps its `rate` (more gets 429); each source produces its
 //! integrations' changes at their peak-day volume (`volume × peak_factor`,
