@@ -796,10 +796,33 @@ pub(crate) async fn fail(
             id.unsigned_abs(),
         );
         let (status, next) = outcome.status_and_next_attempt(now);
+        // A newer change of the same record may have been queued while this
+        // one was out: a retry carries it instead, as if it had come after
+        // the failure and replaced the pending payload (enqueue), so one
+        // task per key stays pending. A task that died leaves it pending.
+        let newer: Vec<(String,)> = if matches!(outcome, FailOutcome::RetryAt(_)) {
+            tx.fetch(
+                Statement::new(
+                    "DELETE FROM tasks
+                     WHERE status IN ('new', 'failed') AND id <> $1
+                       AND integration = (SELECT integration FROM tasks WHERE id = $1)
+                       AND dedup_key = (SELECT dedup_key FROM tasks WHERE id = $1)
+                     RETURNING payload",
+                    &context,
+                )
+                .bind(id),
+            )
+            .await?
+        } else {
+            Vec::new()
+        };
+        let newer = newer.first().map(|(payload,)| payload.as_str());
         tx.execute(
             Statement::new(
                 "UPDATE tasks SET status = $1, next_attempt_at = $2, last_error = $3,
-                     lease_owner = NULL, lease_until = NULL, updated_at = $4
+                     lease_owner = NULL, lease_until = NULL, updated_at = $4,
+                     payload = COALESCE($6, payload),
+                     batch_key = CASE WHEN $7 THEN NULL ELSE batch_key END
                  WHERE id = $5",
                 &context,
             )
@@ -807,7 +830,9 @@ pub(crate) async fn fail(
             .bind(next)
             .bind(error)
             .bind(now)
-            .bind(id),
+            .bind(id)
+            .bind(newer)
+            .bind(newer.is_some()),
         )
         .await?;
         tx.execute(

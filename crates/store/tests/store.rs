@@ -129,6 +129,7 @@ on_both_backends!(
     a_rejected_record_is_kept_dead_with_its_reason,
     tasks_and_executions_are_listed_for_the_dashboard,
     replaying_the_dead_leaves_what_cannot_be_sent,
+    a_failed_delivery_carries_the_change_queued_meanwhile,
 );
 
 fn task(key: &str, payload: &str) -> NewTask {
@@ -334,6 +335,79 @@ async fn a_newer_payload_replaces_the_pending_one(db: &Db) {
     assert_eq!(queued_by("stock", 2).await, 1);
     assert_eq!(queued_by("stock", 3).await, 2);
     assert_eq!(queued_by("orders", 3).await, 0);
+}
+
+/// Found by the in-memory store's differential test: a delivery failed
+/// while a newer change of its record waited, and the retry broke the one
+/// pending task per key (a unique violation, which failed the push).
+async fn a_failed_delivery_carries_the_change_queued_meanwhile(db: &Db) {
+    let store = db.open().await;
+    let policy = RetryPolicy {
+        max_attempts: 2,
+        ..RetryPolicy::default()
+    };
+    store
+        .enqueue("prices", &[task("SKU-1", "10")], None, at(0))
+        .await
+        .unwrap();
+    let sent = store
+        .claim("prices", 10, &lease("a", 1, 1_000))
+        .await
+        .unwrap();
+    store
+        .enqueue("prices", &[task("SKU-1", "11")], None, at(2))
+        .await
+        .unwrap();
+    let fate = store
+        .fail(sent[0].id, "a", &failure("503", None, &policy), at(3))
+        .await
+        .unwrap();
+    let Some(FailOutcome::RetryAt(retry)) = fate else {
+        panic!("a first failure is retried: {fate:?}");
+    };
+    // One task for the record, the newer payload, keeping its history.
+    assert_eq!(store.count("prices", TaskStatus::Failed).await.unwrap(), 1);
+    assert_eq!(store.count("prices", TaskStatus::New).await.unwrap(), 0);
+    assert_eq!(store.queued_by("prices", at(3)).await.unwrap(), 1);
+    let retried = store
+        .claim(
+            "prices",
+            10,
+            &lease("b", retry.as_millisecond(), retry.as_millisecond() + 1_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(retried.len(), 1);
+    assert_eq!(
+        (
+            retried[0].id,
+            retried[0].payload.as_str(),
+            retried[0].attempts
+        ),
+        (sent[0].id, "11", 2)
+    );
+    assert_eq!(store.task_errors(sent[0].id).await.unwrap().len(), 1);
+
+    // A task that dies leaves the newer change pending, to go on its own.
+    store
+        .enqueue("prices", &[task("SKU-1", "12")], None, retry)
+        .await
+        .unwrap();
+    let fate = store
+        .fail(sent[0].id, "b", &failure("503", None, &policy), retry)
+        .await
+        .unwrap();
+    assert_eq!(fate, Some(FailOutcome::Dead));
+    let next = store
+        .claim(
+            "prices",
+            10,
+            &lease("c", retry.as_millisecond(), retry.as_millisecond() + 1_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!((next[0].payload.as_str(), next[0].attempts), ("12", 1));
 }
 
 async fn leases_expire_and_owners_are_checked(db: &Db) {
