@@ -1,7 +1,7 @@
 //! Plays days of an environment before it goes live: the real engine — the
 //! same scheduler, capacity limit, queue and connectors — on a
 //! [`VirtualClock`], against mock systems built from the file, with a
-//! temporary SQLite store. The mocks' HTTP handlers answer in this process
+//! throwaway SQLite store in memory. The mocks' HTTP handlers answer in this process
 //! ([`Transport::InProcess`], the default) or on loopback ports
 //! ([`Transport::Loopback`]); nothing leaves the machine either way.
 //!
@@ -22,10 +22,7 @@
 
 #![deny(missing_docs)]
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicU64, Ordering},
-};
+use std::sync::Arc;
 
 use jiff::{Timestamp, civil::Date};
 use pacer_config::{Config, Expr, Flow, IntegrationConfig, Paginate, Request};
@@ -45,10 +42,10 @@ pub enum Error {
     /// The engine could not be built or failed.
     #[error(transparent)]
     Engine(#[from] pacer_engine::Error),
-    /// The temporary store failed.
+    /// The in-memory store failed.
     #[error(transparent)]
     Store(#[from] pacer_store::Error),
-    /// A mock system or the temporary directory could not be set up.
+    /// A mock system could not be set up.
     #[error("{0}")]
     Setup(String),
     /// More changes than a simulation can play in reasonable time.
@@ -324,29 +321,6 @@ pub fn against_mock(flow: &mut Flow) {
     }
 }
 
-/// A directory of its own for the temporary store, removed when dropped.
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new() -> Result<TempDir, Error> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "pacer-simulate-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::Setup(format!("cannot create {}: {e}", dir.display())))?;
-        Ok(TempDir(dir))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Simulates `options.days` days of `config` under `plan`, with the mock
 /// systems served on the calling Tokio runtime (a multi-thread one lets them
 /// answer while the engine works).
@@ -354,7 +328,7 @@ impl Drop for TempDir {
 /// # Errors
 ///
 /// When the engine cannot be built (a transform that does not compile, an
-/// unknown time zone), the temporary store fails, or no loopback port can be had.
+/// unknown time zone), the in-memory store fails, or no loopback port can be had.
 pub async fn simulate(config: &Config, plan: &Plan, options: &Options) -> Result<Report, Error> {
     within_reach(config, options.volume_factor)?;
     let tz = config.time_zone.clone();
@@ -404,14 +378,7 @@ pub async fn simulate(config: &Config, plan: &Plan, options: &Options) -> Result
         against_mock(flow);
     }
 
-    let dir = TempDir::new()?;
-    let url = format!("sqlite://{}", dir.0.join("simulate.db").display());
-    let store = Arc::new(
-        pacer_store::StoreBuilder::new(&url)
-            .throwaway()
-            .open()
-            .await?,
-    );
+    let store = Arc::new(pacer_store::StoreBuilder::in_memory().open().await?);
     let settings = Settings {
         node: "simulation".into(),
         request_time: Some(options.request_time),

@@ -1,6 +1,6 @@
 //! Whole simulations: the real engine against mock systems (their handlers
 //! called in this process, or over loopback), on a serial virtual clock,
-//! with a temporary SQLite store.
+//! with an in-memory SQLite store.
 
 use pacer_sim::{Options, Report, Transport};
 

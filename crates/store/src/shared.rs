@@ -133,6 +133,10 @@ pub(crate) async fn count(
             "SELECT COUNT(*) FROM tasks WHERE integration = $1
                AND status IN ('new', 'failed', 'processing') AND status = $2"
         }
+        TaskStatus::Finished if db.forgets_finished() => {
+            "SELECT COALESCE(SUM(n), 0) FROM finished_tally WHERE integration = $1
+               AND $2 = 'finished'"
+        }
         TaskStatus::Finished => {
             "SELECT COUNT(*) FROM tasks WHERE integration = $1
                AND status = 'finished' AND status = $2"
@@ -291,13 +295,23 @@ pub(crate) async fn tasks(db: &impl Run, query: &TaskQuery) -> Result<Vec<Task>,
 pub(crate) async fn queued_by(db: &impl Run, integration: &str, until: i64) -> Result<u64, Error> {
     // One part per partial index, as in task_counts, so none reads the
     // whole table; together they cover every status.
-    let statement = Statement::new(
+    let sql = if db.forgets_finished() {
+        "SELECT (SELECT COUNT(*) FROM tasks WHERE integration = $1
+                   AND status IN ('new', 'failed', 'processing') AND created_at <= $2)
+              + (SELECT COALESCE(SUM(n), 0) FROM finished_tally WHERE integration = $1
+                   AND created_at <= $2)
+              + (SELECT COUNT(*) FROM tasks WHERE integration = $1
+                   AND status IN ('dead', 'skipped') AND created_at <= $2)"
+    } else {
         "SELECT (SELECT COUNT(*) FROM tasks WHERE integration = $1
                    AND status IN ('new', 'failed', 'processing') AND created_at <= $2)
               + (SELECT COUNT(*) FROM tasks WHERE integration = $1
                    AND status = 'finished' AND created_at <= $2)
               + (SELECT COUNT(*) FROM tasks WHERE integration = $1
-                   AND status IN ('dead', 'skipped') AND created_at <= $2)",
+                   AND status IN ('dead', 'skipped') AND created_at <= $2)"
+    };
+    let statement = Statement::new(
+        sql,
         format!("counting the tasks of {integration} queued by a time"),
     )
     .bind(integration)
@@ -307,9 +321,18 @@ pub(crate) async fn queued_by(db: &impl Run, integration: &str, until: i64) -> R
 }
 
 pub(crate) async fn task_counts(db: &impl Run) -> Result<Vec<(String, TaskStatus, u64)>, Error> {
-    let statement = Statement::new(
-        // One part per partial index, so no part reads the whole table;
-        // together they cover every status (TaskStatus::ALL).
+    // One part per partial index, so no part reads the whole table;
+    // together they cover every status (TaskStatus::ALL).
+    let sql = if db.forgets_finished() {
+        "SELECT integration, status, COUNT(*) FROM tasks
+         WHERE status IN ('new', 'failed', 'processing') GROUP BY integration, status
+         UNION ALL
+         SELECT integration, 'finished', SUM(n) FROM finished_tally GROUP BY integration
+         UNION ALL
+         SELECT integration, status, COUNT(*) FROM tasks
+         WHERE status IN ('dead', 'skipped') GROUP BY integration, status
+         ORDER BY 1, 2"
+    } else {
         "SELECT integration, status, COUNT(*) FROM tasks
          WHERE status IN ('new', 'failed', 'processing') GROUP BY integration, status
          UNION ALL
@@ -318,9 +341,9 @@ pub(crate) async fn task_counts(db: &impl Run) -> Result<Vec<(String, TaskStatus
          UNION ALL
          SELECT integration, status, COUNT(*) FROM tasks
          WHERE status IN ('dead', 'skipped') GROUP BY integration, status
-         ORDER BY 1, 2",
-        "counting tasks",
-    );
+         ORDER BY 1, 2"
+    };
+    let statement = Statement::new(sql, "counting tasks");
     let rows: Vec<(String, String, i64)> = db.fetch(statement).await?;
     Ok(rows
         .into_iter()

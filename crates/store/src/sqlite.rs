@@ -1,5 +1,5 @@
-//! The embedded backend: one SQLite file in WAL mode (a throwaway store's
-//! locked for its one connection, its journal in memory), written through one
+//! The embedded backend: one SQLite file in WAL mode (or, for a throwaway
+//! store, a database in this process's memory), written through one
 //! connection per store; a transaction of several writes in `BEGIN IMMEDIATE`.
 //!
 //! A deferred transaction that reads and then writes fails with SQLITE_BUSY
@@ -16,10 +16,7 @@ use std::{
 use sqlx::{
     ConnectOptions, Connection, SqliteConnection, SqlitePool,
     pool::PoolConnection,
-    sqlite::{
-        SqliteConnectOptions, SqliteJournalMode, SqliteLockingMode, SqlitePoolOptions,
-        SqliteSynchronous,
-    },
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -41,7 +38,32 @@ pub(crate) struct Sqlite {
     /// dashboard never waits for the queue. A throwaway store has none: one
     /// task at a time reads and writes there, through the writer.
     readers: Option<SqlitePool>,
+    /// Whether finished tasks are forgotten as they finish, only counted
+    /// (a throwaway store's, see [`FORGET_FINISHED`]).
+    forgets_finished: bool,
 }
+
+/// What a throwaway store runs once it is made: each task that finishes is
+/// counted in `finished_tally`, by integration and the instant it was
+/// queued, and deleted. Nobody lists a throwaway store's finished tasks,
+/// while a simulated day finishes millions: kept, they would make every
+/// claim and queueing walk indexes of millions of rows. The tally keeps
+/// the counts the store answers ([`Run::forgets_finished`]). A trigger, so
+/// every way a task finishes is counted alike.
+const FORGET_FINISHED: &str = "CREATE TABLE finished_tally (
+        integration TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        n BIGINT NOT NULL,
+        PRIMARY KEY (integration, created_at)
+    );
+    CREATE TRIGGER forget_finished AFTER UPDATE OF status ON tasks
+    WHEN new.status = 'finished'
+    BEGIN
+        INSERT INTO finished_tally (integration, created_at, n)
+        VALUES (new.integration, new.created_at, 1)
+        ON CONFLICT (integration, created_at) DO UPDATE SET n = n + 1;
+        DELETE FROM tasks WHERE id = new.id;
+    END;";
 
 /// A connection to read on: a pooled reader, or the writer.
 enum Reader<'a> {
@@ -112,10 +134,14 @@ impl Run for Sqlite {
         .await
         .map_err(Error::database(statement.context))
     }
+
+    fn forgets_finished(&self) -> bool {
+        self.forgets_finished
+    }
 }
 
 impl Sqlite {
-    pub(crate) async fn open(path: &str, throwaway: bool) -> Result<Sqlite, Error> {
+    pub(crate) async fn open(path: &str) -> Result<Sqlite, Error> {
         let context = format!("opening SQLite store {path}");
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
             .map_err(Error::database(&context))?
@@ -123,41 +149,47 @@ impl Sqlite {
             .busy_timeout(Duration::from_secs(10))
             // The queue's pages stay in memory: a claim or a count reads no disk.
             .pragma("cache_size", "-32768")
-            .pragma("mmap_size", "268435456");
-        let options = if throwaway {
-            // Only its one connection ever opens a throwaway store, so it
-            // holds the lock for good instead of taking and dropping file
-            // locks around each statement, and a write goes once to the
-            // file instead of to the WAL and then the file. A crash can
-            // leave the file torn; nobody opens it again.
-            options
-                .locking_mode(SqliteLockingMode::Exclusive)
-                .journal_mode(SqliteJournalMode::Memory)
-                .synchronous(SqliteSynchronous::Off)
-        } else {
-            options
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-        };
+            .pragma("mmap_size", "268435456")
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal);
         // The writer first: it creates the file and sets its journal mode.
         let writer = options.connect().await.map_err(Error::database(&context))?;
-        let readers = if throwaway {
-            None
-        } else {
-            Some(
-                SqlitePoolOptions::new()
-                    .max_connections(8)
-                    // A connection to a local file does not go stale: no ping before each use.
-                    .test_before_acquire(false)
-                    .connect_lazy_with(options),
-            )
-        };
+        let readers = SqlitePoolOptions::new()
+            .max_connections(8)
+            // A connection to a local file does not go stale: no ping before each use.
+            .test_before_acquire(false)
+            .connect_lazy_with(options);
         let store = Sqlite {
             writer: Mutex::new(writer),
-            readers,
+            readers: Some(readers),
+            forgets_finished: false,
         };
         let context = "migrating the SQLite store";
         shared::migrate(&store, schema::Backend::Sqlite, None, context).await?;
+        Ok(store)
+    }
+
+    /// A throwaway store: a database in this process's memory, gone when
+    /// the store is dropped, on its one connection. Nothing waits for a
+    /// disk or a file lock, and nothing is left behind.
+    pub(crate) async fn in_memory() -> Result<Sqlite, Error> {
+        let context = "opening an in-memory SQLite store";
+        let writer = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(Error::database(context))?
+            .connect()
+            .await
+            .map_err(Error::database(context))?;
+        let store = Sqlite {
+            writer: Mutex::new(writer),
+            readers: None,
+            forgets_finished: true,
+        };
+        let context = "migrating the in-memory SQLite store";
+        shared::migrate(&store, schema::Backend::Sqlite, None, context).await?;
+        sqlx::raw_sql(FORGET_FINISHED)
+            .execute(&mut *store.writer.lock().await)
+            .await
+            .map_err(Error::database(context))?;
         Ok(store)
     }
 

@@ -69,12 +69,17 @@ impl StoreBuilder {
         self
     }
 
-    /// For SQLite: a store nobody needs after a crash and nobody else opens
-    /// (a simulation's), so writes never wait for the disk and the file stays
-    /// locked to this store while it is open.
-    pub fn throwaway(&mut self) -> &mut StoreBuilder {
-        self.throwaway = true;
-        self
+    /// A throwaway store: SQLite in this process's memory, for a run whose
+    /// store nobody opens again (a simulation's). It answers as a store on
+    /// disk does, but for one thing: a task that finishes is forgotten,
+    /// only counted — [`Store::count`], [`Store::task_counts`] and
+    /// [`Store::queued_by`] include it, [`Store::tasks`] no longer lists it.
+    pub fn in_memory() -> StoreBuilder {
+        StoreBuilder {
+            url: "sqlite::memory:".to_string(),
+            schema: None,
+            throwaway: true,
+        }
     }
 
     /// Opens the store, creating and migrating its tables as needed.
@@ -84,8 +89,10 @@ impl StoreBuilder {
     /// When the URL is not one of the two forms, the database cannot be
     /// reached, or it was written by a newer Pacer ([`Error::is_newer_schema`]).
     pub async fn open(&self) -> Result<Store, Error> {
-        let backend = if let Some(path) = self.url.strip_prefix("sqlite://") {
-            Backend::Sqlite(Sqlite::open(path, self.throwaway).await?)
+        let backend = if self.throwaway {
+            Backend::Sqlite(Sqlite::in_memory().await?)
+        } else if let Some(path) = self.url.strip_prefix("sqlite://") {
+            Backend::Sqlite(Sqlite::open(path).await?)
         } else if self.url.starts_with("postgres://") || self.url.starts_with("postgresql://") {
             Backend::Postgres(Postgres::open(&self.url, self.schema.as_deref()).await?)
         } else {
