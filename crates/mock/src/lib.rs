@@ -21,6 +21,8 @@ use std::{
     time::Duration,
 };
 
+use indexmap::IndexMap;
+
 use axum::{
     Json, Router,
     body::Bytes,
@@ -183,11 +185,12 @@ pub struct Delivery {
 #[derive(Default)]
 struct Accepted {
     items: u64,
-    /// First acceptances, in order.
-    deliveries: Vec<Delivery>,
-    keys: HashMap<String, u64>,
-    /// The record keys each idempotency key came with, sorted.
-    idempotency: HashMap<String, Vec<String>>,
+    /// Each record key accepted, in the order first accepted, with when:
+    /// one copy of each key, as a simulated day accepts millions.
+    firsts: IndexMap<Box<str>, i64>,
+    /// A fingerprint of the sorted record keys each idempotency key came
+    /// with: only ever compared, so no copy of the keys themselves.
+    idempotency: HashMap<String, u64>,
     repeated_idempotency_keys: u64,
     duplicates_without_key: u64,
     conflicting_idempotency_keys: u64,
@@ -241,7 +244,15 @@ impl Running {
             .counts()
             .accepted
             .get(entity)
-            .map(|a| a.deliveries.clone())
+            .map(|a| {
+                a.firsts
+                    .iter()
+                    .map(|(key, &delivered_at)| Delivery {
+                        key: key.to_string(),
+                        delivered_at,
+                    })
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -382,7 +393,7 @@ impl Shared {
                 .map(|(entity, a)| {
                     let stats = AcceptedStats {
                         items: a.items,
-                        distinct: a.keys.len() as u64,
+                        distinct: a.firsts.len() as u64,
                         repeated_idempotency_keys: a.repeated_idempotency_keys,
                         duplicates_without_key: a.duplicates_without_key,
                         conflicting_idempotency_keys: a.conflicting_idempotency_keys,
@@ -483,6 +494,17 @@ struct PageQuery {
     page_token: Option<String>,
     page: Option<u64>,
     offset: Option<u64>,
+}
+
+/// The same for the same keys in any order: what an idempotency key's
+/// records are compared by. SipHash with fixed keys, so a run repeats.
+fn fingerprint(keys: &[String]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut sorted: Vec<&str> = keys.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    let mut hasher = std::hash::DefaultHasher::new();
+    sorted.hash(&mut hasher);
+    hasher.finish()
 }
 
 fn error(status: StatusCode, message: String) -> Response {
@@ -633,21 +655,22 @@ async fn accept(
         .map(String::from);
     let mut counts = shared.counts();
     let accepted = counts.accepted.entry(entity).or_default();
-    let mut sorted = keys.clone();
-    sorted.sort();
     let repeated = match &idempotency {
-        Some(k) => match accepted.idempotency.get(k) {
-            Some(first) => {
-                if *first != sorted {
-                    accepted.conflicting_idempotency_keys += 1;
+        Some(k) => {
+            let fingerprint = fingerprint(&keys);
+            match accepted.idempotency.get(k) {
+                Some(&first) => {
+                    if first != fingerprint {
+                        accepted.conflicting_idempotency_keys += 1;
+                    }
+                    true
                 }
-                true
+                None => {
+                    accepted.idempotency.insert(k.clone(), fingerprint);
+                    false
+                }
             }
-            None => {
-                accepted.idempotency.insert(k.clone(), sorted);
-                false
-            }
-        },
+        }
         None => false,
     };
     if repeated {
@@ -656,16 +679,14 @@ async fn accept(
     accepted.items += records.len() as u64;
     let now = shared.now_ms();
     for k in keys {
-        let seen = accepted.keys.entry(k.clone()).or_default();
-        *seen += 1;
-        if *seen == 1 {
-            accepted.deliveries.push(Delivery {
-                key: k,
-                delivered_at: now,
-            });
-        }
-        if *seen > 1 && !repeated {
-            accepted.duplicates_without_key += 1;
+        match accepted.firsts.entry(k.into_boxed_str()) {
+            indexmap::map::Entry::Vacant(first) => {
+                first.insert(now);
+            }
+            indexmap::map::Entry::Occupied(_) if !repeated => {
+                accepted.duplicates_without_key += 1;
+            }
+            indexmap::map::Entry::Occupied(_) => {}
         }
     }
     match fault {
