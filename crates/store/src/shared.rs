@@ -86,15 +86,7 @@ pub(crate) async fn execution_state(
 }
 
 pub(crate) async fn complete(db: &impl Run, id: i64, owner: &str, now: i64) -> Result<bool, Error> {
-    let statement = Statement::new(
-        "UPDATE tasks SET status = 'finished', lease_owner = NULL, lease_until = NULL, updated_at = $1
-         WHERE id = $2 AND status = 'processing' AND lease_owner = $3",
-        format!("completing task {id}"),
-    )
-    .bind(now)
-    .bind(id)
-    .bind(owner);
-    Ok(db.execute(statement).await? == 1)
+    Ok(complete_many(db, &[id], owner, now).await? == 1)
 }
 
 pub(crate) async fn cursor(db: &impl Run, integration: &str) -> Result<Option<Cursor>, Error> {
@@ -1121,19 +1113,32 @@ pub(crate) async fn complete_many(
     owner: &str,
     now: i64,
 ) -> Result<u64, Error> {
-    db.execute(complete_many_statement(ids, owner, now)).await
+    db.execute(complete_many_statement(db, ids, owner, now))
+        .await
 }
 
-/// Marks the claimed tasks `ids` finished, those `owner` still holds.
+/// Marks the claimed tasks `ids` finished, those `owner` still holds; a
+/// store that forgets finished tasks deletes them (its trigger counts them).
 pub(crate) fn complete_many_statement<'a>(
+    db: &impl Run,
     ids: &'a [i64],
     owner: &'a str,
     now: i64,
 ) -> Statement<'a> {
+    let context = format!("completing {} tasks", ids.len());
+    if db.forgets_finished() {
+        return Statement::new(
+            "DELETE FROM tasks
+             WHERE id IN (SELECT value FROM elements($1)) AND status = 'processing' AND lease_owner = $2",
+            context,
+        )
+        .bind(ids)
+        .bind(owner);
+    }
     Statement::new(
         "UPDATE tasks SET status = 'finished', lease_owner = NULL, lease_until = NULL, updated_at = $1
          WHERE id IN (SELECT value FROM elements($2)) AND status = 'processing' AND lease_owner = $3",
-        format!("completing {} tasks", ids.len()),
+        context,
     )
     .bind(now)
     .bind(ids)

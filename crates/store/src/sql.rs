@@ -294,9 +294,9 @@ pub(crate) trait Run {
     /// Runs a read.
     async fn fetch<R: Decode>(&self, statement: Statement<'_>) -> Result<Vec<R>, Error>;
 
-    /// Whether finished tasks leave the `tasks` table as they finish,
-    /// counted in `finished_tally` by integration and the instant they were
-    /// queued: a throwaway store's.
+    /// Whether tasks are deleted as they finish, counted in
+    /// `finished_tally` by integration and the instant they were queued: a
+    /// throwaway store's.
     fn forgets_finished(&self) -> bool {
         false
     }

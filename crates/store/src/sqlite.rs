@@ -43,26 +43,25 @@ pub(crate) struct Sqlite {
     forgets_finished: bool,
 }
 
-/// What a throwaway store runs once it is made: each task that finishes is
-/// counted in `finished_tally`, by integration and the instant it was
-/// queued, and deleted. Nobody lists a throwaway store's finished tasks,
-/// while a simulated day finishes millions: kept, they would make every
-/// claim and queueing walk indexes of millions of rows. The tally keeps
-/// the counts the store answers ([`Run::forgets_finished`]). A trigger, so
-/// every way a task finishes is counted alike.
+/// What a throwaway store runs once it is made. Nobody lists its finished
+/// tasks, while a simulated day finishes millions: kept, they would make
+/// every claim and queueing walk indexes of millions of rows. So a task
+/// that finishes is deleted instead ([`Run::forgets_finished`]: the only
+/// delete of a task still processing), and this trigger counts it in
+/// `finished_tally`, by integration and the instant it was queued, for
+/// the counts the store answers.
 const FORGET_FINISHED: &str = "CREATE TABLE finished_tally (
         integration TEXT NOT NULL,
         created_at BIGINT NOT NULL,
         n BIGINT NOT NULL,
         PRIMARY KEY (integration, created_at)
     );
-    CREATE TRIGGER forget_finished AFTER UPDATE OF status ON tasks
-    WHEN new.status = 'finished'
+    CREATE TRIGGER tally_finished AFTER DELETE ON tasks
+    WHEN old.status = 'processing'
     BEGIN
         INSERT INTO finished_tally (integration, created_at, n)
-        VALUES (new.integration, new.created_at, 1)
+        VALUES (old.integration, old.created_at, 1)
         ON CONFLICT (integration, created_at) DO UPDATE SET n = n + 1;
-        DELETE FROM tasks WHERE id = new.id;
     END;";
 
 /// A connection to read on: a pooled reader, or the writer.
