@@ -228,7 +228,8 @@ impl Pair {
     }
 }
 
-async fn disk_store() -> Store {
+/// A store in a fresh directory of its own, and that directory.
+async fn disk_store() -> (Store, std::path::PathBuf) {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let dir = std::env::temp_dir().join(format!(
         "pacer-in-memory-{}-{}",
@@ -238,12 +239,19 @@ async fn disk_store() -> Store {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}", dir.join("pacer.db").display());
-    StoreBuilder::new(&url).open().await.unwrap()
+    (StoreBuilder::new(&url).open().await.unwrap(), dir)
 }
 
 async fn play(steps: &[Step]) -> Result<(), TestCaseError> {
+    let (disk, dir) = disk_store().await;
+    let played = play_on(disk, steps).await;
+    let _ = std::fs::remove_dir_all(dir);
+    played
+}
+
+async fn play_on(disk: Store, steps: &[Step]) -> Result<(), TestCaseError> {
     let mut pair = Pair {
-        disk: disk_store().await,
+        disk,
         memory: StoreBuilder::in_memory().open().await.unwrap(),
         held: HashMap::new(),
         now: 0,
