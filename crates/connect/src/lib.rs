@@ -37,7 +37,7 @@ pub use crate::{
     notify::{Notice, NoticeStatus, Notifier},
     secret::{redact, register as register_secret},
     source::{MAX_KEY_BYTES, MAX_PAGE_BYTES, Page, PageRequest, Record, Rejected, Source, compare},
-    transport::{Service, Transport},
+    transport::{NotAUrl, Service, Transport},
 };
 
 mod destination;

@@ -152,8 +152,27 @@ impl Source {
     /// A jq expression that does not compile, a secret that is not set, a
     /// system without a `base_url`.
     pub fn new(integration: &str, connection: &Connection, pull: &Pull) -> Result<Source, Error> {
+        Source::with_transport(integration, connection, pull, &Transport::network())
+    }
+
+    /// As [`new`](Source::new), its requests sent through `transport`: to a
+    /// service in this process when it has one for the system's base URL.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Source::new).
+    pub fn with_transport(
+        integration: &str,
+        connection: &Connection,
+        pull: &Pull,
+        transport: &Transport,
+    ) -> Result<Source, Error> {
         let request = format!("integrations.{integration}.pull.request");
-        Source::named(integration, &request, connection, pull)
+        let mut source = Source::named(integration, &request, connection, pull)?;
+        if let Reach::Api { endpoint, .. } = &mut source.reach {
+            endpoint.via(transport);
+        }
+        Ok(source)
     }
 
     /// As [`new`](Source::new), `request` naming the request's settings in
@@ -227,15 +246,6 @@ impl Source {
     pub(crate) fn with_body(mut self, shape: Jq) -> Source {
         if let Reach::Api { body, .. } = &mut self.reach {
             *body = Some(shape);
-        }
-        self
-    }
-
-    /// The same source, its requests sent through `transport`: to a service
-    /// in this process when it has one for the system's base URL.
-    pub fn via(mut self, transport: &Transport) -> Source {
-        if let Reach::Api { endpoint, .. } = &mut self.reach {
-            endpoint.via(transport);
         }
         self
     }

@@ -14,6 +14,16 @@ pub type Service = Arc<
         + Sync,
 >;
 
+/// A base URL [`Transport::serve`] could not read.
+#[derive(Debug, thiserror::Error)]
+#[error("{base_url:?} is not a URL: {reason}")]
+pub struct NotAUrl {
+    /// The base URL as given.
+    pub base_url: String,
+    /// What the URL parser said.
+    pub reason: String,
+}
+
 /// Where connectors send their requests.
 ///
 /// By default ([`Transport::network`]) every request goes over the network
@@ -51,9 +61,11 @@ impl Transport {
     /// # Errors
     ///
     /// When `base_url` is not a URL.
-    pub fn serve(mut self, base_url: &str, service: Service) -> Result<Transport, String> {
-        let url =
-            reqwest::Url::parse(base_url).map_err(|e| format!("{base_url:?} is not a URL: {e}"))?;
+    pub fn serve(mut self, base_url: &str, service: Service) -> Result<Transport, NotAUrl> {
+        let url = reqwest::Url::parse(base_url).map_err(|e| NotAUrl {
+            base_url: base_url.to_string(),
+            reason: e.to_string(),
+        })?;
         self.services
             .insert(url.origin().ascii_serialization(), service);
         Ok(self)

@@ -79,9 +79,12 @@ impl Work {
         Ok(match kind {
             // The records come by webhook: the pull job has nothing to fetch.
             JobKind::Pull if flow.webhook.is_some() => None,
-            JobKind::Pull => Some(Work::Pull(Box::new(
-                Source::new(integration, connection, &flow.pull)?.via(transport),
-            ))),
+            JobKind::Pull => Some(Work::Pull(Box::new(Source::with_transport(
+                integration,
+                connection,
+                &flow.pull,
+                transport,
+            )?))),
             JobKind::Push => Some(Work::Push(Destination::with_transport(
                 integration,
                 connection,

@@ -171,7 +171,7 @@ fn in_process_mocks(
             Arc::new(move |request| Box::pin(handlers.answer(request)));
         transport = transport
             .serve(&running.base_url(), service)
-            .map_err(Error::Setup)?;
+            .map_err(|e| Error::Setup(e.to_string()))?;
         mocks.push((system.name.clone(), running));
     }
     Ok((mocks, transport))
