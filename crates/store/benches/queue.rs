@@ -1,6 +1,8 @@
 //! Task throughput: enqueue + claim + complete in batches of 100 (a push
 //! loop completes a batch and claims the next in one transaction), with 1 and 4
-//! workers, on both backends (goals: SQLite ≥ 20,000 tasks/s, PostgreSQL ≥ 10,000).
+//! workers, on both backends (goals: SQLite ≥ 20,000 tasks/s, PostgreSQL ≥ 10,000),
+//! and on the in-memory store a simulation runs on (what a simulated day's
+//! queue work costs at the least).
 //!
 //! `cargo bench -p pacer-store --bench queue` (PostgreSQL from `PACER_TEST_POSTGRES`,
 //! default the local server).
@@ -94,12 +96,12 @@ fn queue(c: &mut Criterion) {
     let mut group = c.benchmark_group("queue");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(10));
-    for backend in ["sqlite", "postgres"] {
+    for backend in ["sqlite", "in-memory", "postgres"] {
         let store = Arc::new(runtime.block_on(async {
-            if backend == "sqlite" {
-                sqlite().await
-            } else {
-                postgres().await
+            match backend {
+                "sqlite" => sqlite().await,
+                "in-memory" => StoreBuilder::in_memory().open().await.unwrap(),
+                _ => postgres().await,
             }
         }));
         for workers in [1, 4] {
