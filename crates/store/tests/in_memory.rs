@@ -81,6 +81,11 @@ struct Pair {
 }
 
 impl Pair {
+    /// What each store answers to the same call: the one on disk's first.
+    async fn both(&self, call: impl AsyncFn(&Store) -> Answer) -> (Answer, Answer) {
+        (call(&self.disk).await, call(&self.memory).await)
+    }
+
     async fn apply(&mut self, step: &Step) -> Result<(), TestCaseError> {
         let policy = RetryPolicy {
             max_attempts: 3,
@@ -100,10 +105,11 @@ impl Pair {
                     })
                     .collect();
                 let name = INTEGRATIONS[*integration];
-                for store in [&self.disk, &self.memory] {
+                self.both(async |store| {
                     store.enqueue(name, &tasks, None, at(now)).await.unwrap();
-                }
-                (Answer::Done, Answer::Done)
+                    Answer::Done
+                })
+                .await
             }
             Step::Claim {
                 integration,
@@ -115,19 +121,20 @@ impl Pair {
                 let done: Vec<i64> = held.drain(..(*done).min(held.len())).map(|t| t.1).collect();
                 let lease = lease(HOLDERS[*holder], now, now + LEASE_MS);
                 let name = INTEGRATIONS[*integration];
-                let mut answers = Vec::new();
-                for store in [&self.disk, &self.memory] {
-                    let (completed, claimed) = store
-                        .complete_and_claim(&done, name, *limit, &lease)
-                        .await
-                        .unwrap();
-                    answers.push(Answer::Claimed(completed, claimed));
-                }
-                if let Answer::Claimed(_, claimed) = &answers[0] {
+                let answers = self
+                    .both(async |store| {
+                        let (completed, claimed) = store
+                            .complete_and_claim(&done, name, *limit, &lease)
+                            .await
+                            .unwrap();
+                        Answer::Claimed(completed, claimed)
+                    })
+                    .await;
+                if let Answer::Claimed(_, claimed) = &answers.0 {
+                    let held = self.held.entry(*holder).or_default();
                     held.extend(claimed.iter().map(|t| (*integration, t.id)));
                 }
-                let memory = answers.pop().unwrap();
-                (answers.pop().unwrap(), memory)
+                answers
             }
             Step::Fail {
                 holder,
@@ -139,16 +146,11 @@ impl Pair {
                 }
                 let (_, id) = held.remove(0);
                 let failure = failure("503", retry_after_ms.map(|ms| now + ms), &policy);
-                let mut answers = Vec::new();
-                for store in [&self.disk, &self.memory] {
-                    let fate = store
-                        .fail(id, HOLDERS[*holder], &failure, at(now))
-                        .await
-                        .unwrap();
-                    answers.push(Answer::Failed(fate));
-                }
-                let memory = answers.pop().unwrap();
-                (answers.pop().unwrap(), memory)
+                self.both(async |store| {
+                    let fate = store.fail(id, HOLDERS[*holder], &failure, at(now)).await;
+                    Answer::Failed(fate.unwrap())
+                })
+                .await
             }
             Step::Batch { holder } => {
                 let Some(&(integration, _)) = self.held.get(holder).and_then(|h| h.first()) else {
@@ -161,33 +163,21 @@ impl Pair {
                     .collect();
                 let key = format!("batch-{}", self.payloads);
                 let other = lease(HOLDERS[1 - holder], now, now + LEASE_MS);
-                let mut answers = Vec::new();
-                for store in [&self.disk, &self.memory] {
+                let name = INTEGRATIONS[integration];
+                self.both(async |store| {
                     store.set_batch_key(&ids, &key).await.unwrap();
-                    let claimed = store
-                        .claim_batches(
-                            INTEGRATIONS[integration],
-                            std::slice::from_ref(&key),
-                            &other,
-                        )
-                        .await
-                        .unwrap();
-                    answers.push(Answer::Claimed(0, claimed));
-                }
-                let memory = answers.pop().unwrap();
-                (answers.pop().unwrap(), memory)
+                    let keys = std::slice::from_ref(&key);
+                    let claimed = store.claim_batches(name, keys, &other).await.unwrap();
+                    Answer::Claimed(0, claimed)
+                })
+                .await
             }
             Step::Replay { integration } => {
-                let mut answers = Vec::new();
-                for store in [&self.disk, &self.memory] {
-                    let replayed = store
-                        .replay_dead(INTEGRATIONS[*integration], &[], at(now))
-                        .await
-                        .unwrap();
-                    answers.push(Answer::Replayed(replayed));
-                }
-                let memory = answers.pop().unwrap();
-                (answers.pop().unwrap(), memory)
+                let name = INTEGRATIONS[*integration];
+                self.both(async |store| {
+                    Answer::Replayed(store.replay_dead(name, &[], at(now)).await.unwrap())
+                })
+                .await
             }
             Step::Wait { ms } => {
                 self.now += ms;
