@@ -13,7 +13,10 @@
 #
 # Defaults: $PACER_TEST_POSTGRES or the local server's `test` database,
 # 20000 jobs, concurrency 1, 4 and 10. Each side works in a fresh schema of
-# its own and drops it at the end. Prints one JSON line per run.
+# its own and drops it at the end. Prints one JSON line per run, and after
+# it the server's commits and WAL syncs (durable flushes) during that run,
+# from pg_stat_database and pg_stat_wal: what both sides are bound by. Run
+# it on an otherwise idle server, or those counts include other work.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 url=${1:-${PACER_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}}
@@ -29,8 +32,22 @@ cp benches/queue-peer/graphile.js "$scratch/"
 (cd "$scratch" && npm init -y > /dev/null && npm install --no-audit --no-fund "$graphile_worker" > npm.log 2>&1) \
   || { cat "$scratch/npm.log" >&2; exit 1; }
 echo "# synchronous_commit: $(psql "$url" -Atc 'show synchronous_commit')"
+# Commits in this database and WAL syncs on the server, so far. A backend's
+# counts reach these views when it exits, so each run's are read after it.
+counts() {
+  psql "$url" -Atc "SELECT xact_commit, (SELECT wal_sync FROM pg_stat_wal)
+                    FROM pg_stat_database WHERE datname = current_database()"
+}
+measured() {
+  local before after
+  before=$(counts)
+  "$@"
+  sleep 1
+  after=$(counts)
+  echo "# commits: $(( ${after%|*} - ${before%|*} )); WAL syncs: $(( ${after#*|} - ${before#*|} ))"
+}
 for c in $concurrency; do
-  "$drain" "$url" "$n" "$c"
-  node "$scratch/graphile.js" "$url" "$n" "$c" default
-  node "$scratch/graphile.js" "$url" "$n" "$c" batched
+  measured "$drain" "$url" "$n" "$c"
+  measured node "$scratch/graphile.js" "$url" "$n" "$c" default
+  measured node "$scratch/graphile.js" "$url" "$n" "$c" batched
 done
