@@ -287,20 +287,30 @@ pub(crate) async fn tasks(db: &impl Run, query: &TaskQuery) -> Result<Vec<Task>,
 pub(crate) async fn queued_by(db: &impl Run, integration: &str, until: i64) -> Result<u64, Error> {
     // One part per partial index, as in task_counts, so none reads the
     // whole table; together they cover every status.
+    // Only the finished part differs where finished tasks are only tallied.
+    macro_rules! queued_by {
+        ($finished:literal) => {
+            concat!(
+                "SELECT (SELECT COUNT(*) FROM tasks WHERE integration = $1
+                   AND status IN ('new', 'failed', 'processing') AND created_at <= $2)
+              + ",
+                $finished,
+                "
+              + (SELECT COUNT(*) FROM tasks WHERE integration = $1
+                   AND status IN ('dead', 'skipped') AND created_at <= $2)"
+            )
+        };
+    }
     let sql = if db.forgets_finished() {
-        "SELECT (SELECT COUNT(*) FROM tasks WHERE integration = $1
-                   AND status IN ('new', 'failed', 'processing') AND created_at <= $2)
-              + (SELECT COALESCE(SUM(n), 0) FROM finished_tally WHERE integration = $1
-                   AND created_at <= $2)
-              + (SELECT COUNT(*) FROM tasks WHERE integration = $1
-                   AND status IN ('dead', 'skipped') AND created_at <= $2)"
+        queued_by!(
+            "(SELECT COALESCE(SUM(n), 0) FROM finished_tally WHERE integration = $1
+                   AND created_at <= $2)"
+        )
     } else {
-        "SELECT (SELECT COUNT(*) FROM tasks WHERE integration = $1
-                   AND status IN ('new', 'failed', 'processing') AND created_at <= $2)
-              + (SELECT COUNT(*) FROM tasks WHERE integration = $1
-                   AND status = 'finished' AND created_at <= $2)
-              + (SELECT COUNT(*) FROM tasks WHERE integration = $1
-                   AND status IN ('dead', 'skipped') AND created_at <= $2)"
+        queued_by!(
+            "(SELECT COUNT(*) FROM tasks WHERE integration = $1
+                   AND status = 'finished' AND created_at <= $2)"
+        )
     };
     let statement = Statement::new(
         sql,
@@ -315,25 +325,32 @@ pub(crate) async fn queued_by(db: &impl Run, integration: &str, until: i64) -> R
 pub(crate) async fn task_counts(db: &impl Run) -> Result<Vec<(String, TaskStatus, u64)>, Error> {
     // One part per partial index, so no part reads the whole table;
     // together they cover every status (TaskStatus::ALL).
+    // Only the finished part differs where finished tasks are only tallied.
+    macro_rules! task_counts {
+        ($finished:literal) => {
+            concat!(
+                "SELECT integration, status, COUNT(*) FROM tasks
+         WHERE status IN ('new', 'failed', 'processing') GROUP BY integration, status
+         UNION ALL
+         ",
+                $finished,
+                "
+         UNION ALL
+         SELECT integration, status, COUNT(*) FROM tasks
+         WHERE status IN ('dead', 'skipped') GROUP BY integration, status
+         ORDER BY 1, 2"
+            )
+        };
+    }
     let sql = if db.forgets_finished() {
-        "SELECT integration, status, COUNT(*) FROM tasks
-         WHERE status IN ('new', 'failed', 'processing') GROUP BY integration, status
-         UNION ALL
-         SELECT integration, 'finished', SUM(n) FROM finished_tally GROUP BY integration
-         UNION ALL
-         SELECT integration, status, COUNT(*) FROM tasks
-         WHERE status IN ('dead', 'skipped') GROUP BY integration, status
-         ORDER BY 1, 2"
+        task_counts!(
+            "SELECT integration, 'finished', SUM(n) FROM finished_tally GROUP BY integration"
+        )
     } else {
-        "SELECT integration, status, COUNT(*) FROM tasks
-         WHERE status IN ('new', 'failed', 'processing') GROUP BY integration, status
-         UNION ALL
-         SELECT integration, status, COUNT(*) FROM tasks
-         WHERE status = 'finished' GROUP BY integration, status
-         UNION ALL
-         SELECT integration, status, COUNT(*) FROM tasks
-         WHERE status IN ('dead', 'skipped') GROUP BY integration, status
-         ORDER BY 1, 2"
+        task_counts!(
+            "SELECT integration, status, COUNT(*) FROM tasks
+         WHERE status = 'finished' GROUP BY integration, status"
+        )
     };
     let statement = Statement::new(sql, "counting tasks");
     let rows: Vec<(String, String, i64)> = db.fetch(statement).await?;

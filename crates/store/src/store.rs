@@ -50,7 +50,7 @@ impl std::fmt::Debug for Backend {
 pub struct StoreBuilder {
     url: String,
     schema: Option<String>,
-    throwaway: bool,
+    in_memory: bool,
 }
 
 impl StoreBuilder {
@@ -59,7 +59,7 @@ impl StoreBuilder {
         StoreBuilder {
             url: url.to_string(),
             schema: None,
-            throwaway: false,
+            in_memory: false,
         }
     }
 
@@ -78,7 +78,7 @@ impl StoreBuilder {
         StoreBuilder {
             url: "sqlite::memory:".to_string(),
             schema: None,
-            throwaway: true,
+            in_memory: true,
         }
     }
 
@@ -89,7 +89,7 @@ impl StoreBuilder {
     /// When the URL is not one of the two forms, the database cannot be
     /// reached, or it was written by a newer Pacer ([`Error::is_newer_schema`]).
     pub async fn open(&self) -> Result<Store, Error> {
-        let backend = if self.throwaway {
+        let backend = if self.in_memory {
             Backend::Sqlite(Sqlite::in_memory().await?)
         } else if let Some(path) = self.url.strip_prefix("sqlite://") {
             Backend::Sqlite(Sqlite::open(path).await?)
