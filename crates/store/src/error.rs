@@ -27,7 +27,7 @@ impl Error {
         }
     }
 
-    pub(crate) fn database(context: impl Into<String>) -> impl FnOnce(sqlx::Error) -> Error {
+    pub(crate) fn database<E: fmt::Display>(context: impl Into<String>) -> impl FnOnce(E) -> Error {
         let context = context.into();
         move |e| Error::new(ErrorKind::Database(e.to_string()), context)
     }

@@ -58,6 +58,7 @@ pub use crate::{
 };
 
 mod error;
+mod memory;
 mod model;
 mod postgres;
 mod schema;

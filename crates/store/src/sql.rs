@@ -78,16 +78,19 @@ impl Dialect for sqlx::Sqlite {
         AssertSqlSafe(sql)
     }
 
-    /// A list goes as JSON text, which `json_each` reads.
     fn add_list(arguments: &mut Self::Arguments, list: Value<'_>) -> Result<(), BoxDynError> {
-        let json = match list {
-            Value::Ints(v) => serde_json::to_string(v)?,
-            Value::Texts(v) => serde_json::to_string(v)?,
-            Value::Strs(v) => serde_json::to_string(v)?,
-            _ => return Err("not a list".into()),
-        };
-        arguments.add(json)
+        arguments.add(sqlite_list(list)?)
     }
+}
+
+/// A list as SQLite takes it: JSON text, which `json_each` reads.
+pub(crate) fn sqlite_list(list: Value<'_>) -> Result<String, BoxDynError> {
+    Ok(match list {
+        Value::Ints(v) => serde_json::to_string(v)?,
+        Value::Texts(v) => serde_json::to_string(v)?,
+        Value::Strs(v) => serde_json::to_string(v)?,
+        _ => return Err("not a list".into()),
+    })
 }
 
 impl Dialect for sqlx::Postgres {
@@ -186,15 +189,23 @@ impl<'a> Statement<'a> {
     }
 }
 
-/// A row both backends decode: tuples of `i64`, `String`, `bool` and their
-/// `Option`s.
+/// A row every backend decodes: tuples of `i64`, `String`, `bool` and
+/// their `Option`s.
 pub(crate) trait Decode:
-    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+    for<'r> FromRow<'r, SqliteRow>
+    + for<'r> FromRow<'r, PgRow>
+    + for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = rusqlite::Error>
+    + Send
+    + Unpin
 {
 }
 
 impl<T> Decode for T where
-    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+    T: for<'r> FromRow<'r, SqliteRow>
+        + for<'r> FromRow<'r, PgRow>
+        + for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = rusqlite::Error>
+        + Send
+        + Unpin
 {
 }
 
@@ -203,6 +214,7 @@ impl<T> Decode for T where
 pub(crate) enum Tx<'c> {
     Sqlite(sqlx::Transaction<'c, sqlx::Sqlite>),
     Postgres(sqlx::Transaction<'c, sqlx::Postgres>),
+    Memory(crate::memory::Open<'c>),
 }
 
 impl Tx<'_> {
@@ -223,6 +235,7 @@ impl Tx<'_> {
             .execute(&mut **tx)
             .await
             .map(|done| done.rows_affected()),
+            Tx::Memory(tx) => return tx.execute(&statement),
         };
         done.map_err(Error::database(statement.context))
     }
@@ -249,6 +262,7 @@ impl Tx<'_> {
                 .fetch_all(&mut **tx)
                 .await
             }
+            Tx::Memory(tx) => return tx.fetch(&statement),
         };
         rows.map_err(Error::database(statement.context))
     }
@@ -260,6 +274,7 @@ impl Tx<'_> {
         match self {
             Tx::Sqlite(tx) => sqlx::raw_sql(sql).execute(&mut **tx).await.map(drop),
             Tx::Postgres(tx) => sqlx::raw_sql(sql).execute(&mut **tx).await.map(drop),
+            Tx::Memory(tx) => return tx.execute_script(&sql.0, context),
         }
         .map_err(Error::database(context))
     }
@@ -269,6 +284,7 @@ impl Tx<'_> {
         match self {
             Tx::Sqlite(tx) => tx.commit().await,
             Tx::Postgres(tx) => tx.commit().await,
+            Tx::Memory(tx) => return tx.commit(context),
         }
         .map_err(Error::database(context))
     }

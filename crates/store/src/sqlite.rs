@@ -1,24 +1,22 @@
-//! The embedded backend: one SQLite file in WAL mode (or, for a throwaway
-//! store, a database in this process's memory), written through one
+//! The embedded backend: one SQLite file in WAL mode, written through one
 //! connection per store; a transaction of several writes in `BEGIN IMMEDIATE`.
 //!
 //! A deferred transaction that reads and then writes fails with SQLITE_BUSY
 //! at once when another connection (another process on the file) wrote in
 //! between; taking the write lock up front makes writers wait their turn (up
 //! to the busy timeout) instead.
+//!
+//! What SQLite spells its own way — queueing, claims, rate takes, slots —
+//! is [`SqliteQueue`], shared with the in-memory store ([`crate::memory`]),
+//! which runs the same statements through another driver.
 
-use std::{
-    ops::{Deref, DerefMut},
-    str::FromStr,
-    time::Duration,
-};
+use std::{str::FromStr, time::Duration};
 
 use sqlx::{
     ConnectOptions, Connection, SqliteConnection, SqlitePool,
-    pool::PoolConnection,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::Mutex;
 
 use crate::{
     Error,
@@ -35,59 +33,8 @@ pub(crate) struct Sqlite {
     /// transaction dropped half-way queues its rollback before the next one.
     writer: Mutex<SqliteConnection>,
     /// Reads, beside the writer (WAL lets them run during a write), so the
-    /// dashboard never waits for the queue. A throwaway store has none: one
-    /// task at a time reads and writes there, through the writer.
-    readers: Option<SqlitePool>,
-    /// Whether finished tasks are forgotten as they finish, only counted
-    /// (a throwaway store's, see [`FORGET_FINISHED`]).
-    forgets_finished: bool,
-}
-
-/// What a throwaway store runs once it is made. Nobody lists its finished
-/// tasks, while a simulated day finishes millions: kept, they would make
-/// every claim and queueing walk indexes of millions of rows. So a task
-/// that finishes is deleted instead ([`Run::forgets_finished`]: the only
-/// delete of a task still processing), and this trigger counts it in
-/// `finished_tally`, by integration and the instant it was queued, for
-/// the counts the store answers.
-const FORGET_FINISHED: &str = "CREATE TABLE finished_tally (
-        integration TEXT NOT NULL,
-        created_at BIGINT NOT NULL,
-        n BIGINT NOT NULL,
-        PRIMARY KEY (integration, created_at)
-    );
-    CREATE TRIGGER tally_finished AFTER DELETE ON tasks
-    WHEN old.status = 'processing'
-    BEGIN
-        INSERT INTO finished_tally (integration, created_at, n)
-        VALUES (old.integration, old.created_at, 1)
-        ON CONFLICT (integration, created_at) DO UPDATE SET n = n + 1;
-    END;";
-
-/// A connection to read on: a pooled reader, or the writer.
-enum Reader<'a> {
-    Pooled(PoolConnection<sqlx::Sqlite>),
-    Writer(MutexGuard<'a, SqliteConnection>),
-}
-
-impl Deref for Reader<'_> {
-    type Target = SqliteConnection;
-
-    fn deref(&self) -> &SqliteConnection {
-        match self {
-            Reader::Pooled(c) => c,
-            Reader::Writer(c) => c,
-        }
-    }
-}
-
-impl DerefMut for Reader<'_> {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
-        match self {
-            Reader::Pooled(c) => c,
-            Reader::Writer(c) => c,
-        }
-    }
+    /// dashboard never waits for the queue.
+    readers: SqlitePool,
 }
 
 impl Run for Sqlite {
@@ -129,13 +76,15 @@ impl Run for Sqlite {
             sqlx::Sqlite::sql(statement.sql),
             statement.arguments::<sqlx::Sqlite>()?,
         )
-        .fetch_all(&mut *self.reader().await?)
+        .fetch_all(
+            &mut *self
+                .readers
+                .acquire()
+                .await
+                .map_err(Error::database("taking a connection to the SQLite store"))?,
+        )
         .await
         .map_err(Error::database(statement.context))
-    }
-
-    fn forgets_finished(&self) -> bool {
-        self.forgets_finished
     }
 }
 
@@ -160,35 +109,10 @@ impl Sqlite {
             .connect_lazy_with(options);
         let store = Sqlite {
             writer: Mutex::new(writer),
-            readers: Some(readers),
-            forgets_finished: false,
+            readers,
         };
         let context = "migrating the SQLite store";
         shared::migrate(&store, schema::Backend::Sqlite, None, context).await?;
-        Ok(store)
-    }
-
-    /// A throwaway store: a database in this process's memory, gone when
-    /// the store is dropped, on its one connection. Nothing waits for a
-    /// disk or a file lock, and nothing is left behind.
-    pub(crate) async fn in_memory() -> Result<Sqlite, Error> {
-        let context = "opening an in-memory SQLite store";
-        let writer = SqliteConnectOptions::from_str("sqlite::memory:")
-            .map_err(Error::database(context))?
-            .connect()
-            .await
-            .map_err(Error::database(context))?;
-        let store = Sqlite {
-            writer: Mutex::new(writer),
-            readers: None,
-            forgets_finished: true,
-        };
-        let context = "migrating the in-memory SQLite store";
-        shared::migrate(&store, schema::Backend::Sqlite, None, context).await?;
-        sqlx::raw_sql(FORGET_FINISHED)
-            .execute(&mut *store.writer.lock().await)
-            .await
-            .map_err(Error::database(context))?;
         Ok(store)
     }
 
@@ -209,20 +133,12 @@ impl Sqlite {
             .map_err(Error::database(context))?;
         Ok(done.rows_affected())
     }
+}
 
-    /// A connection for reads: a pooled reader, or a throwaway store's writer.
-    async fn reader(&self) -> Result<Reader<'_>, Error> {
-        Ok(match &self.readers {
-            Some(pool) => Reader::Pooled(
-                pool.acquire()
-                    .await
-                    .map_err(Error::database("taking a connection to the SQLite store"))?,
-            ),
-            None => Reader::Writer(self.writer.lock().await),
-        })
-    }
-
-    pub(crate) async fn enqueue(&self, batch: &Batch<'_>) -> Result<(), Error> {
+/// What both SQLite stores (on a file, in memory) do their own way, in
+/// statements only SQLite takes.
+pub(crate) trait SqliteQueue: Run + Sized {
+    async fn enqueue(&self, batch: &Batch<'_>) -> Result<(), Error> {
         // One statement for the whole batch: the rows travel as a JSON array.
         let rows = serde_json::to_string(&latest_per_key(batch.tasks)).expect("strings serialise");
         let insert = "INSERT INTO tasks (integration, dedup_key, payload, status, attempts, next_attempt_at, created_at, updated_at)
@@ -239,10 +155,7 @@ impl Sqlite {
     /// nothing claimed, as if the claim came later, so two trips to the
     /// connection's thread do instead of four with `BEGIN`/`COMMIT` (a WAL
     /// commit waits for no disk at `synchronous = NORMAL`).
-    pub(crate) async fn claim(
-        &self,
-        claim: &ClaimRequest<'_>,
-    ) -> Result<(u64, Vec<Claimed>), Error> {
+    async fn claim(&self, claim: &ClaimRequest<'_>) -> Result<(u64, Vec<Claimed>), Error> {
         let lease = &claim.lease;
         let completed = match claim.done {
             [] => 0,
@@ -254,7 +167,7 @@ impl Sqlite {
         Ok((completed, shared::claimed(rows)))
     }
 
-    pub(crate) async fn take_rate(&self, take: &RateTake<'_>) -> Result<u32, Error> {
+    async fn take_rate(&self, take: &RateTake<'_>) -> Result<u32, Error> {
         let &RateTake {
             system,
             window: window_start,
@@ -264,28 +177,24 @@ impl Sqlite {
         let context = format!("taking {want} from {system}'s rate limit");
         // One statement: what is left of the window (as it was) is granted and
         // counted at once, so concurrent takers never share a unit.
-        let (granted,): (i64,) = sqlx::query_as(
+        let take = Statement::new(
             "INSERT INTO rate_windows (system, window_start, used, granted)
-             VALUES (?1, ?2, MIN(?3, ?4), MIN(?3, ?4))
+             VALUES ($1, $2, MIN($3, $4), MIN($3, $4))
              ON CONFLICT (system, window_start) DO UPDATE SET
-                 granted = MIN(?3, MAX(0, ?4 - used)),
-                 used = used + MIN(?3, MAX(0, ?4 - used))
+                 granted = MIN($3, MAX(0, $4 - used)),
+                 used = used + MIN($3, MAX(0, $4 - used))
              RETURNING granted",
+            context,
         )
         .bind(system)
         .bind(window_start)
-        .bind(i64::from(want))
-        .bind(i64::from(limit))
-        .fetch_one(&mut *self.writer.lock().await)
-        .await
-        .map_err(Error::database(&context))?;
-        Ok(granted.max(0) as u32)
+        .bind(want)
+        .bind(limit);
+        let granted: Vec<(i64,)> = self.execute_returning(take).await?;
+        Ok(granted.first().map_or(0, |r| r.0).max(0) as u32)
     }
 
-    pub(crate) async fn acquire_slot(
-        &self,
-        request: &SlotRequest<'_>,
-    ) -> Result<Option<u32>, Error> {
+    async fn acquire_slot(&self, request: &SlotRequest<'_>) -> Result<Option<u32>, Error> {
         let context = format!("acquiring a capacity slot for {}", request.execution);
         // Once the slots exist, one statement takes a free one.
         let taken: Vec<(i64,)> = self
@@ -308,3 +217,5 @@ impl Sqlite {
         .await
     }
 }
+
+impl SqliteQueue for Sqlite {}

@@ -5,6 +5,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::{
     Error,
     error::ErrorKind,
+    memory::Memory,
     model::{
         Alert, Batch, ClaimRequest, Claimed, Cursor, Cutoffs, Due, Execution, ExecutionChange,
         ExecutionQuery, ExecutionState, FailOutcome, Failure, Interrupted, JobControl, Lease,
@@ -13,7 +14,7 @@ use crate::{
     },
     postgres::Postgres,
     shared,
-    sqlite::Sqlite,
+    sqlite::{Sqlite, SqliteQueue},
     time::{Minute, millis, millis_to_timestamp},
 };
 
@@ -34,6 +35,8 @@ pub struct Store {
 enum Backend {
     Sqlite(Sqlite),
     Postgres(Postgres),
+    /// SQLite too, in memory: see [`StoreBuilder::in_memory`].
+    Memory(Memory),
 }
 
 impl std::fmt::Debug for Backend {
@@ -41,6 +44,7 @@ impl std::fmt::Debug for Backend {
         f.write_str(match self {
             Backend::Sqlite(_) => "Sqlite",
             Backend::Postgres(_) => "Postgres",
+            Backend::Memory(_) => "Memory",
         })
     }
 }
@@ -90,7 +94,7 @@ impl StoreBuilder {
     /// reached, or it was written by a newer Pacer ([`Error::is_newer_schema`]).
     pub async fn open(&self) -> Result<Store, Error> {
         let backend = if self.in_memory {
-            Backend::Sqlite(Sqlite::in_memory().await?)
+            Backend::Memory(Memory::open().await?)
         } else if let Some(path) = self.url.strip_prefix("sqlite://") {
             Backend::Sqlite(Sqlite::open(path).await?)
         } else if self.url.starts_with("postgres://") || self.url.starts_with("postgresql://") {
@@ -116,6 +120,7 @@ macro_rules! dispatch {
         match &$self.backend {
             Backend::Sqlite($b) => $call,
             Backend::Postgres($b) => $call,
+            Backend::Memory($b) => $call,
         }
     }};
 }
@@ -503,7 +508,7 @@ impl Store {
     /// `sqlite` or `postgres`.
     pub fn kind(&self) -> &'static str {
         match self.backend {
-            Backend::Sqlite(_) => "sqlite",
+            Backend::Sqlite(_) | Backend::Memory(_) => "sqlite",
             Backend::Postgres(_) => "postgres",
         }
     }
