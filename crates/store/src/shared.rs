@@ -1076,7 +1076,9 @@ pub(crate) fn claim<'a>(
              WHERE integration = $4 AND status IN ('new', 'failed', 'processing')
                AND ((status IN ('new', 'failed') AND next_attempt_at <= $3)
                     OR (status = 'processing' AND lease_until < $3))
-             ORDER BY id LIMIT $5
+             -- A bare `LIMIT $5` has SQLite prepare the statement again
+             -- each time it is bound (a claim per batch); an expression not.
+             ORDER BY id LIMIT CAST($5 AS BIGINT)
              FOR UPDATE SKIP LOCKED)
          RETURNING id, dedup_key, payload, attempts, batch_key",
         format!("claiming tasks of {integration}"),
