@@ -613,9 +613,9 @@ fn explain(
     } else if more_runs > 0 && needed_runs > room {
         format!(
             "{volume} {} needs {needed_runs} runs per hour ({busiest} changes in its busiest \
-             hour, {budget} per run), but beside the other jobs on the {system} only {room} fit; \
-             raise the {system}'s rate",
-            integration.name
+             hour, {budget} per run), but {}; raise the {system}'s rate",
+            integration.name,
+            room_beside_others(system, room)
         )
     } else if more_runs > 0 {
         format!(
@@ -651,6 +651,16 @@ fn explain(
 }
 
 /// The most changes `feed` makes in one of the run's hours.
+/// How many runs an hour the other jobs on `system` leave room for, said
+/// so that none reads as none.
+fn room_beside_others(system: &str, room: u64) -> String {
+    match room {
+        0 => format!("the other jobs on the {system} take its whole hour: no run fits"),
+        1 => format!("beside the other jobs on the {system} only 1 fits"),
+        n => format!("beside the other jobs on the {system} only {n} fit"),
+    }
+}
+
 fn busiest_hour(run: &Run<'_>, feed: &Feed) -> u64 {
     let start = run.start.as_millisecond();
     (0..(run.end.as_millisecond() - start) / HOUR)
@@ -1076,6 +1086,23 @@ mod tests {
                 prop_assert_eq!(svg.matches("<svg").count(), days as usize + 2);
             }
         }
+    }
+
+    /// The large example's verdict once read "only 0 fit".
+    #[test]
+    fn a_system_without_room_says_no_run_fits() {
+        assert_eq!(
+            room_beside_others("accounting", 0),
+            "the other jobs on the accounting take its whole hour: no run fits"
+        );
+        assert_eq!(
+            room_beside_others("erp", 1),
+            "beside the other jobs on the erp only 1 fits"
+        );
+        assert_eq!(
+            room_beside_others("erp", 4),
+            "beside the other jobs on the erp only 4 fit"
+        );
     }
 
     #[test]
