@@ -33,22 +33,15 @@ pub(crate) struct Memory {
 /// tasks, while a simulated day finishes millions: kept, they would make
 /// every claim and queueing walk indexes of millions of rows. So a task
 /// that finishes is deleted instead ([`Run::forgets_finished`]: the only
-/// delete of a task still processing), and this trigger counts it in
-/// `finished_tally`, by integration and the instant it was queued, for
-/// the counts the store answers.
+/// delete of a task still processing), counted in this table by
+/// integration and the instant it was queued, for the counts the store
+/// answers.
 const FORGET_FINISHED: &str = "CREATE TABLE finished_tally (
         integration TEXT NOT NULL,
         created_at BIGINT NOT NULL,
         n BIGINT NOT NULL,
         PRIMARY KEY (integration, created_at)
-    );
-    CREATE TRIGGER tally_finished AFTER DELETE ON tasks
-    WHEN old.status = 'processing'
-    BEGIN
-        INSERT INTO finished_tally (integration, created_at, n)
-        VALUES (old.integration, old.created_at, 1)
-        ON CONFLICT (integration, created_at) DO UPDATE SET n = n + 1;
-    END;";
+    );";
 
 /// Statements kept prepared: every one the store runs, with room to spare
 /// (rusqlite's default keeps 16, fewer than a simulation uses).

@@ -106,8 +106,7 @@ impl Postgres {
             let completed = match claim.done {
                 [] => 0,
                 done => {
-                    let statement =
-                        shared::complete_many_statement(self, done, lease.holder, lease.from);
+                    let statement = shared::complete_many_statement(done, lease.holder, lease.from);
                     tx.execute(statement).await?
                 }
             };
