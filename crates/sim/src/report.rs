@@ -612,15 +612,17 @@ fn explain(
         )
     } else if more_runs > 0 && needed_runs > room {
         format!(
-            "{volume} {} needs {needed_runs} runs per hour ({busiest} changes in its busiest \
-             hour, {budget} per run), but {}; raise the {system}'s rate",
+            "{volume} {} needs {} per hour ({busiest} changes in its busiest hour, {budget} \
+             per run), but {}; raise the {system}'s rate",
             integration.name,
+            runs(needed_runs, ""),
             room_beside_others(system, room)
         )
     } else if more_runs > 0 {
         format!(
-            "{volume} {} needs {more_runs} more runs per hour ({busiest} changes in its busiest hour, {budget} per run)",
-            integration.name
+            "{volume} {} needs {} per hour ({busiest} changes in its busiest hour, {budget} per run)",
+            integration.name,
+            runs(more_runs, "more ")
         )
     } else if missed > 0 {
         format!(
@@ -651,6 +653,15 @@ fn explain(
 }
 
 /// The most changes `feed` makes in one of the run's hours.
+/// `n` runs, `what` more, in the singular for one.
+fn runs(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}run")
+    } else {
+        format!("{n} {what}runs")
+    }
+}
+
 /// How many runs an hour the other jobs on `system` leave room for, said
 /// so that none reads as none.
 fn room_beside_others(system: &str, room: u64) -> String {
@@ -1088,9 +1099,9 @@ mod tests {
         }
     }
 
-    /// The large example's verdict once read "only 0 fit".
+    /// The large example's verdict once read "needs 1 runs per hour … only 0 fit".
     #[test]
-    fn a_system_without_room_says_no_run_fits() {
+    fn verdicts_say_one_run_and_no_room_in_words() {
         assert_eq!(
             room_beside_others("accounting", 0),
             "the other jobs on the accounting take its whole hour: no run fits"
@@ -1103,6 +1114,9 @@ mod tests {
             room_beside_others("erp", 4),
             "beside the other jobs on the erp only 4 fit"
         );
+        assert_eq!(runs(1, ""), "1 run");
+        assert_eq!(runs(1, "more "), "1 more run");
+        assert_eq!(runs(26, "more "), "26 more runs");
     }
 
     #[test]
