@@ -76,6 +76,18 @@ pub(crate) struct SimulateArgs {
     /// Output format: text for people, json for tools.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub(crate) format: Format,
+    /// What if a system accepts less (or more) than the file says: its mock
+    /// keeps this rate, and answers 429 beyond it, while the plan and the
+    /// engine keep the file's ("webshop=300/min"; repeat for more systems).
+    #[arg(long = "mock-rate", value_name = "SYSTEM=RATE")]
+    pub(crate) mock_rates: Vec<String>,
+    /// Keep the simulated days' history in this store (sqlite://FILE or
+    /// postgres://…), as `pacer run` writes it: `pacer plan --observed
+    /// --store URL` reads it back. Default: a throwaway store in memory.
+    #[arg(long, value_name = "URL")]
+    pub(crate) record: Option<String>,
+    #[command(flatten)]
+    pub(crate) observed: ObservedArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -162,6 +174,34 @@ pub(crate) struct PlanArgs {
     /// days checked and verified are the zone's next ones after it.
     #[arg(long, value_name = "DATE")]
     pub(crate) date: Option<String>,
+    #[command(flatten)]
+    pub(crate) observed: ObservedArgs,
+}
+
+/// What `--observed` reads: the store's ledger over a window.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ObservedArgs {
+    /// Use what the store saw instead of the file's estimates: each
+    /// integration's changes a day, peak day and hourly profile, read from
+    /// the executions of the window.
+    #[arg(long)]
+    pub(crate) observed: bool,
+    /// With --observed: how far back the window reaches ("14d", "36h").
+    #[arg(
+        long,
+        default_value = "14d",
+        value_name = "DURATION",
+        requires = "observed"
+    )]
+    pub(crate) since: String,
+    /// With --observed: the window's end, a date (its local midnight) or a
+    /// time such as 2026-03-09T12:00 in the file's time zone; default now.
+    #[arg(long, value_name = "TIME", requires = "observed")]
+    pub(crate) until: Option<String>,
+    /// With --observed: the store to read; default the one `pacer run`
+    /// uses (`environment.store`, or the SQLite file beside the config).
+    #[arg(long, value_name = "URL", requires = "observed")]
+    pub(crate) store: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -15,6 +15,7 @@ mod explain;
 mod input;
 mod mock;
 mod next;
+mod observed;
 mod plan;
 mod run;
 mod runtime;

@@ -10,6 +10,7 @@ use pacer_plan::{DayLoad, JobPlan, Plan};
 use crate::{
     args::{PlanArgs, PlanFormat},
     input::{self, InvalidInput},
+    observed,
 };
 
 /// The plan of `config`, checked on the zone's next days the clock moves
@@ -37,6 +38,9 @@ pub(crate) fn plan(
 
 pub(crate) fn run(args: &PlanArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let config = input::config(&args.file)?;
+    if args.observed.observed {
+        return run_observed(args, &config, out);
+    }
     let (plan, days) = plan(&config, args.date.as_deref())?;
     match args.format {
         PlanFormat::Text => out.write_all(text(&plan, &config.timezone).as_bytes())?,
@@ -61,7 +65,7 @@ pub(crate) fn run(args: &PlanArgs, out: &mut impl Write) -> anyhow::Result<ExitC
                 start,
                 ..pacer_sim::Options::default()
             };
-            let report = crate::simulate::simulate(&config, &plan, &options)?;
+            let report = crate::simulate::simulate(&config, &plan, &options, None)?;
             let day = match report.hours.len() {
                 24 => format!("a simulated day ({start})"),
                 n => format!("a simulated day the clock moves ({start}, {n} hours)"),
@@ -95,6 +99,46 @@ pub(crate) fn run(args: &PlanArgs, out: &mut impl Write) -> anyhow::Result<ExitC
         }
     }
     Ok(if args.check && !plan.fits {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `pacer plan --observed`: the plan of what the store saw beside the
+/// file's, and the patch that would declare it.
+fn run_observed(
+    args: &PlanArgs,
+    config: &pacer_config::Config,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    if args.verify || args.format == PlanFormat::Markdown {
+        return Err(InvalidInput(
+            "error: --observed plans with --format text or json, without --verify; \
+             `pacer simulate FILE --observed` plays a day of what was observed"
+                .into(),
+        )
+        .into());
+    }
+    let observed = observed::read(config, &args.file, &args.observed)?;
+    let (declared, _) = plan(config, args.date.as_deref())?;
+    let (planned, _) = plan(
+        &observed::as_observed(config, &observed.observation),
+        args.date.as_deref(),
+    )?;
+    let comparison = observed::Comparison::new(config, &observed, &declared, &planned);
+    match args.format {
+        PlanFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &comparison)?;
+            writeln!(out)?;
+        }
+        _ => out.write_all(comparison.to_text().as_bytes())?,
+    }
+    if let Some(svg) = &args.svg {
+        std::fs::write(svg, planned.to_svg())
+            .with_context(|| format!("cannot write {}", svg.display()))?;
+    }
+    Ok(if args.check && !planned.fits {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -191,33 +235,9 @@ fn describe_day(day: &DayLoad) -> String {
 }
 
 fn text(plan: &Plan, timezone: &str) -> String {
-    let rows: Vec<[String; 9]> = plan.jobs.iter().map(row).collect();
-    let widths: Vec<usize> = (0..9)
-        .map(|c| {
-            rows.iter()
-                .map(|r| r[c].chars().count())
-                .chain([HEADERS[c].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+    let rows: Vec<Vec<String>> = plan.jobs.iter().map(|job| row(job).to_vec()).collect();
     let mut s = format!("Plan for {}\n\n", plan.environment);
-    let line = |cells: Vec<&str>| {
-        let mut l = String::new();
-        for (c, cell) in cells.iter().enumerate() {
-            // Names and schedules read left to right; numbers line up on the right.
-            if c == 0 || c == 5 {
-                let _ = write!(l, "{cell:<w$}  ", w = widths[c]);
-            } else {
-                let _ = write!(l, "{cell:>w$}  ", w = widths[c]);
-            }
-        }
-        l.trim_end().to_string() + "\n"
-    };
-    s.push_str(&line(HEADERS.to_vec()));
-    for r in &rows {
-        s.push_str(&line(r.iter().map(String::as_str).collect()));
-    }
+    s.push_str(&table(&HEADERS, &rows, &[0, 5]));
     s.push('\n');
     for l in summary(plan, timezone) {
         s.push_str(&l);
@@ -228,6 +248,36 @@ fn text(plan: &Plan, timezone: &str) -> String {
         for w in &plan.warnings {
             let _ = writeln!(s, "- {w}");
         }
+    }
+    s
+}
+
+/// `rows` under `headers` in aligned columns: those in `left` (names,
+/// schedules) read left to right, the rest (numbers) line up on the right.
+pub(crate) fn table(headers: &[&str], rows: &[Vec<String>], left: &[usize]) -> String {
+    let widths: Vec<usize> = (0..headers.len())
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].chars().count())
+                .chain([headers[c].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<&str>| {
+        let mut l = String::new();
+        for (c, cell) in cells.iter().enumerate() {
+            if left.contains(&c) {
+                let _ = write!(l, "{cell:<w$}  ", w = widths[c]);
+            } else {
+                let _ = write!(l, "{cell:>w$}  ", w = widths[c]);
+            }
+        }
+        l.trim_end().to_string() + "\n"
+    };
+    let mut s = line(headers.to_vec());
+    for r in rows {
+        s.push_str(&line(r.iter().map(String::as_str).collect()));
     }
     s
 }

@@ -168,7 +168,7 @@ impl Node {
 /// `environment.store`, or a SQLite file named after the config, beside it:
 /// `acme.db`, or `acme.speed.db` for a sped-up run, whose minutes run ahead
 /// of real time and would hold a real-time run back.
-fn store_url(config: &pacer_config::Config, file: &Path, sped_up: bool) -> String {
+pub(crate) fn store_url(config: &pacer_config::Config, file: &Path, sped_up: bool) -> String {
     config.store.clone().unwrap_or_else(|| {
         let stem = file
             .file_stem()

@@ -7,17 +7,33 @@ use anyhow::Context;
 use crate::{
     args::{Format, SimulateArgs, SimulateTransport},
     input::{self, InvalidInput},
+    observed,
+    run::redact,
     runtime,
 };
 
 pub(crate) fn run(args: &SimulateArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let config = input::config(&args.file)?;
+    // The file's plan, always: with --observed the question is whether it
+    // holds on the day that was observed.
     let plan =
         pacer_plan::plan(&config.environment).map_err(|e| InvalidInput(format!("error: {e}")))?;
-    let options = options(args)?;
-    let report = simulate(&config, &plan, &options)?;
+    let options = options(args, &config)?;
+    let (config, preface) = if args.observed.observed {
+        let observed = observed::read(&config, &args.file, &args.observed)?;
+        (
+            observed::as_observed(&config, &observed.observation),
+            observed::simulating(&observed),
+        )
+    } else {
+        (config, String::new())
+    };
+    let report = simulate(&config, &plan, &options, args.record.as_deref())?;
     match args.format {
-        Format::Text => out.write_all(report.to_text().as_bytes())?,
+        Format::Text => {
+            out.write_all(preface.as_bytes())?;
+            out.write_all(report.to_text().as_bytes())?;
+        }
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
     }
     if let Some(svg) = &args.svg {
@@ -27,7 +43,10 @@ pub(crate) fn run(args: &SimulateArgs, out: &mut impl Write) -> anyhow::Result<E
     Ok(verdict(&report))
 }
 
-fn options(args: &SimulateArgs) -> Result<pacer_sim::Options, InvalidInput> {
+fn options(
+    args: &SimulateArgs,
+    config: &pacer_config::Config,
+) -> Result<pacer_sim::Options, InvalidInput> {
     if args.days == 0 || args.days > 366 {
         return Err(InvalidInput(format!(
             "error: --days {}: expected 1 to 366",
@@ -63,7 +82,31 @@ fn options(args: &SimulateArgs) -> Result<pacer_sim::Options, InvalidInput> {
             args.request_time
         ))
     })?;
+    let mock_rates = args
+        .mock_rates
+        .iter()
+        .map(|text| {
+            let invalid = |why: &str| {
+                InvalidInput(format!(
+                    "error: --mock-rate {text:?}: {why}, such as \"webshop=300/min\""
+                ))
+            };
+            let (system, rate) = text
+                .split_once('=')
+                .ok_or_else(|| invalid("expected SYSTEM=RATE"))?;
+            if config.system(system.trim()).is_none() {
+                return Err(invalid(&format!(
+                    "the file has no system {:?}",
+                    system.trim()
+                )));
+            }
+            let rate = pacer_config::parse_rate(rate.trim())
+                .map_err(|expected| invalid(&format!("the rate is not {expected}")))?;
+            Ok((system.trim().to_string(), rate))
+        })
+        .collect::<Result<_, _>>()?;
     Ok(pacer_sim::Options {
+        mock_rates,
         days: args.days,
         volume_factor: args.volume_factor,
         start,
@@ -73,6 +116,7 @@ fn options(args: &SimulateArgs) -> Result<pacer_sim::Options, InvalidInput> {
             SimulateTransport::InProcess => pacer_sim::Transport::InProcess,
             SimulateTransport::Loopback => pacer_sim::Transport::Loopback,
         },
+        store: None,
     })
 }
 
@@ -109,14 +153,24 @@ fn progress_bar() -> Option<pacer_sim::Progress> {
     )))
 }
 
-/// Runs the simulation on its own runtime.
+/// Runs the simulation on its own runtime, into the store at `record` when
+/// given (opened on that runtime, whose reactor its connections use).
 pub(crate) fn simulate(
     config: &pacer_config::Config,
     plan: &pacer_plan::Plan,
     options: &pacer_sim::Options,
+    record: Option<&str>,
 ) -> anyhow::Result<pacer_sim::Report> {
     runtime::block_on(async {
-        pacer_sim::simulate(config, plan, options)
+        let mut options = options.clone();
+        if let Some(url) = record {
+            let store = pacer_store::StoreBuilder::new(url)
+                .open()
+                .await
+                .with_context(|| format!("cannot open the store {}", redact(url)))?;
+            options.store = Some(std::sync::Arc::new(store));
+        }
+        pacer_sim::simulate(config, plan, &options)
             .await
             .map_err(|e| match e {
                 pacer_sim::Error::Engine(pacer_engine::Error::Connect(e)) => {

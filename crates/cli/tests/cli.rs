@@ -1215,3 +1215,102 @@ fn one_execution_is_singular() {
         stdout(&out)
     );
 }
+
+/// Plans that learn, as a user meets them: a simulated history recorded
+/// into a store, `plan --observed` reading it back against a file that
+/// declares too little, and `simulate --observed` playing what it saw.
+#[test]
+fn plan_observed_reads_the_history_and_suggests_a_patch() {
+    let busy = temp_file(
+        "observed",
+        "busy.yaml",
+        "environment: { name: shop, timezone: Europe/Amsterdam, capacity: 2 }\n\
+         systems:\n  erp: { rate: 100/min }\n  webshop: { rate: 500/min }\n\
+         integrations:\n  prices: { from: erp, to: webshop, volume: 2000/day, freshness: 30m, \
+         profile: [0,0,0,0,0,0,1,1,3,3,3,3,3,3,3,3,3,3,1,1,1,1,0,0] }\n",
+    );
+    let file = busy.with_file_name("shop.yaml");
+    std::fs::write(
+        &file,
+        "environment: { name: shop, timezone: Europe/Amsterdam, capacity: 2 }\n\
+         systems:\n  erp: { rate: 100/min }\n  webshop: { rate: 500/min }\n\
+         integrations:\n  prices: { from: erp, to: webshop, volume: 500/day, freshness: 30m }\n",
+    )
+    .unwrap();
+    let (busy, file) = (busy.to_str().unwrap(), file.to_str().unwrap());
+    let db = busy.replace("busy.yaml", "history.db");
+    let store = format!("sqlite://{db}");
+
+    // Nothing recorded yet: no store to read, and none is made.
+    let out = pacer(&["plan", file, "--observed", "--store", &store]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("no store at {db}")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!Path::new(&db).exists());
+
+    let out = pacer(&["simulate", busy, "--days", "2", "--record", &store]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let window = ["--observed", "--store", &store, "--until", "2026-03-04"];
+    let out = pacer(&[&["plan", file, "--format", "json"][..], &window[..]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let seen: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(seen["observation"]["whole_days"], 2);
+    let drift = &seen["integrations"][0];
+    assert_eq!(drift["declared_peak_day"], 500.0);
+    assert_eq!(drift["drifted"], true);
+    let per_day = seen["observation"]["integrations"][0]["changes_per_day"]
+        .as_f64()
+        .unwrap();
+    assert!((per_day - 2_000.0).abs() <= 20.0, "{per_day}");
+    let job = &seen["jobs"][0];
+    assert_eq!(job["job"], "prices.pull");
+    assert!(
+        job["observed"]["executions_per_day"].as_u64()
+            > job["declared"]["executions_per_day"].as_u64(),
+        "{job}"
+    );
+    let patch = seen["patch"].as_str().unwrap();
+    assert!(
+        patch.starts_with("integrations:\n  prices:\n    volume: 1999/day\n")
+            || patch.starts_with("integrations:\n  prices:\n    volume: 2000/day\n"),
+        "{patch}"
+    );
+    assert!(patch.contains("    profile: [0.00, 0.00"), "{patch}");
+
+    // The text says the same to a person.
+    let out = pacer(&[&["plan", file][..], &window[..]].concat());
+    let said = stdout(&out);
+    assert!(said.contains("2 whole days"), "{said}");
+    assert!(said.contains("drifted"), "{said}");
+    assert!(said.contains("Suggested for the file"), "{said}");
+
+    // A window with no whole day says so and suggests nothing.
+    let out = pacer(&[
+        "plan",
+        file,
+        "--observed",
+        "--store",
+        &store,
+        "--until",
+        "2026-03-02T18:00",
+        "--since",
+        "12h",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("No whole day in the window") && !stdout(&out).contains("volume:"),
+        "{}",
+        stdout(&out)
+    );
+
+    // The file's plan on the observed day: 500 a day planned, 2,000 come.
+    let out = pacer(&[&["simulate", file][..], &window[..]].concat());
+    let said = stdout(&out);
+    assert!(said.starts_with("Simulating what sqlite://"), "{said}");
+    assert!(said.contains("prices"), "{said}");
+    let _ = std::fs::remove_dir_all(Path::new(busy).parent().unwrap());
+}

@@ -9,7 +9,7 @@ use std::{
 use jiff::{SignedDuration, Timestamp};
 use pacer_connect::{Destination, Outgoing, Page, PageRequest, Record, Source};
 use pacer_store::{
-    Cursor, ExecutionState, FailOutcome, Failure, Minute, NewTask, Rejected, RetryPolicy,
+    Cursor, ExecutionState, FailOutcome, Failure, Minute, NewTask, PushBack, Rejected, RetryPolicy,
 };
 
 use crate::{
@@ -455,6 +455,14 @@ impl<'a> Execution<'a> {
                     return Ok(Some(Ok(page)));
                 }
                 Err((error, retry_after)) => {
+                    if error.is_transient() {
+                        let answers = PushBack {
+                            throttled: u64::from(retry_after.is_some()),
+                            failed: u64::from(retry_after.is_none()),
+                            refused: 0,
+                        };
+                        self.answered_back(&answers, paid.window).await?;
+                    }
                     if !error.is_transient() || attempt >= ATTEMPTS || self.node.stopping() {
                         return Ok(Some(Err(error.to_string())));
                     }
@@ -542,6 +550,9 @@ impl<'a> Execution<'a> {
             self.charge_lookups(destination).await?;
             self.take_time(destination.rounds(outgoing.len())).await;
             let now = self.node.clock.now();
+            // Counted in the minute the items were taken in, beside them.
+            self.answered_back(&pushed_back(&outcomes, destination.batch()), grant.window)
+                .await?;
             // A batch that failed comes back whole: its tasks retry together.
             let mut batch_retry: HashMap<String, Timestamp> = HashMap::new();
             for (task, outcome) in tasks.iter().zip(outcomes) {
@@ -656,6 +667,16 @@ impl<'a> Execution<'a> {
         Ok(Some(batched))
     }
 
+    /// Counts what the job's system answered back this minute, for plans
+    /// that learn (`pacer plan --observed`).
+    async fn answered_back(&self, answers: &PushBack, minute: Minute) -> Result<(), Error> {
+        Ok(self
+            .node
+            .store
+            .push_back(&self.job.system, minute, answers)
+            .await?)
+    }
+
     /// Lets `requests` requests' worth of schedule time pass, when the
     /// settings give requests a time (a simulation); else nothing.
     async fn take_time(&self, requests: usize) {
@@ -708,6 +729,28 @@ const MAX_BOUNDARY: usize = 1_000;
 /// Whether `record`, from a source that filters `>=`, was read by an
 /// earlier pull: it is before the cursor (a compound cursor's tie-breaker
 /// says so), or at it and remembered.
+/// What a round of deliveries was answered back: a 429 stops the round, so
+/// it is one answer that said slow down; the other retryable failures are
+/// requests of `batch` records each; every record not delivered for either
+/// was refused.
+fn pushed_back(outcomes: &[pacer_connect::Delivery], batch: usize) -> PushBack {
+    let (mut throttled, mut failed) = (0u64, 0u64);
+    for outcome in outcomes {
+        if let pacer_connect::Delivery::Retry { throttled: t, .. } = outcome {
+            if *t {
+                throttled += 1;
+            } else {
+                failed += 1;
+            }
+        }
+    }
+    PushBack {
+        throttled: u64::from(throttled > 0),
+        failed: failed.div_ceil(batch.max(1) as u64),
+        refused: throttled + failed,
+    }
+}
+
 fn already_read(record: &Record, cursor: &Cursor) -> bool {
     record
         .cursor

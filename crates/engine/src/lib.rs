@@ -53,6 +53,7 @@ mod job;
 mod limit;
 mod lock;
 mod metrics;
+pub mod observed;
 mod state;
 
 /// Why the engine could not start or go on.

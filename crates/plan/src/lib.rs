@@ -54,6 +54,10 @@ pub use crate::{
     day::DayLoad,
     error::Error,
     model::{ActiveHours, Environment, Integration, JobOptions, MOST_PER_DAY, Rate, System},
+    observed::{
+        IntegrationObserved, JobObserved, MINUTES_TO_TRUST, Observation, PeakDay, Quantiles, Ran,
+        SystemObserved, Took, as_observed, observe,
+    },
     plan::{JobKind, JobPlan, Load, Plan, Warning, plan},
     svg::{heat_map, heat_map_of_day},
     systems::SystemLoad,
@@ -62,6 +66,7 @@ pub use crate::{
 mod day;
 mod error;
 mod model;
+mod observed;
 mod plan;
 mod sizing;
 mod stagger;

@@ -74,6 +74,14 @@ pub struct Options {
     pub progress: Option<Progress>,
     /// How the engine reaches the mock systems.
     pub transport: Transport,
+    /// Systems whose mocks keep another rate than the file declares (the
+    /// engine still holds to the file's): what if the webshop really
+    /// accepts only 300 a minute? Beyond it, a mock answers 429.
+    pub mock_rates: Vec<(String, pacer_plan::Rate)>,
+    /// The store the day is played into, kept for whoever opens it next
+    /// (`pacer plan --observed` reads its ledger); default a throwaway one
+    /// in memory.
+    pub store: Option<Arc<pacer_store::Store>>,
 }
 
 /// How the engine reaches the mock systems in a simulation.
@@ -108,6 +116,8 @@ impl Default for Options {
             request_time: DEFAULT_REQUEST_TIME,
             progress: None,
             transport: Transport::default(),
+            mock_rates: Vec::new(),
+            store: None,
         }
     }
 }
@@ -341,16 +351,32 @@ pub async fn simulate(config: &Config, plan: &Plan, options: &Options) -> Result
         .map_err(|e| Error::Setup(format!("{} days from {}: {e}", options.days, options.start)))?;
     let (start, end) = (midnight.timestamp(), end.timestamp());
     let clock: Arc<dyn Clock> = Arc::new(VirtualClock::serial(start));
+    let mut mocked = config.clone();
+    for (name, rate) in &options.mock_rates {
+        match mocked
+            .environment
+            .systems
+            .iter_mut()
+            .find(|s| s.name == *name)
+        {
+            Some(system) => system.rate = *rate,
+            None => {
+                return Err(Error::Setup(format!(
+                    "no system {name} to give a mock rate"
+                )));
+            }
+        }
+    }
     let (mocks, transport) = match options.transport {
         Transport::InProcess => {
-            in_process_mocks(config, start, clock.clone(), options.volume_factor)?
+            in_process_mocks(&mocked, start, clock.clone(), options.volume_factor)?
         }
         // The mock systems answer on the engine's runtime: on a multi-thread
         // one they still work while the engine does, and their answers wake
         // the engine on its own threads, not across runtimes.
         Transport::Loopback => (
             mocks(
-                config,
+                &mocked,
                 start,
                 clock.clone(),
                 options.volume_factor,
@@ -378,7 +404,10 @@ pub async fn simulate(config: &Config, plan: &Plan, options: &Options) -> Result
         against_mock(flow);
     }
 
-    let store = Arc::new(pacer_store::StoreBuilder::in_memory().open().await?);
+    let store = match &options.store {
+        Some(store) => store.clone(),
+        None => Arc::new(pacer_store::StoreBuilder::in_memory().open().await?),
+    };
     let settings = Settings {
         node: "simulation".into(),
         request_time: Some(options.request_time),

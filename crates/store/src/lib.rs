@@ -50,8 +50,8 @@ pub use crate::{
     model::{
         Alert, Claimed, Cursor, Due, Execution, ExecutionChange, ExecutionQuery, ExecutionState,
         FailOutcome, Failure, Interrupted, JobControl, Lease, NewTask, NodeProcess, Pruned,
-        RateRequest, Rejected, Retention, RetryPolicy, RowCounts, Task, TaskError, TaskQuery,
-        TaskStatus,
+        PushBack, RateRequest, Rejected, Retention, RetryPolicy, RowCounts, SystemMinute, Task,
+        TaskError, TaskQuery, TaskStatus,
     },
     store::{Store, StoreBuilder},
     time::Minute,

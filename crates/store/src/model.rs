@@ -843,3 +843,35 @@ mod tests {
         assert_eq!(latest_per_key(&batch), [("b", "2"), ("a", "3")]);
     }
 }
+
+/// What a system answered back in one minute, beyond what it took.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PushBack {
+    /// Answers that said slow down: 429, or a `Retry-After`.
+    pub throttled: u64,
+    /// Answers that failed in a way a retry may fix: timeouts, 5xx,
+    /// refused connections.
+    pub failed: u64,
+    /// Items those answers did not take.
+    pub refused: u64,
+}
+
+impl PushBack {
+    /// Nothing answered back.
+    pub fn is_empty(&self) -> bool {
+        *self == PushBack::default()
+    }
+}
+
+/// One rate budget's minute: what it used and what was answered back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SystemMinute {
+    /// The budget: a system's name (or a job's, or `SYSTEM:requests`).
+    pub budget: String,
+    /// The minute.
+    pub window: Minute,
+    /// Items (or requests) taken from it.
+    pub used: u64,
+    /// What the system answered back.
+    pub answers: PushBack,
+}

@@ -163,6 +163,15 @@ const STEPS: &[Step] = &[
     );
     ALTER TABLE nodes ADD COLUMN stopped_at BIGINT;",
     ),
+    // What each system answered back in each minute: answers that said
+    // slow down (429, Retry-After), answers that failed in a way a retry
+    // may fix (timeouts, 5xx, refused connections), and the items those
+    // answers did not take, beside what was used: plans learn from them.
+    both(
+        "ALTER TABLE rate_windows ADD COLUMN throttled BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE rate_windows ADD COLUMN failed BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE rate_windows ADD COLUMN refused BIGINT NOT NULL DEFAULT 0;",
+    ),
 ];
 
 /// The migrations `backend` takes: (version, script as it reads it).

@@ -8,8 +8,8 @@ use crate::{
     model::{
         Alert, AlertRow, Batch, Claimed, ClaimedRow, Cursor, Cutoffs, Execution, ExecutionChange,
         ExecutionQuery, ExecutionRow, ExecutionState, FailOutcome, Failure, JobControl,
-        LeaseMillis, Pruned, Rejected, RowCounts, SlotRequest, Task, TaskError, TaskErrorRow,
-        TaskQuery, TaskRow, TaskStatus,
+        LeaseMillis, Pruned, PushBack, Rejected, RowCounts, SlotRequest, SystemMinute, Task,
+        TaskError, TaskErrorRow, TaskQuery, TaskRow, TaskStatus,
     },
     schema,
     sql::{Run, Statement, Tx},
@@ -210,6 +210,56 @@ pub(crate) async fn give_back_rate(
     .bind(window_start)
     .bind(unused);
     db.execute(statement).await.map(drop)
+}
+
+pub(crate) async fn push_back(
+    db: &impl Run,
+    system: &str,
+    window_start: i64,
+    answers: &PushBack,
+) -> Result<(), Error> {
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let statement = Statement::new(
+        "INSERT INTO rate_windows (system, window_start, used, throttled, failed, refused)
+         VALUES ($1, $2, 0, $3, $4, $5)
+         ON CONFLICT (system, window_start) DO UPDATE SET
+             throttled = rate_windows.throttled + excluded.throttled,
+             failed = rate_windows.failed + excluded.failed,
+             refused = rate_windows.refused + excluded.refused",
+        format!("counting what {system} answered back"),
+    )
+    .bind(system)
+    .bind(window_start)
+    .bind(count(answers.throttled))
+    .bind(count(answers.failed))
+    .bind(count(answers.refused));
+    db.execute(statement).await.map(drop)
+}
+
+pub(crate) async fn system_minutes(db: &impl Run, since: i64) -> Result<Vec<SystemMinute>, Error> {
+    let statement = Statement::new(
+        "SELECT system, window_start, used, throttled, failed, refused FROM rate_windows
+         WHERE window_start >= $1 ORDER BY system, window_start",
+        "reading what systems took and answered back",
+    )
+    .bind(since);
+    let rows: Vec<(String, i64, i64, i64, i64, i64)> = db.fetch(statement).await?;
+    let count = |n: i64| n.max(0).unsigned_abs();
+    Ok(rows
+        .into_iter()
+        .map(
+            |(budget, window, used, throttled, failed, refused)| SystemMinute {
+                budget,
+                window: Minute::from_millis(window),
+                used: count(used),
+                answers: PushBack {
+                    throttled: count(throttled),
+                    failed: count(failed),
+                    refused: count(refused),
+                },
+            },
+        )
+        .collect())
 }
 
 pub(crate) async fn has_work(db: &impl Run, integration: &str, now: i64) -> Result<bool, Error> {

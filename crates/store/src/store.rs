@@ -9,8 +9,8 @@ use crate::{
     model::{
         Alert, Batch, ClaimRequest, Claimed, Cursor, Cutoffs, Due, Execution, ExecutionChange,
         ExecutionQuery, ExecutionState, FailOutcome, Failure, Interrupted, JobControl, Lease,
-        NewTask, NodeProcess, Pruned, RateRequest, RateTake, Rejected, Retention, RowCounts,
-        SlotRequest, Task, TaskError, TaskQuery, TaskStatus,
+        NewTask, NodeProcess, Pruned, PushBack, RateRequest, RateTake, Rejected, Retention,
+        RowCounts, SlotRequest, SystemMinute, Task, TaskError, TaskQuery, TaskStatus,
     },
     postgres::Postgres,
     shared,
@@ -493,6 +493,27 @@ impl Store {
             .into_iter()
             .map(|(budget, window, used)| (budget, Minute::from_millis(window), used))
             .collect())
+    }
+
+    /// Counts what `system` answered back in minute `window`, beside what
+    /// its rate window used.
+    pub async fn push_back(
+        &self,
+        system: &str,
+        window: Minute,
+        answers: &PushBack,
+    ) -> Result<(), Error> {
+        if answers.is_empty() {
+            return Ok(());
+        }
+        dispatch!(self, b => shared::push_back(b, system, window.millis(), answers).await)
+    }
+
+    /// Each rate budget's minutes from `since` on — what it used and what
+    /// the system answered back — by budget then minute (as long as
+    /// `retention.rate_windows` keeps them: 2 days by default).
+    pub async fn system_minutes(&self, since: Minute) -> Result<Vec<SystemMinute>, Error> {
+        dispatch!(self, b => shared::system_minutes(b, since.millis()).await)
     }
 
     /// Says `node` is alive at `now`.

@@ -12,7 +12,8 @@ use std::{
 
 use pacer_store::{
     Cursor, Due, ExecutionChange, ExecutionQuery, ExecutionState, FailOutcome, NewTask, Pruned,
-    RateRequest, Rejected, Retention, RetryPolicy, Store, StoreBuilder, TaskQuery, TaskStatus,
+    PushBack, RateRequest, Rejected, Retention, RetryPolicy, Store, StoreBuilder, SystemMinute,
+    TaskQuery, TaskStatus,
 };
 use support::{at, failure, lease, minute_at};
 
@@ -130,7 +131,78 @@ on_both_backends!(
     tasks_and_executions_are_listed_for_the_dashboard,
     replaying_the_dead_leaves_what_cannot_be_sent,
     a_failed_delivery_carries_the_change_queued_meanwhile,
+    what_a_system_answered_back_is_counted_by_the_minute,
 );
+
+/// Throttles, failures and refused items add up in a system's minute,
+/// beside what its rate window used, whether the minute was taken from
+/// first or not; nothing answered back writes nothing.
+async fn what_a_system_answered_back_is_counted_by_the_minute(db: &Db) {
+    let store = db.open().await;
+    store
+        .take_rate(&RateRequest {
+            system: "webshop",
+            window: minute_at(60_000),
+            want: 300,
+            limit: 500,
+        })
+        .await
+        .unwrap();
+    let throttled = PushBack {
+        throttled: 1,
+        failed: 0,
+        refused: 20,
+    };
+    store
+        .push_back("webshop", minute_at(60_000), &throttled)
+        .await
+        .unwrap();
+    store
+        .push_back("webshop", minute_at(60_000), &throttled)
+        .await
+        .unwrap();
+    let timed_out = PushBack {
+        throttled: 0,
+        failed: 1,
+        refused: 0,
+    };
+    store
+        .push_back("erp", minute_at(120_000), &timed_out)
+        .await
+        .unwrap();
+    store
+        .push_back("erp", minute_at(180_000), &PushBack::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.system_minutes(minute_at(0)).await.unwrap(),
+        [
+            SystemMinute {
+                budget: "erp".into(),
+                window: minute_at(120_000),
+                used: 0,
+                answers: timed_out,
+            },
+            SystemMinute {
+                budget: "webshop".into(),
+                window: minute_at(60_000),
+                used: 300,
+                answers: PushBack {
+                    throttled: 2,
+                    failed: 0,
+                    refused: 40,
+                },
+            },
+        ]
+    );
+    assert!(
+        store
+            .system_minutes(minute_at(180_000))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
 
 fn task(key: &str, payload: &str) -> NewTask {
     NewTask {

@@ -1,0 +1,76 @@
+//! The ledger read back for the planner: what [`pacer_plan::observe`] turns
+//! into observed volumes, profiles, durations and waits.
+
+use jiff::Timestamp;
+use pacer_plan::{Ran, Took};
+use pacer_store::{Minute, Store};
+
+use crate::Error;
+
+/// Ledger rows read a call: a window of weeks is read in pages, so neither
+/// the store nor this process holds it twice.
+const PAGE: u32 = 10_000;
+
+/// The ledger's executions of the minutes from `from` up to `until`, oldest
+/// first (as long as the store's retention keeps them: 30 days by default).
+///
+/// # Errors
+///
+/// When the store cannot be read.
+pub async fn ran(store: &Store, from: Timestamp, until: Timestamp) -> Result<Vec<Ran>, Error> {
+    let mut ran = Vec::new();
+    let mut since = Minute::containing(from);
+    loop {
+        let mut page = store.executions(since, PAGE).await?;
+        let full = page.len() == PAGE as usize;
+        if full {
+            // The last minute may go on in the next page: read it whole there.
+            let last = page.last().map(|e| e.minute).unwrap_or(since);
+            if last == since {
+                return Err(Error::Config(format!(
+                    "more than {PAGE} executions in the minute {since}: the ledger cannot be read in pages"
+                )));
+            }
+            page.retain(|e| e.minute != last);
+            since = last;
+        }
+        let done = !full || since.start() >= until;
+        ran.extend(
+            page.into_iter()
+                .filter(|e| e.minute.start() >= from && e.minute.start() < until)
+                .map(|e| Ran {
+                    job: e.job,
+                    due_at: e.due_at,
+                    started_at: e.started_at,
+                    finished_at: e.finished_at,
+                    items: e.items.max(0).unsigned_abs(),
+                }),
+        );
+        if done {
+            return Ok(ran);
+        }
+    }
+}
+
+/// Each system's minutes from `from` up to `until`: what Pacer took from
+/// its rate and what it answered back (as long as the store's retention
+/// keeps rate windows: 2 days by default).
+///
+/// # Errors
+///
+/// When the store cannot be read.
+pub async fn took(store: &Store, from: Timestamp, until: Timestamp) -> Result<Vec<Took>, Error> {
+    let minutes = store.system_minutes(Minute::containing(from)).await?;
+    Ok(minutes
+        .into_iter()
+        .filter(|m| m.window.start() < until)
+        .map(|m| Took {
+            system: m.budget,
+            minute: m.window.start(),
+            used: m.used,
+            throttled: m.answers.throttled,
+            failed: m.answers.failed,
+            refused: m.answers.refused,
+        })
+        .collect())
+}
