@@ -18,10 +18,6 @@ use crate::{
     runtime,
 };
 
-/// An integration whose observed peak day is this much above or below the
-/// declared one (`volume × peak_factor`) has drifted: the text says so.
-pub(crate) const DRIFT: f64 = 0.25;
-
 /// The figures of a window, and the store they were read from (its URL
 /// without a password).
 pub(crate) struct Observed {
@@ -178,14 +174,8 @@ pub(crate) struct Comparison<'a> {
 
 #[derive(Serialize)]
 struct Drift {
-    integration: String,
-    /// `volume × peak_factor` as the file says.
-    declared_peak_day: f64,
-    /// The most changes observed in one day; `None` without a whole day.
-    observed_peak_day: Option<u64>,
-    /// Observed over declared, minus 1: +0.5 is half as many again.
-    drift: Option<f64>,
-    drifted: bool,
+    #[serde(flatten)]
+    declared_and_seen: pacer_plan::IntegrationDrift,
     /// Most of its pulls took their whole item budget: the source had more
     /// to give, and the observed volume is a floor, not the volume.
     pulls_full: bool,
@@ -213,24 +203,15 @@ impl<'a> Comparison<'a> {
         planned: &Plan,
     ) -> Comparison<'a> {
         let observation = &observed.observation;
-        let integrations: Vec<Drift> = config
-            .environment
+        let integrations: Vec<Drift> = pacer_plan::drifts(&config.environment, observation)
             .integrations
-            .iter()
+            .into_iter()
             .zip(&observation.integrations)
-            .map(|(declared, seen)| {
-                let declared_peak_day = declared.volume_per_day * declared.peak_factor;
-                let observed_peak_day = seen.peak_day.as_ref().map(|p| p.changes);
-                let drift = observed_peak_day
-                    .filter(|_| declared_peak_day > 0.0)
-                    .map(|n| n as f64 / declared_peak_day - 1.0);
-                let budget = planned_pull(declared_plan, &declared.name).map(|j| j.items_per_run);
+            .map(|(drift, seen)| {
+                let budget =
+                    planned_pull(declared_plan, &drift.integration).map(|j| j.items_per_run);
                 Drift {
-                    integration: declared.name.clone(),
-                    declared_peak_day,
-                    observed_peak_day,
-                    drift,
-                    drifted: drift.is_some_and(|d| d.abs() > DRIFT),
+                    declared_and_seen: drift,
                     pulls_full: seen.pull.executions > 0
                         && budget.is_some_and(|b| seen.pull.items.p50 >= b as f64),
                 }
@@ -413,7 +394,8 @@ fn system_row(seen: &SystemObserved, declared: f64) -> Vec<String> {
     ]
 }
 
-fn integration_row(drift: &Drift, seen: &IntegrationObserved) -> Vec<String> {
+fn integration_row(full: &Drift, seen: &IntegrationObserved) -> Vec<String> {
+    let drift = &full.declared_and_seen;
     let durations = |j: &pacer_plan::JobObserved| {
         if j.executions == 0 {
             "-".to_string()
@@ -425,7 +407,7 @@ fn integration_row(drift: &Drift, seen: &IntegrationObserved) -> Vec<String> {
         drift.integration.clone(),
         format!("{:.0}", drift.declared_peak_day),
         seen.changes_per_day.map_or("-".into(), |n| {
-            if drift.pulls_full {
+            if full.pulls_full {
                 format!("≥ {n:.0}")
             } else {
                 format!("{n:.0}")
@@ -434,9 +416,9 @@ fn integration_row(drift: &Drift, seen: &IntegrationObserved) -> Vec<String> {
         seen.peak_day
             .as_ref()
             .map_or("-".into(), |p| format!("{} ({})", p.changes, p.date)),
-        match drift.drift {
-            Some(d) if drift.drifted => format!("{:+.0}% drifted", d * 100.0),
-            Some(d) => format!("{:+.0}%", d * 100.0),
+        match drift.ratio {
+            Some(r) if drift.drifted => format!("{:+.0}% drifted", (r - 1.0) * 100.0),
+            Some(r) => format!("{:+.0}%", (r - 1.0) * 100.0),
             None => "-".into(),
         },
         durations(&seen.pull),
@@ -463,7 +445,7 @@ fn integrations_full(drifts: &[Drift]) -> Vec<&str> {
     drifts
         .iter()
         .filter(|d| d.pulls_full)
-        .map(|d| d.integration.as_str())
+        .map(|d| d.declared_and_seen.integration.as_str())
         .collect()
 }
 

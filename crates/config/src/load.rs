@@ -718,6 +718,7 @@ impl Check<'_> {
         };
         flag(&when.backlog, "backlog", &mut conditions.backlog)?;
         flag(&when.node_lost, "node_lost", &mut conditions.node_lost)?;
+        flag(&when.drift, "drift", &mut conditions.drift)?;
         let lasting = |written: &Option<Spanned<RawSwitch>>,
                        k: &str,
                        kept: &mut Option<jiff::SignedDuration>| {

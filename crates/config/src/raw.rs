@@ -75,6 +75,12 @@ pub(crate) struct RawConditions {
     #[schemars(with = "Option<RawSwitch>")]
     #[schemars(example = &"on", example = &"off")]
     pub(crate) node_lost: Option<Spanned<RawSwitch>>,
+    /// The last week's observed peak day of an integration is more than a
+    /// quarter off what the file declares, or a system said slow down at
+    /// less than three quarters of its rate: on or off (default).
+    #[schemars(with = "Option<RawSwitch>")]
+    #[schemars(example = &"on", example = &"off")]
+    pub(crate) drift: Option<Spanned<RawSwitch>>,
 }
 
 /// A condition's setting: `on`, `off`, a count or a duration.

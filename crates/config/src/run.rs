@@ -319,6 +319,9 @@ pub struct Conditions {
     pub at_capacity: Option<jiff::SignedDuration>,
     /// A node stopped beating without stopping cleanly.
     pub node_lost: bool,
+    /// The last week's observed figures drifted from the file's (off by
+    /// default: it asks for the file to be changed, not for a fix now).
+    pub drift: bool,
 }
 
 impl Default for Conditions {
@@ -330,6 +333,7 @@ impl Default for Conditions {
             at_rate: Some(jiff::SignedDuration::from_hours(1)),
             at_capacity: Some(jiff::SignedDuration::from_mins(30)),
             node_lost: true,
+            drift: false,
         }
     }
 }

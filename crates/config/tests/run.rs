@@ -209,7 +209,7 @@ fn alerts_name_their_conditions_and_channels() {
     assert_eq!(config.alerts, None, "no alerts: nobody is told");
     let file = format!(
         "{FILE}alerts:\n  \
-         when: {{ failed_runs: 5, backlog: off, at_rate: 2h, at_capacity: false }}\n  \
+         when: {{ failed_runs: 5, backlog: off, at_rate: 2h, at_capacity: false, drift: on }}\n  \
          repeat: 1h\n  \
          send:\n    \
          - webhook: https://hooks.example.com/pacer\n    \
@@ -229,6 +229,7 @@ fn alerts_name_their_conditions_and_channels() {
             at_rate: Some(jiff::SignedDuration::from_hours(2)),
             at_capacity: None,
             node_lost: true,
+            drift: true,
         }
     );
     assert_eq!(alerts.repeat, jiff::SignedDuration::from_hours(1));

@@ -56,6 +56,7 @@ pub(crate) fn enabled(conditions: &Conditions) -> Vec<&'static str> {
         ("at_rate", conditions.at_rate.is_some()),
         ("at_capacity", conditions.at_capacity.is_some()),
         ("node_lost", conditions.node_lost),
+        ("drift", conditions.drift),
     ]
     .into_iter()
     .filter_map(|(name, on)| on.then_some(name))
@@ -276,6 +277,42 @@ impl Inner {
                         after.as_mins()
                     ),
                     after,
+                });
+            }
+        }
+        if when.drift {
+            let seen = self.seen().await?;
+            for d in seen.drifts.integrations.iter().filter(|d| d.drifted) {
+                let (Some(observed), Some(ratio)) = (d.observed_peak_day, d.ratio) else {
+                    continue;
+                };
+                holding.push(Holding {
+                    condition: "drift",
+                    subject: d.integration.clone(),
+                    message: format!(
+                        "{} changed {observed} times on its busiest day of the last {} days,                          the file plans for {:.0} ({:+.0}%); `pacer plan FILE --observed`                          suggests the figures to declare",
+                        d.integration,
+                        crate::observed::SEEN_DAYS,
+                        d.declared_peak_day,
+                        (ratio - 1.0) * 100.0
+                    ),
+                    after: at_once,
+                });
+            }
+            for d in seen.drifts.systems.iter().filter(|d| d.drifted) {
+                let Some(accepted) = d.accepted_per_minute else {
+                    continue;
+                };
+                holding.push(Holding {
+                    condition: "drift",
+                    subject: d.system.clone(),
+                    message: format!(
+                        "{} said slow down at {accepted:.0} a minute (the median of the minutes                          it did, over the last {} days), the file says {}/min;                          `pacer plan FILE --observed` plans at what it takes",
+                        d.system,
+                        crate::observed::SEEN_DAYS,
+                        d.declared_per_minute
+                    ),
+                    after: at_once,
                 });
             }
         }

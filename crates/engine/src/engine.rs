@@ -216,6 +216,8 @@ impl Engine {
                 failure: Mutex::new(None),
                 last_tick: AtomicI64::new(i64::MIN),
                 last_beat: AtomicI64::new(i64::MIN),
+                declared: environment.clone(),
+                seen: Mutex::new(None),
             }),
         })
     }
@@ -521,6 +523,17 @@ impl Engine {
     /// How fresh `integration`'s changes must arrive, where the file says.
     pub fn freshness(&self, integration: &str) -> Option<SignedDuration> {
         self.inner.freshness.get(integration).copied()
+    }
+
+    /// The last [`SEEN_DAYS`](crate::observed::SEEN_DAYS) whole local days
+    /// as the ledger saw them, beside what the file declares: the
+    /// dashboard's drift, its metric and alert. Read once a local day.
+    ///
+    /// # Errors
+    ///
+    /// When the store cannot be read.
+    pub async fn seen(&self) -> Result<Arc<crate::Seen>, Error> {
+        self.inner.seen().await
     }
 
     /// The plan this engine runs.

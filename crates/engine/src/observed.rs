@@ -1,11 +1,13 @@
 //! The ledger read back for the planner: what [`pacer_plan::observe`] turns
 //! into observed volumes, profiles, durations and waits.
 
+use std::sync::{Arc, PoisonError};
+
 use jiff::Timestamp;
 use pacer_plan::{Ran, Took};
 use pacer_store::{Minute, Store};
 
-use crate::Error;
+use crate::{Error, state::Inner};
 
 /// Ledger rows read a call: a window of weeks is read in pages, so neither
 /// the store nor this process holds it twice.
@@ -73,4 +75,53 @@ pub async fn took(store: &Store, from: Timestamp, until: Timestamp) -> Result<Ve
             refused: m.answers.refused,
         })
         .collect())
+}
+
+/// Whole local days the dashboard, metrics and alerts read back: a week,
+/// so a Monday peak is among them.
+pub const SEEN_DAYS: i64 = 7;
+
+/// The last [`SEEN_DAYS`] whole local days, observed, and how far they are
+/// from what the file declares.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    /// The figures.
+    pub observation: pacer_plan::Observation,
+    /// Their drift from the file.
+    pub drifts: pacer_plan::Drifts,
+}
+
+impl Inner {
+    pub(crate) async fn seen(&self) -> Result<Arc<Seen>, Error> {
+        let today = self.clock.now().to_zoned(self.tz.clone()).date();
+        if let Some((date, seen)) = self
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            && *date == today
+        {
+            return Ok(seen.clone());
+        }
+        let midnight = |date: jiff::civil::Date| {
+            date.to_zoned(self.tz.clone())
+                .map(|z| z.timestamp())
+                .map_err(|e| Error::Config(format!("the start of {date}: {e}")))
+        };
+        let until = midnight(today)?;
+        let from = midnight(
+            today
+                .checked_sub(jiff::Span::new().days(SEEN_DAYS))
+                .unwrap_or(today),
+        )?;
+        let ran = ran(&self.store, from, until).await?;
+        let took = took(&self.store, from, until).await?;
+        let observation = pacer_plan::observe(&self.declared, &self.tz, from, until, &ran, &took);
+        let seen = Arc::new(Seen {
+            drifts: pacer_plan::drifts(&self.declared, &observation),
+            observation,
+        });
+        *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = Some((today, seen.clone()));
+        Ok(seen)
+    }
 }

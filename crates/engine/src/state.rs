@@ -60,6 +60,12 @@ pub(crate) struct Inner {
     /// reached the store (Unix ms on the clock; `i64::MIN`: never).
     pub(crate) last_tick: AtomicI64,
     pub(crate) last_beat: AtomicI64,
+    /// The environment as the file declares it, which observed figures
+    /// are held against.
+    pub(crate) declared: pacer_plan::Environment,
+    /// The last week's observed figures and their drift, for the local
+    /// date they were read on: whole days change only at midnight.
+    pub(crate) seen: Mutex<Option<(jiff::civil::Date, Arc<crate::Seen>)>>,
 }
 
 impl std::fmt::Debug for Inner {

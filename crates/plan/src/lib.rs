@@ -55,8 +55,9 @@ pub use crate::{
     error::Error,
     model::{ActiveHours, Environment, Integration, JobOptions, MOST_PER_DAY, Rate, System},
     observed::{
-        IntegrationObserved, JobObserved, MINUTES_TO_TRUST, Observation, PeakDay, Quantiles, Ran,
-        SystemObserved, Took, as_observed, observe,
+        DRIFT, Drifts, IntegrationDrift, IntegrationObserved, JobObserved, MINUTES_TO_TRUST,
+        Observation, PeakDay, Quantiles, Ran, SystemDrift, SystemObserved, Took, as_observed,
+        drifts, observe,
     },
     plan::{JobKind, JobPlan, Load, Plan, Warning, plan},
     svg::{heat_map, heat_map_of_day},

@@ -301,6 +301,96 @@ fn system_observed(system: &str, took: &[Took]) -> SystemObserved {
     }
 }
 
+/// Observed this much above or below what the file declares, a figure has
+/// drifted: its plan was made for another environment.
+pub const DRIFT: f64 = 0.25;
+
+/// Where what was observed left what the file declares behind.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
+pub struct Drifts {
+    /// Each integration, in the environment's order.
+    pub integrations: Vec<IntegrationDrift>,
+    /// Each system, in the environment's order.
+    pub systems: Vec<SystemDrift>,
+}
+
+/// An integration's peak day, declared and observed.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct IntegrationDrift {
+    /// Its name.
+    pub integration: String,
+    /// `volume × peak_factor` as the file says.
+    pub declared_peak_day: f64,
+    /// The most changes observed in one day; `None` without a whole day.
+    pub observed_peak_day: Option<u64>,
+    /// Observed over declared: 1.5 is half as many again; `None` without
+    /// either.
+    pub ratio: Option<f64>,
+    /// The ratio is more than [`DRIFT`] away from 1.
+    pub drifted: bool,
+}
+
+/// A system's rate, declared and observed.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct SystemDrift {
+    /// Its name.
+    pub system: String,
+    /// Its rate a minute as the file says.
+    pub declared_per_minute: f64,
+    /// What it accepted a minute when it said slow down
+    /// ([`SystemObserved::accepted_when_throttled`]).
+    pub accepted_per_minute: Option<f64>,
+    /// Accepted over declared; `None` while it never said slow down enough.
+    pub ratio: Option<f64>,
+    /// The ratio is more than [`DRIFT`] below 1.
+    pub drifted: bool,
+}
+
+/// How far `observation` is from what `environment` declares.
+pub fn drifts(environment: &Environment, observation: &Observation) -> Drifts {
+    let integrations = environment
+        .integrations
+        .iter()
+        .zip(&observation.integrations)
+        .map(|(declared, seen)| {
+            let declared_peak_day = declared.volume_per_day * declared.peak_factor;
+            let observed_peak_day = seen.peak_day.as_ref().map(|p| p.changes);
+            let ratio = observed_peak_day
+                .filter(|_| declared_peak_day > 0.0)
+                .map(|n| n as f64 / declared_peak_day);
+            IntegrationDrift {
+                integration: declared.name.clone(),
+                declared_peak_day,
+                observed_peak_day,
+                ratio,
+                drifted: ratio.is_some_and(|r| (r - 1.0).abs() > DRIFT),
+            }
+        })
+        .collect();
+    let systems = environment
+        .systems
+        .iter()
+        .zip(&observation.systems)
+        .map(|(declared, seen)| {
+            let declared_per_minute = declared.rate.items_per_minute();
+            let ratio = seen
+                .accepted_when_throttled
+                .map(|accepted| accepted / declared_per_minute);
+            SystemDrift {
+                system: declared.name.clone(),
+                declared_per_minute,
+                accepted_per_minute: seen.accepted_when_throttled,
+                ratio,
+                drifted: ratio.is_some_and(|r| r < 1.0 - DRIFT),
+            }
+        })
+        .collect();
+    Drifts {
+        integrations,
+        systems,
+    }
+}
+
 /// `environment` declaring what `observation` saw: each integration with a
 /// whole day observed gets its mean a day as `volume` and its peak day over
 /// that as `peak_factor` (at least 1: a peak below the mean is no peak);
@@ -605,6 +695,32 @@ mod tests {
         let planned = as_observed(&environment(), &seen);
         assert_eq!(planned.systems[1].rate.items_per_minute(), 300.0);
         assert_eq!(planned.systems[0].rate.items_per_minute(), 100.0);
+    }
+
+    #[test]
+    fn drift_is_a_quarter_away_from_what_was_declared() {
+        let zone = TimeZone::get("Europe/Amsterdam").unwrap();
+        let day = |volume: u64| {
+            observe(
+                &environment(),
+                &zone,
+                at("2026-03-03T00:00"),
+                at("2026-03-04T00:00"),
+                &[
+                    pull("2026-03-03T00:00", 0),
+                    pull("2026-03-03T12:00", volume),
+                ],
+                &[],
+            )
+        };
+        let ratio = |volume| drifts(&environment(), &day(volume)).integrations[0].clone();
+        assert!(!ratio(1_250).drifted && ratio(1_250).ratio == Some(1.25));
+        assert!(ratio(1_260).drifted);
+        assert!(!ratio(750).drifted && ratio(740).drifted);
+        let quiet = drifts(&environment(), &day(0));
+        assert_eq!(quiet.integrations[0].ratio, Some(0.0));
+        assert_eq!(quiet.systems[1].ratio, None);
+        assert!(!quiet.systems[1].drifted);
     }
 
     #[test]

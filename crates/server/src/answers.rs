@@ -49,7 +49,7 @@ pub(crate) struct EnvironmentAnswer {
 #[derive(Debug, Serialize, JsonSchema)]
 #[schemars(rename = "Alert")]
 pub(crate) struct AlertAnswer {
-    #[schemars(extend("enum" = ["dead_tasks", "failed_runs", "backlog", "at_rate", "at_capacity", "node_lost"]))]
+    #[schemars(extend("enum" = ["dead_tasks", "failed_runs", "backlog", "at_rate", "at_capacity", "node_lost", "drift"]))]
     pub(crate) condition: String,
     pub(crate) subject: String,
     pub(crate) message: String,

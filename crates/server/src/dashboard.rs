@@ -462,6 +462,7 @@ async fn schedule(State(app): State<App>, headers: HeaderMap) -> Result<Response
     let (planned, actual) = (&today.planned_by_minute, &today.by_minute);
     let ran_peak = actual.iter().copied().max().unwrap_or(0);
     let usage = views::rate_usage(engine).await?;
+    let seen = engine.seen().await?;
     let live = html! {
         p {
             (today.date) " · planned peak " b { (load.peak) } ", today's actual peak " b { (ran_peak) }
@@ -474,8 +475,58 @@ async fn schedule(State(app): State<App>, headers: HeaderMap) -> Result<Response
         div class="rates" {
             @for budget in &usage { (rate_bars(budget)) }
         }
+        (declared_and_seen(&seen))
     };
     Ok(page(&headers, "Schedule", "/schedule", html! {}, live))
+}
+
+/// What the file declares beside what the last whole days showed, each
+/// figure that drifted flagged: the plan was made for another environment.
+fn declared_and_seen(seen: &pacer_engine::Seen) -> Markup {
+    let o = &seen.observation;
+    let percent = |ratio: Option<f64>| ratio.map(|r| format!("{:+.0}%", (r - 1.0) * 100.0));
+    let seconds = |q: pacer_plan::Quantiles| format!("{:.1} s / {:.1} s", q.p50, q.p95);
+    html! {
+        h2 id="drift" { "Declared and observed, the last " (o.whole_days) " whole days with runs" }
+        @if o.whole_days == 0 {
+            p class="quiet" { "No whole day in the ledger yet: the figures come after the first midnight." }
+        } @else {
+            p class="quiet" {
+                "Peak day: the file's volume × peak factor against the busiest day seen.                  More than " (format!("{:.0}%", pacer_plan::DRIFT * 100.0)) " off is drift:                  `pacer plan FILE --observed` plans from what was seen and suggests the figures."
+            }
+            (table("drift-integrations", &["integration", "declared peak day", "observed a day", "peak day", "drift", "pull p50 / p95", "push p50 / p95"], html! {
+                @for (d, i) in seen.drifts.integrations.iter().zip(&o.integrations) {
+                    tr class=[d.drifted.then_some("drifted")] {
+                        th { (d.integration) }
+                        td class="num" { (format!("{:.0}", d.declared_peak_day)) }
+                        td class="num" { (or_dash(i.changes_per_day.map(|n| format!("{n:.0}")))) }
+                        td class="num" { (or_dash(d.observed_peak_day)) }
+                        td class="num" {
+                            (or_dash(percent(d.ratio)))
+                            @if d.drifted { " " span class="health warn" { "drifted" } }
+                        }
+                        td class="num" { (seconds(i.pull.duration_s)) }
+                        td class="num" { (seconds(i.push.duration_s)) }
+                    }
+                }
+            }))
+        }
+        (table("drift-systems", &["system", "declared rate", "minutes used", "a minute p50 / p95", "said slow down", "accepts"], html! {
+            @for (d, s) in seen.drifts.systems.iter().zip(&o.systems) {
+                tr class=[d.drifted.then_some("drifted")] {
+                    th { (d.system) }
+                    td class="num" { (d.declared_per_minute) "/min" }
+                    td class="num" { (s.minutes) }
+                    td class="num" { (format!("{:.0} / {:.0}", s.items_per_minute.p50, s.items_per_minute.p95)) }
+                    td class="num" { (s.throttled) " in " (s.minutes_throttled) " min" }
+                    td class="num" {
+                        (or_dash(d.accepted_per_minute.map(|n| format!("{n:.0}/min"))))
+                        @if d.drifted { " " span class="health warn" { "drifted" } }
+                    }
+                }
+            }
+        }))
+    }
 }
 
 async fn jobs(

@@ -42,6 +42,8 @@ pub(crate) async fn render(State(app): State<App>) -> Result<Response, ApiError>
     );
     backlog(&mut out, engine, now).await?;
     rates(&mut out, engine, now).await?;
+    let seen = engine.seen().await?;
+    drift(&mut out, &seen);
     let successes = engine.store().last_successes().await?;
     last_success(&mut out, &successes);
     let alerts = engine.alerts().await?;
@@ -256,6 +258,36 @@ fn rate_waits(out: &mut Text, timings: &Timings) {
             &[("system", budget)],
             *seconds,
         );
+    }
+}
+
+/// The last week's observed figures over the file's: 1 is as declared. A
+/// series only where both exist (a whole day seen; a system that said
+/// slow down in enough minutes).
+fn drift(out: &mut Text, seen: &pacer_engine::Seen) {
+    out.family(
+        "pacer_volume_drift_ratio",
+        "gauge",
+        "An integration's busiest day of the last 7 whole days over its declared volume × peak factor.",
+    );
+    for d in &seen.drifts.integrations {
+        if let Some(ratio) = d.ratio {
+            out.sample(
+                "pacer_volume_drift_ratio",
+                &[("integration", &d.integration)],
+                ratio,
+            );
+        }
+    }
+    out.family(
+        "pacer_rate_drift_ratio",
+        "gauge",
+        "What a system took a minute when it said slow down (last 7 whole days) over its declared rate.",
+    );
+    for d in &seen.drifts.systems {
+        if let Some(ratio) = d.ratio {
+            out.sample("pacer_rate_drift_ratio", &[("system", &d.system)], ratio);
+        }
     }
 }
 

@@ -1209,7 +1209,7 @@ async fn promtool_accepts_the_metrics_and_the_shipped_rules() {
     };
     let said = promtool(&["check", "metrics"], Some(&text));
     assert!(said.trim().is_empty(), "no lint findings: {said}");
-    assert!(promtool(&["check", "rules", "alerts.yml"], None).contains("SUCCESS: 7 rules found"));
+    assert!(promtool(&["check", "rules", "alerts.yml"], None).contains("SUCCESS: 9 rules found"));
     assert!(promtool(&["test", "rules", "alerts.test.yml"], None).contains("SUCCESS"));
 
     // Each metric the rules and the dashboard read is one a scrape has

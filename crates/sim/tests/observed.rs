@@ -65,6 +65,73 @@ async fn observe_two_days(store: Arc<Store>) -> Observation {
     pacer_plan::observe(&declared.environment, &zone, from, until, &ran, &took)
 }
 
+/// The file as the test's node runs it after the recorded days: it
+/// declares 500 a day, sees drift alerts (sent to nowhere), and its
+/// systems are addresses nothing answers on.
+fn declared_node() -> pacer_config::Config {
+    let yaml = "environment: { name: shop, timezone: Europe/Amsterdam, capacity: 2 }\n\
+         systems:\n  erp: { rate: 100/min, base_url: 'http://127.0.0.1:9' }\n  \
+         webshop: { rate: 500/min, base_url: 'http://127.0.0.1:9' }\n\
+         integrations:\n  prices: { from: erp, to: webshop, volume: 500/day, freshness: 30m }\n\
+         alerts: { when: { drift: on }, send: [ { webhook: 'http://127.0.0.1:9/alerts' } ] }\n";
+    pacer_config::parse(yaml, "shop.yaml").unwrap()
+}
+
+/// The day after the recorded ones, a node on the declared file finds its
+/// plan drifted: the engine's figures flag it, the alert fires, the
+/// Schedule page says "drifted" and `/metrics` has the ratio (about 6:
+/// 3,000 on the peak day against 500 declared).
+async fn drift_is_shown_and_alerted(store: Arc<Store>) {
+    let config = declared_node();
+    let plan = pacer_plan::plan(&config.environment).unwrap();
+    let zone = config.time_zone.clone();
+    let start = date(2026, 3, 4).to_zoned(zone).unwrap().timestamp();
+    let clock = Arc::new(pacer_engine::VirtualClock::serial(start));
+    let settings = pacer_engine::Settings {
+        node: "next-day".into(),
+        ..pacer_engine::Settings::default()
+    };
+    let engine = pacer_engine::Engine::new(&config, &plan, store, clock, settings).unwrap();
+    engine
+        .run(Some(start + jiff::SignedDuration::from_mins(3)))
+        .await
+        .unwrap();
+
+    let seen = engine.seen().await.unwrap();
+    let prices = &seen.drifts.integrations[0];
+    assert!(prices.drifted, "{prices:?}");
+    let ratio = prices.ratio.unwrap();
+    assert!((ratio - 6.0).abs() <= 0.06, "{ratio}");
+    let alerts = engine.alerts().await.unwrap();
+    assert!(
+        alerts.iter().any(|a| a.condition == "drift"
+            && a.subject == "prices"
+            && a.message.contains("+500%")),
+        "{alerts:?}"
+    );
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let access = pacer_server::Access::new(None, addr);
+    tokio::spawn(pacer_server::serve(
+        listener,
+        pacer_server::router(engine.clone(), access),
+    ));
+    let get = |path: &str| reqwest::get(format!("http://{addr}{path}"));
+    let page = get("/schedule").await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("id=\"drift-integrations\"") && page.contains("drifted"),
+        "{page}"
+    );
+    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("pacer_volume_drift_ratio{integration=\"prices\"}"))
+        .unwrap_or_else(|| panic!("{metrics}"));
+    let value: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!((value - ratio).abs() < 1e-9, "{line}");
+}
+
 /// The observed figures recover what the mocks produced: the volume and
 /// the peak within 1%, the peak factor within 0.01, each hour's weight
 /// within 0.05 of the profile's (weights whose mean is 1).
@@ -127,7 +194,9 @@ async fn the_observed_figures_recover_the_volume_and_profile_on_sqlite() {
         .open()
         .await
         .unwrap();
-    let observation = observe_two_days(Arc::new(store)).await;
+    let store = Arc::new(store);
+    let observation = observe_two_days(store.clone()).await;
+    drift_is_shown_and_alerted(store).await;
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }

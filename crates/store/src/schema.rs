@@ -211,8 +211,19 @@ mod tests {
     fn each_backend_keeps_the_versions_its_stores_carry() {
         let sqlite = migrations(Backend::Sqlite);
         let postgres = migrations(Backend::Postgres);
-        assert_eq!(sqlite.len(), 12);
-        assert_eq!(postgres.len(), 11);
+        assert_eq!(sqlite.len(), 13);
+        assert_eq!(postgres.len(), 12);
+        // What systems answered back, the last step: the same on both.
+        assert!(
+            sqlite[12]
+                .1
+                .contains("ADD COLUMN throttled INTEGER NOT NULL DEFAULT 0")
+        );
+        assert!(
+            postgres[11]
+                .1
+                .contains("ADD COLUMN refused BIGINT NOT NULL DEFAULT 0")
+        );
         assert!(sqlite[4].1.contains("granted INTEGER NOT NULL"));
         assert!(postgres[4].1.starts_with("DROP INDEX tasks_claimable"));
         assert!(sqlite[0].1.contains("id INTEGER PRIMARY KEY AUTOINCREMENT"));
