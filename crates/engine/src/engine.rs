@@ -217,6 +217,7 @@ impl Engine {
                 last_tick: AtomicI64::new(i64::MIN),
                 last_beat: AtomicI64::new(i64::MIN),
                 declared: environment.clone(),
+                declared_profiles: config.flows.iter().map(|f| f.profile).collect(),
                 seen: Mutex::new(None),
             }),
         })

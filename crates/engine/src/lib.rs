@@ -42,7 +42,7 @@ pub use crate::{
     clock::{Bell, BoxFuture, Clock, RealClock, ScaledClock, VirtualClock},
     engine::{Engine, EnvironmentView, JobView, Readiness, Received, Refused, Replayed},
     metrics::{BUCKETS, Histogram, Timings},
-    observed::Seen,
+    observed::{BusiestHour, Seen},
 };
 pub use pacer_connect::Refusal;
 

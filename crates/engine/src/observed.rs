@@ -89,6 +89,32 @@ pub struct Seen {
     pub observation: pacer_plan::Observation,
     /// Their drift from the file.
     pub drifts: pacer_plan::Drifts,
+    /// Each integration's busiest hour of the day, as the file declares
+    /// it (by its profile, or its active hours when it has none) and as
+    /// observed: the local hour and its weight (1 is an even hour).
+    pub busiest_hours: Vec<BusiestHour>,
+}
+
+/// An integration's busiest hour, declared and observed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BusiestHour {
+    /// By the file: the hour and its weight.
+    pub declared: (u32, f64),
+    /// As observed; `None` without a change seen.
+    pub observed: Option<(u32, f64)>,
+}
+
+/// The busiest hour of `weights` and its weight against an even hour.
+fn busiest(weights: &[f64]) -> Option<(u32, f64)> {
+    let total: f64 = weights.iter().sum();
+    if total <= 0.0 {
+        return None;
+    }
+    let (hour, most) = weights
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))?;
+    Some((hour as u32, most * weights.len() as f64 / total))
 }
 
 impl Inner {
@@ -117,9 +143,26 @@ impl Inner {
         let ran = ran(&self.store, from, until).await?;
         let took = took(&self.store, from, until).await?;
         let observation = pacer_plan::observe(&self.declared, &self.tz, from, until, &ran, &took);
+        let busiest_hours = self
+            .declared
+            .integrations
+            .iter()
+            .zip(&self.declared_profiles)
+            .zip(&observation.integrations)
+            .map(|((integration, profile), seen)| {
+                let even: [f64; 24] = std::array::from_fn(|h| {
+                    f64::from(u8::from(integration.active_hours.contains(h as u32)))
+                });
+                BusiestHour {
+                    declared: busiest(&profile.unwrap_or(even)).unwrap_or((0, 1.0)),
+                    observed: seen.profile.as_deref().and_then(busiest),
+                }
+            })
+            .collect();
         let seen = Arc::new(Seen {
             drifts: pacer_plan::drifts(&self.declared, &observation),
             observation,
+            busiest_hours,
         });
         *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = Some((today, seen.clone()));
         Ok(seen)

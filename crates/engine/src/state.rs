@@ -63,6 +63,9 @@ pub(crate) struct Inner {
     /// The environment as the file declares it, which observed figures
     /// are held against.
     pub(crate) declared: pacer_plan::Environment,
+    /// Each integration's hourly profile as the file declares it, in its
+    /// order (`None`: even over its active hours).
+    pub(crate) declared_profiles: Vec<Option<[f64; 24]>>,
     /// The last week's observed figures and their drift, for the local
     /// date they were read on: whole days change only at midnight.
     pub(crate) seen: Mutex<Option<(jiff::civil::Date, Arc<crate::Seen>)>>,

@@ -486,6 +486,12 @@ fn declared_and_seen(seen: &pacer_engine::Seen) -> Markup {
     let o = &seen.observation;
     let percent = |ratio: Option<f64>| ratio.map(|r| format!("{:+.0}%", (r - 1.0) * 100.0));
     let seconds = |q: pacer_plan::Quantiles| format!("{:.1} s / {:.1} s", q.p50, q.p95);
+    // "08:00 ×2.0": the hour, and its weight against an even hour.
+    let at_hour = |hour: Option<(u32, f64)>| {
+        hour.map_or("-".to_string(), |(h, weight)| {
+            format!("{h:02}:00 ×{weight:.1}")
+        })
+    };
     html! {
         h2 id="drift" { "Declared and observed, the last " (o.whole_days) " whole days with runs" }
         @if o.whole_days == 0 {
@@ -494,8 +500,8 @@ fn declared_and_seen(seen: &pacer_engine::Seen) -> Markup {
             p class="quiet" {
                 "Peak day: the file's volume × peak factor against the busiest day seen.                  More than " (format!("{:.0}%", pacer_plan::DRIFT * 100.0)) " off is drift:                  `pacer plan FILE --observed` plans from what was seen and suggests the figures."
             }
-            (table("drift-integrations", &["integration", "declared peak day", "observed a day", "peak day", "drift", "pull p50 / p95", "push p50 / p95"], html! {
-                @for (d, i) in seen.drifts.integrations.iter().zip(&o.integrations) {
+            (table("drift-integrations", &["integration", "declared peak day", "observed a day", "peak day", "drift", "busiest hour, declared / observed", "pull p50 / p95", "push p50 / p95"], html! {
+                @for ((d, i), hour) in seen.drifts.integrations.iter().zip(&o.integrations).zip(&seen.busiest_hours) {
                     tr class=[d.drifted.then_some("drifted")] {
                         th { (d.integration) }
                         td class="num" { (format!("{:.0}", d.declared_peak_day)) }
@@ -504,6 +510,9 @@ fn declared_and_seen(seen: &pacer_engine::Seen) -> Markup {
                         td class="num" {
                             (or_dash(percent(d.ratio)))
                             @if d.drifted { " " span class="health warn" { "drifted" } }
+                        }
+                        td class="num" {
+                            (at_hour(Some(hour.declared))) " / " (at_hour(hour.observed))
                         }
                         td class="num" { (seconds(i.pull.duration_s)) }
                         td class="num" { (seconds(i.push.duration_s)) }

@@ -98,6 +98,15 @@ async fn drift_is_shown_and_alerted(store: Arc<Store>) {
         .unwrap();
 
     let seen = engine.seen().await.unwrap();
+    // The file declares no profile (even over the day); the mocks made
+    // 08:00-18:00 three times as busy as 06:00-08:00.
+    let hour = seen.busiest_hours[0];
+    assert_eq!(hour.declared, (0, 1.0));
+    let (busiest, weight) = hour.observed.unwrap();
+    assert!(
+        (8..18).contains(&busiest) && (weight - 2.0).abs() < 0.05,
+        "{hour:?}"
+    );
     let prices = &seen.drifts.integrations[0];
     assert!(prices.drifted, "{prices:?}");
     let ratio = prices.ratio.unwrap();
@@ -120,7 +129,9 @@ async fn drift_is_shown_and_alerted(store: Arc<Store>) {
     let get = |path: &str| reqwest::get(format!("http://{addr}{path}"));
     let page = get("/schedule").await.unwrap().text().await.unwrap();
     assert!(
-        page.contains("id=\"drift-integrations\"") && page.contains("drifted"),
+        page.contains("id=\"drift-integrations\"")
+            && page.contains("drifted")
+            && page.contains("00:00 ×1.0 / "),
         "{page}"
     );
     let metrics = get("/metrics").await.unwrap().text().await.unwrap();
