@@ -52,16 +52,32 @@ async fn observe_two_days(store: Arc<Store>) -> Observation {
         };
         pacer_sim::simulate(&actual, &plan, &options).await.unwrap();
     }
-    let zone = actual.time_zone.clone();
+    read_back(
+        &store,
+        &config(500, false),
+        date(2026, 2, 20),
+        date(2026, 3, 4),
+    )
+    .await
+}
+
+/// The store's ledger and rate windows from local midnight `from` to
+/// `until`, observed against `declared`.
+async fn read_back(
+    store: &Store,
+    declared: &pacer_config::Config,
+    from: jiff::civil::Date,
+    until: jiff::civil::Date,
+) -> Observation {
+    let zone = declared.time_zone.clone();
     let at = |d: jiff::civil::Date| d.to_zoned(zone.clone()).unwrap().timestamp();
-    let (from, until) = (at(date(2026, 2, 20)), at(date(2026, 3, 4)));
-    let ran = pacer_engine::observed::ran(&store, from, until)
+    let (from, until) = (at(from), at(until));
+    let ran = pacer_engine::observed::ran(store, from, until)
         .await
         .unwrap();
-    let took = pacer_engine::observed::took(&store, from, until)
+    let took = pacer_engine::observed::took(store, from, until)
         .await
         .unwrap();
-    let declared = config(500, false);
     pacer_plan::observe(&declared.environment, &zone, from, until, &ran, &took)
 }
 
@@ -235,16 +251,7 @@ async fn a_system_that_takes_less_is_planned_at_what_it_took() {
     pacer_sim::simulate(&declared, &plan, &options)
         .await
         .unwrap();
-    let zone = declared.time_zone.clone();
-    let at = |d: jiff::civil::Date| d.to_zoned(zone.clone()).unwrap().timestamp();
-    let (from, until) = (at(date(2026, 3, 2)), at(date(2026, 3, 3)));
-    let ran = pacer_engine::observed::ran(&store, from, until)
-        .await
-        .unwrap();
-    let took = pacer_engine::observed::took(&store, from, until)
-        .await
-        .unwrap();
-    let observation = pacer_plan::observe(&declared.environment, &zone, from, until, &ran, &took);
+    let observation = read_back(&store, &declared, date(2026, 3, 2), date(2026, 3, 3)).await;
     let webshop = &observation.systems[1];
     assert!(webshop.minutes_throttled >= 24, "{webshop:?}");
     assert!(webshop.busiest_minute <= 300, "{webshop:?}");
