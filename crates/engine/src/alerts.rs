@@ -290,7 +290,9 @@ impl Inner {
                     condition: "drift",
                     subject: d.integration.clone(),
                     message: format!(
-                        "{} changed {observed} times on its busiest day of the last {} days,                          the file plans for {:.0} ({:+.0}%); `pacer plan FILE --observed`                          suggests the figures to declare",
+                        "{} changed {observed} times on its busiest day of the last {} days, \
+                         the file plans for {:.0} ({:+.0}%); `pacer plan FILE --observed` \
+                         suggests the figures to declare",
                         d.integration,
                         crate::observed::SEEN_DAYS,
                         d.declared_peak_day,
@@ -307,7 +309,9 @@ impl Inner {
                     condition: "drift",
                     subject: d.system.clone(),
                     message: format!(
-                        "{} said slow down at {accepted:.0} a minute (the median of the minutes                          it did, over the last {} days), the file says {}/min;                          `pacer plan FILE --observed` plans at what it takes",
+                        "{} said slow down at {accepted:.0} a minute (the median of the minutes \
+                         it did, over the last {} days), the file says {}/min; \
+                         `pacer plan FILE --observed` plans at what it takes",
                         d.system,
                         crate::observed::SEEN_DAYS,
                         d.declared_per_minute

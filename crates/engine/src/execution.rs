@@ -726,9 +726,6 @@ impl<'a> Execution<'a> {
 /// delivered again: at least once, never lost.
 const MAX_BOUNDARY: usize = 1_000;
 
-/// Whether `record`, from a source that filters `>=`, was read by an
-/// earlier pull: it is before the cursor (a compound cursor's tie-breaker
-/// says so), or at it and remembered.
 /// What a round of deliveries was answered back: a 429 stops the round, so
 /// it is one answer that said slow down; the other retryable failures are
 /// requests of `batch` records each; every record not delivered for either
@@ -751,6 +748,9 @@ fn pushed_back(outcomes: &[pacer_connect::Delivery], batch: usize) -> PushBack {
     }
 }
 
+/// Whether `record`, from a source that filters `>=`, was read by an
+/// earlier pull: it is before the cursor (a compound cursor's tie-breaker
+/// says so), or at it and remembered.
 fn already_read(record: &Record, cursor: &Cursor) -> bool {
     record
         .cursor

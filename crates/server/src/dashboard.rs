@@ -498,7 +498,9 @@ fn declared_and_seen(seen: &pacer_engine::Seen) -> Markup {
             p class="quiet" { "No whole day in the ledger yet: the figures come after the first midnight." }
         } @else {
             p class="quiet" {
-                "Peak day: the file's volume × peak factor against the busiest day seen.                  More than " (format!("{:.0}%", pacer_plan::DRIFT * 100.0)) " off is drift:                  `pacer plan FILE --observed` plans from what was seen and suggests the figures."
+                "Peak day: the file's volume × peak factor against the busiest day seen. \
+                 More than " (format!("{:.0}%", pacer_plan::DRIFT * 100.0)) " off is drift: \
+                 `pacer plan FILE --observed` plans from what was seen and suggests the figures."
             }
             (table("drift-integrations", &["integration", "declared peak day", "observed a day", "peak day", "drift", "busiest hour, declared / observed", "pull p50 / p95", "push p50 / p95"], html! {
                 @for ((d, i), hour) in seen.drifts.integrations.iter().zip(&o.integrations).zip(&seen.busiest_hours) {

@@ -131,7 +131,12 @@ async fn drift_is_shown_and_alerted(store: Arc<Store>) {
     assert!(
         alerts.iter().any(|a| a.condition == "drift"
             && a.subject == "prices"
-            && a.message.contains("+500%")),
+            && a.message.starts_with("prices changed ")
+            && a.message.contains(
+                " times on its busiest day of the last 7 days, the file plans for 500 (+500%); "
+            )
+            && a.message
+                .ends_with("`pacer plan FILE --observed` suggests the figures to declare")),
         "{alerts:?}"
     );
 
@@ -147,7 +152,8 @@ async fn drift_is_shown_and_alerted(store: Arc<Store>) {
     assert!(
         page.contains("id=\"drift-integrations\"")
             && page.contains("drifted")
-            && page.contains("00:00 ×1.0 / "),
+            && page.contains("00:00 ×1.0 / ")
+            && page.contains("the busiest day seen. More than 25% off is drift: `pacer plan"),
         "{page}"
     );
     let metrics = get("/metrics").await.unwrap().text().await.unwrap();

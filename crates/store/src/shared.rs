@@ -564,23 +564,6 @@ pub(crate) async fn nodes_alive(db: &impl Run, since: i64) -> Result<Vec<String>
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
-pub(crate) async fn rate_usage(
-    db: &impl Run,
-    since: i64,
-) -> Result<Vec<(String, i64, u64)>, Error> {
-    let statement = Statement::new(
-        "SELECT system, window_start, used FROM rate_windows WHERE window_start >= $1
-         ORDER BY system, window_start",
-        "reading rate usage",
-    )
-    .bind(since);
-    let rows: Vec<(String, i64, i64)> = db.fetch(statement).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(system, window, used)| (system, window, used.max(0) as u64))
-        .collect())
-}
-
 pub(crate) async fn renew_slot(
     db: &impl Run,
     slot: u32,

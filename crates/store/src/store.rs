@@ -488,10 +488,11 @@ impl Store {
     /// Units taken from each rate budget per minute window, from `since` on:
     /// (budget, window start, used), by budget then window.
     pub async fn rate_usage(&self, since: Minute) -> Result<Vec<(String, Minute, u64)>, Error> {
-        let rows = dispatch!(self, b => shared::rate_usage(b, since.millis()).await)?;
-        Ok(rows
+        Ok(self
+            .system_minutes(since)
+            .await?
             .into_iter()
-            .map(|(budget, window, used)| (budget, Minute::from_millis(window), used))
+            .map(|m| (m.budget, m.window, m.used))
             .collect())
     }
 
