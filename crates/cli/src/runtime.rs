@@ -10,7 +10,22 @@ use pacer_engine::Engine;
 use crate::{args::Format, input::InvalidInput};
 
 pub(crate) fn block_on<T>(work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
-    tokio::runtime::Builder::new_multi_thread()
+    run(tokio::runtime::Builder::new_multi_thread(), work)
+}
+
+/// For work that runs one task at a time anyway (a simulation on its
+/// virtual clock): more threads would only add switches between them.
+pub(crate) fn block_on_one_thread<T>(
+    work: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    run(tokio::runtime::Builder::new_current_thread(), work)
+}
+
+fn run<T>(
+    mut runtime: tokio::runtime::Builder,
+    work: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    runtime
         .enable_all()
         .build()
         .context("cannot start the async runtime")?

@@ -155,31 +155,45 @@ fn progress_bar() -> Option<pacer_sim::Progress> {
 
 /// Runs the simulation on its own runtime, into the store at `record` when
 /// given (opened on that runtime, whose reactor its connections use).
+///
+/// The runtime has one thread, and jq runs on it: the virtual clock runs
+/// one task at a time, so other threads would only add switches between
+/// them (acme's day took 10% less CPU without them).
 pub(crate) fn simulate(
     config: &pacer_config::Config,
     plan: &pacer_plan::Plan,
     options: &pacer_sim::Options,
     record: Option<&str>,
 ) -> anyhow::Result<pacer_sim::Report> {
-    runtime::block_on(async {
-        let mut options = options.clone();
-        if let Some(url) = record {
-            let store = pacer_store::StoreBuilder::new(url)
-                .open()
-                .await
-                .with_context(|| format!("cannot open the store {}", redact(url)))?;
-            options.store = Some(std::sync::Arc::new(store));
-        }
-        pacer_sim::simulate(config, plan, &options)
-            .await
-            .map_err(|e| match e {
-                pacer_sim::Error::Engine(pacer_engine::Error::Connect(e)) => {
-                    InvalidInput(format!("error: {e}")).into()
-                }
-                pacer_sim::Error::TooLarge(why) => InvalidInput(format!("error: {why}")).into(),
-                other => anyhow::Error::from(other).context("the simulation failed"),
-            })
+    pacer_connect::jq_inline(|| {
+        runtime::block_on_one_thread(simulate_here(config, plan, options, record))
     })
+    .context("cannot start the simulation's thread")?
+}
+
+async fn simulate_here(
+    config: &pacer_config::Config,
+    plan: &pacer_plan::Plan,
+    options: &pacer_sim::Options,
+    record: Option<&str>,
+) -> anyhow::Result<pacer_sim::Report> {
+    let mut options = options.clone();
+    if let Some(url) = record {
+        let store = pacer_store::StoreBuilder::new(url)
+            .open()
+            .await
+            .with_context(|| format!("cannot open the store {}", redact(url)))?;
+        options.store = Some(std::sync::Arc::new(store));
+    }
+    pacer_sim::simulate(config, plan, &options)
+        .await
+        .map_err(|e| match e {
+            pacer_sim::Error::Engine(pacer_engine::Error::Connect(e)) => {
+                InvalidInput(format!("error: {e}")).into()
+            }
+            pacer_sim::Error::TooLarge(why) => InvalidInput(format!("error: {why}")).into(),
+            other => anyhow::Error::from(other).context("the simulation failed"),
+        })
 }
 
 /// 0 when the plan held, 1 when it did not.

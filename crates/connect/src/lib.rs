@@ -35,6 +35,7 @@ pub use crate::{
     destination::{Delivery, Destination, Outgoing},
     intake::{Intake, Refusal, same as same_secret},
     notify::{Notice, NoticeStatus, Notifier},
+    pool::inline as jq_inline,
     secret::{redact, register as register_secret},
     source::{MAX_KEY_BYTES, MAX_PAGE_BYTES, Page, PageRequest, Record, Rejected, Source, compare},
     transport::{NotAUrl, Service, Transport},
