@@ -70,6 +70,10 @@ impl Default for Limits {
 pub struct Filter {
     filter: Arc<jaq_core::Filter<Bounded>>,
     text: Arc<str>,
+    /// The fields of a filter that is only a path, `.sku` or `.item.id`:
+    /// [`first`](Filter::first) walks them without running jq. Keys and
+    /// cursors are read so, once or twice for every record pulled.
+    path: Option<Arc<[Val]>>,
 }
 
 impl std::fmt::Debug for Filter {
@@ -96,10 +100,7 @@ impl Filter {
             std::sync::Mutex::new(None);
         let shared = |compiled: &mut HashMap<String, Compiled>| {
             let filter = compiled.get(text)?.upgrade()?;
-            Some(Filter {
-                filter,
-                text: text.into(),
-            })
+            Some(Filter::new(filter, text))
         };
         if let Some(filter) = shared(
             COMPILED
@@ -183,10 +184,15 @@ impl Filter {
                     .collect();
                 Error::new(Kind::Undefined(names), offset)
             })?;
-        Ok(Filter {
-            filter: Arc::new(filter),
+        Ok(Filter::new(Arc::new(filter), text))
+    }
+
+    fn new(filter: Arc<jaq_core::Filter<Bounded>>, text: &str) -> Filter {
+        Filter {
+            filter,
             text: text.into(),
-        })
+            path: fields(text).map(|names| names.into_iter().map(Val::from).collect()),
+        }
     }
 
     /// The filter as written.
@@ -259,6 +265,9 @@ impl Filter {
     ///
     /// As [`run`](Filter::run).
     pub fn first(&self, input: &Val, limits: &Limits) -> Result<Option<Val>, Error> {
+        if let Some(found) = self.walk(input) {
+            return Ok(found);
+        }
         let one = Limits {
             outputs: 1,
             ..*limits
@@ -269,6 +278,42 @@ impl Filter {
             .next()
             .filter(|v| !matches!(v, Val::Null)))
     }
+}
+
+impl Filter {
+    /// What a path filter gives for `input`, read field by field as jq
+    /// would: null past a missing field or a null. `None` when the filter
+    /// is not a path, or the path meets a value that is neither an object
+    /// nor null, which jq refuses with its own error.
+    fn walk(&self, input: &Val) -> Option<Option<Val>> {
+        let mut at = input;
+        for field in self.path.as_deref()? {
+            at = match at {
+                Val::Obj(fields) => fields.get(field).unwrap_or(&Val::Null),
+                Val::Null => return Some(None),
+                _ => return None,
+            };
+        }
+        Some((!matches!(at, Val::Null)).then(|| at.clone()))
+    }
+}
+
+/// The field names of `text` when it is only a path of plain names
+/// (`.sku`, `.item.id`), as jq reads them.
+fn fields(text: &str) -> Option<Vec<String>> {
+    let text = text.trim();
+    let names: Vec<&str> = text.strip_prefix('.')?.split('.').collect();
+    let plain = |name: &&str| {
+        let mut chars = name.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    names
+        .iter()
+        .all(plain)
+        .then(|| names.iter().map(|n| n.to_string()).collect())
 }
 
 /// `lookup("name"; key)`: the value `$lookup.name` holds for `key` (as
@@ -444,7 +489,67 @@ fn stack_address() -> usize {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// A record of a few plain fields, nested a little, with every kind
+    /// of value a path may meet.
+    fn record() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("null".to_string()),
+            Just("false".to_string()),
+            Just("0".to_string()),
+            Just("-2.5".to_string()),
+            Just(r#""AB-1""#.to_string()),
+            Just("[1, {\"a\": 2}]".to_string()),
+        ];
+        leaf.prop_recursive(3, 24, 3, |inner| {
+            prop::collection::vec((prop::sample::select(vec!["a", "b", "_c1"]), inner), 0..3)
+                .prop_map(|fields| {
+                    let fields: Vec<String> = fields
+                        .iter()
+                        .map(|(k, v)| format!("\"{k}\": {v}"))
+                        .collect();
+                    format!("{{{}}}", fields.join(", "))
+                })
+        })
+    }
+
+    proptest! {
+        /// A path filter read without jq gives what jq gives, errors included.
+        #[test]
+        fn a_path_read_field_by_field_answers_as_jq(
+            input in record(),
+            path in prop::collection::vec(prop::sample::select(vec!["a", "b", "_c1", "d"]), 1..4),
+        ) {
+            let text = format!(".{}", path.join("."));
+            let filter = Filter::compile(&text).unwrap();
+            prop_assert!(filter.path.is_some());
+            let input = json::parse(input.as_bytes()).unwrap();
+            let by_jq = filter
+                .run(&input, &Limits { outputs: 1, ..limits(10_000) })
+                .map(|out| out.into_iter().next().filter(|v| !matches!(v, Val::Null)));
+            let walked = filter.first(&input, &limits(10_000));
+            match (walked, by_jq) {
+                (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+                (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => prop_assert!(false, "walked {:?}, jq {:?}", a, b),
+            }
+        }
+    }
+
+    #[test]
+    fn only_plain_paths_are_walked() {
+        for path in [".sku", " .item.id ", "._x.y2"] {
+            assert!(fields(path).is_some(), "{path}");
+        }
+        for other in [
+            ".", "..", ".a..b", ".a[0]", ".\"a b\"", ".a?", ".1a", "a", ".a | .b", ".a-b",
+        ] {
+            assert!(fields(other).is_none(), "{other}");
+        }
+    }
 
     /// Thousands of jobs with the default `.key` hold one compiled filter,
     /// not one each; a filter nothing holds any more is compiled anew.
