@@ -158,7 +158,7 @@ fn progress_bar() -> Option<pacer_sim::Progress> {
 ///
 /// The runtime has one thread, and jq runs on it: the virtual clock runs
 /// one task at a time, so other threads would only add switches between
-/// them (acme's day took 10% less CPU without them).
+/// them (acme's day took 16% less time and 26% less CPU without them).
 pub(crate) fn simulate(
     config: &pacer_config::Config,
     plan: &pacer_plan::Plan,
