@@ -278,9 +278,7 @@ impl Filter {
             .next()
             .filter(|v| !matches!(v, Val::Null)))
     }
-}
 
-impl Filter {
     /// What a path filter gives for `input`, read field by field as jq
     /// would: null past a missing field or a null. `None` when the filter
     /// is not a path, or the path meets a value that is neither an object
