@@ -9,8 +9,13 @@
 //! thousands of them, one after the other. Nothing here waits for a disk,
 //! so running on the caller's thread never holds up the runtime.
 //!
-//! Its one difference in what it answers: a task that finishes is deleted,
-//! only counted ([`Run::forgets_finished`], [`FORGET_FINISHED`]).
+//! The task queue is the exception: its tasks live in Rust collections
+//! ([`queue`]), not in the SQLite tables, and a task that finishes is
+//! forgotten, only counted — the one difference in what this store answers.
+//! Nobody lists a simulation's finished tasks, while a simulated day
+//! finishes millions.
+
+use std::sync::{MutexGuard, PoisonError};
 
 use rusqlite::{Connection, types::ToSql};
 use tokio::sync::Mutex;
@@ -18,30 +23,22 @@ use tokio::sync::Mutex;
 use crate::{
     Error,
     error::ErrorKind,
+    model::{Batch, Cutoffs, LeaseMillis, Pruned, RowCounts},
     schema, shared,
     sql::{Decode, Dialect, Run, Statement, Tx, Value, Work, sqlite_list},
     sqlite::SqliteQueue,
 };
 
+mod queue;
+
 pub(crate) struct Memory {
     /// Held across a transaction's statements, as the SQLite backend's
     /// writer is; an async mutex, so a transaction's work may await.
     connection: Mutex<Connection>,
+    /// Never held across an await: each of its calls is done at once.
+    /// Boxed: it is most of a store's size, and a store is passed around.
+    queue: std::sync::Mutex<Box<queue::Queue>>,
 }
-
-/// What a throwaway store runs once it is made. Nobody lists its finished
-/// tasks, while a simulated day finishes millions: kept, they would make
-/// every claim and queueing walk indexes of millions of rows. So a task
-/// that finishes is deleted instead ([`Run::forgets_finished`]: the only
-/// delete of a task still processing), counted in this table by
-/// integration and the instant it was queued, for the counts the store
-/// answers.
-const FORGET_FINISHED: &str = "CREATE TABLE finished_tally (
-        integration TEXT NOT NULL,
-        created_at BIGINT NOT NULL,
-        n BIGINT NOT NULL,
-        PRIMARY KEY (integration, created_at)
-    );";
 
 /// Statements kept prepared: every one the store runs, with room to spare
 /// (rusqlite's default keeps 16, fewer than a simulation uses).
@@ -54,16 +51,68 @@ impl Memory {
         connection.set_prepared_statement_cache_capacity(PREPARED);
         let store = Memory {
             connection: Mutex::new(connection),
+            queue: std::sync::Mutex::default(),
         };
         let context = "migrating the in-memory SQLite store";
         shared::migrate(&store, schema::Backend::Sqlite, None, context).await?;
-        store
-            .connection
-            .lock()
-            .await
-            .execute_batch(FORGET_FINISHED)
-            .map_err(Error::database(context))?;
         Ok(store)
+    }
+
+    /// The task queue. A panic half-way through one of its calls would be a
+    /// bug of the queue's, not a reason to refuse every later call.
+    pub(crate) fn queue(&self) -> MutexGuard<'_, Box<queue::Queue>> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Moves the cursor (in SQLite), then queues the tasks: nothing can
+    /// fail after the cursor moved, so the two stay one change.
+    pub(crate) async fn enqueue(&self, batch: &Batch<'_>) -> Result<(), Error> {
+        if let Some(cursor) = batch.cursor {
+            let boundary = cursor.boundary.join(" ");
+            let context = format!("moving the cursor of {}", batch.integration);
+            let set = shared::set_cursor(batch.integration, cursor, &boundary, batch.now, &context);
+            self.execute(set).await?;
+        }
+        self.queue().enqueue(batch);
+        Ok(())
+    }
+
+    /// What the node held in SQLite (slots, executions), then its task leases.
+    pub(crate) async fn release_node(
+        &self,
+        node: &str,
+        now: i64,
+    ) -> Result<Vec<(String, i64, String)>, Error> {
+        let interrupted = shared::release_node(self, node, now).await?;
+        self.queue().release_node(node, now);
+        Ok(interrupted)
+    }
+
+    /// The node's slots in SQLite, then its task leases.
+    pub(crate) async fn renew_leases(&self, lease: &LeaseMillis<'_>) -> Result<(), Error> {
+        shared::renew_leases(self, lease).await?;
+        self.queue().renew_leases(lease);
+        Ok(())
+    }
+
+    /// Executions and rate windows in SQLite, tasks and their errors here.
+    pub(crate) async fn prune(&self, cutoffs: &Cutoffs, batch: u32) -> Result<Pruned, Error> {
+        let in_sqlite = shared::prune(self, cutoffs, batch).await?;
+        Ok(Pruned {
+            executions: in_sqlite.executions,
+            rate_windows: in_sqlite.rate_windows,
+            ..self.queue().prune(cutoffs)
+        })
+    }
+
+    pub(crate) async fn row_counts(&self) -> Result<RowCounts, Error> {
+        let in_sqlite = shared::row_counts(self).await?;
+        let (tasks, task_errors) = self.queue().rows();
+        Ok(RowCounts {
+            tasks,
+            task_errors,
+            ..in_sqlite
+        })
     }
 }
 
@@ -95,10 +144,6 @@ impl Run for Memory {
 
     async fn fetch<R: Decode>(&self, statement: Statement<'_>) -> Result<Vec<R>, Error> {
         fetch(&*self.connection.lock().await, &statement)
-    }
-
-    fn forgets_finished(&self) -> bool {
-        true
     }
 }
 

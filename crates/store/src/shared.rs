@@ -125,10 +125,6 @@ pub(crate) async fn count(
             "SELECT COUNT(*) FROM tasks WHERE integration = $1
                AND status IN ('new', 'failed', 'processing') AND status = $2"
         }
-        TaskStatus::Finished if db.forgets_finished() => {
-            "SELECT COALESCE(SUM(n), 0) FROM finished_tally WHERE integration = $1
-               AND $2 = 'finished'"
-        }
         TaskStatus::Finished => {
             "SELECT COUNT(*) FROM tasks WHERE integration = $1
                AND status = 'finished' AND status = $2"
@@ -337,33 +333,13 @@ pub(crate) async fn tasks(db: &impl Run, query: &TaskQuery) -> Result<Vec<Task>,
 pub(crate) async fn queued_by(db: &impl Run, integration: &str, until: i64) -> Result<u64, Error> {
     // One part per partial index, as in task_counts, so none reads the
     // whole table; together they cover every status.
-    // Only the finished part differs where finished tasks are only tallied.
-    macro_rules! queued_by {
-        ($finished:literal) => {
-            concat!(
-                "SELECT (SELECT COUNT(*) FROM tasks WHERE integration = $1
-                   AND status IN ('new', 'failed', 'processing') AND created_at <= $2)
-              + ",
-                $finished,
-                "
-              + (SELECT COUNT(*) FROM tasks WHERE integration = $1
-                   AND status IN ('dead', 'skipped') AND created_at <= $2)"
-            )
-        };
-    }
-    let sql = if db.forgets_finished() {
-        queued_by!(
-            "(SELECT COALESCE(SUM(n), 0) FROM finished_tally WHERE integration = $1
-                   AND created_at <= $2)"
-        )
-    } else {
-        queued_by!(
-            "(SELECT COUNT(*) FROM tasks WHERE integration = $1
-                   AND status = 'finished' AND created_at <= $2)"
-        )
-    };
     let statement = Statement::new(
-        sql,
+        "SELECT (SELECT COUNT(*) FROM tasks WHERE integration = $1
+                   AND status IN ('new', 'failed', 'processing') AND created_at <= $2)
+              + (SELECT COUNT(*) FROM tasks WHERE integration = $1
+                   AND status = 'finished' AND created_at <= $2)
+              + (SELECT COUNT(*) FROM tasks WHERE integration = $1
+                   AND status IN ('dead', 'skipped') AND created_at <= $2)",
         format!("counting the tasks of {integration} queued by a time"),
     )
     .bind(integration)
@@ -375,34 +351,18 @@ pub(crate) async fn queued_by(db: &impl Run, integration: &str, until: i64) -> R
 pub(crate) async fn task_counts(db: &impl Run) -> Result<Vec<(String, TaskStatus, u64)>, Error> {
     // One part per partial index, so no part reads the whole table;
     // together they cover every status (TaskStatus::ALL).
-    // Only the finished part differs where finished tasks are only tallied.
-    macro_rules! task_counts {
-        ($finished:literal) => {
-            concat!(
-                "SELECT integration, status, COUNT(*) FROM tasks
+    let statement = Statement::new(
+        "SELECT integration, status, COUNT(*) FROM tasks
          WHERE status IN ('new', 'failed', 'processing') GROUP BY integration, status
          UNION ALL
-         ",
-                $finished,
-                "
+         SELECT integration, status, COUNT(*) FROM tasks
+         WHERE status = 'finished' GROUP BY integration, status
          UNION ALL
          SELECT integration, status, COUNT(*) FROM tasks
          WHERE status IN ('dead', 'skipped') GROUP BY integration, status
-         ORDER BY 1, 2"
-            )
-        };
-    }
-    let sql = if db.forgets_finished() {
-        task_counts!(
-            "SELECT integration, 'finished', SUM(n) FROM finished_tally GROUP BY integration"
-        )
-    } else {
-        task_counts!(
-            "SELECT integration, status, COUNT(*) FROM tasks
-         WHERE status = 'finished' GROUP BY integration, status"
-        )
-    };
-    let statement = Statement::new(sql, "counting tasks");
+         ORDER BY 1, 2",
+        "counting tasks",
+    );
     let rows: Vec<(String, String, i64)> = db.fetch(statement).await?;
     Ok(rows
         .into_iter()
@@ -1165,32 +1125,7 @@ pub(crate) async fn complete_many(
     owner: &str,
     now: i64,
 ) -> Result<u64, Error> {
-    if !db.forgets_finished() {
-        return db.execute(complete_many_statement(ids, owner, now)).await;
-    }
-    // Deleted, and counted first in `finished_tally` by integration and
-    // the instant they were queued: one row a pull's page, where a
-    // trigger counting each delete made one write a task (a ninth of a
-    // large simulated day).
-    let context = format!("completing {} tasks", ids.len());
-    db.transaction(&context, async |tx| {
-        let count = Statement::new(
-            "INSERT INTO finished_tally (integration, created_at, n)
-             SELECT integration, created_at, COUNT(*) FROM tasks
-             WHERE id IN (SELECT value FROM elements($1)) AND status = 'processing' AND lease_owner = $2
-             GROUP BY integration, created_at
-             ON CONFLICT (integration, created_at) DO UPDATE SET n = finished_tally.n + excluded.n",
-            &context,
-        );
-        tx.execute(count.bind(ids).bind(owner)).await?;
-        let delete = Statement::new(
-            "DELETE FROM tasks
-             WHERE id IN (SELECT value FROM elements($1)) AND status = 'processing' AND lease_owner = $2",
-            &context,
-        );
-        tx.execute(delete.bind(ids).bind(owner)).await
-    })
-    .await
+    db.execute(complete_many_statement(ids, owner, now)).await
 }
 
 /// Marks the claimed tasks `ids` finished, those `owner` still holds, on a
@@ -1290,20 +1225,32 @@ pub(crate) async fn enqueue<'a>(
     let insert = rows(Statement::new(insert, &context).bind(integration).bind(now));
     db.transaction(&context, async |tx| {
         tx.execute(insert).await?;
-        if let Some(cursor) = cursor {
-            let statement = Statement::new(
-                "INSERT INTO cursors (integration, value, boundary, updated_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (integration) DO UPDATE SET value = excluded.value,
-                     boundary = excluded.boundary, updated_at = excluded.updated_at",
-                &context,
-            )
-            .bind(integration)
-            .bind(cursor.value.as_str())
-            .bind(boundary.as_deref().unwrap_or_default())
-            .bind(now);
-            tx.execute(statement).await?;
+        if let (Some(cursor), Some(boundary)) = (cursor, &boundary) {
+            tx.execute(set_cursor(integration, cursor, boundary, now, &context))
+                .await?;
         }
         Ok(())
     })
     .await
+}
+
+/// Moves `integration`'s cursor to `cursor`, whose boundary keys are
+/// `boundary` joined by spaces.
+pub(crate) fn set_cursor<'a>(
+    integration: &'a str,
+    cursor: &'a Cursor,
+    boundary: &'a str,
+    now: i64,
+    context: &str,
+) -> Statement<'a> {
+    Statement::new(
+        "INSERT INTO cursors (integration, value, boundary, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (integration) DO UPDATE SET value = excluded.value,
+             boundary = excluded.boundary, updated_at = excluded.updated_at",
+        context,
+    )
+    .bind(integration)
+    .bind(cursor.value.as_str())
+    .bind(boundary)
+    .bind(now)
 }

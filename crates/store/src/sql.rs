@@ -310,13 +310,6 @@ pub(crate) trait Run {
     /// Runs a read.
     async fn fetch<R: Decode>(&self, statement: Statement<'_>) -> Result<Vec<R>, Error>;
 
-    /// Whether tasks are deleted as they finish, counted in
-    /// `finished_tally` by integration and the instant they were queued: a
-    /// throwaway store's.
-    fn forgets_finished(&self) -> bool {
-        false
-    }
-
     /// Runs a read of one row, which is there (an aggregate, `EXISTS`).
     async fn fetch_one<R: Decode>(&self, statement: Statement<'_>) -> Result<R, Error> {
         let context = statement.context.clone();

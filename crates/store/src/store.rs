@@ -112,15 +112,21 @@ impl StoreBuilder {
     }
 }
 
+/// Counts the call, then makes it on the backend: `$call` on every backend,
+/// or on the in-memory one `$memory` instead, for what its task queue
+/// answers.
 macro_rules! dispatch {
-    ($self:ident, $b:ident => $call:expr) => {{
+    ($self:ident, $b:ident => $call:expr) => {
+        dispatch!($self, $b => $call, $b => $call)
+    };
+    ($self:ident, $b:ident => $call:expr, $m:ident => $memory:expr) => {{
         $self
             .calls
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match &$self.backend {
             Backend::Sqlite($b) => $call,
             Backend::Postgres($b) => $call,
-            Backend::Memory($b) => $call,
+            Backend::Memory($m) => $memory,
         }
     }};
 }
@@ -182,7 +188,7 @@ impl Store {
             cursor,
             now: millis(now),
         };
-        dispatch!(self, b => b.enqueue(&batch).await)
+        dispatch!(self, b => b.enqueue(&batch).await, m => m.enqueue(&batch).await)
     }
 
     /// Claims up to `limit` tasks of an integration under `lease`: new
@@ -217,12 +223,13 @@ impl Store {
             limit,
             lease: lease.in_millis(),
         };
-        dispatch!(self, b => b.claim(&request).await)
+        dispatch!(self, b => b.claim(&request).await, m => Ok(m.queue().claim(&request)))
     }
 
     /// Marks a claimed task delivered. `false` when `owner` no longer holds it.
     pub async fn complete(&self, id: i64, owner: &str, now: Timestamp) -> Result<bool, Error> {
-        dispatch!(self, b => shared::complete(b, id, owner, millis(now)).await)
+        dispatch!(self, b => shared::complete(b, id, owner, millis(now)).await,
+                  m => Ok(m.queue().complete_many(&[id], owner, millis(now)) == 1))
     }
 
     /// Records a failed delivery: a retry after the policy's backoff (or at
@@ -236,7 +243,8 @@ impl Store {
         failure: &Failure<'_>,
         now: Timestamp,
     ) -> Result<Option<FailOutcome>, Error> {
-        dispatch!(self, b => shared::fail(b, id, owner, failure, millis(now)).await)
+        dispatch!(self, b => shared::fail(b, id, owner, failure, millis(now)).await,
+                  m => Ok(m.queue().fail(id, owner, failure, millis(now))))
     }
 
     /// Queues an integration's dead tasks again (the newest per key, unless a
@@ -249,7 +257,8 @@ impl Store {
         leave: &[i64],
         now: Timestamp,
     ) -> Result<u64, Error> {
-        dispatch!(self, b => shared::replay_dead(b, integration, leave, millis(now)).await)
+        dispatch!(self, b => shared::replay_dead(b, integration, leave, millis(now)).await,
+                  m => Ok(m.queue().replay_dead(integration, leave, millis(now))))
     }
 
     /// The integration's cursor, if a pull has set one.
@@ -259,12 +268,13 @@ impl Store {
 
     /// One task, by id.
     pub async fn task(&self, id: i64) -> Result<Option<Task>, Error> {
-        dispatch!(self, b => shared::task(b, id).await)
+        dispatch!(self, b => shared::task(b, id).await, m => Ok(m.queue().task(id)))
     }
 
     /// How many of an integration's tasks have `status`.
     pub async fn count(&self, integration: &str, status: TaskStatus) -> Result<u64, Error> {
-        dispatch!(self, b => shared::count(b, integration, status).await)
+        dispatch!(self, b => shared::count(b, integration, status).await,
+                  m => Ok(m.queue().count(integration, status)))
     }
 
     /// Marks several claimed tasks delivered (a batch); returns how many
@@ -275,18 +285,21 @@ impl Store {
         owner: &str,
         now: Timestamp,
     ) -> Result<u64, Error> {
-        dispatch!(self, b => shared::complete_many(b, ids, owner, millis(now)).await)
+        dispatch!(self, b => shared::complete_many(b, ids, owner, millis(now)).await,
+                  m => Ok(m.queue().complete_many(ids, owner, millis(now))))
     }
 
     /// Sets a waiting, failed or dead task aside; `false` if it is in flight or done.
     pub async fn skip(&self, id: i64, now: Timestamp) -> Result<bool, Error> {
-        dispatch!(self, b => shared::skip(b, id, millis(now)).await)
+        dispatch!(self, b => shared::skip(b, id, millis(now)).await,
+                  m => Ok(m.queue().skip(id, millis(now))))
     }
 
     /// Queues one dead or skipped task again, or makes a failed one due now,
     /// with its attempts reset — unless another pending task has its key.
     pub async fn replay(&self, id: i64, now: Timestamp) -> Result<bool, Error> {
-        dispatch!(self, b => shared::replay(b, id, millis(now)).await)
+        dispatch!(self, b => shared::replay(b, id, millis(now)).await,
+                  m => Ok(m.queue().replay(id, millis(now))))
     }
 
     /// Ledger rows from minute `since` on, oldest first, at most `limit`.
@@ -343,7 +356,8 @@ impl Store {
         node: &str,
         now: Timestamp,
     ) -> Result<Vec<Interrupted>, Error> {
-        let rows = dispatch!(self, b => shared::release_node(b, node, millis(now)).await)?;
+        let rows = dispatch!(self, b => shared::release_node(b, node, millis(now)).await,
+                             m => m.release_node(node, millis(now)).await)?;
         Ok(rows.into_iter().map(Interrupted::from_row).collect())
     }
 
@@ -351,7 +365,8 @@ impl Store {
     /// holds until the lease's end: a node's heartbeat, so a node that stops
     /// lets go of them within one lease.
     pub async fn renew_leases(&self, lease: &Lease<'_>) -> Result<(), Error> {
-        dispatch!(self, b => shared::renew_leases(b, &lease.in_millis()).await)
+        dispatch!(self, b => shared::renew_leases(b, &lease.in_millis()).await,
+                  m => m.renew_leases(&lease.in_millis()).await)
     }
 
     /// Marks `interrupted` every execution left due, waiting or running by a
@@ -375,7 +390,11 @@ impl Store {
     /// Records that tasks `ids` were sent together under `key`, before
     /// they are sent: sent again, they go together under it.
     pub async fn set_batch_key(&self, ids: &[i64], key: &str) -> Result<(), Error> {
-        dispatch!(self, b => shared::set_batch_key(b, ids, key).await)
+        dispatch!(self, b => shared::set_batch_key(b, ids, key).await,
+        m => {
+            m.queue().set_batch_key(ids, key);
+            Ok(())
+        })
     }
 
     /// Claims the claimable tasks of `integration` sent in the batches
@@ -389,7 +408,9 @@ impl Store {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        dispatch!(self, b => shared::claim_batches(b, integration, keys, &lease.in_millis()).await)
+        let lease = lease.in_millis();
+        dispatch!(self, b => shared::claim_batches(b, integration, keys, &lease).await,
+                  m => Ok(m.queue().claim_batches(integration, keys, &lease)))
     }
 
     /// Gives `unused` units back to `system`'s minute `window`: what a page
@@ -408,7 +429,8 @@ impl Store {
 
     /// Whether `integration` has a task a push could claim at `now`.
     pub async fn has_work(&self, integration: &str, now: Timestamp) -> Result<bool, Error> {
-        dispatch!(self, b => shared::has_work(b, integration, millis(now)).await)
+        dispatch!(self, b => shared::has_work(b, integration, millis(now)).await,
+                  m => Ok(m.queue().has_work(integration, millis(now))))
     }
 
     /// Pauses (`true`) or resumes a job, for every node.
@@ -439,34 +461,38 @@ impl Store {
         rejected: &Rejected<'_>,
         now: Timestamp,
     ) -> Result<i64, Error> {
-        dispatch!(self, b => shared::reject(b, integration, rejected, millis(now)).await)
+        dispatch!(self, b => shared::reject(b, integration, rejected, millis(now)).await,
+                  m => Ok(m.queue().reject(integration, rejected, millis(now))))
     }
 
     /// Tasks matching `query`, newest first.
     pub async fn tasks(&self, query: &TaskQuery) -> Result<Vec<Task>, Error> {
-        dispatch!(self, b => shared::tasks(b, query).await)
+        dispatch!(self, b => shared::tasks(b, query).await, m => Ok(m.queue().tasks(query)))
     }
 
     /// How many tasks of `integration` were queued at or before `until`, in
     /// any status (a change replacing a pending one is not a task of its
     /// own): where a simulation's changes were when one went late.
     pub async fn queued_by(&self, integration: &str, until: Timestamp) -> Result<u64, Error> {
-        dispatch!(self, b => shared::queued_by(b, integration, millis(until)).await)
+        dispatch!(self, b => shared::queued_by(b, integration, millis(until)).await,
+                  m => Ok(m.queue().queued_by(integration, millis(until))))
     }
 
     /// How many tasks each integration has in each status (only pairs with some).
     pub async fn task_counts(&self) -> Result<Vec<(String, TaskStatus, u64)>, Error> {
-        dispatch!(self, b => shared::task_counts(b).await)
+        dispatch!(self, b => shared::task_counts(b).await, m => Ok(m.queue().task_counts()))
     }
 
     /// A task's failed attempts, first first.
     pub async fn task_errors(&self, task: i64) -> Result<Vec<TaskError>, Error> {
-        dispatch!(self, b => shared::task_errors(b, task).await)
+        dispatch!(self, b => shared::task_errors(b, task).await,
+                  m => Ok(m.queue().task_errors(task)))
     }
 
     /// The latest failed attempts across all integrations, newest first.
     pub async fn recent_errors(&self, limit: u32) -> Result<Vec<TaskError>, Error> {
-        dispatch!(self, b => shared::recent_errors(b, limit).await)
+        dispatch!(self, b => shared::recent_errors(b, limit).await,
+                  m => Ok(m.queue().recent_errors(limit)))
     }
 
     /// Each of `jobs`' newest ledger row in one of `states` (none for a
@@ -572,7 +598,8 @@ impl Store {
     /// so no lock is held for long.
     pub async fn prune(&self, retention: &Retention, batch: u32) -> Result<Pruned, Error> {
         let cutoffs = Cutoffs::from(retention);
-        dispatch!(self, b => shared::prune(b, &cutoffs, batch.max(1)).await)
+        dispatch!(self, b => shared::prune(b, &cutoffs, batch.max(1)).await,
+                  m => m.prune(&cutoffs, batch.max(1)).await)
     }
 
     /// Takes the chore named `chore` (a prune) for `node` when no node took
@@ -631,13 +658,14 @@ impl Store {
     /// When each integration's oldest task still to deliver (new, failed
     /// or being delivered) was queued.
     pub async fn oldest_queued(&self) -> Result<Vec<(String, Timestamp)>, Error> {
-        let rows = dispatch!(self, b => shared::oldest_queued(b).await)?;
+        let rows = dispatch!(self, b => shared::oldest_queued(b).await,
+                             m => Ok(m.queue().oldest_queued()))?;
         Ok(named_instants(rows))
     }
 
     /// How many rows each table holds.
     pub async fn row_counts(&self) -> Result<RowCounts, Error> {
-        dispatch!(self, b => shared::row_counts(b).await)
+        dispatch!(self, b => shared::row_counts(b).await, m => m.row_counts().await)
     }
 }
 

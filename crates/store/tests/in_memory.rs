@@ -1,13 +1,15 @@
 //! The in-memory store a simulation runs on answers as a SQLite store on
-//! disk does. It forgets each task as it finishes and keeps only a count, so
-//! the same operations in the same order, on both, must give the same
-//! claims, outcomes, counts and queued-by figures; only the list of finished
-//! tasks differs, and that difference is the promise.
+//! disk does. Its task queue is its own code, not SQL, and it forgets each
+//! task as it finishes, keeping only a count. So the same operations in the
+//! same order, on both, must give the same claims, outcomes, counts,
+//! listings, errors and prunes; only finished tasks differ (counted, never
+//! listed), and that difference is the promise.
 
 use std::collections::HashMap;
 
 use pacer_store::{
-    Claimed, FailOutcome, NewTask, RetryPolicy, Store, StoreBuilder, TaskQuery, TaskStatus,
+    Claimed, FailOutcome, Minute, NewTask, Pruned, Rejected, Retention, RetryPolicy, Store,
+    StoreBuilder, Task, TaskError, TaskQuery, TaskStatus,
 };
 use proptest::prelude::*;
 use support::{at, failure, lease};
@@ -15,6 +17,7 @@ use support::{at, failure, lease};
 mod support;
 
 const INTEGRATIONS: [&str; 2] = ["prices", "stock"];
+const NODES: [&str; 2] = ["node-a", "node-b"];
 const HOLDERS: [&str; 2] = ["node-a/push", "node-b/push"];
 /// How long a claim's lease lasts: steps move time by up to more than
 /// this, so some leases run out and their tasks are claimed again.
@@ -24,7 +27,10 @@ const LEASE_MS: i64 = 1_000;
 #[derive(Clone, Debug)]
 enum Step {
     /// Queue records with these keys (payloads are unique per step).
-    Enqueue { integration: usize, keys: Vec<u8> },
+    Enqueue {
+        integration: usize,
+        keys: Vec<u8>,
+    },
     /// Claim up to `limit`, completing the first `done` of what the holder
     /// holds in the same call.
     Claim {
@@ -40,11 +46,42 @@ enum Step {
     },
     /// Sets a batch key on what the holder holds, then claims the rest of
     /// that batch as another holder would after a crash.
-    Batch { holder: usize },
+    Batch {
+        holder: usize,
+    },
     /// Dead tasks go again.
-    Replay { integration: usize },
+    Replay {
+        integration: usize,
+    },
+    /// An operator sets a task aside, or queues it again (ids are the same
+    /// on both stores; one that does not exist is refused on both).
+    Skip {
+        id: i64,
+    },
+    ReplayOne {
+        id: i64,
+    },
+    /// A record that could not be read is kept dead.
+    Reject {
+        integration: usize,
+        key: u8,
+    },
+    /// A node is known dead: its task leases run out at once.
+    Release {
+        node: usize,
+    },
+    /// A node's heartbeat: its live leases last one more lease.
+    Renew {
+        node: usize,
+    },
+    /// What is older than `age_ms` goes.
+    Prune {
+        age_ms: i64,
+    },
     /// Time passes.
-    Wait { ms: i64 },
+    Wait {
+        ms: i64,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -58,6 +95,12 @@ fn step() -> impl Strategy<Value = Step> {
             .prop_map(|(holder, retry_after_ms)| Step::Fail { holder, retry_after_ms }),
         1 => (0..2usize).prop_map(|holder| Step::Batch { holder }),
         1 => (0..2usize).prop_map(|integration| Step::Replay { integration }),
+        1 => (0..30i64).prop_map(|id| Step::Skip { id }),
+        1 => (0..30i64).prop_map(|id| Step::ReplayOne { id }),
+        1 => (0..2usize, 0..8u8).prop_map(|(integration, key)| Step::Reject { integration, key }),
+        1 => (0..2usize).prop_map(|node| Step::Release { node }),
+        1 => (0..2usize).prop_map(|node| Step::Renew { node }),
+        1 => (0..4_000i64).prop_map(|age_ms| Step::Prune { age_ms }),
         2 => (0..2_500i64).prop_map(|ms| Step::Wait { ms }),
     ]
 }
@@ -69,6 +112,9 @@ enum Answer {
     Claimed(u64, Vec<Claimed>),
     Failed(Option<FailOutcome>),
     Replayed(u64),
+    Changed(bool),
+    Rejected(i64),
+    Pruned(Pruned),
 }
 
 /// Both stores, and what each holder holds (the same ids on both).
@@ -179,13 +225,138 @@ impl Pair {
                 })
                 .await
             }
+            Step::Skip { id } => {
+                self.both(async |store| Answer::Changed(store.skip(*id, at(now)).await.unwrap()))
+                    .await
+            }
+            Step::ReplayOne { id } => {
+                self.both(async |store| Answer::Changed(store.replay(*id, at(now)).await.unwrap()))
+                    .await
+            }
+            Step::Reject { integration, key } => {
+                let rejected = Rejected {
+                    key: &format!("K{key}"),
+                    raw: "not json",
+                    reason: "not JSON",
+                };
+                let name = INTEGRATIONS[*integration];
+                self.both(async |store| {
+                    Answer::Rejected(store.reject(name, &rejected, at(now)).await.unwrap())
+                })
+                .await
+            }
+            Step::Release { node } => {
+                self.both(async |store| {
+                    store.release_node(NODES[*node], at(now)).await.unwrap();
+                    Answer::Done
+                })
+                .await
+            }
+            Step::Renew { node } => {
+                let lease = lease(NODES[*node], now, now + LEASE_MS);
+                self.both(async |store| {
+                    store.renew_leases(&lease).await.unwrap();
+                    Answer::Done
+                })
+                .await
+            }
+            Step::Prune { age_ms } => {
+                let before = at(now - age_ms);
+                let retention = Retention {
+                    finished_tasks: before,
+                    dead_tasks: before,
+                    executions: Minute::containing(before),
+                    rate_windows: Minute::containing(before),
+                };
+                self.both(async |store| Answer::Pruned(store.prune(&retention, 3).await.unwrap()))
+                    .await
+            }
             Step::Wait { ms } => {
                 self.now += ms;
                 (Answer::Done, Answer::Done)
             }
         };
         prop_assert_eq!(on_disk, in_memory, "the answers to {:?}", step);
-        self.same_counts().await
+        self.same_counts().await?;
+        self.same_listings().await
+    }
+
+    /// The ids of the finished tasks the store on disk keeps.
+    async fn finished_ids(&self) -> Vec<i64> {
+        let finished = TaskQuery {
+            status: Some(TaskStatus::Finished),
+            limit: u32::MAX,
+            ..TaskQuery::default()
+        };
+        let tasks = self.disk.tasks(&finished).await.unwrap();
+        tasks.into_iter().map(|t| t.id).collect()
+    }
+
+    /// What either store lists of tasks (the finished ones on disk left
+    /// out) and their errors, and whether there is work.
+    async fn same_listings(&self) -> Result<(), TestCaseError> {
+        let finished = self.finished_ids().await;
+        let all = TaskQuery {
+            limit: u32::MAX,
+            ..TaskQuery::default()
+        };
+        let kept = |tasks: Vec<Task>| -> Vec<Task> {
+            tasks
+                .into_iter()
+                .filter(|t| !finished.contains(&t.id))
+                .collect()
+        };
+        let on_disk = kept(self.disk.tasks(&all).await.unwrap());
+        prop_assert_eq!(&on_disk, &self.memory.tasks(&all).await.unwrap());
+        for task in &on_disk {
+            prop_assert_eq!(
+                self.disk.task(task.id).await.unwrap(),
+                self.memory.task(task.id).await.unwrap()
+            );
+            prop_assert_eq!(
+                self.disk.task_errors(task.id).await.unwrap(),
+                self.memory.task_errors(task.id).await.unwrap(),
+                "the errors of task {}",
+                task.id
+            );
+        }
+        for &task in &finished {
+            prop_assert_eq!(
+                self.disk.task_errors(task).await.unwrap(),
+                self.memory.task_errors(task).await.unwrap(),
+                "the errors of finished task {}",
+                task
+            );
+        }
+        // Errors at one instant of one task come in no set order on disk.
+        let errors = |mut errors: Vec<TaskError>| -> Vec<TaskError> {
+            errors.sort_by_key(|e| (e.at, e.task, e.attempt));
+            errors
+        };
+        prop_assert_eq!(
+            errors(self.disk.recent_errors(u32::MAX).await.unwrap()),
+            errors(self.memory.recent_errors(u32::MAX).await.unwrap())
+        );
+        prop_assert_eq!(
+            self.disk.oldest_queued().await.unwrap(),
+            self.memory.oldest_queued().await.unwrap()
+        );
+        for integration in INTEGRATIONS {
+            prop_assert_eq!(
+                self.disk.has_work(integration, at(self.now)).await.unwrap(),
+                self.memory
+                    .has_work(integration, at(self.now))
+                    .await
+                    .unwrap()
+            );
+        }
+        let (disk, memory) = (
+            self.disk.row_counts().await.unwrap(),
+            self.memory.row_counts().await.unwrap(),
+        );
+        prop_assert_eq!(disk.tasks - finished.len() as u64, memory.tasks);
+        prop_assert_eq!(disk.task_errors, memory.task_errors);
+        Ok(())
     }
 
     /// Every count either store gives, at every instant queued so far.
