@@ -281,7 +281,10 @@ impl Destination {
                 .clone()
                 .unwrap_or_else(|| self.batch_key(&ids));
             let this = self.clone();
-            requests.spawn(async move {
+            // Boxed: the request's future holds a whole exchange (with a
+            // simulation's in-process mock handlers, kilobytes), and a
+            // spawn copies what it is given several times over.
+            requests.spawn(Box::pin(async move {
                 let each = match &this.inner.target {
                     Target::Api(endpoint) => {
                         let request = Request {
@@ -297,7 +300,7 @@ impl Destination {
                     } => write(database, statement, &bodies).await,
                 };
                 (members, each)
-            });
+            }));
         }
         while let Some(joined) = requests.join_next().await {
             settle(&mut outcomes, joined, &mut throttled);
