@@ -129,8 +129,13 @@ impl Lane {
         }
         let pending = |s: Option<TaskStatus>| s.is_some_and(is_pending);
         match (pending(from), pending(to)) {
-            (true, false) if self.pending.get(key) == Some(&id) => {
-                self.pending.remove(key);
+            (true, false) => {
+                // One lookup when the key is this task's, as it always is.
+                if let Some(other) = self.pending.remove(key)
+                    && other != id
+                {
+                    self.pending.insert(key.clone(), other);
+                }
             }
             (false, true) => {
                 self.pending.insert(key.clone(), id);
@@ -254,20 +259,31 @@ impl Queue {
     /// Queues a batch: a key already pending has its payload replaced.
     pub(crate) fn enqueue(&mut self, batch: &Batch<'_>) {
         let now = batch.now;
-        for (key, payload) in latest_per_key(batch.tasks) {
-            if let Some(&id) = self.lane(batch.integration).pending.get(key) {
-                let record = self.tasks.get_mut(&id).expect("pending tasks exist");
+        let latest = latest_per_key(batch.tasks);
+        self.lane(batch.integration);
+        let Queue {
+            last_id,
+            tasks,
+            lanes,
+            ..
+        } = self;
+        let lane = lanes.get_mut(batch.integration).expect("made above");
+        for (key, payload) in latest {
+            // Every record offered takes an id, one that updates too: an
+            // upsert does on SQLite, as from a PostgreSQL sequence.
+            *last_id += 1;
+            if let Some(&id) = lane.pending.get(key) {
+                let record = tasks.get_mut(&id).expect("pending tasks exist");
                 record.payload = payload.to_string();
                 record.updated_at = now;
                 record.batch_key = None;
-                // An upsert that updates took an id all the same, on SQLite
-                // as from a PostgreSQL sequence.
-                self.last_id += 1;
                 continue;
             }
-            self.insert(batch.integration, |integration| Record {
-                integration,
-                key: Arc::from(key),
+            let key: Arc<str> = Arc::from(key);
+            lane.moved(*last_id, &key, None, Some(TaskStatus::New));
+            let record = Record {
+                integration: lane.name.clone(),
+                key,
                 payload: payload.to_string(),
                 status: TaskStatus::New,
                 attempts: 0,
@@ -277,7 +293,8 @@ impl Queue {
                 created_at: now,
                 updated_at: now,
                 batch_key: None,
-            });
+            };
+            tasks.insert(*last_id, record);
         }
     }
 
@@ -296,7 +313,7 @@ impl Queue {
             .filter(|id| tasks[id].claimable(lease.from))
             .take(request.limit as usize)
             .collect();
-        (completed, self.take(&ids, lease))
+        (completed, self.take(request.integration, &ids, lease))
     }
 
     /// Claims the claimable tasks of `integration` sent under one of `keys`.
@@ -324,16 +341,22 @@ impl Queue {
                         .is_some_and(|k| keys.contains(k))
             })
             .collect();
-        self.take(&ids, lease)
+        self.take(integration, &ids, lease)
     }
 
-    /// Puts the tasks `ids` (claimable, in id order) under `lease`.
-    fn take(&mut self, ids: &[i64], lease: &LeaseMillis<'_>) -> Vec<Claimed> {
+    /// Puts the tasks `ids` of `integration` (claimable, in id order)
+    /// under `lease`.
+    fn take(&mut self, integration: &str, ids: &[i64], lease: &LeaseMillis<'_>) -> Vec<Claimed> {
         let holder: Arc<str> = Arc::from(lease.holder);
         let mut claimed = Vec::with_capacity(ids.len());
+        let Queue { tasks, lanes, .. } = self;
+        let Some(lane) = lanes.get_mut(integration) else {
+            return claimed;
+        };
         for &id in ids {
-            self.set_status(id, TaskStatus::Processing);
-            let record = self.tasks.get_mut(&id).expect("claimable tasks exist");
+            let record = tasks.get_mut(&id).expect("claimable tasks exist");
+            let from = std::mem::replace(&mut record.status, TaskStatus::Processing);
+            lane.moved(id, &record.key, Some(from), Some(TaskStatus::Processing));
             record.lease = Some((holder.clone(), lease.until));
             record.attempts = record.attempts.saturating_add(1);
             record.updated_at = lease.from;
@@ -351,17 +374,28 @@ impl Queue {
     /// Finishes the tasks of `ids` that `owner` holds: forgotten, counted.
     pub(crate) fn complete_many(&mut self, ids: &[i64], owner: &str, now: i64) -> u64 {
         let mut completed = 0;
-        for id in ids {
-            if !self.tasks.get(id).is_some_and(|r| r.held_by(owner)) {
+        let Queue {
+            tasks,
+            lanes,
+            finished_with_errors,
+            ..
+        } = self;
+        for &id in ids {
+            let std::collections::btree_map::Entry::Occupied(entry) = tasks.entry(id) else {
+                continue;
+            };
+            if !entry.get().held_by(owner) {
                 continue;
             }
-            let record = self.tasks.remove(id).expect("checked above");
-            let lane = self.lane_of(&record.integration);
-            lane.moved(*id, &record.key, Some(record.status), None);
+            let record = entry.remove();
+            let lane = lanes
+                .get_mut(&record.integration)
+                .expect("every task's integration has a lane");
+            lane.moved(id, &record.key, Some(record.status), None);
             lane.counts[slot(TaskStatus::Finished)] += 1;
             *lane.finished.entry((now, record.created_at)).or_default() += 1;
             if record.last_error.is_some() {
-                self.finished_with_errors.insert(*id, now);
+                finished_with_errors.insert(id, now);
             }
             completed += 1;
         }
