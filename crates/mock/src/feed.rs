@@ -4,8 +4,9 @@
 //! so any window of time holds the same changes however often, and by whom,
 //! it is asked.
 
+use std::io::Write;
+
 use jiff::Timestamp;
-use serde_json::{Value, json};
 
 const DAY_MS: f64 = 86_400_000.0;
 const HOUR_MS: f64 = 3_600_000.0;
@@ -113,17 +114,25 @@ impl Feed {
         format!("{}-{i:06}", self.entity)
     }
 
-    /// The record of change `i`.
-    pub(crate) fn record(&self, start_ms: i64, i: u64) -> Value {
+    /// The record of change `i`, appended to `out` as compact JSON:
+    ///
+    /// `{"key":"prices-000012","sku":"SKU-000012","seq":12,"amount":"22.12","currency":"EUR","updated_at":"…"}`
+    ///
+    /// Written straight out rather than built as a `serde_json::Value` and
+    /// serialised: a large simulated day serves millions of records, and
+    /// the maps built and dropped were a tenth of its time.
+    pub(crate) fn write_record(&self, start_ms: i64, i: u64, out: &mut Vec<u8>) {
         let at = Timestamp::from_millisecond(self.changed_at(start_ms, i)).unwrap_or_default();
-        json!({
-            "key": self.key(i),
-            "sku": format!("SKU-{i:06}"),
-            "seq": i,
-            "amount": format!("{}.{:02}", 10 + i % 90, i % 100),
-            "currency": "EUR",
-            "updated_at": format!("{at:.3}"),
-        })
+        out.extend_from_slice(b"{\"key\":");
+        // The entity is the user's text: escaped as JSON escapes it.
+        serde_json::to_writer(&mut *out, &self.key(i)).expect("a string serialises");
+        let (units, cents) = (10 + i % 90, i % 100);
+        write!(
+            out,
+            ",\"sku\":\"SKU-{i:06}\",\"seq\":{i},\"amount\":\"{units}.{cents:02}\",\
+             \"currency\":\"EUR\",\"updated_at\":\"{at:.3}\"}}"
+        )
+        .expect("a Vec takes every write");
     }
 }
 
@@ -178,6 +187,42 @@ mod tests {
         }
     }
 
+    /// The record as it was built before it was written straight out.
+    fn record(feed: &Feed, start_ms: i64, i: u64) -> serde_json::Value {
+        let at = Timestamp::from_millisecond(feed.changed_at(start_ms, i)).unwrap_or_default();
+        serde_json::json!({
+            "key": feed.key(i),
+            "sku": format!("SKU-{i:06}"),
+            "seq": i,
+            "amount": format!("{}.{:02}", 10 + i % 90, i % 100),
+            "currency": "EUR",
+            "updated_at": format!("{at:.3}"),
+        })
+    }
+
+    /// Byte for byte what serde_json writes for the record as a value,
+    /// whatever the entity's name holds.
+    #[test]
+    fn a_record_is_written_as_serde_json_would() {
+        for entity in ["prices", "stock \"levels\"", "prijs\\lijst", "ünïcode\u{7}"] {
+            let feed = Feed {
+                entity: entity.into(),
+                volume_per_day: 35_000.0,
+                total: None,
+                profile: None,
+            };
+            for i in (0..50_000).step_by(997).chain([1, 99, 100, 999_999, 1_000_000]) {
+                let mut written = Vec::new();
+                feed.write_record(1_700_000_000_000, i, &mut written);
+                let expected = serde_json::to_vec(&record(&feed, 1_700_000_000_000, i)).unwrap();
+                assert_eq!(
+                    String::from_utf8(written).unwrap(),
+                    String::from_utf8(expected).unwrap()
+                );
+            }
+        }
+    }
+
     #[test]
     fn records_carry_a_key_and_a_sortable_time() {
         let feed = Feed {
@@ -187,7 +232,9 @@ mod tests {
             profile: None,
         };
         assert_eq!(feed.produced(0, 86_400_000), 1);
-        let record = feed.record(0, 2);
+        let mut written = Vec::new();
+        feed.write_record(0, 2, &mut written);
+        let record: serde_json::Value = serde_json::from_slice(&written).unwrap();
         assert_eq!(record["key"], "stock-000002");
         assert_eq!(record["updated_at"], "1970-01-01T02:00:00.000Z");
     }
