@@ -211,7 +211,10 @@ mod tests {
                 total: None,
                 profile: None,
             };
-            for i in (0..50_000).step_by(997).chain([1, 99, 100, 999_999, 1_000_000]) {
+            for i in (0..50_000)
+                .step_by(997)
+                .chain([1, 99, 100, 999_999, 1_000_000])
+            {
                 let mut written = Vec::new();
                 feed.write_record(1_700_000_000_000, i, &mut written);
                 let expected = serde_json::to_vec(&record(&feed, 1_700_000_000_000, i)).unwrap();
