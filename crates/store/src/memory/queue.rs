@@ -28,6 +28,11 @@ use crate::{
     time::millis_to_timestamp,
 };
 
+/// The hash of the queue's maps, looked up once or twice per task:
+/// SipHash, std's default, is several times slower on short keys. Seeded
+/// per process, as std's is.
+type Fast = foldhash::fast::RandomState;
+
 #[derive(Default)]
 pub(crate) struct Queue {
     /// The id the next task gets: ids are never reused, as SQLite's
@@ -36,7 +41,7 @@ pub(crate) struct Queue {
     /// Every task not finished, by id.
     tasks: BTreeMap<i64, Record>,
     /// Each integration's indexes and counts, by name.
-    lanes: HashMap<Arc<str>, Lane>,
+    lanes: HashMap<Arc<str>, Lane, Fast>,
     /// Every failed attempt, in the order they were recorded.
     errors: Vec<Attempt>,
     /// When each finished task that had failed attempts finished: a prune
@@ -110,7 +115,7 @@ struct Lane {
     /// (the `tasks_live` index).
     live: BTreeSet<i64>,
     /// The new or failed task of each key (the unique `tasks_pending_key`).
-    pending: HashMap<Arc<str>, i64>,
+    pending: HashMap<Arc<str>, i64, Fast>,
     /// How many tasks are in each status, finished ones ever.
     counts: [u64; TaskStatus::ALL.len()],
     /// How many tasks finished, by the instants they finished and were queued.
@@ -205,7 +210,7 @@ impl Queue {
             let lane = Lane {
                 name: name.clone(),
                 live: BTreeSet::new(),
-                pending: HashMap::new(),
+                pending: HashMap::default(),
                 counts: [0; TaskStatus::ALL.len()],
                 finished: BTreeMap::new(),
             };
