@@ -431,7 +431,7 @@ impl Destination {
             });
         }
         let body = match transform.run_with(&record, lookups) {
-            Ok(mut out) if out.len() == 1 => out.remove(0).to_string(),
+            Ok(mut out) if out.len() == 1 => pacer_jq::to_text(&out.remove(0)),
             Ok(out) => {
                 return Err(Refused::from(format!(
                     "{transform:?} gave {} values, expected 1",

@@ -527,7 +527,7 @@ impl Reader {
             };
             page.records.push(Record {
                 key,
-                payload: value.to_string(),
+                payload: pacer_jq::to_text(value),
                 cursor,
             });
         }

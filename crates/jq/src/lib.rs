@@ -48,7 +48,7 @@
 pub use crate::{
     error::Error,
     filter::{Filter, Limits},
-    json::{MAX_DEPTH, parse, text_of, too_deep},
+    json::{MAX_DEPTH, parse, text_of, to_text, too_deep},
 };
 pub use jaq_json::Val as Value;
 
