@@ -503,6 +503,31 @@ struct PageQuery {
 
 /// The same for the same keys in any order: what an idempotency key's
 /// records are compared by. SipHash with fixed keys, so a run repeats.
+/// A visitor's methods for every JSON value but an array and an object,
+/// each answering `$value`.
+macro_rules! scalars_are {
+    ($value:expr) => {
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+    };
+}
+
 /// An accepted body's records — an array of them, or one — each read only
 /// for its key: its `key`, `sku` or `id` field, the first there (a string
 /// as it is, another value as JSON), `None` when it has none or is not an
@@ -573,24 +598,7 @@ impl<'de> Deserialize<'de> for Records {
                 Ok(Records(vec![key]))
             }
             // Any other value is one record without a key.
-            fn visit_bool<E>(self, _: bool) -> Result<Records, E> {
-                Ok(Records(vec![None]))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Records, E> {
-                Ok(Records(vec![None]))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Records, E> {
-                Ok(Records(vec![None]))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Records, E> {
-                Ok(Records(vec![None]))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Records, E> {
-                Ok(Records(vec![None]))
-            }
-            fn visit_unit<E>(self) -> Result<Records, E> {
-                Ok(Records(vec![None]))
-            }
+            scalars_are!(Records(vec![None]));
         }
         deserializer.deserialize_any(Body)
     }
@@ -663,24 +671,7 @@ impl<'de> Deserialize<'de> for RecordKey {
                 while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
                 Ok(RecordKey(None))
             }
-            fn visit_bool<E>(self, _: bool) -> Result<RecordKey, E> {
-                Ok(RecordKey(None))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<RecordKey, E> {
-                Ok(RecordKey(None))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<RecordKey, E> {
-                Ok(RecordKey(None))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<RecordKey, E> {
-                Ok(RecordKey(None))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<RecordKey, E> {
-                Ok(RecordKey(None))
-            }
-            fn visit_unit<E>(self) -> Result<RecordKey, E> {
-                Ok(RecordKey(None))
-            }
+            scalars_are!(RecordKey(None));
         }
         deserializer.deserialize_any(Record)
     }

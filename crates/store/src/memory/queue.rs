@@ -35,7 +35,7 @@ type Fast = foldhash::fast::RandomState;
 
 #[derive(Default)]
 pub(crate) struct Queue {
-    /// The id the next task gets: ids are never reused, as SQLite's
+    /// The last id given out: ids are never reused, as SQLite's
     /// `AUTOINCREMENT` keys are not.
     last_id: i64,
     /// Every task not finished, by id.
@@ -219,13 +219,6 @@ impl Queue {
         self.lanes.get_mut(integration).expect("inserted above")
     }
 
-    /// The lane of a task that exists.
-    fn lane_of(&mut self, record_integration: &str) -> &mut Lane {
-        self.lanes
-            .get_mut(record_integration)
-            .expect("every task's integration has a lane")
-    }
-
     /// Adds a task of `integration`; returns its id.
     fn insert(&mut self, integration: &str, record: impl FnOnce(Arc<str>) -> Record) -> i64 {
         self.last_id += 1;
@@ -240,7 +233,10 @@ impl Queue {
     /// Deletes a task; its failed attempts are no longer listed.
     fn delete(&mut self, id: i64) -> Option<Record> {
         let record = self.tasks.remove(&id)?;
-        let lane = self.lane_of(&record.integration);
+        let lane = self
+            .lanes
+            .get_mut(&record.integration)
+            .expect("every task's integration has a lane");
         lane.moved(id, &record.key, Some(record.status), None);
         for attempt in self.errors.iter_mut().filter(|a| a.task == id) {
             attempt.listed = false;
