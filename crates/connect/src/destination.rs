@@ -605,7 +605,7 @@ fn shape_body(shape: &Jq, records: &str) -> Result<String, String> {
     let array = pacer_jq::parse(records.as_bytes())
         .map_err(|e| format!("the batch is not JSON ({e}), so push.body cannot shape it"))?;
     match shape.run(&array) {
-        Ok(mut out) if out.len() == 1 => Ok(out.remove(0).to_string()),
+        Ok(mut out) if out.len() == 1 => Ok(pacer_jq::to_text(&out.remove(0))),
         Ok(out) => Err(format!("{shape:?} gave {} values, expected 1", out.len())),
         Err(e) => Err(format!("{shape:?} failed: {e}")),
     }

@@ -577,7 +577,7 @@ pub(crate) fn keyed(
     };
     Err(Rejected {
         key: place(),
-        raw: value.to_string(),
+        raw: pacer_jq::to_text(value),
         reason,
     })
 }

@@ -344,9 +344,11 @@ mod tests {
         assert_eq!(rows, [(2,)]);
     }
 
-    /// A push claims once per batch: its statement must stay prepared
-    /// whatever it is bound to. (A bare `LIMIT $n` made SQLite prepare it
-    /// again at each bind, some 5% of a large simulated day.)
+    /// A push claims once per batch: the SQLite stores' claim statement
+    /// must stay prepared whatever it is bound to. (A bare `LIMIT $n` made
+    /// SQLite prepare it again at each bind, some 5% of a large simulated
+    /// day when the simulation's queue was SQLite.) This store's SQLite
+    /// connection is the handy one to ask.
     #[tokio::test]
     async fn a_claim_is_prepared_once() {
         let store = Memory::open().await.unwrap();

@@ -7,8 +7,9 @@
 //! to the busy timeout) instead.
 //!
 //! What SQLite spells its own way — queueing, claims, rate takes, slots —
-//! is [`SqliteQueue`], shared with the in-memory store ([`crate::memory`]),
-//! which runs the same statements through another driver.
+//! is [`SqliteQueue`]. The in-memory store ([`crate::memory`]) shares its
+//! rate takes and slots, run through another driver; its task queue is
+//! its own.
 
 use std::{str::FromStr, time::Duration};
 

@@ -123,6 +123,34 @@ struct Lane {
 }
 
 impl Lane {
+    /// Adds task `id` of this lane to `tasks`, queued at `now`.
+    fn add<'t>(
+        &mut self,
+        tasks: &'t mut BTreeMap<i64, Record>,
+        id: i64,
+        key: &str,
+        payload: &str,
+        status: TaskStatus,
+        now: i64,
+    ) -> &'t mut Record {
+        let key: Arc<str> = Arc::from(key);
+        self.moved(id, &key, None, Some(status));
+        let record = Record {
+            integration: self.name.clone(),
+            key,
+            payload: payload.to_string(),
+            status,
+            attempts: 0,
+            next_attempt_at: now,
+            lease: None,
+            last_error: None,
+            created_at: now,
+            updated_at: now,
+            batch_key: None,
+        };
+        tasks.entry(id).insert_entry(record).into_mut()
+    }
+
     /// Books a task of key `key` moving from status `from` (`None`: a new
     /// task) to `to` (`None`: deleted).
     fn moved(&mut self, id: i64, key: &Arc<str>, from: Option<TaskStatus>, to: Option<TaskStatus>) {
@@ -219,17 +247,6 @@ impl Queue {
         self.lanes.get_mut(integration).expect("inserted above")
     }
 
-    /// Adds a task of `integration`; returns its id.
-    fn insert(&mut self, integration: &str, record: impl FnOnce(Arc<str>) -> Record) -> i64 {
-        self.last_id += 1;
-        let id = self.last_id;
-        let lane = self.lane(integration);
-        let record = record(lane.name.clone());
-        lane.moved(id, &record.key, None, Some(record.status));
-        self.tasks.insert(id, record);
-        id
-    }
-
     /// Deletes a task; its failed attempts are no longer listed.
     fn delete(&mut self, id: i64) -> Option<Record> {
         let record = self.tasks.remove(&id)?;
@@ -280,22 +297,7 @@ impl Queue {
                 record.batch_key = None;
                 continue;
             }
-            let key: Arc<str> = Arc::from(key);
-            lane.moved(*last_id, &key, None, Some(TaskStatus::New));
-            let record = Record {
-                integration: lane.name.clone(),
-                key,
-                payload: payload.to_string(),
-                status: TaskStatus::New,
-                attempts: 0,
-                next_attempt_at: now,
-                lease: None,
-                last_error: None,
-                created_at: now,
-                updated_at: now,
-                batch_key: None,
-            };
-            tasks.insert(*last_id, record);
+            lane.add(tasks, *last_id, key, payload, TaskStatus::New, now);
         }
     }
 
@@ -455,20 +457,20 @@ impl Queue {
 
     /// Keeps a record that could not be read as a dead task; returns its id.
     pub(crate) fn reject(&mut self, integration: &str, rejected: &Rejected<'_>, now: i64) -> i64 {
-        let id = self.insert(integration, |integration| Record {
-            integration,
-            key: Arc::from(rejected.key),
-            payload: rejected.raw.to_string(),
-            status: TaskStatus::Dead,
-            attempts: 0,
-            next_attempt_at: now,
-            lease: None,
-            last_error: Some(rejected.reason.to_string()),
-            created_at: now,
-            updated_at: now,
-            batch_key: None,
-        });
-        let integration = self.tasks[&id].integration.clone();
+        self.last_id += 1;
+        let id = self.last_id;
+        self.lane(integration);
+        let lane = self.lanes.get_mut(integration).expect("made above");
+        let record = lane.add(
+            &mut self.tasks,
+            id,
+            rejected.key,
+            rejected.raw,
+            TaskStatus::Dead,
+            now,
+        );
+        record.last_error = Some(rejected.reason.to_string());
+        let integration = record.integration.clone();
         self.errors.push(Attempt {
             task: id,
             integration,
